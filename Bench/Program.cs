@@ -1,0 +1,1 @@
+Console.WriteLine("Engine.Bench: not written yet");

@@ -1,0 +1,2 @@
+Console.WriteLine("mtl: not written yet");
+return 0;

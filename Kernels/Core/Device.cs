@@ -1,0 +1,59 @@
+using Engine.Kernels.Cpu;
+using Engine.Kernels.Ilgpu;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// Picks the device that runs the float32 kernels: automatically (CUDA, then OpenCL, then the SIMD
+/// CPU path), by name in code, or for a whole test or benchmark run through the
+/// <c>ENGINE_DEVICE</c> environment variable.
+/// Names: <c>auto</c>, <c>cpu</c>, <c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c>.
+/// </summary>
+public static class Device
+{
+    /// <summary>The environment variable that overrides <c>auto</c> for a whole run.</summary>
+    public const string EnvironmentVariable = "ENGINE_DEVICE";
+
+    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> Names = ["auto", "cpu", "cuda", "opencl", "ilgpu-cpu"];
+
+    /// <summary>
+    /// Creates the device called <paramref name="name"/>. <c>auto</c> (or null) first honours
+    /// <c>ENGINE_DEVICE</c>, then tries CUDA, then an OpenCL GPU, then the CPU.
+    /// Naming a GPU that is not present throws, saying so.
+    /// </summary>
+    public static Backend<float> Create(string? name = "auto")
+    {
+        string choice = (name ?? "auto").Trim().ToLowerInvariant();
+        if (choice == "auto")
+        {
+            string? fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
+            if (!string.IsNullOrWhiteSpace(fromEnvironment) && fromEnvironment.Trim().ToLowerInvariant() != "auto")
+                return Create(fromEnvironment);
+            return (Backend<float>?)IlgpuBackend.TryCreateCuda() ?? IlgpuBackend.TryCreateOpenCL() ?? (Backend<float>)new CpuBackend<float>();
+        }
+        return choice switch
+        {
+            "cpu" => new CpuBackend<float>(),
+            "cuda" => IlgpuBackend.TryCreateCuda() ?? throw new InvalidOperationException(
+                "Device 'cuda' was asked for but no CUDA device could be opened (no NVIDIA GPU, or libcuda.so is not on the library path)."),
+            "opencl" => IlgpuBackend.TryCreateOpenCL() ?? throw new InvalidOperationException(
+                "Device 'opencl' was asked for but no OpenCL GPU was found."),
+            "ilgpu-cpu" => IlgpuBackend.CreateCpuEmulated(),
+            _ => throw new ArgumentException($"Unknown device '{name}'. Known devices: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+
+    /// <summary>Every device this machine has, described (each is opened and closed again).</summary>
+    public static IReadOnlyList<DeviceInfo> Describe()
+    {
+        var found = new List<DeviceInfo>();
+        using (var cpu = new CpuBackend<float>()) found.Add(cpu.Info);
+        foreach (var make in new Func<IlgpuBackend?>[] { IlgpuBackend.TryCreateCuda, IlgpuBackend.TryCreateOpenCL })
+        {
+            using var backend = make();
+            if (backend is not null) found.Add(backend.Info);
+        }
+        return found;
+    }
+}

@@ -1,0 +1,64 @@
+using Engine.Kernels;
+using Engine.Kernels.Cpu;
+using Engine.Kernels.Ilgpu;
+
+namespace Engine.Tests.Infrastructure;
+
+/// <summary>
+/// The float32 devices every parity test runs on: the SIMD CPU path, ILGPU's CPU accelerator (the GPU
+/// kernels without a GPU), and CUDA when the machine has it (otherwise those cases skip, saying why).
+/// The float64 SIMD path is the reference. Backends are created once per test run and shared:
+/// ILGPU compiles each kernel once per accelerator, so sharing keeps the suite fast.
+/// Set ENGINE_TEST_DEVICES (e.g. "cpu,cuda") to choose the float32 devices for a whole run.
+/// </summary>
+public static class TestDevices
+{
+    public const string Cpu = "cpu";
+    public const string IlgpuCpu = "ilgpu-cpu";
+    public const string Cuda = "cuda";
+
+    private static readonly Lazy<CpuBackend<double>> s_reference = new(() => new CpuBackend<double>());
+    private static readonly Lazy<CpuBackend<float>> s_cpu = new(() => new CpuBackend<float>());
+    private static readonly Lazy<IlgpuBackend> s_ilgpuCpu = new(IlgpuBackend.CreateCpuEmulated);
+    private static readonly Lazy<IlgpuBackend?> s_cuda = new(IlgpuBackend.TryCreateCuda);
+
+    /// <summary>The float64 reference backend.</summary>
+    public static CpuBackend<double> Reference => s_reference.Value;
+
+    /// <summary>Names of the float32 devices to test, for [MemberData].</summary>
+    public static TheoryData<string> Float32
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var name in Selected()) data.Add(name);
+            return data;
+        }
+    }
+
+    private static IEnumerable<string> Selected()
+    {
+        string? only = Environment.GetEnvironmentVariable("ENGINE_TEST_DEVICES");
+        return string.IsNullOrWhiteSpace(only)
+            ? [Cpu, IlgpuCpu, Cuda]
+            : only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>The shared float32 backend called <paramref name="name"/>; skips the test when it is a GPU this machine lacks.</summary>
+    public static Backend<float> Get(string name) => name switch
+    {
+        Cpu => s_cpu.Value,
+        IlgpuCpu => s_ilgpuCpu.Value,
+        Cuda => s_cuda.Value ?? throw SkipNoGpu(),
+        _ => throw new ArgumentException($"Unknown test device '{name}'."),
+    };
+
+    /// <summary>True when the device is slow (ILGPU's CPU accelerator): tests then use smaller sizes.</summary>
+    public static bool IsEmulated(string name) => name == IlgpuCpu;
+
+    private static Exception SkipNoGpu()
+    {
+        Assert.Skip("No CUDA device on this machine (run the suite on the GPU machine: see ../shared/gpu/README.md).");
+        return new InvalidOperationException("unreachable");
+    }
+}
