@@ -38,6 +38,13 @@ public readonly record struct SgdSettings(
 public abstract partial class Backend<T>
 {
     /// <summary>
+    /// Sums of squares of the segments of <paramref name="x"/> delimited by
+    /// <paramref name="segmentOffsets"/> (S+1 ascending entries, first 0, last x.Length):
+    /// <c>result[s] = Σ_{i∈segment s} x[i]²</c> for s &lt; S, and <c>result[S]</c> = the total.
+    /// One pass over the flat gradient buffer gives every per-parameter norm and the global norm.
+    /// </summary>
+    public abstract void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result);
+    /// <summary>
     /// Reads the total sum of squares <c>sumOfSquares[0]</c> (from <see cref="SegmentedSumOfSquares"/>),
     /// and writes the <see cref="StepControl"/> block: norm n = √ss, skip = !finite(n),
     /// scale = min(1, maxNorm/(n + 1e-6)) (1 when maxNorm is +∞), and t += 1 unless skipped.

@@ -11,11 +11,4 @@ public abstract partial class Backend<T>
     /// <summary><c>result[0] = Σᵢ a[i]·b[i]</c>.</summary>
     public abstract void Dot(View<T> a, View<T> b, View<T> result);
 
-    /// <summary>
-    /// Sums of squares of the segments of <paramref name="x"/> delimited by
-    /// <paramref name="segmentOffsets"/> (S+1 ascending entries, first 0, last x.Length):
-    /// <c>result[s] = Σ_{i∈segment s} x[i]²</c> for s &lt; S, and <c>result[S]</c> = the total.
-    /// One pass over the flat gradient buffer gives every per-parameter norm and the global norm.
-    /// </summary>
-    public abstract void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result);
 }

@@ -3,6 +3,8 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
+    public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotImplementedException("Cpu SegmentedSumOfSquares: not written yet.");
+    /// <inheritdoc/>
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotImplementedException("Cpu UpdateStepControl: not written yet.");
 
     /// <inheritdoc/>

@@ -3,6 +3,8 @@ namespace Engine.Kernels.Ilgpu;
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc/>
+    public override void SegmentedSumOfSquares(View<float> x, View<int> segmentOffsets, View<float> result) => throw new NotImplementedException("Ilgpu SegmentedSumOfSquares: not written yet.");
+    /// <inheritdoc/>
     public override void UpdateStepControl(View<float> sumOfSquares, float maxNorm, View<float> control) => throw new NotImplementedException("Ilgpu UpdateStepControl: not written yet.");
 
     /// <inheritdoc/>

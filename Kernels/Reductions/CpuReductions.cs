@@ -11,6 +11,4 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override void Dot(View<T> a, View<T> b, View<T> result) => throw new NotImplementedException("Cpu Dot: not written yet.");
 
-    /// <inheritdoc/>
-    public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotImplementedException("Cpu SegmentedSumOfSquares: not written yet.");
 }

@@ -11,6 +11,4 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void Dot(View<float> a, View<float> b, View<float> result) => throw new NotImplementedException("Ilgpu Dot: not written yet.");
 
-    /// <inheritdoc/>
-    public override void SegmentedSumOfSquares(View<float> x, View<int> segmentOffsets, View<float> result) => throw new NotImplementedException("Ilgpu SegmentedSumOfSquares: not written yet.");
 }
