@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The PyTorch peer for Engine's CPU (and CUDA) benchmarks.
+
+Runs exactly the workloads of Bench/Workloads (see Bench/README.md): multi-task MLPs with a ReLU trunk
+and one linear head per task (MSE for regression heads, cross-entropy for classification heads). One
+training step = forward, backward, global-norm clip at 1.0 (torch.nn.utils.clip_grad_norm_), Adam step.
+Variants: `sum` (one backward of the summed loss) and `pcgrad` (one backward per task over the trunk,
+PCGrad on the trunk's gradients in a seeded random order, then clip and Adam).
+Also times the kernels under them: GEMM (torch.mm), fused Adam, and a plain copy of the same buffers.
+
+Prints one JSON object per line: {"kind": ..., "name": ..., "ms": median milliseconds, ...}.
+Usage: python3 torch_mtl.py [--threads 2] [--device cpu|cuda] [--only small,medium] [--repeats 20]
+"""
+import argparse
+import json
+import random
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+WORKLOADS = {
+    # name: (inputs, trunk widths, heads [(kind, outputs)], batch)
+    "small": (8, [64, 64], [("reg", 1), ("reg", 1)], 64),
+    "medium": (256, [512, 512], [("reg", 1), ("cls", 10), ("cls", 10)], 256),
+    "large": (1024, [2048, 2048], [("reg", 1), ("reg", 1), ("cls", 100), ("cls", 100)], 512),
+}
+
+
+class MultiTaskMlp(nn.Module):
+    def __init__(self, inputs, widths, heads):
+        super().__init__()
+        layers, width = [], inputs
+        for w in widths:
+            layers += [nn.Linear(width, w), nn.ReLU()]
+            width = w
+        self.trunk = nn.Sequential(*layers)
+        self.heads = nn.ModuleList(nn.Linear(width, out) for _, out in heads)
+        self.kinds = [kind for kind, _ in heads]
+
+    def losses(self, x, targets):
+        z = self.trunk(x)
+        result = []
+        for head, kind, target in zip(self.heads, self.kinds, targets):
+            y = head(z)
+            result.append(F.mse_loss(y, target) if kind == "reg" else F.cross_entropy(y, target))
+        return result
+
+
+def make(name, device, seed=0):
+    inputs, widths, heads, batch = WORKLOADS[name]
+    torch.manual_seed(seed)
+    model = MultiTaskMlp(inputs, widths, heads).to(device)
+    x = torch.randn(batch, inputs, device=device)
+    targets = [torch.randn(batch, out, device=device) if kind == "reg"
+               else torch.randint(0, out, (batch,), device=device) for kind, out in heads]
+    fused = device == "cuda"
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
+    return model, x, targets, opt
+
+
+def step_sum(model, x, targets, opt):
+    opt.zero_grad(set_to_none=False)
+    loss = sum(model.losses(x, targets))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+
+
+def set_grad(p, g):
+    if p.grad is None:
+        p.grad = g.detach().clone()
+    else:
+        p.grad.copy_(g)
+
+
+def step_pcgrad(model, x, targets, opt, rng):
+    opt.zero_grad(set_to_none=False)
+    shared = list(model.trunk.parameters())
+    losses = model.losses(x, targets)
+    task_grads = []
+    for i, loss in enumerate(losses):
+        head = list(model.heads[i].parameters())
+        grads = torch.autograd.grad(loss, shared + head, retain_graph=i < len(losses) - 1)
+        task_grads.append(torch.cat([g.reshape(-1) for g in grads[:len(shared)]]))
+        for p, g in zip(head, grads[len(shared):]):
+            set_grad(p, g)
+    originals = torch.stack(task_grads)
+    projected = originals.clone()
+    for i in range(len(task_grads)):
+        order = [j for j in range(len(task_grads)) if j != i]
+        rng.shuffle(order)
+        for j in order:
+            dot = torch.dot(projected[i], originals[j])
+            if dot < 0:
+                projected[i] -= dot / (originals[j].dot(originals[j]) + 1e-20) * originals[j]
+    combined = projected.sum(0)
+    offset = 0
+    for p in shared:
+        n = p.numel()
+        set_grad(p, combined[offset:offset + n].view_as(p))
+        offset += n
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+
+
+def timed(fn, device, repeats, warmup=3):
+    for _ in range(warmup):
+        fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(samples)
+
+
+def flops_per_step(name, variant):
+    """Multiply-adds ×2 of the GEMMs in one step (forward 1×, backward 2×; the first layer's dX is not needed)."""
+    inputs, widths, heads, batch = WORKLOADS[name]
+    trunk, width = [], inputs
+    for w in widths:
+        trunk.append((width, w))
+        width = w
+    head_layers = [(width, out) for _, out in heads]
+    fwd = sum(2 * batch * i * o for i, o in trunk + head_layers)
+    bwd_trunk = sum(2 * batch * i * o * 2 for i, o in trunk) - 2 * batch * trunk[0][0] * trunk[0][1]
+    bwd_heads = sum(2 * batch * i * o * 2 for i, o in head_layers)
+    passes = len(heads) if variant == "pcgrad" else 1
+    return fwd + bwd_heads + passes * bwd_trunk
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--only", default="small,medium,large")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--kernels", action="store_true", help="also time GEMM, Adam and copy")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    meta = {"kind": "meta", "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device}
+    print(json.dumps(meta), flush=True)
+
+    for name in args.only.split(","):
+        for variant in ("sum", "pcgrad"):
+            model, x, targets, opt = make(name, args.device)
+            rng = random.Random(0)
+            fn = (lambda: step_sum(model, x, targets, opt)) if variant == "sum" else \
+                 (lambda: step_pcgrad(model, x, targets, opt, rng))
+            repeats = args.repeats if name != "large" else max(5, args.repeats // 4)
+            ms = timed(fn, args.device, repeats)
+            print(json.dumps({"kind": "step", "name": name, "variant": variant, "ms": ms,
+                              "gflop": flops_per_step(name, variant) / 1e9}), flush=True)
+
+    if args.kernels:
+        shapes = [("1024^3", 1024, 1024, 1024), ("large.l1.fwd", 512, 2048, 1024),
+                  ("large.l2.fwd", 512, 2048, 2048), ("large.l2.dW", 2048, 2048, 512)]
+        for label, m, n, k in shapes:
+            a = torch.randn(m, k, device=args.device)
+            b = torch.randn(k, n, device=args.device)
+            ms = timed(lambda: torch.mm(a, b), args.device, 10)
+            print(json.dumps({"kind": "gemm", "name": label, "ms": ms, "gflops": 2 * m * n * k / ms / 1e6}), flush=True)
+        for count in (1_000_000, 10_000_000):
+            p = torch.zeros(count, device=args.device, requires_grad=True)
+            p.grad = torch.randn(count, device=args.device)
+            opt = torch.optim.Adam([p], lr=1e-3, **({"fused": True} if args.device == "cuda" else {}))
+            ms = timed(opt.step, args.device, 10)
+            src = torch.randn(4 * count, device=args.device)
+            dst = torch.empty_like(src)
+            copy_ms = timed(lambda: dst.copy_(src), args.device, 10)
+            print(json.dumps({"kind": "adam", "name": f"{count}", "ms": ms, "copy_ms": copy_ms}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
