@@ -42,47 +42,57 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
             ScaleOnly(p);
             return;
         }
-        int nr = NR, mc = MC, nc = NC;
-        int kcMax = Math.Min(KC, p.K);
-        T* packedA = Scratch(ref t_packedA, RoundUp(Math.Min(mc, p.M), MR) * kcMax);
-        T* packedB = Scratch(ref t_packedB, RoundUp(Math.Min(nc, p.N), nr) * kcMax);
-        T* tile = stackalloc T[MR * 16]; // MR×NR scratch for edge tiles (NR ≤ 16)
-
-        for (int jc = 0; jc < p.N; jc += nc)
+        T* packedB = PackedBBuffer(p);
+        for (int jc = 0; jc < p.N; jc += NC)
         {
-            int ncCur = Math.Min(nc, p.N - jc);
+            int nc = Math.Min(NC, p.N - jc);
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc);
-                bool first = pc == 0, last = pc + kc == p.K;
-                // First k-block: C = alpha·AB + beta·C (C not read when beta = 0); later blocks accumulate.
-                T beta = first ? p.Beta : T.One;
-                bool readC = !first || p.Beta != T.Zero;
-                CpuGemmPacking<T>.PackB(p.B.From(pc, jc), kc, ncCur, packedB);
-                for (int ic = 0; ic < p.M; ic += mc)
-                {
-                    int mcCur = Math.Min(mc, p.M - ic);
-                    CpuGemmPacking<T>.PackA(p.A.From(ic, pc), mcCur, kc, packedA);
-                    for (int jr = 0; jr < ncCur; jr += nr)
-                    {
-                        int nrCur = Math.Min(nr, ncCur - jr);
-                        T* panelB = packedB + (long)jr * kc;
-                        for (int ir = 0; ir < mcCur; ir += MR)
-                        {
-                            int mrCur = Math.Min(MR, mcCur - ir);
-                            T* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
-                            T* panelA = packedA + (long)ir * kc;
-                            if (mrCur == MR && nrCur == nr)
-                                CpuGemmMicroKernel<T>.Tile(kc, panelA, panelB, c, p.Ldc, p.Alpha, beta, readC);
-                            else
-                                CpuGemmMicroKernel<T>.EdgeTile(kc, panelA, panelB, c, p.Ldc, mrCur, nrCur, p.Alpha, beta, readC, tile);
-                            if (last && (p.Bias is not null || p.Activation != Activation.Identity))
-                                for (int i = 0; i < mrCur; i++)
-                                    CpuGemmEpilogue<T>.BiasAndActivation(new Span<T>(c + (long)i * p.Ldc, nrCur),
-                                        p.Bias is null ? null : p.Bias + jc + jr, p.Activation);
-                        }
-                    }
-                }
+                CpuGemmPacking<T>.PackB(p.B.From(pc, jc), kc, nc, packedB);
+                for (int ic = 0; ic < p.M; ic += MC)
+                    Block(p, jc, nc, pc, kc, ic, Math.Min(MC, p.M - ic), packedB);
+            }
+        }
+    }
+
+    /// <summary>This thread's buffer for B̃, large enough for the biggest KC×NC block of <paramref name="p"/>.</summary>
+    public static T* PackedBBuffer(in GemmProblem<T> p) =>
+        Scratch(ref t_packedB, RoundUp(Math.Min(NC, p.N), NR) * Math.Min(KC, p.K));
+
+    /// <summary>
+    /// One block of rows [ic, ic+mc) against the packed B̃ block (columns [jc, jc+nc), depth [pc, pc+kc)):
+    /// packs Ã into this thread's buffer, then sweeps the micro-kernel over every MR×NR tile.
+    /// Independent of other row blocks, so threads may run different ic blocks of one B̃ at once.
+    /// </summary>
+    public static void Block(in GemmProblem<T> p, int jc, int nc, int pc, int kc, int ic, int mc, T* packedB)
+    {
+        int nr = NR;
+        bool first = pc == 0, last = pc + kc == p.K;
+        // First k-block: C = alpha·AB + beta·C (C not read when beta = 0); later blocks accumulate.
+        T beta = first ? p.Beta : T.One;
+        bool readC = !first || p.Beta != T.Zero;
+        bool epilogue = last && (p.Bias is not null || p.Activation != Activation.Identity);
+        T* packedA = Scratch(ref t_packedA, RoundUp(mc, MR) * kc);
+        T* tile = stackalloc T[MR * 16]; // MR×NR scratch for edge tiles (NR ≤ 16)
+        CpuGemmPacking<T>.PackA(p.A.From(ic, pc), mc, kc, packedA);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nrCur = Math.Min(nr, nc - jr);
+            T* panelB = packedB + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += MR)
+            {
+                int mrCur = Math.Min(MR, mc - ir);
+                T* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
+                T* panelA = packedA + (long)ir * kc;
+                if (mrCur == MR && nrCur == nr)
+                    CpuGemmMicroKernel<T>.Tile(kc, panelA, panelB, c, p.Ldc, p.Alpha, beta, readC);
+                else
+                    CpuGemmMicroKernel<T>.EdgeTile(kc, panelA, panelB, c, p.Ldc, mrCur, nrCur, p.Alpha, beta, readC, tile);
+                if (epilogue)
+                    for (int i = 0; i < mrCur; i++)
+                        CpuGemmEpilogue<T>.BiasAndActivation(new Span<T>(c + (long)i * p.Ldc, nrCur),
+                            p.Bias is null ? null : p.Bias + jc + jr, p.Activation);
             }
         }
     }
@@ -100,7 +110,7 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
         }
     }
 
-    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+    public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
     /// <summary>This thread's packing buffer, 64-byte aligned, grown (never shrunk) on demand: after the
     /// first call of a given size no GEMM allocates. Pinned-heap arrays, so the pointer is stable.</summary>

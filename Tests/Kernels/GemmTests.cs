@@ -70,11 +70,13 @@ public class GemmTests
     }
 
     /// <summary>Shapes that exercise every edge of the blocking: 1×1×1, partial micro-tiles (7, 33),
-    /// several k-blocks (k = 257 &gt; KC = 256), several row blocks (m = 150 &gt; MC), the threaded split
-    /// (m·n·k ≥ 10⁶, along columns and along rows), and n &gt; NC for double (2050 &gt; 2048).</summary>
+    /// several k-blocks (k = 257 &gt; KC = 256), several row blocks (m = 150 &gt; MC), n &gt; NC for double
+    /// (2050 &gt; 2048), and the threaded paths (m·n·k ≥ 10⁶): shared B̃ with row blocks (m ≥ 48), also with
+    /// several k-blocks and several column blocks, and column slabs (m &lt; 48).</summary>
     public static TheoryData<int, int, int> DoubleShapes => new()
     {
-        { 1, 1, 1 }, { 7, 33, 257 }, { 33, 7, 1 }, { 6, 16, 5 }, { 150, 9, 40 }, { 70, 150, 100 }, { 131, 97, 100 }, { 3, 2050, 5 },
+        { 1, 1, 1 }, { 7, 33, 257 }, { 33, 7, 1 }, { 6, 16, 5 }, { 150, 9, 40 }, { 3, 2050, 5 },
+        { 70, 150, 100 }, { 131, 97, 100 }, { 60, 70, 300 }, { 50, 2100, 10 }, { 20, 600, 100 },
     };
 
     [Theory]
