@@ -1,5 +1,11 @@
 using Engine.Kernels;
+using Engine.Kernels.Ilgpu;
 using Engine.Tests.Infrastructure;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace Engine.Tests.Kernels;
 
@@ -222,5 +228,25 @@ public class GemmTests
         Assert.Equal("bias", Assert.Throws<ArgumentException>(() => Gemm(a.View, b.View, c.View, wrong.View)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => backend.Gemm(false, false, -1, 4, 3, 1f, a.View, b.View, 0f, c.View));
         Assert.Throws<ArgumentOutOfRangeException>(() => backend.Gemm(false, false, 2, 4, 3, 1f, a.View, b.View, 0f, c.View, default, (Activation)42));
+    }
+
+    /// <summary>Without a GPU, ILGPU's PTX backend still compiles the kernel for an H100 (sm_90): this checks the
+    /// kernel is valid CUDA code, and that it is what it claims — shared tiles, barriers, 16 multiply-adds per k step and no
+    /// local-memory (spilled) accumulators.</summary>
+    [Fact]
+    public void Ilgpu_kernel_compiles_to_ptx_for_an_h100_with_shared_tiles_and_register_accumulators()
+    {
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, nvvmAPI: null!); // no NVVM: ILGPU's own maths
+        var entry = EntryPointDescription.FromExplicitlyGroupedKernel(typeof(IlgpuGemmKernel).GetMethod(nameof(IlgpuGemmKernel.Run))!);
+        var specialization = KernelSpecialization.Empty;
+        var ptx = ((PTXCompiledKernel)backend.Compile(entry, specialization)).PTXAssembly;
+        Assert.Contains(".target sm_", ptx);
+        Assert.Contains(".shared", ptx);
+        Assert.Contains("bar.sync", ptx);
+        Assert.DoesNotContain(".local", ptx);
+        // ILGPU emits acc += a·b as mul.f32 + add.f32 without a rounding suffix, which ptxas contracts to FFMA.
+        int multiplies = ptx.Split("mul.f32").Length - 1;
+        Assert.True(multiplies >= IlgpuGemmKernel.TM * IlgpuGemmKernel.TN, $"expected the 4×4 register block's 16 multiply-adds in the PTX, found {multiplies}");
     }
 }
