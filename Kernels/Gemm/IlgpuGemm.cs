@@ -9,7 +9,7 @@ public sealed partial class IlgpuBackend
         ArrayView1D<float, Stride1D.Dense>, ArrayView1D<float, Stride1D.Dense>, IlgpuGemmKernel.Arguments>? _gemm;
 
     /// <inheritdoc/>
-    /// <remarks>One launch of <see cref="IlgpuGemmKernel.Run"/>: a group of 16×16 threads per 64×64 tile of C.</remarks>
+    /// <remarks>One launch of <see cref="IlgpuGemmKernel.Run"/>: a group of 16×16 threads per 128×128 tile of C, 8×8 outputs per thread.</remarks>
     public override void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, View<float> a, View<float> b, float beta, View<float> c, View<float> bias, Activation activation)
     {
         CheckGemm(m, n, k, a, b, c, bias, activation);

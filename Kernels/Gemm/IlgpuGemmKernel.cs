@@ -10,24 +10,25 @@ namespace Engine.Kernels.Ilgpu;
 /// <summary>
 /// The GPU GEMM: <c>C = act(alpha·op(A)·op(B) + beta·C + bias)</c> as an explicitly grouped kernel.
 /// <list type="bullet">
-/// <item>Each group of 16×16 = 256 threads owns a BM×BN = 64×64 tile of C.</item>
-/// <item>The k dimension is walked in slices of BK = 16: the group cooperatively copies the 64×16 slice
-/// of op(A) and the 16×64 slice of op(B) into shared memory (4 elements per thread each, coalesced in
+/// <item>Each group of 16×16 = 256 threads owns a BM×BN = 128×128 tile of C.</item>
+/// <item>The k dimension is walked in slices of BK = 8: the group cooperatively copies the 128×8 slice
+/// of op(A) and the 8×128 slice of op(B) into shared memory (4 elements per thread each, coalesced in
 /// whichever direction the operand is contiguous — that is where the transposes are handled), then
 /// barriers.</item>
-/// <item>Register blocking: each thread accumulates a 4×4 block of C in 16 registers. Per k step it
-/// reads 4 values of A and 4 of B from shared memory and does 16 FMAs (4× the reuse of a one-output
-/// thread). Its outputs are strided by 16 (rows ty + 16i, columns tx + 16j), so the 16 threads of a
-/// half-warp read 16 consecutive shared words (no bank conflicts) and write 16 consecutive floats of C.</item>
-/// <item>Shared tiles are stored k-major with a padded leading dimension (65) so the stores of the
+/// <item>Register blocking: each thread accumulates an 8×8 block of C in 64 registers (eight
+/// <see cref="Row8"/> values). Per k step it reads 8 values of A and 8 of B from shared memory and does
+/// 64 FMAs — 4 FMAs per shared load, 16× the reuse of a one-output thread. Its outputs are strided by
+/// 16 (rows ty + 16i, columns tx + 16j), so the 16 threads of a half-warp read 16 consecutive shared
+/// words (no bank conflicts) and write 16 consecutive floats of C.</item>
+/// <item>Shared tiles are stored k-major with a padded leading dimension (129) so the stores of the
 /// non-contiguous direction do not all hit one bank.</item>
 /// <item>Out-of-range elements load as 0 and stores are guarded, so any m, n, k work.</item>
 /// </list>
 /// </summary>
 internal static class IlgpuGemmKernel
 {
-    public const int BM = 64, BN = 64, BK = 16;
-    /// <summary>Threads per group along x (columns) and y (rows); each thread owns TM×TN = 4×4 outputs.</summary>
+    public const int BM = 128, BN = 128, BK = 8;
+    /// <summary>Threads per group along x (columns) and y (rows); each thread owns TM×TN = 8×8 outputs.</summary>
     public const int ThreadsX = 16, ThreadsY = 16, TM = BM / ThreadsY, TN = BN / ThreadsX;
     private const int Threads = ThreadsX * ThreadsY;
     /// <summary>Padded leading dimensions of the shared tiles (k-major).</summary>
@@ -42,7 +43,38 @@ internal static class IlgpuGemmKernel
         public readonly float Alpha = alpha, Beta = beta;
     }
 
-    /// <summary>One group per 64×64 tile of C: grid (⌈n/64⌉, ⌈m/64⌉), group (16, 16).</summary>
+    /// <summary>Eight floats that live in registers: one thread's 8 outputs of one row (columns tx + 16j),
+    /// or the 8 values of B it reads per k step.</summary>
+    public struct Row8
+    {
+        public float V0, V1, V2, V3, V4, V5, V6, V7;
+
+        /// <summary>this += a · b, element by element (8 multiply-adds).</summary>
+        public void MultiplyAdd(float a, Row8 b)
+        {
+            V0 += a * b.V0; V1 += a * b.V1; V2 += a * b.V2; V3 += a * b.V3;
+            V4 += a * b.V4; V5 += a * b.V5; V6 += a * b.V6; V7 += a * b.V7;
+        }
+
+        /// <summary>Reads 8 values 16 apart: <c>tile[start + 16j]</c>.</summary>
+        public static Row8 Load(ArrayView<float> tile, int start) => new()
+        {
+            V0 = tile[start], V1 = tile[start + 16], V2 = tile[start + 32], V3 = tile[start + 48],
+            V4 = tile[start + 64], V5 = tile[start + 80], V6 = tile[start + 96], V7 = tile[start + 112],
+        };
+
+        /// <summary>Writes row <paramref name="row"/>, columns col + 16j, through the epilogue.</summary>
+        public readonly void Store(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args, int row, int col)
+        {
+            if (row >= args.M) return;
+            IlgpuGemmKernel.Store(c, bias, args, row, col, V0); IlgpuGemmKernel.Store(c, bias, args, row, col + 16, V1);
+            IlgpuGemmKernel.Store(c, bias, args, row, col + 32, V2); IlgpuGemmKernel.Store(c, bias, args, row, col + 48, V3);
+            IlgpuGemmKernel.Store(c, bias, args, row, col + 64, V4); IlgpuGemmKernel.Store(c, bias, args, row, col + 80, V5);
+            IlgpuGemmKernel.Store(c, bias, args, row, col + 96, V6); IlgpuGemmKernel.Store(c, bias, args, row, col + 112, V7);
+        }
+    }
+
+    /// <summary>One group per 128×128 tile of C: grid (⌈n/128⌉, ⌈m/128⌉), group (16, 16).</summary>
     public static KernelConfig Config(int m, int n) =>
         new(new Index2D((n + BN - 1) / BN, (m + BM - 1) / BM), new Index2D(ThreadsX, ThreadsY));
 
@@ -55,12 +87,12 @@ internal static class IlgpuGemmKernel
         int row0 = Grid.IdxY * BM, col0 = Grid.IdxX * BN;
         int m = args.M, n = args.N, k = args.K;
 
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        // The 8×8 register block: row i holds outputs (row0 + ty + 16i, col0 + tx + 16j), j = 0..7.
+        Row8 c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
 
         for (int k0 = 0; k0 < k; k0 += BK)
         {
-            // Cooperative loads: 64×16 = 1024 elements of each operand, 4 per thread.
+            // Cooperative loads: 128×8 = 1024 elements of each operand, 4 per thread.
             for (int r = 0; r < BM * BK / Threads; r++)
             {
                 int e = thread + r * Threads;
@@ -99,22 +131,21 @@ internal static class IlgpuGemmKernel
 
             for (int kk = 0; kk < BK; kk++)
             {
-                int ia = kk * LdA + ty, ib = kk * LdB + tx;
-                float a0 = tileA[ia], a1 = tileA[ia + 16], a2 = tileA[ia + 32], a3 = tileA[ia + 48];
-                float b0 = tileB[ib], b1 = tileB[ib + 16], b2 = tileB[ib + 32], b3 = tileB[ib + 48];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+                var bRow = Row8.Load(tileB, kk * LdB + tx);
+                int ia = kk * LdA + ty;
+                c0.MultiplyAdd(tileA[ia], bRow); c1.MultiplyAdd(tileA[ia + 16], bRow);
+                c2.MultiplyAdd(tileA[ia + 32], bRow); c3.MultiplyAdd(tileA[ia + 48], bRow);
+                c4.MultiplyAdd(tileA[ia + 64], bRow); c5.MultiplyAdd(tileA[ia + 80], bRow);
+                c6.MultiplyAdd(tileA[ia + 96], bRow); c7.MultiplyAdd(tileA[ia + 112], bRow);
             }
             Group.Barrier(); // everyone is done reading before the next slice overwrites the tiles
         }
 
         int r0 = row0 + ty, q0 = col0 + tx;
-        Store(c, bias, args, r0, q0, c00); Store(c, bias, args, r0, q0 + 16, c01); Store(c, bias, args, r0, q0 + 32, c02); Store(c, bias, args, r0, q0 + 48, c03);
-        Store(c, bias, args, r0 + 16, q0, c10); Store(c, bias, args, r0 + 16, q0 + 16, c11); Store(c, bias, args, r0 + 16, q0 + 32, c12); Store(c, bias, args, r0 + 16, q0 + 48, c13);
-        Store(c, bias, args, r0 + 32, q0, c20); Store(c, bias, args, r0 + 32, q0 + 16, c21); Store(c, bias, args, r0 + 32, q0 + 32, c22); Store(c, bias, args, r0 + 32, q0 + 48, c23);
-        Store(c, bias, args, r0 + 48, q0, c30); Store(c, bias, args, r0 + 48, q0 + 16, c31); Store(c, bias, args, r0 + 48, q0 + 32, c32); Store(c, bias, args, r0 + 48, q0 + 48, c33);
+        c0.Store(c, bias, args, r0, q0); c1.Store(c, bias, args, r0 + 16, q0);
+        c2.Store(c, bias, args, r0 + 32, q0); c3.Store(c, bias, args, r0 + 48, q0);
+        c4.Store(c, bias, args, r0 + 64, q0); c5.Store(c, bias, args, r0 + 80, q0);
+        c6.Store(c, bias, args, r0 + 96, q0); c7.Store(c, bias, args, r0 + 112, q0);
     }
 
     /// <summary>The fused epilogue for one element: <c>C[row, col] = act(alpha·acc + beta·C + bias[col])</c>;
