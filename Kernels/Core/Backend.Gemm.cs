@@ -9,6 +9,8 @@ public abstract partial class Backend<T>
     /// op(B) is k×n: B is stored k×n, or n×k when <paramref name="transB"/>.
     /// <paramref name="bias"/> (length n, or empty) is added to every row. A dense layer's forward is
     /// <c>Gemm(false, true, batch, out, in, 1, X, W, 0, Y, b, act)</c>.
+    /// When <paramref name="beta"/> is 0, C is not read (it may hold garbage, even NaN); when k is 0 or
+    /// <paramref name="alpha"/> is 0, A and B are not read. C must not overlap A, B or the bias.
     /// </summary>
     public abstract void Gemm(bool transA, bool transB, int m, int n, int k,
         T alpha, View<T> a, View<T> b, T beta, View<T> c,
