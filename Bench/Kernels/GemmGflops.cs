@@ -23,6 +23,7 @@ public static class GemmGflops
         using var backend = threads is int count ? new Engine.Kernels.Cpu.CpuBackend<float>(count) : Device.Create(device);
         Console.WriteLine($"GEMM float32 on {backend.Info.Name} ({backend.Info.Kind}); median (and best) of {repeats} timed runs after warm-up.");
         Console.WriteLine($"{"shape",-30} {"m",6} {"n",6} {"k",6} {"median ms",10} {"GFLOP/s",8} {"best GFLOP/s",13}");
+        Console.WriteLine(LoadAverage("before"));
         foreach (var shape in GemmShape.Report)
         {
             if (backend.Info.Kind == BackendKind.IlgpuCpu && shape.M * (long)shape.N * shape.K > 256L * 256 * 256)
@@ -46,8 +47,15 @@ public static class GemmGflops
             double median = times[repeats / 2];
             Console.WriteLine($"{shape.Name,-30} {shape.M,6} {shape.N,6} {shape.K,6} {median * 1e3,10:F3} {shape.Flops / median / 1e9,8:F1} {shape.Flops / times[0] / 1e9,13:F1}");
         }
+        Console.WriteLine(LoadAverage("after"));
         return 0;
     }
+
+    /// <summary>The machine's load average (Linux), printed so that a noisy measurement says so.</summary>
+    private static string LoadAverage(string when) =>
+        File.Exists("/proc/loadavg")
+            ? $"load average {when}: {File.ReadAllText("/proc/loadavg").Trim()} ({Environment.ProcessorCount} cores)"
+            : "";
 }
 
 /// <summary>Device buffers for one GEMM shape, filled with seeded values in [−1, 1).</summary>
