@@ -1,1 +1,21 @@
-Console.WriteLine("Engine.Bench: not written yet");
+using BenchmarkDotNet.Running;
+using Engine.Bench.Kernels;
+
+namespace Engine.Bench;
+
+/// <summary>
+/// <c>dotnet run -c Release --project Bench -- [BenchmarkDotNet arguments]</c> runs the BenchmarkDotNet
+/// suites found in this assembly (e.g. <c>--filter '*Gemm*'</c>);
+/// <c>dotnet run -c Release --project Bench -- gflops [--device cpu|cuda|ilgpu-cpu|auto]</c> prints a quick
+/// GFLOP/s table for GEMM (a report, not a rigorous benchmark). See Bench/README.md.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "gflops")
+            return GemmGflops.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

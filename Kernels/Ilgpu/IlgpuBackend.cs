@@ -50,7 +50,10 @@ public sealed partial class IlgpuBackend : Backend<float>
         var context = CreateContext();
         try
         {
-            var device = context.GetCPUDevice(0);
+            // Emulate an NVIDIA-shaped multiprocessor (warp 32, 8 warps = groups of up to 256 threads) so
+            // explicitly grouped kernels run with the same group sizes and warp width as on CUDA
+            // (ILGPU's default CPU device allows only 16 threads per group).
+            var device = new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
             return new IlgpuBackend(context, device.CreateAccelerator(context), BackendKind.IlgpuCpu);
         }
         catch { context.Dispose(); throw; }
