@@ -17,11 +17,8 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void ActivationForward(Activation activation, View<T> x, View<T> y)
     {
-        Check.Owned(this, x, nameof(x));
-        Check.Owned(this, y, nameof(y));
-        Check.SameLength(x, nameof(x), y, nameof(y));
-        CheckActivation(activation);
-        if (PartlyOverlap(x, y)) throw new ArgumentException("y overlaps x without being the same view.", nameof(y));
+        KernelChecks.Unary(this, x, nameof(x), y, nameof(y));
+        KernelChecks.Activation(activation);
         if (x.Length == 0) return;
         RunChunks(new ForwardJob { Activation = activation, X = x.Pointer(), Y = y.Pointer() }, x.Length);
     }
@@ -29,7 +26,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void ActivationBackwardFromOutput(Activation activation, View<T> output, View<T> dy, View<T> dx, bool accumulate)
     {
-        CheckBackward(activation, output, nameof(output), dy, dx);
+        KernelChecks.ActivationBackward(this, activation, output, nameof(output), dy, dx);
         if (output.Length == 0) return;
         RunChunks(new BackwardJob { Activation = activation, FromInput = false, Saved = output.Pointer(), Dy = dy.Pointer(), Dx = dx.Pointer(), Accumulate = accumulate }, output.Length);
     }
@@ -37,27 +34,9 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void ActivationBackwardFromInput(Activation activation, View<T> input, View<T> dy, View<T> dx, bool accumulate)
     {
-        CheckBackward(activation, input, nameof(input), dy, dx);
+        KernelChecks.ActivationBackward(this, activation, input, nameof(input), dy, dx);
         if (input.Length == 0) return;
         RunChunks(new BackwardJob { Activation = activation, FromInput = true, Saved = input.Pointer(), Dy = dy.Pointer(), Dx = dx.Pointer(), Accumulate = accumulate }, input.Length);
-    }
-
-    private void CheckBackward(Activation activation, View<T> saved, string savedName, View<T> dy, View<T> dx)
-    {
-        Check.Owned(this, saved, savedName);
-        Check.Owned(this, dy, nameof(dy));
-        Check.Owned(this, dx, nameof(dx));
-        Check.SameLength(saved, savedName, dy, nameof(dy));
-        Check.SameLength(saved, savedName, dx, nameof(dx));
-        CheckActivation(activation);
-        if (PartlyOverlap(dy, dx)) throw new ArgumentException("dx overlaps dy without being the same view.", nameof(dx));
-        if (PartlyOverlap(saved, dx)) throw new ArgumentException($"dx overlaps {savedName} without being the same view.", nameof(dx));
-    }
-
-    internal static void CheckActivation(Activation activation)
-    {
-        if (activation is not (Activation.Identity or Activation.Relu or Activation.Tanh or Activation.Sigmoid))
-            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
     }
 
     /// <summary>y = f(x) on one chunk.</summary>

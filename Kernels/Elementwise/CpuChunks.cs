@@ -67,12 +67,6 @@ public sealed partial class CpuBackend<T>
         return job.Run((int)start, (int)Math.Min(perChunk, items - start));
     }
 
-    /// <summary>True when two views overlap without being the same window (in-place on the same
-    /// window is fine for elementwise kernels; a shifted overlap is not).</summary>
-    private static bool PartlyOverlap(View<T> a, View<T> b) =>
-        ReferenceEquals(a.Buffer, b.Buffer) && a.Offset != b.Offset
-        && a.Offset < b.Offset + b.Length && b.Offset < a.Offset + a.Length;
-
     private static double ToDouble(T value) => double.CreateTruncating(value);
 
     private static T FromDouble(double value) => T.CreateTruncating(value);

@@ -25,7 +25,7 @@ public sealed partial class CpuBackend<T>
         Check.SameLength(source, nameof(source), destination, nameof(destination));
         if (source.Length == 0 || source == destination) return;
         // Overlapping windows must be moved in one memmove (chunks copied in parallel would race).
-        if (PartlyOverlap(source, destination)) { source.Span().CopyTo(destination.Span()); return; }
+        if (KernelChecks.PartlyOverlap(source, destination)) { source.Span().CopyTo(destination.Span()); return; }
         RunChunks(new LinearJob { Op = LinearOp.Copy, A = source.Pointer(), Result = destination.Pointer() }, source.Length);
     }
 
@@ -40,7 +40,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void Axpy(T alpha, View<T> x, View<T> y)
     {
-        CheckBinary(x, nameof(x), y, nameof(y), default, null);
+        KernelChecks.Unary(this, x, nameof(x), y, nameof(y));
         if (x.Length == 0) return;
         RunChunks(new LinearJob { Op = LinearOp.MultiplyScalarAdd, A = x.Pointer(), Result = y.Pointer(), S = alpha }, x.Length);
     }
@@ -48,7 +48,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void Add(View<T> a, View<T> b, View<T> result)
     {
-        CheckBinary(a, nameof(a), b, nameof(b), result, nameof(result));
+        KernelChecks.Binary(this, a, nameof(a), b, nameof(b), result, nameof(result));
         if (a.Length == 0) return;
         RunChunks(new LinearJob { Op = LinearOp.Add, A = a.Pointer(), B = b.Pointer(), Result = result.Pointer() }, a.Length);
     }
@@ -56,7 +56,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void Multiply(View<T> a, View<T> b, View<T> result, bool accumulate)
     {
-        CheckBinary(a, nameof(a), b, nameof(b), result, nameof(result));
+        KernelChecks.Binary(this, a, nameof(a), b, nameof(b), result, nameof(result));
         if (a.Length == 0) return;
         var op = accumulate ? LinearOp.MultiplyAdd : LinearOp.Multiply;
         RunChunks(new LinearJob { Op = op, A = a.Pointer(), B = b.Pointer(), Result = result.Pointer() }, a.Length);
@@ -65,31 +65,12 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void ScaleByScalar(View<T> x, View<T> scalar, View<T> y, bool accumulate)
     {
-        CheckBinary(x, nameof(x), y, nameof(y), default, null);
-        Check.Owned(this, scalar, nameof(scalar));
-        Check.Length(scalar, 1, nameof(scalar));
+        KernelChecks.Unary(this, x, nameof(x), y, nameof(y));
+        KernelChecks.Scalar(this, scalar, nameof(scalar));
         if (x.Length == 0) return;
         T s = scalar.Span()[0]; // "on the device": for the CPU the device is this memory
         var op = accumulate ? LinearOp.MultiplyScalarAdd : LinearOp.Scale;
         RunChunks(new LinearJob { Op = op, A = x.Pointer(), Result = y.Pointer(), S = s }, x.Length);
-    }
-
-    /// <summary>Ownership and equal lengths of two or three operands; the output may be an input
-    /// (same window) but may not partly overlap one.</summary>
-    private void CheckBinary(View<T> a, string nameA, View<T> b, string nameB, View<T> result, string? nameResult)
-    {
-        Check.Owned(this, a, nameA);
-        Check.Owned(this, b, nameB);
-        Check.SameLength(a, nameA, b, nameB);
-        if (nameResult is null)
-        {
-            if (PartlyOverlap(a, b)) throw new ArgumentException($"{nameB} overlaps {nameA} without being the same view.", nameB);
-            return;
-        }
-        Check.Owned(this, result, nameResult);
-        Check.SameLength(a, nameA, result, nameResult);
-        if (PartlyOverlap(a, result) || PartlyOverlap(b, result))
-            throw new ArgumentException($"{nameResult} overlaps an input without being the same view.", nameResult);
     }
 
     private enum LinearOp { Fill, Copy, Scale, MultiplyScalarAdd, Add, Multiply, MultiplyAdd }

@@ -12,11 +12,8 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void MseForward(View<T> prediction, View<T> target, View<T> loss)
     {
-        Check.Owned(this, prediction, nameof(prediction));
-        Check.Owned(this, target, nameof(target));
-        Check.Owned(this, loss, nameof(loss));
-        CheckMseOperands(prediction, target);
-        Check.Length(loss, 1, nameof(loss));
+        KernelChecks.Mse(this, prediction, target);
+        KernelChecks.Scalar(this, loss, nameof(loss));
         double sumOfSquares = RunChunks(new SquaredErrorJob { P = prediction.Pointer(), Target = target.Pointer() }, prediction.Length);
         loss.Span()[0] = FromDouble(sumOfSquares / prediction.Length);
     }
@@ -24,25 +21,13 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void MseBackward(View<T> prediction, View<T> target, View<T> upstream, View<T> dPrediction, bool accumulate)
     {
-        Check.Owned(this, prediction, nameof(prediction));
-        Check.Owned(this, target, nameof(target));
-        Check.Owned(this, upstream, nameof(upstream));
-        Check.Owned(this, dPrediction, nameof(dPrediction));
-        CheckMseOperands(prediction, target);
-        Check.SameLength(prediction, nameof(prediction), dPrediction, nameof(dPrediction));
-        Check.Length(upstream, 1, nameof(upstream));
-        if (PartlyOverlap(prediction, dPrediction) || PartlyOverlap(target, dPrediction))
-            throw new ArgumentException("dPrediction overlaps an input without being the same view.", nameof(dPrediction));
+        KernelChecks.Mse(this, prediction, target);
+        KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
+        KernelChecks.Scalar(this, upstream, nameof(upstream));
         // ∂L/∂pᵢ = 2(pᵢ − tᵢ)/N, times the upstream gradient: one coefficient c = 2·u/N for all elements.
         T c = FromDouble(2.0 * ToDouble(upstream.Span()[0]) / prediction.Length);
         var job = new MseGradientJob { P = prediction.Pointer(), Target = target.Pointer(), D = dPrediction.Pointer(), C = c, Accumulate = accumulate };
         RunChunks(job, prediction.Length);
-    }
-
-    private static void CheckMseOperands(View<T> prediction, View<T> target)
-    {
-        if (prediction.Length == 0) throw new ArgumentException("prediction is empty: the mean over zero elements is undefined.", nameof(prediction));
-        Check.SameLength(prediction, nameof(prediction), target, nameof(target));
     }
 
     /// <summary>Σ (p − t)² over one chunk: block differences on the stack, SumOfSquares per block, block sums in double.</summary>

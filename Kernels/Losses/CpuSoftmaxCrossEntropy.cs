@@ -15,12 +15,8 @@ public sealed partial class CpuBackend<T>
     public override unsafe void SoftmaxCrossEntropyForward(View<T> logits, View<int> labels, int batch, int classes, View<T> probabilities, View<T> loss)
     {
         CheckClassification(logits, nameof(logits), labels, batch, classes);
-        Check.Owned(this, probabilities, nameof(probabilities));
-        Check.Owned(this, loss, nameof(loss));
-        Check.Length(probabilities, (long)batch * classes, nameof(probabilities));
-        Check.Length(loss, 1, nameof(loss));
-        if (PartlyOverlap(logits, probabilities))
-            throw new ArgumentException("probabilities overlaps logits without being the same view.", nameof(probabilities));
+        KernelChecks.Unary(this, logits, nameof(logits), probabilities, nameof(probabilities));
+        KernelChecks.Scalar(this, loss, nameof(loss));
         var job = new SoftmaxCrossEntropyJob { Logits = logits.Pointer(), Labels = labels.Pointer(), Probabilities = probabilities.Pointer(), Classes = classes };
         double total = RunChunks(job, batch, costPerItem: classes);
         loss.Span()[0] = FromDouble(total / batch);
@@ -30,12 +26,8 @@ public sealed partial class CpuBackend<T>
     public override unsafe void SoftmaxCrossEntropyBackward(View<T> probabilities, View<int> labels, int batch, int classes, View<T> upstream, View<T> dLogits, bool accumulate)
     {
         CheckClassification(probabilities, nameof(probabilities), labels, batch, classes);
-        Check.Owned(this, upstream, nameof(upstream));
-        Check.Owned(this, dLogits, nameof(dLogits));
-        Check.Length(upstream, 1, nameof(upstream));
-        Check.Length(dLogits, (long)batch * classes, nameof(dLogits));
-        if (PartlyOverlap(probabilities, dLogits))
-            throw new ArgumentException("dLogits overlaps probabilities without being the same view.", nameof(dLogits));
+        KernelChecks.Scalar(this, upstream, nameof(upstream));
+        KernelChecks.Unary(this, probabilities, nameof(probabilities), dLogits, nameof(dLogits));
         // ∂L/∂z_ij = (p_ij − 1[j = yᵢ])/B, times the upstream gradient: c = u/B.
         T c = FromDouble(ToDouble(upstream.Span()[0]) / batch);
         T* p = probabilities.Pointer(), d = dLogits.Pointer();
@@ -49,8 +41,7 @@ public sealed partial class CpuBackend<T>
     public override unsafe void CountCorrect(View<T> logits, View<int> labels, int batch, int classes, View<T> count)
     {
         CheckClassification(logits, nameof(logits), labels, batch, classes);
-        Check.Owned(this, count, nameof(count));
-        Check.Length(count, 1, nameof(count));
+        KernelChecks.Scalar(this, count, nameof(count));
         var job = new CountCorrectJob { Logits = logits.Pointer(), Labels = labels.Pointer(), Classes = classes };
         count.Span()[0] = FromDouble(RunChunks(job, batch, costPerItem: classes));
     }
@@ -58,15 +49,7 @@ public sealed partial class CpuBackend<T>
     /// <summary>Shapes of a batch×classes matrix and its B labels, and every label in [0, classes).</summary>
     private void CheckClassification(View<T> matrix, string matrixName, View<int> labels, int batch, int classes)
     {
-        Check.Positive(batch, nameof(batch));
-        Check.Positive(classes, nameof(classes));
-        Check.Owned(this, matrix, matrixName);
-        Check.Owned(this, labels, nameof(labels));
-        if ((long)batch * classes > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(batch), $"batch×classes = {(long)batch * classes} exceeds the 32-bit index range.");
-        if (matrix.Length != (long)batch * classes)
-            throw new ArgumentException($"{matrixName} has {matrix.Length} elements but batch×classes = {batch}×{classes} = {(long)batch * classes}.", matrixName);
-        Check.Length(labels, batch, nameof(labels));
+        KernelChecks.Classification(this, matrix, matrixName, labels, batch, classes);
         var y = labels.Span();
         for (int i = 0; i < y.Length; i++)
             if ((uint)y[i] >= (uint)classes)

@@ -25,12 +25,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void ColumnSums(View<T> x, int rows, int cols, View<T> result, bool accumulate)
     {
-        Check.Owned(this, x, nameof(x));
-        Check.Owned(this, result, nameof(result));
-        Check.NonNegative(rows, nameof(rows));
-        Check.NonNegative(cols, nameof(cols));
-        Check.Length(x, (long)rows * cols, nameof(x));
-        Check.Length(result, cols, nameof(result));
+        KernelChecks.ColumnSums(this, x, rows, cols, result);
         if (cols == 0) return;
         int columnBlocks = (cols + ColumnBlock - 1) / ColumnBlock;
         var job = new ColumnSumsJob { X = x.Pointer(), Result = result.Pointer(), Rows = rows, Cols = cols, Accumulate = accumulate };

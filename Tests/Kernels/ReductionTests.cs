@@ -161,6 +161,18 @@ public class ReductionTests
         }
     }
 
+    /// <summary>The ILGPU reductions are only tested for real if groups hold several threads (the
+    /// shared-memory tree runs) and a reduction spans several groups (pass 2 runs): check both hold
+    /// for the sizes above on the emulator.</summary>
+    [Fact]
+    public void Ilgpu_reductions_run_multi_thread_groups_and_several_groups_on_the_emulator()
+    {
+        var ilgpu = (Engine.Kernels.Ilgpu.IlgpuBackend)TestDevices.Get(TestDevices.IlgpuCpu);
+        Assert.InRange(ilgpu.GroupSize, 2, Engine.Kernels.Ilgpu.IlgpuBackend.MaxGroupSize);
+        Assert.Equal(0, ilgpu.GroupSize & (ilgpu.GroupSize - 1)); // a power of two, as the tree needs
+        Assert.True(1000 / 8 > ilgpu.GroupSize, "n = 1000 must need more than one group");
+    }
+
     [Theory]
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void Bad_shapes_throw_naming_the_operand(string device)
