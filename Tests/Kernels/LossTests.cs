@@ -366,4 +366,24 @@ public class LossTests
         Assert.Contains("labels[1] = 3", error.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => k.CountCorrect(z.View, labels.View, 2, 3, loss.View));
     }
+
+    /// <summary>The ILGPU path cannot check labels without a device read; a label outside [0, classes)
+    /// must then poison the loss and that row's gradient with NaN (never read out of bounds or pass silently).</summary>
+    [Fact]
+    public void Ilgpu_turns_a_label_outside_the_classes_into_nan()
+    {
+        var k = TestDevices.Get(TestDevices.IlgpuCpu);
+        using var z = k.Allocate<float>([1, 2, 3, 0, 0, 0]);
+        using var p = k.Allocate<float>(6);
+        using var loss = k.Allocate<float>(1);
+        using var u = k.Allocate<float>([1f]);
+        using var d = k.Allocate<float>(6);
+        using var labels = k.Allocate<int>([2, 3]);
+        k.SoftmaxCrossEntropyForward(z.View, labels.View, 2, 3, p.View, loss.View);
+        Assert.True(float.IsNaN(k.Read(loss.View)));
+        k.SoftmaxCrossEntropyBackward(p.View, labels.View, 2, 3, u.View, d.View, accumulate: false);
+        float[] g = k.ToArray(d.View);
+        Assert.All(g[..3], v => Assert.True(float.IsFinite(v)));
+        Assert.All(g[3..], v => Assert.True(float.IsNaN(v)));
+    }
 }
