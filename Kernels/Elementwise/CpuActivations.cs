@@ -195,18 +195,46 @@ internal static class AccurateTanh
 
     private static T Series<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T x2 = x * x, p = T.CreateTruncating(Coefficients[^1]);
-        for (int k = Coefficients.Length - 2; k >= 0; k--) p = p * x2 + T.CreateTruncating(Coefficients[k]);
+        T x2 = x * x;
+        T p = TanhSeries<T>.C17;
+        p = p * x2 + TanhSeries<T>.C15;
+        p = p * x2 + TanhSeries<T>.C13;
+        p = p * x2 + TanhSeries<T>.C11;
+        p = p * x2 + TanhSeries<T>.C9;
+        p = p * x2 + TanhSeries<T>.C7;
+        p = p * x2 + TanhSeries<T>.C5;
+        p = p * x2 + TanhSeries<T>.C3;
+        p = p * x2 + T.One;
         return x * p;
     }
 
     private static Vector256<T> Series<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x2 = x * x;
-        var p = Vector256.Create(T.CreateTruncating(Coefficients[^1]));
-        for (int k = Coefficients.Length - 2; k >= 0; k--) p = p * x2 + Vector256.Create(T.CreateTruncating(Coefficients[k]));
+        var p = Vector256.Create(TanhSeries<T>.C17);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C15);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C13);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C11);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C9);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C7);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C5);
+        p = p * x2 + Vector256.Create(TanhSeries<T>.C3);
+        p = p * x2 + Vector256<T>.One;
         return x * p;
     }
+}
+
+/// <summary>The tanh Taylor coefficients in T (static readonly, so the JIT folds them into constants).</summary>
+internal static class TanhSeries<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly T C3 = T.CreateTruncating(AccurateTanh.Coefficients[1]);
+    public static readonly T C5 = T.CreateTruncating(AccurateTanh.Coefficients[2]);
+    public static readonly T C7 = T.CreateTruncating(AccurateTanh.Coefficients[3]);
+    public static readonly T C9 = T.CreateTruncating(AccurateTanh.Coefficients[4]);
+    public static readonly T C11 = T.CreateTruncating(AccurateTanh.Coefficients[5]);
+    public static readonly T C13 = T.CreateTruncating(AccurateTanh.Coefficients[6]);
+    public static readonly T C15 = T.CreateTruncating(AccurateTanh.Coefficients[7]);
+    public static readonly T C17 = T.CreateTruncating(AccurateTanh.Coefficients[8]);
 }
 
 /// <summary>g·f′ expressed through the output y = f(x) (or, for ReLU and identity, equally through x).</summary>
