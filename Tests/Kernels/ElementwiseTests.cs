@@ -338,6 +338,43 @@ public class ElementwiseTests
         Assert.Equal([1f, 2, 3, 4, 5, 7, 9, 11, 9, -10], backend.ToArray(buffer.View));
     }
 
+    /// <summary>Below the parallel threshold a CPU kernel call allocates nothing on the managed heap
+    /// (no closures, no scratch arrays): measured over 100 calls of each family after a warm-up.</summary>
+    [Fact]
+    public void Cpu_kernels_allocate_nothing_on_small_tensors()
+    {
+        var k = TestDevices.Get(TestDevices.Cpu);
+        const int batch = 50, classes = 20, n = batch * classes;
+        using var x = k.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(n, seed: 90)));
+        using var y = k.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(n, seed: 91)));
+        using var d = k.Allocate<float>(n);
+        using var p = k.Allocate<float>(n);
+        using var s = k.Allocate<float>([1f]);
+        using var cols = k.Allocate<float>(classes);
+        using var labels = k.Allocate<int>(Enumerable.Range(0, batch).Select(i => i % classes).ToArray());
+        void Step()
+        {
+            k.ActivationForward(Activation.Tanh, x.View, d.View);
+            k.ActivationBackwardFromInput(Activation.Sigmoid, x.View, y.View, d.View, accumulate: true);
+            k.ActivationBackwardFromOutput(Activation.Relu, x.View, y.View, d.View, accumulate: false);
+            k.Axpy(0.5f, x.View, d.View);
+            k.ScaleByScalar(x.View, s.View, d.View, accumulate: true);
+            k.Multiply(x.View, y.View, d.View, accumulate: true);
+            k.Sum(x.View, s.View, 1f);
+            k.Dot(x.View, y.View, s.View);
+            k.ColumnSums(x.View, batch, classes, cols.View, accumulate: true);
+            k.MseForward(x.View, y.View, s.View);
+            k.MseBackward(x.View, y.View, s.View, d.View, accumulate: false);
+            k.SoftmaxCrossEntropyForward(x.View, labels.View, batch, classes, p.View, s.View);
+            k.SoftmaxCrossEntropyBackward(p.View, labels.View, batch, classes, s.View, d.View, accumulate: true);
+            k.CountCorrect(x.View, labels.View, batch, classes, s.View);
+        }
+        for (int i = 0; i < 5; i++) Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     // ---- bad input -----------------------------------------------------------------------------
 
     [Theory]
