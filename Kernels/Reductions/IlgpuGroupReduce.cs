@@ -1,0 +1,92 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Engine.Kernels.Ilgpu;
+
+/// <summary>
+/// The two-pass reduction scheme every ILGPU scalar reduction uses (Sum, Dot, MSE, cross-entropy,
+/// CountCorrect). Pass 1 is an explicitly grouped kernel: each thread accumulates its share of the
+/// terms (grid-stride loop), the group adds its threads' values with a shared-memory tree
+/// (<see cref="GroupSum"/>), and thread 0 writes the group's partial sum to a scratch buffer.
+/// Pass 2 (<see cref="FinalSumKernel"/>) is one group that adds the partial sums and writes
+/// <c>result[0] = scale·Σ</c>. No atomics: the summation order is fixed, so results are
+/// deterministic run to run; the scalar never leaves the device.
+/// </summary>
+public sealed partial class IlgpuBackend
+{
+    /// <summary>Largest group the kernels use (the static shared-memory arrays have this size).</summary>
+    internal const int MaxGroupSize = 256;
+
+    /// <summary>Most groups pass 1 launches (size of the partial-sum scratch).</summary>
+    internal const int MaxReductionGroups = 1024;
+
+    /// <summary>Terms one thread accumulates, at least, before more groups are launched.</summary>
+    private const int TermsPerThread = 8;
+
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
+    private Action<AcceleratorStream, KernelConfig, ArrayView1D<float, Stride1D.Dense>, int, float, ArrayView1D<float, Stride1D.Dense>>? _finalSum;
+    private int _groupSize;
+
+    /// <summary>Threads per group for explicitly grouped kernels: the largest power of two ≤ 256 the
+    /// accelerator allows (256 on GPUs; ILGPU's CPU accelerator allows fewer).</summary>
+    internal int GroupSize
+    {
+        get
+        {
+            if (_groupSize == 0)
+            {
+                int size = 1;
+                while (size * 2 <= Math.Min(MaxGroupSize, Accelerator.MaxNumThreadsPerGroup)) size *= 2;
+                _groupSize = size;
+            }
+            return _groupSize;
+        }
+    }
+
+    /// <summary>The partial-sum scratch (allocated once, reused by every reduction: launches on one
+    /// stream run in order, so pass 2 of one reduction finishes before pass 1 of the next writes).</summary>
+    private ArrayView1D<float, Stride1D.Dense> Partials => (_partials ??= Accelerator.Allocate1D<float>(MaxReductionGroups)).View;
+
+    /// <summary>Groups for pass 1 over <paramref name="items"/> items (each of <paramref name="cost"/> elements).</summary>
+    private int ReductionGroups(long items, int cost = 1)
+    {
+        long threads = Math.Max(1, items * cost / TermsPerThread);
+        return (int)Math.Clamp((threads + GroupSize - 1) / GroupSize, 1, MaxReductionGroups);
+    }
+
+    /// <summary>Pass 2: <c>result[0] = scale·Σ partials[0..groups)</c>, with one group.</summary>
+    private void FinishReduction(int groups, float scale, View<float> result)
+    {
+        _finalSum ??= Accelerator.LoadKernel<ArrayView1D<float, Stride1D.Dense>, int, float, ArrayView1D<float, Stride1D.Dense>>(FinalSumKernel);
+        _finalSum(Stream, new KernelConfig(1, GroupSize), Partials, groups, scale, result.Ilgpu());
+    }
+
+    internal static void FinalSumKernel(ArrayView1D<float, Stride1D.Dense> partials, int count, float scale, ArrayView1D<float, Stride1D.Dense> result)
+    {
+        float sum = 0;
+        for (int i = Group.IdxX; i < count; i += Group.DimX) sum += partials[i];
+        sum = GroupSum(sum);
+        if (Group.IsFirstThread) result[0] = scale * sum;
+    }
+
+    /// <summary>
+    /// Sum of <paramref name="value"/> over the threads of the group, returned to every thread.
+    /// Shared-memory tree: at each step the lower half adds the upper half (group size is a power of
+    /// two), with a barrier between steps. Every thread of the group must call it.
+    /// </summary>
+    internal static float GroupSum(float value)
+    {
+        var shared = SharedMemory.Allocate<float>(MaxGroupSize);
+        int t = Group.IdxX;
+        shared[t] = value;
+        Group.Barrier();
+        for (int stride = Group.DimX / 2; stride > 0; stride >>= 1)
+        {
+            if (t < stride) shared[t] += shared[t + stride];
+            Group.Barrier();
+        }
+        float total = shared[0];
+        Group.Barrier(); // nobody may overwrite shared[0] (a later call) before everyone has read it
+        return total;
+    }
+}
