@@ -9,20 +9,21 @@ namespace Engine.Kernels.Ilgpu;
 /// Fused Adam/AdamW and SGD as implicitly grouped ILGPU kernels: one thread per parameter, no shared
 /// memory. Each thread reads the step-control block (skip flag, gradient scale, step count t) from
 /// device memory, so clipping and the non-finite guard cost no host round-trip and no extra pass.
-/// The bias corrections 1 − βᵗ are computed per thread from the device-side t (two float powers:
-/// cheap next to the 20 bytes each thread moves). Maths: docs/maths-parts/40-optimizers.md.
+/// The bias corrections 1 − βᵗ are computed per thread from the device-side t (a short series or one
+/// exp each: cheap next to the 20 bytes each thread moves), see <see cref="OneMinusPower"/>. Maths: docs/maths-parts/40-optimizers.md.
 /// </summary>
 public sealed partial class IlgpuBackend
 {
-    /// <summary>Per-launch constants of the Adam kernel (float32, derived in float64 on the host).</summary>
-    internal struct AdamConstants
+    /// <summary>Per-launch constants of the Adam kernel (float32, derived in float64 on the host). Public only
+    /// because ILGPU's CPU accelerator emits kernel arguments into a dynamic assembly that must see the type.</summary>
+    public struct AdamConstants
     {
-        public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, LearningRate, Epsilon, L2, DecayFactor;
+        public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, LearningRate, Epsilon, L2, DecayFactor, LogBeta1, LogBeta2;
         public int BiasCorrection, AmsGrad;
     }
 
     /// <summary>Per-launch constants of the SGD kernel.</summary>
-    internal struct SgdConstants
+    public struct SgdConstants
     {
         public float LearningRate, Momentum, OneMinusDampening, L2;
         public int HasMomentum, Nesterov;
@@ -49,6 +50,7 @@ public sealed partial class IlgpuBackend
             LearningRate = (float)lr, Epsilon = (float)settings.Epsilon,
             L2 = (float)(settings.Decoupled ? 0 : lambda),
             DecayFactor = (float)(settings.Decoupled ? 1 - lr * lambda : 1),
+            LogBeta1 = (float)Math.Log(settings.Beta1), LogBeta2 = (float)Math.Log(settings.Beta2),
             BiasCorrection = settings.BiasCorrection ? 1 : 0, AmsGrad = settings.AmsGrad ? 1 : 0,
         };
         _adamKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ArrayView1D<float, Stride1D.Dense>, ArrayView1D<float, Stride1D.Dense>,
@@ -90,8 +92,8 @@ public sealed partial class IlgpuBackend
         float bc1 = 1f, bc2 = 1f;
         if (k.BiasCorrection != 0)
         {
-            bc1 = 1f - XMath.Pow(k.Beta1, t);
-            bc2 = 1f - XMath.Pow(k.Beta2, t);
+            bc1 = OneMinusPower(k.LogBeta1, t);
+            bc2 = OneMinusPower(k.LogBeta2, t);
         }
         float theta = p[i] * k.DecayFactor;                                   // AdamW: θ(1 − lr·λ)
         float g = grad[i] * control[StepControl.GradientScale] + k.L2 * theta; // clip scale; Adam: + λθ
@@ -106,6 +108,19 @@ public sealed partial class IlgpuBackend
         }
         float denominator = XMath.Sqrt(vi) / XMath.Sqrt(bc2) + k.Epsilon;
         p[i] = theta - k.LearningRate / bc1 * mi / denominator;
+    }
+
+    /// <summary>
+    /// 1 − βᵗ = −expm1(t·ln β), accurate in float32 even when βᵗ is close to 1 (β₂ = 0.999, small t), where
+    /// <c>1 − pow(β, t)</c> would lose about four digits to cancellation. ln β comes from the host in float64.
+    /// For |x| &lt; 0.1 a Taylor series of expm1 (error below x⁶/720 relative), else 1 − eˣ (≥ 0.095, no real cancellation).
+    /// </summary>
+    private static float OneMinusPower(float logBeta, float t)
+    {
+        float x = t * logBeta;
+        if (x > -0.1f)
+            return -x * (1f + x * (0.5f + x * (1f / 6f + x * (1f / 24f + x * (1f / 120f)))));
+        return 1f - XMath.Exp(x);
     }
 
     /// <summary>One parameter of an SGD step (momentum, dampening, Nesterov, L2 decay).</summary>

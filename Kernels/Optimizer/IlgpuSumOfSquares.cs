@@ -17,7 +17,8 @@ namespace Engine.Kernels.Ilgpu;
 /// combines them, and the first thread adds the group's share to <c>result[s]</c> and, at the end, to
 /// the total <c>result[S]</c> with float atomics. Every thread of a group runs the same segment loop
 /// (it depends only on the tile), so the group-wide reductions and barriers are uniform. Atomics make
-/// the low bits depend on the order in which groups finish (well inside float32 tolerance).
+/// the low bits depend on the order in which groups finish (well inside float32 tolerance). A NaN
+/// gradient shows as +∞ in the sums (see the kernel).
 /// </para>
 /// </summary>
 public sealed partial class IlgpuBackend
@@ -94,6 +95,10 @@ public sealed partial class IlgpuBackend
                 float value = x[i];
                 sum += value * value;
             }
+            // A NaN gradient is reported as +∞: ILGPU's CPU accelerator implements float atomics (which its
+            // group reduction also uses) as compare-and-swap loops that compare values, and NaN ≠ NaN would
+            // spin for ever. Squares are never negative, so +∞ is absorbing and the guard sees the same thing.
+            if (XMath.IsNaN(sum)) sum = float.PositiveInfinity;
             sum = GroupExtensions.Reduce<float, AddFloat>(sum);
             if (Group.IsFirstThread && end > start)
             {
