@@ -14,7 +14,7 @@ public sealed partial class CpuBackend<T>
     public override unsafe void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax,
         AdamSettings settings, View<T> control)
     {
-        CheckAdam(this, parameters, gradients, m, v, vMax, settings, control);
+        OptimizerChecks.Adam(this, parameters, gradients, m, v, vMax, settings, control);
         var c = control.Span();
         if (c[StepControl.Skip] != T.Zero || parameters.Length == 0) return;
 
@@ -42,7 +42,7 @@ public sealed partial class CpuBackend<T>
     public override unsafe void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer,
         SgdSettings settings, View<T> control)
     {
-        CheckSgd(this, parameters, gradients, momentumBuffer, settings, control);
+        OptimizerChecks.Sgd(this, parameters, gradients, momentumBuffer, settings, control);
         var c = control.Span();
         if (c[StepControl.Skip] != T.Zero || parameters.Length == 0) return;
 
@@ -59,38 +59,6 @@ public sealed partial class CpuBackend<T>
             L2 = T.CreateTruncating(settings.WeightDecay),
         };
         RunOptimizerChunks(job, parameters.Length);
-    }
-
-    /// <summary>The checks both backends make before an Adam step (shared so bad input fails the same way).</summary>
-    internal static void CheckAdam<TElement>(Backend backend, View<TElement> parameters, View<TElement> gradients, View<TElement> m,
-        View<TElement> v, View<TElement> vMax, AdamSettings settings, View<TElement> control) where TElement : unmanaged
-    {
-        settings.Validate();
-        Check.Owned(backend, parameters, nameof(parameters));
-        Check.Owned(backend, gradients, nameof(gradients));
-        Check.Owned(backend, m, nameof(m));
-        Check.Owned(backend, v, nameof(v));
-        Check.Owned(backend, vMax, nameof(vMax));
-        Check.Owned(backend, control, nameof(control));
-        Check.SameLength(parameters, nameof(parameters), gradients, nameof(gradients));
-        Check.SameLength(parameters, nameof(parameters), m, nameof(m));
-        Check.SameLength(parameters, nameof(parameters), v, nameof(v));
-        if (settings.AmsGrad) Check.Length(vMax, parameters.Length, nameof(vMax));
-        Check.Length(control, StepControl.Length, nameof(control));
-    }
-
-    /// <summary>The checks both backends make before an SGD step.</summary>
-    internal static void CheckSgd<TElement>(Backend backend, View<TElement> parameters, View<TElement> gradients,
-        View<TElement> momentumBuffer, SgdSettings settings, View<TElement> control) where TElement : unmanaged
-    {
-        settings.Validate();
-        Check.Owned(backend, parameters, nameof(parameters));
-        Check.Owned(backend, gradients, nameof(gradients));
-        Check.Owned(backend, momentumBuffer, nameof(momentumBuffer));
-        Check.Owned(backend, control, nameof(control));
-        Check.SameLength(parameters, nameof(parameters), gradients, nameof(gradients));
-        if (settings.Momentum != 0) Check.Length(momentumBuffer, parameters.Length, nameof(momentumBuffer));
-        Check.Length(control, StepControl.Length, nameof(control));
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result)
     {
-        CheckSegmentedSumOfSquares(this, x, segmentOffsets, result);
+        OptimizerChecks.SegmentedSumOfSquares(this, x, segmentOffsets, result);
         var offsets = segmentOffsets.Span();
         var sums = result.Span();
         int segments = offsets.Length - 1;
@@ -34,7 +34,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control)
     {
-        CheckUpdateStepControl(this, sumOfSquares, double.CreateTruncating(maxNorm), control);
+        OptimizerChecks.UpdateStepControl(this, sumOfSquares, double.CreateTruncating(maxNorm), control);
         var c = control.Span();
         double norm = Math.Sqrt(double.CreateTruncating(sumOfSquares.Span()[0]));
         bool skip = !double.IsFinite(norm);
@@ -55,28 +55,6 @@ public sealed partial class CpuBackend<T>
         c[StepControl.Skip] = T.Zero;
         c[StepControl.StepCount] += T.One;
         c[StepControl.GlobalNorm] = T.NaN;
-    }
-
-    /// <summary>Checks shared by both backends' <see cref="SegmentedSumOfSquares"/>.</summary>
-    internal static void CheckSegmentedSumOfSquares<TElement>(Backend backend, View<TElement> x, View<int> segmentOffsets, View<TElement> result)
-        where TElement : unmanaged
-    {
-        Check.Owned(backend, x, nameof(x));
-        Check.Owned(backend, segmentOffsets, nameof(segmentOffsets));
-        Check.Owned(backend, result, nameof(result));
-        Check.AtLeast(segmentOffsets, 1, nameof(segmentOffsets));
-        Check.Length(result, segmentOffsets.Length, nameof(result));
-    }
-
-    /// <summary>Checks shared by both backends' <see cref="UpdateStepControl"/>.</summary>
-    internal static void CheckUpdateStepControl<TElement>(Backend backend, View<TElement> sumOfSquares, double maxNorm, View<TElement> control)
-        where TElement : unmanaged
-    {
-        Check.Owned(backend, sumOfSquares, nameof(sumOfSquares));
-        Check.Owned(backend, control, nameof(control));
-        Check.AtLeast(sumOfSquares, 1, nameof(sumOfSquares));
-        Check.Length(control, StepControl.Length, nameof(control));
-        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be positive (+∞ for no clipping).");
     }
 
     /// <summary>Σ x² over a window, in blocks of <see cref="SumOfSquaresBlock"/> accumulated in float64.</summary>

@@ -40,7 +40,7 @@ public sealed partial class IlgpuBackend
     public override void AdamStep(View<float> parameters, View<float> gradients, View<float> m, View<float> v, View<float> vMax,
         AdamSettings settings, View<float> control)
     {
-        CpuBackend<float>.CheckAdam(this, parameters, gradients, m, v, vMax, settings, control);
+        OptimizerChecks.Adam(this, parameters, gradients, m, v, vMax, settings, control);
         if (parameters.Length == 0) return;
         double lr = settings.LearningRate, lambda = settings.WeightDecay;
         var constants = new AdamConstants
@@ -66,7 +66,7 @@ public sealed partial class IlgpuBackend
     public override void SgdStep(View<float> parameters, View<float> gradients, View<float> momentumBuffer,
         SgdSettings settings, View<float> control)
     {
-        CpuBackend<float>.CheckSgd(this, parameters, gradients, momentumBuffer, settings, control);
+        OptimizerChecks.Sgd(this, parameters, gradients, momentumBuffer, settings, control);
         if (parameters.Length == 0) return;
         var constants = new SgdConstants
         {

@@ -2,7 +2,6 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
-using Engine.Kernels.Cpu;
 
 namespace Engine.Kernels.Ilgpu;
 
@@ -39,7 +38,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void SegmentedSumOfSquares(View<float> x, View<int> segmentOffsets, View<float> result)
     {
-        CpuBackend<float>.CheckSegmentedSumOfSquares(this, x, segmentOffsets, result);
+        OptimizerChecks.SegmentedSumOfSquares(this, x, segmentOffsets, result);
         var sums = result.Ilgpu();
         sums.MemSetToZero(Stream);
         int segments = segmentOffsets.Length - 1;
@@ -55,7 +54,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void UpdateStepControl(View<float> sumOfSquares, float maxNorm, View<float> control)
     {
-        CpuBackend<float>.CheckUpdateStepControl(this, sumOfSquares, maxNorm, control);
+        OptimizerChecks.UpdateStepControl(this, sumOfSquares, maxNorm, control);
         _updateStepControlKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ArrayView1D<float, Stride1D.Dense>,
             ArrayView1D<float, Stride1D.Dense>, float>(UpdateStepControlKernel);
         _updateStepControlKernel(Stream, 1, sumOfSquares.Ilgpu(), control.Ilgpu(), maxNorm);
