@@ -54,8 +54,16 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         : base(backend, parameters, (options ??= new AdamOptions()).LearningRate, options.WeightDecay, options.Groups, options.Schedule)
     {
         Options = options;
-        Settings(options.LearningRate, options.WeightDecay).Validate();
-        foreach (var group in Groups) Settings(group.BaseLearningRate, group.WeightDecay).Validate();
+        try
+        {
+            Settings(options.LearningRate, options.WeightDecay).Validate();
+            foreach (var group in Groups) Settings(group.BaseLearningRate, group.WeightDecay).Validate();
+        }
+        catch
+        {
+            Dispose(); // the control block is already on the device
+            throw;
+        }
         _m = AddStateBuffer("exp_avg");
         _v = AddStateBuffer("exp_avg_sq");
         if (options.AmsGrad) _vMax = AddStateBuffer("max_exp_avg_sq");
