@@ -8,7 +8,7 @@ using DoubleView = ArrayView1D<double, Stride1D.Dense>;
 using IntView = ArrayView1D<int, Stride1D.Dense>;
 
 /// <summary>The T×T combination solver over device memory: the same <see cref="CombinationSolver"/> code as the CPU path.</summary>
-internal readonly struct IlgpuCombinationMemory(FloatView gram, FloatView weights, DoubleView work, FloatView coefficients) : ICombinationMemory
+public readonly struct IlgpuCombinationMemory(FloatView gram, FloatView weights, DoubleView work, FloatView coefficients) : ICombinationMemory
 {
     public double Gram(int index) => gram[index];
     public double Weight(int task) => weights[task];

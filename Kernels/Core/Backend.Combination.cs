@@ -78,7 +78,8 @@ public abstract partial class Backend<T>
     /// The combination coefficients <c>a</c> (count) such that <c>Σₖ aₖ gₖ</c> is the combined gradient of
     /// <paramref name="settings"/>' method, computed on the device from the Gram matrix
     /// <paramref name="gram"/> (count×count) and the task weights <paramref name="weights"/> (count, ≥ 0) alone.
-    /// The methods act on the weighted gradients <c>wᵢgᵢ</c> (their Gram matrix is <c>wᵢwⱼGᵢⱼ</c>).
+    /// The methods act on the weighted gradients <c>wᵢgᵢ</c> (their Gram matrix is <c>wᵢwⱼGᵢⱼ</c>); projections do not depend on
+    /// a positive weight's size, and a task of weight 0 drops out entirely (nothing is projected against it).
     /// <paramref name="randomKey"/> chooses PCGrad's random order (same key, same order).
     /// <paramref name="workspace"/>: <see cref="CombinationWorkspaceLength"/> float64 elements (solver state, kept in
     /// float64 on every device). A single-thread kernel: T is small.
