@@ -7,7 +7,8 @@ using FloatView = ArrayView1D<float, Stride1D.Dense>;
 using DoubleView = ArrayView1D<double, Stride1D.Dense>;
 using IntView = ArrayView1D<int, Stride1D.Dense>;
 
-/// <summary>The T×T combination solver over device memory: the same <see cref="CombinationSolver"/> code as the CPU path.</summary>
+/// <summary>The T×T combination solver over device memory: the same <see cref="CombinationSolver"/> code as the CPU path.
+/// Public because ILGPU's CPU accelerator emits IL (in another dynamic assembly) that must see the kernel's parameter types.</summary>
 public readonly struct IlgpuCombinationMemory(FloatView gram, FloatView weights, DoubleView work, FloatView coefficients) : ICombinationMemory
 {
     public double Gram(int index) => gram[index];

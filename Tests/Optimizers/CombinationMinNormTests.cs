@@ -50,6 +50,29 @@ public class CombinationMinNormTests
         Assert.True(brute - ours < 1e-6 * Math.Max(1, brute), $"brute force {brute:R} is far below ours {ours:R}: the grid is broken");
     }
 
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void Mgda_with_six_tasks_satisfies_the_min_norm_optimality_condition(string device)
+    {
+        // d is the min-norm point of the hull iff gᵣ·d ≥ ‖d‖² for every r (no vertex lies strictly on the near side of
+        // the supporting hyperplane through d); checked in float64 on the float64 path and, looser, on float32 devices.
+        var g = RandomGradients(6, 20, seed: 77);
+        for (int k = 0; k < 20; k++) { g[1][k] -= 0.9 * g[0][k]; g[4][k] -= 0.6 * g[2][k]; }
+        g = g.Select(r => Tolerance.ToDouble(Tolerance.ToFloat(r))).ToArray();
+        var ones = Enumerable.Repeat(1.0, 6).ToArray();
+        using var mgda64 = new MgdaUbCombiner<double>(TestDevices.Reference);
+        var d = Run(TestDevices.Reference, mgda64, g, ones);
+        double norm2 = Dot(d, d);
+        Assert.True(norm2 > 1e-6, "this case should not be Pareto-stationary");
+        foreach (var gr in g) Assert.True(Dot(gr, d) >= norm2 - 1e-10 * Math.Max(1, norm2), $"gᵣ·d = {Dot(gr, d)} < ‖d‖² = {norm2}");
+
+        var backend = TestDevices.Get(device);
+        using var mgda32 = new MgdaUbCombiner<float>(backend);
+        var d32 = Run(backend, mgda32, g, ones);
+        foreach (var gr in g) Assert.True(Dot(gr, d32) >= Dot(d32, d32) - 1e-4, $"{device}: gᵣ·d = {Dot(gr, d32)} < ‖d‖² = {Dot(d32, d32)}");
+        Tolerance.AllClose(d, d32, 1e-3, 1e-4, device);
+    }
+
     [Fact]
     public void Mgda_all_zero_gradients_give_zero_without_NaN()
     {
