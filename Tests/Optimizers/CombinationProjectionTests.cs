@@ -90,6 +90,21 @@ public class CombinationProjectionTests
     }
 
     [Fact]
+    public void Scratch_is_allocated_once_per_task_count()
+    {
+        var backend = TestDevices.Reference;
+        using var combiner = new ProjectionCombiner<double>(backend);
+        Run(backend, combiner, [[2, 0], [1, 3]], [1, 1]);
+        var gram = combiner.Gram.Buffer;
+        Run(backend, combiner, [[1, 1], [0, 3]], [1, 1]);
+        Assert.Same(gram, combiner.Gram.Buffer); // same T: nothing reallocated
+        // A different task count resizes once and still gives the right answer: g₁ = (1, 3) → (0, 3) and g₂ = (0, −1) (already orthogonal) are
+        // projected against g₀ = (2, 0): sum = (2, 0) + (0, 3) + (0, −1) = (2, 2).
+        Tolerance.AllClose([2, 2], Run(backend, combiner, [[2, 0], [1, 3], [0, -1]], [1, 1, 1]), 0, 1e-15);
+        Assert.Equal(9, combiner.Gram.Length);
+    }
+
+    [Fact]
     public void Bad_input_is_rejected_with_clear_errors()
     {
         var backend = TestDevices.Reference;
