@@ -1,10 +1,52 @@
+using System.Numerics;
+
 namespace Engine.Kernels.Cpu;
+
+/// <summary>The T×T combination solver over host memory (float or double in, float64 arithmetic).</summary>
+internal unsafe readonly struct CpuCombinationMemory<T>(T* gram, T* weights, double* work, T* coefficients) : ICombinationMemory
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public double Gram(int index) => double.CreateTruncating(gram[index]);
+    public double Weight(int task) => double.CreateTruncating(weights[task]);
+    public double Get(int index) => work[index];
+    public void Set(int index, double value) => work[index] = value;
+    public void SetCoefficient(int task, double value) => coefficients[task] = T.CreateTruncating(value);
+}
 
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotImplementedException("Cpu Gram: not written yet.");
+    public override unsafe void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
+        uint randomKey, View<double> workspace, View<T> coefficients)
+    {
+        Check.Owned(this, gram, nameof(gram));
+        Check.Owned(this, weights, nameof(weights));
+        Check.Owned(this, workspace, nameof(workspace));
+        Check.Owned(this, coefficients, nameof(coefficients));
+        CombinationChecks.CheckCoefficients(settings, gram, count, weights, workspace, coefficients);
+        var memory = new CpuCombinationMemory<T>(gram.Pointer(), weights.Pointer(), workspace.Pointer(), coefficients.Pointer());
+        CombinationSolver.Solve(memory, count, new SolverParameters(settings, randomKey));
+    }
+
 
     /// <inheritdoc/>
-    public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotImplementedException("Cpu LinearCombination: not written yet.");
+    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts)
+    {
+        Check.Owned(this, gram, nameof(gram));
+        Check.Owned(this, cosines, nameof(cosines));
+        Check.Owned(this, conflicts, nameof(conflicts));
+        CombinationChecks.CheckDiagnostics(gram, count, cosines, conflicts);
+        ReadOnlySpan<T> g = gram.Span();
+        Span<T> cos = cosines.Span();
+        Span<int> n = conflicts.Span();
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < count; j++)
+            {
+                double gij = double.CreateTruncating(g[i * count + j]);
+                double norms = Math.Sqrt(double.CreateTruncating(g[i * count + i]) * double.CreateTruncating(g[j * count + j]));
+                cos[i * count + j] = T.CreateTruncating(norms > 0 ? gij / norms : 0.0);
+                if (i != j && gij < 0) n[i * count + j]++;
+            }
+    }
+
 }

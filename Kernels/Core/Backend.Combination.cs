@@ -1,5 +1,65 @@
 namespace Engine.Kernels;
 
+/// <summary>How the per-task gradients of the shared parameters are combined into one gradient.
+/// Every method's result is <c>Σₖ aₖ gₖ</c>; only the coefficients <c>a</c> differ, and they are computed
+/// from the Gram matrix <c>G = [gᵢ·gⱼ]</c> alone (see <c>docs/maths-parts/50-combination-weighting.md</c>).</summary>
+public enum CombinationMethod
+{
+    /// <summary><c>Σᵢ wᵢ gᵢ</c>.</summary>
+    Sum = 0,
+    /// <summary>Every other task's gradient is projected onto the plane normal to the reference task's
+    /// gradient (always, conflict or not), then the weighted sum is taken.</summary>
+    Projection = 1,
+    /// <summary>PCGrad (Yu et al. 2020): projection only on conflict, against the other tasks' original
+    /// gradients in a seeded random order, then summed or averaged.</summary>
+    PcGrad = 2,
+    /// <summary>MGDA-UB (Sener &amp; Koltun 2018): the min-norm point of the convex hull of the task gradients.</summary>
+    MgdaUb = 3,
+    /// <summary>CAGrad (Liu et al. 2021), conflict-averse gradient descent with radius parameter c.</summary>
+    CaGrad = 4,
+}
+
+/// <summary>What PCGrad does with the projected gradients.</summary>
+public enum PcGradReduction
+{
+    /// <summary><c>Σᵢ gᵢ'</c> (the paper's and the reference implementation's choice).</summary>
+    Sum = 0,
+    /// <summary><c>(1/T)·Σᵢ gᵢ'</c>.</summary>
+    Mean = 1,
+}
+
+/// <summary>How CAGrad rescales its direction <c>d = g₀ + (c‖g₀‖/‖g_w‖)·g_w</c> (the reference code's <c>rescale</c> flag).</summary>
+public enum CaGradRescale
+{
+    /// <summary>No rescaling (<c>rescale=0</c>).</summary>
+    None = 0,
+    /// <summary>Divide by <c>1 + c²</c> (<c>rescale=1</c>, the reference code's default).</summary>
+    OnePlusCSquared = 1,
+    /// <summary>Divide by <c>1 + c</c> (<c>rescale=2</c>).</summary>
+    OnePlusC = 2,
+}
+
+/// <summary>Hyper-parameters of one <see cref="Backend{T}.CombinationCoefficients"/> launch.</summary>
+/// <param name="Method">The combination method.</param>
+/// <param name="Reduction">PCGrad only: sum or mean of the projected gradients.</param>
+/// <param name="ReferenceTask">Projection only: the task whose gradient the others are made orthogonal to.</param>
+/// <param name="C">CAGrad only: the radius c ≥ 0 of the ball around the mean gradient (c = 0 gives the mean).</param>
+/// <param name="Rescale">CAGrad only: how the direction is rescaled.</param>
+/// <param name="MaxIterations">MGDA-UB and CAGrad: the most Frank–Wolfe iterations.</param>
+/// <param name="Tolerance">MGDA-UB and CAGrad: stop once the Frank–Wolfe duality gap is at most
+/// <c>Tolerance·max(1, max Gᵢᵢ)</c>.</param>
+/// <param name="ZeroNormSquared">Zero-norm guard: a gradient whose squared norm is at most this is treated as zero
+/// (nothing is projected onto or against it).</param>
+public readonly record struct CombinationSettings(
+    CombinationMethod Method,
+    PcGradReduction Reduction = PcGradReduction.Sum,
+    int ReferenceTask = 0,
+    double C = 0.5,
+    CaGradRescale Rescale = CaGradRescale.OnePlusCSquared,
+    int MaxIterations = 1000,
+    double Tolerance = 1e-12,
+    double ZeroNormSquared = 1e-20);
+
 public abstract partial class Backend<T>
 {
     /// <summary>
@@ -10,4 +70,39 @@ public abstract partial class Backend<T>
 
     /// <summary><c>output (+)= Σᵢ coefficients[i]·vᵢ</c>, the coefficients read on the device.</summary>
     public abstract void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate);
+
+    /// <summary>Float64 elements of the workspace <see cref="CombinationCoefficients"/> needs for <paramref name="count"/> tasks.</summary>
+    public static int CombinationWorkspaceLength(int count) => 2 * count * count + 4 * count;
+
+    /// <summary>
+    /// The combination coefficients <c>a</c> (count) such that <c>Σₖ aₖ gₖ</c> is the combined gradient of
+    /// <paramref name="settings"/>' method, computed on the device from the Gram matrix
+    /// <paramref name="gram"/> (count×count) and the task weights <paramref name="weights"/> (count, ≥ 0) alone.
+    /// The methods act on the weighted gradients <c>wᵢgᵢ</c> (their Gram matrix is <c>wᵢwⱼGᵢⱼ</c>); projections do not depend on
+    /// a positive weight's size, and a task of weight 0 drops out entirely (nothing is projected against it).
+    /// <paramref name="randomKey"/> chooses PCGrad's random order (same key, same order).
+    /// <paramref name="workspace"/>: <see cref="CombinationWorkspaceLength"/> float64 elements (solver state, kept in
+    /// float64 on every device). A single-thread kernel: T is small.
+    /// </summary>
+    public abstract void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
+        uint randomKey, View<double> workspace, View<T> coefficients);
+
+    /// <summary>
+    /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero)
+    /// and, for i ≠ j, <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps).
+    /// </summary>
+    public abstract void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts);
+
+    /// <summary>Loss-balanced task weights from the device-resident task losses:
+    /// <c>wᵢ = (1/Lᵢ)/Σⱼ(1/Lⱼ)</c>, each loss clamped below at <paramref name="minLoss"/> (&gt; 0) so that a zero loss
+    /// gives a finite weight.</summary>
+    public abstract void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights);
+
+    /// <summary>
+    /// Uncertainty weighting (Kendall et al. 2018, common form <c>L = Σᵢ exp(−sᵢ)·Lᵢ + sᵢ</c>) from the device-resident
+    /// task losses and log-variances s: <c>weights[i] = exp(−sᵢ)</c>, <c>logVarianceGradients[i] (+)= 1 − exp(−sᵢ)·Lᵢ</c>,
+    /// and, when <paramref name="totalLoss"/> is not empty, <c>totalLoss[0] = Σᵢ exp(−sᵢ)·Lᵢ + sᵢ</c>.
+    /// </summary>
+    public abstract void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
+        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss);
 }

@@ -1,0 +1,70 @@
+using System.Numerics;
+
+namespace Engine.Kernels;
+
+/// <summary>Argument checks of the combination and weighting kernels, shared by every backend so that bad input
+/// fails the same way everywhere, naming the operand.</summary>
+public static class CombinationChecks
+{
+    /// <summary>The shape checks shared by both backends' Gram.</summary>
+    public static void CheckGram<T>(View<T> vectors, int count, int length, View<T> gram)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(gram, (long)count * count, nameof(gram));
+    }
+
+    /// <summary>The argument checks shared by both backends.</summary>
+    public static void CheckCoefficients<T>(CombinationSettings settings, View<T> gram, int count, View<T> weights,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(weights, count, nameof(weights));
+        Check.AtLeast(workspace, Backend<T>.CombinationWorkspaceLength(count), nameof(workspace));
+        Check.Length(coefficients, count, nameof(coefficients));
+        CombinationSolver.Validate(settings, count);
+    }
+
+    public static void CheckDiagnostics<T>(View<T> gram, int count, View<T> cosines, View<int> conflicts)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(cosines, (long)count * count, nameof(cosines));
+        Check.Length(conflicts, (long)count * count, nameof(conflicts));
+    }
+
+    public static void CheckLossBalanced<T>(View<T> losses, T minLoss, View<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        if (!(minLoss > T.Zero) || !T.IsFinite(minLoss))
+            throw new ArgumentOutOfRangeException(nameof(minLoss), minLoss, "minLoss must be positive and finite.");
+    }
+
+    public static void CheckUncertainty<T>(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), logVariances, nameof(logVariances));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        Check.SameLength(losses, nameof(losses), logVarianceGradients, nameof(logVarianceGradients));
+        if (!totalLoss.IsEmpty) Check.Length(totalLoss, 1, nameof(totalLoss));
+    }
+
+    /// <summary>The shape checks of LinearCombination.</summary>
+    public static void CheckLinearCombination<T>(View<T> vectors, int count, int length, View<T> coefficients, View<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(coefficients, count, nameof(coefficients));
+        Check.Length(output, length, nameof(output));
+    }
+}

@@ -1,0 +1,44 @@
+namespace Engine.Kernels.Cpu;
+
+public sealed partial class CpuBackend<T>
+{
+    /// <inheritdoc/>
+    public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights)
+    {
+        Check.Owned(this, losses, nameof(losses));
+        Check.Owned(this, weights, nameof(weights));
+        CombinationChecks.CheckLossBalanced(losses, minLoss, weights);
+        ReadOnlySpan<T> l = losses.Span();
+        Span<T> w = weights.Span();
+        double min = double.CreateTruncating(minLoss), total = 0;
+        for (int i = 0; i < l.Length; i++) total += 1.0 / Math.Max(double.CreateTruncating(l[i]), min);
+        for (int i = 0; i < l.Length; i++) w[i] = T.CreateTruncating(1.0 / Math.Max(double.CreateTruncating(l[i]), min) / total);
+    }
+
+
+    /// <inheritdoc/>
+    public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
+        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss)
+    {
+        Check.Owned(this, losses, nameof(losses));
+        Check.Owned(this, logVariances, nameof(logVariances));
+        Check.Owned(this, weights, nameof(weights));
+        Check.Owned(this, logVarianceGradients, nameof(logVarianceGradients));
+        Check.Owned(this, totalLoss, nameof(totalLoss));
+        CombinationChecks.CheckUncertainty(losses, logVariances, weights, logVarianceGradients, totalLoss);
+        ReadOnlySpan<T> l = losses.Span(), s = logVariances.Span();
+        Span<T> w = weights.Span(), ds = logVarianceGradients.Span();
+        double total = 0;
+        for (int i = 0; i < l.Length; i++)
+        {
+            double li = double.CreateTruncating(l[i]), si = double.CreateTruncating(s[i]);
+            double precision = Math.Exp(-si);
+            w[i] = T.CreateTruncating(precision);
+            double gradient = 1.0 - precision * li;
+            ds[i] = T.CreateTruncating(accumulate ? double.CreateTruncating(ds[i]) + gradient : gradient);
+            total += precision * li + si;
+        }
+        if (!totalLoss.IsEmpty) totalLoss.Span()[0] = T.CreateTruncating(total);
+    }
+
+}

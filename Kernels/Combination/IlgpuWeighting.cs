@@ -1,0 +1,67 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Engine.Kernels.Ilgpu;
+
+using FloatView = ArrayView1D<float, Stride1D.Dense>;
+
+public sealed partial class IlgpuBackend
+{
+    private Action<AcceleratorStream, Index1D, FloatView, float, FloatView>? _lossBalancedKernel;
+    private Action<AcceleratorStream, Index1D, FloatView, FloatView, FloatView, FloatView, int, FloatView, int>? _uncertaintyKernel;
+
+    /// <summary>Single-thread kernel: wᵢ = (1/max(Lᵢ, m))/Σⱼ(1/max(Lⱼ, m)) (sums in float64).</summary>
+    private static void LossBalancedKernel(Index1D index, FloatView losses, float minLoss, FloatView weights)
+    {
+        if (index != 0) return;
+        int count = (int)losses.Length;
+        double total = 0;
+        for (int i = 0; i < count; i++) total += 1.0 / (losses[i] > minLoss ? losses[i] : minLoss);
+        for (int i = 0; i < count; i++) weights[i] = (float)(1.0 / (losses[i] > minLoss ? losses[i] : minLoss) / total);
+    }
+
+    /// <inheritdoc/>
+    public override void LossBalancedWeights(View<float> losses, float minLoss, View<float> weights)
+    {
+        Check.Owned(this, losses, nameof(losses));
+        Check.Owned(this, weights, nameof(weights));
+        CombinationChecks.CheckLossBalanced(losses, minLoss, weights);
+        _lossBalancedKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, float, FloatView>(LossBalancedKernel);
+        _lossBalancedKernel(Stream, 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
+    }
+
+    /// <summary>Single-thread kernel: wᵢ = exp(−sᵢ), ∂L/∂sᵢ (+)= 1 − exp(−sᵢ)Lᵢ, total = Σ exp(−sᵢ)Lᵢ + sᵢ.</summary>
+    private static void UncertaintyKernel(Index1D index, FloatView losses, FloatView logVariances, FloatView weights,
+        FloatView gradients, int accumulate, FloatView totalLoss, int writeTotal)
+    {
+        if (index != 0) return;
+        int count = (int)losses.Length;
+        double total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            double precision = Math.Exp(-(double)logVariances[i]);
+            weights[i] = (float)precision;
+            double gradient = 1.0 - precision * losses[i];
+            gradients[i] = (float)(accumulate != 0 ? gradients[i] + gradient : gradient);
+            total += precision * losses[i] + logVariances[i];
+        }
+        if (writeTotal != 0) totalLoss[0] = (float)total;
+    }
+
+    /// <inheritdoc/>
+    public override void UncertaintyWeights(View<float> losses, View<float> logVariances, View<float> weights,
+        View<float> logVarianceGradients, bool accumulate, View<float> totalLoss)
+    {
+        Check.Owned(this, losses, nameof(losses));
+        Check.Owned(this, logVariances, nameof(logVariances));
+        Check.Owned(this, weights, nameof(weights));
+        Check.Owned(this, logVarianceGradients, nameof(logVarianceGradients));
+        Check.Owned(this, totalLoss, nameof(totalLoss));
+        CombinationChecks.CheckUncertainty(losses, logVariances, weights, logVarianceGradients, totalLoss);
+        _uncertaintyKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, FloatView, FloatView, FloatView, int, FloatView, int>(UncertaintyKernel);
+        // The empty view maps to a zero-length ILGPU view; pass the weights as a harmless stand-in the kernel never writes.
+        var total = totalLoss.IsEmpty ? weights.Ilgpu() : totalLoss.Ilgpu();
+        _uncertaintyKernel(Stream, 1, losses.Ilgpu(), logVariances.Ilgpu(), weights.Ilgpu(), logVarianceGradients.Ilgpu(),
+            accumulate ? 1 : 0, total, totalLoss.IsEmpty ? 0 : 1);
+    }
+}

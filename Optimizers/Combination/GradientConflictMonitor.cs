@@ -1,0 +1,81 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Optimizers;
+
+/// <summary>What a <see cref="GradientConflictMonitor{T}"/> saw, read at report time.</summary>
+/// <param name="Tasks">Number of tasks T.</param>
+/// <param name="Steps">Steps observed.</param>
+/// <param name="Cosines">cos(gᵢ, gⱼ) of the last observed step, T×T row-major (0 where a gradient was zero).</param>
+/// <param name="Conflicts">For i ≠ j, the number of observed steps with gᵢ·gⱼ &lt; 0, T×T row-major (symmetric).</param>
+public sealed record GradientConflictReport(int Tasks, long Steps, double[] Cosines, int[] Conflicts)
+{
+    /// <summary>cos(gᵢ, gⱼ) at the last observed step.</summary>
+    public double Cosine(int i, int j) => Cosines[i * Tasks + j];
+
+    /// <summary>Fraction of observed steps in which tasks i and j conflicted.</summary>
+    public double ConflictRate(int i, int j) => Steps == 0 ? 0 : (double)Conflicts[i * Tasks + j] / Steps;
+}
+
+/// <summary>
+/// Gradient-conflict diagnostics from the Gram matrix: pairwise cosine similarities and a running per-pair count of
+/// conflicting steps, kept on the device (one tiny kernel per step) and read by the host only in <see cref="Report"/>.
+/// Feed it the Gram matrix a <see cref="GradientCombiner{T}"/> already computed (<see cref="Observe(View{T})"/>), or
+/// the task gradients themselves (<see cref="ObserveGradients"/>, one extra Gram pass).
+/// </summary>
+public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Backend<T> _backend;
+    private readonly DeviceBuffer<T> _cosines, _gram;
+    private readonly DeviceBuffer<int> _conflicts;
+
+    public GradientConflictMonitor(Backend<T> backend, int tasks)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        Check.Positive(tasks, nameof(tasks));
+        _backend = backend;
+        Tasks = tasks;
+        _cosines = backend.Allocate<T>(tasks * tasks);
+        _gram = backend.Allocate<T>(tasks * tasks);
+        _conflicts = backend.Allocate<int>(new int[tasks * tasks]);
+        _backend.Upload(new T[tasks * tasks], _cosines.View);
+    }
+
+    /// <summary>Number of tasks.</summary>
+    public int Tasks { get; }
+
+    /// <summary>Steps observed so far (counted on the host; no device read).</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Records one step from its Gram matrix (tasks × tasks, on the device).</summary>
+    public void Observe(View<T> gram)
+    {
+        Check.Length(gram, (long)Tasks * Tasks, nameof(gram));
+        _backend.GradientDiagnostics(gram, Tasks, _cosines.View, _conflicts.View);
+        Steps++;
+    }
+
+    /// <summary>Records one step from the task gradients (tasks × P), computing their Gram matrix first.</summary>
+    public void ObserveGradients(View<T> taskGradients)
+    {
+        if (taskGradients.Length % Tasks != 0)
+            throw new ArgumentException($"taskGradients has {taskGradients.Length} elements, not a multiple of {Tasks} tasks.", nameof(taskGradients));
+        _backend.Gram(taskGradients, Tasks, taskGradients.Length / Tasks, _gram.View);
+        Observe(_gram.View);
+    }
+
+    /// <summary>Downloads the cosines and conflict counts (reporting time only: this waits for the device).</summary>
+    public GradientConflictReport Report()
+    {
+        var cosines = _backend.ToArray(_cosines.View);
+        return new GradientConflictReport(Tasks, Steps, Array.ConvertAll(cosines, double.CreateTruncating), _backend.ToArray(_conflicts.View));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _cosines.Dispose();
+        _gram.Dispose();
+        _conflicts.Dispose();
+    }
+}

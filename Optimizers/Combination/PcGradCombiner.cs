@@ -1,0 +1,34 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Optimizers;
+
+/// <summary>
+/// PCGrad (Yu et al. 2020, "Gradient Surgery for Multi-Task Learning"). For each task i, the other tasks j are visited in
+/// a random order; when the (already partly projected) gᵢ' conflicts with the ORIGINAL gⱼ (gᵢ'·gⱼ &lt; 0) it is
+/// projected: gᵢ' ← gᵢ' − (gᵢ'·gⱼ/‖gⱼ‖²)·gⱼ. Then Σᵢ gᵢ' (<see cref="PcGradReduction.Sum"/>, the paper's choice) or the
+/// mean. Zero-norm guard: a gⱼ with ‖gⱼ‖² ≤ 1e-20 is never projected against. The order is drawn on the device from a
+/// key derived from <paramref name="seed"/> and the step count, so a run with the same seed is reproducible.
+/// </summary>
+public sealed class PcGradCombiner<T>(Backend<T> backend, int seed = 0, PcGradReduction reduction = PcGradReduction.Sum)
+    : GradientCombiner<T>(backend) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The seed of the projection order.</summary>
+    public int Seed { get; } = seed;
+
+    /// <summary>Sum or mean of the projected gradients.</summary>
+    public PcGradReduction Reduction { get; } = reduction;
+
+    /// <summary>Steps combined so far (the next step's order depends on it).</summary>
+    public long Step { get; private set; }
+
+    /// <inheritdoc/>
+    public override CombinationSettings Settings => new(CombinationMethod.PcGrad, Reduction);
+
+    /// <summary>The random key of step <paramref name="step"/> for <paramref name="seed"/> (see <see cref="CombinationSolver.PcGradOrder"/>).</summary>
+    public static uint RandomKey(int seed, long step) =>
+        CombinationSolver.Hash(unchecked((uint)seed * 0x9E3779B9u ^ CombinationSolver.Hash((uint)step) ^ (uint)(step >> 32)));
+
+    /// <inheritdoc/>
+    protected override uint NextRandomKey() => RandomKey(Seed, Step++);
+}
