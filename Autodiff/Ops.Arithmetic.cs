@@ -31,10 +31,11 @@ public static partial class Ops
         if (Tape<T>.Wants(record.B)) PassThrough(tape, dY, record.B!, T.One);
     }
 
-    /// <summary><c>y = α·x</c> for a constant α known on the host (e.g. a fixed loss weight).</summary>
-    public static Tensor<T> Scale<T>(this Tape<T> tape, Tensor<T> x, T alpha) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary><c>y = α·x</c> for a constant α known on the host (e.g. a fixed loss weight), rounded to T.</summary>
+    public static Tensor<T> Scale<T>(this Tape<T> tape, Tensor<T> x, double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(x);
+        T alpha = T.CreateChecked(scale);
         var y = tape.NewActivation(x.Rows, x.Cols, x.RequiresGrad, "scale");
         tape.Backend.Copy(x.Data, y.Data);
         tape.Backend.Scale(y.Data, alpha);
