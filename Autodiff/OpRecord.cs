@@ -1,0 +1,53 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Autodiff;
+
+/// <summary>The differentiable operations the tape knows how to run backward.</summary>
+internal enum OpKind
+{
+    Linear,
+    Activation,
+    Add,
+    Scale,
+    Sum,
+    Mean,
+    Mse,
+    SoftmaxCrossEntropy,
+    WeightedSum,
+}
+
+/// <summary>
+/// One entry of the tape: which op ran, on what, and what its backward needs. Records are pooled by the
+/// tape and overwritten in place, so recording a step allocates nothing once the pool has grown to the
+/// step's length. Backward is dispatched on <see cref="Kind"/> (a switch in <see cref="Tape{T}"/>), not
+/// through closures, for the same reason.
+/// </summary>
+internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public OpKind Kind;
+    public Tensor<T> Output = null!;
+    public Tensor<T>? A, B, C;
+    public Activation Activation;
+    public T Alpha;
+    public View<int> Labels;
+    /// <summary>Saved by the forward for the backward (softmax probabilities, stacked losses, 1/n constants).</summary>
+    public View<T> Saved;
+    /// <summary>Backward-only scratch (the pre-activation gradient of a fused linear), taken from the arena on first use.</summary>
+    public View<T> Scratch;
+    /// <summary>Variadic inputs (the losses of a weighted sum); cleared, never shrunk.</summary>
+    public readonly List<Tensor<T>> Inputs = [];
+
+    public void Clear(OpKind kind, Tensor<T> output)
+    {
+        Kind = kind;
+        Output = output;
+        A = B = C = null;
+        Activation = Activation.Identity;
+        Alpha = T.Zero;
+        Labels = default;
+        Saved = default;
+        Scratch = default;
+        Inputs.Clear();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Autodiff;
+
+/// <summary>
+/// Dense layers applied one after another: the shared trunk of a multi-task model (or a head). Its
+/// parameters, registered consecutively, form one <see cref="ParameterGroup{T}"/>, so a task's gradient
+/// of the whole trunk can be routed into one row of a per-task buffer.
+/// </summary>
+public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Dense<T>[] _layers;
+    private ParameterGroup<T>? _group;
+
+    /// <summary>Chains the given layers (each one's inputs must equal the previous one's outputs).</summary>
+    public Sequential(params IEnumerable<Dense<T>> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        _layers = [.. layers];
+        if (_layers.Length == 0) throw new ArgumentException("A sequential stack needs at least one layer.", nameof(layers));
+        for (int i = 1; i < _layers.Length; i++)
+            if (_layers[i].Inputs != _layers[i - 1].Outputs)
+                throw new ArgumentException($"Layer '{_layers[i].Name}' takes {_layers[i].Inputs} features but '{_layers[i - 1].Name}' produces {_layers[i - 1].Outputs}.", nameof(layers));
+    }
+
+    /// <summary>
+    /// A multilayer perceptron named <paramref name="name"/>: layers <c>{name}.0</c>, <c>{name}.1</c>, … of the
+    /// given widths; every layer uses <paramref name="hidden"/> except the last, which uses <paramref name="last"/>.
+    /// </summary>
+    public static Sequential<T> Mlp(FlatParameters<T> parameters, string name, int inputs, ReadOnlySpan<int> widths,
+        Activation hidden = Activation.Relu, Activation last = Activation.Relu)
+    {
+        if (widths.IsEmpty) throw new ArgumentException("An MLP needs at least one layer width.", nameof(widths));
+        var layers = new Dense<T>[widths.Length];
+        for (int i = 0; i < widths.Length; i++)
+            layers[i] = new Dense<T>(parameters, $"{name}.{i}", i == 0 ? inputs : widths[i - 1], widths[i],
+                i == widths.Length - 1 ? last : hidden);
+        return new Sequential<T>(layers);
+    }
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<Dense<T>> Layers => _layers;
+
+    /// <summary>Input features.</summary>
+    public int Inputs => _layers[0].Inputs;
+
+    /// <summary>Output features.</summary>
+    public int Outputs => _layers[^1].Outputs;
+
+    /// <summary>Every parameter, as one contiguous group (available once the flat buffer is allocated).</summary>
+    public ParameterGroup<T> Parameters => _group ??= new ParameterGroup<T>(_layers.SelectMany(l => l.Parameters));
+
+    /// <summary>Records the layers' forward passes on the tape.</summary>
+    public Tensor<T> Forward(Tape<T> tape, Tensor<T> x)
+    {
+        foreach (var layer in _layers) x = layer.Forward(tape, x);
+        return x;
+    }
+
+    /// <summary>Initializes every layer; layer i is seeded with a value derived from (seed, i).</summary>
+    public void Initialize(Initializer kind, ulong seed)
+    {
+        for (int i = 0; i < _layers.Length; i++)
+            _layers[i].Initialize(kind, seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1));
+    }
+}

@@ -1,0 +1,226 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Tests.Autodiff;
+
+/// <summary>
+/// The kernels the autodiff uses, written as the plainest possible loops over managed arrays: an
+/// independent reference written in the tests. The autodiff's own tests (tape logic, gradient checks) run
+/// on it as well as on the real CPU backend, so a kernel bug and a tape bug cannot hide each other, and
+/// the whole multi-task network's gradients on <c>CpuBackend&lt;double&gt;</c> are compared against it.
+/// Kernels the autodiff does not call throw <see cref="NotSupportedException"/>.
+/// </summary>
+public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private sealed class Buffer<TElement>(Backend owner, int length) : DeviceBuffer<TElement>(owner, length) where TElement : unmanaged
+    {
+        public readonly TElement[] Array = new TElement[length];
+        protected override void Free() { }
+    }
+
+    private static readonly DeviceInfo s_info = new("naive loops", BackendKind.Cpu, 0, "scalar", 1);
+
+    public override DeviceInfo Info => s_info;
+
+    public override DeviceBuffer<TElement> Allocate<TElement>(int length)
+    {
+        var buffer = new Buffer<TElement>(this, length);
+        // Fresh device memory is garbage: fill it with NaN so a kernel that reads before writing shows up.
+        if (buffer.Array is T[] values) System.Array.Fill(values, T.NaN);
+        return buffer;
+    }
+
+    private Span<TElement> S<TElement>(View<TElement> view) where TElement : unmanaged
+    {
+        if (view.Buffer is null) return default;
+        Check.Owned(this, view, "view");
+        return ((Buffer<TElement>)view.Buffer).Array.AsSpan(view.Offset, view.Length);
+    }
+
+    public override void Upload<TElement>(ReadOnlySpan<TElement> source, View<TElement> destination)
+    {
+        Check.Length(destination, source.Length, nameof(destination));
+        source.CopyTo(S(destination));
+    }
+
+    public override void Download<TElement>(View<TElement> source, Span<TElement> destination)
+    {
+        Check.Length(source, destination.Length, nameof(source));
+        S(source).CopyTo(destination);
+    }
+
+    public override void Synchronize() { }
+    public override void Dispose() { }
+
+    private static T F(Activation activation, T x) => activation switch
+    {
+        Activation.Relu => x > T.Zero ? x : T.Zero,
+        Activation.Tanh => T.Tanh(x),
+        Activation.Sigmoid => T.One / (T.One + T.Exp(-x)),
+        _ => x,
+    };
+
+    private static T DerivativeFromOutput(Activation activation, T y) => activation switch
+    {
+        Activation.Relu => y > T.Zero ? T.One : T.Zero,
+        Activation.Tanh => T.One - y * y,
+        Activation.Sigmoid => y * (T.One - y),
+        _ => T.One,
+    };
+
+    public override void Gemm(bool transA, bool transB, int m, int n, int k, T alpha, View<T> a, View<T> b, T beta, View<T> c, View<T> bias = default, Activation activation = Activation.Identity)
+    {
+        CheckGemm(m, n, k, a, b, c, bias);
+        var A = S(a); var B = S(b); var C = S(c); var bb = S(bias);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                    sum += (transA ? A[p * m + i] : A[i * k + p]) * (transB ? B[j * k + p] : B[p * n + j]);
+                T value = alpha * sum + (beta == T.Zero ? T.Zero : beta * C[i * n + j]) + (bb.IsEmpty ? T.Zero : bb[j]);
+                C[i * n + j] = F(activation, value);
+            }
+    }
+
+    public override void ActivationForward(Activation activation, View<T> x, View<T> y)
+    {
+        var X = S(x); var Y = S(y);
+        for (int i = 0; i < X.Length; i++) Y[i] = F(activation, X[i]);
+    }
+
+    public override void ActivationBackwardFromOutput(Activation activation, View<T> output, View<T> dy, View<T> dx, bool accumulate)
+    {
+        var Y = S(output); var DY = S(dy); var DX = S(dx);
+        for (int i = 0; i < Y.Length; i++) DX[i] = (accumulate ? DX[i] : T.Zero) + DY[i] * DerivativeFromOutput(activation, Y[i]);
+    }
+
+    public override void ActivationBackwardFromInput(Activation activation, View<T> input, View<T> dy, View<T> dx, bool accumulate)
+    {
+        var X = S(input); var DY = S(dy); var DX = S(dx);
+        for (int i = 0; i < X.Length; i++) DX[i] = (accumulate ? DX[i] : T.Zero) + DY[i] * DerivativeFromOutput(activation, F(activation, X[i]));
+    }
+
+    public override void Fill(View<T> x, T value) => S(x).Fill(value);
+    public override void Copy(View<T> source, View<T> destination) { Check.SameLength(source, "source", destination, "destination"); S(source).CopyTo(S(destination)); }
+
+    public override void Scale(View<T> x, T alpha)
+    {
+        var X = S(x);
+        for (int i = 0; i < X.Length; i++) X[i] *= alpha;
+    }
+
+    public override void Axpy(T alpha, View<T> x, View<T> y)
+    {
+        var X = S(x); var Y = S(y);
+        for (int i = 0; i < X.Length; i++) Y[i] += alpha * X[i];
+    }
+
+    public override void Add(View<T> a, View<T> b, View<T> result)
+    {
+        var A = S(a); var B = S(b); var R = S(result);
+        for (int i = 0; i < A.Length; i++) R[i] = A[i] + B[i];
+    }
+
+    public override void Multiply(View<T> a, View<T> b, View<T> result, bool accumulate)
+    {
+        var A = S(a); var B = S(b); var R = S(result);
+        for (int i = 0; i < A.Length; i++) R[i] = (accumulate ? R[i] : T.Zero) + A[i] * B[i];
+    }
+
+    public override void ScaleByScalar(View<T> x, View<T> scalar, View<T> y, bool accumulate)
+    {
+        var X = S(x); var Y = S(y); T s = S(scalar)[0];
+        for (int i = 0; i < X.Length; i++) Y[i] = (accumulate ? Y[i] : T.Zero) + s * X[i];
+    }
+
+    public override void ColumnSums(View<T> x, int rows, int cols, View<T> result, bool accumulate)
+    {
+        var X = S(x); var R = S(result);
+        for (int j = 0; j < cols; j++)
+        {
+            T sum = T.Zero;
+            for (int i = 0; i < rows; i++) sum += X[i * cols + j];
+            R[j] = (accumulate ? R[j] : T.Zero) + sum;
+        }
+    }
+
+    public override void Sum(View<T> x, View<T> result, T scale)
+    {
+        T sum = T.Zero;
+        foreach (var v in S(x)) sum += v;
+        S(result)[0] = scale * sum;
+    }
+
+    public override void Dot(View<T> a, View<T> b, View<T> result)
+    {
+        var A = S(a); var B = S(b);
+        T sum = T.Zero;
+        for (int i = 0; i < A.Length; i++) sum += A[i] * B[i];
+        S(result)[0] = sum;
+    }
+
+    public override void MseForward(View<T> prediction, View<T> target, View<T> loss)
+    {
+        var P = S(prediction); var Tt = S(target);
+        T sum = T.Zero;
+        for (int i = 0; i < P.Length; i++) sum += (P[i] - Tt[i]) * (P[i] - Tt[i]);
+        S(loss)[0] = sum / T.CreateChecked(P.Length);
+    }
+
+    public override void MseBackward(View<T> prediction, View<T> target, View<T> upstream, View<T> dPrediction, bool accumulate)
+    {
+        var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
+        T n = T.CreateChecked(P.Length), two = T.CreateChecked(2);
+        for (int i = 0; i < P.Length; i++) D[i] = (accumulate ? D[i] : T.Zero) + up * two * (P[i] - Tt[i]) / n;
+    }
+
+    public override void SoftmaxCrossEntropyForward(View<T> logits, View<int> labels, int batch, int classes, View<T> probabilities, View<T> loss)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities);
+        T total = T.Zero;
+        for (int i = 0; i < batch; i++)
+        {
+            var z = Z.Slice(i * classes, classes);
+            T max = z[0];
+            foreach (var v in z) max = T.Max(max, v);
+            T sum = T.Zero;
+            foreach (var v in z) sum += T.Exp(v - max);
+            for (int j = 0; j < classes; j++) P[i * classes + j] = T.Exp(z[j] - max) / sum;
+            total += T.Log(sum) - (z[Y[i]] - max);
+        }
+        S(loss)[0] = total / T.CreateChecked(batch);
+    }
+
+    public override void SoftmaxCrossEntropyBackward(View<T> probabilities, View<int> labels, int batch, int classes, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); T up = S(upstream)[0];
+        T b = T.CreateChecked(batch);
+        for (int i = 0; i < batch; i++)
+            for (int j = 0; j < classes; j++)
+            {
+                T g = up * (P[i * classes + j] - (Y[i] == j ? T.One : T.Zero)) / b;
+                D[i * classes + j] = (accumulate ? D[i * classes + j] : T.Zero) + g;
+            }
+    }
+
+    public override void CountCorrect(View<T> logits, View<int> labels, int batch, int classes, View<T> count)
+    {
+        var Z = S(logits); var Y = S(labels);
+        int correct = 0;
+        for (int i = 0; i < batch; i++)
+        {
+            int best = 0;
+            for (int j = 1; j < classes; j++) if (Z[i * classes + j] > Z[i * classes + best]) best = j;
+            if (best == Y[i]) correct++;
+        }
+        S(count)[0] = T.CreateChecked(correct);
+    }
+
+    public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotSupportedException();
+    public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotSupportedException();
+    public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();
+    public override void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer, SgdSettings settings, View<T> control) => throw new NotSupportedException();
+    public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotSupportedException();
+    public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
+}
