@@ -52,7 +52,16 @@ public sealed class SafeTensor
         return n;
     }
 
-    /// <summary>An F32 tensor (values copied). The shape defaults to [values.Length].</summary>
+    /// <summary>A scalar (shape []) I64 tensor, e.g. an optimizer's step count.</summary>
+    public static SafeTensor ScalarInt64(long value) => new(SafeTensorDType.I64, [], BitConverter.GetBytes(value));
+
+    /// <summary>A scalar (shape []) F32 tensor.</summary>
+    public static SafeTensor ScalarFloat32(float value) => new(SafeTensorDType.F32, [], BitConverter.GetBytes(value));
+
+    /// <summary>A scalar (shape []) F64 tensor.</summary>
+    public static SafeTensor ScalarFloat64(double value) => new(SafeTensorDType.F64, [], BitConverter.GetBytes(value));
+
+    /// <summary>An F32 tensor (values copied). No shape means 1-D, [values.Length]; use <see cref="ScalarFloat32"/> for shape [].</summary>
     public static SafeTensor FromFloat32(ReadOnlySpan<float> values, params long[] shape) => From(SafeTensorDType.F32, values, shape);
 
     /// <summary>An F64 tensor (values copied).</summary>

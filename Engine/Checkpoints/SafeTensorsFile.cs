@@ -161,6 +161,8 @@ public sealed class SafeTensorsFile
         if (n == 0 || headerBytes[0] != (byte)'{')
             throw Bad("the header does not start with '{': corrupted, or not a safetensors file.");
 
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+            throw Bad("the header is not valid UTF-8: corrupted, or not a safetensors file.");
         JsonDocument document;
         try
         {
