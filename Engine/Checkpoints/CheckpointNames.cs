@@ -2,8 +2,9 @@ namespace Engine.Checkpoints;
 
 /// <summary>
 /// The tensor names of an Engine checkpoint. Parameters follow PyTorch's <c>state_dict</c> naming for a
-/// module with a <c>trunk</c> (an <c>nn.Sequential</c> of <c>nn.Linear</c>) and a <c>heads</c>
-/// <c>nn.ModuleDict</c>, so the same file loads into an equivalent PyTorch model:
+/// module with a <c>trunk</c> (an <c>nn.ModuleList</c> of <c>nn.Linear</c>, activations applied in
+/// <c>forward</c>) and a <c>heads</c> <c>nn.ModuleDict</c>, so the same file loads into an equivalent PyTorch
+/// model with <c>load_state_dict</c>:
 /// <list type="bullet">
 /// <item><c>trunk.{i}.weight</c> [out, in], <c>trunk.{i}.bias</c> [out] — dense layer i of the shared trunk (i = 0, 1, …, counting dense layers only);</item>
 /// <item><c>heads.{task}.weight</c> [out, in], <c>heads.{task}.bias</c> [out] — a task's single-layer head;</item>

@@ -39,7 +39,8 @@ public static class CsvTable
     private static RawTable ReadRecords(string path, char? delimiter)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        if (new FileInfo(path).Length == 0 || File.ReadAllText(path).Trim().Length == 0)
+        long length = new FileInfo(path).Length;
+        if (length == 0 || (length < 4096 && File.ReadAllText(path).Trim().Length == 0))
             throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
 
         var options = new CsvReaderOptions
@@ -57,6 +58,8 @@ public static class CsvTable
         {
             using var reader = CsvReader.FromFile(path, options);
             var header = reader.Headers.Select(h => h.Trim()).ToArray();
+            if (header.Length == 0 || header.All(h => h.Length == 0))
+                throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
             CheckHeader(path, header);
             var records = new List<string[]>();
             var lines = new List<int>();
