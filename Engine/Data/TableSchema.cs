@@ -18,7 +18,7 @@ public enum TaskKind
 /// One task of a multi-task dataset: its name, its kind and the column(s) it reads. A regression task may
 /// read several columns (k = columns); a classification task reads exactly one column of labels.
 /// </summary>
-public sealed record TaskSpec
+public sealed class TaskSpec
 {
     /// <summary>The task's name (used for the head's tensor names, so it must not contain '.').</summary>
     public string Name { get; }
@@ -62,7 +62,7 @@ public sealed record TaskSpec
 /// Columns of the file that the schema does not name are ignored; a name the file lacks is an error.
 /// Immutable; the <c>With…</c> methods return a new schema.
 /// </summary>
-public sealed record TableSchema
+public sealed class TableSchema
 {
     /// <summary>Numeric input columns, in feature order.</summary>
     public IReadOnlyList<string> NumericInputs { get; }

@@ -200,4 +200,21 @@ public class CsvLoadingTests
         Assert.Contains("'color'", error.Message);
         Assert.Throws<ArgumentException>(() => TaskSpec.Regression("a.b"));
     }
+
+    [Fact]
+    public void Encoding_round_trips_through_json_keeping_order_and_integer_maps()
+    {
+        var data = CsvTable.Load(BundledFiles.WineQuality, BundledDatasets.WineQuality);
+        var back = DataEncoding.FromJson(data.Encoding.ToJson());
+        Assert.Equal(data.Encoding.Labels.Keys.Order(), back.Labels.Keys.Order());
+        foreach (var (task, map) in data.Encoding.Labels)
+        {
+            Assert.Equal(map.Labels, back.Labels[task].Labels);
+            Assert.Equal(map.IsInteger, back.Labels[task].IsInteger);
+        }
+        Assert.True(back.Labels["quality"].TryGetIndex("09", out int nine));
+        Assert.Equal(6, nine);
+        Assert.Throws<KeyNotFoundException>(() => back.Labels["color"].IndexOf("rose"));
+        Assert.Throws<ArgumentException>(() => new LabelMap(["a", "a"]));
+    }
 }
