@@ -1,0 +1,235 @@
+using System.Globalization;
+using CsvHelper;
+
+namespace Engine.Data;
+
+/// <summary>
+/// Loads a CSV file into a <see cref="Dataset"/>. Parsing (header row, separators, RFC 4180 quoting) is done by
+/// CsvHelper; this class maps columns to their roles, parses numbers culture-invariantly, one-hot encodes
+/// categorical inputs and indexes class labels, and turns every kind of bad data into a
+/// <see cref="DataFileException"/> that names the file, the line and the column.
+/// </summary>
+public static class CsvTable
+{
+    /// <summary>Field values read as a missing value (besides the empty field), compared ignoring case.</summary>
+    public static IReadOnlyList<string> MissingMarkers { get; } = ["NA", "N/A", "NaN", "null", "?"];
+
+    /// <summary>
+    /// Reads <paramref name="path"/>.
+    /// </summary>
+    /// <param name="path">The CSV file: a header row, then one record per line (quoted fields may span lines).</param>
+    /// <param name="schema">Column roles. Null: every column is an input — numeric where every value is a
+    /// number, categorical otherwise — and there are no tasks.</param>
+    /// <param name="delimiter">The field separator; null detects it from the first lines (<c>,</c> <c>;</c> tab or <c>|</c>).</param>
+    /// <param name="encoding">The vocabularies and label maps to use, from the training data (for validation,
+    /// test or prediction files). Null fits them on this file. With an encoding, a category or label it lacks is an error.</param>
+    /// <exception cref="DataFileException">Empty file, duplicate or unknown column, ragged row, missing value,
+    /// non-numeric text in a numeric column, a label or category the encoding has never seen, malformed quoting.</exception>
+    public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var raw = ReadRecords(path, delimiter);
+        schema ??= InferSchema(raw);
+        return Encode(raw, schema, encoding);
+    }
+
+    /// <summary>The header and records of a file as strings, with the line each record starts on.</summary>
+    private sealed record RawTable(string Path, string[] Header, List<string[]> Records, List<int> Lines);
+
+    private static RawTable ReadRecords(string path, char? delimiter)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+        long length = new FileInfo(path).Length;
+        if (length == 0 || (length < 4096 && File.ReadAllText(path).Trim().Length == 0))
+            throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
+
+        var options = new CsvReaderOptions
+        {
+            Separator = delimiter,
+            HasHeader = true,
+            TrimWhitespace = true,
+            TrackLineNumbers = true,
+            SkipEmptyLines = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            FieldCountMismatch = CsvFieldCountHandling.Allow, // checked below, to name the column
+            FormatProvider = CultureInfo.InvariantCulture,
+        };
+        try
+        {
+            using var reader = CsvReader.FromFile(path, options);
+            var header = reader.Headers.Select(h => h.Trim()).ToArray();
+            if (header.Length == 0 || header.All(h => h.Length == 0))
+                throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
+            CheckHeader(path, header);
+            var records = new List<string[]>();
+            var lines = new List<int>();
+            while (reader.Read())
+            {
+                int line = checked((int)reader.LineNumber);
+                if (reader.FieldCount < header.Length)
+                    throw new DataFileException(path, line, header[reader.FieldCount],
+                        $"the row has {reader.FieldCount} fields but the header has {header.Length}; this column and those after it are missing.");
+                if (reader.FieldCount > header.Length)
+                    throw new DataFileException(path, line, null,
+                        $"the row has {reader.FieldCount} fields but the header has {header.Length} (extra fields after the last column '{header[^1]}').");
+                var fields = new string[header.Length];
+                for (int i = 0; i < fields.Length; i++) fields[i] = reader.GetString(i) ?? "";
+                records.Add(fields);
+                lines.Add(line);
+            }
+            if (records.Count == 0)
+                throw new DataFileException(path, 2, null, "the file has a header row but no data rows.");
+            return new RawTable(path, header, records, lines);
+        }
+        catch (CsvFormatException e)
+        {
+            throw new DataFileException(path, e.LineNumber, null, $"malformed CSV: {e.Message}", e);
+        }
+    }
+
+    private static void CheckHeader(string path, string[] header)
+    {
+        if (header.Length == 0) throw new DataFileException(path, 1, null, "the header row has no column names.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < header.Length; i++)
+        {
+            if (header[i].Length == 0)
+                throw new DataFileException(path, 1, $"#{i + 1}", $"column {i + 1} of the header has no name.");
+            if (!seen.Add(header[i]))
+                throw new DataFileException(path, 1, header[i], "the header names this column twice.");
+        }
+    }
+
+    /// <summary>Without a schema: every column is an input, numeric where every value is a number.</summary>
+    private static TableSchema InferSchema(RawTable raw)
+    {
+        var numeric = new List<string>();
+        var categorical = new List<string>();
+        for (int c = 0; c < raw.Header.Length; c++)
+        {
+            bool allNumbers = raw.Records.All(r => r[c].Length == 0 || IsMissing(r[c]) || TryNumber(r[c], out _));
+            (allNumbers ? numeric : categorical).Add(raw.Header[c]);
+        }
+        return new TableSchema(numeric, categorical, []);
+    }
+
+    private static Dataset Encode(RawTable raw, TableSchema schema, DataEncoding? given)
+    {
+        int Column(string name)
+        {
+            int i = Array.IndexOf(raw.Header, name);
+            if (i < 0)
+                throw new DataFileException(raw.Path, 1, name,
+                    $"the schema names this column but the header has no such column (columns: {string.Join(", ", raw.Header)}).");
+            return i;
+        }
+        int rows = raw.Records.Count;
+
+        // Vocabularies and label maps: given (from training) or fitted on this file.
+        var categories = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
+        foreach (var name in schema.CategoricalInputs)
+        {
+            int c = Column(name);
+            categories[name] = given is null
+                ? LabelMap.Fit(ValuesOf(raw, c, name))
+                : given.Categories.TryGetValue(name, out var m) ? m
+                : throw new ArgumentException($"The encoding has no vocabulary for categorical column '{name}'.", nameof(given));
+        }
+        var labels = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
+        foreach (var task in schema.Tasks.Where(t => t.Kind == TaskKind.Classification))
+        {
+            int c = Column(task.Columns[0]);
+            labels[task.Name] = given is null
+                ? LabelMap.Fit(ValuesOf(raw, c, task.Columns[0]))
+                : given.Labels.TryGetValue(task.Name, out var m) ? m
+                : throw new ArgumentException($"The encoding has no label map for task '{task.Name}'.", nameof(given));
+        }
+        var encoding = given ?? new DataEncoding(categories, labels);
+
+        // Features: numeric inputs, then one one-hot block per categorical input.
+        var inputNames = new List<string>(schema.NumericInputs);
+        foreach (var name in schema.CategoricalInputs) inputNames.AddRange(categories[name].Labels.Select(v => $"{name}={v}"));
+        int width = inputNames.Count;
+        var inputs = new float[(long)rows * width];
+        int offset = 0;
+        foreach (var name in schema.NumericInputs)
+        {
+            int c = Column(name);
+            for (int r = 0; r < rows; r++) inputs[(long)r * width + offset] = Number(raw, r, c);
+            offset++;
+        }
+        foreach (var name in schema.CategoricalInputs)
+        {
+            int c = Column(name);
+            var vocabulary = categories[name];
+            for (int r = 0; r < rows; r++)
+                inputs[(long)r * width + offset + Index(raw, r, c, vocabulary, "category")] = 1f;
+            offset += vocabulary.Count;
+        }
+
+        var tasks = new List<TaskTargets>();
+        foreach (var task in schema.Tasks)
+        {
+            if (task.Kind == TaskKind.Regression)
+            {
+                int k = task.Columns.Count;
+                var values = new float[(long)rows * k];
+                for (int j = 0; j < k; j++)
+                {
+                    int c = Column(task.Columns[j]);
+                    for (int r = 0; r < rows; r++) values[(long)r * k + j] = Number(raw, r, c);
+                }
+                tasks.Add(new RegressionTargets(task.Name, task.Columns, values));
+            }
+            else
+            {
+                int c = Column(task.Columns[0]);
+                var map = labels[task.Name];
+                var classes = new int[rows];
+                for (int r = 0; r < rows; r++) classes[r] = Index(raw, r, c, map, "class label");
+                tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes));
+            }
+        }
+        return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray());
+    }
+
+    /// <summary>The values of a label or category column, each checked for being present.</summary>
+    private static IEnumerable<string> ValuesOf(RawTable raw, int c, string name)
+    {
+        for (int r = 0; r < raw.Records.Count; r++) yield return Present(raw, r, c);
+    }
+
+    private static string Present(RawTable raw, int r, int c)
+    {
+        var text = raw.Records[r][c];
+        if (text.Length == 0) throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], "missing value (empty field).");
+        if (IsMissing(text)) throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"missing value ('{text}').");
+        return text;
+    }
+
+    private static int Index(RawTable raw, int r, int c, LabelMap map, string what)
+    {
+        var text = Present(raw, r, c);
+        return map.TryGetIndex(text, out int index) ? index
+            : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c],
+                $"{what} '{text}' was never seen in the training data (known: {map.Describe()}).");
+    }
+
+    private static float Number(RawTable raw, int r, int c)
+    {
+        var text = Present(raw, r, c);
+        if (TryNumber(text, out float value)) return value;
+        var hint = text.Contains(',') && TryNumber(text.Replace(',', '.'), out _)
+            ? " Numbers must use '.' as the decimal separator (culture-invariant)."
+            : "";
+        if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var big) && float.IsInfinity(big))
+            throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"'{text}' is outside the float32 range.");
+        throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"'{text}' is not a number (the column is numeric).{hint}");
+    }
+
+    private static bool TryNumber(string text, out float value) =>
+        float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && float.IsFinite(value);
+
+    private static bool IsMissing(string text) =>
+        MissingMarkers.Any(m => string.Equals(m, text, StringComparison.OrdinalIgnoreCase));
+}
