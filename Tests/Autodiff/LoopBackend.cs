@@ -223,4 +223,9 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer, SgdSettings settings, View<T> control) => throw new NotSupportedException();
     public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotSupportedException();
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
+    public override void AdvanceStep(View<T> control) => throw new NotSupportedException();
+    public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, uint seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts) => throw new NotSupportedException();
+    public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
+    public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss) => throw new NotSupportedException();
 }

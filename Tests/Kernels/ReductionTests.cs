@@ -7,13 +7,16 @@ namespace Engine.Tests.Kernels;
 /// tolerances scaled by Σ|terms| (the natural error bound of a floating-point sum), and bad input.</summary>
 public class ReductionTests
 {
+    /// <summary>A length whose reduction spans several groups on every accelerator (8 terms per thread, ≤ 256 threads per group).</summary>
+    private const int MultiGroupSize = 5000;
+
     public static TheoryData<string, int> DevicesAndSizes()
     {
         var data = new TheoryData<string, int>();
         foreach (var row in TestDevices.Float32)
         {
             string device = row.Data;
-            foreach (int n in new[] { 1, 7, 33, 257, 1000 }) data.Add(device, n);
+            foreach (int n in new[] { 1, 7, 33, 257, 1000, MultiGroupSize }) data.Add(device, n);
             if (!TestDevices.IsEmulated(device)) { data.Add(device, 0); data.Add(device, 1_000_003); }
         }
         return data;
@@ -170,7 +173,7 @@ public class ReductionTests
         var ilgpu = (Engine.Kernels.Ilgpu.IlgpuBackend)TestDevices.Get(TestDevices.IlgpuCpu);
         Assert.InRange(ilgpu.GroupSize, 2, Engine.Kernels.Ilgpu.IlgpuBackend.MaxGroupSize);
         Assert.Equal(0, ilgpu.GroupSize & (ilgpu.GroupSize - 1)); // a power of two, as the tree needs
-        Assert.True(1000 / 8 > ilgpu.GroupSize, "n = 1000 must need more than one group");
+        Assert.True(MultiGroupSize / 8 > ilgpu.GroupSize, $"n = {MultiGroupSize} must need more than one group");
     }
 
     [Theory]
