@@ -22,8 +22,19 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
 {
     /// <summary>Micro-tile rows: 6 rows × 2 vectors = 12 accumulators, +2 for B, +1 for the A broadcast = 15 of 16 ymm.</summary>
     public const int MR = 6;
-    /// <summary>Micro-tile columns: two 256-bit vectors (16 floats, 8 doubles).</summary>
-    public static int NR => 2 * Vector256<T>.Count;
+    /// <summary>Micro-tile columns: two vectors — 512-bit ones (32 floats, 16 doubles) where the CPU has AVX-512,
+    /// else 256-bit ones (16 floats, 8 doubles). See <see cref="UseVector512"/>.</summary>
+    public static int NR => UseVector512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
+    /// <summary>Largest NR of either micro-kernel (sizes the edge-tile scratch).</summary>
+    public const int MaxNR = 32;
+
+    /// <summary>
+    /// Which micro-kernel runs: <see cref="CpuGemmMicroKernel512{T}"/> when 512-bit vectors are hardware-accelerated
+    /// (AVX-512), else <see cref="CpuGemmMicroKernel{T}"/>. Settable so tests can run the 512-bit kernel on machines
+    /// without AVX-512 (.NET then emulates Vector512 with two 256-bit halves: correct, not fast). Change it only
+    /// while no GEMM is running.
+    /// </summary>
+    internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
     /// <summary>Depth of a k-block: a KC×NR panel of B̃ (16 KiB for float) stays in L1 across the ir loop.</summary>
     public const int KC = 256;
     /// <summary>Rows of a block of Ã: MC×KC elements (144 KiB) fit Zen3's 512 KiB L2 with room for B̃ panels.</summary>
@@ -74,7 +85,7 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
         bool readC = !first || p.Beta != T.Zero;
         bool epilogue = last && (p.Bias is not null || p.Activation != Activation.Identity);
         T* packedA = Scratch(ref t_packedA, RoundUp(mc, MR) * kc);
-        T* tile = stackalloc T[MR * 16]; // MR×NR scratch for edge tiles (NR ≤ 16)
+        T* tile = stackalloc T[MR * MaxNR]; // MR×NR scratch for edge tiles
         CpuGemmPacking<T>.PackA(p.A.From(ic, pc), mc, kc, packedA);
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -86,9 +97,9 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
                 T* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
                 T* panelA = packedA + (long)ir * kc;
                 if (mrCur == MR && nrCur == nr)
-                    CpuGemmMicroKernel<T>.Tile(kc, panelA, panelB, c, p.Ldc, p.Alpha, beta, readC);
+                    Tile(kc, panelA, panelB, c, p.Ldc, p.Alpha, beta, readC);
                 else
-                    CpuGemmMicroKernel<T>.EdgeTile(kc, panelA, panelB, c, p.Ldc, mrCur, nrCur, p.Alpha, beta, readC, tile);
+                    EdgeTile(kc, panelA, panelB, c, p.Ldc, mrCur, nrCur, p.Alpha, beta, readC, tile);
                 if (epilogue)
                     for (int i = 0; i < mrCur; i++)
                         CpuGemmEpilogue<T>.BiasAndActivation(new Span<T>(c + (long)i * p.Ldc, nrCur),
@@ -108,6 +119,29 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
             else if (p.Beta != T.One) System.Numerics.Tensors.TensorPrimitives.Multiply(row, p.Beta, row);
             CpuGemmEpilogue<T>.BiasAndActivation(row, p.Bias, p.Activation);
         }
+    }
+
+    /// <summary>One full MR×NR tile with the micro-kernel <see cref="UseVector512"/> selects.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int kc, T* a, T* b, T* c, int ldc, T alpha, T beta, bool readC)
+    {
+        if (UseVector512) CpuGemmMicroKernel512<T>.Tile(kc, a, b, c, ldc, alpha, beta, readC);
+        else CpuGemmMicroKernel<T>.Tile(kc, a, b, c, ldc, alpha, beta, readC);
+    }
+
+    /// <summary>A partial tile (mr ≤ MR rows, nr ≤ NR columns) at the bottom/right edge of C: the full
+    /// micro-kernel writes into <paramref name="tile"/> (MR×NR; packed panels are zero-padded), then only
+    /// the valid part is merged into C.</summary>
+    private static void EdgeTile(int kc, T* a, T* b, T* c, int ldc, int mr, int nr, T alpha, T beta, bool readC, T* tile)
+    {
+        int fullNr = NR;
+        Tile(kc, a, b, tile, fullNr, T.One, T.Zero, readC: false);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++)
+            {
+                T v = alpha * tile[i * fullNr + j];
+                c[(long)i * ldc + j] = readC ? v + beta * c[(long)i * ldc + j] : v;
+            }
     }
 
     public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;

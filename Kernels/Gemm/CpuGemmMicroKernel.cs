@@ -49,21 +49,6 @@ internal static unsafe class CpuGemmMicroKernel<T> where T : unmanaged, IFloatin
         }
     }
 
-    /// <summary>A partial tile (mr ≤ MR rows, nr ≤ NR columns) at the bottom/right edge of C: the full
-    /// micro-kernel writes into <paramref name="tile"/> (MR×NR, packed panels are zero-padded), then only
-    /// the valid part is merged into C.</summary>
-    public static void EdgeTile(int kc, T* a, T* b, T* c, int ldc, int mr, int nr, T alpha, T beta, bool readC, T* tile)
-    {
-        int NR = CpuGemmDriver<T>.NR;
-        Tile(kc, a, b, tile, NR, T.One, T.Zero, readC: false);
-        for (int i = 0; i < mr; i++)
-            for (int j = 0; j < nr; j++)
-            {
-                T v = alpha * tile[i * NR + j];
-                c[(long)i * ldc + j] = readC ? v + beta * c[(long)i * ldc + j] : v;
-            }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Update(T* c, int L, Vector256<T> x0, Vector256<T> x1, Vector256<T> alpha, Vector256<T> beta)
     {

@@ -53,15 +53,14 @@ internal static unsafe class CpuGemmPacking<T> where T : unmanaged, IFloatingPoi
             int cols = Math.Min(nr, nc - j0);
             if (b.ColumnStride == 1)
             {
-                // B not transposed: the NR values of one row p are contiguous — two vector copies.
+                // B not transposed: the NR values of one row p are contiguous — NR/lanes vector copies.
                 for (int p = 0; p < kc; p++)
                 {
                     T* src = b.At(p, j0);
                     T* to = dst + p * nr;
                     if (cols == nr)
                     {
-                        Vector256.Store(Vector256.Load(src), to);
-                        Vector256.Store(Vector256.Load(src + lanes), to + lanes);
+                        for (int j = 0; j < nr; j += lanes) Vector256.Store(Vector256.Load(src + j), to + j);
                     }
                     else
                     {
