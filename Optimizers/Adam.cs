@@ -43,7 +43,7 @@ public sealed record AdamOptions
 /// clipper.Clip(maxNorm: 1.0);
 /// adam.Step();
 /// </code>
-/// Maths: docs/maths-parts/40-optimizers.md, "Adam".
+/// Maths: docs/maths.md §13.2, "Adam and AdamW".
 /// </summary>
 public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -28,7 +28,7 @@ public sealed class NonFiniteGradientException(double norm)
 /// into the optimizer's <see cref="StepControlBlock{T}"/> and the fused optimizer kernel multiplies the
 /// gradient by it as it reads it, so clipping costs one read of the gradients, not a second read and write.
 /// A non-finite n sets the skip flag instead: the step then changes nothing. The same reduction gives every
-/// per-parameter norm (vanishing/exploding-gradient diagnostics). Maths: docs/maths-parts/40-optimizers.md.
+/// per-parameter norm (vanishing/exploding-gradient diagnostics). Maths: docs/maths.md §13.4.
 /// </summary>
 public sealed class GradientClipper<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -25,7 +25,7 @@ public sealed record SgdOptions
 /// <summary>
 /// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay, PyTorch
 /// semantics (first applied step: buf = g; later buf = μ·buf + (1 − dampening)·g). One kernel per
-/// contiguous range of each group. Maths: docs/maths-parts/40-optimizers.md, "SGD".
+/// contiguous range of each group. Maths: docs/maths.md §13.3, "SGD with momentum".
 /// </summary>
 public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -41,7 +41,7 @@ public readonly struct SolverParameters
 }
 
 /// <summary>
-/// The combination coefficients of every method, from the Gram matrix alone (docs/maths-parts/50-combination-weighting.md).
+/// The combination coefficients of every method, from the Gram matrix alone (docs/maths.md §14).
 /// The methods act on the weighted gradients g̃ᵢ = wᵢgᵢ, whose Gram matrix is G̃ᵢⱼ = wᵢwⱼGᵢⱼ; each finds β with
 /// combined gradient Σₖ βₖ g̃ₖ, and the output coefficients are aₖ = wₖβₖ (so the result is Σₖ aₖ gₖ).
 /// Workspace layout (float64, T = count): [0, T²) G̃; [T², 2T²) PCGrad's coefficient matrix C;

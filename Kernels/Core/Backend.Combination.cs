@@ -2,7 +2,7 @@ namespace Engine.Kernels;
 
 /// <summary>How the per-task gradients of the shared parameters are combined into one gradient.
 /// Every method's result is <c>Σₖ aₖ gₖ</c>; only the coefficients <c>a</c> differ, and they are computed
-/// from the Gram matrix <c>G = [gᵢ·gⱼ]</c> alone (see <c>docs/maths-parts/50-combination-weighting.md</c>).</summary>
+/// from the Gram matrix <c>G = [gᵢ·gⱼ]</c> alone (see <c>docs/maths.md</c> §14).</summary>
 public enum CombinationMethod
 {
     /// <summary><c>Σᵢ wᵢ gᵢ</c>.</summary>

@@ -14,31 +14,39 @@ public static class Device
     /// <summary>The environment variable that overrides <c>auto</c> for a whole run.</summary>
     public const string EnvironmentVariable = "ENGINE_DEVICE";
 
-    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    /// <summary>The names <see cref="Create(string?)"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Names = ["auto", "cpu", "cuda", "opencl", "ilgpu-cpu"];
 
     /// <summary>
     /// Creates the device called <paramref name="name"/>. <c>auto</c> (or null) first honours
     /// <c>ENGINE_DEVICE</c>, then tries CUDA, then an OpenCL GPU, then the CPU.
-    /// Naming a GPU that is not present throws, saying so.
+    /// Naming a GPU that is not present, or that fails to start, throws <see cref="InvalidOperationException"/>
+    /// naming the device and the reason (and <c>ENGINE_DEVICE</c> when the name came from it).
     /// </summary>
-    public static Backend<float> Create(string? name = "auto")
+    public static Backend<float> Create(string? name = "auto") =>
+        Create(name, Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary><see cref="Create(string?)"/> with the value of <c>ENGINE_DEVICE</c> passed in (so tests need not set it).</summary>
+    internal static Backend<float> Create(string? name, string? fromEnvironment)
     {
         string choice = (name ?? "auto").Trim().ToLowerInvariant();
         if (choice == "auto")
         {
-            string? fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
             if (!string.IsNullOrWhiteSpace(fromEnvironment) && fromEnvironment.Trim().ToLowerInvariant() != "auto")
-                return Create(fromEnvironment);
+            {
+                try { return Create(fromEnvironment.Trim(), null); }
+                catch (Exception error) when (error is InvalidOperationException or ArgumentException)
+                {
+                    throw new InvalidOperationException($"{EnvironmentVariable}={fromEnvironment.Trim()}: {error.Message}", error);
+                }
+            }
             return (Backend<float>?)IlgpuBackend.TryCreateCuda() ?? IlgpuBackend.TryCreateOpenCL() ?? (Backend<float>)new CpuBackend<float>();
         }
         return choice switch
         {
             "cpu" => new CpuBackend<float>(),
-            "cuda" => IlgpuBackend.TryCreateCuda() ?? throw new InvalidOperationException(
-                "Device 'cuda' was asked for but no CUDA device could be opened (no NVIDIA GPU, or libcuda.so is not on the library path)."),
-            "opencl" => IlgpuBackend.TryCreateOpenCL() ?? throw new InvalidOperationException(
-                "Device 'opencl' was asked for but no OpenCL GPU was found."),
+            "cuda" => IlgpuBackend.CreateCuda(),
+            "opencl" => IlgpuBackend.CreateOpenCL(),
             "ilgpu-cpu" => IlgpuBackend.CreateCpuEmulated(),
             _ => throw new ArgumentException($"Unknown device '{name}'. Known devices: {string.Join(", ", Names)}.", nameof(name)),
         };

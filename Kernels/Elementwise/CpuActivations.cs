@@ -8,7 +8,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>
 /// Pointwise non-linearities and their derivatives on the SIMD CPU path
-/// (maths: docs/maths-parts/20-elementwise-losses.md, "Activations").
+/// (maths: docs/maths.md §5, "Activations").
 /// Forward passes are TensorPrimitives calls; backward passes are Vector256 loops, because
 /// TensorPrimitives has no "gradient times derivative" primitive.
 /// </summary>

@@ -7,7 +7,7 @@ namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
 /// Activations and their derivatives as implicitly grouped ILGPU kernels: one thread per element,
-/// no shared memory (maths: docs/maths-parts/20-elementwise-losses.md, "Activations").
+/// no shared memory (maths: docs/maths.md §5, "Activations").
 /// The activation is a kernel argument (a uniform branch), so one compiled kernel serves all four.
 /// </summary>
 public sealed partial class IlgpuBackend

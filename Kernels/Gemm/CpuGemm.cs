@@ -7,7 +7,7 @@ public sealed partial class CpuBackend<T>
     internal const long GemmParallelThreshold = 100L * 100 * 100;
 
     /// <inheritdoc/>
-    /// <remarks>Goto/BLIS-style blocked GEMM; see <see cref="CpuGemmDriver{T}"/> and docs/maths-parts/10-gemm.md.</remarks>
+    /// <remarks>Goto/BLIS-style blocked GEMM; see <see cref="CpuGemmDriver{T}"/> and docs/maths.md §4.</remarks>
     public override unsafe void Gemm(bool transA, bool transB, int m, int n, int k, T alpha, View<T> a, View<T> b, T beta, View<T> c, View<T> bias, Activation activation)
     {
         CheckGemm(m, n, k, a, b, c, bias, activation);

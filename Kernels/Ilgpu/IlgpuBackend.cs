@@ -59,11 +59,21 @@ public sealed partial class IlgpuBackend : Backend<float>
         catch { context.Dispose(); throw; }
     }
 
-    /// <summary>The first CUDA device, or null when there is none (no driver, no GPU).</summary>
-    public static IlgpuBackend? TryCreateCuda() => TryCreate(ctx => First(ctx.GetCudaDevices()), BackendKind.Cuda);
+    /// <summary>The first CUDA device, or null when there is none (no driver, no GPU) or it fails to start.</summary>
+    public static IlgpuBackend? TryCreateCuda() => OrNull(CreateCuda);
 
-    /// <summary>The first OpenCL GPU, or null when there is none.</summary>
-    public static IlgpuBackend? TryCreateOpenCL() => TryCreate(ctx => FirstGpu(ctx.GetCLDevices()), BackendKind.OpenCL);
+    /// <summary>The first OpenCL GPU, or null when there is none or it fails to start.</summary>
+    public static IlgpuBackend? TryCreateOpenCL() => OrNull(CreateOpenCL);
+
+    /// <summary>The first CUDA device; throws <see cref="InvalidOperationException"/> naming the device and the reason
+    /// (none found, or found but ILGPU could not start it, with the driver's or ILGPU's own message).</summary>
+    public static IlgpuBackend CreateCuda() => Open(ctx => First(ctx.GetCudaDevices()), BackendKind.Cuda, "cuda",
+        "no CUDA device was found (no NVIDIA GPU, or the driver library libcuda.so is not on the library path; " +
+        "GPU images often ship only libcuda.so.1, which .gpu/run links as libcuda.so)");
+
+    /// <summary>The first OpenCL GPU; throws <see cref="InvalidOperationException"/> naming the device and the reason.</summary>
+    public static IlgpuBackend CreateOpenCL() => Open(ctx => FirstGpu(ctx.GetCLDevices()), BackendKind.OpenCL, "opencl",
+        "no OpenCL GPU was found (no OpenCL driver, or it lists no GPU)");
 
     private static ILGPU.Runtime.Device? First(Context.DeviceCollection<CudaDevice> devices)
     {
@@ -78,24 +88,41 @@ public sealed partial class IlgpuBackend : Backend<float>
         return null;
     }
 
-    private static IlgpuBackend? TryCreate(Func<Context, ILGPU.Runtime.Device?> pick, BackendKind kind)
+    private static IlgpuBackend? OrNull(Func<IlgpuBackend> open)
     {
-        Context? context = null;
+        try { return open(); }
+        catch (InvalidOperationException) { return null; } // not available: the caller falls back
+    }
+
+    private static IlgpuBackend Open(Func<Context, ILGPU.Runtime.Device?> pick, BackendKind kind, string name, string notFound)
+    {
+        var context = CreateContext();
+        ILGPU.Runtime.Device? device = null;
         try
         {
-            context = CreateContext();
-            var device = pick(context);
-            if (device is null) { context.Dispose(); return null; }
-            return new IlgpuBackend(context, device.CreateAccelerator(context), kind);
+            device = pick(context); // ILGPU hides driver errors here: a missing driver lists no devices
+            if (device is not null) return new IlgpuBackend(context, device.CreateAccelerator(context), kind);
         }
-        catch (Exception) when (context is not null)
+        catch (Exception error)
         {
-            // No driver library, an unsupported architecture, or a device that fails to start:
-            // report "not available" and let the caller fall back (Device.Describe tells why).
+            // Found but not started: e.g. a driver too old for the PTX ISA ILGPU emits, an architecture it does not
+            // support, or a device that is busy or out of memory. Say which device and pass the reason on.
             context.Dispose();
-            return null;
+            throw new InvalidOperationException(
+                $"Device '{name}' could not be opened: ILGPU failed to start {Describe(device)} ({error.GetType().Name}: {error.Message}).", error);
         }
+        context.Dispose();
+        throw new InvalidOperationException($"Device '{name}' is not available: {notFound}.");
     }
+
+    /// <summary>A device as a user recognises it: its name and, for CUDA, compute capability and driver version.</summary>
+    private static string Describe(ILGPU.Runtime.Device? device) => device switch
+    {
+        null => "the device",
+        CudaDevice cuda => $"{cuda.Name} (compute capability {cuda.Architecture?.Major}.{cuda.Architecture?.Minor}, " +
+                           $"CUDA driver {cuda.DriverVersion.Major}.{cuda.DriverVersion.Minor})",
+        _ => device.Name,
+    };
 
     /// <inheritdoc/>
     public override DeviceBuffer<TElement> Allocate<TElement>(int length) => new IlgpuBuffer<TElement>(this, Accelerator, length);

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>
-/// Mean squared error on the SIMD CPU path (maths: docs/maths-parts/20-elementwise-losses.md, "MSE").
+/// Mean squared error on the SIMD CPU path (maths: docs/maths.md §8, "Mean squared error").
 /// The sum of squares is taken in blocks (TensorPrimitives.SumOfSquares of the block's differences,
 /// in T) whose sums are added in double, then divided by N in double.
 /// </summary>

@@ -4,7 +4,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>
 /// Softmax cross-entropy with class-index labels, and the accuracy count, on the SIMD CPU path
-/// (maths: docs/maths-parts/20-elementwise-losses.md, "Softmax cross-entropy").
+/// (maths: docs/maths.md §9, "Softmax cross-entropy").
 /// Each row is shifted by its maximum before exponentiating (TensorPrimitives.SoftMax does not do
 /// this and overflows for logits above ~88 in float32). Row losses are added in double.
 /// Labels are checked on the calling thread before any work (cheap: one pass over B ints).

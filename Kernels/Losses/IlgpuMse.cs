@@ -5,7 +5,7 @@ using Dense = ILGPU.Runtime.ArrayView1D<float, ILGPU.Stride1D.Dense>;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
-/// Mean squared error on ILGPU (maths: docs/maths-parts/20-elementwise-losses.md, "MSE"). The forward
+/// Mean squared error on ILGPU (maths: docs/maths.md §8, "Mean squared error"). The forward
 /// pass is the two-pass reduction of (p − t)² scaled by 1/N; the backward pass is one thread per
 /// element and reads the upstream scalar from device memory.
 /// </summary>

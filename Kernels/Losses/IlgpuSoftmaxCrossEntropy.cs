@@ -7,7 +7,7 @@ using Labels = ILGPU.Runtime.ArrayView1D<int, ILGPU.Stride1D.Dense>;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
-/// Softmax cross-entropy and the accuracy count on ILGPU (maths: docs/maths-parts/20-elementwise-losses.md,
+/// Softmax cross-entropy and the accuracy count on ILGPU (maths: docs/maths.md §9,
 /// "Softmax cross-entropy"). Forward and count run one row per thread (rows grid-strided over an
 /// explicitly grouped launch), add their row results with the group tree, and finish with the
 /// second reduction pass (scale 1/B for the loss, 1 for the count). One row per thread suits the

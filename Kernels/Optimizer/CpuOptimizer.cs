@@ -6,7 +6,7 @@ namespace Engine.Kernels.Cpu;
 /// Fused Adam/AdamW and SGD on the SIMD CPU path. One pass over θ, g and the state buffers per step;
 /// the per-step scalars (bias corrections, step size) are computed once per call in float64 from the
 /// step-control block, which on the CPU lives in host memory (reading it is not a round-trip).
-/// Maths: docs/maths-parts/40-optimizers.md.
+/// Maths: docs/maths.md §13.
 /// </summary>
 public sealed partial class CpuBackend<T>
 {

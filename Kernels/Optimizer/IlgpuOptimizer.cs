@@ -10,7 +10,7 @@ namespace Engine.Kernels.Ilgpu;
 /// memory. Each thread reads the step-control block (skip flag, gradient scale, step count t) from
 /// device memory, so clipping and the non-finite guard cost no host round-trip and no extra pass.
 /// The bias corrections 1 − βᵗ are computed per thread from the device-side t (a short series or one
-/// exp each: cheap next to the 20 bytes each thread moves), see <see cref="OneMinusPower"/>. Maths: docs/maths-parts/40-optimizers.md.
+/// exp each: cheap next to the 28 bytes each thread moves), see <see cref="OneMinusPower"/>. Maths: docs/maths.md §13.
 /// </summary>
 public sealed partial class IlgpuBackend
 {
@@ -113,7 +113,7 @@ public sealed partial class IlgpuBackend
     /// <summary>
     /// 1 − βᵗ = −expm1(t·ln β), accurate in float32 even when βᵗ is close to 1 (β₂ = 0.999, small t), where
     /// <c>1 − pow(β, t)</c> would lose about four digits to cancellation. ln β comes from the host in float64.
-    /// For |x| &lt; 0.1 a Taylor series of expm1 (error below x⁶/720 relative), else 1 − eˣ (≥ 0.095, no real cancellation).
+    /// For |x| &lt; 0.1 a Taylor series of expm1 to x⁵ (absolute error about |x|⁶/720, so below |x|⁵/720 ≤ 1.4·10⁻⁸ relative), else 1 − eˣ (≥ 0.095, no real cancellation).
     /// </summary>
     private static float OneMinusPower(float logBeta, float t)
     {

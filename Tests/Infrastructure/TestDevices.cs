@@ -20,7 +20,11 @@ public static class TestDevices
     private static readonly Lazy<CpuBackend<double>> s_reference = new(() => new CpuBackend<double>());
     private static readonly Lazy<CpuBackend<float>> s_cpu = new(() => new CpuBackend<float>());
     private static readonly Lazy<IlgpuBackend> s_ilgpuCpu = new(IlgpuBackend.CreateCpuEmulated);
-    private static readonly Lazy<IlgpuBackend?> s_cuda = new(IlgpuBackend.TryCreateCuda);
+    private static readonly Lazy<(IlgpuBackend? Backend, string? Failure)> s_cuda = new(() =>
+    {
+        try { return (IlgpuBackend.CreateCuda(), null); }
+        catch (InvalidOperationException error) { return (null, error.Message); }
+    });
 
     /// <summary>The float64 reference backend.</summary>
     public static CpuBackend<double> Reference => s_reference.Value;
@@ -49,16 +53,21 @@ public static class TestDevices
     {
         Cpu => s_cpu.Value,
         IlgpuCpu => s_ilgpuCpu.Value,
-        Cuda => s_cuda.Value ?? throw SkipNoGpu(),
+        Cuda => s_cuda.Value.Backend ?? throw NoGpu(s_cuda.Value.Failure!),
         _ => throw new ArgumentException($"Unknown test device '{name}'."),
     };
 
     /// <summary>True when the device is slow (ILGPU's CPU accelerator): tests then use smaller sizes.</summary>
     public static bool IsEmulated(string name) => name == IlgpuCpu;
 
-    private static Exception SkipNoGpu()
+    /// <summary>Without a CUDA device a cuda case skips, saying why, unless ENGINE_TEST_DEVICES names cuda: then it fails,
+    /// so that a run on the GPU machine cannot pass by skipping every CUDA case (docs/gpu.md).</summary>
+    private static Exception NoGpu(string reason)
     {
-        Assert.Skip("No CUDA device on this machine (run the suite on the GPU machine: see ../shared/gpu/README.md).");
+        string? only = Environment.GetEnvironmentVariable("ENGINE_TEST_DEVICES");
+        if (!string.IsNullOrWhiteSpace(only) && Selected().Contains(Cuda))
+            return new InvalidOperationException($"ENGINE_TEST_DEVICES={only} asks for cuda: {reason}");
+        Assert.Skip($"No CUDA device on this machine: {reason} Run the suite on the GPU machine: see docs/gpu.md.");
         return new InvalidOperationException("unreachable");
     }
 }

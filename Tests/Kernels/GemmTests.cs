@@ -280,6 +280,8 @@ public class GemmTests
         Assert.Contains(".shared", ptx);
         Assert.Contains("bar.sync", ptx);
         Assert.DoesNotContain(".local", ptx);
+        // The fused tanh is the elementwise kernel's accurate one, not PTX's tanh.approx.f32 (relative error ~2⁻¹¹).
+        Assert.DoesNotContain("tanh.approx", ptx);
         // ILGPU emits acc += a·b as mul.f32 + add.f32 without a rounding suffix, which ptxas contracts to FFMA.
         int multiplies = ptx.Split("mul.f32").Length - 1;
         Assert.True(multiplies >= IlgpuGemmKernel.TM * IlgpuGemmKernel.TN, $"expected the 8×8 register block's 64 multiply-adds in the PTX, found {multiplies}");
