@@ -23,15 +23,18 @@ public class TrainingStepTests
     private static double[] Values(MultiTaskModel model) => Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
     private static double[] Gradients(MultiTaskModel model) => Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Gradients));
 
-    [Fact]
-    public void Sum_with_Adam_equals_a_float64_reference_step()
+    [Theory]
+    [InlineData(OptimizerKind.Adam, 0.0)]
+    [InlineData(OptimizerKind.Adam, 0.1)]   // L2: g += λθ
+    [InlineData(OptimizerKind.AdamW, 0.1)]  // decoupled: θ ← θ(1 − lr·λ)
+    public void Sum_with_Adam_equals_a_float64_reference_step(OptimizerKind optimizer, double weightDecay)
     {
         using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);
         var data = Problems.Data(Rows, seed: 1);
         var reference = new ReferenceNet(model);
         var theta = Values(model);
         using var device = DeviceDataset.Upload(model, data);
-        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01 }, Rows);
+        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01, Optimizer = optimizer, WeightDecay = weightDecay }, Rows);
         Assert.False(step.UsesTaskGradients);
 
         step.Run(device, 0, Rows);
@@ -46,7 +49,8 @@ public class TrainingStepTests
             for (int i = 0; i < g.Length; i++) g[i] += lambda[t] * flat[i];
         }
         Tolerance.AllClose(g, Gradients(model), 1e-4, 1e-6, "Σ λᵢ∇Lᵢ");
-        Reference.AdamStep(theta, g, new Reference.AdamState(theta.Length), new Reference.AdamConfig(Lr: 0.01));
+        Reference.AdamStep(theta, g, new Reference.AdamState(theta.Length),
+            new Reference.AdamConfig(Lr: 0.01, Wd: weightDecay, Decoupled: optimizer == OptimizerKind.AdamW));
         Tolerance.AllClose(theta, Values(model), 0, 1e-5, "parameters after the step");
     }
 
