@@ -52,6 +52,7 @@ public class MetricsTests
         var data = Problems.Data(rows, seed: 4, scale: scaled);
         var metrics = Metrics.Metrics.Evaluate(model, data);
         var expected = Reference(model, data);
+        Assert.Equal(metrics, model.Evaluate(data));
 
         Assert.Equal("reg", metrics[0].Task);
         Assert.Equal(expected.Mse, metrics[0].Loss, 1e-5 * expected.Mse);
