@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Reflection;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Metrics;
+using Engine.Training;
+
+namespace Engine.Experiments;
+
+/// <summary>The settings do not fit the data: a task named in a flag that the data lacks, no task at all, a column
+/// with two roles. The message says what to change.</summary>
+public sealed class ExperimentSetupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>An experiment's outcome: the report and the trained multi-task model (dispose it).</summary>
+public sealed class ExperimentOutcome(ExperimentReport report, MultiTaskModel model, PreparedData data) : IDisposable
+{
+    /// <summary>What was done and measured.</summary>
+    public ExperimentReport Report { get; } = report;
+
+    /// <summary>The trained multi-task model.</summary>
+    public MultiTaskModel Model { get; } = model;
+
+    /// <summary>The data, its split and its standardization.</summary>
+    public PreparedData Data { get; } = data;
+
+    /// <summary>Saves the model with everything prediction needs: standardization, label maps, schema, and the settings.</summary>
+    public void SaveModel(string path) => Experiment.SaveModel(Model, Data, Report.Settings, path);
+
+    /// <inheritdoc/>
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>
+/// The experiment pipeline: CSV → schema → seeded split → standardization fitted on the training split only →
+/// multi-task model → <see cref="Trainer.Fit"/> → per-task metrics on train/validation/test in original units →
+/// optionally one single-task model per task with the same settings, and Δm (<see cref="MultiTaskGain"/>).
+/// </summary>
+public static class Experiment
+{
+    /// <summary>The checkpoint property that holds the settings a model was trained with (JSON).</summary>
+    public const string SettingsProperty = "mtl.settings";
+
+    /// <summary>Runs the experiment the settings describe on <paramref name="backend"/>.</summary>
+    /// <param name="settings">What to run.</param>
+    /// <param name="backend">The device (the caller owns it).</param>
+    /// <param name="progress">Called once per training run with its label ("multi-task", or the task of a
+    /// baseline) and its epoch count; returns where that run's epoch reports go (or null).</param>
+    /// <param name="cancellation">Stops training; the method then throws <see cref="OperationCanceledException"/>.</param>
+    public static ExperimentOutcome Run(ExperimentSettings settings, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var data = PreparedData.Load(settings);
+        return Run(settings, data, backend, progress, cancellation);
+    }
+
+    /// <summary>Runs the experiment on data already loaded and split.</summary>
+    public static ExperimentOutcome Run(ExperimentSettings settings, PreparedData data, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
+    {
+        CheckTaskNames(settings, data.All);
+        var watch = Stopwatch.StartNew();
+        var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
+            progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result);
+        try
+        {
+            double seconds = watch.Elapsed.TotalSeconds;
+            var metrics = ScoreSplits(model, data);
+            BaselineReport? baselines = null;
+            if (settings.Baselines)
+            {
+                var runs = new List<BaselineRun>();
+                foreach (var task in data.All.Tasks)
+                {
+                    var single = data.WithOnlyTask(task.Name);
+                    var started = Stopwatch.StartNew();
+                    using var baseline = Train(settings, single, [task.Name], backend,
+                        progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var baselineResult);
+                    runs.Add(new BaselineRun(task.Name, ScoreSplits(baseline, single), baselineResult.BestEpoch, started.Elapsed.TotalSeconds));
+                }
+                var (gains, deltaM) = MultiTaskGain.Compute(metrics.Test, runs.SelectMany(r => r.Metrics.Test).ToArray());
+                baselines = new BaselineReport(deltaM, gains, runs);
+            }
+            var report = new ExperimentReport
+            {
+                EngineVersion = typeof(Experiment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+                Finished = DateTimeOffset.UtcNow,
+                Device = backend.Info.ToString(),
+                Settings = settings,
+                Data = DataSummary.Of(data),
+                Metrics = metrics,
+                History = Summarize(result.History),
+                BestEpoch = result.BestEpoch,
+                StoppedEarly = result.StoppedEarly,
+                Seconds = seconds,
+                Baselines = baselines,
+            };
+            return new ExperimentOutcome(report, model, data);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
+    public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
+        new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
+        {
+            var targets = data.Task(name);
+            int outputs = targets is RegressionTargets r ? r.Width : ((ClassTargets)targets).ClassCount;
+            return new TaskHead(name, targets.Kind, outputs,
+                settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
+                settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null);
+        }).ToArray())
+        {
+            TrunkActivation = settings.Activation,
+            Seed = settings.Seed,
+        };
+
+    /// <summary>Saves a trained model with its preprocessing and settings, atomically.</summary>
+    public static void SaveModel(MultiTaskModel model, PreparedData data, ExperimentSettings settings, string path) =>
+        model.Save(path, new ModelMetadata(data.Standardization, data.All.Encoding, data.All.Schema,
+            new Dictionary<string, string> { [SettingsProperty] = System.Text.Json.JsonSerializer.Serialize(settings, ExperimentReport.Json) }));
+
+    private static MultiTaskModel Train(ExperimentSettings settings, PreparedData data, IReadOnlyList<string> tasks, Backend<float> backend,
+        IProgress<EpochReport>? progress, CancellationToken cancellation, out TrainingResult result)
+    {
+        var spec = Spec(settings, data.All, tasks);
+        var model = MultiTaskModel.Create(spec, backend);
+        try
+        {
+            if (settings.InitWeights is { } initial)
+            {
+                try { model.LoadWeights(initial); }
+                catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new ExperimentSetupException($"{initial}: the weights do not fit the model: {e.Message}", e);
+                }
+            }
+            var options = new TrainerOptions
+            {
+                Epochs = settings.Epochs,
+                BatchSize = settings.BatchSize,
+                Seed = settings.Seed,
+                Step = settings.Step,
+                EarlyStoppingPatience = settings.Patience,
+            };
+            var train = TrainingData.FromDataset(data.Train, data.Standardization);
+            var validation = data.Validation.RowCount > 0 ? TrainingData.FromDataset(data.Validation, data.Standardization) : null;
+            result = new Trainer(options).Fit(model, train, validation, progress, cancellation);
+            cancellation.ThrowIfCancellationRequested();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static SplitScores ScoreSplits(MultiTaskModel model, PreparedData data) => new(
+        ModelEvaluation.Score(model, data.RawTrain, data.Standardization, data.All.Encoding),
+        ModelEvaluation.Score(model, data.RawValidation, data.Standardization, data.All.Encoding),
+        ModelEvaluation.Score(model, data.RawTest, data.Standardization, data.All.Encoding));
+
+    /// <summary>The trainer's epoch reports as JSON-friendly records, with the time since training started.</summary>
+    private static EpochSummary[] Summarize(IReadOnlyList<EpochReport> history)
+    {
+        var summaries = new EpochSummary[history.Count];
+        double seconds = 0;
+        for (int i = 0; i < history.Count; i++)
+        {
+            var e = history[i];
+            seconds += e.Elapsed.TotalSeconds;
+            summaries[i] = new EpochSummary(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Train.Select(Metrics).ToArray(),
+                e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds);
+        }
+        return summaries;
+    }
+
+    private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy);
+
+    /// <summary>Every task named in --task-weight or --head-lr must be a task of the data.</summary>
+    private static void CheckTaskNames(ExperimentSettings settings, Dataset data)
+    {
+        if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
+        var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys) })
+            foreach (var key in keys)
+                if (!names.Contains(key))
+                    throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+    }
+}
