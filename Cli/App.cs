@@ -38,7 +38,8 @@ public static class App
         {
             var command = parsed.CommandResult.Command;
             var where = command == root ? "mtl" : $"mtl {command.Name}";
-            return Fail(error, ExitCodes.Usage, $"{parsed.Errors[0].Message} (see '{where} --help')");
+            var messages = string.Join(" ", parsed.Errors.Select(e => e.Message.TrimEnd('.') + "."));
+            return Fail(error, ExitCodes.Usage, $"{messages} (see '{where} --help')");
         }
         try
         {

@@ -29,7 +29,7 @@ internal sealed class TrainFlags
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
 
     // model
-    public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths of the shared trunk, e.g. 64,64 (0 or empty: no hidden layer).", HelpName = "W1,W2,…", DefaultValueFactory = _ => string.Join(',', Defaults.Hidden) };
+    public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths of the shared trunk (at least one layer), e.g. 64,64.", HelpName = "W1,W2,…", DefaultValueFactory = _ => string.Join(',', Defaults.Hidden) };
     public readonly Option<string> Activation = Choice("--activation", "The trunk's activation.", Defaults.Activation);
     public readonly Option<string[]> TaskWeight = List("--task-weight", "A task's loss weight λ, as name=w (repeat per task).", "NAME=W");
     public readonly Option<string[]> HeadLr = List("--head-lr", "A task head's own learning rate, as name=lr (repeat per task).", "NAME=LR");
@@ -173,11 +173,11 @@ internal sealed class TrainFlags
     internal static string[] Names(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
 
-    /// <summary>"64,64" → [64, 64]; "" or "0" → no hidden layer.</summary>
+    /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
     internal static int[] Widths(string text)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts is ["0"]) return [];
+        if (parts.Length == 0) throw new UsageException("--hidden: give at least one layer width, e.g. --hidden 64,64.");
         return parts.Select(part =>
             int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int width) && width > 0 ? width
                 : throw new UsageException($"--hidden: '{part}' is not a positive layer width (expected e.g. --hidden 64,64).")).ToArray();

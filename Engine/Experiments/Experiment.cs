@@ -128,7 +128,9 @@ public static class Experiment
         IProgress<EpochReport>? progress, CancellationToken cancellation, out TrainingResult result)
     {
         var spec = Spec(settings, data.All, tasks);
-        var model = MultiTaskModel.Create(spec, backend);
+        MultiTaskModel model;
+        try { model = MultiTaskModel.Create(spec, backend); }
+        catch (ArgumentException e) { throw new ExperimentSetupException(e.Message, e); } // e.g. a class column with one label
         try
         {
             if (settings.InitWeights is { } initial)
@@ -149,7 +151,13 @@ public static class Experiment
             };
             var train = TrainingData.FromDataset(data.Train, data.Standardization);
             var validation = data.Validation.RowCount > 0 ? TrainingData.FromDataset(data.Validation, data.Standardization) : null;
-            result = new Trainer(options).Fit(model, train, validation, progress, cancellation);
+            try { result = new Trainer(options).Fit(model, train, validation, progress, cancellation); }
+            catch (ArgumentException e)
+            {
+                // The engine validates the options against the model (e.g. accuracy weighting needs classification
+                // tasks only); its message names the option.
+                throw new ExperimentSetupException(e.Message, e);
+            }
             cancellation.ThrowIfCancellationRequested();
             return model;
         }

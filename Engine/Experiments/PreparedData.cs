@@ -67,6 +67,7 @@ public sealed class PreparedData
     public static PreparedData Load(ExperimentSettings settings)
     {
         var (path, schema) = ResolveSource(settings);
+        CheckColumnsExist(path, schema, settings.Delimiter);
         var data = CsvTable.Load(path, schema, settings.Delimiter);
         return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
     }
@@ -120,6 +121,15 @@ public sealed class PreparedData
         {
             throw new ExperimentSetupException(e.Message, e);
         }
+    }
+
+    /// <summary>A column the schema names but the header lacks is reported first, before any value is parsed.</summary>
+    private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter)
+    {
+        var header = Header(path, delimiter);
+        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
+            if (!header.Contains(column))
+                throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
     }
 
     /// <summary>The schema of a bundled file recognized by its name (wine: quality as a regression, color as a class).</summary>
