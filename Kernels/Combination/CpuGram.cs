@@ -27,7 +27,7 @@ public sealed partial class CpuBackend<T>
         try
         {
             if (chunks == 1) GramChunk(vectors, count, length, 0, partials);
-            else Parallel.For(0, chunks, ParallelOptions, c => GramChunk(vectors, count, length, c, partials));
+            else GramParallel(vectors, count, length, chunks, partials);
 
             Span<T> g = gram.Span();
             int pair = 0;
@@ -41,6 +41,14 @@ public sealed partial class CpuBackend<T>
         }
         finally { ArrayPool<T>.Shared.Return(partials); }
     }
+
+    // The lambdas live in their own methods: a lambda that captures parameters makes the compiler allocate its
+    // closure on entry to the method that declares them, even on the single-chunk path that never runs it.
+    private void GramParallel(View<T> vectors, int count, int length, int chunks, T[] partials) =>
+        Parallel.For(0, chunks, ParallelOptions, c => GramChunk(vectors, count, length, c, partials));
+
+    private void CombineParallel(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate, int chunks) =>
+        Parallel.For(0, chunks, ParallelOptions, c => CombineChunk(vectors, count, length, coefficients, output, accumulate, c));
 
     private static void GramChunk(View<T> vectors, int count, int length, int chunk, T[] partials)
     {
@@ -66,7 +74,7 @@ public sealed partial class CpuBackend<T>
         CombinationChecks.CheckLinearCombination(vectors, count, length, coefficients, output);
         int chunks = (length + CombinationChunk - 1) / CombinationChunk;
         if (chunks <= 1) CombineChunk(vectors, count, length, coefficients, output, accumulate, 0);
-        else Parallel.For(0, chunks, ParallelOptions, c => CombineChunk(vectors, count, length, coefficients, output, accumulate, c));
+        else CombineParallel(vectors, count, length, coefficients, output, accumulate, chunks);
     }
 
     private static void CombineChunk(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate, int chunk)
