@@ -24,9 +24,9 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Categorical = List("--categorical", "Categorical input columns (one-hot encoded).");
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
-    public readonly Option<double> Validation = new("--validation") { Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
-    public readonly Option<double> Test = new("--test") { Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
-    public readonly Option<ulong> Seed = new("--seed") { Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
+    public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
+    public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
+    public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
 
     // model
     public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths of the shared trunk (at least one layer), e.g. 64,64.", HelpName = "W1,W2,…", DefaultValueFactory = _ => string.Join(',', Defaults.Hidden) };
@@ -36,30 +36,30 @@ internal sealed class TrainFlags
 
     // optimizer
     public readonly Option<string> Optimizer = Choice("--optimizer", "The optimizer.", DefaultStep.Optimizer);
-    public readonly Option<double> Lr = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
-    public readonly Option<double> Beta1 = new("--beta1") { Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
-    public readonly Option<double> Beta2 = new("--beta2") { Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double> Eps = new("--eps") { Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
-    public readonly Option<double> Momentum = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
+    public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
+    public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
+    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<bool> AmsGrad = new("--amsgrad") { Description = "Adam/AdamW: the AMSGrad variant." };
     public readonly Option<string> Schedule = Choice("--schedule", "Learning-rate schedule after the warm-up.", DefaultStep.Schedule);
-    public readonly Option<int> StepSize = new("--step-size") { Description = "step schedule: optimizer steps between decays.", DefaultValueFactory = _ => DefaultStep.ScheduleStepSize };
-    public readonly Option<int?> DecaySteps = new("--decay-steps") { Description = "cosine schedule: steps from the base rate to --min-lr (default: the whole run)." };
-    public readonly Option<double> Gamma = new("--gamma") { Description = "step/exponential schedule: decay factor γ.", DefaultValueFactory = _ => DefaultStep.ScheduleGamma };
-    public readonly Option<double> MinLr = new("--min-lr") { Description = "cosine schedule: the rate it decays to.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
-    public readonly Option<int> Warmup = new("--warmup") { Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
+    public readonly Option<int> StepSize = new("--step-size") { HelpName = "STEPS", Description = "step schedule: optimizer steps between decays.", DefaultValueFactory = _ => DefaultStep.ScheduleStepSize };
+    public readonly Option<int?> DecaySteps = new("--decay-steps") { HelpName = "STEPS", Description = "cosine schedule: steps from the base rate to --min-lr (default: the whole run)." };
+    public readonly Option<double> Gamma = new("--gamma") { HelpName = "GAMMA", Description = "step/exponential schedule: decay factor γ.", DefaultValueFactory = _ => DefaultStep.ScheduleGamma };
+    public readonly Option<double> MinLr = new("--min-lr") { HelpName = "LR", Description = "cosine schedule: the rate it decays to.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
+    public readonly Option<int> Warmup = new("--warmup") { HelpName = "STEPS", Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
     public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
     public readonly Option<string> Combine = Choice("--combine", "How task gradients on the shared trunk are combined.", DefaultStep.Combination);
     public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set each step.", DefaultStep.Weighting);
-    public readonly Option<double> CaGradC = new("--cagrad-c") { Description = "cagrad: the radius c ≥ 0.", DefaultValueFactory = _ => DefaultStep.CaGradC };
-    public readonly Option<double> DwaTemperature = new("--dwa-temperature") { Description = "dwa: the temperature τ.", DefaultValueFactory = _ => DefaultStep.DwaTemperature };
+    public readonly Option<double> CaGradC = new("--cagrad-c") { HelpName = "C", Description = "cagrad: the radius c ≥ 0.", DefaultValueFactory = _ => DefaultStep.CaGradC };
+    public readonly Option<double> DwaTemperature = new("--dwa-temperature") { HelpName = "T", Description = "dwa: the temperature τ.", DefaultValueFactory = _ => DefaultStep.DwaTemperature };
 
     // loop
-    public readonly Option<int> Epochs = new("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => Defaults.Epochs };
-    public readonly Option<int> BatchSize = new("--batch-size") { Description = "Rows per step (0: the whole training split).", DefaultValueFactory = _ => Defaults.BatchSize };
-    public readonly Option<int?> Patience = new("--patience") { Description = "Stop after this many epochs without a better validation loss (needs --validation > 0)." };
+    public readonly Option<int> Epochs = new("--epochs") { HelpName = "N", Description = "Epochs to train.", DefaultValueFactory = _ => Defaults.Epochs };
+    public readonly Option<int> BatchSize = new("--batch-size") { HelpName = "ROWS", Description = "Rows per step (0: the whole training split).", DefaultValueFactory = _ => Defaults.BatchSize };
+    public readonly Option<int?> Patience = new("--patience") { HelpName = "EPOCHS", Description = "Stop after this many epochs without a better validation loss (needs --validation > 0)." };
     public readonly Option<string> Device = SharedFlags.Device();
     public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
     public readonly Option<string?> Save = new("--save") { Description = "Save the trained model (with its standardization, labels and schema).", HelpName = "FILE.safetensors" };
