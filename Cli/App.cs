@@ -62,7 +62,7 @@ public static class App
     /// <summary>Which exit code an exception means, and the one line to print for it.</summary>
     internal static (int Code, string Message) Classify(Exception e) => e switch
     {
-        OperationCanceledException => (ExitCodes.Cancelled, "cancelled."),
+        OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
         UsageException => (ExitCodes.Usage, e.Message),
         DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
         TrainingDivergedException => (ExitCodes.TrainingFailed, e.Message),
