@@ -132,6 +132,15 @@ public class CliTests : IDisposable
             Assert.Equal(1.0, pNeg + pPos, 5);
             Assert.Equal(pPos > pNeg ? "pos" : "neg", fields[4]);
         }
+        // The saved standardization is the training rows' own: μ of x1 recomputed here over the training rows
+        // only, and different from the mean over all rows (a leak of the test rows would make them equal).
+        var checkpoint = Engine.Checkpoints.Checkpoint.Load(modelPath);
+        var all = outcome.Data.All;
+        double trainMean = outcome.Data.Split.Train.Average(r => (double)all.Inputs[r * all.InputCount]);
+        double allMean = Enumerable.Range(0, all.RowCount).Average(r => (double)all.Inputs[r * all.InputCount]);
+        Assert.Equal(trainMean, checkpoint.Standardization!.Inputs.Mean[0], 9);
+        Assert.NotEqual(allMean, checkpoint.Standardization.Inputs.Mean[0], 6);
+
         // And the model learned something: y = 2·x1 − x2 + [dark] has σ ≈ 2.6; the predictions track it.
         var truth = ((RegressionTargets)outcome.Data.All.Task("y")).Values;
         double rmse = Math.Sqrt(truth.Select((t, i) => Math.Pow(t - y.Values![i], 2)).Average());
@@ -188,6 +197,21 @@ public class CliTests : IDisposable
         Assert.InRange(double.Parse(second[3], CultureInfo.InvariantCulture), -4.0, -2.0);
         Assert.Equal("pos", first[4]);
         Assert.Equal("neg", second[4]);
+    }
+
+    [Fact]
+    public void Interactive_mode_draws_a_progress_bar_and_the_table()
+    {
+        var csv = _dir.Write("train.csv", Mtl.SyntheticCsv());
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var error = new StringWriter(CultureInfo.InvariantCulture);
+        int code = App.Run([.. Mtl.SyntheticTrainFlags(csv), "--baselines"], output, error, interactive: true, TestContext.Current.CancellationToken);
+        Assert.True(code == 0, error.ToString());
+        var text = output.ToString();
+        Assert.Contains("multi-task · epoch 40/40", text);          // the live bar's description
+        Assert.Contains("single-task label · epoch 40/40", text);
+        Assert.Contains("Δm", text);
+        Assert.DoesNotContain("multi-task: epoch", text);            // not the plain-text lines
     }
 
     [Fact]

@@ -89,6 +89,25 @@ public class EndToEndTrainingTests
     }
 
     [Fact]
+    public void Cancelling_between_epochs_stops_training_with_OperationCanceledException()
+    {
+        using var backend = new CpuBackend<float>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var seen = new List<int>();
+        var progress = new Sink(e => { seen.Add(e.Epoch); if (e.Epoch == 2) stop.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            Experiment.Run(new ExperimentSettings { Epochs = 200 }, backend, (_, _) => progress, stop.Token));
+        // It stopped right after the epoch that cancelled, not at the end of the run.
+        Assert.InRange(seen.Count, 2, 3);
+    }
+
+    /// <summary>A synchronous progress sink (System.Progress posts to the thread pool).</summary>
+    private sealed class Sink(Action<Engine.Training.EpochReport> report) : IProgress<Engine.Training.EpochReport>
+    {
+        public void Report(Engine.Training.EpochReport value) => report(value);
+    }
+
+    [Fact]
     public void A_task_named_in_a_flag_that_the_data_lacks_is_a_setup_error()
     {
         using var backend = new CpuBackend<float>();
