@@ -53,6 +53,9 @@ internal sealed class TrainFlags
     public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
     public readonly Option<string> Combine = Choice("--combine", "How task gradients on the shared trunk are combined.", DefaultStep.Combination);
     public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set each step.", DefaultStep.Weighting);
+    public readonly Option<string> PcGradReduction = Choice("--pcgrad-reduction", "pcgrad: sum (the paper) or mean of the projected gradients.", DefaultStep.PcGradReduction);
+    public readonly Option<string?> ProjectionReference = new("--projection-reference") { HelpName = "TASK", Description = "projection: the task the others are made orthogonal to (default: the first task)." };
+    public readonly Option<bool> Diagnostics = new("--diagnostics") { Description = "Compute per-task trunk gradients even for --combine sum, to report their cosines and conflicts per epoch." };
     public readonly Option<double> CaGradC = new("--cagrad-c") { HelpName = "C", Description = "cagrad: the radius c ≥ 0.", DefaultValueFactory = _ => DefaultStep.CaGradC };
     public readonly Option<double> DwaTemperature = new("--dwa-temperature") { HelpName = "T", Description = "dwa: the temperature τ.", DefaultValueFactory = _ => DefaultStep.DwaTemperature };
 
@@ -60,6 +63,7 @@ internal sealed class TrainFlags
     public readonly Option<int> Epochs = new("--epochs") { HelpName = "N", Description = "Epochs to train.", DefaultValueFactory = _ => Defaults.Epochs };
     public readonly Option<int> BatchSize = new("--batch-size") { HelpName = "ROWS", Description = "Rows per step (0: the whole training split).", DefaultValueFactory = _ => Defaults.BatchSize };
     public readonly Option<int?> Patience = new("--patience") { HelpName = "EPOCHS", Description = "Stop after this many epochs without a better validation loss (needs --validation > 0)." };
+    public readonly Option<double> MinDelta = new("--min-delta") { HelpName = "LOSS", Description = "Early stopping: an improvement must lower the validation loss by more than this.", DefaultValueFactory = _ => Defaults.MinDelta };
     public readonly Option<string> Device = SharedFlags.Device();
     public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
     public readonly Option<string?> Save = new("--save") { Description = "Save the trained model (with its standardization, labels and schema).", HelpName = "FILE.safetensors" };
@@ -74,8 +78,8 @@ internal sealed class TrainFlags
             Data, Delimiter, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, AmsGrad,
-            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, CaGradC, DwaTemperature,
-            Epochs, BatchSize, Patience, Device, InitWeights, Save, Baselines, Report,
+            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
+            Epochs, BatchSize, Patience, MinDelta, Device, InitWeights, Save, Baselines, Report,
         })
             command.Add(option);
     }
@@ -117,6 +121,9 @@ internal sealed class TrainFlags
                 WarmupSteps = (int)NonNegative("--warmup", p.GetValue(Warmup)),
                 MaxGradNorm = p.GetValue(Clip) is { } clip ? Positive("--clip", clip) : null,
                 Combination = Enum<CombinationMethod>(p.GetValue(Combine)),
+                PcGradReduction = Enum<PcGradReduction>(p.GetValue(PcGradReduction)),
+                TaskGradientDiagnostics = p.GetValue(Diagnostics),
+                CombinationSeed = unchecked((int)p.GetValue(Seed)),
                 CaGradC = NonNegative("--cagrad-c", p.GetValue(CaGradC)),
                 Weighting = Enum<WeightingMethod>(p.GetValue(Weighting)),
                 DwaTemperature = Positive("--dwa-temperature", p.GetValue(DwaTemperature)),
@@ -124,6 +131,8 @@ internal sealed class TrainFlags
             Epochs = (int)PositiveCount("--epochs", p.GetValue(Epochs)),
             BatchSize = (int)NonNegative("--batch-size", p.GetValue(BatchSize)),
             Patience = p.GetValue(Patience) is { } patience ? (int)PositiveCount("--patience", patience) : null,
+            MinDelta = NonNegative("--min-delta", p.GetValue(MinDelta)),
+            ProjectionReference = p.GetValue(ProjectionReference),
             Device = p.GetValue(Device) ?? "auto",
             InitWeights = p.GetValue(InitWeights),
             SavePath = p.GetValue(Save),

@@ -141,13 +141,15 @@ public static class Experiment
                     throw new ExperimentSetupException($"{initial}: the weights do not fit the model: {e.Message}", e);
                 }
             }
+            int reference = settings.ProjectionReference is { } name ? Math.Max(0, spec.IndexOf(name)) : 0;
             var options = new TrainerOptions
             {
                 Epochs = settings.Epochs,
                 BatchSize = settings.BatchSize,
                 Seed = settings.Seed,
-                Step = settings.Step,
+                Step = settings.Step with { ProjectionReferenceTask = reference },
                 EarlyStoppingPatience = settings.Patience,
+                EarlyStoppingMinDelta = settings.MinDelta,
             };
             var train = TrainingData.FromDataset(data.Train, data.Standardization);
             var validation = data.Validation.RowCount > 0 ? TrainingData.FromDataset(data.Validation, data.Standardization) : null;
@@ -183,10 +185,18 @@ public static class Experiment
             var e = history[i];
             seconds += e.Elapsed.TotalSeconds;
             summaries[i] = new EpochSummary(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Train.Select(Metrics).ToArray(),
-                e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds);
+                e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds)
+            {
+                TaskGradientCosines = Rows(e.TaskGradientCosines),
+                TaskGradientConflicts = Rows(e.TaskGradientConflicts),
+            };
         }
         return summaries;
     }
+
+    /// <summary>A [T × T] matrix as T rows (System.Text.Json cannot write a rectangular array).</summary>
+    private static TValue[][]? Rows<TValue>(TValue[,]? matrix) => matrix is null ? null
+        : Enumerable.Range(0, matrix.GetLength(0)).Select(i => Enumerable.Range(0, matrix.GetLength(1)).Select(j => matrix[i, j]).ToArray()).ToArray();
 
     private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy);
 
@@ -195,7 +205,9 @@ public static class Experiment
     {
         if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys) })
+        IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
+        foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
+                     ("--projection-reference", reference) })
             foreach (var key in keys)
                 if (!names.Contains(key))
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");

@@ -108,7 +108,15 @@ public sealed record SplitScores(IReadOnlyList<TaskScore> Train, IReadOnlyList<T
 /// <param name="Seconds">Seconds since training started (end of this epoch).</param>
 public sealed record EpochSummary(int Epoch, double TrainLoss, double? ValidationLoss, IReadOnlyList<EpochTaskMetrics> Train,
     IReadOnlyList<EpochTaskMetrics>? Validation, double GradientNorm, double LearningRate, IReadOnlyList<double>? TaskWeights,
-    long SkippedSteps, double Seconds);
+    long SkippedSteps, double Seconds)
+{
+    /// <summary>cos(gᵢ, gⱼ) of the task gradients on the trunk at the epoch's last step, row i = task i (null unless the
+    /// per-task gradients were computed: any --combine but sum, or --diagnostics).</summary>
+    public double[][]? TaskGradientCosines { get; init; }
+
+    /// <summary>For i ≠ j, the epoch's steps in which gᵢ·gⱼ &lt; 0 (same condition as the cosines).</summary>
+    public int[][]? TaskGradientConflicts { get; init; }
+}
 
 /// <summary>A task's numbers in one epoch (null where they do not apply).</summary>
 public sealed record EpochTaskMetrics(string Task, double Loss, double? Rmse, double? Mae, double? Accuracy);

@@ -78,6 +78,13 @@ public sealed record ExperimentSettings
     /// <summary>Stop after this many epochs without a better validation loss; null = never (needs a validation split).</summary>
     public int? Patience { get; init; }
 
+    /// <summary>Early stopping: an improvement must lower the validation loss by more than this.</summary>
+    public double MinDelta { get; init; }
+
+    /// <summary><c>--combine projection</c>: the task whose gradient the others are made orthogonal to (null = the first task).
+    /// By name, since the index into <see cref="StepOptions.ProjectionReferenceTask"/> depends on the task order.</summary>
+    public string? ProjectionReference { get; init; }
+
     /// <summary>auto, cpu, cuda, opencl or ilgpu-cpu.</summary>
     public string Device { get; init; } = "auto";
 

@@ -77,11 +77,11 @@ public sealed class PreparedData
     {
         double train = 1 - validationFraction - testFraction;
         if (!(validationFraction >= 0 && testFraction >= 0 && train > 0))
-            throw new ArgumentOutOfRangeException(nameof(validationFraction),
+            throw new ExperimentSetupException(
                 $"validation ({validationFraction}) and test ({testFraction}) fractions must be ≥ 0 and leave rows to train on.");
         var split = DataSplit.Shuffled(data.RowCount, train, validationFraction, seed);
         if (split.Train.Length == 0)
-            throw new ArgumentException($"{data.Source} has {data.RowCount} rows: none is left for training after the split.");
+            throw new ExperimentSetupException($"{data.Source} has {data.RowCount} rows: none is left for training after the split.");
         return new PreparedData(data, split, Standardization.Fit(data, split.Train));
     }
 

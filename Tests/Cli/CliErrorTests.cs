@@ -100,6 +100,12 @@ public class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void Projection_reference_that_is_not_a_task()
+    {
+        Mtl.AssertFails(Mtl.Run("train", "--epochs", "1", "--combine", "projection", "--projection-reference", "heat"), ExitCodes.BadInput, "'heat'");
+    }
+
+    [Fact]
     public void A_column_given_two_roles()
     {
         var path = _dir.Write("data.csv", Mtl.SyntheticCsv(20));

@@ -76,6 +76,16 @@ public class CliTests : IDisposable
         var history = root.GetProperty("history").EnumerateArray().ToArray();
         Assert.Equal([1, 2, 3, 4, 5, 6], history.Select(h => h.GetProperty("epoch").GetInt32()));
         Assert.All(history, h => Assert.Equal(2, h.GetProperty("validation").GetArrayLength()));
+        // PCGrad computes per-task trunk gradients, so each epoch reports their cosines: symmetric, 1 on the diagonal.
+        foreach (var h in history)
+        {
+            var cos = h.GetProperty("taskGradientCosines").EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+            Assert.Equal(2, cos.Length);
+            Assert.Equal(1.0, cos[0][0], 6);
+            Assert.Equal(1.0, cos[1][1], 6);
+            Assert.Equal(cos[0][1], cos[1][0], 12);
+            Assert.InRange(cos[0][1], -1.0, 1.0);
+        }
         var seconds = history.Select(h => h.GetProperty("seconds").GetDouble()).ToArray();
         Assert.Equal(seconds.Order(), seconds); // time since the start: never decreases
 
@@ -225,7 +235,8 @@ public class CliTests : IDisposable
             "--optimizer", "--lr", "--beta1", "--beta2", "--eps", "--weight-decay", "--momentum", "--nesterov", "--amsgrad",
             "--schedule", "--step-size", "--gamma", "--decay-steps", "--min-lr", "--warmup", "--clip", "--combine", "--weighting",
             "--epochs", "--batch-size", "--seed", "--device", "--init-weights", "--save", "--patience", "--validation", "--test",
-            "--baselines", "--report", "--data", "--delimiter",
+            "--baselines", "--report", "--data", "--delimiter", "--min-delta", "--pcgrad-reduction", "--projection-reference",
+            "--diagnostics", "--cagrad-c", "--dwa-temperature",
         })
             Assert.Contains(flag, r.Output);
     }
@@ -261,7 +272,8 @@ public class CliTests : IDisposable
             ["--schedule", "step", "--step-size", "2", "--gamma", "0.5", "--warmup", "2"],
             ["--schedule", "exponential", "--gamma", "0.99"],
             ["--schedule", "constant", "--clip", "1"],
-            ["--combine", "projection"], ["--combine", "pcgrad"], ["--combine", "mgda"], ["--combine", "cagrad", "--cagrad-c", "0.4"],
+            ["--combine", "projection", "--projection-reference", "label"], ["--combine", "pcgrad", "--pcgrad-reduction", "mean"],
+            ["--diagnostics"], ["--validation", "0.2", "--patience", "2", "--min-delta", "0.001"], ["--combine", "mgda"], ["--combine", "cagrad", "--cagrad-c", "0.4"],
             ["--weighting", "loss-balanced"], ["--weighting", "dwa"], ["--weighting", "uncertainty"],
             ["--activation", "tanh", "--hidden", "8,8", "--task-weight", "y=2", "--head-lr", "label=0.001"],
             ["--hidden", "8", "--batch-size", "0"],
