@@ -58,7 +58,7 @@ public static class Experiment
     public static ExperimentOutcome Run(ExperimentSettings settings, PreparedData data, Backend<float> backend,
         Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
     {
-        CheckTaskNames(settings, data.All);
+        CheckSettings(settings, data);
         var watch = Stopwatch.StartNew();
         var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
             progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result);
@@ -66,21 +66,7 @@ public static class Experiment
         {
             double seconds = watch.Elapsed.TotalSeconds;
             var metrics = ScoreSplits(model, data);
-            BaselineReport? baselines = null;
-            if (settings.Baselines)
-            {
-                var runs = new List<BaselineRun>();
-                foreach (var task in data.All.Tasks)
-                {
-                    var single = data.WithOnlyTask(task.Name);
-                    var started = Stopwatch.StartNew();
-                    using var baseline = Train(settings, single, [task.Name], backend,
-                        progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var baselineResult);
-                    runs.Add(new BaselineRun(task.Name, ScoreSplits(baseline, single), baselineResult.BestEpoch, started.Elapsed.TotalSeconds));
-                }
-                var (gains, deltaM) = MultiTaskGain.Compute(metrics.Test, runs.SelectMany(r => r.Metrics.Test).ToArray());
-                baselines = new BaselineReport(deltaM, gains, runs);
-            }
+            var baselines = settings.Baselines ? TrainBaselines(settings, data, metrics, backend, progress, cancellation) : null;
             var report = new ExperimentReport
             {
                 EngineVersion = typeof(Experiment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
@@ -102,6 +88,27 @@ public static class Experiment
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One single-task model per task, with the same settings, rows, split and standardization as the multi-task model,
+    /// and Δm of the multi-task model's test metrics against theirs.
+    /// </summary>
+    private static BaselineReport TrainBaselines(ExperimentSettings settings, PreparedData data, SplitScores multiTask, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress, CancellationToken cancellation)
+    {
+        var runs = new List<BaselineRun>();
+        foreach (var task in data.All.Tasks)
+        {
+            var single = data.WithOnlyTask(task.Name);
+            var watch = Stopwatch.StartNew();
+            using var model = Train(settings, single, [task.Name], backend,
+                progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var result);
+            double seconds = watch.Elapsed.TotalSeconds;
+            runs.Add(new BaselineRun(task.Name, ScoreSplits(model, single), result.BestEpoch, seconds));
+        }
+        var (gains, deltaM) = MultiTaskGain.Compute(multiTask.Test, runs.SelectMany(r => r.Metrics.Test).ToArray());
+        return new BaselineReport(deltaM, gains, runs);
     }
 
     /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
@@ -200,10 +207,13 @@ public static class Experiment
 
     private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy);
 
-    /// <summary>Every task named in --task-weight or --head-lr must be a task of the data.</summary>
-    private static void CheckTaskNames(ExperimentSettings settings, Dataset data)
+    /// <summary>Every task named in a setting must be a task of the data; baselines need test rows.</summary>
+    private static void CheckSettings(ExperimentSettings settings, PreparedData prepared)
     {
+        var data = prepared.All;
         if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
+        if (settings.Baselines && prepared.Test.RowCount == 0)
+            throw new ExperimentSetupException("Baselines compare test metrics: the test fraction must be above 0.");
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
         foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
