@@ -49,6 +49,7 @@ internal static class MetricsTables
     {
         null => "–",
         double v when !double.IsFinite(v) => v.ToString(CultureInfo.InvariantCulture),
+        double v when Math.Abs(v) >= 1e5 => v.ToString("E3", CultureInfo.InvariantCulture),
         double v => v.ToString(Math.Abs(v) >= 1000 ? "F1" : "F4", CultureInfo.InvariantCulture),
     };
 

@@ -182,6 +182,13 @@ public class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void A_diverging_run_exits_with_4()
+    {
+        // SGD with lr 1e30 overflows float32 within a few steps: the losses become NaN.
+        Mtl.AssertFails(Mtl.Run("train", "--epochs", "3", "--optimizer", "sgd", "--lr", "1e30"), ExitCodes.TrainingFailed, "diverged", "--lr");
+    }
+
+    [Fact]
     public void Cancelling_exits_with_130_and_one_line()
     {
         using var cancelled = new CancellationTokenSource();
