@@ -141,6 +141,13 @@ public sealed partial class MultiTaskModel : IDisposable
         return new Predictions(tasks, rows);
     }
 
+    /// <summary>
+    /// Per-task loss, RMSE/MAE (regression; in original units when the data carries a scale) and accuracy
+    /// (classification) on a labelled set, in head order. Same as <see cref="Metrics.Metrics.Evaluate"/>, without its
+    /// class name colliding with the <c>Engine.Metrics</c> namespace in code that lives under <c>Engine</c>.
+    /// </summary>
+    public IReadOnlyList<Metrics.TaskMetrics> Evaluate(Training.TrainingData data) => Metrics.Metrics.Evaluate(this, data);
+
     /// <summary>A device window for <paramref name="rows"/> input rows (allocated once, MaxPredictionBatch rows).</summary>
     private View<float> InferenceInputs(int rows)
     {

@@ -1,3 +1,4 @@
+using Engine.Data;
 using Engine.Kernels.Cpu;
 using Engine.Metrics;
 using Engine.Training;
@@ -51,6 +52,7 @@ public class MetricsTests
         var data = Problems.Data(rows, seed: 4, scale: scaled);
         var metrics = Metrics.Metrics.Evaluate(model, data);
         var expected = Reference(model, data);
+        Assert.Equal(metrics, model.Evaluate(data));
 
         Assert.Equal("reg", metrics[0].Task);
         Assert.Equal(expected.Mse, metrics[0].Loss, 1e-5 * expected.Mse);
@@ -96,6 +98,45 @@ public class MetricsTests
             double sum = Math.Exp(z[0] - max) + Math.Exp(z[1] - max) + Math.Exp(z[2] - max);
             for (int j = 0; j < 3; j++) Assert.Equal(Math.Exp(z[j] - max) / sum, cls.Probabilities![3 * r + j], 1e-5);
             Assert.Equal(cls.Probabilities!.AsSpan(3 * r, 3).ToArray().Max(), cls.Probabilities![3 * r + cls.Classes![r]]);
+        }
+    }
+}
+
+/// <summary>The path the command-line pipeline takes: CSV → split → standardize → train → metrics in the CSV's units.</summary>
+public class DatasetPipelineTests
+{
+    [Fact]
+    public void Energy_efficiency_metrics_are_reported_in_the_original_units()
+    {
+        var cpu = new CpuBackend<float>();
+        var data = CsvTable.Load(Engine.Tests.Data.BundledFiles.EnergyEfficiency, BundledDatasets.EnergyEfficiency);
+        var split = DataSplit.Shuffled(data.RowCount, 0.8, 0.2, seed: 1);
+        var scale = Standardization.Fit(data, split.Train);
+        var train = TrainingData.FromDataset(scale.Apply(data.Select(split.Train)), scale);
+        var test = data.Select(split.Validation);
+        var testData = TrainingData.FromDataset(scale.Apply(test), scale);
+        var spec = new ModelSpec(8, [32], [TaskHead.Regression("heating_load"), TaskHead.Regression("cooling_load")]) { Seed = 3 };
+        using var model = MultiTaskModel.Create(spec, cpu);
+        new Trainer(new TrainerOptions { Epochs = 5, BatchSize = 64, Step = new StepOptions { LearningRate = 0.01 } })
+            .Fit(model, train, cancellationToken: TestContext.Current.CancellationToken);
+
+        var metrics = Metrics.Metrics.Evaluate(model, testData);
+        var predictions = model.Predict(testData.Inputs, testData.Rows);
+        foreach (var (task, m) in new[] { "heating_load", "cooling_load" }.Zip(metrics))
+        {
+            var values = predictions[task].Values;
+            scale.InverseTargets(task, values);   // back to kWh/m², as in the CSV
+            var truth = ((RegressionTargets)test.Task(task)).Values;
+            double squared = 0, absolute = 0;
+            for (int r = 0; r < truth.Length; r++)
+            {
+                double e = values[r] - truth[r];
+                squared += e * e;
+                absolute += Math.Abs(e);
+            }
+            Assert.Equal(Math.Sqrt(squared / truth.Length), m.Rmse!.Value, 1e-4 * m.Rmse.Value);
+            Assert.Equal(absolute / truth.Length, m.Mae!.Value, 1e-4 * m.Mae.Value);
+            Assert.Equal(m.Loss * scale.Target(task).Std[0] * scale.Target(task).Std[0], m.Rmse.Value * m.Rmse.Value, 1e-4 * m.Rmse.Value * m.Rmse.Value);
         }
     }
 }

@@ -58,6 +58,40 @@ public class ModelCheckpointTests
     }
 
     [Fact]
+    public void Resuming_from_a_checkpoint_continues_exactly_like_an_uninterrupted_run()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File_("resume.safetensors");
+        var data = Problems.Data(16, seed: 3);
+        var options = new StepOptions { LearningRate = 0.01, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5, AmsGrad = true };
+
+        using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        using (var device = DeviceDataset.Upload(uninterrupted, data))
+        using (var step = new TrainingStep(uninterrupted, options, 16))
+        {
+            for (int s = 0; s < 3; s++) step.Run(device, 0, 16);
+        }
+
+        using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
+        using (var device = DeviceDataset.Upload(first, data))
+        using (var step = new TrainingStep(first, options, 16))
+        {
+            for (int s = 0; s < 2; s++) step.Run(device, 0, 16);
+            first.Save(path, optimizerState: step.Optimizer.SaveState());
+        }
+
+        using var resumed = MultiTaskModel.Load(path, Cpu);
+        using (var device = DeviceDataset.Upload(resumed, data))
+        using (var step = new TrainingStep(resumed, options, 16))
+        {
+            step.Optimizer.LoadState(MultiTaskModel.ReadOptimizerState(Checkpoint.Load(path))!);
+            Assert.Equal(0.01 * 0.25, step.Optimizer.CurrentLearningRate(), 15); // the schedule resumes at step 2
+            step.Run(device, 0, 16);
+        }
+        Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+    }
+
+    [Fact]
     public void Parameters_use_the_checkpoint_names_and_pytorch_layout()
     {
         using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);

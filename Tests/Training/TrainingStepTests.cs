@@ -23,15 +23,18 @@ public class TrainingStepTests
     private static double[] Values(MultiTaskModel model) => Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
     private static double[] Gradients(MultiTaskModel model) => Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Gradients));
 
-    [Fact]
-    public void Sum_with_Adam_equals_a_float64_reference_step()
+    [Theory]
+    [InlineData(OptimizerKind.Adam, 0.0)]
+    [InlineData(OptimizerKind.Adam, 0.1)]   // L2: g += λθ
+    [InlineData(OptimizerKind.AdamW, 0.1)]  // decoupled: θ ← θ(1 − lr·λ)
+    public void Sum_with_Adam_equals_a_float64_reference_step(OptimizerKind optimizer, double weightDecay)
     {
         using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);
         var data = Problems.Data(Rows, seed: 1);
         var reference = new ReferenceNet(model);
         var theta = Values(model);
         using var device = DeviceDataset.Upload(model, data);
-        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01 }, Rows);
+        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01, Optimizer = optimizer, WeightDecay = weightDecay }, Rows);
         Assert.False(step.UsesTaskGradients);
 
         step.Run(device, 0, Rows);
@@ -46,7 +49,8 @@ public class TrainingStepTests
             for (int i = 0; i < g.Length; i++) g[i] += lambda[t] * flat[i];
         }
         Tolerance.AllClose(g, Gradients(model), 1e-4, 1e-6, "Σ λᵢ∇Lᵢ");
-        Reference.AdamStep(theta, g, new Reference.AdamState(theta.Length), new Reference.AdamConfig(Lr: 0.01));
+        Reference.AdamStep(theta, g, new Reference.AdamState(theta.Length),
+            new Reference.AdamConfig(Lr: 0.01, Wd: weightDecay, Decoupled: optimizer == OptimizerKind.AdamW));
         Tolerance.AllClose(theta, Values(model), 0, 1e-5, "parameters after the step");
     }
 
@@ -236,6 +240,40 @@ public class TrainingStepTests
         {
             Assert.Equal(1.0, weights[t], 6);
             Assert.Equal(Math.Exp(0.01 * Math.Sign(1 - losses[t])), next[t], 5);
+        }
+    }
+
+    [Fact]
+    public void Sgd_with_global_norm_clipping_equals_the_reference_and_reports_per_parameter_norms()
+    {
+        using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var data = Problems.Data(Rows, seed: 10);
+        var reference = new ReferenceNet(model);
+        var theta = Values(model);
+        using var device = DeviceDataset.Upload(model, data);
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Momentum = 0.9, MaxGradNorm = 0.05 }, Rows);
+        step.Run(device, 0, Rows);
+
+        var (_, grads) = reference.TaskGradients(Problems.Inputs(data), Rows, Problems.Targets(data), Problems.Labels(data));
+        var g = new double[theta.Length];
+        for (int t = 0; t < 2; t++)
+        {
+            var flat = ReferenceNet.Flatten(model.Parameters, grads[t]);
+            for (int i = 0; i < g.Length; i++) g[i] += (t == 0 ? 1.0 : 0.5) * flat[i];
+        }
+        double norm = Math.Sqrt(g.Sum(v => v * v));
+        Assert.True(norm > 0.05, "the test needs a gradient norm above the clipping threshold");
+        double scale = Math.Min(1, 0.05 / (norm + 1e-6));
+        for (int i = 0; i < theta.Length; i++) theta[i] -= 0.1 * scale * g[i]; // first step: momentum buffer = g
+        Tolerance.AllClose(theta, Values(model), 0, 1e-6, "parameters after the clipped SGD step");
+
+        var statistics = step.ReadStatistics();
+        Assert.Equal(norm, statistics.GradientNorm, 1e-5 * norm);
+        foreach (var (name, value) in statistics.ParameterGradientNorms)
+        {
+            var slot = model.Parameters[name];
+            double expected = Math.Sqrt(g.Skip(slot.Offset).Take(slot.Length).Sum(v => v * v));
+            Assert.Equal(expected, value, 1e-4 * expected + 1e-7);
         }
     }
 
