@@ -44,6 +44,19 @@ public class EndToEndTrainingTests
         Assert.InRange(Test(outcome, "color").Accuracy!.Value, 0.99, 1.0);
         Assert.InRange(Test(outcome, "quality").Rmse!.Value, 0, 0.75);
         Assert.Equal(["red", "white"], outcome.Report.Data.Tasks.Single(t => t.Name == "color").Classes);
+
+        // Cross-check against the engine's own metrics (device-side evaluation on standardized data, σ-scaled
+        // errors): two independent implementations of the same definitions. Tolerance: float32 predictions and
+        // float32 σ·error products on the device → 1e-4 relative.
+        var engine = outcome.Model.Evaluate(Engine.Training.TrainingData.FromDataset(outcome.Data.Test, outcome.Data.Standardization));
+        foreach (var ours in outcome.Report.Metrics.Test)
+        {
+            var theirs = engine.Single(m => m.Task == ours.Task);
+            Assert.Equal(ours.Loss, theirs.Loss, 1e-4 * Math.Abs(ours.Loss) + 1e-6);
+            if (ours.Rmse is { } rmse) Assert.Equal(rmse, theirs.Rmse!.Value, 1e-4 * rmse);
+            if (ours.Mae is { } mae) Assert.Equal(mae, theirs.Mae!.Value, 1e-4 * mae);
+            if (ours.Accuracy is { } accuracy) Assert.Equal(accuracy, theirs.Accuracy!.Value, 1e-12);
+        }
     }
 
     [Fact]
