@@ -60,4 +60,23 @@ public class EmbeddingExampleTests : IDisposable
         Assert.InRange((double)correct / labels.RowCount, 0.99, 1.0);         // color accuracy target
         Assert.True(File.Exists(modelPath));
     }
+
+    [Fact]
+    public void The_documentation_shows_exactly_this_code()
+    {
+        string root = RepositoryRoot();
+        var source = File.ReadAllLines(Path.Combine(root, "Tests", "Experiments", "EmbeddingExampleTests.cs"));
+        int begin = Array.FindIndex(source, l => l.Contains("---- begin example")), end = Array.FindIndex(source, l => l.Contains("---- end example"));
+        var code = source[(begin + 1)..end].Select(l => l.Length >= 4 ? l[4..] : l.Trim()).ToArray();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "cli.md")).ReplaceLineEndings("\n");
+        Assert.Contains(string.Join("\n", code), doc);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "docs", "cli.md")) && Directory.Exists(Path.Combine(dir.FullName, "Tests")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException($"No repository root (docs/cli.md) above {AppContext.BaseDirectory}.");
+    }
 }
