@@ -1,0 +1,93 @@
+// Command-line parsing: System.CommandLine (2.0, Microsoft's own parser used by the dotnet CLI) rather than
+// Spectre.Console.Cli. Why: its parse step is separate from invocation and returns errors as data, so this file
+// decides the exit code (2) and prints them as one line; output and error writers are injectable, so the whole
+// CLI runs in-process in tests; it is trimming/AOT-friendly and needs no reflection over settings classes.
+// Spectre.Console stays for what it is best at: the progress bar and the tables.
+using System.CommandLine;
+using Engine.Checkpoints;
+using Engine.Cli.Commands;
+using Engine.Data;
+
+namespace Engine.Cli;
+
+/// <summary>
+/// The <c>mtl</c> command, callable in-process: <see cref="Run"/> parses the arguments, runs the command, and
+/// turns every failure into an exit code (<see cref="ExitCodes"/>) and one line on <c>error</c>.
+/// </summary>
+public static class App
+{
+    /// <summary>Runs <c>mtl</c> with <paramref name="args"/>.</summary>
+    /// <param name="args">The arguments after the program name, e.g. ["train", "--epochs", "10"].</param>
+    /// <param name="output">Where results go (tables, predictions when no output file is given).</param>
+    /// <param name="error">Where the one-line error message goes.</param>
+    /// <param name="interactive">True for a terminal: colours and a live progress bar. False (redirected output,
+    /// tests): plain text, a progress line every tenth of training.</param>
+    /// <param name="cancellation">Cancels training (Ctrl+C in <c>Program</c>); the exit code is then 130.</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellation = default)
+    {
+        var context = new CliContext(output, error, interactive, cancellation);
+        var root = new RootCommand("mtl — train, evaluate and run multi-task models (one shared trunk, one head per task) on CSV files.")
+        {
+            TrainCommand.Create(context),
+            EvaluateCommand.Create(context),
+            PredictCommand.Create(context),
+            DevicesCommand.Create(context),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            var command = parsed.CommandResult.Command;
+            var where = command == root ? "mtl" : $"mtl {command.Name}";
+            var messages = string.Join(" ", parsed.Errors.Select(e => e.Message.TrimEnd('.') + "."));
+            return Fail(error, ExitCodes.Usage, $"{messages} (see '{where} --help')");
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false, // failures are mapped to exit codes below
+                ProcessTerminationTimeout = null,      // Ctrl+C is Program's: it cancels the token
+            });
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Classify(e);
+            if (Environment.GetEnvironmentVariable("MTL_DEBUG") == "1") error.WriteLine(e);
+            return Fail(error, code, message);
+        }
+    }
+
+    /// <summary>Which exit code an exception means, and the one line to print for it.</summary>
+    internal static (int Code, string Message) Classify(Exception e) => e switch
+    {
+        OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
+        UsageException => (ExitCodes.Usage, e.Message),
+        DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
+        TrainingDivergedException => (ExitCodes.TrainingFailed, e.Message),
+        DataFileException or SafeTensorsFormatException or BadInputException => (ExitCodes.BadInput, e.Message),
+        FileNotFoundException f => (ExitCodes.BadInput, f.FileName is { } name && !f.Message.Contains(name) ? $"{name}: no such file." : f.Message),
+        DirectoryNotFoundException or UnauthorizedAccessException or IOException => (ExitCodes.BadInput, e.Message),
+        AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
+        _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message} (set MTL_DEBUG=1 for the stack trace)"),
+    };
+
+    private static int Fail(TextWriter error, int code, string message)
+    {
+        // One line, whatever the message holds.
+        var line = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        error.WriteLine($"mtl: error: {line}");
+        error.Flush();
+        return code;
+    }
+}
+
+/// <summary>The command line names something the data or the model does not have (exit code 1).</summary>
+public sealed class BadInputException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The device asked for is not on this machine (exit code 3).</summary>
+public sealed class DeviceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Training produced a non-finite loss or gradient (exit code 4).</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json;
+using Engine.Checkpoints;
+using Engine.Cli.Output;
+using Engine.Data;
+using Engine.Experiments;
+using Spectre.Console;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>mtl evaluate</c>: scores a saved model on every row of a CSV file that has the target columns, per task,
+/// in original units (loss, RMSE, MAE, accuracy). Labels and categories are read with the model's own maps, so
+/// a label the training data never had is an error naming the file, row and column.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = SharedFlags.Model();
+        var data = new Option<string>("--data") { Description = "The CSV file, with the input and target columns the model was trained on.", HelpName = "FILE.csv", Required = true };
+        var delimiter = SharedFlags.Delimiter();
+        var device = SharedFlags.Device();
+        var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON.", HelpName = "FILE.json" };
+        var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, device, report };
+        command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, SharedFlags.ParseDelimiter(p.GetValue(delimiter)),
+            p.GetValue(device)!, p.GetValue(report)));
+        return command;
+    }
+
+    private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, string device, string? reportPath)
+    {
+        using var backend = Devices.Open(device);
+        using var saved = SavedModel.Load(modelPath, backend);
+        var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding);
+        var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
+        context.Console.WriteLine($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
+        context.Console.Write(MetricsTables.Scores([(Path.GetFileNameWithoutExtension(dataPath), scores)]));
+        if (reportPath is not null)
+        {
+            var json = JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores), ExperimentReport.Json);
+            AtomicFile.WriteAllBytes(reportPath, System.Text.Encoding.UTF8.GetBytes(json));
+        }
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary>What <c>mtl evaluate --report</c> writes.</summary>
+public sealed record EvaluationReport(string Model, string Data, int Rows, IReadOnlyList<TaskScore> Metrics);

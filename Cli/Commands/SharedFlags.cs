@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Engine.Kernels;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>Flags that several commands share.</summary>
+internal static class SharedFlags
+{
+    public static Option<string?> Delimiter() =>
+        new("--delimiter") { Description = "The field separator: one character, or 'tab' (default: detected among , ; tab |).", HelpName = "CHAR" };
+
+    public static Option<string> Device()
+    {
+        var option = new Option<string>("--device") { Description = "Where the kernels run.", DefaultValueFactory = _ => "auto" };
+        option.AcceptOnlyFromAmong([.. Engine.Kernels.Device.Names]);
+        return option;
+    }
+
+    public static Option<string> Model() =>
+        new("--model") { Description = "The model saved by 'mtl train --save'.", HelpName = "FILE.safetensors", Required = true };
+
+    /// <summary>"," → ','; "tab" or "\t" → '\t'; null → detect.</summary>
+    public static char? ParseDelimiter(string? text) => text switch
+    {
+        null => null,
+        "tab" or "\\t" or "\t" => '\t',
+        { Length: 1 } => text[0],
+        _ => throw new UsageException($"--delimiter '{text}': must be one character (or 'tab')."),
+    };
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Cli.Output;
+using Engine.Data;
+using Engine.Experiments;
+using Spectre.Console;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>mtl train</c>: the experiment pipeline (<see cref="Experiment"/>) with a progress bar, a metrics table at the
+/// end, and optionally a saved model (<c>--save</c>) and a JSON report (<c>--report</c>). With no flags it trains
+/// the bundled energy-efficiency data (heating and cooling load).
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var flags = new TrainFlags();
+        var command = new Command("train", "Train a multi-task model on a CSV file (default: the bundled energy-efficiency data) and report per-task metrics.");
+        flags.AddTo(command);
+        command.SetAction(parsed => Run(context, flags.Bind(parsed)));
+        return command;
+    }
+
+    internal static int Run(CliContext context, ExperimentSettings settings)
+    {
+        var data = Load(settings);
+        using var backend = Devices.Open(settings.Device);
+        var console = context.Console;
+        context.Output.WriteLine(Summary(data));
+        context.Output.WriteLine($"Device: {backend.Info}");
+
+        using var outcome = TrainingProgress.Run(context, progress =>
+        {
+            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation); }
+            catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
+        });
+        var report = outcome.Report;
+        foreach (var score in report.Metrics.Train)
+            if (!double.IsFinite(score.Loss))
+                throw new TrainingDivergedException(
+                    $"training diverged: the training loss of task '{score.Task}' is {score.Loss}. Try a lower --lr, --clip 1, or --warmup 100.");
+
+        console.Write(MetricsTables.Scores(report.Metrics));
+        if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+
+        if (settings.SavePath is { } save)
+        {
+            outcome.SaveModel(save);
+            console.WriteLine($"Saved the model to {save}.");
+        }
+        if (settings.ReportPath is { } path)
+        {
+            report.Save(path);
+            console.WriteLine($"Wrote the report to {path}.");
+        }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Reads, splits and standardizes the data; a schema that does not fit the file is bad input.</summary>
+    private static PreparedData Load(ExperimentSettings settings)
+    {
+        try { return PreparedData.Load(settings); }
+        catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
+    }
+
+    private static string Summary(PreparedData data)
+    {
+        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? $"{t.Name} (classification, {c.ClassCount} classes)" : $"{t.Name} (regression)"));
+        return $"{Path.GetFileName(data.All.Source)}: {data.All.RowCount} rows, {data.All.InputCount} inputs; tasks: {tasks}; " +
+               $"split {data.Split.Train.Length}/{data.Split.Validation.Length}/{data.Split.Test.Length} rows (train/validation/test).";
+    }
+}

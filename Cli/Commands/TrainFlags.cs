@@ -1,0 +1,227 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Experiments;
+using Engine.Kernels;
+using Engine.Training;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// The flags of <c>mtl train</c>: one per trainer option. Parsing (types, allowed names) is
+/// System.CommandLine's and fails with exit code 2; <see cref="Bind"/> then checks ranges and turns the
+/// values into <see cref="ExperimentSettings"/>, throwing <see cref="UsageException"/> (also exit 2).
+/// A flag left out keeps the <see cref="ExperimentSettings"/> default.
+/// </summary>
+internal sealed class TrainFlags
+{
+    private static readonly ExperimentSettings Defaults = new();
+    private static readonly StepOptions DefaultStep = ExperimentSettings.DefaultStep;
+
+    // data
+    public readonly Option<string?> Data = new("--data") { Description = "The CSV file (default: the bundled energy-efficiency data).", HelpName = "FILE.csv" };
+    public readonly Option<string?> Delimiter = SharedFlags.Delimiter();
+    public readonly Option<string[]> Inputs = List("--inputs", "Numeric input columns (default: every column that is not a target or categorical).");
+    public readonly Option<string[]> Categorical = List("--categorical", "Categorical input columns (one-hot encoded).");
+    public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
+    public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
+    public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
+    public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
+    public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
+
+    // model
+    public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths of the shared trunk (at least one layer), e.g. 64,64.", HelpName = "W1,W2,…", DefaultValueFactory = _ => string.Join(',', Defaults.Hidden) };
+    public readonly Option<string> Activation = Choice("--activation", "The trunk's activation.", Defaults.Activation);
+    public readonly Option<string[]> TaskWeight = List("--task-weight", "A task's loss weight λ, as name=w (repeat per task).", "NAME=W");
+    public readonly Option<string[]> HeadLr = List("--head-lr", "A task head's own learning rate, as name=lr (repeat per task).", "NAME=LR");
+
+    // optimizer
+    public readonly Option<string> Optimizer = Choice("--optimizer", "The optimizer.", DefaultStep.Optimizer);
+    public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
+    public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
+    public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
+    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
+    public readonly Option<bool> AmsGrad = new("--amsgrad") { Description = "Adam/AdamW: the AMSGrad variant." };
+    public readonly Option<string> Schedule = Choice("--schedule", "Learning-rate schedule after the warm-up.", DefaultStep.Schedule);
+    public readonly Option<int> StepSize = new("--step-size") { HelpName = "STEPS", Description = "step schedule: optimizer steps between decays.", DefaultValueFactory = _ => DefaultStep.ScheduleStepSize };
+    public readonly Option<int?> DecaySteps = new("--decay-steps") { HelpName = "STEPS", Description = "cosine schedule: steps from the base rate to --min-lr (default: the whole run)." };
+    public readonly Option<double> Gamma = new("--gamma") { HelpName = "GAMMA", Description = "step/exponential schedule: decay factor γ.", DefaultValueFactory = _ => DefaultStep.ScheduleGamma };
+    public readonly Option<double> MinLr = new("--min-lr") { HelpName = "LR", Description = "cosine schedule: the rate it decays to.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
+    public readonly Option<int> Warmup = new("--warmup") { HelpName = "STEPS", Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
+    public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
+    public readonly Option<string> Combine = Choice("--combine", "How task gradients on the shared trunk are combined.", DefaultStep.Combination);
+    public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set each step.", DefaultStep.Weighting);
+    public readonly Option<string> PcGradReduction = Choice("--pcgrad-reduction", "pcgrad: sum (the paper) or mean of the projected gradients.", DefaultStep.PcGradReduction);
+    public readonly Option<string?> ProjectionReference = new("--projection-reference") { HelpName = "TASK", Description = "projection: the task the others are made orthogonal to (default: the first task)." };
+    public readonly Option<bool> Diagnostics = new("--diagnostics") { Description = "Compute per-task trunk gradients even for --combine sum, to report their cosines and conflicts per epoch." };
+    public readonly Option<double> CaGradC = new("--cagrad-c") { HelpName = "C", Description = "cagrad: the radius c ≥ 0.", DefaultValueFactory = _ => DefaultStep.CaGradC };
+    public readonly Option<double> DwaTemperature = new("--dwa-temperature") { HelpName = "T", Description = "dwa: the temperature τ.", DefaultValueFactory = _ => DefaultStep.DwaTemperature };
+
+    // loop
+    public readonly Option<int> Epochs = new("--epochs") { HelpName = "N", Description = "Epochs to train.", DefaultValueFactory = _ => Defaults.Epochs };
+    public readonly Option<int> BatchSize = new("--batch-size") { HelpName = "ROWS", Description = "Rows per step (0: the whole training split).", DefaultValueFactory = _ => Defaults.BatchSize };
+    public readonly Option<int?> Patience = new("--patience") { HelpName = "EPOCHS", Description = "Stop after this many epochs without a better validation loss (needs --validation > 0)." };
+    public readonly Option<double> MinDelta = new("--min-delta") { HelpName = "LOSS", Description = "Early stopping: an improvement must lower the validation loss by more than this.", DefaultValueFactory = _ => Defaults.MinDelta };
+    public readonly Option<string> Device = SharedFlags.Device();
+    public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
+    public readonly Option<string?> Save = new("--save") { Description = "Save the trained model (with its standardization, labels and schema).", HelpName = "FILE.safetensors" };
+    public readonly Option<bool> Baselines = new("--baselines") { Description = "Also train one single-task model per task and report Δm." };
+    public readonly Option<string?> Report = new("--report") { Description = "Write settings, final metrics and per-epoch history as JSON.", HelpName = "FILE.json" };
+
+    /// <summary>Adds every flag to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[]
+        {
+            Data, Delimiter, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
+            Hidden, Activation, TaskWeight, HeadLr,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, AmsGrad,
+            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
+            Epochs, BatchSize, Patience, MinDelta, Device, InitWeights, Save, Baselines, Report,
+        })
+            command.Add(option);
+    }
+
+    /// <summary>The settings the parsed flags describe; range errors throw <see cref="UsageException"/>.</summary>
+    public ExperimentSettings Bind(ParseResult p)
+    {
+        var s = new ExperimentSettings
+        {
+            DataPath = p.GetValue(Data),
+            Delimiter = SharedFlags.ParseDelimiter(p.GetValue(Delimiter)),
+            Inputs = Names(p.GetValue(Inputs)) is { Length: > 0 } inputs ? inputs : null,
+            Categorical = Names(p.GetValue(Categorical)),
+            Regression = Names(p.GetValue(Regression)),
+            Classification = Names(p.GetValue(Classification)),
+            ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
+            TestFraction = Fraction("--test", p.GetValue(Test)),
+            Seed = p.GetValue(Seed),
+            Hidden = Widths(p.GetValue(Hidden) ?? ""),
+            Activation = Enum<Activation>(p.GetValue(Activation)),
+            TaskWeights = Pairs("--task-weight", p.GetValue(TaskWeight), allowZero: true),
+            HeadLearningRates = Pairs("--head-lr", p.GetValue(HeadLr), allowZero: false),
+            Step = DefaultStep with
+            {
+                Optimizer = Enum<OptimizerKind>(p.GetValue(Optimizer)),
+                LearningRate = Positive("--lr", p.GetValue(Lr)),
+                Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
+                Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
+                Epsilon = Positive("--eps", p.GetValue(Eps)),
+                WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
+                Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
+                Nesterov = p.GetValue(Nesterov),
+                AmsGrad = p.GetValue(AmsGrad),
+                Schedule = Enum<ScheduleKind>(p.GetValue(Schedule)),
+                ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
+                DecaySteps = p.GetValue(DecaySteps) is { } decay ? (int)PositiveCount("--decay-steps", decay) : null,
+                ScheduleGamma = Positive("--gamma", p.GetValue(Gamma)),
+                MinLearningRate = NonNegative("--min-lr", p.GetValue(MinLr)),
+                WarmupSteps = (int)NonNegative("--warmup", p.GetValue(Warmup)),
+                MaxGradNorm = p.GetValue(Clip) is { } clip ? Positive("--clip", clip) : null,
+                Combination = Enum<CombinationMethod>(p.GetValue(Combine)),
+                PcGradReduction = Enum<PcGradReduction>(p.GetValue(PcGradReduction)),
+                TaskGradientDiagnostics = p.GetValue(Diagnostics),
+                CombinationSeed = unchecked((int)p.GetValue(Seed)),
+                CaGradC = NonNegative("--cagrad-c", p.GetValue(CaGradC)),
+                Weighting = Enum<WeightingMethod>(p.GetValue(Weighting)),
+                DwaTemperature = Positive("--dwa-temperature", p.GetValue(DwaTemperature)),
+            },
+            Epochs = (int)PositiveCount("--epochs", p.GetValue(Epochs)),
+            BatchSize = (int)NonNegative("--batch-size", p.GetValue(BatchSize)),
+            Patience = p.GetValue(Patience) is { } patience ? (int)PositiveCount("--patience", patience) : null,
+            MinDelta = NonNegative("--min-delta", p.GetValue(MinDelta)),
+            ProjectionReference = p.GetValue(ProjectionReference),
+            Device = p.GetValue(Device) ?? "auto",
+            InitWeights = p.GetValue(InitWeights),
+            SavePath = p.GetValue(Save),
+            Baselines = p.GetValue(Baselines),
+            ReportPath = p.GetValue(Report),
+        };
+        if (s.ValidationFraction + s.TestFraction >= 1)
+            throw new UsageException($"--validation {s.ValidationFraction} and --test {s.TestFraction} leave no rows to train on (their sum must be below 1).");
+        if (s.Patience is not null && s.ValidationFraction == 0)
+            throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
+        if (s.Baselines && s.TestFraction == 0)
+            throw new UsageException("--baselines compares test metrics: --test must be above 0.");
+        var step = s.Step;
+        if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
+            throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Nesterov && step.Momentum == 0)
+            throw new UsageException("--nesterov needs --momentum above 0.");
+        if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
+            throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
+        return s;
+    }
+
+    // ---- value checks: each names its flag --------------------------------------------------------------
+
+    private static Option<string[]> List(string name, string description, string helpName = "COL[,COL…]") =>
+        new(name) { Description = description, HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
+
+    private static Option<string> Choice<TEnum>(string name, string description, TEnum defaultValue) where TEnum : struct, Enum
+    {
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => FlagName(defaultValue) };
+        option.AcceptOnlyFromAmong(System.Enum.GetValues<TEnum>().Select(FlagName).ToArray());
+        return option;
+    }
+
+    /// <summary>An enum member as a flag value: PcGrad → pcgrad, LossBalanced → loss-balanced.</summary>
+    internal static string FlagName<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString() switch
+    {
+        "LossBalanced" => "loss-balanced",
+        "MgdaUb" => "mgda",
+        var other => other.ToLowerInvariant(),
+    };
+
+    private static TEnum Enum<TEnum>(string? flag) where TEnum : struct, Enum =>
+        System.Enum.GetValues<TEnum>().First(v => FlagName(v) == flag);
+
+    /// <summary>Comma-separated or repeated names: "a,b" and "a b" give [a, b]; blanks are dropped.</summary>
+    internal static string[] Names(string[]? values) =>
+        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+
+    /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
+    internal static int[] Widths(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new UsageException("--hidden: give at least one layer width, e.g. --hidden 64,64.");
+        return parts.Select(part =>
+            int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int width) && width > 0 ? width
+                : throw new UsageException($"--hidden: '{part}' is not a positive layer width (expected e.g. --hidden 64,64).")).ToArray();
+    }
+
+    /// <summary>"name=value" pairs → a dictionary (values positive, or ≥ 0 with allowZero).</summary>
+    internal static Dictionary<string, double> Pairs(string flag, string[]? values, bool allowZero)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var pair in Names(values))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                throw new UsageException($"{flag}: '{pair}' is not NAME=NUMBER.");
+            if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0))
+                throw new UsageException($"{flag}: {pair[(eq + 1)..]} for '{pair[..eq]}' must be {(allowZero ? "≥ 0" : "> 0")} and finite.");
+            if (!result.TryAdd(pair[..eq].Trim(), value)) throw new UsageException($"{flag}: '{pair[..eq]}' is given twice.");
+        }
+        return result;
+    }
+
+    private static double Fraction(string flag, double value) =>
+        value is >= 0 and < 1 ? value : throw new UsageException($"{flag} {Show(value)}: must be a fraction in [0, 1).");
+
+    private static double Positive(string flag, double value) =>
+        double.IsFinite(value) && value > 0 ? value : throw new UsageException($"{flag} {Show(value)}: must be a positive number.");
+
+    private static double NonNegative(string flag, double value) =>
+        double.IsFinite(value) && value >= 0 ? value : throw new UsageException($"{flag} {Show(value)}: must be ≥ 0.");
+
+    private static double PositiveCount(string flag, int value) =>
+        value > 0 ? value : throw new UsageException($"{flag} {value}: must be at least 1.");
+
+    private static double InUnitInterval(string flag, double value) =>
+        value is >= 0 and < 1 ? value : throw new UsageException($"{flag} {Show(value)}: must be in [0, 1).");
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

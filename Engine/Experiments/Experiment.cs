@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Reflection;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Metrics;
+using Engine.Training;
+
+namespace Engine.Experiments;
+
+/// <summary>The settings do not fit the data: a task named in a flag that the data lacks, no task at all, a column
+/// with two roles. The message says what to change.</summary>
+public sealed class ExperimentSetupException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>An experiment's outcome: the report and the trained multi-task model (dispose it).</summary>
+public sealed class ExperimentOutcome(ExperimentReport report, MultiTaskModel model, PreparedData data) : IDisposable
+{
+    /// <summary>What was done and measured.</summary>
+    public ExperimentReport Report { get; } = report;
+
+    /// <summary>The trained multi-task model.</summary>
+    public MultiTaskModel Model { get; } = model;
+
+    /// <summary>The data, its split and its standardization.</summary>
+    public PreparedData Data { get; } = data;
+
+    /// <summary>Saves the model with everything prediction needs: standardization, label maps, schema, and the settings.</summary>
+    public void SaveModel(string path) => Experiment.SaveModel(Model, Data, Report.Settings, path);
+
+    /// <inheritdoc/>
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>
+/// The experiment pipeline: CSV → schema → seeded split → standardization fitted on the training split only →
+/// multi-task model → <see cref="Trainer.Fit"/> → per-task metrics on train/validation/test in original units →
+/// optionally one single-task model per task with the same settings, and Δm (<see cref="MultiTaskGain"/>).
+/// </summary>
+public static class Experiment
+{
+    /// <summary>The checkpoint property that holds the settings a model was trained with (JSON).</summary>
+    public const string SettingsProperty = "mtl.settings";
+
+    /// <summary>Runs the experiment the settings describe on <paramref name="backend"/>.</summary>
+    /// <param name="settings">What to run.</param>
+    /// <param name="backend">The device (the caller owns it).</param>
+    /// <param name="progress">Called once per training run with its label ("multi-task", or the task of a
+    /// baseline) and its epoch count; returns where that run's epoch reports go (or null).</param>
+    /// <param name="cancellation">Stops training; the method then throws <see cref="OperationCanceledException"/>.</param>
+    public static ExperimentOutcome Run(ExperimentSettings settings, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var data = PreparedData.Load(settings);
+        return Run(settings, data, backend, progress, cancellation);
+    }
+
+    /// <summary>Runs the experiment on data already loaded and split.</summary>
+    public static ExperimentOutcome Run(ExperimentSettings settings, PreparedData data, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
+    {
+        CheckSettings(settings, data);
+        var watch = Stopwatch.StartNew();
+        var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
+            progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result);
+        try
+        {
+            double seconds = watch.Elapsed.TotalSeconds;
+            var metrics = ScoreSplits(model, data);
+            var baselines = settings.Baselines ? TrainBaselines(settings, data, metrics, backend, progress, cancellation) : null;
+            var report = new ExperimentReport
+            {
+                EngineVersion = typeof(Experiment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+                Finished = DateTimeOffset.UtcNow,
+                Device = backend.Info.ToString(),
+                Settings = settings,
+                Data = DataSummary.Of(data),
+                Metrics = metrics,
+                History = Summarize(result.History),
+                BestEpoch = result.BestEpoch,
+                StoppedEarly = result.StoppedEarly,
+                Seconds = seconds,
+                Baselines = baselines,
+            };
+            return new ExperimentOutcome(report, model, data);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One single-task model per task, with the same settings, rows, split and standardization as the multi-task model,
+    /// and Δm of the multi-task model's test metrics against theirs.
+    /// </summary>
+    private static BaselineReport TrainBaselines(ExperimentSettings settings, PreparedData data, SplitScores multiTask, Backend<float> backend,
+        Func<string, int, IProgress<EpochReport>?>? progress, CancellationToken cancellation)
+    {
+        var runs = new List<BaselineRun>();
+        foreach (var task in data.All.Tasks)
+        {
+            var single = data.WithOnlyTask(task.Name);
+            var watch = Stopwatch.StartNew();
+            using var model = Train(settings, single, [task.Name], backend,
+                progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var result);
+            double seconds = watch.Elapsed.TotalSeconds;
+            runs.Add(new BaselineRun(task.Name, ScoreSplits(model, single), result.BestEpoch, seconds));
+        }
+        var (gains, deltaM) = MultiTaskGain.Compute(multiTask.Test, runs.SelectMany(r => r.Metrics.Test).ToArray());
+        return new BaselineReport(deltaM, gains, runs);
+    }
+
+    /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
+    public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
+        new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
+        {
+            var targets = data.Task(name);
+            int outputs = targets is RegressionTargets r ? r.Width : ((ClassTargets)targets).ClassCount;
+            return new TaskHead(name, targets.Kind, outputs,
+                settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
+                settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null);
+        }).ToArray())
+        {
+            TrunkActivation = settings.Activation,
+            Seed = settings.Seed,
+        };
+
+    /// <summary>Saves a trained model with its preprocessing and settings, atomically.</summary>
+    public static void SaveModel(MultiTaskModel model, PreparedData data, ExperimentSettings settings, string path) =>
+        model.Save(path, new ModelMetadata(data.Standardization, data.All.Encoding, data.All.Schema,
+            new Dictionary<string, string> { [SettingsProperty] = System.Text.Json.JsonSerializer.Serialize(settings, ExperimentReport.Json) }));
+
+    private static MultiTaskModel Train(ExperimentSettings settings, PreparedData data, IReadOnlyList<string> tasks, Backend<float> backend,
+        IProgress<EpochReport>? progress, CancellationToken cancellation, out TrainingResult result)
+    {
+        var spec = Spec(settings, data.All, tasks);
+        MultiTaskModel model;
+        try { model = MultiTaskModel.Create(spec, backend); }
+        catch (ArgumentException e) { throw new ExperimentSetupException(e.Message, e); } // e.g. a class column with one label
+        try
+        {
+            if (settings.InitWeights is { } initial)
+            {
+                try { model.LoadWeights(initial); }
+                catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new ExperimentSetupException($"{initial}: the weights do not fit the model: {e.Message}", e);
+                }
+            }
+            int reference = settings.ProjectionReference is { } name ? Math.Max(0, spec.IndexOf(name)) : 0;
+            var options = new TrainerOptions
+            {
+                Epochs = settings.Epochs,
+                BatchSize = settings.BatchSize,
+                Seed = settings.Seed,
+                Step = settings.Step with { ProjectionReferenceTask = reference },
+                EarlyStoppingPatience = settings.Patience,
+                EarlyStoppingMinDelta = settings.MinDelta,
+            };
+            var train = TrainingData.FromDataset(data.Train, data.Standardization);
+            var validation = data.Validation.RowCount > 0 ? TrainingData.FromDataset(data.Validation, data.Standardization) : null;
+            try { result = new Trainer(options).Fit(model, train, validation, progress, cancellation); }
+            catch (ArgumentException e)
+            {
+                // The engine validates the options against the model (e.g. accuracy weighting needs classification
+                // tasks only); its message names the option.
+                throw new ExperimentSetupException(e.Message, e);
+            }
+            cancellation.ThrowIfCancellationRequested();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static SplitScores ScoreSplits(MultiTaskModel model, PreparedData data) => new(
+        ModelEvaluation.Score(model, data.RawTrain, data.Standardization, data.All.Encoding),
+        ModelEvaluation.Score(model, data.RawValidation, data.Standardization, data.All.Encoding),
+        ModelEvaluation.Score(model, data.RawTest, data.Standardization, data.All.Encoding));
+
+    /// <summary>The trainer's epoch reports as JSON-friendly records, with the time since training started.</summary>
+    private static EpochSummary[] Summarize(IReadOnlyList<EpochReport> history)
+    {
+        var summaries = new EpochSummary[history.Count];
+        double seconds = 0;
+        for (int i = 0; i < history.Count; i++)
+        {
+            var e = history[i];
+            seconds += e.Elapsed.TotalSeconds;
+            summaries[i] = new EpochSummary(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Train.Select(Metrics).ToArray(),
+                e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds)
+            {
+                TaskGradientCosines = Rows(e.TaskGradientCosines),
+                TaskGradientConflicts = Rows(e.TaskGradientConflicts),
+            };
+        }
+        return summaries;
+    }
+
+    /// <summary>A [T × T] matrix as T rows (System.Text.Json cannot write a rectangular array).</summary>
+    private static TValue[][]? Rows<TValue>(TValue[,]? matrix) => matrix is null ? null
+        : Enumerable.Range(0, matrix.GetLength(0)).Select(i => Enumerable.Range(0, matrix.GetLength(1)).Select(j => matrix[i, j]).ToArray()).ToArray();
+
+    private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy);
+
+    /// <summary>Every task named in a setting must be a task of the data; baselines need test rows.</summary>
+    private static void CheckSettings(ExperimentSettings settings, PreparedData prepared)
+    {
+        var data = prepared.All;
+        if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
+        if (settings.Baselines && prepared.Test.RowCount == 0)
+            throw new ExperimentSetupException("Baselines compare test metrics: the test fraction must be above 0.");
+        var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
+        foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
+                     ("--projection-reference", reference) })
+            foreach (var key in keys)
+                if (!names.Contains(key))
+                    throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+    }
+}

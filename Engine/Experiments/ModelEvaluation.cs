@@ -1,0 +1,78 @@
+using Engine.Data;
+
+namespace Engine.Experiments;
+
+/// <summary>One task's predictions in the data's own units.</summary>
+/// <param name="Task">The task.</param>
+/// <param name="Kind">Regression or classification.</param>
+/// <param name="Columns">Regression: the target columns (k); classification: the label column.</param>
+/// <param name="Values">Regression: [rows × k] in original units (standardization undone). Classification: null.</param>
+/// <param name="Labels">Classification: the most probable class of each row, as the label string the training
+/// data used (e.g. "red"). Regression: null.</param>
+/// <param name="ClassNames">Classification: the classes in index order. Regression: null.</param>
+/// <param name="Probabilities">Classification: [rows × classes]. Regression: null.</param>
+public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string> Columns, float[]? Values,
+    string[]? Labels, IReadOnlyList<string>? ClassNames, float[]? Probabilities);
+
+/// <summary>
+/// Runs a trained model on a dataset and reads its outputs in the data's own units: regression predictions
+/// mapped back through the target standardization (x = z·σ + μ), class indices mapped back to their labels.
+/// </summary>
+public static class ModelEvaluation
+{
+    /// <summary>
+    /// Predicts every task for every row of <paramref name="raw"/> (a dataset in original units, encoded with the
+    /// model's <see cref="DataEncoding"/>); the inputs are standardized with <paramref name="scale"/> first.
+    /// </summary>
+    public static IReadOnlyList<TaskOutput> Predict(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
+    {
+        if (raw.RowCount == 0) return [];
+        var inputs = (float[])raw.Inputs.Clone();
+        scale.Inputs.Transform(inputs);
+        var predictions = model.Predict(inputs, raw.RowCount);
+        var outputs = new List<TaskOutput>(model.Spec.Heads.Count);
+        foreach (var head in model.Spec.Heads)
+        {
+            var p = predictions[head.Name];
+            if (head.Kind == TaskKind.Regression)
+            {
+                var values = (float[])p.Values.Clone();
+                scale.InverseTargets(head.Name, values);
+                var columns = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns ?? [head.Name];
+                outputs.Add(new TaskOutput(head.Name, TaskKind.Regression, columns, values, null, null, null));
+            }
+            else
+            {
+                var map = encoding.Labels.TryGetValue(head.Name, out var m) ? m
+                    : throw new ArgumentException($"The model has no label map for classification task '{head.Name}'.", nameof(encoding));
+                var labels = p.Classes!.Select(map.LabelOf).ToArray();
+                var column = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns[0] ?? head.Name;
+                outputs.Add(new TaskOutput(head.Name, TaskKind.Classification, [column], null, labels, map.Labels, p.Probabilities));
+            }
+        }
+        return outputs;
+    }
+
+    /// <summary>
+    /// Scores the model on every task of <paramref name="raw"/> (which must hold the targets), in original units.
+    /// An empty dataset gives an empty list.
+    /// </summary>
+    public static IReadOnlyList<TaskScore> Score(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
+    {
+        if (raw.RowCount == 0) return [];
+        var outputs = Predict(model, raw, scale, encoding);
+        var scores = new List<TaskScore>(outputs.Count);
+        foreach (var output in outputs)
+        {
+            var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task)
+                ?? throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
+            scores.Add(targets switch
+            {
+                RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name)),
+                ClassTargets c => TaskScore.Classification(c, output.Probabilities!),
+                _ => throw new NotSupportedException(targets.GetType().Name),
+            });
+        }
+        return scores;
+    }
+}

@@ -1,0 +1,183 @@
+using Engine.Data;
+
+namespace Engine.Experiments;
+
+/// <summary>
+/// A dataset made ready for training: loaded with its schema, split by a seeded shuffle, and standardized
+/// with μ and σ fitted on the training rows only (inputs and regression targets), so nothing of the
+/// validation or test rows leaks into training. Keeps the unstandardized splits too: metrics are reported
+/// in the data's own units, against the targets as they were read.
+/// </summary>
+public sealed class PreparedData
+{
+    /// <summary>The whole file as read (original units).</summary>
+    public Dataset All { get; }
+
+    /// <summary>Which rows went where.</summary>
+    public DataSplit Split { get; }
+
+    /// <summary>μ and σ of the training rows.</summary>
+    public Standardization Standardization { get; }
+
+    /// <summary>The splits in original units (Validation/Test may have zero rows).</summary>
+    public Dataset RawTrain { get; }
+    public Dataset RawValidation { get; }
+    public Dataset RawTest { get; }
+
+    /// <summary>The splits standardized (what the model sees).</summary>
+    public Dataset Train { get; }
+    public Dataset Validation { get; }
+    public Dataset Test { get; }
+
+    private PreparedData(Dataset all, DataSplit split, Standardization standardization)
+    {
+        All = all;
+        Split = split;
+        Standardization = standardization;
+        RawTrain = all.Select(split.Train);
+        RawValidation = all.Select(split.Validation);
+        RawTest = all.Select(split.Test);
+        Train = standardization.Apply(RawTrain);
+        Validation = standardization.Apply(RawValidation);
+        Test = standardization.Apply(RawTest);
+    }
+
+    private PreparedData(Dataset all, DataSplit split, Standardization standardization, Dataset rawTrain, Dataset rawValidation,
+        Dataset rawTest, Dataset train, Dataset validation, Dataset test)
+    {
+        (All, Split, Standardization) = (all, split, standardization);
+        (RawTrain, RawValidation, RawTest) = (rawTrain, rawValidation, rawTest);
+        (Train, Validation, Test) = (train, validation, test);
+    }
+
+    /// <summary>
+    /// The same rows, split and standardization with only one task kept (for a single-task baseline): the inputs
+    /// and the task's targets are exactly those the multi-task model saw.
+    /// </summary>
+    public PreparedData WithOnlyTask(string task)
+    {
+        var spec = All.Schema.Task(task);
+        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec]);
+        Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines);
+        return new PreparedData(Keep(All), Split, Standardization, Keep(RawTrain), Keep(RawValidation), Keep(RawTest),
+            Keep(Train), Keep(Validation), Keep(Test));
+    }
+
+    /// <summary>Loads the file named by the settings (or the bundled energy data), then splits and standardizes it.</summary>
+    public static PreparedData Load(ExperimentSettings settings)
+    {
+        var (path, schema) = ResolveSource(settings);
+        CheckColumnsExist(path, schema, settings.Delimiter);
+        var data = CsvTable.Load(path, schema, settings.Delimiter);
+        return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
+    }
+
+    /// <summary>Splits <paramref name="data"/> by <paramref name="seed"/> and fits the standardization on the training rows.</summary>
+    public static PreparedData From(Dataset data, double validationFraction, double testFraction, ulong seed)
+    {
+        double train = 1 - validationFraction - testFraction;
+        if (!(validationFraction >= 0 && testFraction >= 0 && train > 0))
+            throw new ExperimentSetupException(
+                $"validation ({validationFraction}) and test ({testFraction}) fractions must be ≥ 0 and leave rows to train on.");
+        var split = DataSplit.Shuffled(data.RowCount, train, validationFraction, seed);
+        if (split.Train.Length == 0)
+            throw new ExperimentSetupException($"{data.Source} has {data.RowCount} rows: none is left for training after the split.");
+        return new PreparedData(data, split, Standardization.Fit(data, split.Train));
+    }
+
+    /// <summary>
+    /// The file and the schema the settings describe. Without a data path: the bundled energy-efficiency file,
+    /// with its own schema unless columns are named. With columns named: those tasks, and as inputs the
+    /// named ones or every other column of the header.
+    /// </summary>
+    public static (string Path, TableSchema Schema) ResolveSource(ExperimentSettings settings)
+    {
+        string path = settings.DataPath ?? BundledPath(BundledDatasets.EnergyEfficiencyFile);
+        bool namesTasks = settings.Regression.Count + settings.Classification.Count > 0;
+        if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count == 0)
+            return (path, BundledDatasets.EnergyEfficiency);
+        if (settings.DataPath is not null && !namesTasks)
+        {
+            var bundled = BundledSchema(path);
+            if (bundled is null)
+                throw new ExperimentSetupException($"{path}: name at least one task column (--regression or --classification).");
+            if (settings.Inputs is null && settings.Categorical.Count == 0) return (path, bundled);
+            settings = settings with
+            {
+                Regression = bundled.Tasks.Where(t => t.Kind == TaskKind.Regression).Select(t => t.Columns[0]).ToArray(),
+                Classification = bundled.Tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Columns[0]).ToArray(),
+            };
+        }
+        var targets = settings.Regression.Concat(settings.Classification).ToHashSet(StringComparer.Ordinal);
+        var inputs = settings.Inputs ?? Header(path, settings.Delimiter)
+            .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c)).ToArray();
+        try
+        {
+            var schema = new TableSchema(inputs, settings.Categorical,
+                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification)]);
+            return (path, schema);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ExperimentSetupException(e.Message, e);
+        }
+    }
+
+    /// <summary>A column the schema names but the header lacks is reported first, before any value is parsed.</summary>
+    private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter)
+    {
+        var header = Header(path, delimiter);
+        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
+            if (!header.Contains(column))
+                throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
+    }
+
+    /// <summary>The schema of a bundled file recognized by its name (wine: quality as a regression, color as a class).</summary>
+    private static TableSchema? BundledSchema(string path) => Path.GetFileName(path) switch
+    {
+        BundledDatasets.EnergyEfficiencyFile => BundledDatasets.EnergyEfficiency,
+        BundledDatasets.WineQualityFile => BundledDatasets.WineQualityRegression,
+        _ => null,
+    };
+
+    /// <summary>The bundled file copied beside the executable (data/NAME), or found in a data/ folder above it.</summary>
+    public static string BundledPath(string fileName)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = System.IO.Path.Combine(dir.FullName, "data", fileName);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return System.IO.Path.Combine(AppContext.BaseDirectory, "data", fileName);
+    }
+
+    /// <summary>
+    /// The column names in a file's header row, in order (for "every other column is an input"). Only the first
+    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load"/>'s.
+    /// </summary>
+    internal static IReadOnlyList<string> Header(string path, char? delimiter)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+        string? line = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
+        if (line is null) throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
+        char separator = delimiter ?? new[] { ',', ';', '\t', '|' }.MaxBy(c => line.Count(x => x == c));
+        var names = new List<string>();
+        var field = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == separator) { names.Add(field.ToString().Trim()); field.Clear(); }
+            else field.Append(c);
+        }
+        names.Add(field.ToString().Trim());
+        return names;
+    }
+}

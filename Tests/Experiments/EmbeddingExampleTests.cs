@@ -1,0 +1,82 @@
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Training;
+
+namespace Engine.Tests.Experiments;
+
+/// <summary>
+/// The "embed the library in a .NET program" example of docs/cli.md, compiled and run here so that it cannot rot.
+/// Keep the body of <see cref="TrainWine"/> and the documentation's copy identical.
+/// </summary>
+public class EmbeddingExampleTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("engine-embed-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    // ---- begin example (docs/cli.md) ----
+    static (float[] Quality, string[] Color, Dataset Test) TrainWine(string csv, string modelPath)
+    {
+        var data  = CsvTable.Load(csv, BundledDatasets.WineQualityRegression);        // quality: regression, color: class
+        var split = DataSplit.Shuffled(data.RowCount, trainFraction: 0.8, validationFraction: 0, seed: 42);
+        var scale = Standardization.Fit(data, split.Train);                         // μ, σ of the training rows only
+        var train = scale.Apply(data.Select(split.Train));
+        var test  = data.Select(split.Test);
+
+        using var backend = Device.Create("auto");                                  // CUDA, OpenCL or the SIMD CPU path
+        var spec = new ModelSpec(data.InputCount, [64, 64],
+            [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
+        using var model = MultiTaskModel.Create(spec, backend);
+        var trainer = new Trainer(new TrainerOptions
+        {
+            Epochs = 30, BatchSize = 32, Seed = 42,
+            Step = new StepOptions { LearningRate = 0.01, Schedule = ScheduleKind.Cosine },
+        });
+        trainer.Fit(model, TrainingData.FromDataset(train, scale));
+
+        var predictions = model.Predict(scale.Apply(test).Inputs, test.RowCount);
+        var quality = predictions["quality"].Values;                                // standardized…
+        scale.InverseTargets("quality", quality);                                   // …back to quality points
+        var color = predictions["color"].Classes!.Select(data.Encoding.Labels["color"].LabelOf).ToArray(); // "red"/"white"
+        model.Save(modelPath, new ModelMetadata(scale, data.Encoding, data.Schema)); // what 'mtl predict' needs
+        return (quality, color, test);
+    }
+    // ---- end example ----
+
+    [Fact]
+    public void The_documented_embedding_example_trains_wine_to_the_targets()
+    {
+        var modelPath = Path.Combine(_dir, "wine.safetensors");
+        var (quality, color, test) = TrainWine(BundledPaths.WineQuality, modelPath);
+
+        // Scored here from the raw test rows, independently of the engine's metrics.
+        var truth = ((RegressionTargets)test.Task("quality")).Values;
+        double squares = 0;
+        for (int i = 0; i < truth.Length; i++) squares += Math.Pow(quality[i] - truth[i], 2);
+        var labels = (ClassTargets)test.Task("color");
+        int correct = Enumerable.Range(0, labels.RowCount).Count(i => labels.Labels.LabelOf(labels.Classes[i]) == color[i]);
+
+        Assert.InRange(Math.Sqrt(squares / truth.Length), 0, 0.75);          // quality RMSE target (σ of quality ≈ 0.87)
+        Assert.InRange((double)correct / labels.RowCount, 0.99, 1.0);         // color accuracy target
+        Assert.True(File.Exists(modelPath));
+    }
+
+    [Fact]
+    public void The_documentation_shows_exactly_this_code()
+    {
+        string root = RepositoryRoot();
+        var source = File.ReadAllLines(Path.Combine(root, "Tests", "Experiments", "EmbeddingExampleTests.cs"));
+        int begin = Array.FindIndex(source, l => l.Contains("---- begin example")), end = Array.FindIndex(source, l => l.Contains("---- end example"));
+        var code = source[(begin + 1)..end].Select(l => l.Length >= 4 ? l[4..] : l.Trim()).ToArray();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "cli.md")).ReplaceLineEndings("\n");
+        Assert.Contains(string.Join("\n", code), doc);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "docs", "cli.md")) && Directory.Exists(Path.Combine(dir.FullName, "Tests")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException($"No repository root (docs/cli.md) above {AppContext.BaseDirectory}.");
+    }
+}
