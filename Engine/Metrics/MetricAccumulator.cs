@@ -1,0 +1,119 @@
+using Engine.Data;
+using Engine.Kernels;
+
+namespace Engine.Metrics;
+
+/// <summary>
+/// Sums on the device, over the batches of an epoch (or an evaluation), everything <see cref="TaskMetrics"/> needs:
+/// per task Σ rows·Lᵢ (so that the mean loss weighs every row alike when the last batch is shorter), and per
+/// regression column the sums of squared and absolute errors, or per classification the count of correct rows.
+/// A batch adds a few small launches and no host read; <see cref="Read"/> downloads everything once.
+/// Layout of the device buffer: [T loss sums | per task: SSE[k], SAE[k] (regression) or correct[1] (classification)].
+/// </summary>
+internal sealed class MetricAccumulator : IDisposable
+{
+    private readonly Backend<float> _backend;
+    private readonly TaskHead[] _heads;
+    private readonly int[] _offsets;
+    private readonly DeviceBuffer<float> _sums, _counts;
+    private long _rows;
+
+    public MetricAccumulator(Backend<float> backend, IReadOnlyList<TaskHead> heads)
+    {
+        _backend = backend;
+        _heads = [.. heads];
+        _offsets = new int[_heads.Length];
+        int length = _heads.Length;
+        for (int t = 0; t < _heads.Length; t++)
+        {
+            _offsets[t] = length;
+            length += _heads[t].Kind == TaskKind.Regression ? 2 * _heads[t].Outputs : 1;
+        }
+        _sums = backend.Allocate<float>(length);
+        _counts = backend.Allocate<float>(_heads.Length);
+        Reset();
+    }
+
+    /// <summary>The T loss sums (the first T elements).</summary>
+    public View<float> LossSums => _sums.Slice(0, _heads.Length);
+
+    /// <summary>Rows added since the last reset.</summary>
+    public long Rows => _rows;
+
+    /// <summary>Zeroes every sum.</summary>
+    public void Reset()
+    {
+        _backend.Fill(_sums.View, 0f);
+        _rows = 0;
+    }
+
+    /// <summary>Adds a batch's task losses (T batch means, on the device): Σ += rows·Lᵢ.</summary>
+    public void AddLosses(View<float> taskLosses, int rows)
+    {
+        _backend.Axpy(rows, taskLosses, LossSums);
+        _rows += rows;
+    }
+
+    /// <summary>Adds a regression batch's error sums per column. <paramref name="scratch"/>: 3·rows·k temporaries.</summary>
+    public void AddRegression(int task, View<float> predictions, View<float> targets, int rows, View<float> scratch)
+    {
+        int k = _heads[task].Outputs, n = rows * k;
+        var error = scratch.Slice(0, n);
+        var a = scratch.Slice(n, n);
+        var b = scratch.Slice(2 * n, n);
+        _backend.Copy(predictions, error);
+        _backend.Axpy(-1f, targets, error);                    // e = p − t
+        _backend.Multiply(error, error, a, accumulate: false);  // e²
+        _backend.ColumnSums(a, rows, k, _sums.Slice(_offsets[task], k), accumulate: true);
+        _backend.ActivationForward(Activation.Relu, error, a);  // |e| = max(0, e) + max(0, −e)
+        _backend.Scale(error, -1f);
+        _backend.ActivationForward(Activation.Relu, error, b);
+        _backend.Add(a, b, a);
+        _backend.ColumnSums(a, rows, k, _sums.Slice(_offsets[task] + k, k), accumulate: true);
+    }
+
+    /// <summary>Adds a classification batch's count of rows whose argmax is the label.</summary>
+    public void AddClassification(int task, View<float> logits, View<int> labels, int rows)
+    {
+        var count = _counts.Slice(task, 1);
+        _backend.CountCorrect(logits, labels, rows, _heads[task].Outputs, count);
+        var total = _sums.Slice(_offsets[task], 1);
+        _backend.Add(total, count, total);
+    }
+
+    /// <summary>Downloads the sums and turns them into metrics (σ per regression column from <paramref name="scales"/>;
+    /// <paramref name="withErrors"/> false when only losses were accumulated).</summary>
+    public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true)
+    {
+        var sums = _backend.ToArray(_sums.View);
+        var result = new TaskMetrics[_heads.Length];
+        double n = Math.Max(_rows, 1);
+        for (int t = 0; t < _heads.Length; t++)
+        {
+            var head = _heads[t];
+            double loss = sums[t] / n;
+            if (!withErrors) { result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, null); continue; }
+            int o = _offsets[t];
+            if (head.Kind == TaskKind.Regression)
+            {
+                int k = head.Outputs;
+                double squared = 0, absolute = 0;
+                for (int j = 0; j < k; j++)
+                {
+                    double s = scales[t]?[j] ?? 1.0;
+                    squared += s * s * sums[o + j];
+                    absolute += s * sums[o + k + j];
+                }
+                result[t] = new TaskMetrics(head.Name, head.Kind, loss, Math.Sqrt(squared / (n * k)), absolute / (n * k), null);
+            }
+            else result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, sums[o] / n);
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _sums.Dispose();
+        _counts.Dispose();
+    }
+}

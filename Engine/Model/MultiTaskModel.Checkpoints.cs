@@ -1,0 +1,172 @@
+using Engine.Checkpoints;
+using Engine.Kernels;
+using Engine.Optimizers;
+
+namespace Engine;
+
+public sealed partial class MultiTaskModel
+{
+    private static readonly string[] s_optimizerScalars =
+        [OptimizerState<float>.Step, OptimizerState<float>.SkippedSteps, OptimizerState<float>.ScheduleStep];
+
+    /// <summary>
+    /// Writes the model to a safetensors checkpoint (atomically): every parameter as F32 under its
+    /// <see cref="CheckpointNames"/> name, the spec as <c>engine.config</c> JSON, the preprocessing of
+    /// <paramref name="metadata"/> (default: <see cref="Metadata"/>), and, when <paramref name="optimizerState"/> is
+    /// given, its state (<c>optimizer.{state}.{parameter}</c>, <c>optimizer.step</c>, <c>optimizer.skipped_steps</c>,
+    /// <c>optimizer.schedule_step</c>) so that training can resume exactly. Get the state from
+    /// <see cref="IOptimizer{T}.SaveState"/> or <see cref="Training.TrainingResult.OptimizerState"/>.
+    /// </summary>
+    public void Save(string path, ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ToCheckpoint(metadata, optimizerState).Save(path);
+    }
+
+    /// <summary>The checkpoint <see cref="Save"/> writes, in memory.</summary>
+    public Checkpoint ToCheckpoint(ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
+    {
+        metadata ??= Metadata;
+        var checkpoint = new Checkpoint
+        {
+            ConfigJson = Spec.ToJson(),
+            Standardization = metadata?.Standardization,
+            Encoding = metadata?.Encoding,
+            Schema = metadata?.Schema,
+        };
+        foreach (var (key, value) in metadata?.Properties ?? new Dictionary<string, string>())
+        {
+            if (key.StartsWith("engine.", StringComparison.Ordinal) || key == Checkpoint.FormatKey)
+                throw new ArgumentException($"Metadata property '{key}' is reserved (keys starting with 'engine.' and 'format' belong to the checkpoint).", nameof(metadata));
+            checkpoint.Tensors.Metadata[key] = value;
+        }
+        foreach (var slot in Parameters.Slots)
+            checkpoint.Tensors.Add(slot.Name, SafeTensor.FromFloat32(ReadParameter(slot.Name), Array.ConvertAll(slot.Shape, d => (long)d)));
+        if (optimizerState is not null) AddOptimizerState(checkpoint.Tensors, optimizerState);
+        return checkpoint;
+    }
+
+    private void AddOptimizerState(SafeTensorsFile file, OptimizerState<float> state)
+    {
+        foreach (var (name, values) in state.Tensors)
+        {
+            int dot = name.IndexOf('.');
+            var slot = Parameters[name[(dot + 1)..]];
+            file.Add(CheckpointNames.Optimizer(name[..dot], slot.Name), SafeTensor.FromFloat32(values, Array.ConvertAll(slot.Shape, d => (long)d)));
+        }
+        foreach (var (name, value) in state.Scalars)
+            file.Add(CheckpointNames.OptimizerPrefix + name, SafeTensor.ScalarInt64((long)value));
+    }
+
+    /// <summary>
+    /// Reads a checkpoint written by <see cref="Save"/>: builds the model from its <c>engine.config</c> spec on
+    /// <paramref name="backend"/>, loads every parameter, and sets <see cref="Metadata"/> from the stored preprocessing.
+    /// A file without <c>engine.config</c> (e.g. written by PyTorch) cannot say what model it is: build the model
+    /// with <see cref="Create"/> and call <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.
+    /// </summary>
+    public static MultiTaskModel Load(string path, Backend<float> backend)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return FromCheckpoint(Checkpoint.Load(path), backend);
+    }
+
+    /// <summary>As <see cref="Load"/>, from a checkpoint already in memory.</summary>
+    public static MultiTaskModel FromCheckpoint(Checkpoint checkpoint, Backend<float> backend)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(backend);
+        var json = checkpoint.ConfigJson ?? throw new SafeTensorsFormatException(checkpoint.Tensors.Source, null,
+            $"metadata '{Checkpoint.ConfigKey}' is missing, so the file does not say what model it holds; build the model with MultiTaskModel.Create and call LoadWeights.");
+        ModelSpec spec;
+        try { spec = ModelSpec.FromJson(json); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        {
+            throw new SafeTensorsFormatException(checkpoint.Tensors.Source, null, $"metadata '{Checkpoint.ConfigKey}' is not a valid model spec: {e.Message}", e);
+        }
+        var model = new MultiTaskModel(spec, backend);
+        try
+        {
+            model.LoadWeights(checkpoint.Tensors);
+            var properties = checkpoint.Tensors.Metadata
+                .Where(p => p.Key != Checkpoint.FormatKey && !p.Key.StartsWith("engine.", StringComparison.Ordinal))
+                .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            model.Metadata = new ModelMetadata(checkpoint.Standardization, checkpoint.Encoding, checkpoint.Schema, properties);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Overwrites the parameters with the tensors of a safetensors file (an Engine checkpoint, or weights written by
+    /// PyTorch). <paramref name="rename"/> maps names in the file to parameter names (e.g. an <c>nn.Sequential</c>'s
+    /// <c>"0.weight"</c> → <c>"trunk.0.weight"</c>); names it does not mention are used as they are. Every parameter must
+    /// be present with its shape ([out, in] weights, [out] biases) and finite values; with <paramref name="strict"/>, a
+    /// tensor that is neither a parameter nor optimizer state is an error too (as <c>load_state_dict(strict=True)</c>).
+    /// Nothing is changed when it throws.
+    /// </summary>
+    public void LoadWeights(string path, IReadOnlyDictionary<string, string>? rename = null, bool strict = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        LoadWeights(SafeTensorsFile.Load(path), rename, strict);
+    }
+
+    /// <summary>As <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>, from a file in memory.</summary>
+    public void LoadWeights(SafeTensorsFile file, IReadOnlyDictionary<string, string>? rename = null, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var byParameter = new Dictionary<string, string>(StringComparer.Ordinal); // parameter name → file name
+        foreach (var name in file.Names)
+        {
+            string target = rename is not null && rename.TryGetValue(name, out var mapped) ? mapped : name;
+            bool known = Parameters.Slots.Any(s => s.Name == target);
+            if (!known)
+            {
+                if (strict && !CheckpointNames.IsOptimizerState(name))
+                    throw new SafeTensorsFormatException(file.Source, name,
+                        $"is not a parameter of this model (parameters: {string.Join(", ", Parameters.Slots.Select(s => s.Name))}); pass strict: false to ignore it.");
+                continue;
+            }
+            if (!byParameter.TryAdd(target, name))
+                throw new SafeTensorsFormatException(file.Source, name, $"maps to parameter '{target}', which '{byParameter[target]}' maps to as well.");
+        }
+        var values = new List<(ParameterSlot Slot, float[] Values)>();
+        foreach (var slot in Parameters.Slots)
+        {
+            if (!byParameter.TryGetValue(slot.Name, out var source))
+                throw new SafeTensorsFormatException(file.Source, slot.Name, $"is missing: the model's parameter '{slot.Name}' [{string.Join(", ", slot.Shape)}] has no tensor in the file.");
+            var data = file.Require(source, Array.ConvertAll(slot.Shape, d => (long)d)).ToFloat32();
+            for (int i = 0; i < data.Length; i++)
+                if (!float.IsFinite(data[i]))
+                    throw new SafeTensorsFormatException(file.Source, source, $"element {i} is {data[i]}; parameters must be finite.");
+            values.Add((slot, data));
+        }
+        foreach (var (slot, data) in values) Backend.Upload<float>(data, Parameters.ValuesOf(slot));
+    }
+
+    /// <summary>The optimizer state stored in a checkpoint (null when it holds none), ready for
+    /// <see cref="IOptimizer{T}.LoadState"/> (or <see cref="Training.TrainerOptions.InitialOptimizerState"/>).</summary>
+    public static OptimizerState<float>? ReadOptimizerState(Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (!checkpoint.HasOptimizerState) return null;
+        var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var scalars = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var name in checkpoint.Tensors.Names.Where(CheckpointNames.IsOptimizerState))
+        {
+            string rest = name[CheckpointNames.OptimizerPrefix.Length..];
+            var tensor = checkpoint.Tensors[name];
+            if (s_optimizerScalars.Contains(rest))
+            {
+                if (tensor.ElementCount != 1)
+                    throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"must be a scalar but has shape [{string.Join(", ", tensor.Shape)}].");
+                scalars[rest] = tensor.ToFloat64()[0];
+            }
+            else tensors[rest] = tensor.ToFloat32();
+        }
+        return new OptimizerState<float>(tensors, scalars);
+    }
+}

@@ -1,0 +1,48 @@
+using Engine.Data;
+
+namespace Engine;
+
+/// <summary>
+/// One task of a multi-task model: a single dense layer (no activation) on top of the shared trunk.
+/// A regression head has <see cref="Outputs"/> = k values and is trained with the mean squared error;
+/// a classification head has <see cref="Outputs"/> = C classes (≥ 2), emits logits and is trained with
+/// softmax cross-entropy. Its parameters are <c>heads.{Name}.weight</c> [Outputs × trunk width] and
+/// <c>heads.{Name}.bias</c> [Outputs] (<see cref="Checkpoints.CheckpointNames"/>).
+/// </summary>
+/// <param name="Name">The task's name: non-empty, no '.' (it becomes part of parameter names).</param>
+/// <param name="Kind">Regression (MSE) or classification (cross-entropy).</param>
+/// <param name="Outputs">k regression outputs, or C classes.</param>
+/// <param name="LossWeight">λ, the task's weight in Σ λᵢ Lᵢ under <see cref="Training.WeightingMethod.Static"/>
+/// weighting (the dynamic weightings replace it), and in the validation loss early stopping watches.</param>
+/// <param name="LearningRate">The head's own learning rate (an optimizer parameter group); null = the optimizer's.</param>
+/// <param name="WeightDecay">The head's own weight decay; null = the optimizer's.</param>
+public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double LossWeight = 1.0,
+    double? LearningRate = null, double? WeightDecay = null)
+{
+    /// <summary>A regression head with k outputs.</summary>
+    public static TaskHead Regression(string name, int outputs = 1, double lossWeight = 1.0) =>
+        new(name, TaskKind.Regression, outputs, lossWeight);
+
+    /// <summary>A classification head over C classes.</summary>
+    public static TaskHead Classification(string name, int classes, double lossWeight = 1.0) =>
+        new(name, TaskKind.Classification, classes, lossWeight);
+
+    /// <summary>Throws, naming the field, unless the head is well-formed.</summary>
+    internal void Validate(string where)
+    {
+        if (string.IsNullOrEmpty(Name) || Name.Contains('.'))
+            throw new ArgumentException($"{where}: task name '{Name}' must be non-empty and contain no '.'.", nameof(Name));
+        if (!Enum.IsDefined(Kind))
+            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, $"{where} ('{Name}'): unknown task kind.");
+        if (Outputs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): Outputs must be positive.");
+        if (Kind == TaskKind.Classification && Outputs < 2)
+            throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): a classification head needs at least 2 classes.");
+        if (!(LossWeight >= 0) || !double.IsFinite(LossWeight))
+            throw new ArgumentOutOfRangeException(nameof(LossWeight), LossWeight, $"{where} ('{Name}'): LossWeight must be finite and ≥ 0.");
+        if (LearningRate is { } lr && (!(lr >= 0) || !double.IsFinite(lr)))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), lr, $"{where} ('{Name}'): LearningRate must be finite and ≥ 0.");
+        if (WeightDecay is { } wd && (!(wd >= 0) || !double.IsFinite(wd)))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), wd, $"{where} ('{Name}'): WeightDecay must be finite and ≥ 0.");
+    }
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Metrics;
+
+namespace Engine.Training;
+
+/// <summary>
+/// Trains a <see cref="MultiTaskModel"/>: epochs of seeded shuffled mini-batches (or full batch) through one
+/// <see cref="TrainingStep"/>, per-task training and validation metrics each epoch, early stopping on the validation
+/// loss with the best epoch's weights restored, progress reports and cancellation.
+/// <para>Data movement: the training and validation sets are uploaded once; each epoch the training rows are
+/// reordered host-side and uploaded once (<see cref="DeviceDataset.Reorder"/>); a step reads a contiguous window.
+/// Statistics are read once per epoch.</para>
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>Creates a trainer with <paramref name="options"/> (defaults when null).</summary>
+    public Trainer(TrainerOptions? options = null)
+    {
+        Options = options ?? new TrainerOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>
+    /// Trains <paramref name="model"/> on <paramref name="train"/>, evaluating on <paramref name="validation"/> after every
+    /// epoch; reports each epoch to <paramref name="progress"/> (synchronously, on this thread).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the model keeps the
+    /// weights of the last completed step and stays usable.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model, or early stopping is asked for without validation data.</exception>
+    public TrainingResult Fit(MultiTaskModel model, TrainingData train, TrainingData? validation = null,
+        IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        if (Options.EarlyStoppingPatience is not null && validation is null)
+            throw new ArgumentException("Early stopping watches the validation loss: pass validation data, or set EarlyStoppingPatience to null.", nameof(validation));
+        cancellationToken.ThrowIfCancellationRequested();
+
+        int rows = train.Rows;
+        int batch = Options.BatchSize == 0 || Options.BatchSize >= rows ? rows : Options.BatchSize;
+        int batches = (rows + batch - 1) / batch;
+        var backend = model.Backend;
+        var heads = model.Spec.Heads;
+
+        using var trainDevice = DeviceDataset.Upload(model, train, nameof(train), shuffleable: batch < rows);
+        using var validDevice = validation is null ? null : DeviceDataset.Upload(model, validation, nameof(validation));
+        using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches);
+        if (Options.InitialOptimizerState is { } state) step.Optimizer.LoadState(state);
+        using var evaluator = validation is null ? null : new Evaluator(model);
+        using var best = Options.EarlyStoppingPatience is null ? null : backend.Allocate<float>(model.Parameters.Count);
+
+        var history = new List<EpochReport>();
+        int bestEpoch = 0;
+        double bestLoss = double.PositiveInfinity;
+        bool stoppedEarly = false;
+        var losses = new double[heads.Count];
+        var accuracies = new double[heads.Count];
+        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            if (batch < rows) trainDevice.Reorder(DataSplit.Permutation(rows, EpochSeed(Options.Seed, epoch)));
+            step.ResetStatistics();
+            for (int b = 0; b < batches; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int first = b * batch;
+                step.Run(trainDevice, first, Math.Min(batch, rows - first));
+            }
+            var statistics = step.ReadStatistics();
+            var validationMetrics = evaluator?.Evaluate(validDevice!);
+
+            for (int t = 0; t < heads.Count; t++)
+            {
+                losses[t] = statistics.Tasks[t].Loss;
+                accuracies[t] = statistics.Tasks[t].Accuracy ?? 0;
+            }
+            if (Options.Step.Weighting is WeightingMethod.Accuracy or WeightingMethod.Dwa && AllFinite(losses))
+                step.EndEpoch(losses, accuracies);
+
+            double? validationLoss = validationMetrics is null ? null : WeightedLoss(heads, validationMetrics);
+            var report = new EpochReport(epoch, Options.Epochs, statistics.Tasks, validationMetrics, statistics.GradientNorm,
+                statistics.ParameterGradientNorms, statistics.TaskGradientCosines, statistics.TaskWeights, clock.Elapsed)
+            {
+                TaskGradientConflicts = statistics.TaskGradientConflicts,
+                ValidationLoss = validationLoss,
+                TrainLoss = WeightedLoss(heads, statistics.Tasks),
+                LearningRate = statistics.LearningRate,
+                Steps = statistics.Steps,
+                SkippedSteps = statistics.SkippedSteps,
+            };
+            history.Add(report);
+            progress?.Report(report);
+
+            if (best is not null)
+            {
+                if (validationLoss < bestLoss - Options.EarlyStoppingMinDelta)
+                {
+                    bestLoss = validationLoss.Value;
+                    bestEpoch = epoch;
+                    backend.Copy(model.Parameters.Values, best.View);
+                }
+                else if (epoch - bestEpoch >= Options.EarlyStoppingPatience)
+                {
+                    stoppedEarly = epoch < Options.Epochs;
+                    break;
+                }
+            }
+            else bestEpoch = epoch;
+        }
+
+        bool restored = false;
+        if (best is not null && bestEpoch > 0 && bestEpoch != history.Count)
+        {
+            backend.Copy(best.View, model.Parameters.Values);
+            restored = true;
+        }
+        return new TrainingResult(history, bestEpoch, stoppedEarly, step.Optimizer.SaveState())
+        {
+            RestoredBestWeights = restored,
+        };
+    }
+
+    /// <summary>Σᵢ λᵢ·Lᵢ with the static loss weights of the heads.</summary>
+    private static double WeightedLoss(IReadOnlyList<TaskHead> heads, IReadOnlyList<TaskMetrics> metrics)
+    {
+        double total = 0;
+        for (int t = 0; t < heads.Count; t++) total += heads[t].LossWeight * metrics[t].Loss;
+        return total;
+    }
+
+    private static bool AllFinite(double[] values) => values.All(double.IsFinite);
+
+    /// <summary>A distinct 64-bit seed for each epoch's permutation (SplitMix64's golden-ratio increment).</summary>
+    private static ulong EpochSeed(ulong seed, int epoch) => seed + 0x9E3779B97F4A7C15UL * (ulong)epoch;
+}

@@ -1,0 +1,40 @@
+using Engine.Optimizers;
+
+namespace Engine.Training;
+
+/// <summary>Options of <see cref="Trainer.Fit"/>.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Rows per step; 0 (or ≥ the row count) = full batch (no shuffling).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Seed of the per-epoch shuffle (epoch e uses a permutation derived from (Seed, e)).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The training step's options: combination, weighting, clipping, optimizer, schedule.</summary>
+    public StepOptions Step { get; init; } = new();
+
+    /// <summary>Stop after this many epochs without a validation-loss improvement and restore the best epoch's weights
+    /// (needs validation data); null = off.</summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>An improvement must lower the validation loss by more than this.</summary>
+    public double EarlyStoppingMinDelta { get; init; }
+
+    /// <summary>Optimizer state to resume from (e.g. <see cref="MultiTaskModel.ReadOptimizerState"/>); null = fresh.</summary>
+    public OptimizerState<float>? InitialOptimizerState { get; init; }
+
+    /// <summary>Throws, naming the option, unless the options are usable.</summary>
+    public void Validate()
+    {
+        if (Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be positive.");
+        if (BatchSize < 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be ≥ 0 (0 = full batch).");
+        if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 1.");
+        if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be finite and ≥ 0.");
+        ArgumentNullException.ThrowIfNull(Step, nameof(Step));
+    }
+}

@@ -1,0 +1,343 @@
+using Engine.Autodiff;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Metrics;
+using Engine.Optimizers;
+
+namespace Engine.Training;
+
+/// <summary>
+/// One training step over a device batch, as a fixed sequence of launches on one stream:
+/// <list type="number">
+/// <item>forward: trunk, every head, every task loss Lᵢ (MSE or softmax cross-entropy), the losses gathered in a
+/// T-vector on the device;</item>
+/// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
+/// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
+/// device by the WeightedSum op). Otherwise one backward per task of the UNWEIGHTED Lᵢ, its trunk gradient routed
+/// into row i of a [tasks × trunk] buffer and its head gradient scaled by λᵢ in place; then the combiner
+/// (projection, PCGrad, MGDA-UB, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
+/// feeds the conflict monitor;</item>
+/// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
+/// <item>global-norm clipping: norms measured, the scale written to the optimizer's control block (stays on the device);</item>
+/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates).</item>
+/// </list>
+/// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
+/// device from the host. Statistics are read between epochs by <see cref="ReadStatistics"/>.
+/// Maths and data flow: docs/maths-parts/60-training.md.
+/// </summary>
+public sealed class TrainingStep : IDisposable
+{
+    private readonly MultiTaskModel _model;
+    private readonly Backend<float> _backend;
+    private readonly Tape<float> _tape;
+    private readonly Optimizer<float> _optimizer;
+    private readonly GradientClipper<float> _clipper;
+    private readonly ITaskWeighting<float> _weighting;
+    private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
+    private readonly Optimizer<float>? _extraOptimizer;
+    private readonly IGradientCombiner<float>? _combiner;
+    private readonly GradientConflictMonitor<float>? _monitor;
+    private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × trunk]
+    private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
+    private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
+    private readonly MetricAccumulator _metrics;
+    private readonly Tensor<float>[] _outputs, _losses;
+    private readonly ParameterGroup<float> _trunk;
+    private readonly (int Offset, int Length)[] _headRanges;
+    private readonly double _maxNorm;
+    private DeviceDataset? _lastData;
+    private GradientConflictReport? _conflictBaseline;
+    private long _steps;
+
+    /// <summary>
+    /// Prepares a step for <paramref name="model"/> and batches of at most <paramref name="maxBatch"/> rows: builds
+    /// the optimizer (head parameter groups), clipper, weighting, combiner and their device buffers.
+    /// <paramref name="totalSteps"/> sizes a cosine schedule without <see cref="StepOptions.DecaySteps"/>.
+    /// </summary>
+    public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        Check.Positive(maxBatch, nameof(maxBatch));
+        _model = model;
+        _backend = model.Backend;
+        Options = options;
+        MaxBatch = maxBatch;
+        int tasks = model.TaskCount;
+        Validate(model, options);
+        if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
+            throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
+        _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
+
+        var disposables = new List<IDisposable>();
+        T Own<T>(T d) where T : IDisposable { disposables.Add(d); return d; }
+        try
+        {
+            _tape = Own(new Tape<float>(_backend));
+            var schedule = CreateSchedule(options, totalSteps);
+            _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
+            _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
+            if (options.Weighting == WeightingMethod.Uncertainty)
+            {
+                _extra = Own(new FlatParameters<float>(_backend));
+                var uncertainty = Own(new UncertaintyWeighting<float>(_backend, _extra, tasks));
+                _extra.Allocate();
+                uncertainty.Initialize(0);
+                _weighting = uncertainty;
+                _extraOptimizer = Own(CreateOptimizer(_backend, _extra, options, [], schedule));
+            }
+            else _weighting = Own(CreateWeighting(_backend, model.Spec, options));
+
+            _trunk = model.Trunk.Parameters;
+            UsesTaskGradients = options.Combination != CombinationMethod.Sum || options.TaskGradientDiagnostics;
+            if (UsesTaskGradients)
+            {
+                _combiner = options.Combination switch
+                {
+                    CombinationMethod.Sum => new SumCombiner<float>(_backend),
+                    CombinationMethod.Projection => Own(new ProjectionCombiner<float>(_backend, options.ProjectionReferenceTask)),
+                    CombinationMethod.PcGrad => Own(new PcGradCombiner<float>(_backend, options.CombinationSeed, options.PcGradReduction)),
+                    CombinationMethod.MgdaUb => Own(new MgdaUbCombiner<float>(_backend)),
+                    CombinationMethod.CaGrad => Own(new CaGradCombiner<float>(_backend, options.CaGradC)),
+                    _ => throw new ArgumentOutOfRangeException(nameof(options), options.Combination, "Unknown combination method."),
+                };
+                _monitor = Own(new GradientConflictMonitor<float>(_backend, tasks));
+                _taskGradients = Own(_backend.Allocate<float>(checked(tasks * _trunk.Length)));
+            }
+            _taskLosses = Own(_backend.Allocate<float>(tasks));
+            _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
+            _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
+        }
+        catch
+        {
+            for (int i = disposables.Count - 1; i >= 0; i--) disposables[i].Dispose();
+            throw;
+        }
+        _outputs = new Tensor<float>[tasks];
+        _losses = new Tensor<float>[tasks];
+        _headRanges = new (int, int)[tasks];
+        for (int t = 0; t < tasks; t++) _headRanges[t] = model.HeadRange(t);
+        ResetStatistics();
+    }
+
+    /// <summary>The model trained.</summary>
+    public MultiTaskModel Model => _model;
+
+    /// <summary>The options.</summary>
+    public StepOptions Options { get; }
+
+    /// <summary>The most rows a batch may have.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>True when the step computes per-task trunk gradients (any combination but Sum, or diagnostics on).</summary>
+    public bool UsesTaskGradients { get; }
+
+    /// <summary>The optimizer of the model's parameters (state: <see cref="IOptimizer{T}.SaveState"/>).</summary>
+    public IOptimizer<float> Optimizer => _optimizer;
+
+    /// <summary>The task weighting (weights on the device).</summary>
+    public ITaskWeighting<float> Weighting => _weighting;
+
+    /// <summary>The last step's task losses Lᵢ (T, on the device).</summary>
+    public View<float> TaskLosses => _taskLosses.View;
+
+    /// <summary>The last step's per-task trunk gradients [tasks × trunk parameters] (per-task path only; empty otherwise).</summary>
+    public View<float> TaskGradients => _taskGradients?.View ?? default;
+
+    /// <summary>The last step's combiner (per-task path only).</summary>
+    public IGradientCombiner<float>? Combiner => _combiner;
+
+    /// <summary>
+    /// One step on rows [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>) of <paramref name="data"/>
+    /// (uploaded for this model). No allocation and no host read once warm.
+    /// </summary>
+    public void Run(DeviceDataset data, int firstRow, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!ReferenceEquals(data.Model, _model)) throw new ArgumentException("The data was uploaded for another model.", nameof(data));
+        if (rows > MaxBatch) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"The step was prepared for batches of at most {MaxBatch} rows.");
+        _lastData = data;
+        int tasks = _model.TaskCount;
+        var heads = _model.Spec.Heads;
+        var gradients = _model.Parameters.Gradients;
+
+        // 1. Forward: features, head outputs, task losses (gathered into one T-vector on the device).
+        _tape.Reset();
+        _backend.Fill(gradients, 0f);
+        if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
+        var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
+        _model.Forward(_tape, x, _outputs);
+        for (int t = 0; t < tasks; t++)
+        {
+            _losses[t] = heads[t].Kind == TaskKind.Regression
+                ? _tape.Mse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"))
+                : _tape.SoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)));
+            _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
+        }
+
+        // 2. Task weights (device-side schemes update from this batch's losses; epoch-level ones do nothing here).
+        _weighting.Update(_taskLosses.View);
+        var weights = _weighting.Weights;
+
+        // 3. Backward.
+        if (!UsesTaskGradients)
+        {
+            var total = _tape.WeightedSum(_tape.Input(weights, 1, tasks, "task_weights"), _losses);
+            _tape.Backward(total);
+        }
+        else
+        {
+            var perTask = _taskGradients!.View;
+            int trunk = _trunk.Length;
+            _backend.Fill(perTask, 0f);
+            for (int t = 0; t < tasks; t++)
+            {
+                _tape.Backward(_losses[t], _trunk, perTask.Slice(t * trunk, trunk)); // ∇ of the UNWEIGHTED Lᵢ
+                var head = gradients.Slice(_headRanges[t].Offset, _headRanges[t].Length);
+                _backend.ScaleByScalar(head, weights.Slice(t, 1), head, accumulate: false); // head t: λₜ∇Lₜ
+            }
+            _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, trunk));
+            if (_combiner is GradientCombiner<float> gram) _monitor!.Observe(gram.Gram);
+            else _monitor!.ObserveGradients(perTask);
+        }
+
+        // 4. Metrics on the device.
+        _metrics.AddLosses(_taskLosses.View, rows);
+        if (Options.TrackMetrics)
+            for (int t = 0; t < tasks; t++)
+                if (heads[t].Kind == TaskKind.Regression)
+                    _metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
+                else
+                    _metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
+
+        // 5. Clip (norms measured, scale written to the control block), 6. optimizer step.
+        _clipper.Clip(_maxNorm);
+        _backend.Axpy(1f, _clipper.SumsOfSquares, _normSums.View);
+        _optimizer.Step();
+        _extraOptimizer?.Step();
+        _steps++;
+    }
+
+    /// <summary>Zeroes the accumulated statistics (the trainer calls it at the start of every epoch).</summary>
+    public void ResetStatistics()
+    {
+        _metrics.Reset();
+        _backend.Fill(_normSums.View, 0f);
+        _steps = 0;
+        if (_monitor is not null) _conflictBaseline = _monitor.Report();
+    }
+
+    /// <summary>Downloads what the steps since <see cref="ResetStatistics"/> accumulated (host reads: call between epochs).</summary>
+    public StepStatistics ReadStatistics()
+    {
+        var tasks = _lastData is null
+            ? _metrics.Read(new double[]?[_model.TaskCount], Options.TrackMetrics)
+            : _metrics.Read(Evaluator.Scales(_lastData), Options.TrackMetrics);
+        var sums = _backend.ToArray(_normSums.View);
+        double steps = Math.Max(_steps, 1);
+        var slots = _model.Parameters.Slots;
+        var norms = new (string, double)[slots.Count];
+        for (int s = 0; s < slots.Count; s++) norms[s] = (slots[s].Name, Math.Sqrt(sums[s] / steps));
+        double[,]? cosines = null;
+        int[,]? conflicts = null;
+        if (_monitor is not null)
+        {
+            var report = _monitor.Report();
+            int n = report.Tasks;
+            cosines = new double[n, n];
+            conflicts = new int[n, n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    cosines[i, j] = report.Cosine(i, j);
+                    conflicts[i, j] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
+                }
+        }
+        var weights = Array.ConvertAll(_backend.ToArray(_weighting.Weights), w => (double)w);
+        return new StepStatistics(_steps, _metrics.Rows, tasks, Math.Sqrt(sums[^1] / steps), norms, cosines, conflicts, weights,
+            _optimizer.Control.ReadSkippedSteps(), _optimizer.CurrentLearningRate());
+    }
+
+    /// <summary>Lets epoch-level weightings (accuracy-based, DWA) update from the epoch's mean task losses and accuracies
+    /// (T each, head order; accuracies of regression tasks are ignored).</summary>
+    public void EndEpoch(ReadOnlySpan<double> losses, ReadOnlySpan<double> accuracies) => _weighting.EndEpoch(losses, accuracies);
+
+    /// <summary>Frees every device buffer the step owns (not the model's).</summary>
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _normSums.Dispose();
+        _taskLosses.Dispose();
+        _taskGradients?.Dispose();
+        _monitor?.Dispose();
+        (_combiner as IDisposable)?.Dispose();
+        _extraOptimizer?.Dispose();
+        _weighting.Dispose();
+        _extra?.Dispose();
+        _clipper.Dispose();
+        _optimizer.Dispose();
+        _tape.Dispose();
+    }
+
+    private static void Validate(MultiTaskModel model, StepOptions o)
+    {
+        if (!Enum.IsDefined(o.Combination)) throw new ArgumentOutOfRangeException(nameof(o.Combination), o.Combination, "Unknown combination method.");
+        if (!Enum.IsDefined(o.Weighting)) throw new ArgumentOutOfRangeException(nameof(o.Weighting), o.Weighting, "Unknown weighting method.");
+        if (!Enum.IsDefined(o.Optimizer)) throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer.");
+        if (!Enum.IsDefined(o.Schedule)) throw new ArgumentOutOfRangeException(nameof(o.Schedule), o.Schedule, "Unknown schedule.");
+        if (o.Combination == CombinationMethod.Projection && (uint)o.ProjectionReferenceTask >= (uint)model.TaskCount)
+            throw new ArgumentOutOfRangeException(nameof(o.ProjectionReferenceTask), o.ProjectionReferenceTask, $"The model has {model.TaskCount} tasks.");
+        if (o.Weighting == WeightingMethod.Accuracy && model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
+            throw new ArgumentException($"Accuracy weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
+    }
+
+    private static IReadOnlyList<ParameterGroup> HeadGroups(MultiTaskModel model)
+    {
+        var groups = new List<ParameterGroup>();
+        for (int t = 0; t < model.TaskCount; t++)
+        {
+            var spec = model.Spec.Heads[t];
+            if (spec.LearningRate is null && spec.WeightDecay is null) continue;
+            var head = model.Heads[t];
+            string[] names = head.BiasSlot is { } b ? [head.WeightSlot.Name, b.Name] : [head.WeightSlot.Name];
+            groups.Add(new ParameterGroup("heads." + spec.Name, names) { LearningRate = spec.LearningRate, WeightDecay = spec.WeightDecay });
+        }
+        return groups;
+    }
+
+    private static ILearningRateSchedule? CreateSchedule(StepOptions o, long? totalSteps) => o.Schedule switch
+    {
+        ScheduleKind.Constant => o.WarmupSteps > 0 ? new ConstantSchedule { WarmupSteps = o.WarmupSteps } : null,
+        ScheduleKind.Step => new StepSchedule(o.ScheduleStepSize, o.ScheduleGamma) { WarmupSteps = o.WarmupSteps },
+        ScheduleKind.Exponential => new ExponentialSchedule(o.ScheduleGamma) { WarmupSteps = o.WarmupSteps },
+        ScheduleKind.Cosine => new CosineSchedule(o.DecaySteps ?? (int)Math.Max(1, Math.Min(int.MaxValue, (totalSteps
+            ?? throw new ArgumentException("A cosine schedule needs StepOptions.DecaySteps (or a trainer that knows the number of steps).", nameof(o.DecaySteps)))
+            - o.WarmupSteps)), o.MinLearningRate) { WarmupSteps = o.WarmupSteps },
+        _ => throw new ArgumentOutOfRangeException(nameof(o.Schedule), o.Schedule, "Unknown schedule."),
+    };
+
+    private static Optimizer<float> CreateOptimizer(Backend<float> backend, FlatParameters<float> parameters, StepOptions o,
+        IReadOnlyList<ParameterGroup> groups, ILearningRateSchedule? schedule) => o.Optimizer switch
+    {
+        OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
+        {
+            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
+            Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.Sgd => new Sgd<float>(backend, parameters, new SgdOptions
+        {
+            LearningRate = o.LearningRate, Momentum = o.Momentum, Nesterov = o.Nesterov, WeightDecay = o.WeightDecay,
+            Groups = groups, Schedule = schedule,
+        }),
+        _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
+    };
+
+    private static ITaskWeighting<float> CreateWeighting(Backend<float> backend, ModelSpec spec, StepOptions o) => o.Weighting switch
+    {
+        WeightingMethod.Static => new StaticWeighting<float>(backend, [.. spec.Heads.Select(h => h.LossWeight)]),
+        WeightingMethod.LossBalanced => new LossBalancedWeighting<float>(backend, spec.Heads.Count),
+        WeightingMethod.Accuracy => new AccuracyWeighting<float>(backend, spec.Heads.Count),
+        WeightingMethod.Dwa => new DynamicWeightAveraging<float>(backend, spec.Heads.Count, o.DwaTemperature),
+        _ => throw new ArgumentOutOfRangeException(nameof(o.Weighting), o.Weighting, "Unknown weighting method."),
+    };
+}
