@@ -3,15 +3,15 @@ using System.Diagnostics;
 namespace Engine.Bench.Compare;
 
 /// <summary>What <see cref="StepTimer.Measure"/> found: per-call times over the timed blocks, and managed
-/// allocation per call once warm (all threads of the process).</summary>
+/// allocation per call once warm (on the calling thread).</summary>
 public sealed record Timing(double MedianMs, double MinMs, double MaxMs, int Blocks, int CallsPerBlock, double AllocatedBytesPerCall);
 
 /// <summary>
-/// A careful in-process timer for a step that takes from microseconds to seconds: warm up (at least three
+/// A careful in-process timer for a step that takes from microseconds to seconds: warm up (at least five
 /// calls and <see cref="WarmUpSeconds"/>), then time <c>repeats</c> blocks, each of enough back-to-back calls to last about
 /// <see cref="MinBlockSeconds"/> (one call for slow steps), and report the median per-call time. A full
 /// GC runs before every block (never inside one), so a collection triggered by earlier garbage is not
-/// charged to the step. Managed allocation is measured over the warm calls with the process-wide counter.
+/// charged to the step. Managed allocation is measured over warm calls on the calling thread.
 /// </summary>
 public static class StepTimer
 {
@@ -30,7 +30,7 @@ public static class StepTimer
         // Warm-up: JIT tiers, arena and pools sized, packing buffers grown, caches hot.
         var warm = Stopwatch.StartNew();
         int warmCalls = 0;
-        while (warmCalls < 3 || (warm.Elapsed.TotalSeconds < WarmUpSeconds && warmCalls < 100_000))
+        while (warmCalls < 5 || (warm.Elapsed.TotalSeconds < WarmUpSeconds && warmCalls < 100_000))
         {
             call();
             warmCalls++;
@@ -38,11 +38,12 @@ public static class StepTimer
         double perCall = warm.Elapsed.TotalSeconds / warmCalls;
         int callsPerBlock = (int)Math.Clamp(Math.Ceiling(MinBlockSeconds / Math.Max(perCall, 1e-7)), 1, 100_000);
 
-        // Allocation once warm (process-wide, so thread-pool workers count too).
+        // Allocation once warm, on the calling thread (the CPU backend's worker threads run kernels only; the process-wide
+        // counter would also catch the JIT's background tier-up work, which is not the step's).
         Collect();
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < callsPerBlock; i++) call();
-        double allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)callsPerBlock;
+        double allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)callsPerBlock;
 
         var samples = new double[repeats];
         for (int r = 0; r < repeats; r++)

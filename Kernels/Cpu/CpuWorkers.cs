@@ -21,18 +21,22 @@ internal abstract class ParallelWork
 /// <c>threads</c> threads ever compute — no thread-pool growth, no oversubscription — and nothing is allocated
 /// per run. If a second caller arrives while a run is in progress (two threads sharing one backend), it runs its
 /// items on its own thread instead of waiting.
+/// <para>Signalling is Monitor.Wait/Pulse after a short spin: a blocking SemaphoreSlim.Wait allocates (about 24 bytes
+/// per blocked wait in .NET 10), which a zero-allocation step cannot afford; Monitor.Wait allocates nothing.</para>
 /// </summary>
 internal sealed class CpuWorkers : IDisposable
 {
+    /// <summary>Spins (each a few hundred cycles at most, yielding later ones) before a thread blocks: the gap
+    /// between two kernels of a step is often shorter than a sleep/wake-up round trip.</summary>
+    private const int SpinsBeforeBlocking = 20;
+
     private readonly int _helpers;
-    private readonly SemaphoreSlim _wake = new(0);
-    // Semaphores, not ManualResetEventSlim: the latter allocates its lock object the first time a wait blocks,
-    // which would show up as a stray allocation inside some later kernel call.
-    private readonly SemaphoreSlim _finished = new(0);
-    private readonly object _startLock = new();
+    private readonly object _wakeGate = new(), _doneGate = new(), _startLock = new();
     private Thread[]? _threads;
     private ParallelWork? _work;
     private int _items, _next, _running, _busy;
+    private int _generation, _slots;   // under _wakeGate: the run number, and helpers still wanted for it
+    private bool _finished;            // under _doneGate: every helper of the run has checked out
     private volatile bool _stopping;
     private ExceptionDispatchInfo? _error;
 
@@ -56,11 +60,22 @@ internal sealed class CpuWorkers : IDisposable
             _items = items;
             _next = 0;
             _error = null;
+            _finished = false;
             int helpers = Math.Min(_helpers, items - 1);
-            _running = helpers;
-            _wake.Release(helpers);   // a full fence: the helpers see the fields written above
+            Volatile.Write(ref _running, helpers);
+            lock (_wakeGate)
+            {
+                _slots = helpers;
+                _generation++;
+                Monitor.PulseAll(_wakeGate);
+            }
             Drain();
-            _finished.Wait();         // every woken helper has checked out, so none is left over for the next run
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _running) != 0 && spin.Count < SpinsBeforeBlocking) spin.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref _running) != 0)
+                lock (_doneGate)
+                    while (!_finished) Monitor.Wait(_doneGate);
+            // Every helper of this run has checked out, so none can touch the fields of the next run.
             _work = null;
             _error?.Throw();
         }
@@ -100,20 +115,48 @@ internal sealed class CpuWorkers : IDisposable
 
     private void WorkerLoop()
     {
+        int seen = 0;
         while (true)
         {
-            _wake.Wait();
-            if (_stopping) return;
+            // Wait for a run this worker has not seen that still wants a helper (spin a little first).
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _generation) == seen && !_stopping && spin.Count < SpinsBeforeBlocking) spin.SpinOnce(sleep1Threshold: -1);
+            lock (_wakeGate)
+            {
+                while (true)
+                {
+                    if (_stopping) return;
+                    if (_generation != seen)
+                    {
+                        seen = _generation;
+                        if (_slots > 0)
+                        {
+                            _slots--;
+                            break;
+                        }
+                    }
+                    Monitor.Wait(_wakeGate);
+                }
+            }
             Drain();
-            if (Interlocked.Decrement(ref _running) == 0) _finished.Release();
+            if (Interlocked.Decrement(ref _running) == 0)
+                lock (_doneGate)
+                {
+                    _finished = true;
+                    Monitor.Pulse(_doneGate);
+                }
         }
     }
 
-    /// <summary>Stops the workers (they exit at their next wake-up); later runs execute on the caller's thread.</summary>
+    /// <summary>Stops the workers (they exit when they next look for work); later runs execute on the caller's thread.
+    /// Not to be called while a run is in progress.</summary>
     public void Dispose()
     {
         if (_stopping) return;
-        _stopping = true;
-        if (_threads is not null) _wake.Release(_threads.Length);
+        lock (_wakeGate)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_wakeGate);
+        }
     }
 }

@@ -79,6 +79,35 @@ public class CpuWorkersTests
         Assert.All(results.SelectMany(r => r), w => Assert.All(w.Runs, r => Assert.Equal(1, r)));
     }
 
+    private sealed class SlowHelperWork : ParallelWork
+    {
+        private readonly int _caller = Environment.CurrentManagedThreadId;
+        public int HelperItems;
+        public override void Execute(int item)
+        {
+            if (Environment.CurrentManagedThreadId == _caller)
+            {
+                Thread.Sleep(1); // give the helper time to wake and take an item
+                return;
+            }
+            HelperItems++;
+            Thread.Sleep(3); // the caller finishes first and must block until the helper checks out
+        }
+    }
+
+    [Fact]
+    public void A_caller_that_blocks_waiting_for_a_helper_allocates_nothing()
+    {
+        // A blocking SemaphoreSlim.Wait allocates; the workers signal with Monitor.Wait/Pulse, which does not.
+        using var workers = new CpuWorkers(2);
+        var work = new SlowHelperWork();
+        for (int i = 0; i < 5; i++) workers.Run(work, 4);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 30; i++) workers.Run(work, 4);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(work.HelperItems > 0, "the helper never took an item, so the caller never had to wait");
+    }
+
     [Fact]
     public void Parallel_kernels_allocate_nothing_once_warm()
     {
