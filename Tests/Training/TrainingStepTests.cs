@@ -239,6 +239,40 @@ public class TrainingStepTests
         }
     }
 
+    [Fact]
+    public void Sgd_with_global_norm_clipping_equals_the_reference_and_reports_per_parameter_norms()
+    {
+        using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var data = Problems.Data(Rows, seed: 10);
+        var reference = new ReferenceNet(model);
+        var theta = Values(model);
+        using var device = DeviceDataset.Upload(model, data);
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Momentum = 0.9, MaxGradNorm = 0.05 }, Rows);
+        step.Run(device, 0, Rows);
+
+        var (_, grads) = reference.TaskGradients(Problems.Inputs(data), Rows, Problems.Targets(data), Problems.Labels(data));
+        var g = new double[theta.Length];
+        for (int t = 0; t < 2; t++)
+        {
+            var flat = ReferenceNet.Flatten(model.Parameters, grads[t]);
+            for (int i = 0; i < g.Length; i++) g[i] += (t == 0 ? 1.0 : 0.5) * flat[i];
+        }
+        double norm = Math.Sqrt(g.Sum(v => v * v));
+        Assert.True(norm > 0.05, "the test needs a gradient norm above the clipping threshold");
+        double scale = Math.Min(1, 0.05 / (norm + 1e-6));
+        for (int i = 0; i < theta.Length; i++) theta[i] -= 0.1 * scale * g[i]; // first step: momentum buffer = g
+        Tolerance.AllClose(theta, Values(model), 0, 1e-6, "parameters after the clipped SGD step");
+
+        var statistics = step.ReadStatistics();
+        Assert.Equal(norm, statistics.GradientNorm, 1e-5 * norm);
+        foreach (var (name, value) in statistics.ParameterGradientNorms)
+        {
+            var slot = model.Parameters[name];
+            double expected = Math.Sqrt(g.Skip(slot.Offset).Take(slot.Length).Sum(v => v * v));
+            Assert.Equal(expected, value, 1e-4 * expected + 1e-7);
+        }
+    }
+
     private static double Dot(double[] a, double[] b) => a.Zip(b, (x, y) => x * y).Sum();
     private static double MaxAbsDiff(double[] a, double[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
 }
