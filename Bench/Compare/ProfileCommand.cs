@@ -8,7 +8,7 @@ namespace Engine.Bench.Compare;
 /// <summary>
 /// <c>profile --workload small --variant sum [--seconds 10] [--threads 2] [--impl engine|direct|separate]</c>: runs one
 /// workload's step in a loop for a while — a target for <c>dotnet-trace collect -- …</c> or <c>dotnet-counters</c> — and
-/// prints, once a second, the step time, managed bytes allocated per step, the process's thread count, the
+/// prints, once a second, the step time, managed bytes allocated per step on the calling thread, the process's thread count, the
 /// thread pool's size and the CPU time used per wall-clock second (≈ cores kept busy).
 /// </summary>
 public static class ProfileCommand
@@ -43,7 +43,7 @@ public static class ProfileCommand
         {
             process.Refresh();
             var cpuBefore = process.TotalProcessorTime;
-            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             var second = Stopwatch.StartNew();
             int steps = 0;
             while (second.Elapsed.TotalSeconds < 1 || steps == 0)
@@ -54,7 +54,7 @@ public static class ProfileCommand
             double wall = second.Elapsed.TotalSeconds;
             process.Refresh();
             double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
-            double bytes = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)steps;
+            double bytes = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)steps;
             Console.WriteLine($"{workload.Name} {variant}: {wall / steps * 1e3,9:F3} ms/step, {bytes,8:F0} B/step, " +
                               $"{process.Threads.Count} OS threads, {ThreadPool.ThreadCount} pool threads, {cpu / wall:F2} cores busy");
         }
