@@ -35,6 +35,8 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
     public View<T> Saved;
     /// <summary>Backward-only scratch (the pre-activation gradient of a fused linear), taken from the arena on first use.</summary>
     public View<T> Scratch;
+    /// <summary>The same scratch for every task at once ([tasks × output length]), for the stacked trunk pass.</summary>
+    public View<T> StackedScratch;
     /// <summary>Variadic inputs (the losses of a weighted sum); cleared, never shrunk.</summary>
     public readonly List<Tensor<T>> Inputs = [];
 
@@ -48,6 +50,7 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
         Labels = default;
         Saved = default;
         Scratch = default;
+        StackedScratch = default;
         Inputs.Clear();
     }
 }

@@ -24,7 +24,7 @@ namespace Engine.Autodiff;
 /// the pools and the arena have grown to a step's size, a step of the same shape allocates nothing.
 /// </para>
 /// </summary>
-public sealed class Tape<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly List<OpRecord<T>> _records = [];
     private readonly List<Tensor<T>> _tensors = [];
@@ -149,25 +149,31 @@ public sealed class Tape<T> : IDisposable where T : unmanaged, IFloatingPointIee
         }
         else Check.Length(seed, root.Length, nameof(seed));
 
-        _pass++;
+        _pass = NextPass();
         Backend.Copy(seed, GradOf(root, out _));
         for (int i = _recordCount - 1; i >= 0; i--)
         {
             var record = _records[i];
             if (record.Output.GradPass != _pass) continue; // nothing flows back through this op in this pass
-            switch (record.Kind)
-            {
-                case OpKind.Linear: Ops.LinearBackward(this, record); break;
-                case OpKind.Activation: Ops.ActivationBackward(this, record); break;
-                case OpKind.Add: Ops.AddBackward(this, record); break;
-                case OpKind.Scale: Ops.ScaleBackward(this, record); break;
-                case OpKind.Sum:
-                case OpKind.Mean: Ops.ReduceBackward(this, record); break;
-                case OpKind.Mse: Ops.MseBackward(this, record); break;
-                case OpKind.SoftmaxCrossEntropy: Ops.SoftmaxCrossEntropyBackward(this, record); break;
-                case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
-                default: throw new InvalidOperationException($"No backward for {record.Kind}.");
-            }
+            RunBackward(record);
+        }
+    }
+
+    /// <summary>Applies one record's vector–Jacobian product (dispatch on the op kind: no closures, no allocation).</summary>
+    private void RunBackward(OpRecord<T> record)
+    {
+        switch (record.Kind)
+        {
+            case OpKind.Linear: Ops.LinearBackward(this, record); break;
+            case OpKind.Activation: Ops.ActivationBackward(this, record); break;
+            case OpKind.Add: Ops.AddBackward(this, record); break;
+            case OpKind.Scale: Ops.ScaleBackward(this, record); break;
+            case OpKind.Sum:
+            case OpKind.Mean: Ops.ReduceBackward(this, record); break;
+            case OpKind.Mse: Ops.MseBackward(this, record); break;
+            case OpKind.SoftmaxCrossEntropy: Ops.SoftmaxCrossEntropyBackward(this, record); break;
+            case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
+            default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }
 

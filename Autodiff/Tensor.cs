@@ -106,6 +106,10 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Backward pass number in which an activation's gradient was last written (see <see cref="Tape{T}"/>).</summary>
     internal int GradPass;
 
+    /// <summary>An activation's gradients for every task at once, [tasks × Length], written by the stacked trunk
+    /// pass of <see cref="Tape{T}.BackwardPerTask"/> (taken from the arena on first use, like <see cref="Grad"/>).</summary>
+    internal View<T> StackedGrad;
+
     /// <summary>Turns a pooled tensor into a fresh activation or input (no allocation).</summary>
     internal void Reuse(View<T> data, int rows, int cols, bool requiresGrad, bool isLeaf, string? name)
     {
@@ -117,6 +121,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         IsLeaf = isLeaf;
         Name = name;
         GradPass = 0;
+        StackedGrad = default;
     }
 
     /// <inheritdoc/>

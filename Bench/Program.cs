@@ -7,7 +7,9 @@ namespace Engine.Bench;
 /// <c>dotnet run -c Release --project Bench -- [BenchmarkDotNet arguments]</c> runs the BenchmarkDotNet
 /// suites found in this assembly (e.g. <c>--filter '*Gemm*'</c>);
 /// <c>dotnet run -c Release --project Bench -- gflops [--device cpu|cuda|ilgpu-cpu|auto]</c> prints a quick
-/// GFLOP/s table for GEMM (a report, not a rigorous benchmark). See Bench/README.md.
+/// GFLOP/s table for GEMM (a report, not a rigorous benchmark);
+/// <c>dotnet run -c Release --project Bench -- compare [--threads 2] [--repeats N] [--kernels]</c> times our training
+/// steps and PyTorch's side by side and prints a Markdown table. See Bench/README.md.
 /// </summary>
 public static class Program
 {
@@ -15,6 +17,10 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "gflops")
             return GemmGflops.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "compare")
+            return Compare.CompareCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "profile")
+            return Compare.ProfileCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -23,4 +23,41 @@ public sealed record GemmShape(string Name, bool TransA, bool TransB, int M, int
         new("layer dX NN 512x1024 k2048", false, false, 512, 1024, 2048),
         new("layer dW TN 2048x1024 k512", true, false, 2048, 1024, 512, Beta: 1),
     ];
+
+    /// <summary>
+    /// Every GEMM of every workload's training step (Bench/Workloads/Workload.cs), per dense layer with W [out × in]
+    /// on a batch B: forward <c>Y = X·Wᵀ</c> (NT, B×out, k = in); input gradient <c>dX = dY·W</c> (NN, B×in, k = out;
+    /// not for the first layer); weight gradient <c>dW = dYᵀ·X</c> (TN, out×in, k = B). For a trunk layer under
+    /// PCGrad, the stacked input gradient of all T tasks at once (NN, T·B×in). Names: workload.layer.kind.
+    /// </summary>
+    public static IReadOnlyList<GemmShape> Layers { get; } = BuildLayers();
+
+    private static List<GemmShape> BuildLayers()
+    {
+        var shapes = new List<GemmShape>();
+        foreach (var w in Workloads.Workload.All)
+        {
+            int index = 0;
+            foreach (var (inputs, outputs) in w.TrunkLayers)
+            {
+                string name = $"{w.Name}.trunk{index}";
+                shapes.Add(new($"{name}.fwd NT", false, true, w.Batch, outputs, inputs));
+                if (index > 0)
+                {
+                    shapes.Add(new($"{name}.dX NN", false, false, w.Batch, inputs, outputs));
+                    shapes.Add(new($"{name}.dX×{w.Tasks} NN (pcgrad)", false, false, w.Tasks * w.Batch, inputs, outputs));
+                }
+                shapes.Add(new($"{name}.dW TN", true, false, outputs, inputs, w.Batch, Beta: 1));
+                index++;
+            }
+            foreach (int outputs in w.Heads.Select(h => h.Outputs).Distinct())
+            {
+                string name = $"{w.Name}.head{outputs}";
+                shapes.Add(new($"{name}.fwd NT", false, true, w.Batch, outputs, w.Width));
+                shapes.Add(new($"{name}.dX NN", false, false, w.Batch, w.Width, outputs));
+                shapes.Add(new($"{name}.dW TN", true, false, outputs, w.Width, w.Batch, Beta: 1));
+            }
+        }
+        return shapes;
+    }
 }

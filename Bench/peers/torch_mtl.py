@@ -9,7 +9,8 @@ PCGrad on the trunk's gradients in a seeded random order, then clip and Adam).
 Also times the kernels under them: GEMM (torch.mm), fused Adam, and a plain copy of the same buffers.
 
 Prints one JSON object per line: {"kind": ..., "name": ..., "ms": median milliseconds, ...}.
-Usage: python3 torch_mtl.py [--threads 2] [--device cpu|cuda] [--only small,medium] [--repeats 20]
+Usage: python3 torch_mtl.py [--threads 2] [--device cpu|cuda] [--only small,medium] [--repeats 20] [--kernels]
+(--only "" --kernels: the kernels alone)
 """
 import argparse
 import json
@@ -148,10 +149,13 @@ def main():
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    meta = {"kind": "meta", "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device}
+    config = torch.__config__.show()
+    blas = next((part.split("=", 1)[1] for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO=")), "unknown")
+    meta = {"kind": "meta", "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
+            "blas": "BLAS_INFO=" + blas}
     print(json.dumps(meta), flush=True)
 
-    for name in args.only.split(","):
+    for name in filter(None, args.only.split(",")):
         for variant in ("sum", "pcgrad"):
             model, x, targets, opt = make(name, args.device)
             rng = random.Random(0)
@@ -163,22 +167,31 @@ def main():
                               "gflop": flops_per_step(name, variant) / 1e9}), flush=True)
 
     if args.kernels:
-        shapes = [("1024^3", 1024, 1024, 1024), ("large.l1.fwd", 512, 2048, 1024),
-                  ("large.l2.fwd", 512, 2048, 2048), ("large.l2.dW", 2048, 2048, 512)]
-        for label, m, n, k in shapes:
-            a = torch.randn(m, k, device=args.device)
-            b = torch.randn(k, n, device=args.device)
-            ms = timed(lambda: torch.mm(a, b), args.device, 10)
+        # The GEMMs of the large workload's trunk layers, with the transposes a dense layer uses
+        # (forward Y = X·Wᵀ: NT; input gradient dX = dY·W: NN; weight gradient dW = dYᵀ·X: TN), and 1024³.
+        shapes = [("1024^3 NN", 1024, 1024, 1024, False, False),
+                  ("large.l1.fwd NT", 512, 2048, 1024, False, True),
+                  ("large.l1.dW TN", 2048, 1024, 512, True, False),
+                  ("large.l2.fwd NT", 512, 2048, 2048, False, True),
+                  ("large.l2.dX NN", 512, 2048, 2048, False, False),
+                  ("large.l2.dW TN", 2048, 2048, 512, True, False)]
+        for label, m, n, k, ta, tb in shapes:
+            a = torch.randn(k, m, device=args.device) if ta else torch.randn(m, k, device=args.device)
+            b = torch.randn(n, k, device=args.device) if tb else torch.randn(k, n, device=args.device)
+            a_op, b_op = (a.t() if ta else a), (b.t() if tb else b)
+            ms = timed(lambda: torch.mm(a_op, b_op), args.device, max(5, args.repeats // 2))
             print(json.dumps({"kind": "gemm", "name": label, "ms": ms, "gflops": 2 * m * n * k / ms / 1e6}), flush=True)
         for count in (1_000_000, 10_000_000):
             p = torch.zeros(count, device=args.device, requires_grad=True)
             p.grad = torch.randn(count, device=args.device)
             opt = torch.optim.Adam([p], lr=1e-3, **({"fused": True} if args.device == "cuda" else {}))
             ms = timed(opt.step, args.device, 10)
-            src = torch.randn(4 * count, device=args.device)
+            # A copy of one buffer of the same length: 8 bytes per parameter (Adam moves 28: θ, g, m, v in; θ, m, v out).
+            src = torch.randn(count, device=args.device)
             dst = torch.empty_like(src)
             copy_ms = timed(lambda: dst.copy_(src), args.device, 10)
-            print(json.dumps({"kind": "adam", "name": f"{count}", "ms": ms, "copy_ms": copy_ms}), flush=True)
+            print(json.dumps({"kind": "adam", "name": f"{count}", "ms": ms, "copy_ms": copy_ms,
+                              "adam_gbs": 28 * count / ms / 1e6, "copy_gbs": 8 * count / copy_ms / 1e6}), flush=True)
 
 
 if __name__ == "__main__":

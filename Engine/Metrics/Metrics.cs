@@ -2,7 +2,7 @@ using Engine.Training;
 
 namespace Engine.Metrics;
 
-/// <summary>Evaluation of a model on a labelled set (formulas: <see cref="TaskMetrics"/>; docs/maths-parts/60-training.md).</summary>
+/// <summary>Evaluation of a model on a labelled set (formulas: <see cref="TaskMetrics"/>; docs/maths.md §16).</summary>
 public static class Metrics
 {
     /// <summary>

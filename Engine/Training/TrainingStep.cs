@@ -13,8 +13,10 @@ namespace Engine.Training;
 /// T-vector on the device;</item>
 /// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
 /// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
-/// device by the WeightedSum op). Otherwise one backward per task of the UNWEIGHTED Lᵢ, its trunk gradient routed
-/// into row i of a [tasks × trunk] buffer and its head gradient scaled by λᵢ in place; then the combiner
+/// device by the WeightedSum op). Otherwise each task's UNWEIGHTED Lᵢ is backpropagated through its own head and then
+/// all tasks through the trunk at once (<see cref="Tape{T}.BackwardPerTask"/>: stacked upstream gradients, one input-
+/// gradient GEMM per layer for all tasks), task i's trunk gradient landing in row i of a [tasks × trunk] buffer and its
+/// head gradient scaled by λᵢ in place; then the combiner
 /// (projection, PCGrad, MGDA-UB, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
 /// feeds the conflict monitor;</item>
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
@@ -23,7 +25,7 @@ namespace Engine.Training;
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
 /// device from the host. Statistics are read between epochs by <see cref="ReadStatistics"/>.
-/// Maths and data flow: docs/maths-parts/60-training.md.
+/// Maths and data flow: docs/maths.md §16.
 /// </summary>
 public sealed class TrainingStep : IDisposable
 {
@@ -166,7 +168,7 @@ public sealed class TrainingStep : IDisposable
         _backend.Fill(gradients, 0f);
         if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
         var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
-        _model.Forward(_tape, x, _outputs);
+        var features = _model.Forward(_tape, x, _outputs);
         for (int t = 0; t < tasks; t++)
         {
             _losses[t] = heads[t].Kind == TaskKind.Regression
@@ -188,15 +190,14 @@ public sealed class TrainingStep : IDisposable
         else
         {
             var perTask = _taskGradients!.View;
-            int trunk = _trunk.Length;
-            _backend.Fill(perTask, 0f);
+            // ∇ of each UNWEIGHTED Lᵢ: through its own head, then all tasks through the trunk at once (rows overwritten).
+            _tape.BackwardPerTask(_losses, features, _trunk, perTask);
             for (int t = 0; t < tasks; t++)
             {
-                _tape.Backward(_losses[t], _trunk, perTask.Slice(t * trunk, trunk)); // ∇ of the UNWEIGHTED Lᵢ
                 var head = gradients.Slice(_headRanges[t].Offset, _headRanges[t].Length);
                 _backend.ScaleByScalar(head, weights.Slice(t, 1), head, accumulate: false); // head t: λₜ∇Lₜ
             }
-            _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, trunk));
+            _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
             if (_combiner is GradientCombiner<float> gram) _monitor!.Observe(gram.Gram);
             else _monitor!.ObserveGradients(perTask);
         }

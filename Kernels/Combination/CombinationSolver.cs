@@ -53,9 +53,9 @@ public static class CombinationSolver
     /// <summary>Validates settings on the host (kernels do not throw).</summary>
     public static void Validate(CombinationSettings s, int count)
     {
-        if (!Enum.IsDefined(s.Method)) throw new ArgumentOutOfRangeException(nameof(s), s.Method, "Unknown combination method.");
-        if (!Enum.IsDefined(s.Reduction)) throw new ArgumentOutOfRangeException(nameof(s), s.Reduction, "Unknown PCGrad reduction.");
-        if (!Enum.IsDefined(s.Rescale)) throw new ArgumentOutOfRangeException(nameof(s), s.Rescale, "Unknown CAGrad rescale.");
+        if (!Check.IsDefined(s.Method)) throw new ArgumentOutOfRangeException(nameof(s), s.Method, "Unknown combination method.");
+        if (!Check.IsDefined(s.Reduction)) throw new ArgumentOutOfRangeException(nameof(s), s.Reduction, "Unknown PCGrad reduction.");
+        if (!Check.IsDefined(s.Rescale)) throw new ArgumentOutOfRangeException(nameof(s), s.Rescale, "Unknown CAGrad rescale.");
         if ((uint)s.ReferenceTask >= (uint)count)
             throw new ArgumentOutOfRangeException(nameof(s), s.ReferenceTask, $"ReferenceTask must lie in [0, {count}).");
         if (!(s.C >= 0) || double.IsInfinity(s.C)) throw new ArgumentOutOfRangeException(nameof(s), s.C, "CAGrad's c must be finite and ≥ 0.");

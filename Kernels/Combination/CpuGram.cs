@@ -27,7 +27,13 @@ public sealed partial class CpuBackend<T>
         try
         {
             if (chunks == 1) GramChunk(vectors, count, length, 0, partials);
-            else GramParallel(vectors, count, length, chunks, partials);
+            else
+            {
+                var work = t_gramWork ??= new GramWork();
+                (work.Vectors, work.Count, work.Length, work.Partials) = (vectors, count, length, partials);
+                Workers.Run(work, chunks);
+                (work.Vectors, work.Partials) = (default, null);
+            }
 
             Span<T> g = gram.Span();
             int pair = 0;
@@ -41,14 +47,6 @@ public sealed partial class CpuBackend<T>
         }
         finally { ArrayPool<T>.Shared.Return(partials); }
     }
-
-    // The lambdas live in their own methods: a lambda that captures parameters makes the compiler allocate its
-    // closure on entry to the method that declares them, even on the single-chunk path that never runs it.
-    private void GramParallel(View<T> vectors, int count, int length, int chunks, T[] partials) =>
-        Parallel.For(0, chunks, ParallelOptions, c => GramChunk(vectors, count, length, c, partials));
-
-    private void CombineParallel(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate, int chunks) =>
-        Parallel.For(0, chunks, ParallelOptions, c => CombineChunk(vectors, count, length, coefficients, output, accumulate, c));
 
     private static void GramChunk(View<T> vectors, int count, int length, int chunk, T[] partials)
     {
@@ -74,7 +72,33 @@ public sealed partial class CpuBackend<T>
         CombinationChecks.CheckLinearCombination(vectors, count, length, coefficients, output);
         int chunks = (length + CombinationChunk - 1) / CombinationChunk;
         if (chunks <= 1) CombineChunk(vectors, count, length, coefficients, output, accumulate, 0);
-        else CombineParallel(vectors, count, length, coefficients, output, accumulate, chunks);
+        else
+        {
+            var work = t_combineWork ??= new CombineWork();
+            (work.Vectors, work.Count, work.Length, work.Coefficients, work.Output, work.Accumulate) = (vectors, count, length, coefficients, output, accumulate);
+            Workers.Run(work, chunks);
+            (work.Vectors, work.Coefficients, work.Output) = (default, default, default);
+        }
+    }
+
+    // One reusable work object per calling thread for each pass (no allocation per call).
+    [ThreadStatic] private static GramWork? t_gramWork;
+    [ThreadStatic] private static CombineWork? t_combineWork;
+
+    private sealed class GramWork : ParallelWork
+    {
+        public View<T> Vectors;
+        public int Count, Length;
+        public T[]? Partials;
+        public override void Execute(int item) => GramChunk(Vectors, Count, Length, item, Partials!);
+    }
+
+    private sealed class CombineWork : ParallelWork
+    {
+        public View<T> Vectors, Coefficients, Output;
+        public int Count, Length;
+        public bool Accumulate;
+        public override void Execute(int item) => CombineChunk(Vectors, Count, Length, Coefficients, Output, Accumulate, item);
     }
 
     private static void CombineChunk(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate, int chunk)

@@ -19,7 +19,7 @@ public abstract partial class Backend<T>
     /// <summary>Shape validation shared by all GEMM implementations.</summary>
     protected void CheckGemm(int m, int n, int k, View<T> a, View<T> b, View<T> c, View<T> bias, Activation activation = Activation.Identity)
     {
-        if (!Enum.IsDefined(activation))
+        if (!Check.IsDefined(activation))
             throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         Check.NonNegative(m, nameof(m)); Check.NonNegative(n, nameof(n)); Check.NonNegative(k, nameof(k));
         Check.Length(a, (long)m * k, "A");

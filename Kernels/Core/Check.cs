@@ -48,4 +48,23 @@ public static class Check
         if (view.Buffer is { IsDisposed: true })
             throw new ObjectDisposedException(operand, $"{operand} was disposed.");
     }
+
+    /// <summary>
+    /// True when <paramref name="value"/> is a declared member of <typeparamref name="TEnum"/>: <c>Enum.IsDefined</c>
+    /// without its hidden cost on a hot path. Enum.IsDefined reads a per-type cache that the runtime holds only
+    /// weakly, so after every full garbage collection the next call rebuilds it (about 250 bytes) — an allocation
+    /// inside a training step that should allocate nothing. The declared values here are read once and kept.
+    /// </summary>
+    public static bool IsDefined<TEnum>(TEnum value) where TEnum : struct, Enum
+    {
+        var values = DeclaredValues<TEnum>.Values;
+        for (int i = 0; i < values.Length; i++)
+            if (EqualityComparer<TEnum>.Default.Equals(values[i], value)) return true;
+        return false;
+    }
+
+    private static class DeclaredValues<TEnum> where TEnum : struct, Enum
+    {
+        public static readonly TEnum[] Values = Enum.GetValues<TEnum>();
+    }
 }

@@ -3,7 +3,7 @@ namespace Engine.Kernels;
 /// <summary>Which implementation runs the kernels.</summary>
 public enum BackendKind
 {
-    /// <summary>The SIMD CPU path (System.Numerics.Tensors, Vector256/512, Parallel.For).</summary>
+    /// <summary>The SIMD CPU path (System.Numerics.Tensors, Vector256/512, its own worker threads).</summary>
     Cpu,
     /// <summary>ILGPU kernels compiled to PTX and run through the CUDA driver.</summary>
     Cuda,

@@ -6,8 +6,9 @@ namespace Engine.Kernels.Cpu;
 /// <summary>
 /// The SIMD CPU path, generic over <c>float</c> (the fast path) and <c>double</c> (the reference
 /// every float32 kernel is checked against). Kernels are written with System.Numerics.Tensors'
-/// <c>TensorPrimitives</c> and <c>Vector256/Vector512</c>, and split across cores with
-/// <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/> only where the work is large enough.
+/// <c>TensorPrimitives</c> and <c>Vector256/Vector512</c>, and split across cores by the backend's own
+/// <see cref="CpuWorkers"/> (threads − 1 dedicated workers plus the caller; nothing allocated per run) only where
+/// the work is large enough.
 /// Everything runs synchronously on the calling thread, so "the stream" is program order.
 /// The kernel families live in partial files beside their ILGPU twins.
 /// </summary>
@@ -19,7 +20,7 @@ public sealed partial class CpuBackend<T> : Backend<T> where T : unmanaged, IFlo
     public CpuBackend(int? threads = null)
     {
         Threads = Math.Max(1, threads ?? Environment.ProcessorCount);
-        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = Threads };
+        Workers = new CpuWorkers(Threads);
         string simd = Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : Vector128.IsHardwareAccelerated ? "SSE/NEON" : "scalar";
         long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         string cpuName = $"CPU {typeof(T).Name.ToLowerInvariant()} ({Threads} threads, {simd})";
@@ -29,8 +30,8 @@ public sealed partial class CpuBackend<T> : Backend<T> where T : unmanaged, IFlo
     /// <summary>Cores the kernels may use.</summary>
     public int Threads { get; }
 
-    /// <summary>Options handed to every Parallel.For (caps the degree of parallelism at <see cref="Threads"/>).</summary>
-    internal ParallelOptions ParallelOptions { get; }
+    /// <summary>The threads parallel kernels run on (exactly <see cref="Threads"/> of them, the caller included).</summary>
+    internal CpuWorkers Workers { get; }
 
     /// <inheritdoc/>
     public override DeviceInfo Info => _info;
@@ -60,5 +61,5 @@ public sealed partial class CpuBackend<T> : Backend<T> where T : unmanaged, IFlo
     public override void Synchronize() { }
 
     /// <inheritdoc/>
-    public override void Dispose() { }
+    public override void Dispose() => Workers.Dispose();
 }

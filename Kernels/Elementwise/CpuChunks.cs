@@ -13,7 +13,7 @@ internal interface IChunkJob
 public sealed partial class CpuBackend<T>
 {
     /// <summary>Below this much work (elements touched) a kernel runs inline on the calling thread:
-    /// Parallel.For costs microseconds and allocates, which small tensors must not pay.</summary>
+    /// waking a worker costs microseconds, which small tensors must not pay.</summary>
     internal const int ParallelThreshold = 1 << 16;
 
     /// <summary>The smallest chunk worth handing to another core.</summary>
@@ -40,7 +40,6 @@ public sealed partial class CpuBackend<T>
         return chunks <= 1 ? job.Run(0, items) : RunChunksParallel(job, items, chunks);
     }
 
-    // Kept apart from RunChunks so that the closure below is only allocated on the parallel path.
     private unsafe double RunChunksParallel<TJob>(TJob job, int items, int chunks) where TJob : struct, IChunkJob
     {
         double* partials = stackalloc double[MaxChunks];
@@ -52,12 +51,30 @@ public sealed partial class CpuBackend<T>
         }
         else
         {
-            nint partialsAddress = (nint)partials; // the caller's stack frame outlives Parallel.For
-            Parallel.For(0, chunks, ParallelOptions, i => ((double*)partialsAddress)[i] = RunOne(job, i, perChunk, items));
+            var work = ChunkWork<TJob>.ForThisThread;
+            work.Set(job, perChunk, items, partials); // the caller's stack frame outlives the run
+            Workers.Run(work, chunks);
+            work.Clear();
         }
         double total = 0;
         for (int i = 0; i < chunks; i++) total += partials[i];
         return total;
+    }
+
+    /// <summary>A chunked job as <see cref="ParallelWork"/>: item i is chunk i, its partial sum stored at partials[i].
+    /// One instance per calling thread and job type, reused.</summary>
+    private sealed unsafe class ChunkWork<TJob> : ParallelWork where TJob : struct, IChunkJob
+    {
+        [ThreadStatic] private static ChunkWork<TJob>? t_instance;
+        public static ChunkWork<TJob> ForThisThread => t_instance ??= new ChunkWork<TJob>();
+
+        private TJob _job;
+        private int _perChunk, _items;
+        private double* _partials;
+
+        public void Set(TJob job, int perChunk, int items, double* partials) { _job = job; _perChunk = perChunk; _items = items; _partials = partials; }
+        public void Clear() { _job = default; _partials = null; }
+        public override void Execute(int item) => _partials[item] = RunOne(_job, item, _perChunk, _items);
     }
 
     private static double RunOne<TJob>(TJob job, int chunk, int perChunk, int items) where TJob : struct, IChunkJob

@@ -47,18 +47,14 @@ public sealed partial class CpuBackend<T>
             for (int pc = 0; pc < p.K; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, p.K - pc);
-                Parallel.For(0, Threads, ParallelOptions, t =>
-                {
-                    int first = t * panelsPerThread, count = Math.Min(panels - first, panelsPerThread);
-                    if (count <= 0) return;
-                    int j0 = first * nr, cols = Math.Min(nc - j0, count * nr);
-                    CpuGemmPacking<T>.PackB(p.B.From(pc, jc + j0), kc, cols, (T*)packedB + (long)j0 * kc);
-                });
-                Parallel.For(0, rowBlocks, ParallelOptions, block =>
-                {
-                    int ic = block * rowsPerBlock;
-                    CpuGemmDriver<T>.Block(p, jc, nc, pc, kc, ic, Math.Min(rowsPerBlock, p.M - ic), (T*)packedB);
-                });
+                var pack = t_packB ??= new PackBWork();
+                (pack.Problem, pack.Jc, pack.Nc, pack.Pc, pack.Kc, pack.PanelsPerThread, pack.Panels) = (p, jc, nc, pc, kc, panelsPerThread, panels);
+                pack.PackedB = (T*)packedB;
+                Workers.Run(pack, Threads);
+                var rows = t_rowBlocks ??= new RowBlockWork();
+                (rows.Problem, rows.Jc, rows.Nc, rows.Pc, rows.Kc, rows.RowsPerBlock) = (p, jc, nc, pc, kc, rowsPerBlock);
+                rows.PackedB = (T*)packedB;
+                Workers.Run(rows, rowBlocks);
             }
         }
     }
@@ -71,11 +67,58 @@ public sealed partial class CpuBackend<T>
         int tiles = (p.N + nr - 1) / nr;
         int parts = Math.Min(Threads, tiles);
         int tilesPerPart = (tiles + parts - 1) / parts;
-        Parallel.For(0, parts, ParallelOptions, part =>
+        var work = t_columnSlabs ??= new ColumnSlabWork();
+        (work.Problem, work.Width) = (p, tilesPerPart * nr);
+        Workers.Run(work, parts);
+    }
+
+    // The parallel GEMM's work items, one reusable object per calling thread for each kind (no allocation per call).
+    [ThreadStatic] private static PackBWork? t_packB;
+    [ThreadStatic] private static RowBlockWork? t_rowBlocks;
+    [ThreadStatic] private static ColumnSlabWork? t_columnSlabs;
+
+    /// <summary>Item t packs thread t's share of the NR panels of the KC×NC block into the shared B̃.</summary>
+    private sealed unsafe class PackBWork : ParallelWork
+    {
+        public GemmProblem<T> Problem;
+        public int Jc, Nc, Pc, Kc, PanelsPerThread, Panels;
+        public T* PackedB;
+
+        public override void Execute(int item)
         {
-            int start = part * tilesPerPart * nr;
-            int length = Math.Min(p.N - start, tilesPerPart * nr);
-            if (length > 0) CpuGemmDriver<T>.Run(p.Columns(start, length));
-        });
+            int nr = CpuGemmDriver<T>.NR;
+            int first = item * PanelsPerThread, count = Math.Min(Panels - first, PanelsPerThread);
+            if (count <= 0) return;
+            int j0 = first * nr, cols = Math.Min(Nc - j0, count * nr);
+            CpuGemmPacking<T>.PackB(Problem.B.From(Pc, Jc + j0), Kc, cols, PackedB + (long)j0 * Kc);
+        }
+    }
+
+    /// <summary>Item b computes row block b of C against the shared B̃ (packing its own Ã).</summary>
+    private sealed unsafe class RowBlockWork : ParallelWork
+    {
+        public GemmProblem<T> Problem;
+        public int Jc, Nc, Pc, Kc, RowsPerBlock;
+        public T* PackedB;
+
+        public override void Execute(int item)
+        {
+            int ic = item * RowsPerBlock;
+            CpuGemmDriver<T>.Block(Problem, Jc, Nc, Pc, Kc, ic, Math.Min(RowsPerBlock, Problem.M - ic), PackedB);
+        }
+    }
+
+    /// <summary>Item i runs the whole blocked GEMM on column slab i of C (Width columns).</summary>
+    private sealed class ColumnSlabWork : ParallelWork
+    {
+        public GemmProblem<T> Problem;
+        public int Width;
+
+        public override void Execute(int item)
+        {
+            int start = item * Width;
+            int length = Math.Min(Problem.N - start, Width);
+            if (length > 0) CpuGemmDriver<T>.Run(Problem.Columns(start, length));
+        }
     }
 }

@@ -84,7 +84,7 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
         T beta = first ? p.Beta : T.One;
         bool readC = !first || p.Beta != T.Zero;
         bool epilogue = last && (p.Bias is not null || p.Activation != Activation.Identity);
-        T* packedA = Scratch(ref t_packedA, RoundUp(mc, MR) * kc);
+        T* packedA = Scratch(ref t_packedA, RoundUp(mc, MR) * kc + CpuGemmPacking<T>.PackedAPadding);
         T* tile = stackalloc T[MR * MaxNR]; // MR×NR scratch for edge tiles
         CpuGemmPacking<T>.PackA(p.A.From(ic, pc), mc, kc, packedA);
         for (int jr = 0; jr < nc; jr += nr)

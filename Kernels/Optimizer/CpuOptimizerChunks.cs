@@ -13,7 +13,7 @@ internal interface IOptimizerChunkJob
 public sealed partial class CpuBackend<T>
 {
     /// <summary>Below this many elements an optimizer kernel runs inline on the calling thread
-    /// (Parallel.For costs microseconds and allocates; a small model's step must do neither).</summary>
+    /// (waking a worker costs microseconds, which a small model's step must not pay).</summary>
     internal const int OptimizerParallelThreshold = 1 << 16;
 
     /// <summary>Most chunks one optimizer call is split into (partials live in a stack array of this size).</summary>
@@ -34,19 +34,36 @@ public sealed partial class CpuBackend<T>
         return chunks <= 1 ? job.Run(0, items) : RunOptimizerChunksParallel(job, items, chunks);
     }
 
-    // Kept apart so that the closure below is only allocated on the parallel (large) path.
     private unsafe double RunOptimizerChunksParallel<TJob>(TJob job, int items, int chunks) where TJob : struct, IOptimizerChunkJob
     {
         double* partials = stackalloc double[OptimizerMaxChunks];
         int perChunk = ((items + chunks - 1) / chunks + 15) & ~15; // whole 64-byte lines for float
-        nint address = (nint)partials; // the caller's frame outlives Parallel.For
-        Parallel.For(0, chunks, ParallelOptions, c =>
-        {
-            long start = (long)c * perChunk;
-            ((double*)address)[c] = start >= items ? 0 : job.Run((int)start, (int)Math.Min(perChunk, items - start));
-        });
+        var work = OptimizerChunkWork<TJob>.ForThisThread;
+        work.Set(job, perChunk, items, partials); // the caller's frame outlives the run
+        Workers.Run(work, chunks);
+        work.Clear();
         double total = 0;
         for (int c = 0; c < chunks; c++) total += partials[c];
         return total;
+    }
+
+    /// <summary>An optimizer job as <see cref="ParallelWork"/> (item c = chunk c); one per calling thread and job type.</summary>
+    private sealed unsafe class OptimizerChunkWork<TJob> : ParallelWork where TJob : struct, IOptimizerChunkJob
+    {
+        [ThreadStatic] private static OptimizerChunkWork<TJob>? t_instance;
+        public static OptimizerChunkWork<TJob> ForThisThread => t_instance ??= new OptimizerChunkWork<TJob>();
+
+        private TJob _job;
+        private int _perChunk, _items;
+        private double* _partials;
+
+        public void Set(TJob job, int perChunk, int items, double* partials) { _job = job; _perChunk = perChunk; _items = items; _partials = partials; }
+        public void Clear() { _job = default; _partials = null; }
+
+        public override void Execute(int item)
+        {
+            long start = (long)item * _perChunk;
+            _partials[item] = start >= _items ? 0 : _job.Run((int)start, (int)Math.Min(_perChunk, _items - start));
+        }
     }
 }

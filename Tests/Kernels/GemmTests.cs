@@ -211,6 +211,30 @@ public class GemmTests
                 }
     }
 
+    /// <summary>
+    /// The float32 CPU path packs rows of A and rows of W (transposed B) eight p at a time through an 8×8 register
+    /// transpose, writing the zero padding itself. Every edge of that: m = 1…13 (partial MR = 6 panels), n = 1…33
+    /// (partial NR = 16 panels), k = 1…17 and 263 (tails of 8 and of KC = 256), all four transposes, against the
+    /// float64 loop with the float32 tolerance above. C starts as NaN with beta = 0, so any padding lane that
+    /// leaked into C would show.
+    /// </summary>
+    [Fact]
+    public void Float32_cpu_vectorized_packing_handles_every_panel_and_tail_edge()
+    {
+        var backend = TestDevices.Get(TestDevices.Cpu);
+        int seed = 900;
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (5, 17, 8), (6, 16, 9), (7, 15, 16), (12, 31, 17), (13, 33, 263), (2, 3, 7), (11, 1, 24) })
+            foreach (bool transA in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
+                {
+                    var t = new Case(transA, transB, m, n, k, 1, 0, false, Activation.Identity);
+                    var (a, b, c, bias) = Inputs(t, seed++);
+                    Array.Fill(c, double.NaN);
+                    var expected = Naive(t.TransA, t.TransB, m, n, k, t.Alpha, a, b, t.Beta, c, bias, t.Activation);
+                    Tolerance.AllClose(expected, RunFloat(backend, t, a, b, c, bias), Rtol32, Atol32PerSqrtK * Math.Sqrt(k + 1), $"cpu {t}");
+                }
+    }
+
     [Theory]
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void Float32_every_activation_with_bias(string device)

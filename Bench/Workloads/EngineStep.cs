@@ -1,0 +1,67 @@
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Training;
+
+namespace Engine.Bench.Workloads;
+
+/// <summary>
+/// A workload's step run by the library itself: <see cref="MultiTaskModel"/> (PyTorch's default initialization) and
+/// <see cref="TrainingStep"/> with Adam (lr 1e-3), clipping at 1.0, and Sum or PCGrad combination, on one uploaded
+/// batch. Metrics tracking is off (the peer computes none); the rest of what the library's step does — gathering the
+/// task losses, the norm statistics, the conflict monitor under PCGrad — is timed with it.
+/// </summary>
+public sealed class EngineStep : IStepRunner
+{
+    private readonly MultiTaskModel _model;
+    private readonly DeviceDataset _data;
+    private readonly TrainingStep _step;
+    private readonly int _batch;
+
+    private EngineStep(Workload workload, StepVariant variant, Backend<float> backend, ulong seed)
+    {
+        var heads = workload.Heads.Select((h, i) => h.Kind == HeadKind.Regression
+            ? TaskHead.Regression($"reg{i}", h.Outputs)
+            : new TaskHead($"cls{i}", TaskKind.Classification, h.Outputs)).ToList();
+        var spec = new ModelSpec(workload.Inputs, workload.Trunk, heads) { Seed = seed };
+        _model = MultiTaskModel.Create(spec, backend);
+        _batch = workload.Batch;
+
+        var random = new Random((int)seed + 7);
+        float[] Uniform(int n, float scale) => [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale)];
+        var tasks = workload.Heads.Select((h, i) => h.Kind == HeadKind.Regression
+            ? TaskData.Regression($"reg{i}", Uniform(_batch * h.Outputs, 1f), h.Outputs)
+            : TaskData.Classification($"cls{i}", [.. Enumerable.Range(0, _batch).Select(_ => random.Next(h.Outputs))], h.Outputs)).ToList();
+        _data = DeviceDataset.Upload(_model, new TrainingData(Uniform(_batch * workload.Inputs, 1.7f), workload.Inputs, tasks));
+        _step = new TrainingStep(_model, new StepOptions
+        {
+            Combination = variant == StepVariant.Sum ? CombinationMethod.Sum : CombinationMethod.PcGrad,
+            CombinationSeed = (int)seed,
+            MaxGradNorm = 1.0,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 1e-3,
+            TrackMetrics = false,
+        }, _batch);
+    }
+
+    /// <summary>The library's step on <paramref name="workload"/>.</summary>
+    public static IStepRunner Create(Workload workload, StepVariant variant, Backend<float> backend, ulong seed = 0) =>
+        new EngineStep(workload, variant, backend, seed);
+
+    /// <inheritdoc/>
+    public string Implementation => "Engine.Training.TrainingStep (MultiTaskModel, Adam, clip 1.0)";
+
+    /// <inheritdoc/>
+    public void Run()
+    {
+        _step.Run(_data, 0, _batch);
+        _model.Backend.Synchronize();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _step.Dispose();
+        _data.Dispose();
+        _model.Dispose();
+    }
+}

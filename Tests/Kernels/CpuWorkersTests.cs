@@ -1,0 +1,142 @@
+using Engine.Kernels;
+using Engine.Kernels.Cpu;
+using Engine.Tests.Infrastructure;
+
+namespace Engine.Tests.Kernels;
+
+/// <summary>
+/// The CPU backend's own worker threads (<see cref="CpuWorkers"/>), which replaced Parallel.For: every item runs
+/// exactly once, errors surface in the caller, concurrent callers are safe, and a warm parallel kernel allocates
+/// nothing on the calling thread.
+/// </summary>
+public class CpuWorkersTests
+{
+    private sealed class CountingWork(int items) : ParallelWork
+    {
+        public readonly int[] Runs = new int[items];
+        public readonly HashSet<int> Threads = [];
+        public override void Execute(int item)
+        {
+            Interlocked.Increment(ref Runs[item]);
+            lock (Threads) Threads.Add(Environment.CurrentManagedThreadId);
+            Thread.SpinWait(2000); // long enough that the helper takes items too
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    [InlineData(2, 7)]
+    [InlineData(3, 64)]
+    [InlineData(4, 1000)]
+    public void Every_item_runs_exactly_once_on_at_most_the_given_number_of_threads(int threads, int items)
+    {
+        using var workers = new CpuWorkers(threads);
+        for (int run = 0; run < 20; run++)
+        {
+            var work = new CountingWork(items);
+            workers.Run(work, items);
+            Assert.All(work.Runs, r => Assert.Equal(1, r));
+            Assert.InRange(work.Threads.Count, 1, Math.Min(threads, items));
+            Assert.Contains(Environment.CurrentManagedThreadId, work.Threads); // the caller always takes part
+        }
+    }
+
+    private sealed class FailingWork : ParallelWork
+    {
+        public override void Execute(int item)
+        {
+            if (item == 3) throw new InvalidOperationException("item 3 failed");
+        }
+    }
+
+    [Fact]
+    public void An_exception_in_an_item_is_rethrown_in_the_caller_and_the_workers_stay_usable()
+    {
+        using var workers = new CpuWorkers(2);
+        var error = Assert.Throws<InvalidOperationException>(() => workers.Run(new FailingWork(), 50));
+        Assert.Equal("item 3 failed", error.Message);
+        var work = new CountingWork(40);
+        workers.Run(work, 40);
+        Assert.All(work.Runs, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
+    public void Two_callers_sharing_the_workers_both_get_every_item_done()
+    {
+        using var workers = new CpuWorkers(2);
+        var results = new CountingWork[2][];
+        Parallel.For(0, 2, caller =>
+        {
+            results[caller] = new CountingWork[30];
+            for (int run = 0; run < 30; run++)
+            {
+                results[caller][run] = new CountingWork(17);
+                workers.Run(results[caller][run], 17);
+            }
+        });
+        Assert.All(results.SelectMany(r => r), w => Assert.All(w.Runs, r => Assert.Equal(1, r)));
+    }
+
+    private sealed class SlowHelperWork : ParallelWork
+    {
+        private readonly int _caller = Environment.CurrentManagedThreadId;
+        public int HelperItems;
+        public override void Execute(int item)
+        {
+            if (Environment.CurrentManagedThreadId == _caller)
+            {
+                Thread.Sleep(1); // give the helper time to wake and take an item
+                return;
+            }
+            HelperItems++;
+            Thread.Sleep(3); // the caller finishes first and must block until the helper checks out
+        }
+    }
+
+    [Fact]
+    public void A_caller_that_blocks_waiting_for_a_helper_allocates_nothing()
+    {
+        // A blocking SemaphoreSlim.Wait allocates; the workers signal with Monitor.Wait/Pulse, which does not.
+        using var workers = new CpuWorkers(2);
+        var work = new SlowHelperWork();
+        for (int i = 0; i < 5; i++) workers.Run(work, 4);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 30; i++) workers.Run(work, 4);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(work.HelperItems > 0, "the helper never took an item, so the caller never had to wait");
+    }
+
+    [Fact]
+    public void Parallel_kernels_allocate_nothing_once_warm()
+    {
+        // Sizes above every parallel threshold, on two threads: GEMM (both the shared-B and the column-slab
+        // schemes), a chunked reduction, the Gram matrix and the linear combination.
+        using var concrete = new CpuBackend<float>(2);
+        Backend<float> cpu = concrete;
+        using var a = cpu.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(256 * 256, 1)));
+        using var b = cpu.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(256 * 256, 2)));
+        using var c = cpu.Allocate<float>(256 * 256);
+        using var wide = cpu.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(256 * 4096, 3)));
+        using var slab = cpu.Allocate<float>(16 * 4096);
+        using var big = cpu.Allocate<float>(Tolerance.ToFloat(Tolerance.Random(3 * 100_000, 4)));
+        using var scalar = cpu.Allocate<float>(1);
+        using var gram = cpu.Allocate<float>(9);
+        using var coefficients = cpu.Allocate<float>([1f, 0.5f, -1f]);
+        using var combined = cpu.Allocate<float>(100_000);
+        void Kernels()
+        {
+            cpu.Gemm(false, true, 256, 256, 256, 1f, a.View, b.View, 0f, c.View);               // m ≥ 4·threads·MR: shared B̃
+            cpu.Gemm(false, false, 16, 4096, 256, 1f, a.Slice(0, 16 * 256), wide.View, 0f, slab.View);  // few rows: column slabs
+            cpu.Sum(big.View, scalar.View, 1f);
+            cpu.Gram(big.View, 3, 100_000, gram.View);
+            cpu.LinearCombination(big.View, 3, 100_000, coefficients.View, combined.View, accumulate: false);
+        }
+        Kernels();
+        Kernels();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Kernels();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
