@@ -15,6 +15,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // `dotnet Engine.Bench.dll -- --filter …` (the packed GPU bundle has no `dotnet run` to eat the `--`) would pass
+        // the `--` on, and BenchmarkDotNet then waits for input it never gets: drop it.
+        if (args.Length > 0 && args[0] == "--") args = args[1..];
         if (args.Length > 0 && args[0] == "gflops")
             return GemmGflops.Run(args[1..]);
         if (args.Length > 0 && args[0] == "compare")

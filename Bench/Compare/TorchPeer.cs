@@ -33,6 +33,8 @@ public sealed class TorchPeer(string python, int threads)
         start.ArgumentList.Add(threads.ToString());
         foreach (var a in arguments) start.ArgumentList.Add(a);
         start.Environment["OMP_NUM_THREADS"] = threads.ToString();
+        start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(); // the BLAS behind Debian's torch keeps its own pool
+        start.Environment["MKL_NUM_THREADS"] = threads.ToString();
         Process process;
         try { process = Process.Start(start) ?? throw new InvalidOperationException("Process.Start returned null"); }
         catch (Exception e) { return Fail($"cannot start '{python}': {e.Message}"); }

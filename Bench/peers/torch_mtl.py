@@ -6,7 +6,7 @@ and one linear head per task (MSE for regression heads, cross-entropy for classi
 training step = forward, backward, global-norm clip at 1.0 (torch.nn.utils.clip_grad_norm_), Adam step.
 Variants: `sum` (one backward of the summed loss) and `pcgrad` (one backward per task over the trunk,
 PCGrad on the trunk's gradients in a seeded random order, then clip and Adam).
-Also times the kernels under them: GEMM (torch.mm), fused Adam, and a plain copy of the same buffers.
+Also times the kernels under them: GEMM (torch.mm), fused Adam, and a plain copy of the same number of bytes.
 
 Prints one JSON object per line: {"kind": ..., "name": ..., "ms": median milliseconds, ...}.
 Usage: python3 torch_mtl.py [--threads 2] [--device cpu|cuda] [--only small,medium] [--repeats 20] [--kernels]
@@ -14,6 +14,7 @@ Usage: python3 torch_mtl.py [--threads 2] [--device cpu|cuda] [--only small,medi
 """
 import argparse
 import json
+import os
 import random
 import statistics
 import time
@@ -137,6 +138,18 @@ def flops_per_step(name, variant):
     return fwd + bwd_heads + passes * bwd_trunk
 
 
+def loaded_blas():
+    """The BLAS shared library this process actually mapped. Debian's torch is built against the generic
+    libblas.so.3 interface (BLAS_INFO=generic) and calls whatever update-alternatives points that at: the
+    reference BLAS by default, OpenBLAS once libopenblas0-pthread is installed."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return ""
+    return " (loaded: " + ", ".join(sorted(os.path.realpath(p) for p in paths)) + ")" if paths else ""
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -151,8 +164,10 @@ def main():
         torch.backends.cudnn.allow_tf32 = False
     config = torch.__config__.show()
     blas = next((part.split("=", 1)[1] for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO=")), "unknown")
+    if args.device == "cpu":
+        torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # loads the BLAS library, so the line below can name it
     meta = {"kind": "meta", "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
-            "blas": "BLAS_INFO=" + blas}
+            "blas": "BLAS_INFO=" + blas + loaded_blas()}
     print(json.dumps(meta), flush=True)
 
     for name in filter(None, args.only.split(",")):
@@ -186,12 +201,12 @@ def main():
             p.grad = torch.randn(count, device=args.device)
             opt = torch.optim.Adam([p], lr=1e-3, **({"fused": True} if args.device == "cuda" else {}))
             ms = timed(opt.step, args.device, 10)
-            # A copy of one buffer of the same length: 8 bytes per parameter (Adam moves 28: θ, g, m, v in; θ, m, v out).
-            src = torch.randn(count, device=args.device)
+            # A copy of the same bytes: Adam moves 28 per parameter (θ, g, m, v in; θ, m, v out), so copy 3.5·count floats.
+            src = torch.randn(count // 2 * 7, device=args.device)
             dst = torch.empty_like(src)
             copy_ms = timed(lambda: dst.copy_(src), args.device, 10)
             print(json.dumps({"kind": "adam", "name": f"{count}", "ms": ms, "copy_ms": copy_ms,
-                              "adam_gbs": 28 * count / ms / 1e6, "copy_gbs": 8 * count / copy_ms / 1e6}), flush=True)
+                              "adam_gbs": 28 * count / ms / 1e6, "copy_gbs": 28 * count / copy_ms / 1e6}), flush=True)
 
 
 if __name__ == "__main__":

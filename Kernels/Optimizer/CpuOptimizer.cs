@@ -35,7 +35,7 @@ public sealed partial class CpuBackend<T>
             L2 = T.CreateTruncating(settings.Decoupled ? 0 : lambda),
             DecayFactor = T.CreateTruncating(settings.Decoupled ? 1 - lr * lambda : 1),
         };
-        RunOptimizerChunks(job, parameters.Length);
+        RunChunks(job, parameters.Length);
     }
 
     /// <inheritdoc/>
@@ -58,14 +58,14 @@ public sealed partial class CpuBackend<T>
             OneMinusDampening = T.CreateTruncating(1 - settings.Dampening),
             L2 = T.CreateTruncating(settings.WeightDecay),
         };
-        RunOptimizerChunks(job, parameters.Length);
+        RunChunks(job, parameters.Length);
     }
 
     /// <summary>
     /// Per element: θ ← θ·(1 − lr·λ) [AdamW]; g ← scale·g + λθ [Adam, L2]; m ← β₁m + (1−β₁)g;
     /// v ← β₂v + (1−β₂)g²; v̂ ← max(v̂, v) [AMSGrad]; θ ← θ − (lr/bc₁)·m / (√v̂/√bc₂ + ε).
     /// </summary>
-    private unsafe struct AdamJob : IOptimizerChunkJob
+    private unsafe struct AdamJob : IChunkJob
     {
         public T* P, G, M, V, VMax;
         public T Scale, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, StepSize, InverseSqrtBc2, Epsilon, L2, DecayFactor;
@@ -115,7 +115,7 @@ public sealed partial class CpuBackend<T>
     /// Per element: g ← scale·g + λθ; with momentum μ: buf ← g on the first step, else
     /// buf ← μ·buf + (1 − dampening)·g, then g ← g + μ·buf (Nesterov) or g ← buf; θ ← θ − lr·g.
     /// </summary>
-    private unsafe struct SgdJob : IOptimizerChunkJob
+    private unsafe struct SgdJob : IChunkJob
     {
         public T* P, G, Buffer;
         public bool FirstStep, Nesterov;

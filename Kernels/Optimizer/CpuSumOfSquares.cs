@@ -24,7 +24,7 @@ public sealed partial class CpuBackend<T>
         for (int s = 0; s < segments; s++)
         {
             int start = offsets[s], length = offsets[s + 1] - start;
-            double sum = length <= 0 ? 0 : RunOptimizerChunks(new SumOfSquaresJob { X = x.Pointer() + start }, length);
+            double sum = length <= 0 ? 0 : RunChunks(new SumOfSquaresJob { X = x.Pointer() + start }, length);
             sums[s] = T.CreateTruncating(sum);
             total += sum;
         }
@@ -58,7 +58,7 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <summary>Σ x² over a window, in blocks of <see cref="SumOfSquaresBlock"/> accumulated in float64.</summary>
-    private unsafe struct SumOfSquaresJob : IOptimizerChunkJob
+    private unsafe struct SumOfSquaresJob : IChunkJob
     {
         public T* X;
 

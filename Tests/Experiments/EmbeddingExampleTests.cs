@@ -1,12 +1,14 @@
 using Engine.Data;
 using Engine.Kernels;
+using Engine.Metrics;
 using Engine.Training;
 
 namespace Engine.Tests.Experiments;
 
 /// <summary>
-/// The "embed the library in a .NET program" example of docs/cli.md, compiled and run here so that it cannot rot.
-/// Keep the body of <see cref="TrainWine"/> and the documentation's copy identical.
+/// The "embed the library in a .NET program" examples, compiled and run here so that they cannot rot: the body of
+/// <see cref="TrainWine"/> is docs/cli.md's, the marked part of <see cref="ReadmeExample"/> is README.md's (there with the
+/// literal paths "data/wine_quality.csv" and "wine.safetensors" in place of the two parameters).
 /// </summary>
 public class EmbeddingExampleTests : IDisposable
 {
@@ -43,6 +45,44 @@ public class EmbeddingExampleTests : IDisposable
     }
     // ---- end example ----
 
+    static IReadOnlyList<TaskMetrics> ReadmeExample(string winePath, string modelPath)
+    {
+        // ---- begin README example ----
+        var data  = CsvTable.Load(winePath, BundledDatasets.WineQualityRegression);  // quality: regression, color: class
+        var split = DataSplit.Shuffled(data.RowCount, trainFraction: 0.8, validationFraction: 0, seed: 42);
+        var scale = Standardization.Fit(data, split.Train);                        // μ, σ of the training rows only
+        var train = TrainingData.FromDataset(scale.Apply(data.Select(split.Train)), scale);
+        var test  = TrainingData.FromDataset(scale.Apply(data.Select(split.Test)), scale);
+
+        using var backend = Device.Create("auto");                                 // CUDA, OpenCL or the SIMD CPU path
+        var spec = new ModelSpec(data.InputCount, [64, 64],
+            [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
+        using var model = MultiTaskModel.Create(spec, backend);
+        new Trainer(new TrainerOptions { Epochs = 30, BatchSize = 32, Seed = 42, Step = new StepOptions
+            { LearningRate = 0.01, Schedule = ScheduleKind.Cosine, Combination = CombinationMethod.PcGrad } })
+            .Fit(model, train);
+        model.Save(modelPath, new ModelMetadata(scale, data.Encoding, data.Schema)); // what 'mtl predict' reads
+        var metrics = model.Evaluate(test);             // per task: loss, RMSE and MAE in quality points, accuracy
+        // ---- end README example ----
+        return metrics;
+    }
+
+    [Fact]
+    public void The_readme_example_reaches_the_wine_targets_and_is_the_readme_code()
+    {
+        var modelPath = Path.Combine(_dir, "readme.safetensors");
+        var metrics = ReadmeExample(BundledPaths.WineQuality, modelPath);
+        var quality = metrics.Single(m => m.Task == "quality");
+        var color = metrics.Single(m => m.Task == "color");
+        Assert.InRange(quality.Rmse!.Value, 0.3, 0.75);   // target ≤ 0.75 (predicting the mean gives ≈ 0.87)
+        Assert.InRange(color.Accuracy!.Value, 0.99, 1.0); // target ≥ 99 % (the majority color is 75 %)
+        Assert.True(File.Exists(modelPath));
+
+        var code = MarkedCode("---- begin README example", "---- end README example", indent: 8)
+            .Replace("(winePath,", "(\"data/wine_quality.csv\",").Replace("(modelPath,", "(\"wine.safetensors\",");
+        Assert.Contains(code, File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void The_documented_embedding_example_trains_wine_to_the_targets()
     {
@@ -64,12 +104,18 @@ public class EmbeddingExampleTests : IDisposable
     [Fact]
     public void The_documentation_shows_exactly_this_code()
     {
-        string root = RepositoryRoot();
-        var source = File.ReadAllLines(Path.Combine(root, "Tests", "Experiments", "EmbeddingExampleTests.cs"));
-        int begin = Array.FindIndex(source, l => l.Contains("---- begin example")), end = Array.FindIndex(source, l => l.Contains("---- end example"));
-        var code = source[(begin + 1)..end].Select(l => l.Length >= 4 ? l[4..] : l.Trim()).ToArray();
-        var doc = File.ReadAllText(Path.Combine(root, "docs", "cli.md")).ReplaceLineEndings("\n");
-        Assert.Contains(string.Join("\n", code), doc);
+        var code = MarkedCode("---- begin example", "---- end example", indent: 4);
+        var doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "cli.md")).ReplaceLineEndings("\n");
+        Assert.Contains(code, doc);
+    }
+
+    /// <summary>The lines of this file between two markers, with <paramref name="indent"/> leading spaces removed.</summary>
+    private static string MarkedCode(string beginMarker, string endMarker, int indent)
+    {
+        var source = File.ReadAllLines(Path.Combine(RepositoryRoot(), "Tests", "Experiments", "EmbeddingExampleTests.cs"));
+        int begin = Array.FindIndex(source, l => l.Contains(beginMarker)), end = Array.FindIndex(source, l => l.Contains(endMarker));
+        Assert.True(begin >= 0 && end > begin, $"markers {beginMarker} … {endMarker} not found");
+        return string.Join("\n", source[(begin + 1)..end].Select(l => l.Length >= indent ? l[indent..] : l.Trim()));
     }
 
     private static string RepositoryRoot()

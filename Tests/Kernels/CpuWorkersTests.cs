@@ -38,8 +38,9 @@ public class CpuWorkersTests
             var work = new CountingWork(items);
             workers.Run(work, items);
             Assert.All(work.Runs, r => Assert.Equal(1, r));
+            // At most one thread per worker (the caller included). The caller usually takes items too, but woken helpers
+            // can drain cheap items before it gets one, so that is not asserted (it made this test flaky).
             Assert.InRange(work.Threads.Count, 1, Math.Min(threads, items));
-            Assert.Contains(Environment.CurrentManagedThreadId, work.Threads); // the caller always takes part
         }
     }
 

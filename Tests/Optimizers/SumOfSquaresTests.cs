@@ -98,6 +98,30 @@ public class SumOfSquaresTests
         Assert.Equal(0.75, norms["p1"]);
     }
 
+    [Fact]
+    public void The_cpu_sums_have_the_same_bits_on_one_thread_and_on_two()
+    {
+        // 300 000 elements split into chunks fixed by the size alone (above the 2^16 inline threshold): the partials
+        // are added in chunk order whatever the thread count, so clipping's norm is reproducible across machines.
+        var x = new float[300_000];
+        var random = new Random(5);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() * 6 - 3);
+        float[] SumsOn(int threads)
+        {
+            using var backend = new Engine.Kernels.Cpu.CpuBackend<float>(threads);
+            using var values = backend.Allocate<float>(x);
+            using var offsets = backend.Allocate<int>([0, 100_003, 300_000]);
+            using var result = backend.Allocate<float>(3);
+            backend.SegmentedSumOfSquares(values.View, offsets.View, result.View);
+            return backend.ToArray(result.View);
+        }
+        var one = SumsOn(1);
+        Assert.Equal(one, SumsOn(2));
+        double exact = 0;
+        foreach (float v in x) exact += (double)v * v;
+        Assert.Equal(exact, one[2], exact * 1e-6);
+    }
+
     [Theory]
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void A_result_of_the_wrong_length_is_rejected(string device)
