@@ -54,16 +54,7 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         : base(backend, parameters, (options ??= new AdamOptions()).LearningRate, options.WeightDecay, options.Groups, options.Schedule)
     {
         Options = options;
-        try
-        {
-            Settings(options.LearningRate, options.WeightDecay).Validate();
-            foreach (var group in Groups) Settings(group.BaseLearningRate, group.WeightDecay).Validate();
-        }
-        catch
-        {
-            Dispose(); // the control block is already on the device
-            throw;
-        }
+        ValidateEveryGroup(options.LearningRate, options.WeightDecay, (lr, decay) => Settings(lr, decay).Validate());
         _m = AddStateBuffer("exp_avg");
         _v = AddStateBuffer("exp_avg_sq");
         if (options.AmsGrad) _vMax = AddStateBuffer("max_exp_avg_sq");

@@ -73,6 +73,25 @@ public abstract class Optimizer<T> : IOptimizer<T> where T : unmanaged, IFloatin
     /// <summary>Launches the update of the flat range [offset, offset + length) with this step's hyper-parameters.</summary>
     protected abstract void StepRange(int offset, int length, double learningRate, double weightDecay);
 
+    /// <summary>
+    /// For a derived constructor: checks the default group's hyper-parameters and every parameter group's with
+    /// <paramref name="validate"/> (learning rate, weight decay); if one is rejected, frees what this base constructor
+    /// already put on the device and rethrows.
+    /// </summary>
+    protected void ValidateEveryGroup(double learningRate, double weightDecay, Action<double, double> validate)
+    {
+        try
+        {
+            validate(learningRate, weightDecay);
+            foreach (var group in Groups) validate(group.BaseLearningRate, group.WeightDecay);
+        }
+        catch
+        {
+            Dispose(); // the control block is already on the device
+            throw;
+        }
+    }
+
     /// <summary>Allocates a zeroed state buffer of the flat layout, saved as <c>{name}.{parameter}</c>.</summary>
     protected View<T> AddStateBuffer(string name)
     {

@@ -36,16 +36,7 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
         : base(backend, parameters, (options ??= new SgdOptions()).LearningRate, options.WeightDecay, options.Groups, options.Schedule)
     {
         Options = options;
-        try
-        {
-            Settings(options.LearningRate, options.WeightDecay).Validate();
-            foreach (var group in Groups) Settings(group.BaseLearningRate, group.WeightDecay).Validate();
-        }
-        catch
-        {
-            Dispose(); // the control block is already on the device
-            throw;
-        }
+        ValidateEveryGroup(options.LearningRate, options.WeightDecay, (lr, decay) => Settings(lr, decay).Validate());
         if (options.Momentum != 0) _buffer = AddStateBuffer("momentum_buffer");
     }
 

@@ -29,12 +29,7 @@ public class ElementwiseBenchmarks
     [ParamsSource(nameof(Devices))]
     public string Device { get; set; } = "cpu";
 
-    public static IEnumerable<string> Devices()
-    {
-        yield return "cpu";
-        using var cuda = IlgpuBackend.TryCreateCuda();
-        if (cuda is not null) yield return "cuda";
-    }
+    public static IEnumerable<string> Devices() => BenchDevices.Float32();
 
     private int Batch => N / Classes;
 

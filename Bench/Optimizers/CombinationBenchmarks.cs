@@ -27,12 +27,7 @@ public class CombinationBenchmarks
     [ParamsSource(nameof(Devices))]
     public string Device { get; set; } = "cpu";
 
-    public static IEnumerable<string> Devices()
-    {
-        yield return "cpu";
-        using var cuda = IlgpuBackend.TryCreateCuda();
-        if (cuda is not null) yield return "cuda";
-    }
+    public static IEnumerable<string> Devices() => BenchDevices.Float32();
 
     [GlobalSetup]
     public void Setup()

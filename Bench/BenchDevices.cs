@@ -1,0 +1,15 @@
+using Engine.Kernels.Ilgpu;
+
+namespace Engine.Bench;
+
+/// <summary>The devices a float32 benchmark runs on: the SIMD CPU path always, CUDA when this machine has one.</summary>
+public static class BenchDevices
+{
+    /// <summary>"cpu", then "cuda" if <see cref="IlgpuBackend.TryCreateCuda"/> opens a device (it is closed again).</summary>
+    public static IEnumerable<string> Float32()
+    {
+        yield return "cpu";
+        using var cuda = IlgpuBackend.TryCreateCuda();
+        if (cuda is not null) yield return "cuda";
+    }
+}
