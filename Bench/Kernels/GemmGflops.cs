@@ -13,12 +13,14 @@ public static class GemmGflops
         string device = "auto";
         int repeats = 7;
         int? threads = null;
+        string? only = null;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--device" && i + 1 < args.Length) device = args[++i];
             else if (args[i] == "--repeats" && i + 1 < args.Length) repeats = int.Parse(args[++i]);
             else if (args[i] == "--threads" && i + 1 < args.Length) threads = int.Parse(args[++i]);
-            else { Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: gflops [--device cpu|cuda|ilgpu-cpu|auto] [--repeats N] [--threads N (cpu only)]"); return 2; }
+            else if (args[i] == "--shape" && i + 1 < args.Length) only = args[++i];
+            else { Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: gflops [--device cpu|cuda|ilgpu-cpu|auto] [--repeats N] [--threads N (cpu only)] [--shape TEXT (shapes whose name contains it)]"); return 2; }
         }
         using var backend = threads is int count ? new Engine.Kernels.Cpu.CpuBackend<float>(count) : Device.Create(device);
         Console.WriteLine($"GEMM float32 on {backend.Info.Name} ({backend.Info.Kind}); median (and best) of {repeats} timed runs after warm-up.");
@@ -26,6 +28,7 @@ public static class GemmGflops
         Console.WriteLine(LoadAverage("before"));
         foreach (var shape in GemmShape.Report)
         {
+            if (only is not null && !shape.Name.Contains(only, StringComparison.OrdinalIgnoreCase)) continue;
             if (backend.Info.Kind == BackendKind.IlgpuCpu && shape.M * (long)shape.N * shape.K > 256L * 256 * 256)
             {
                 Console.WriteLine($"{shape.Name,-30} (skipped: too large for the emulated GPU)");

@@ -109,6 +109,11 @@ def step_pcgrad(model, x, targets, opt, rng):
 
 
 def timed(fn, device, repeats, warmup=3):
+    return timed_samples(fn, device, repeats, warmup)[0]
+
+
+def timed_samples(fn, device, repeats, warmup=3):
+    """(median, fastest) of `repeats` timed calls after `warmup` untimed ones, in ms."""
     for _ in range(warmup):
         fn()
     if device == "cuda":
@@ -120,7 +125,7 @@ def timed(fn, device, repeats, warmup=3):
         if device == "cuda":
             torch.cuda.synchronize()
         samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
+    return statistics.median(samples), min(samples)
 
 
 def flops_per_step(name, variant):
@@ -194,8 +199,9 @@ def main():
             a = torch.randn(k, m, device=args.device) if ta else torch.randn(m, k, device=args.device)
             b = torch.randn(n, k, device=args.device) if tb else torch.randn(k, n, device=args.device)
             a_op, b_op = (a.t() if ta else a), (b.t() if tb else b)
-            ms = timed(lambda: torch.mm(a_op, b_op), args.device, max(5, args.repeats // 2))
-            print(json.dumps({"kind": "gemm", "name": label, "ms": ms, "gflops": 2 * m * n * k / ms / 1e6}), flush=True)
+            ms, min_ms = timed_samples(lambda: torch.mm(a_op, b_op), args.device, max(5, args.repeats // 2))
+            print(json.dumps({"kind": "gemm", "name": label, "ms": ms, "min_ms": min_ms,
+                              "gflops": 2 * m * n * k / ms / 1e6}), flush=True)
         for count in (1_000_000, 10_000_000):
             p = torch.zeros(count, device=args.device, requires_grad=True)
             p.grad = torch.randn(count, device=args.device)
