@@ -6,14 +6,10 @@ namespace Engine.Tests.Training;
 
 /// <summary>
 /// A warm <see cref="TrainingStep.Run"/> allocates nothing on the managed heap (and, by the arena's design, nothing on
-/// the device). Measured with <see cref="GC.GetAllocatedBytesForCurrentThread"/> over 20 steps on the CPU backend at
-/// sizes where every kernel runs on the calling thread (the CPU backend's Parallel.For starts above 2¹⁶ elements of
-/// work, and Parallel.For allocates its tasks and closures on the calling thread).
-/// <para>Measured above the threshold (trunk [64, 64], 1024 and 4096 rows): about 1.8 KB per parallel launch
-/// (elementwise, activation, NT/NN GEMMs: constant per launch), and the weight-gradient GEMM (TN, k = batch rows)
-/// launches two Parallel.For per KC block of the batch, so it allocates ≈14.5 KB at 1024 rows and ≈58 KB at 4096;
-/// a whole step allocated ≈26 KB at 1024 rows and ≈131 KB at 4096. That is kernel-level launch overhead
-/// (Kernels/Gemm/CpuGemm.cs, Kernels/Elementwise/CpuChunks.cs), not the step's own code.</para>
+/// the device), measured with <see cref="GC.GetAllocatedBytesForCurrentThread"/> over 20 steps on the CPU backend:
+/// at small sizes, where every kernel runs on the calling thread, and at a size where the GEMMs and the elementwise
+/// kernels are split across the backend's own worker threads (<c>CpuWorkers</c>, which replaced Parallel.For: that
+/// allocated ≈1.8 KB per parallel launch, ≈26 KB per step at 1024 rows).
 /// </summary>
 public class AllocationTests
 {
@@ -42,6 +38,28 @@ public class AllocationTests
 
         Assert.Equal(0, allocated);
         Assert.Equal(24, step.ReadStatistics().Steps);
+    }
+
+    [Theory]
+    [InlineData(CombinationMethod.Sum)]
+    [InlineData(CombinationMethod.PcGrad)]
+    public void A_warm_step_with_parallel_kernels_allocates_nothing(CombinationMethod combination)
+    {
+        // 1024 rows through a 128-128 trunk: each GEMM is ≥ 1024·128·128 ≈ 1.7·10⁷ multiply-adds and each activation
+        // 131 072 elements, both above the CPU backend's thresholds for splitting work across its two workers.
+        const int rows = 1024;
+        var cpu = new CpuBackend<float>(threads: 2);
+        var spec = new ModelSpec(5, [128, 128], [new TaskHead("reg", Engine.Data.TaskKind.Regression, 2, 1.0, null),
+                                                new TaskHead("cls", Engine.Data.TaskKind.Classification, 3, 0.5, null)]) { Seed = 3 };
+        using var model = MultiTaskModel.Create(spec, cpu);
+        using var device = DeviceDataset.Upload(model, Problems.Data(rows, seed: 2), shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, rows);
+        for (int s = 0; s < 3; s++) step.Run(device, 0, rows);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < 20; s++) step.Run(device, 0, rows);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(23, step.ReadStatistics().Steps);
     }
 
     [Fact]
