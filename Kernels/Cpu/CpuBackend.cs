@@ -23,7 +23,7 @@ public sealed partial class CpuBackend<T> : Backend<T> where T : unmanaged, IFlo
         Workers = new CpuWorkers(Threads);
         string simd = Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : Vector128.IsHardwareAccelerated ? "SSE/NEON" : "scalar";
         long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        string cpuName = $"CPU {typeof(T).Name.ToLowerInvariant()} ({Threads} threads, {simd})";
+        string cpuName = CpuModel.DeviceName(CpuModel.Read(), Threads, simd, typeof(T) == typeof(float) ? "float32" : typeof(T) == typeof(double) ? "float64" : typeof(T).Name);
         _info = new DeviceInfo(cpuName, BackendKind.Cpu, memory, simd, Threads);
     }
 

@@ -13,7 +13,7 @@ public class ElementwiseTests
     public static readonly Activation[] Activations = [Activation.Identity, Activation.Relu, Activation.Tanh, Activation.Sigmoid];
 
     /// <summary>Float32 devices × odd and even sizes; the CPU path also gets a size above its
-    /// parallel threshold, so the chunked Parallel.For path is covered.</summary>
+    /// parallel threshold, so the chunked path split across the backend's own worker threads (CpuWorkers) is covered.</summary>
     public static TheoryData<string, int> DevicesAndSizes()
     {
         var data = new TheoryData<string, int>();

@@ -194,9 +194,11 @@ public class GemmTests
     {
         var backend = TestDevices.Get(device);
         // The ILGPU CPU accelerator emulates every GPU thread: keep its work small. 130×129 spans 2×2
-        // groups of the kernel's 128×128 tiles (with ragged edges); k = 33 spans five BK = 8 slices.
+        // groups of the kernel's 128×128 tiles (with ragged edges); k = 33 spans five BK = 8 slices. The sizes the
+        // other devices see also appear here, each with the other dimensions small: n = 1000 is eight tiles wide with a
+        // ragged last one, m = 257 three tiles tall (one row in the last), k = 257 ends on a one-element BK slice.
         (int m, int n, int k)[] shapes = TestDevices.IsEmulated(device)
-            ? [(1, 1, 1), (7, 33, 17), (65, 70, 33), (130, 129, 9)]
+            ? [(1, 1, 1), (7, 33, 17), (65, 70, 33), (130, 129, 9), (1, 1000, 7), (257, 7, 33), (7, 33, 257)]
             : [(1, 1, 1), (7, 33, 257), (33, 257, 1000), (130, 131, 70)];
         int seed = 300;
         foreach (var (m, n, k) in shapes)
