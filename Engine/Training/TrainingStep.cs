@@ -294,6 +294,8 @@ public sealed class TrainingStep : IDisposable
             throw new ArgumentOutOfRangeException(nameof(o.ProjectionReferenceTask), o.ProjectionReferenceTask, $"The model has {model.TaskCount} tasks.");
         if (o.Weighting == WeightingMethod.Accuracy && model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
             throw new ArgumentException($"Accuracy weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
+        if (o.Weighting == WeightingMethod.Accuracy && !o.TrackMetrics) // the accuracies it weights by would all read 0
+            throw new ArgumentException("StepOptions.Weighting = Accuracy needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));
     }
 
     private static IReadOnlyList<ParameterGroup> HeadGroups(MultiTaskModel model)
@@ -327,12 +329,13 @@ public sealed class TrainingStep : IDisposable
         OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
         {
             LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
-            Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, Groups = groups, Schedule = schedule,
+            Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, BiasCorrection = o.BiasCorrection,
+            Groups = groups, Schedule = schedule,
         }),
         OptimizerKind.Sgd => new Sgd<float>(backend, parameters, new SgdOptions
         {
-            LearningRate = o.LearningRate, Momentum = o.Momentum, Nesterov = o.Nesterov, WeightDecay = o.WeightDecay,
-            Groups = groups, Schedule = schedule,
+            LearningRate = o.LearningRate, Momentum = o.Momentum, Dampening = o.Dampening, Nesterov = o.Nesterov,
+            WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };
