@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Engine.Autodiff;
 using System.Globalization;
 using Engine.Experiments;
 using Engine.Kernels;
@@ -33,6 +34,9 @@ internal sealed class TrainFlags
     public readonly Option<string> Activation = Choice("--activation", "The trunk's activation.", Defaults.Activation);
     public readonly Option<string[]> TaskWeight = List("--task-weight", "A task's loss weight λ, as name=w (repeat per task).", "NAME=W");
     public readonly Option<string[]> HeadLr = List("--head-lr", "A task head's own learning rate, as name=lr (repeat per task).", "NAME=LR");
+    public readonly Option<string[]> HeadDecay = List("--head-decay", "A task head's own weight decay, as name=λ (repeat per task; default: --weight-decay).", "NAME=L");
+    public readonly Option<string?> OutputActivation = OptionalChoice<Activation>("--output-activation", "Activation of the trunk's last layer, the features the heads read (default: --activation).");
+    public readonly Option<string> Init = Choice("--init", "How weights and biases start (seeded by --seed).", Defaults.Initializer);
 
     // optimizer
     public readonly Option<string> Optimizer = Choice("--optimizer", "The optimizer.", DefaultStep.Optimizer);
@@ -43,7 +47,9 @@ internal sealed class TrainFlags
     public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
     public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
+    public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
     public readonly Option<bool> AmsGrad = new("--amsgrad") { Description = "Adam/AdamW: the AMSGrad variant." };
+    public readonly Option<bool> NoBiasCorrection = new("--no-bias-correction") { Description = "Adam/AdamW: do not divide the moments by 1 − βᵗ." };
     public readonly Option<string> Schedule = Choice("--schedule", "Learning-rate schedule after the warm-up.", DefaultStep.Schedule);
     public readonly Option<int> StepSize = new("--step-size") { HelpName = "STEPS", Description = "step schedule: optimizer steps between decays.", DefaultValueFactory = _ => DefaultStep.ScheduleStepSize };
     public readonly Option<int?> DecaySteps = new("--decay-steps") { HelpName = "STEPS", Description = "cosine schedule: steps from the base rate to --min-lr (default: the whole run)." };
@@ -52,7 +58,7 @@ internal sealed class TrainFlags
     public readonly Option<int> Warmup = new("--warmup") { HelpName = "STEPS", Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
     public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
     public readonly Option<string> Combine = Choice("--combine", "How task gradients on the shared trunk are combined.", DefaultStep.Combination);
-    public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set each step.", DefaultStep.Weighting);
+    public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set: static (fixed, --task-weight), loss-balanced and uncertainty (every step, on the device), dwa and accuracy (after each epoch, for the next one, from that epoch's training losses or accuracies).", DefaultStep.Weighting);
     public readonly Option<string> PcGradReduction = Choice("--pcgrad-reduction", "pcgrad: sum (the paper) or mean of the projected gradients.", DefaultStep.PcGradReduction);
     public readonly Option<string?> ProjectionReference = new("--projection-reference") { HelpName = "TASK", Description = "projection: the task the others are made orthogonal to (default: the first task)." };
     public readonly Option<bool> Diagnostics = new("--diagnostics") { Description = "Compute per-task trunk gradients even for --combine sum, to report their cosines and conflicts per epoch." };
@@ -76,8 +82,8 @@ internal sealed class TrainFlags
         foreach (var option in new Option[]
         {
             Data, Delimiter, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
-            Hidden, Activation, TaskWeight, HeadLr,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, AmsGrad,
+            Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, MinDelta, Device, InitWeights, Save, Baselines, Report,
         })
@@ -102,6 +108,9 @@ internal sealed class TrainFlags
             Activation = Enum<Activation>(p.GetValue(Activation)),
             TaskWeights = Pairs("--task-weight", p.GetValue(TaskWeight), allowZero: true),
             HeadLearningRates = Pairs("--head-lr", p.GetValue(HeadLr), allowZero: false),
+            HeadWeightDecays = Pairs("--head-decay", p.GetValue(HeadDecay), allowZero: true),
+            OutputActivation = p.GetValue(OutputActivation) is { } last ? Enum<Activation>(last) : null,
+            Initializer = Enum<Initializer>(p.GetValue(Init)),
             Step = DefaultStep with
             {
                 Optimizer = Enum<OptimizerKind>(p.GetValue(Optimizer)),
@@ -112,7 +121,9 @@ internal sealed class TrainFlags
                 WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
                 Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
                 Nesterov = p.GetValue(Nesterov),
+                Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
+                BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p.GetValue(Schedule)),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
                 DecaySteps = p.GetValue(DecaySteps) is { } decay ? (int)PositiveCount("--decay-steps", decay) : null,
@@ -150,8 +161,16 @@ internal sealed class TrainFlags
             throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
             throw new UsageException("--nesterov needs --momentum above 0.");
+        if (step.Optimizer != OptimizerKind.Sgd && step.Dampening != 0)
+            throw new UsageException($"--dampening applies to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Dampening != 0 && step.Momentum == 0)
+            throw new UsageException("--dampening needs --momentum above 0 (without momentum there is no buffer to dampen).");
+        if (step.Nesterov && step.Dampening != 0)
+            throw new UsageException("--nesterov needs --dampening 0.");
         if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
             throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
+        if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
+            throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
         return s;
     }
 
@@ -167,11 +186,24 @@ internal sealed class TrainFlags
         return option;
     }
 
-    /// <summary>An enum member as a flag value: PcGrad → pcgrad, LossBalanced → loss-balanced.</summary>
+    /// <summary>A choice with no default value (left out: null).</summary>
+    private static Option<string?> OptionalChoice<TEnum>(string name, string description) where TEnum : struct, Enum
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.AcceptOnlyFromAmong(System.Enum.GetValues<TEnum>().Select(FlagName).ToArray());
+        return option;
+    }
+
+    /// <summary>An enum member as a flag value: PcGrad → pcgrad, LossBalanced → loss-balanced, KaimingUniform → kaiming-uniform.</summary>
     internal static string FlagName<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString() switch
     {
         "LossBalanced" => "loss-balanced",
         "MgdaUb" => "mgda",
+        "PyTorchDefault" => "pytorch-default",
+        "KaimingUniform" => "kaiming-uniform",
+        "KaimingNormal" => "kaiming-normal",
+        "XavierUniform" => "xavier-uniform",
+        "XavierNormal" => "xavier-normal",
         var other => other.ToLowerInvariant(),
     };
 
@@ -222,6 +254,9 @@ internal sealed class TrainFlags
 
     private static double InUnitInterval(string flag, double value) =>
         value is >= 0 and < 1 ? value : throw new UsageException($"{flag} {Show(value)}: must be in [0, 1).");
+
+    private static double InClosedUnitInterval(string flag, double value) =>
+        value is >= 0 and <= 1 ? value : throw new UsageException($"{flag} {Show(value)}: must be in [0, 1].");
 
     private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -11,7 +11,9 @@ namespace Engine.Checkpoints;
 /// <item><c>heads.{task}.{i}.weight</c> / <c>.bias</c> — layer i of a task's multi-layer head;</item>
 /// <item><c>optimizer.{state}.{parameter}</c> — optimizer state per parameter (e.g. <c>optimizer.exp_avg.trunk.0.weight</c>,
 /// <c>optimizer.exp_avg_sq.trunk.0.weight</c> for Adam, <c>optimizer.momentum_buffer.…</c> for SGD), and
-/// <c>optimizer.step</c> (I64 scalar) for the step count.</item>
+/// three I64 scalars: <c>optimizer.step</c> (t, the steps applied), <c>optimizer.skipped_steps</c> (steps skipped for a
+/// non-finite gradient norm) and <c>optimizer.schedule_step</c> (Step() calls, skipped ones included: the learning-rate
+/// schedule's position).</item>
 /// </list>
 /// Task names must not contain '.', which separates the parts.
 /// </summary>
@@ -22,6 +24,12 @@ public static class CheckpointNames
 
     /// <summary>The optimizer's step counter (I64 scalar, shape []).</summary>
     public const string OptimizerStep = "optimizer.step";
+
+    /// <summary>The number of steps skipped for a non-finite gradient norm (I64 scalar, shape []).</summary>
+    public const string OptimizerSkippedSteps = "optimizer.skipped_steps";
+
+    /// <summary>The learning-rate schedule's step, skipped steps included (I64 scalar, shape []).</summary>
+    public const string OptimizerScheduleStep = "optimizer.schedule_step";
 
     /// <summary><c>trunk.{layer}.weight</c>.</summary>
     public static string TrunkWeight(int layer) => $"trunk.{NonNegative(layer)}.weight";

@@ -119,10 +119,13 @@ public static class Experiment
             int outputs = targets is RegressionTargets r ? r.Width : ((ClassTargets)targets).ClassCount;
             return new TaskHead(name, targets.Kind, outputs,
                 settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
-                settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null);
+                settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null,
+                settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null);
         }).ToArray())
         {
             TrunkActivation = settings.Activation,
+            TrunkOutputActivation = settings.OutputActivation,
+            Initializer = settings.Initializer,
             Seed = settings.Seed,
         };
 
@@ -217,6 +220,7 @@ public static class Experiment
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
         foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
+                     ("--head-decay", settings.HeadWeightDecays.Keys),
                      ("--projection-reference", reference) })
             foreach (var key in keys)
                 if (!names.Contains(key))

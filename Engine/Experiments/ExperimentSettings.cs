@@ -1,3 +1,4 @@
+using Engine.Autodiff;
 using Engine.Kernels;
 using Engine.Training;
 
@@ -51,6 +52,15 @@ public sealed record ExperimentSettings
 
     /// <summary>Task name → its head's own learning rate (default: the global one).</summary>
     public IReadOnlyDictionary<string, double> HeadLearningRates { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Task name → its head's own weight decay (default: the global one, <see cref="StepOptions.WeightDecay"/>).</summary>
+    public IReadOnlyDictionary<string, double> HeadWeightDecays { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Activation of the trunk's last layer (the features the heads read); null = <see cref="Activation"/>.</summary>
+    public Activation? OutputActivation { get; init; }
+
+    /// <summary>How weights and biases start (seeded by <see cref="Seed"/>).</summary>
+    public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;
 
     // ---- training step -----------------------------------------------------------------------------
     /// <summary>

@@ -24,7 +24,7 @@ public enum OptimizerKind
     Adam,
     /// <summary>AdamW; weight decay is decoupled (θ ← θ(1 − lr·λ)).</summary>
     AdamW,
-    /// <summary>SGD with optional momentum, dampening 0, Nesterov.</summary>
+    /// <summary>SGD with optional momentum, dampening, Nesterov.</summary>
     Sgd,
 }
 
@@ -98,11 +98,18 @@ public sealed record StepOptions
     /// <summary>SGD momentum μ.</summary>
     public double Momentum { get; init; }
 
-    /// <summary>SGD Nesterov momentum (needs μ &gt; 0).</summary>
+    /// <summary>SGD Nesterov momentum (needs μ &gt; 0 and dampening 0).</summary>
     public bool Nesterov { get; init; }
+
+    /// <summary>SGD dampening d of the momentum buffer: b ← μb + (1 − d)g (PyTorch's; 0 = none).</summary>
+    public double Dampening { get; init; }
 
     /// <summary>Adam/AdamW AMSGrad.</summary>
     public bool AmsGrad { get; init; }
+
+    /// <summary>Adam/AdamW: divide the moments by 1 − βᵗ (default, as PyTorch); false gives the uncorrected
+    /// θ ← θ − lr·m/(√v + ε).</summary>
+    public bool BiasCorrection { get; init; } = true;
 
     /// <summary>The learning-rate schedule.</summary>
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;

@@ -20,8 +20,10 @@ namespace Engine.Training;
 /// (projection, PCGrad, MGDA-UB, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
 /// feeds the conflict monitor;</item>
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
-/// <item>global-norm clipping: norms measured, the scale written to the optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates).</item>
+/// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
+/// optimizer's control block (stays on the device);</item>
+/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates); the sᵢ have their own
+/// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite.</item>
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
 /// device from the host. Statistics are read between epochs by <see cref="ReadStatistics"/>.
@@ -36,7 +38,7 @@ public sealed class TrainingStep : IDisposable
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
-    private readonly Optimizer<float>? _extraOptimizer;
+    private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × trunk]
@@ -87,6 +89,8 @@ public sealed class TrainingStep : IDisposable
                 uncertainty.Initialize(0);
                 _weighting = uncertainty;
                 _extraOptimizer = Own(CreateOptimizer(_backend, _extra, options, [], schedule));
+                // The sᵢ gradients join the global norm; their optimizer gets the model's scale and skip flag.
+                _clipper.Include(_extra, _extraOptimizer.Control);
             }
             else _weighting = Own(CreateWeighting(_backend, model.Spec, options));
 
@@ -290,6 +294,8 @@ public sealed class TrainingStep : IDisposable
             throw new ArgumentOutOfRangeException(nameof(o.ProjectionReferenceTask), o.ProjectionReferenceTask, $"The model has {model.TaskCount} tasks.");
         if (o.Weighting == WeightingMethod.Accuracy && model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
             throw new ArgumentException($"Accuracy weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
+        if (o.Weighting == WeightingMethod.Accuracy && !o.TrackMetrics) // the accuracies it weights by would all read 0
+            throw new ArgumentException("StepOptions.Weighting = Accuracy needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));
     }
 
     private static IReadOnlyList<ParameterGroup> HeadGroups(MultiTaskModel model)
@@ -323,12 +329,13 @@ public sealed class TrainingStep : IDisposable
         OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
         {
             LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
-            Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, Groups = groups, Schedule = schedule,
+            Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, BiasCorrection = o.BiasCorrection,
+            Groups = groups, Schedule = schedule,
         }),
         OptimizerKind.Sgd => new Sgd<float>(backend, parameters, new SgdOptions
         {
-            LearningRate = o.LearningRate, Momentum = o.Momentum, Nesterov = o.Nesterov, WeightDecay = o.WeightDecay,
-            Groups = groups, Schedule = schedule,
+            LearningRate = o.LearningRate, Momentum = o.Momentum, Dampening = o.Dampening, Nesterov = o.Nesterov,
+            WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };

@@ -236,7 +236,8 @@ public class CliTests : IDisposable
             "--schedule", "--step-size", "--gamma", "--decay-steps", "--min-lr", "--warmup", "--clip", "--combine", "--weighting",
             "--epochs", "--batch-size", "--seed", "--device", "--init-weights", "--save", "--patience", "--validation", "--test",
             "--baselines", "--report", "--data", "--delimiter", "--min-delta", "--pcgrad-reduction", "--projection-reference",
-            "--diagnostics", "--cagrad-c", "--dwa-temperature",
+            "--diagnostics", "--cagrad-c", "--dwa-temperature", "--dampening", "--no-bias-correction", "--head-decay",
+            "--output-activation", "--init <",
         })
             Assert.Contains(flag, r.Output);
     }
@@ -276,6 +277,8 @@ public class CliTests : IDisposable
             ["--diagnostics"], ["--validation", "0.2", "--patience", "2", "--min-delta", "0.001"], ["--combine", "mgda"], ["--combine", "cagrad", "--cagrad-c", "0.4"],
             ["--weighting", "loss-balanced"], ["--weighting", "dwa"], ["--weighting", "uncertainty"],
             ["--activation", "tanh", "--hidden", "8,8", "--task-weight", "y=2", "--head-lr", "label=0.001"],
+            ["--optimizer", "sgd", "--momentum", "0.9", "--dampening", "0.1"], ["--no-bias-correction"],
+            ["--head-decay", "label=0.01", "--output-activation", "identity", "--init", "xavier-uniform"],
             ["--hidden", "8", "--batch-size", "0"],
         ];
         foreach (var extra in variants)

@@ -98,11 +98,16 @@ public class OptimizerStateTests
     {
         using var model = new TestModel<double>(TestDevices.Reference, 4, 2);
         using var adam = new Adam<double>(model.Backend, model.Parameters, AdamOptions);
+        using var clipper = new GradientClipper<double>(model.Backend, model.Parameters, adam.Control);
+        Run(model, adam, clipper, 0, 4); // non-zero moments, t = 3, one skipped step: a partial load would show
         var good = adam.SaveState();
+        var parameters = model.Backend.ToArray(model.Parameters.Values);
 
+        // Each bad state is otherwise valid and DIFFERENT from the current one (every tensor + 1), so a load that
+        // uploaded some entries before finding the bad one would change the moments.
         OptimizerState<double> With(Action<Dictionary<string, double[]>, Dictionary<string, double>> edit)
         {
-            var tensors = good.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
+            var tensors = good.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v + 1).ToArray());
             var scalars = good.Scalars.ToDictionary(kv => kv.Key, kv => kv.Value);
             edit(tensors, scalars);
             return new OptimizerState<double>(tensors, scalars);
@@ -122,6 +127,19 @@ public class OptimizerStateTests
         // An SGD state does not fit an Adam optimizer.
         using var sgd = new Sgd<double>(model.Backend, model.Parameters, SgdOptions);
         Assert.Throws<ArgumentException>(() => adam.LoadState(sgd.SaveState()));
-        Assert.Equal(0, adam.StepsTaken);
+
+        // Nothing changed: moments (m, v, vMax), counters and parameters bit for bit.
+        var after = adam.SaveState();
+        Assert.Equal(good.Tensors.Keys.Order(), after.Tensors.Keys.Order());
+        foreach (var (name, values) in good.Tensors)
+        {
+            Assert.Contains(values, v => v != 0); // the comparison is not of zeros with zeros
+            Assert.Equal(Bits(values), Bits(after.Tensors[name]));
+        }
+        Assert.Equal(good.Scalars, after.Scalars);
+        Assert.Equal(4, adam.StepsTaken);
+        Assert.Equal(Bits(parameters), Bits(model.Backend.ToArray(model.Parameters.Values)));
     }
+
+    private static long[] Bits(double[] values) => Array.ConvertAll(values, BitConverter.DoubleToInt64Bits);
 }

@@ -43,7 +43,9 @@ public class ModelCheckpointTests
         var checkpoint = Checkpoint.Load(path);
         Assert.True(checkpoint.HasOptimizerState);
         Assert.True(checkpoint.Tensors.Contains("optimizer.exp_avg.trunk.0.weight"));
-        Assert.Equal(8, checkpoint.Tensors["optimizer.step"].ToInt64()[0]);
+        Assert.Equal(8, checkpoint.Tensors[CheckpointNames.OptimizerStep].ToInt64()[0]);
+        Assert.Equal(0, checkpoint.Tensors[CheckpointNames.OptimizerSkippedSteps].ToInt64()[0]);   // 2 epochs × 4 batches, none skipped
+        Assert.Equal(8, checkpoint.Tensors[CheckpointNames.OptimizerScheduleStep].ToInt64()[0]);
         var state = MultiTaskModel.ReadOptimizerState(checkpoint)!;
         foreach (var (name, values) in result.OptimizerState.Tensors) Assert.Equal(values, state.Tensors[name]);
         Assert.Equal(result.OptimizerState.Scalars, state.Scalars);
