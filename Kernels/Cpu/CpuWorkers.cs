@@ -36,9 +36,12 @@ internal sealed class CpuWorkers : IDisposable
     private ParallelWork? _work;
     private int _items, _next, _running, _busy;
     private int _generation, _slots;   // under _wakeGate: the run number, and helpers still wanted for it
-    private bool _finished;            // under _doneGate: every helper of the run has checked out
     private volatile bool _stopping;
     private ExceptionDispatchInfo? _error;
+
+    /// <summary>Test seam: called on a helper right after it has checked out of a run (its decrement of the running
+    /// count is done) and before it signals the caller. Null outside tests.</summary>
+    internal Action? OnHelperCheckedOut { get; set; }
 
     /// <summary>Workers for <paramref name="threads"/> threads in all (the caller included).</summary>
     public CpuWorkers(int threads) => _helpers = Math.Max(0, threads - 1);
@@ -60,7 +63,6 @@ internal sealed class CpuWorkers : IDisposable
             _items = items;
             _next = 0;
             _error = null;
-            _finished = false;
             int helpers = Math.Min(_helpers, items - 1);
             Volatile.Write(ref _running, helpers);
             lock (_wakeGate)
@@ -72,9 +74,13 @@ internal sealed class CpuWorkers : IDisposable
             Drain();
             var spin = new SpinWait();
             while (Volatile.Read(ref _running) != 0 && spin.Count < SpinsBeforeBlocking) spin.SpinOnce(sleep1Threshold: -1);
+            // Block until the last helper checks out. The condition is the counter itself, read under the lock the
+            // helper pulses with, so no wake-up is lost and none is stale: a "done" flag reset here could be set again
+            // by the previous run's helper, still on its way out after this thread saw _running reach 0 while
+            // spinning — and this run would then return while its helper is still computing.
             if (Volatile.Read(ref _running) != 0)
                 lock (_doneGate)
-                    while (!_finished) Monitor.Wait(_doneGate);
+                    while (Volatile.Read(ref _running) != 0) Monitor.Wait(_doneGate);
             // Every helper of this run has checked out, so none can touch the fields of the next run.
             _work = null;
             _error?.Throw();
@@ -140,11 +146,11 @@ internal sealed class CpuWorkers : IDisposable
             }
             Drain();
             if (Interlocked.Decrement(ref _running) == 0)
+            {
+                OnHelperCheckedOut?.Invoke();
                 lock (_doneGate)
-                {
-                    _finished = true;
                     Monitor.Pulse(_doneGate);
-                }
+            }
         }
     }
 

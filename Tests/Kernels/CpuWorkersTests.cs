@@ -44,6 +44,39 @@ public class CpuWorkersTests
         }
     }
 
+    /// <summary>Sleeps <c>Milliseconds(item)</c> per item; counts finished items.</summary>
+    private sealed class SleepingWork(Func<int, int> milliseconds) : ParallelWork
+    {
+        public int Finished;
+        public override void Execute(int item)
+        {
+            Thread.Sleep(milliseconds(item));
+            Interlocked.Increment(ref Finished);
+        }
+    }
+
+    [Fact]
+    public void A_helper_late_to_check_out_of_one_run_cannot_end_the_next_run_early()
+    {
+        // Run A: the caller takes item 0 (5 ms), the helper item 1 (0 ms); the helper checks out (the count reaches 0)
+        // and is then held for 25 ms before it signals, so the caller, spinning, sees the count at 0 and returns from A.
+        // Run B (40 items of 2 ms, the last one 30 ms) starts meanwhile; the helper joins it late. The old code reset
+        // a "done" flag at the start of B, which the held signal of A then set again: B returned as soon as the caller
+        // ran out of items while the helper was still inside one (a wrong GEMM tile in a loaded test run). Which
+        // thread takes which item varies, so the scenario is repeated.
+        using var workers = new CpuWorkers(2);
+        for (int round = 0; round < 8; round++)
+        {
+            int held = 0;
+            workers.OnHelperCheckedOut = () => { if (Interlocked.Exchange(ref held, 1) == 0) Thread.Sleep(25); };
+            workers.Run(new SleepingWork(item => item == 0 ? 5 : 0), 2);     // run A
+            var b = new SleepingWork(item => item == 39 ? 30 : 2);
+            workers.Run(b, 40);                                              // run B
+            Assert.Equal(40, Volatile.Read(ref b.Finished));
+            workers.OnHelperCheckedOut = null;
+        }
+    }
+
     private sealed class FailingWork : ParallelWork
     {
         public override void Execute(int item)

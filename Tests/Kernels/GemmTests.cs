@@ -19,7 +19,7 @@ public class GemmTests
     private static readonly Activation[] s_activations = [Activation.Identity, Activation.Relu, Activation.Tanh, Activation.Sigmoid];
 
     /// <summary>The textbook definition, one dot product per output, in float64.</summary>
-    private static double[] Naive(bool transA, bool transB, int m, int n, int k, double alpha, double[] a, double[] b,
+    internal static double[] Naive(bool transA, bool transB, int m, int n, int k, double alpha, double[] a, double[] b,
         double beta, double[] c, double[]? bias, Activation activation)
     {
         var result = new double[m * n];
@@ -41,20 +41,20 @@ public class GemmTests
         return result;
     }
 
-    private sealed record Case(bool TransA, bool TransB, int M, int N, int K, double Alpha, double Beta, bool Bias, Activation Activation)
+    internal sealed record Case(bool TransA, bool TransB, int M, int N, int K, double Alpha, double Beta, bool Bias, Activation Activation)
     {
         public override string ToString() =>
             $"{(TransA ? 'T' : 'N')}{(TransB ? 'T' : 'N')} m={M} n={N} k={K} alpha={Alpha} beta={Beta} bias={Bias} {Activation}";
     }
 
     /// <summary>Inputs rounded to float32 (so float32 devices and the reference see identical numbers).</summary>
-    private static (double[] a, double[] b, double[] c, double[]? bias) Inputs(Case t, int seed)
+    internal static (double[] a, double[] b, double[] c, double[]? bias) Inputs(Case t, int seed)
     {
         static double[] Rounded(int length, int seed) => Tolerance.ToDouble(Tolerance.ToFloat(Tolerance.Random(length, seed)));
         return (Rounded(t.M * t.K, seed), Rounded(t.K * t.N, seed + 1), Rounded(t.M * t.N, seed + 2), t.Bias ? Rounded(t.N, seed + 3) : null);
     }
 
-    private static double[] RunDouble(Case t, double[] a, double[] b, double[] c, double[]? bias)
+    internal static double[] RunDouble(Case t, double[] a, double[] b, double[] c, double[]? bias)
     {
         var cpu = TestDevices.Reference;
         using var da = cpu.Allocate<double>(a);
@@ -65,7 +65,7 @@ public class GemmTests
         return cpu.ToArray(dc.View);
     }
 
-    private static float[] RunFloat(Backend<float> backend, Case t, double[] a, double[] b, double[] c, double[]? bias)
+    internal static float[] RunFloat(Backend<float> backend, Case t, double[] a, double[] b, double[] c, double[]? bias)
     {
         using var da = backend.Allocate<float>(Tolerance.ToFloat(a));
         using var db = backend.Allocate<float>(Tolerance.ToFloat(b));
@@ -106,39 +106,6 @@ public class GemmTests
             }
     }
 
-    /// <summary>The AVX-512 micro-kernel (6×32 float / 6×16 double tiles) on the same shapes and transposes. Where the CPU
-    /// lacks AVX-512, .NET emulates Vector512 with 256-bit halves, so this checks its arithmetic on any machine;
-    /// the driver picks it by itself where Vector512 is hardware-accelerated.</summary>
-    [Fact]
-    public void Vector512_micro_kernel_matches_the_naive_loop_in_float64_and_float32()
-    {
-        bool saved64 = Engine.Kernels.Cpu.CpuGemmDriver<double>.UseVector512, saved32 = Engine.Kernels.Cpu.CpuGemmDriver<float>.UseVector512;
-        Engine.Kernels.Cpu.CpuGemmDriver<double>.UseVector512 = true;
-        Engine.Kernels.Cpu.CpuGemmDriver<float>.UseVector512 = true;
-        try
-        {
-            Assert.Equal(16, Engine.Kernels.Cpu.CpuGemmDriver<double>.NR);
-            Assert.Equal(32, Engine.Kernels.Cpu.CpuGemmDriver<float>.NR);
-            var cpu32 = TestDevices.Get(TestDevices.Cpu);
-            int seed = 300;
-            foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 33, 257), (6, 32, 5), (13, 70, 40), (70, 150, 100), (20, 600, 100) })
-                foreach (bool transA in new[] { false, true })
-                    foreach (bool transB in new[] { false, true })
-                    {
-                        var t = new Case(transA, transB, m, n, k, 0.7, -0.3, true, Activation.Relu);
-                        var (a, b, c, bias) = Inputs(t, seed++);
-                        var expected = Naive(t.TransA, t.TransB, m, n, k, t.Alpha, a, b, t.Beta, c, bias, t.Activation);
-                        Tolerance.AllClose(expected, RunDouble(t, a, b, c, bias), 1e-12, 1e-13 * Math.Sqrt(k + 1), "float64 " + t);
-                        // float32: inputs are exact in float32; accumulation error ~ eps32·√k.
-                        Tolerance.AllClose(expected, Tolerance.ToDouble(RunFloat(cpu32, t, a, b, c, bias)), 1e-4, 2e-5 * Math.Sqrt(k + 1), "float32 " + t);
-                    }
-        }
-        finally
-        {
-            Engine.Kernels.Cpu.CpuGemmDriver<double>.UseVector512 = saved64;
-            Engine.Kernels.Cpu.CpuGemmDriver<float>.UseVector512 = saved32;
-        }
-    }
 
     [Fact]
     public void Float64_cpu_applies_every_activation_with_bias_alpha_and_beta()
