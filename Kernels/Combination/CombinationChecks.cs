@@ -3,13 +3,16 @@ using System.Numerics;
 namespace Engine.Kernels;
 
 /// <summary>Argument checks of the combination and weighting kernels, shared by every backend so that bad input
-/// fails the same way everywhere, naming the operand.</summary>
+/// fails the same way everywhere, naming the operand: each view must live on (and not have been disposed by) the
+/// backend running the kernel, and have the length the shape implies.</summary>
 public static class CombinationChecks
 {
     /// <summary>The shape checks shared by both backends' Gram.</summary>
-    public static void CheckGram<T>(View<T> vectors, int count, int length, View<T> gram)
+    public static void CheckGram<T>(Backend backend, View<T> vectors, int count, int length, View<T> gram)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, gram, nameof(gram));
         Check.Positive(count, nameof(count));
         Check.NonNegative(length, nameof(length));
         Check.Length(vectors, (long)count * length, nameof(vectors));
@@ -17,10 +20,14 @@ public static class CombinationChecks
     }
 
     /// <summary>The argument checks shared by both backends.</summary>
-    public static void CheckCoefficients<T>(CombinationSettings settings, View<T> gram, int count, View<T> weights,
+    public static void CheckCoefficients<T>(Backend backend, CombinationSettings settings, View<T> gram, int count, View<T> weights,
         View<double> workspace, View<T> coefficients)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, workspace, nameof(workspace));
+        Check.Owned(backend, coefficients, nameof(coefficients));
         Check.Positive(count, nameof(count));
         Check.Length(gram, (long)count * count, nameof(gram));
         Check.Length(weights, count, nameof(weights));
@@ -29,27 +36,37 @@ public static class CombinationChecks
         CombinationSolver.Validate(settings, count);
     }
 
-    public static void CheckDiagnostics<T>(View<T> gram, int count, View<T> cosines, View<int> conflicts)
+    public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, cosines, nameof(cosines));
+        Check.Owned(backend, conflicts, nameof(conflicts));
         Check.Positive(count, nameof(count));
         Check.Length(gram, (long)count * count, nameof(gram));
         Check.Length(cosines, (long)count * count, nameof(cosines));
         Check.Length(conflicts, (long)count * count, nameof(conflicts));
     }
 
-    public static void CheckLossBalanced<T>(View<T> losses, T minLoss, View<T> weights)
+    public static void CheckLossBalanced<T>(Backend backend, View<T> losses, T minLoss, View<T> weights)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, weights, nameof(weights));
         Check.Positive(losses.Length, nameof(losses));
         Check.SameLength(losses, nameof(losses), weights, nameof(weights));
         if (!(minLoss > T.Zero) || !T.IsFinite(minLoss))
             throw new ArgumentOutOfRangeException(nameof(minLoss), minLoss, "minLoss must be positive and finite.");
     }
 
-    public static void CheckUncertainty<T>(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss)
+    public static void CheckUncertainty<T>(Backend backend, View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, logVariances, nameof(logVariances));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, logVarianceGradients, nameof(logVarianceGradients));
+        Check.Owned(backend, totalLoss, nameof(totalLoss));
         Check.Positive(losses.Length, nameof(losses));
         Check.SameLength(losses, nameof(losses), logVariances, nameof(logVariances));
         Check.SameLength(losses, nameof(losses), weights, nameof(weights));
@@ -58,9 +75,12 @@ public static class CombinationChecks
     }
 
     /// <summary>The shape checks of LinearCombination.</summary>
-    public static void CheckLinearCombination<T>(View<T> vectors, int count, int length, View<T> coefficients, View<T> output)
+    public static void CheckLinearCombination<T>(Backend backend, View<T> vectors, int count, int length, View<T> coefficients, View<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, coefficients, nameof(coefficients));
+        Check.Owned(backend, output, nameof(output));
         Check.Positive(count, nameof(count));
         Check.NonNegative(length, nameof(length));
         Check.Length(vectors, (long)count * length, nameof(vectors));

@@ -19,11 +19,7 @@ public sealed partial class CpuBackend<T>
     public override unsafe void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
         uint randomKey, View<double> workspace, View<T> coefficients)
     {
-        Check.Owned(this, gram, nameof(gram));
-        Check.Owned(this, weights, nameof(weights));
-        Check.Owned(this, workspace, nameof(workspace));
-        Check.Owned(this, coefficients, nameof(coefficients));
-        CombinationChecks.CheckCoefficients(settings, gram, count, weights, workspace, coefficients);
+        CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         var memory = new CpuCombinationMemory<T>(gram.Pointer(), weights.Pointer(), workspace.Pointer(), coefficients.Pointer());
         CombinationSolver.Solve(memory, count, new SolverParameters(settings, randomKey));
     }
@@ -32,10 +28,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts)
     {
-        Check.Owned(this, gram, nameof(gram));
-        Check.Owned(this, cosines, nameof(cosines));
-        Check.Owned(this, conflicts, nameof(conflicts));
-        CombinationChecks.CheckDiagnostics(gram, count, cosines, conflicts);
+        CombinationChecks.CheckDiagnostics(this, gram, count, cosines, conflicts);
         ReadOnlySpan<T> g = gram.Span();
         Span<T> cos = cosines.Span();
         Span<int> n = conflicts.Span();

@@ -18,9 +18,7 @@ public sealed partial class CpuBackend<T>
     /// </remarks>
     public override void Gram(View<T> vectors, int count, int length, View<T> gram)
     {
-        Check.Owned(this, vectors, nameof(vectors));
-        Check.Owned(this, gram, nameof(gram));
-        CombinationChecks.CheckGram(vectors, count, length, gram);
+        CombinationChecks.CheckGram(this, vectors, count, length, gram);
         int pairs = count * (count + 1) / 2;
         int chunks = Math.Max(1, (length + CombinationChunk - 1) / CombinationChunk);
         T[] partials = ArrayPool<T>.Shared.Rent(chunks * pairs);
@@ -66,10 +64,7 @@ public sealed partial class CpuBackend<T>
     /// output chunk stays in cache and every input element is read once.</remarks>
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate)
     {
-        Check.Owned(this, vectors, nameof(vectors));
-        Check.Owned(this, coefficients, nameof(coefficients));
-        Check.Owned(this, output, nameof(output));
-        CombinationChecks.CheckLinearCombination(vectors, count, length, coefficients, output);
+        CombinationChecks.CheckLinearCombination(this, vectors, count, length, coefficients, output);
         int chunks = (length + CombinationChunk - 1) / CombinationChunk;
         if (chunks <= 1) CombineChunk(vectors, count, length, coefficients, output, accumulate, 0);
         else

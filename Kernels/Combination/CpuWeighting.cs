@@ -5,9 +5,7 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights)
     {
-        Check.Owned(this, losses, nameof(losses));
-        Check.Owned(this, weights, nameof(weights));
-        CombinationChecks.CheckLossBalanced(losses, minLoss, weights);
+        CombinationChecks.CheckLossBalanced(this, losses, minLoss, weights);
         ReadOnlySpan<T> l = losses.Span();
         Span<T> w = weights.Span();
         double min = double.CreateTruncating(minLoss), total = 0;
@@ -20,12 +18,7 @@ public sealed partial class CpuBackend<T>
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
         View<T> logVarianceGradients, bool accumulate, View<T> totalLoss)
     {
-        Check.Owned(this, losses, nameof(losses));
-        Check.Owned(this, logVariances, nameof(logVariances));
-        Check.Owned(this, weights, nameof(weights));
-        Check.Owned(this, logVarianceGradients, nameof(logVarianceGradients));
-        Check.Owned(this, totalLoss, nameof(totalLoss));
-        CombinationChecks.CheckUncertainty(losses, logVariances, weights, logVarianceGradients, totalLoss);
+        CombinationChecks.CheckUncertainty(this, losses, logVariances, weights, logVarianceGradients, totalLoss);
         ReadOnlySpan<T> l = losses.Span(), s = logVariances.Span();
         Span<T> w = weights.Span(), ds = logVarianceGradients.Span();
         double total = 0;

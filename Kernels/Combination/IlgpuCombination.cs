@@ -33,11 +33,7 @@ public sealed partial class IlgpuBackend
     public override void CombinationCoefficients(CombinationSettings settings, View<float> gram, int count, View<float> weights,
         uint randomKey, View<double> workspace, View<float> coefficients)
     {
-        Check.Owned(this, gram, nameof(gram));
-        Check.Owned(this, weights, nameof(weights));
-        Check.Owned(this, workspace, nameof(workspace));
-        Check.Owned(this, coefficients, nameof(coefficients));
-        CombinationChecks.CheckCoefficients(settings, gram, count, weights, workspace, coefficients);
+        CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         _coefficientsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuCombinationMemory, int, SolverParameters>(CoefficientsKernel);
         var memory = new IlgpuCombinationMemory(gram.Ilgpu(), weights.Ilgpu(), workspace.Ilgpu(), coefficients.Ilgpu());
         _coefficientsKernel(Stream, 1, memory, count, new SolverParameters(settings, randomKey));
@@ -62,10 +58,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void GradientDiagnostics(View<float> gram, int count, View<float> cosines, View<int> conflicts)
     {
-        Check.Owned(this, gram, nameof(gram));
-        Check.Owned(this, cosines, nameof(cosines));
-        Check.Owned(this, conflicts, nameof(conflicts));
-        CombinationChecks.CheckDiagnostics(gram, count, cosines, conflicts);
+        CombinationChecks.CheckDiagnostics(this, gram, count, cosines, conflicts);
         _diagnosticsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, int, FloatView, IntView>(DiagnosticsKernel);
         _diagnosticsKernel(Stream, 1, gram.Ilgpu(), count, cosines.Ilgpu(), conflicts.Ilgpu());
     }

@@ -49,9 +49,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void Gram(View<float> vectors, int count, int length, View<float> gram)
     {
-        Check.Owned(this, vectors, nameof(vectors));
-        Check.Owned(this, gram, nameof(gram));
-        CombinationChecks.CheckGram(vectors, count, length, gram);
+        CombinationChecks.CheckGram(this, vectors, count, length, gram);
         gram.Ilgpu().MemSetToZero(Stream);
         if (length == 0) return;
         _gramKernel ??= Accelerator.LoadKernel<FloatView, int, int, int, FloatView>(GramKernel);
@@ -73,10 +71,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void LinearCombination(View<float> vectors, int count, int length, View<float> coefficients, View<float> output, bool accumulate)
     {
-        Check.Owned(this, vectors, nameof(vectors));
-        Check.Owned(this, coefficients, nameof(coefficients));
-        Check.Owned(this, output, nameof(output));
-        CombinationChecks.CheckLinearCombination(vectors, count, length, coefficients, output);
+        CombinationChecks.CheckLinearCombination(this, vectors, count, length, coefficients, output);
         if (length == 0) return;
         _linearCombinationKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, int, int, FloatView, FloatView, int>(LinearCombinationKernel);
         _linearCombinationKernel(Stream, length, vectors.Ilgpu(), count, length, coefficients.Ilgpu(), output.Ilgpu(), accumulate ? 1 : 0);

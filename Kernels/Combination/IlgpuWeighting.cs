@@ -23,9 +23,7 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void LossBalancedWeights(View<float> losses, float minLoss, View<float> weights)
     {
-        Check.Owned(this, losses, nameof(losses));
-        Check.Owned(this, weights, nameof(weights));
-        CombinationChecks.CheckLossBalanced(losses, minLoss, weights);
+        CombinationChecks.CheckLossBalanced(this, losses, minLoss, weights);
         _lossBalancedKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, float, FloatView>(LossBalancedKernel);
         _lossBalancedKernel(Stream, 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
     }
@@ -52,12 +50,7 @@ public sealed partial class IlgpuBackend
     public override void UncertaintyWeights(View<float> losses, View<float> logVariances, View<float> weights,
         View<float> logVarianceGradients, bool accumulate, View<float> totalLoss)
     {
-        Check.Owned(this, losses, nameof(losses));
-        Check.Owned(this, logVariances, nameof(logVariances));
-        Check.Owned(this, weights, nameof(weights));
-        Check.Owned(this, logVarianceGradients, nameof(logVarianceGradients));
-        Check.Owned(this, totalLoss, nameof(totalLoss));
-        CombinationChecks.CheckUncertainty(losses, logVariances, weights, logVarianceGradients, totalLoss);
+        CombinationChecks.CheckUncertainty(this, losses, logVariances, weights, logVarianceGradients, totalLoss);
         _uncertaintyKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, FloatView, FloatView, FloatView, int, FloatView, int>(UncertaintyKernel);
         // The empty view maps to a zero-length ILGPU view; pass the weights as a harmless stand-in the kernel never writes.
         var total = totalLoss.IsEmpty ? weights.Ilgpu() : totalLoss.Ilgpu();

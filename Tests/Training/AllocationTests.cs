@@ -49,9 +49,7 @@ public class AllocationTests
         // 131 072 elements, both above the CPU backend's thresholds for splitting work across its two workers.
         const int rows = 1024;
         var cpu = new CpuBackend<float>(threads: 2);
-        var spec = new ModelSpec(5, [128, 128], [new TaskHead("reg", Engine.Data.TaskKind.Regression, 2, 1.0, null),
-                                                new TaskHead("cls", Engine.Data.TaskKind.Classification, 3, 0.5, null)]) { Seed = 3 };
-        using var model = MultiTaskModel.Create(spec, cpu);
+        using var model = MultiTaskModel.Create(Problems.Spec(seed: 3, trunk: [128, 128]), cpu);
         using var device = DeviceDataset.Upload(model, Problems.Data(rows, seed: 2), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, rows);
         for (int s = 0; s < 3; s++) step.Run(device, 0, rows);
