@@ -19,6 +19,9 @@ public sealed record ExperimentSettings
     /// <summary>The field separator; null = detected.</summary>
     public char? Delimiter { get; init; }
 
+    /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
+    public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 

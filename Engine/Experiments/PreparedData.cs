@@ -68,7 +68,7 @@ public sealed class PreparedData
     {
         var (path, schema) = ResolveSource(settings);
         CheckColumnsExist(path, schema, settings.Delimiter);
-        var data = CsvTable.Load(path, schema, settings.Delimiter);
+        var data = CsvTable.Load(path, schema, settings.Delimiter, missingLabels: settings.MissingLabels);
         return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
     }
 

@@ -9,8 +9,8 @@ namespace Engine.Training;
 /// <summary>
 /// One training step over a device batch, as a fixed sequence of launches on one stream:
 /// <list type="number">
-/// <item>forward: trunk, every head, every task loss Lᵢ (MSE or softmax cross-entropy), the losses gathered in a
-/// T-vector on the device;</item>
+/// <item>forward: trunk, every head, every task loss Lᵢ (masked MSE or softmax cross-entropy: the mean over the rows
+/// labelled for task i, with the labelled count nᵢ kept on the device), the losses gathered in a T-vector on the device;</item>
 /// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
 /// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
 /// device by the WeightedSum op). Otherwise each task's UNWEIGHTED Lᵢ is backpropagated through its own head and then
@@ -43,6 +43,7 @@ public sealed class TrainingStep : IDisposable
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × trunk]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
+    private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly Tensor<float>[] _outputs, _losses;
@@ -111,6 +112,13 @@ public sealed class TrainingStep : IDisposable
                 _taskGradients = Own(_backend.Allocate<float>(checked(tasks * _trunk.Length)));
             }
             _taskLosses = Own(_backend.Allocate<float>(tasks));
+            _taskLabelled = Own(_backend.Allocate<float>(tasks));
+            // A head whose task has no label in a batch is not stepped (parameters and moments untouched), decided on the device.
+            for (int t = 0; t < tasks; t++)
+            {
+                var (offset, length) = model.HeadRange(t);
+                _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
+            }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
         }
@@ -147,6 +155,14 @@ public sealed class TrainingStep : IDisposable
     /// <summary>The last step's task losses Lᵢ (T, on the device).</summary>
     public View<float> TaskLosses => _taskLosses.View;
 
+    /// <summary>
+    /// The last step's labelled counts nᵢ (T, on the device, float): how many values of task i's targets in the batch carry
+    /// a label (rows for a classification or a one-column regression). Task i's loss Lᵢ is its mean over those nᵢ values;
+    /// when nᵢ = 0, Lᵢ = 0 and ∇Lᵢ = 0 exactly (never NaN), and the optimizer leaves head i untouched. Combiners and
+    /// weightings that need to know can read this view on the device (contract: docs/maths.md §19.1).
+    /// </summary>
+    public View<float> TaskLabelled => _taskLabelled.View;
+
     /// <summary>The last step's per-task trunk gradients [tasks × trunk parameters] (per-task path only; empty otherwise).</summary>
     public View<float> TaskGradients => _taskGradients?.View ?? default;
 
@@ -175,9 +191,10 @@ public sealed class TrainingStep : IDisposable
         var features = _model.Forward(_tape, x, _outputs);
         for (int t = 0; t < tasks; t++)
         {
+            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
             _losses[t] = heads[t].Kind == TaskKind.Regression
-                ? _tape.Mse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"))
-                : _tape.SoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)));
+                ? _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled)
+                : _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled);
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
         }
 
@@ -207,7 +224,7 @@ public sealed class TrainingStep : IDisposable
         }
 
         // 4. Metrics on the device.
-        _metrics.AddLosses(_taskLosses.View, rows);
+        _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
         if (Options.TrackMetrics)
             for (int t = 0; t < tasks; t++)
                 if (heads[t].Kind == TaskKind.Regression)
@@ -273,6 +290,7 @@ public sealed class TrainingStep : IDisposable
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
+        _taskLabelled.Dispose();
         _taskGradients?.Dispose();
         _monitor?.Dispose();
         (_combiner as IDisposable)?.Dispose();
