@@ -30,6 +30,7 @@ internal static class EvaluateCommand
 
     private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, string device, string? reportPath)
     {
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding);

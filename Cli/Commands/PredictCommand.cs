@@ -32,6 +32,7 @@ internal static class PredictCommand
 
     private static int Run(CliContext context, string modelPath, string dataPath, string? outputPath, bool probabilities, char? delimiter, string device)
     {
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--output", outputPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = CsvTable.Load(dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding);

@@ -17,13 +17,29 @@ public sealed partial class MultiTaskModel
     /// <c>optimizer.schedule_step</c>) so that training can resume exactly. Get the state from
     /// <see cref="IOptimizer{T}.SaveState"/> or <see cref="Training.TrainingResult.OptimizerState"/>.
     /// </summary>
+    /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞: nothing is written, the old file stays.</exception>
     public void Save(string path, ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ToCheckpoint(metadata, optimizerState).Save(path);
+        Checkpoint checkpoint;
+        try { checkpoint = ToCheckpoint(metadata, optimizerState); }
+        catch (Training.TrainingDivergedException e)
+        {
+            throw new Training.TrainingDivergedException($"{path}: not saved, the file there (if any) is unchanged: {e.Message}");
+        }
+        checkpoint.Save(path);
+    }
+
+    /// <summary>The index of the first NaN or ±∞ in <paramref name="values"/>, or −1.</summary>
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
     }
 
     /// <summary>The checkpoint <see cref="Save"/> writes, in memory.</summary>
+    /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞ (nothing is written).</exception>
     public Checkpoint ToCheckpoint(ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
     {
         metadata ??= Metadata;
@@ -41,7 +57,14 @@ public sealed partial class MultiTaskModel
             checkpoint.Tensors.Metadata[key] = value;
         }
         foreach (var slot in Parameters.Slots)
-            checkpoint.Tensors.Add(slot.Name, SafeTensor.FromFloat32(ReadParameter(slot.Name), Array.ConvertAll(slot.Shape, d => (long)d)));
+        {
+            var values = ReadParameter(slot.Name);
+            int bad = IndexOfNonFinite(values);
+            if (bad >= 0)
+                throw new Training.TrainingDivergedException(
+                    $"parameter '{slot.Name}' element {bad} is {values[bad]}; a model holding NaN or ±∞ is never saved (training diverged).");
+            checkpoint.Tensors.Add(slot.Name, SafeTensor.FromFloat32(values, Array.ConvertAll(slot.Shape, d => (long)d)));
+        }
         if (optimizerState is not null) AddOptimizerState(checkpoint.Tensors, optimizerState);
         return checkpoint;
     }

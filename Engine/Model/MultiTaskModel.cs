@@ -235,12 +235,15 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>The values of the parameter called <paramref name="name"/> (host copy; tests and tools).</summary>
     public float[] ReadParameter(string name) => Backend.ToArray(Parameters.ValuesOf(Parameters[name]));
 
-    /// <summary>Overwrites the parameter called <paramref name="name"/> (host values of the parameter's length).</summary>
+    /// <summary>Overwrites the parameter called <paramref name="name"/> (host values of the parameter's length, all finite).</summary>
     public void WriteParameter(string name, ReadOnlySpan<float> values)
     {
         var slot = Parameters[name];
         if (values.Length != slot.Length)
             throw new ArgumentException($"Parameter '{name}' has {slot.Length} elements; {values.Length} values were given.", nameof(values));
+        int bad = IndexOfNonFinite(values);
+        if (bad >= 0)
+            throw new ArgumentException($"Parameter '{name}': element {bad} is {values[bad]}; parameters must be finite.", nameof(values));
         Backend.Upload(values, Parameters.ValuesOf(slot));
     }
 
