@@ -3,6 +3,7 @@ using System.Globalization;
 using Engine.Cli.Output;
 using Engine.Data;
 using Engine.Experiments;
+using Engine.Training;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -34,6 +35,10 @@ internal static class TrainCommand
         show ??= new OutputOptions();
         if (settings.ReportPath == "-" && show.Json)
             throw new UsageException("--json and --report - both print the report on stdout: give one of them.");
+        new CommandFiles()
+            .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Check();
         var data = Load(settings);
         using var backend = Devices.Open(settings.Device);
         var console = context.Console;
@@ -48,8 +53,7 @@ internal static class TrainCommand
         var report = outcome.Report;
         foreach (var score in report.Metrics.Train)
             if (!double.IsFinite(score.Loss))
-                throw new TrainingDivergedException(
-                    $"training diverged: the training loss of task '{score.Task}' is {score.Loss}. Try a lower --lr, --clip 1, or --warmup 100.");
+                throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
         context.Status(string.Create(CultureInfo.InvariantCulture,
             $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
