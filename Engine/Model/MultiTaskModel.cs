@@ -182,7 +182,8 @@ public sealed partial class MultiTaskModel : IDisposable
     /// [rows × Spec.Inputs], already preprocessed as the training data was). No gradient is recorded; rows go
     /// through the device <see cref="MaxPredictionBatch"/> at a time.
     /// </summary>
-    /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞ (the message names the row and column).</exception>
+    /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞, or finite values so large that a
+    /// prediction overflows to NaN or ±∞ (the message names the row and column). Predict never returns a non-finite value.</exception>
     public Predictions Predict(ReadOnlySpan<float> inputs, int rows)
     {
         Check.Positive(rows, nameof(rows));
@@ -196,10 +197,25 @@ public sealed partial class MultiTaskModel : IDisposable
             Backend.Upload(inputs.Slice(start * Spec.Inputs, count * Spec.Inputs), chunk);
             var outputs = ForwardNoGrad(chunk, count);
             for (int t = 0; t < tasks.Length; t++)
-                Backend.Download(outputs[t].Data, tasks[t].Values.AsSpan(start * tasks[t].Outputs, count * tasks[t].Outputs));
+            {
+                var values = tasks[t].Values.AsSpan(start * tasks[t].Outputs, count * tasks[t].Outputs);
+                Backend.Download(outputs[t].Data, values);
+                int bad = IndexOfNonFinite(values);
+                if (bad >= 0) throw Overflowed(inputs, start + bad / tasks[t].Outputs, t, values[bad]);
+            }
         }
         foreach (var t in tasks) t.FinishClassification();
         return new Predictions(tasks, rows);
+    }
+
+    /// <summary>Finite inputs whose output is not (e.g. 3·10³⁸ in a standardized column): names the row and its largest input.</summary>
+    private ArgumentException Overflowed(ReadOnlySpan<float> inputs, int row, int task, float output)
+    {
+        var x = inputs.Slice(row * Spec.Inputs, Spec.Inputs);
+        int column = 0;
+        for (int j = 1; j < x.Length; j++) if (Math.Abs(x[j]) > Math.Abs(x[column])) column = j;
+        return new ArgumentException($"inputs[row {row}]: the prediction of task '{Spec.Heads[task].Name}' is {output} (float32 overflow); " +
+            $"the row's largest input is column {column} = {x[column]:G9}. Inputs must be preprocessed as the training data was (e.g. standardized).", "inputs");
     }
 
     /// <summary>
