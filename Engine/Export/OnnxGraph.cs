@@ -64,6 +64,16 @@ public sealed class OnnxGraph
         return tensor.Name;
     }
 
+    /// <summary>Adds an int64 constant (axes, shapes) and returns its name.</summary>
+    public string ConstantInt64(string name, params long[] values)
+    {
+        var tensor = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        Proto.Initializer.Add(tensor);
+        return tensor.Name;
+    }
+
     /// <summary>Adds a node of <paramref name="op"/> (default domain) whose one output is named after <paramref name="output"/>.</summary>
     public string Node(string op, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
     {
@@ -98,6 +108,27 @@ public sealed class OnnxGraph
         return Activate(layer.Activation, z, layer.Name);
     }
 
+    /// <summary>
+    /// E dense layers side by side (<see cref="BatchedDense{T}"/>): [batch × in] (the first layer, one input for every
+    /// expert) or [E × batch × in] → [E × batch × out], as one <c>MatMul</c> with the weights stored transposed,
+    /// [E, in, out], then <c>Add</c> of the biases [E, 1, out] and the activation.
+    /// </summary>
+    public string BatchedDense(BatchedDense<float> layer, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var w = Model.ReadParameter(layer.WeightSlot.Name); // [E, out, in]
+        var transposed = new float[w.Length];
+        int e = layer.Experts, o = layer.Outputs, n = layer.Inputs;
+        for (int x = 0; x < e; x++)
+            for (int i = 0; i < o; i++)
+                for (int j = 0; j < n; j++)
+                    transposed[(x * n + j) * o + i] = w[(x * o + i) * n + j];
+        var weight = Constant(layer.WeightSlot.Name + "_t", transposed, e, n, o);
+        var bias = Constant(layer.BiasSlot.Name, Model.ReadParameter(layer.BiasSlot.Name), e, 1, o);
+        var z = Node("Add", [Node("MatMul", [input, weight], layer.Name + ".matmul"), bias], layer.Name + ".linear");
+        return Activate(layer.Activation, z, layer.Name);
+    }
+
     /// <summary>Every layer of <paramref name="mlp"/> in order.</summary>
     public string Mlp(Sequential<float> mlp, string input)
     {
@@ -106,6 +137,7 @@ public sealed class OnnxGraph
             input = layer switch
             {
                 Dense<float> dense => Dense(dense, input),
+                BatchedDense<float> batched => BatchedDense(batched, input),
                 _ => throw new NotSupportedException($"ONNX export: no exporter for layer type {layer.GetType().Name}; add one to Engine/Export/OnnxGraph.cs."),
             };
         return input;

@@ -34,6 +34,10 @@ public sealed class OnnxExportTests : IDisposable
         { "shared-bottom", true },
         { "shared-bottom-towers", false },
         { "shared-bottom-towers", true },
+        { "mmoe", false },
+        { "mmoe", true },
+        { "omoe", false },
+        { "omoe-towers", true },
     };
 
     private static ModelSpec Spec(string name) => name switch
@@ -42,6 +46,12 @@ public sealed class OnnxExportTests : IDisposable
             { Seed = 7, TrunkActivation = Activation.Tanh },
         "shared-bottom-towers" => new ModelSpec(5, [12], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 9, Tower = [6, 4], TrunkActivation = Activation.Relu, TrunkOutputActivation = Activation.Sigmoid },
+        "mmoe" => new ModelSpec(5, [10, 6], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3)])
+            { Seed = 11, Architecture = new MmoeArchitecture(3), TrunkActivation = Activation.Tanh },
+        "omoe" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Regression("z"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 13, Architecture = new OmoeArchitecture(4) },
+        "omoe-towers" => new ModelSpec(5, [8, 8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 17, Architecture = new OmoeArchitecture(2), Tower = [5] },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
