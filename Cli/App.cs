@@ -7,6 +7,7 @@ using System.CommandLine;
 using Engine.Checkpoints;
 using Engine.Cli.Commands;
 using Engine.Data;
+using Engine.Training;
 
 namespace Engine.Cli;
 
@@ -18,20 +19,24 @@ public static class App
 {
     /// <summary>Runs <c>mtl</c> with <paramref name="args"/>.</summary>
     /// <param name="args">The arguments after the program name, e.g. ["train", "--epochs", "10"].</param>
-    /// <param name="output">Where results go (tables, predictions when no output file is given).</param>
-    /// <param name="error">Where the one-line error message goes.</param>
+    /// <param name="output">Where results go (tables, predictions when no output file is given, <c>--json</c> reports).</param>
+    /// <param name="error">Where progress, status lines, warnings and the one-line error message go.</param>
     /// <param name="interactive">True for a terminal: colours and a live progress bar. False (redirected output,
     /// tests): plain text, a progress line every tenth of training.</param>
     /// <param name="cancellation">Cancels training (Ctrl+C in <c>Program</c>); the exit code is then 130.</param>
-    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellation = default)
+    /// <param name="errorInteractive">True when <paramref name="error"/> is a terminal: a live progress bar there;
+    /// false: one plain line per epoch. Null: the same as <paramref name="interactive"/>.</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellation = default,
+        bool? errorInteractive = null)
     {
-        var context = new CliContext(output, error, interactive, cancellation);
+        var context = new CliContext(output, error, interactive, errorInteractive ?? interactive, cancellation);
         var root = new RootCommand("mtl — train, evaluate and run multi-task models (one shared trunk, one head per task) on CSV files.")
         {
             TrainCommand.Create(context),
             EvaluateCommand.Create(context),
             PredictCommand.Create(context),
             DevicesCommand.Create(context),
+            ExportCommand.Create(context),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -65,7 +70,8 @@ public static class App
         OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
         UsageException => (ExitCodes.Usage, e.Message),
         DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
-        TrainingDivergedException => (ExitCodes.TrainingFailed, e.Message),
+        TrainingDivergedException => (ExitCodes.TrainingFailed,
+            $"{e.Message.TrimEnd('.')}. Nothing was saved (an existing --save file is unchanged). Try a lower --lr, --clip 1, or --warmup 100."),
         DataFileException or SafeTensorsFormatException or BadInputException => (ExitCodes.BadInput, e.Message),
         FileNotFoundException f => (ExitCodes.BadInput, f.FileName is { } name && !f.Message.Contains(name) ? $"{name}: no such file." : f.Message),
         DirectoryNotFoundException or UnauthorizedAccessException or IOException => (ExitCodes.BadInput, e.Message),
@@ -88,6 +94,3 @@ public sealed class BadInputException(string message, Exception? inner = null) :
 
 /// <summary>The device asked for is not on this machine (exit code 3).</summary>
 public sealed class DeviceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Training produced a non-finite loss or gradient (exit code 4).</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Engine.Cli.Output;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Experiments;
+using Engine.Training;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -17,45 +19,87 @@ internal static class TrainCommand
     public static Command Create(CliContext context)
     {
         var flags = new TrainFlags();
+        var json = new Option<bool>("--json") { Description = "Print the report (settings, metrics, history) as JSON on stdout instead of the tables." };
         var command = new Command("train", "Train a multi-task model on a CSV file (default: the bundled energy-efficiency data) and report per-task metrics.");
         flags.AddTo(command);
-        command.SetAction(parsed => Run(context, flags.Bind(parsed)));
+        command.Add(json);
+        command.SetAction(parsed => Run(context, flags.Bind(parsed), new OutputOptions(parsed.GetValue(json))));
         return command;
     }
 
-    internal static int Run(CliContext context, ExperimentSettings settings)
+    /// <summary>How the results are shown (not part of the experiment's settings).</summary>
+    /// <param name="Json">The report as JSON on stdout instead of the tables.</param>
+    internal sealed record OutputOptions(bool Json = false);
+
+    internal static int Run(CliContext context, ExperimentSettings settings, OutputOptions? show = null)
+    {
+        show ??= new OutputOptions();
+        if (settings.ReportPath == "-" && show.Json)
+            throw new UsageException("--json and --report - both print the report on stdout: give one of them.");
+        new CommandFiles()
+            .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Check();
+        if (settings.Distributed == "none") return Train(context, settings, show, mpi: null);
+        // Data-parallel: every rank runs the same command; rank 0 alone prints and writes files. A rank that fails
+        // prints its one error line (naming the rank) and aborts the job, so no rank waits forever in a collective.
+        using var mpi = DistributedRun.OpenMpi();
+        // Ranks other than 0 print nothing (not even progress or status); their errors still go to stderr, below.
+        var rankContext = mpi.Rank == 0 ? context : new CliContext(TextWriter.Null, TextWriter.Null, false, false, context.Cancellation);
+        try { return Train(rankContext, settings, show, mpi); }
+        catch (Exception e) when (mpi.Size > 1)
+        {
+            var (code, message) = App.Classify(e);
+            context.Error.WriteLine($"mtl: error: {DistributedJob.RankPrefix(mpi)}{message}");
+            context.Error.Flush();
+            mpi.Abort(code);
+            return code;
+        }
+    }
+
+    private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
     {
         var data = Load(settings);
         using var backend = Devices.Open(settings.Device);
+        using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
+        var communicator = (ICommunicator?)nccl ?? mpi;
         var console = context.Console;
-        context.Output.WriteLine(Summary(data));
-        context.Output.WriteLine($"Device: {backend.Info}");
+        context.Status(Summary(data));
+        context.Status($"Device: {backend.Info}");
+        if (communicator is not null)
+            context.Status($"Distributed: {communicator.Description}; each rank trains on its shard, --batch-size is the global batch.");
 
         using var outcome = TrainingProgress.Run(context, progress =>
         {
-            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation); }
+            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation, communicator); }
             catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
         });
+        if (communicator is { Rank: not 0 }) return ExitCodes.Ok;   // rank 0 alone reports and writes the files
         var report = outcome.Report;
         foreach (var score in report.Metrics.Train)
             if (!double.IsFinite(score.Loss))
-                throw new TrainingDivergedException(
-                    $"training diverged: the training loss of task '{score.Task}' is {score.Loss}. Try a lower --lr, --clip 1, or --warmup 100.");
+                throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
-        console.Write(MetricsTables.Scores(report.Metrics));
-        if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        context.Status(string.Create(CultureInfo.InvariantCulture,
             $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+        bool reportToStdout = show.Json || settings.ReportPath == "-";
+        if (reportToStdout)
+            context.Output.WriteLine(report.ToJson());
+        else
+        {
+            console.Write(MetricsTables.Scores(report.Metrics));
+            if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
+        }
 
         if (settings.SavePath is { } save)
         {
             outcome.SaveModel(save);
-            console.WriteLine($"Saved the model to {save}.");
+            context.Status($"Saved the model to {save}.");
         }
-        if (settings.ReportPath is { } path)
+        if (settings.ReportPath is { } path && path != "-")
         {
             report.Save(path);
-            console.WriteLine($"Wrote the report to {path}.");
+            context.Status($"Wrote the report to {path}.");
         }
         return ExitCodes.Ok;
     }

@@ -19,6 +19,10 @@ public sealed record ExperimentSettings
     /// <summary>The field separator; null = detected.</summary>
     public char? Delimiter { get; init; }
 
+    /// <summary>The CSV file's text encoding by name (<see cref="Data.TextEncodings.Resolve"/>); null = UTF-8, where an
+    /// invalid byte is an error naming its row and column.</summary>
+    public string? TextEncoding { get; init; }
+
     /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
     public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
 
@@ -97,6 +101,10 @@ public sealed record ExperimentSettings
     /// <summary><c>--combine projection</c>: the task whose gradient the others are made orthogonal to (null = the first task).
     /// By name, since the index into <see cref="StepOptions.ProjectionReferenceTask"/> depends on the task order.</summary>
     public string? ProjectionReference { get; init; }
+
+    /// <summary>Data-parallel training: none, mpi (Open MPI, CPU processes) or nccl (one CUDA GPU per process); the
+    /// processes are started by mpirun (docs/scale-out.md).</summary>
+    public string Distributed { get; init; } = "none";
 
     /// <summary>auto, cpu, cuda, opencl or ilgpu-cpu.</summary>
     public string Device { get; init; } = "auto";

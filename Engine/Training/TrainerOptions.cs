@@ -1,3 +1,4 @@
+using Engine.Distributed;
 using Engine.Optimizers;
 
 namespace Engine.Training;
@@ -27,6 +28,18 @@ public sealed record TrainerOptions
     /// <summary>Optimizer state to resume from (e.g. <see cref="MultiTaskModel.ReadOptimizerState"/>); null = fresh.</summary>
     public OptimizerState<float>? InitialOptimizerState { get; init; }
 
+    /// <summary>
+    /// A task's mean training loss over an epoch above this means training diverged: <see cref="Trainer.Fit"/> throws
+    /// <see cref="TrainingDivergedException"/> after that epoch (a NaN or ±∞ loss always does). Default +∞ (only
+    /// non-finite losses), as the library cannot know the scale of the targets; the experiment pipeline, whose targets are
+    /// standardized (an untrained model's loss is about 1), sets 10⁶.
+    /// </summary>
+    public double MaxLoss { get; init; } = double.PositiveInfinity;
+
+    /// <summary>Data-parallel training over several processes (MPI, NCCL): every rank calls Fit with the same options
+    /// and data, trains on its shard, and ends with the same weights; null = one process (docs/scale-out.md).</summary>
+    public DistributedOptions? Distributed { get; init; }
+
     /// <summary>Throws, naming the option, unless the options are usable.</summary>
     public void Validate()
     {
@@ -35,6 +48,12 @@ public sealed record TrainerOptions
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 1.");
         if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be finite and ≥ 0.");
+        if (!(MaxLoss > 0)) throw new ArgumentOutOfRangeException(nameof(MaxLoss), MaxLoss, "MaxLoss must be above 0 (+∞: only non-finite losses count as divergence).");
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
+        if (Distributed is { } d)
+        {
+            ArgumentNullException.ThrowIfNull(d.Communicator, nameof(Distributed));
+            if (d.WeightCheckSteps < 0) throw new ArgumentOutOfRangeException(nameof(Distributed), d.WeightCheckSteps, "DistributedOptions.WeightCheckSteps must be ≥ 0 (0 = after every epoch only).");
+        }
     }
 }

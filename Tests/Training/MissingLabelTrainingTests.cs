@@ -74,13 +74,13 @@ public class MissingLabelTrainingTests
         var theta = Slice(Cpu, model.Parameters.Values, cls);
         var buffer = Slice(Cpu, sgd.MomentumBuffer, cls);
         Assert.Contains(buffer, x => x != 0);
-        var trunk = Cpu.ToArray(model.Parameters.Values.Slice(model.Trunk.Parameters.Offset, model.Trunk.Parameters.Length));
+        var trunk = Cpu.ToArray(model.Parameters.Values.Slice(model.SharedParameters.Offset, model.SharedParameters.Length));
 
         step.Run(data, Half, Half);
 
         Assert.Equal(theta, Slice(Cpu, model.Parameters.Values, cls));
         Assert.Equal(buffer, Slice(Cpu, sgd.MomentumBuffer, cls));
-        Assert.NotEqual(trunk, Cpu.ToArray(model.Parameters.Values.Slice(model.Trunk.Parameters.Offset, model.Trunk.Parameters.Length)));
+        Assert.NotEqual(trunk, Cpu.ToArray(model.Parameters.Values.Slice(model.SharedParameters.Offset, model.SharedParameters.Length)));
     }
 
     [Theory]
