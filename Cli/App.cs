@@ -32,6 +32,7 @@ public static class App
             EvaluateCommand.Create(context),
             PredictCommand.Create(context),
             DevicesCommand.Create(context),
+            MethodsCommand.Create(context),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

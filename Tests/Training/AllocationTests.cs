@@ -19,7 +19,7 @@ public class AllocationTests
         { CombinationMethod.Sum, WeightingMethod.LossBalanced },
         { CombinationMethod.Sum, WeightingMethod.Uncertainty },
         { CombinationMethod.PcGrad, WeightingMethod.Static },
-        { CombinationMethod.MgdaUb, WeightingMethod.LossBalanced },
+        { CombinationMethod.Mgda, WeightingMethod.LossBalanced },
     };
 
     [Theory]
