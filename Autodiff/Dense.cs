@@ -7,9 +7,9 @@ namespace Engine.Autodiff;
 /// A fully connected layer, <c>Y = f(X·Wᵀ + b)</c>, with W [out × in] and b [out] stored in a
 /// <see cref="FlatParameters{T}"/> as <c>{name}.weight</c> and <c>{name}.bias</c> (PyTorch's names and
 /// layout, so checkpoints interchange). Construct every layer, then call
-/// <see cref="FlatParameters{T}.Allocate"/>, then <see cref="Initialize"/>.
+/// <see cref="FlatParameters{T}.Allocate"/>, then <see cref="Initialize(Initializer, ulong)"/>.
 /// </summary>
-public sealed class Dense<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Dense<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly FlatParameters<T> _parameters;
     private Tensor<T>? _weight, _bias;
@@ -67,9 +67,13 @@ public sealed class Dense<T> where T : unmanaged, IFloatingPointIeee754<T>
         return tape.Linear(x, Weight, Bias, Activation);
     }
 
+    /// <summary>Fills W and b with <paramref name="kind"/>, seeded, with the gain of the layer's activation
+    /// (setup time: allocates host arrays).</summary>
+    public void Initialize(Initializer kind, ulong seed) => Initialize(kind, seed, null);
+
     /// <summary>Fills W and b with <paramref name="kind"/>, seeded; the gain is that of the layer's activation
     /// unless given (setup time: allocates host arrays).</summary>
-    public void Initialize(Initializer kind, ulong seed, double? gain = null)
+    public void Initialize(Initializer kind, ulong seed, double? gain)
     {
         var backend = _parameters.Values.Buffer!.Owner;
         Init.Upload(backend, Init.Weight(kind, Outputs, Inputs, seed, gain ?? Init.Gain(Activation)), Weight.Data);

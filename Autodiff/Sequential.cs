@@ -4,17 +4,18 @@ using Engine.Kernels;
 namespace Engine.Autodiff;
 
 /// <summary>
-/// Dense layers applied one after another: the shared trunk of a multi-task model (or a head). Its
+/// Layers applied one after another (<see cref="ILayer{T}"/>; an MLP is a stack of <see cref="Dense{T}"/>): the shared
+/// trunk of a multi-task model, an expert, a task's tower. Its
 /// parameters, registered consecutively, form one <see cref="ParameterGroup{T}"/>, so a task's gradient
 /// of the whole trunk can be routed into one row of a per-task buffer.
 /// </summary>
 public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Dense<T>[] _layers;
+    private readonly ILayer<T>[] _layers;
     private ParameterGroup<T>? _group;
 
     /// <summary>Chains the given layers (each one's inputs must equal the previous one's outputs).</summary>
-    public Sequential(params IEnumerable<Dense<T>> layers)
+    public Sequential(params IEnumerable<ILayer<T>> layers)
     {
         ArgumentNullException.ThrowIfNull(layers);
         _layers = [.. layers];
@@ -40,7 +41,11 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>The layers in order.</summary>
-    public IReadOnlyList<Dense<T>> Layers => _layers;
+    public IReadOnlyList<ILayer<T>> Layers => _layers;
+
+    /// <summary>Layer <paramref name="index"/> as a dense layer (throws if it is another kind).</summary>
+    public Dense<T> Dense(int index) => _layers[index] as Dense<T>
+        ?? throw new InvalidOperationException($"Layer {index} ('{_layers[index].Name}') is a {_layers[index].GetType().Name}, not a dense layer.");
 
     /// <summary>Input features.</summary>
     public int Inputs => _layers[0].Inputs;

@@ -22,6 +22,8 @@ public static class Program
             return GemmGflops.Run(args[1..]);
         if (args.Length > 0 && args[0] == "compare")
             return Compare.CompareCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "sass")
+            return SassCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "profile")
             return Compare.ProfileCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

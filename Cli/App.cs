@@ -7,6 +7,7 @@ using System.CommandLine;
 using Engine.Checkpoints;
 using Engine.Cli.Commands;
 using Engine.Data;
+using Engine.Training;
 
 namespace Engine.Cli;
 
@@ -66,7 +67,8 @@ public static class App
         OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
         UsageException => (ExitCodes.Usage, e.Message),
         DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
-        TrainingDivergedException => (ExitCodes.TrainingFailed, e.Message),
+        TrainingDivergedException => (ExitCodes.TrainingFailed,
+            $"{e.Message.TrimEnd('.')}. Nothing was saved (an existing --save file is unchanged). Try a lower --lr, --clip 1, or --warmup 100."),
         DataFileException or SafeTensorsFormatException or BadInputException => (ExitCodes.BadInput, e.Message),
         FileNotFoundException f => (ExitCodes.BadInput, f.FileName is { } name && !f.Message.Contains(name) ? $"{name}: no such file." : f.Message),
         DirectoryNotFoundException or UnauthorizedAccessException or IOException => (ExitCodes.BadInput, e.Message),
@@ -89,6 +91,3 @@ public sealed class BadInputException(string message, Exception? inner = null) :
 
 /// <summary>The device asked for is not on this machine (exit code 3).</summary>
 public sealed class DeviceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Training produced a non-finite loss or gradient (exit code 4).</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -20,19 +20,21 @@ internal static class EvaluateCommand
         var model = SharedFlags.Model();
         var data = new Option<string>("--data") { Description = "The CSV file, with the input and target columns the model was trained on.", HelpName = "FILE.csv", Required = true };
         var delimiter = SharedFlags.Delimiter();
+        var encoding = SharedFlags.Encoding();
         var device = SharedFlags.Device();
         var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON.", HelpName = "FILE.json" };
-        var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, device, report };
+        var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, encoding, device, report };
         command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, SharedFlags.ParseDelimiter(p.GetValue(delimiter)),
-            p.GetValue(device)!, p.GetValue(report)));
+            SharedFlags.ParseEncoding(p.GetValue(encoding)), p.GetValue(device)!, p.GetValue(report)));
         return command;
     }
 
-    private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, string device, string? reportPath)
+    private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, System.Text.Encoding? text, string device, string? reportPath)
     {
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding);
+        var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding, text);
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
         context.Console.WriteLine($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
         context.Console.Write(MetricsTables.Scores([(Path.GetFileNameWithoutExtension(dataPath), scores)]));

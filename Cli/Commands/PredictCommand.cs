@@ -22,19 +22,21 @@ internal static class PredictCommand
         var output = new Option<string?>("--output") { Description = "Where to write the predictions (default: standard output).", HelpName = "FILE.csv" };
         var probabilities = new Option<bool>("--probabilities") { Description = "Also write each class's probability." };
         var delimiter = SharedFlags.Delimiter();
+        var encoding = SharedFlags.Encoding();
         var device = SharedFlags.Device();
         var command = new Command("predict", "Predict every task for the rows of a CSV file with a saved model; writes CSV.")
-            { model, data, output, probabilities, delimiter, device };
+            { model, data, output, probabilities, delimiter, encoding, device };
         command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, p.GetValue(output), p.GetValue(probabilities),
-            SharedFlags.ParseDelimiter(p.GetValue(delimiter)), p.GetValue(device)!));
+            SharedFlags.ParseDelimiter(p.GetValue(delimiter)), SharedFlags.ParseEncoding(p.GetValue(encoding)), p.GetValue(device)!));
         return command;
     }
 
-    private static int Run(CliContext context, string modelPath, string dataPath, string? outputPath, bool probabilities, char? delimiter, string device)
+    private static int Run(CliContext context, string modelPath, string dataPath, string? outputPath, bool probabilities, char? delimiter, System.Text.Encoding? text, string device)
     {
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--output", outputPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = CsvTable.Load(dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding);
+        var raw = CsvTable.Load(dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text);
         var outputs = ModelEvaluation.Predict(saved.Model, raw, saved.Standardization, saved.Encoding);
         var csv = Write(raw, outputs, probabilities, delimiter ?? ',');
         if (outputPath is null) context.Output.Write(csv);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Engine.Cli.Output;
 using Engine.Data;
 using Engine.Experiments;
+using Engine.Training;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -25,6 +26,10 @@ internal static class TrainCommand
 
     internal static int Run(CliContext context, ExperimentSettings settings)
     {
+        new CommandFiles()
+            .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Check();
         var data = Load(settings);
         using var backend = Devices.Open(settings.Device);
         var console = context.Console;
@@ -39,8 +44,7 @@ internal static class TrainCommand
         var report = outcome.Report;
         foreach (var score in report.Metrics.Train)
             if (!double.IsFinite(score.Loss))
-                throw new TrainingDivergedException(
-                    $"training diverged: the training loss of task '{score.Task}' is {score.Loss}. Try a lower --lr, --clip 1, or --warmup 100.");
+                throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
         console.Write(MetricsTables.Scores(report.Metrics));
         if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));

@@ -21,6 +21,7 @@ internal sealed class TrainFlags
     // data
     public readonly Option<string?> Data = new("--data") { Description = "The CSV file (default: the bundled energy-efficiency data).", HelpName = "FILE.csv" };
     public readonly Option<string?> Delimiter = SharedFlags.Delimiter();
+    public readonly Option<string?> Encoding = SharedFlags.Encoding();
     public readonly Option<string[]> Inputs = List("--inputs", "Numeric input columns (default: every column that is not a target or categorical).");
     public readonly Option<string[]> Categorical = List("--categorical", "Categorical input columns (one-hot encoded).");
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
@@ -83,7 +84,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
+            Data, Delimiter, Encoding, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -99,6 +100,7 @@ internal sealed class TrainFlags
         {
             DataPath = p.GetValue(Data),
             Delimiter = SharedFlags.ParseDelimiter(p.GetValue(Delimiter)),
+            TextEncoding = SharedFlags.ParseEncoding(p.GetValue(Encoding)) is null ? null : p.GetValue(Encoding),
             Inputs = Names(p.GetValue(Inputs)) is { Length: > 0 } inputs ? inputs : null,
             Categorical = Names(p.GetValue(Categorical)),
             Regression = Names(p.GetValue(Regression)),

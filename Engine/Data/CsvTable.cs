@@ -23,12 +23,14 @@ public static class CsvTable
     /// <param name="delimiter">The field separator; null detects it from the first lines (<c>,</c> <c>;</c> tab or <c>|</c>).</param>
     /// <param name="encoding">The vocabularies and label maps to use, from the training data (for validation,
     /// test or prediction files). Null fits them on this file. With an encoding, a category or label it lacks is an error.</param>
-    /// <exception cref="DataFileException">Empty file, duplicate or unknown column, ragged row, missing value,
+    /// <exception cref="DataFileException">Empty file, invalid UTF-8 (without <paramref name="text"/>), duplicate or unknown column, ragged row, missing value,
     /// non-numeric text in a numeric column, a label or category the encoding has never seen, malformed quoting.</exception>
-    public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null)
+    /// <param name="text">The file's text encoding (e.g. <c>Encoding.Latin1</c>). Null: UTF-8, checked — an invalid byte
+    /// sequence is an error naming its line and column, never decoded to U+FFFD.</param>
+    public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var raw = ReadRecords(path, delimiter);
+        var raw = ReadRecords(path, delimiter, text);
         schema ??= InferSchema(raw);
         return Encode(raw, schema, encoding);
     }
@@ -36,15 +38,17 @@ public static class CsvTable
     /// <summary>The header and records of a file as strings, with the line each record starts on.</summary>
     private sealed record RawTable(string Path, string[] Header, List<string[]> Records, List<int> Lines);
 
-    private static RawTable ReadRecords(string path, char? delimiter)
+    private static RawTable ReadRecords(string path, char? delimiter, System.Text.Encoding? text)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         long length = new FileInfo(path).Length;
         if (length == 0 || (length < 4096 && File.ReadAllText(path).Trim().Length == 0))
             throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
+        if (text is null) Utf8Validation.Check(path, delimiter);
 
         var options = new CsvReaderOptions
         {
+            Encoding = text,
             Separator = delimiter,
             HasHeader = true,
             TrimWhitespace = true,

@@ -37,6 +37,13 @@ public sealed class ExperimentOutcome(ExperimentReport report, MultiTaskModel mo
 /// </summary>
 public static class Experiment
 {
+    /// <summary>
+    /// The training loss per task above which a run counts as diverged (<see cref="TrainerOptions.MaxLoss"/>). The
+    /// targets are standardized on the training split, so predicting the mean scores a loss of about 1 (mean squared
+    /// error of unit-variance targets; cross-entropy ln K): 10⁶ means predictions thousands of standard deviations off.
+    /// </summary>
+    public const double MaxStandardizedLoss = 1e6;
+
     /// <summary>The checkpoint property that holds the settings a model was trained with (JSON).</summary>
     public const string SettingsProperty = "mtl.settings";
 
@@ -155,6 +162,7 @@ public static class Experiment
             var options = new TrainerOptions
             {
                 Epochs = settings.Epochs,
+                MaxLoss = MaxStandardizedLoss,
                 BatchSize = settings.BatchSize,
                 Seed = settings.Seed,
                 Step = settings.Step with { ProjectionReferenceTask = reference },

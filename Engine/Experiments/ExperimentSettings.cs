@@ -19,6 +19,10 @@ public sealed record ExperimentSettings
     /// <summary>The field separator; null = detected.</summary>
     public char? Delimiter { get; init; }
 
+    /// <summary>The CSV file's text encoding by name (<see cref="Data.TextEncodings.Resolve"/>); null = UTF-8, where an
+    /// invalid byte is an error naming its row and column.</summary>
+    public string? TextEncoding { get; init; }
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 

@@ -27,8 +27,7 @@ public static class ModelEvaluation
     public static IReadOnlyList<TaskOutput> Predict(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
     {
         if (raw.RowCount == 0) return [];
-        var inputs = (float[])raw.Inputs.Clone();
-        scale.Inputs.Transform(inputs);
+        var inputs = scale.StandardizeInputs(raw); // a value the network would overflow on is an error naming row and column
         var predictions = model.Predict(inputs, raw.RowCount);
         var outputs = new List<TaskOutput>(model.Spec.Heads.Count);
         foreach (var head in model.Spec.Heads)

@@ -67,9 +67,16 @@ public sealed class PreparedData
     public static PreparedData Load(ExperimentSettings settings)
     {
         var (path, schema) = ResolveSource(settings);
-        CheckColumnsExist(path, schema, settings.Delimiter);
-        var data = CsvTable.Load(path, schema, settings.Delimiter);
+        var text = Text(settings);
+        CheckColumnsExist(path, schema, settings.Delimiter, text);
+        var data = CsvTable.Load(path, schema, settings.Delimiter, text: text);
         return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
+    }
+
+    private static System.Text.Encoding? Text(ExperimentSettings settings)
+    {
+        try { return TextEncodings.Resolve(settings.TextEncoding); }
+        catch (ArgumentException e) { throw new ExperimentSetupException($"--encoding {e.Message}", e); }
     }
 
     /// <summary>Splits <paramref name="data"/> by <paramref name="seed"/> and fits the standardization on the training rows.</summary>
@@ -109,7 +116,7 @@ public sealed class PreparedData
             };
         }
         var targets = settings.Regression.Concat(settings.Classification).ToHashSet(StringComparer.Ordinal);
-        var inputs = settings.Inputs ?? Header(path, settings.Delimiter)
+        var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
             .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c)).ToArray();
         try
         {
@@ -124,9 +131,9 @@ public sealed class PreparedData
     }
 
     /// <summary>A column the schema names but the header lacks is reported first, before any value is parsed.</summary>
-    private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter)
+    private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter, System.Text.Encoding? text)
     {
-        var header = Header(path, delimiter);
+        var header = Header(path, delimiter, text);
         foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
             if (!header.Contains(column))
                 throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
@@ -155,10 +162,10 @@ public sealed class PreparedData
     /// The column names in a file's header row, in order (for "every other column is an input"). Only the first
     /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load"/>'s.
     /// </summary>
-    internal static IReadOnlyList<string> Header(string path, char? delimiter)
+    internal static IReadOnlyList<string> Header(string path, char? delimiter, System.Text.Encoding? text = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        string? line = File.ReadLines(path).FirstOrDefault(l => l.Trim().Length > 0);
+        string? line = File.ReadLines(path, text ?? System.Text.Encoding.UTF8).FirstOrDefault(l => l.Trim().Length > 0);
         if (line is null) throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
         char separator = delimiter ?? new[] { ',', ';', '\t', '|' }.MaxBy(c => line.Count(x => x == c));
         var names = new List<string>();

@@ -1,19 +1,23 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Engine.Autodiff;
 using Engine.Kernels;
 
 namespace Engine;
 
 /// <summary>
-/// The shape of a multi-task model: <see cref="Inputs"/> features → a shared trunk of dense layers of widths
-/// <see cref="Trunk"/> → one head per task (<see cref="Heads"/>). Every trunk layer applies
-/// <see cref="TrunkActivation"/> except the last, which applies <see cref="TrunkOutputActivation"/>
-/// (default: the same); heads apply none (regression values, or classification logits).
+/// The shape of a multi-task model: <see cref="Inputs"/> features → a shared part (<see cref="Architecture"/>; by
+/// default a shared trunk of dense layers of widths <see cref="Trunk"/>) → one tower per task (<see cref="Tower"/>,
+/// none by default) → one output layer per task (<see cref="Heads"/>). Every layer of the shared part's MLPs (the
+/// trunk, each expert, each column) applies <see cref="TrunkActivation"/> except the last, which applies
+/// <see cref="TrunkOutputActivation"/> (default: the same); tower layers apply <see cref="TrunkActivation"/>; output
+/// layers apply none (regression values, or classification logits).
 /// Stored in checkpoints as JSON (<see cref="ToJson"/>, metadata key <c>engine.config</c>).
 /// </summary>
 /// <param name="Inputs">Input features per row.</param>
-/// <param name="Trunk">Widths of the trunk's dense layers (at least one).</param>
+/// <param name="Trunk">Widths of the dense layers of the shared part's MLPs (at least one): the trunk of a shared bottom,
+/// each expert of a mixture of experts.</param>
 /// <param name="Heads">The tasks, in the order their losses, weights and gradient rows are laid out.</param>
 public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyList<TaskHead> Heads)
 {
@@ -23,14 +27,27 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     /// <summary>Activation of the trunk's last layer (the features the heads read); null = <see cref="TrunkActivation"/>.</summary>
     public Activation? TrunkOutputActivation { get; init; }
 
+    /// <summary>The shared part: null = a shared bottom (<see cref="SharedBottomArchitecture"/>); e.g.
+    /// a mixture of experts. Written to checkpoints as <c>"architecture":{"kind":"mmoe",…}</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Architecture? Architecture { get; init; }
+
+    /// <summary>Widths of every task's tower (the MLP between the shared part and the task's output layer,
+    /// <c>towers.{task}.{i}</c>); null or empty = no tower (the output layer reads the shared features).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? Tower { get; init; }
+
     /// <summary>How weights and biases start.</summary>
     public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;
 
     /// <summary>Seed of the initialization (same seed, same weights on every machine).</summary>
     public ulong Seed { get; init; }
 
-    /// <summary>The width of the features the heads read (the last trunk width).</summary>
+    /// <summary>The width of the last layer of the shared part's MLPs (the trunk's output, an expert's output).</summary>
     [JsonIgnore] public int TrunkOutputs => Trunk[^1];
+
+    /// <summary>The tower widths (empty when there is no tower).</summary>
+    [JsonIgnore] public IReadOnlyList<int> TowerWidths => Tower ?? [];
 
     /// <summary>Index of the head called <paramref name="task"/>.</summary>
     public int IndexOf(string task)
@@ -58,12 +75,16 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
         if (!Enum.IsDefined(TrunkActivation)) throw new ArgumentOutOfRangeException(nameof(TrunkActivation), TrunkActivation, "Unknown activation.");
         if (TrunkOutputActivation is { } last && !Enum.IsDefined(last)) throw new ArgumentOutOfRangeException(nameof(TrunkOutputActivation), last, "Unknown activation.");
         if (!Enum.IsDefined(Initializer)) throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer.");
+        for (int i = 0; i < TowerWidths.Count; i++)
+            if (TowerWidths[i] <= 0) throw new ArgumentOutOfRangeException(nameof(Tower), TowerWidths[i], $"ModelSpec.Tower[{i}] must be positive.");
+        Engine.Architecture.Of(this).Validate(this);
     }
 
     private static readonly JsonSerializerOptions s_json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter() },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { Engine.Architecture.AddPolymorphism } },
     };
 
     /// <summary>The spec as JSON: <c>{"inputs":…,"trunk":[…],"heads":[{"name":…,"kind":"Regression",…}],"trunkActivation":"Relu",…}</c>.</summary>

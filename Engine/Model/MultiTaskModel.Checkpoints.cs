@@ -17,13 +17,29 @@ public sealed partial class MultiTaskModel
     /// <c>optimizer.schedule_step</c>) so that training can resume exactly. Get the state from
     /// <see cref="IOptimizer{T}.SaveState"/> or <see cref="Training.TrainingResult.OptimizerState"/>.
     /// </summary>
+    /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞: nothing is written, the old file stays.</exception>
     public void Save(string path, ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ToCheckpoint(metadata, optimizerState).Save(path);
+        Checkpoint checkpoint;
+        try { checkpoint = ToCheckpoint(metadata, optimizerState); }
+        catch (Training.TrainingDivergedException e)
+        {
+            throw new Training.TrainingDivergedException($"{path}: not saved, the file there (if any) is unchanged: {e.Message}");
+        }
+        checkpoint.Save(path);
+    }
+
+    /// <summary>The index of the first NaN or ±∞ in <paramref name="values"/>, or −1.</summary>
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
     }
 
     /// <summary>The checkpoint <see cref="Save"/> writes, in memory.</summary>
+    /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞ (nothing is written).</exception>
     public Checkpoint ToCheckpoint(ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
     {
         metadata ??= Metadata;
@@ -41,7 +57,14 @@ public sealed partial class MultiTaskModel
             checkpoint.Tensors.Metadata[key] = value;
         }
         foreach (var slot in Parameters.Slots)
-            checkpoint.Tensors.Add(slot.Name, SafeTensor.FromFloat32(ReadParameter(slot.Name), Array.ConvertAll(slot.Shape, d => (long)d)));
+        {
+            var values = ReadParameter(slot.Name);
+            int bad = IndexOfNonFinite(values);
+            if (bad >= 0)
+                throw new Training.TrainingDivergedException(
+                    $"parameter '{slot.Name}' element {bad} is {values[bad]}; a model holding NaN or ±∞ is never saved (training diverged).");
+            checkpoint.Tensors.Add(slot.Name, SafeTensor.FromFloat32(values, Array.ConvertAll(slot.Shape, d => (long)d)));
+        }
         if (optimizerState is not null) AddOptimizerState(checkpoint.Tensors, optimizerState);
         return checkpoint;
     }
@@ -104,7 +127,7 @@ public sealed partial class MultiTaskModel
     /// Overwrites the parameters with the tensors of a safetensors file (an Engine checkpoint, or weights written by
     /// PyTorch). <paramref name="rename"/> maps names in the file to parameter names (e.g. an <c>nn.Sequential</c>'s
     /// <c>"0.weight"</c> → <c>"trunk.0.weight"</c>); names it does not mention are used as they are. Every parameter must
-    /// be present with its shape ([out, in] weights, [out] biases) and finite values; with <paramref name="strict"/>, a
+    /// be present with its shape ([out, in] weights, [out] biases), dtype F32 and finite values; with <paramref name="strict"/>, a
     /// tensor that is neither a parameter nor optimizer state is an error too (as <c>load_state_dict(strict=True)</c>).
     /// Nothing is changed when it throws.
     /// </summary>
@@ -138,7 +161,12 @@ public sealed partial class MultiTaskModel
         {
             if (!byParameter.TryGetValue(slot.Name, out var source))
                 throw new SafeTensorsFormatException(file.Source, slot.Name, $"is missing: the model's parameter '{slot.Name}' [{string.Join(", ", slot.Shape)}] has no tensor in the file.");
-            var data = file.Require(source, Array.ConvertAll(slot.Shape, d => (long)d)).ToFloat32();
+            var tensor = file.Require(source, Array.ConvertAll(slot.Shape, d => (long)d));
+            if (tensor.DType != SafeTensorDType.F32)
+                throw new SafeTensorsFormatException(file.Source, source,
+                    $"dtype is {tensor.DType} but the model's parameters are F32 (float32): weights are never reinterpreted or converted " +
+                    "from another dtype (convert them first, e.g. tensor.float() in PyTorch).");
+            var data = tensor.ToFloat32();
             for (int i = 0; i < data.Length; i++)
                 if (!float.IsFinite(data[i]))
                     throw new SafeTensorsFormatException(file.Source, source, $"element {i} is {data[i]}; parameters must be finite.");
@@ -161,10 +189,14 @@ public sealed partial class MultiTaskModel
             var tensor = checkpoint.Tensors[name];
             if (s_optimizerScalars.Contains(rest))
             {
+                if (tensor.DType != SafeTensorDType.I64)
+                    throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"dtype is {tensor.DType} but optimizer counters are I64.");
                 if (tensor.ElementCount != 1)
                     throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"must be a scalar but has shape [{string.Join(", ", tensor.Shape)}].");
                 scalars[rest] = tensor.ToFloat64()[0];
             }
+            else if (tensor.DType != SafeTensorDType.F32)
+                throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"dtype is {tensor.DType} but optimizer state is F32 (float32).");
             else tensors[rest] = tensor.ToFloat32();
         }
         return new OptimizerState<float>(tensors, scalars);

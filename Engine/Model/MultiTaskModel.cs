@@ -5,10 +5,14 @@ using Engine.Kernels;
 namespace Engine;
 
 /// <summary>
-/// A multi-task network on one float32 device: a shared trunk of dense layers (<c>trunk.{i}</c>, built by
-/// <see cref="Sequential{T}.Mlp"/>) and one dense head per task (<c>heads.{task}</c>, no activation). All
-/// parameters live in one flat buffer (<see cref="Parameters"/>): the trunk first (one contiguous block, so a
-/// task's trunk gradient can be routed into one row of a [tasks × trunk] buffer), then the heads in task order.
+/// A multi-task network on one float32 device: a shared part (<see cref="Shared"/>, chosen by
+/// <see cref="ModelSpec.Architecture"/>; by default a trunk of dense layers <c>trunk.{i}</c>), then per task an optional
+/// tower (<c>towers.{task}.{i}</c>, an MLP of <see cref="ModelSpec.Tower"/> widths) and one output layer
+/// (<c>heads.{task}</c>, no activation). All parameters live in one flat buffer (<see cref="Parameters"/>): first the
+/// parameters more than one task's loss reaches (<see cref="SharedParameters"/>, one contiguous block, so a task's
+/// gradient of them can be routed into one row of a [tasks × shared] buffer), then per task, in task order, the
+/// parameters only that task's loss reaches (its part of the shared part, e.g. its gate; its tower; its output layer),
+/// one block per task (<see cref="TaskRange"/>).
 /// <para>Training: <see cref="Training.TrainingStep"/> and <see cref="Training.Trainer"/>. Prediction:
 /// <see cref="Predict"/>. Checkpoints: <see cref="Save"/>, <see cref="Load"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
 /// Not thread-safe: one model is used by one thread at a time.
@@ -19,6 +23,9 @@ public sealed partial class MultiTaskModel : IDisposable
     public const int DefaultMaxPredictionBatch = 1024;
 
     private readonly Dense<float>[] _heads;
+    private readonly Sequential<float>?[] _towers;
+    private readonly (int Offset, int Length)[] _taskRanges;
+    private readonly Tensor<float>[] _features;
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
     private readonly Tensor<float>[] _inferenceOutputs;
@@ -28,22 +35,38 @@ public sealed partial class MultiTaskModel : IDisposable
         Spec = spec;
         Backend = backend;
         Parameters = new FlatParameters<float>(backend);
+        int tasks = spec.Heads.Count;
+        _heads = new Dense<float>[tasks];
+        _towers = new Sequential<float>?[tasks];
+        _taskRanges = new (int, int)[tasks];
         try
         {
-            int[] widths = [.. spec.Trunk];
-            Trunk = Sequential<float>.Mlp(Parameters, "trunk", spec.Inputs, widths, spec.TrunkActivation,
-                spec.TrunkOutputActivation ?? spec.TrunkActivation);
-            _heads = new Dense<float>[spec.Heads.Count];
-            for (int i = 0; i < _heads.Length; i++)
-                _heads[i] = new Dense<float>(Parameters, "heads." + spec.Heads[i].Name, spec.TrunkOutputs, spec.Heads[i].Outputs, Activation.Identity);
+            Shared = Architecture.Of(spec).Build(spec, Parameters);
+            int[] tower = [.. spec.TowerWidths];
+            for (int t = 0; t < tasks; t++)
+            {
+                var head = spec.Heads[t];
+                int first = Parameters.Slots.Count;
+                Shared.RegisterTask(Parameters, t, head);
+                int width = Shared.FeatureWidth(t);
+                if (tower.Length > 0)
+                {
+                    _towers[t] = Sequential<float>.Mlp(Parameters, "towers." + head.Name, width, tower, spec.TrunkActivation, spec.TrunkActivation);
+                    width = tower[^1];
+                }
+                _heads[t] = new Dense<float>(Parameters, "heads." + head.Name, width, head.Outputs, Activation.Identity);
+                _taskRanges[t] = (first, Parameters.Slots.Count - first);
+            }
             Parameters.Allocate();
+            SharedParameters = Shared.SharedParameters;
         }
         catch
         {
             Parameters.Dispose();
             throw;
         }
-        _inferenceOutputs = new Tensor<float>[_heads.Length];
+        _features = new Tensor<float>[tasks];
+        _inferenceOutputs = new Tensor<float>[tasks];
     }
 
     /// <summary>Builds the model described by <paramref name="spec"/> on <paramref name="backend"/> and initializes
@@ -64,14 +87,24 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>The device it runs on.</summary>
     public Backend<float> Backend { get; }
 
-    /// <summary>Every parameter (trunk first, then the heads in task order) and their gradients.</summary>
+    /// <summary>Every parameter (the shared block first, then each task's own block in task order) and their gradients.</summary>
     public FlatParameters<float> Parameters { get; }
 
-    /// <summary>The shared trunk.</summary>
-    public Sequential<float> Trunk { get; }
+    /// <summary>The shared part (a <see cref="SharedBottom{T}"/> unless the spec names another architecture).</summary>
+    public SharedPart<float> Shared { get; }
 
-    /// <summary>The heads, in task order.</summary>
+    /// <summary>
+    /// The parameters more than one task's loss reaches, one contiguous block at the start of the flat buffer: what
+    /// gradient combiners act on and what per-task gradients are computed for. Which parameters these are depends on
+    /// the architecture (docs/maths.md §17); for a shared bottom, the trunk.
+    /// </summary>
+    public ParameterGroup<float> SharedParameters { get; }
+
+    /// <summary>The output layers, in task order.</summary>
     public IReadOnlyList<Dense<float>> Heads => _heads;
+
+    /// <summary>The towers, in task order (null where a task has none).</summary>
+    public IReadOnlyList<Sequential<float>?> Towers => _towers;
 
     /// <summary>Number of tasks.</summary>
     public int TaskCount => _heads.Length;
@@ -82,7 +115,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>Rows per device pass in <see cref="Predict"/> and evaluation.</summary>
     public int MaxPredictionBatch { get; init; } = DefaultMaxPredictionBatch;
 
-    /// <summary>The flat range [offset, offset + length) of head <paramref name="task"/>'s weight and bias.</summary>
+    /// <summary>The flat range [offset, offset + length) of output layer <paramref name="task"/>'s weight and bias.</summary>
     public (int Offset, int Length) HeadRange(int task)
     {
         var head = _heads[task];
@@ -90,18 +123,41 @@ public sealed partial class MultiTaskModel : IDisposable
         return (head.WeightSlot.Offset, end - head.WeightSlot.Offset);
     }
 
-    /// <summary>(Re)initializes every weight and bias, seeded (layer i of the trunk and head t each get their own stream).</summary>
+    /// <summary>
+    /// The flat range [offset, offset + length) of every parameter only task <paramref name="task"/>'s loss reaches: its
+    /// own part of the shared part (a gate, its experts), its tower and its output layer, contiguous.
+    /// </summary>
+    public (int Offset, int Length) TaskRange(int task)
+    {
+        var (first, count) = _taskRanges[task];
+        var slots = Parameters.Slots;
+        var last = slots[first + count - 1];
+        return (slots[first].Offset, last.Offset + last.Length - slots[first].Offset);
+    }
+
+    /// <summary>The names of task <paramref name="task"/>'s own parameters (see <see cref="TaskRange"/>), in layout order.</summary>
+    public IEnumerable<string> TaskParameterNames(int task)
+    {
+        var (first, count) = _taskRanges[task];
+        for (int i = first; i < first + count; i++) yield return Parameters.Slots[i].Name;
+    }
+
+    /// <summary>(Re)initializes every weight and bias, seeded (the shared part, tower t and output layer t each get their own streams).</summary>
     public void Initialize(Initializer kind, ulong seed)
     {
-        Trunk.Initialize(kind, seed);
+        Shared.Initialize(kind, seed);
         for (int i = 0; i < _heads.Length; i++)
+        {
+            _towers[i]?.Initialize(kind, seed ^ (0x94D049BB133111EBUL * (ulong)(i + 1)));
             _heads[i].Initialize(kind, seed ^ (0xD1B54A32D192ED03UL * (ulong)(i + 1)));
+        }
     }
 
     /// <summary>
-    /// Records the forward pass on <paramref name="tape"/>: the trunk's features, then each head's output
-    /// written into <paramref name="outputs"/> (one per task; regression values or logits). Allocates nothing
-    /// once the tape's pools have grown.
+    /// Records the forward pass on <paramref name="tape"/>: the shared part, then each task's tower and output layer,
+    /// written into <paramref name="outputs"/> (one per task; regression values or logits). Returns the shared part's
+    /// boundary (for a shared bottom, the trunk's features), the tensor
+    /// <see cref="Tape{T}.BackwardPerTask"/> takes. Allocates nothing once the tape's pools have grown.
     /// </summary>
     public Tensor<float> Forward(Tape<float> tape, Tensor<float> inputs, Span<Tensor<float>> outputs)
     {
@@ -111,9 +167,14 @@ public sealed partial class MultiTaskModel : IDisposable
             throw new ArgumentException($"inputs has {inputs.Cols} features per row but the model takes {Spec.Inputs}.", nameof(inputs));
         if (outputs.Length != _heads.Length)
             throw new ArgumentException($"outputs has room for {outputs.Length} tasks but the model has {_heads.Length}.", nameof(outputs));
-        var features = Trunk.Forward(tape, inputs);
-        for (int i = 0; i < _heads.Length; i++) outputs[i] = _heads[i].Forward(tape, features);
-        return features;
+        var boundary = Shared.Forward(tape, inputs, _features);
+        for (int i = 0; i < _heads.Length; i++)
+        {
+            var h = _features[i];
+            if (_towers[i] is { } tower) h = tower.Forward(tape, h);
+            outputs[i] = _heads[i].Forward(tape, h);
+        }
+        return boundary;
     }
 
     /// <summary>
@@ -121,7 +182,8 @@ public sealed partial class MultiTaskModel : IDisposable
     /// [rows × Spec.Inputs], already preprocessed as the training data was). No gradient is recorded; rows go
     /// through the device <see cref="MaxPredictionBatch"/> at a time.
     /// </summary>
-    /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞ (the message names the row and column).</exception>
+    /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞, or finite values so large that a
+    /// prediction overflows to NaN or ±∞ (the message names the row and column). Predict never returns a non-finite value.</exception>
     public Predictions Predict(ReadOnlySpan<float> inputs, int rows)
     {
         Check.Positive(rows, nameof(rows));
@@ -135,10 +197,25 @@ public sealed partial class MultiTaskModel : IDisposable
             Backend.Upload(inputs.Slice(start * Spec.Inputs, count * Spec.Inputs), chunk);
             var outputs = ForwardNoGrad(chunk, count);
             for (int t = 0; t < tasks.Length; t++)
-                Backend.Download(outputs[t].Data, tasks[t].Values.AsSpan(start * tasks[t].Outputs, count * tasks[t].Outputs));
+            {
+                var values = tasks[t].Values.AsSpan(start * tasks[t].Outputs, count * tasks[t].Outputs);
+                Backend.Download(outputs[t].Data, values);
+                int bad = IndexOfNonFinite(values);
+                if (bad >= 0) throw Overflowed(inputs, start + bad / tasks[t].Outputs, t, values[bad]);
+            }
         }
         foreach (var t in tasks) t.FinishClassification();
         return new Predictions(tasks, rows);
+    }
+
+    /// <summary>Finite inputs whose output is not (e.g. 3·10³⁸ in a standardized column): names the row and its largest input.</summary>
+    private ArgumentException Overflowed(ReadOnlySpan<float> inputs, int row, int task, float output)
+    {
+        var x = inputs.Slice(row * Spec.Inputs, Spec.Inputs);
+        int column = 0;
+        for (int j = 1; j < x.Length; j++) if (Math.Abs(x[j]) > Math.Abs(x[column])) column = j;
+        return new ArgumentException($"inputs[row {row}]: the prediction of task '{Spec.Heads[task].Name}' is {output} (float32 overflow); " +
+            $"the row's largest input is column {column} = {x[column]:G9}. Inputs must be preprocessed as the training data was (e.g. standardized).", "inputs");
     }
 
     /// <summary>
@@ -174,12 +251,15 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>The values of the parameter called <paramref name="name"/> (host copy; tests and tools).</summary>
     public float[] ReadParameter(string name) => Backend.ToArray(Parameters.ValuesOf(Parameters[name]));
 
-    /// <summary>Overwrites the parameter called <paramref name="name"/> (host values of the parameter's length).</summary>
+    /// <summary>Overwrites the parameter called <paramref name="name"/> (host values of the parameter's length, all finite).</summary>
     public void WriteParameter(string name, ReadOnlySpan<float> values)
     {
         var slot = Parameters[name];
         if (values.Length != slot.Length)
             throw new ArgumentException($"Parameter '{name}' has {slot.Length} elements; {values.Length} values were given.", nameof(values));
+        int bad = IndexOfNonFinite(values);
+        if (bad >= 0)
+            throw new ArgumentException($"Parameter '{name}': element {bad} is {values[bad]}; parameters must be finite.", nameof(values));
         Backend.Upload(values, Parameters.ValuesOf(slot));
     }
 

@@ -14,8 +14,8 @@ namespace Engine;
 /// <param name="Outputs">k regression outputs, or C classes.</param>
 /// <param name="LossWeight">λ, the task's weight in Σ λᵢ Lᵢ under <see cref="Training.WeightingMethod.Static"/>
 /// weighting (the dynamic weightings replace it), and in the validation loss early stopping watches.</param>
-/// <param name="LearningRate">The head's own learning rate (an optimizer parameter group); null = the optimizer's.</param>
-/// <param name="WeightDecay">The head's own weight decay; null = the optimizer's.</param>
+/// <param name="LearningRate">The learning rate of the task's own parameters (its output layer, tower, gate: an optimizer parameter group); null = the optimizer's.</param>
+/// <param name="WeightDecay">The weight decay of the task's own parameters; null = the optimizer's.</param>
 public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double LossWeight = 1.0,
     double? LearningRate = null, double? WeightDecay = null)
 {

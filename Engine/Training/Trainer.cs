@@ -33,6 +33,8 @@ public sealed class Trainer
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the model keeps the
     /// weights of the last completed step and stays usable.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or early stopping is asked for without validation data.</exception>
+    /// <exception cref="TrainingDivergedException">An epoch's training loss of some task is NaN, ±∞ or above
+    /// <see cref="TrainerOptions.MaxLoss"/>; the model keeps the weights of the last step.</exception>
     public TrainingResult Fit(MultiTaskModel model, TrainingData train, TrainingData? validation = null,
         IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -96,6 +98,7 @@ public sealed class Trainer
             };
             history.Add(report);
             progress?.Report(report);
+            ThrowIfDiverged(epoch, heads, statistics.Tasks);
 
             if (best is not null)
             {
@@ -124,6 +127,19 @@ public sealed class Trainer
         {
             RestoredBestWeights = restored,
         };
+    }
+
+    /// <summary>A task's epoch loss that is NaN, ±∞ or above <see cref="TrainerOptions.MaxLoss"/> ends training.</summary>
+    private void ThrowIfDiverged(int epoch, IReadOnlyList<TaskHead> heads, IReadOnlyList<TaskMetrics> tasks)
+    {
+        for (int t = 0; t < heads.Count; t++)
+        {
+            double loss = tasks[t].Loss;
+            if (double.IsFinite(loss) && loss <= Options.MaxLoss) continue;
+            string why = double.IsFinite(loss) ? $"is {loss:G4}, above the bound of {Options.MaxLoss:G4}" : $"is {loss}";
+            throw new TrainingDivergedException($"training diverged at epoch {epoch}: the training loss of task '{heads[t].Name}' {why}.",
+                epoch, heads[t].Name, loss);
+        }
     }
 
     /// <summary>Σᵢ λᵢ·Lᵢ with the static loss weights of the heads.</summary>

@@ -27,6 +27,14 @@ public sealed record TrainerOptions
     /// <summary>Optimizer state to resume from (e.g. <see cref="MultiTaskModel.ReadOptimizerState"/>); null = fresh.</summary>
     public OptimizerState<float>? InitialOptimizerState { get; init; }
 
+    /// <summary>
+    /// A task's mean training loss over an epoch above this means training diverged: <see cref="Trainer.Fit"/> throws
+    /// <see cref="TrainingDivergedException"/> after that epoch (a NaN or ±∞ loss always does). Default +∞ (only
+    /// non-finite losses), as the library cannot know the scale of the targets; the experiment pipeline, whose targets are
+    /// standardized (an untrained model's loss is about 1), sets 10⁶.
+    /// </summary>
+    public double MaxLoss { get; init; } = double.PositiveInfinity;
+
     /// <summary>Throws, naming the option, unless the options are usable.</summary>
     public void Validate()
     {
@@ -35,6 +43,7 @@ public sealed record TrainerOptions
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 1.");
         if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be finite and ≥ 0.");
+        if (!(MaxLoss > 0)) throw new ArgumentOutOfRangeException(nameof(MaxLoss), MaxLoss, "MaxLoss must be above 0 (+∞: only non-finite losses count as divergence).");
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
     }
 }

@@ -17,7 +17,7 @@ namespace Engine.Training;
 /// all tasks through the trunk at once (<see cref="Tape{T}.BackwardPerTask"/>: stacked upstream gradients, one input-
 /// gradient GEMM per layer for all tasks), task i's trunk gradient landing in row i of a [tasks × trunk] buffer and its
 /// head gradient scaled by λᵢ in place; then the combiner
-/// (projection, PCGrad, MGDA-UB, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
+/// (projection, PCGrad, MGDA, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
 /// feeds the conflict monitor;</item>
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
@@ -41,13 +41,13 @@ public sealed class TrainingStep : IDisposable
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
     private readonly GradientConflictMonitor<float>? _monitor;
-    private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × trunk]
+    private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly Tensor<float>[] _outputs, _losses;
-    private readonly ParameterGroup<float> _trunk;
-    private readonly (int Offset, int Length)[] _headRanges;
+    private readonly ParameterGroup<float> _trunk;       // the parameters more than one task's loss reaches
+    private readonly (int Offset, int Length)[] _taskRanges; // each task's own parameters (gate, tower, head)
     private readonly double _maxNorm;
     private DeviceDataset? _lastData;
     private GradientConflictReport? _conflictBaseline;
@@ -83,7 +83,7 @@ public sealed class TrainingStep : IDisposable
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
             _taskLosses = Own(_backend.Allocate<float>(tasks));
-            _trunk = model.Trunk.Parameters;
+            _trunk = model.SharedParameters;
 
             // The methods, built from the registry with what they declared they need.
             if ((Plan.Needs & MethodNeeds.LearnedParameters) != 0) _extra = Own(new FlatParameters<float>(_backend));
@@ -123,8 +123,8 @@ public sealed class TrainingStep : IDisposable
         }
         _outputs = new Tensor<float>[tasks];
         _losses = new Tensor<float>[tasks];
-        _headRanges = new (int, int)[tasks];
-        for (int t = 0; t < tasks; t++) _headRanges[t] = model.HeadRange(t);
+        _taskRanges = new (int, int)[tasks];
+        for (int t = 0; t < tasks; t++) _taskRanges[t] = model.TaskRange(t);
         ResetStatistics();
     }
 
@@ -203,8 +203,8 @@ public sealed class TrainingStep : IDisposable
             _tape.BackwardPerTask(_losses, features, _trunk, perTask);
             for (int t = 0; t < tasks; t++)
             {
-                var head = gradients.Slice(_headRanges[t].Offset, _headRanges[t].Length);
-                _backend.ScaleByScalar(head, weights.Slice(t, 1), head, accumulate: false); // head t: λₜ∇Lₜ
+                var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
+                _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
             }
             _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
             if (_combiner is GradientCombiner<float> gram) _monitor!.Observe(gram.Gram);
@@ -308,8 +308,7 @@ public sealed class TrainingStep : IDisposable
         {
             var spec = model.Spec.Heads[t];
             if (spec.LearningRate is null && spec.WeightDecay is null) continue;
-            var head = model.Heads[t];
-            string[] names = head.BiasSlot is { } b ? [head.WeightSlot.Name, b.Name] : [head.WeightSlot.Name];
+            string[] names = [.. model.TaskParameterNames(t)];   // its gate, tower and output layer
             groups.Add(new ParameterGroup("heads." + spec.Name, names) { LearningRate = spec.LearningRate, WeightDecay = spec.WeightDecay });
         }
         return groups;

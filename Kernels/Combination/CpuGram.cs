@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace Engine.Kernels.Cpu;
@@ -13,7 +12,7 @@ public sealed partial class CpuBackend<T>
     /// <remarks>
     /// The columns are cut into chunks of <see cref="CombinationChunk"/>; each chunk (in parallel) forms all
     /// T(T+1)/2 pair dot products with SIMD (<see cref="TensorPrimitives.Dot{T}(ReadOnlySpan{T}, ReadOnlySpan{T})"/>)
-    /// into its own row of partial sums (pooled, so no allocation per call in steady state); the partials are then
+    /// into its own row of partial sums (a per-thread buffer, so no allocation per call in steady state); the partials are then
     /// added in chunk order in float64, so the result does not depend on thread scheduling.
     /// </remarks>
     public override void Gram(View<T> vectors, int count, int length, View<T> gram)
@@ -21,8 +20,9 @@ public sealed partial class CpuBackend<T>
         CombinationChecks.CheckGram(this, vectors, count, length, gram);
         int pairs = count * (count + 1) / 2;
         int chunks = Math.Max(1, (length + CombinationChunk - 1) / CombinationChunk);
-        T[] partials = ArrayPool<T>.Shared.Rent(chunks * pairs);
-        try
+        // This thread's buffer, grown never shrunk: ArrayPool.Shared would give its arrays back to the GC on a gen-2
+        // collection under memory pressure, and the next step would allocate.
+        var partials = t_gramPartials is { } held && held.Length >= chunks * pairs ? held : t_gramPartials = new T[chunks * pairs];
         {
             if (chunks == 1) GramChunk(vectors, count, length, 0, partials);
             else
@@ -43,8 +43,9 @@ public sealed partial class CpuBackend<T>
                     g[i * count + j] = g[j * count + i] = T.CreateTruncating(sum);
                 }
         }
-        finally { ArrayPool<T>.Shared.Return(partials); }
     }
+
+    [ThreadStatic] private static T[]? t_gramPartials;
 
     private static void GramChunk(View<T> vectors, int count, int length, int chunk, T[] partials)
     {

@@ -43,21 +43,53 @@ internal sealed class CpuWorkers : IDisposable
     /// count is done) and before it signals the caller. Null outside tests.</summary>
     internal Action? OnHelperCheckedOut { get; set; }
 
+    /// <summary>Test seam: who takes the items of a run. <see cref="WorkerSchedule.Normal"/> outside tests.</summary>
+    internal WorkerSchedule Schedule { get; set; }
+
+    private long _helperAllocatedBytes;
+
+    /// <summary>Managed bytes the helper threads allocated while running items (for the allocation tests: the caller's
+    /// own allocations are <see cref="GC.GetAllocatedBytesForCurrentThread"/>'s).</summary>
+    internal long HelperAllocatedBytes => Interlocked.Read(ref _helperAllocatedBytes);
+
+    /// <summary>How many threads take part in a run (the caller and its helpers).</summary>
+    public int Threads => _helpers + 1;
+
     /// <summary>Workers for <paramref name="threads"/> threads in all (the caller included).</summary>
     public CpuWorkers(int threads) => _helpers = Math.Max(0, threads - 1);
 
     /// <summary>Runs <paramref name="work"/> on items [0, <paramref name="items"/>) and returns when every item is done.
     /// The first exception thrown by an item is rethrown here (the remaining items are abandoned).</summary>
-    public void Run(ParallelWork work, int items)
+    public void Run(ParallelWork work, int items) => Run(work, items, onePerThread: false);
+
+    /// <summary>
+    /// Runs items [0, <see cref="Threads"/>) of <paramref name="work"/> one per thread: one on the calling thread and one
+    /// on each helper: for per-thread preparation, e.g. growing every thread's scratch buffers before a kernel whose
+    /// items may land on any thread. Returns false, having run nothing, when that cannot be done now (another caller is
+    /// running, the workers are stopped).
+    /// </summary>
+    public bool RunOnEveryThread(ParallelWork work)
+    {
+        if (_helpers == 0) { work.Execute(0); return true; }
+        if (_stopping || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        Run(work, _helpers + 1, onePerThread: true, claimed: true);
+        return true;
+    }
+
+    private bool _onePerThread;
+
+    private void Run(ParallelWork work, int items, bool onePerThread, bool claimed = false)
     {
         if (items <= 0) return;
-        if (items == 1 || _helpers == 0 || _stopping || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        bool inline = Schedule == WorkerSchedule.CallerOnly && !onePerThread;
+        if (!claimed && (items == 1 || _helpers == 0 || _stopping || inline || Interlocked.CompareExchange(ref _busy, 1, 0) != 0))
         {
             for (int i = 0; i < items; i++) work.Execute(i);
             return;
         }
         try
         {
+            _onePerThread = onePerThread;
             EnsureStarted();
             _work = work;
             _items = items;
@@ -71,7 +103,7 @@ internal sealed class CpuWorkers : IDisposable
                 _generation++;
                 Monitor.PulseAll(_wakeGate);
             }
-            Drain();
+            if (Schedule != WorkerSchedule.HelpersOnly || onePerThread) Drain();
             var spin = new SpinWait();
             while (Volatile.Read(ref _running) != 0 && spin.Count < SpinsBeforeBlocking) spin.SpinOnce(sleep1Threshold: -1);
             // Block until the last helper checks out. The condition is the counter itself, read under the lock the
@@ -92,6 +124,7 @@ internal sealed class CpuWorkers : IDisposable
     {
         var work = _work!;
         int item;
+        bool once = _onePerThread;
         while ((item = Interlocked.Increment(ref _next) - 1) < _items)
         {
             try { work.Execute(item); }
@@ -100,6 +133,7 @@ internal sealed class CpuWorkers : IDisposable
                 Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null);
                 Volatile.Write(ref _next, _items); // nobody starts another item
             }
+            if (once) break;
         }
     }
 
@@ -144,7 +178,10 @@ internal sealed class CpuWorkers : IDisposable
                     Monitor.Wait(_wakeGate);
                 }
             }
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
             Drain();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            if (allocated != 0) Interlocked.Add(ref _helperAllocatedBytes, allocated);
             if (Interlocked.Decrement(ref _running) == 0)
             {
                 OnHelperCheckedOut?.Invoke();
@@ -165,4 +202,16 @@ internal sealed class CpuWorkers : IDisposable
             Monitor.PulseAll(_wakeGate);
         }
     }
+}
+
+/// <summary>Who takes the items of a <see cref="CpuWorkers"/> run (a test seam: it forces the thread assignments that
+/// are otherwise left to scheduling, so tests can check that a kernel's behaviour does not depend on them).</summary>
+internal enum WorkerSchedule
+{
+    /// <summary>The caller and the helpers take items as they come.</summary>
+    Normal,
+    /// <summary>The caller runs every item itself.</summary>
+    CallerOnly,
+    /// <summary>The caller takes none; the helpers run every item.</summary>
+    HelpersOnly,
 }

@@ -38,6 +38,7 @@ public sealed partial class CpuBackend<T>
         int mr = CpuGemmDriver<T>.MR, nr = CpuGemmDriver<T>.NR, kcMax = CpuGemmDriver<T>.KC, ncMax = CpuGemmDriver<T>.NC;
         int rowsPerBlock = Math.Min(CpuGemmDriver<T>.MC, CpuGemmDriver<T>.RoundUp((p.M + 4 * Threads - 1) / (4 * Threads), mr));
         int rowBlocks = (p.M + rowsPerBlock - 1) / rowsPerBlock;
+        PrepareScratch(CpuGemmDriver<T>.PackedALength(p, rowsPerBlock), 0);
         nint packedB = (nint)CpuGemmDriver<T>.PackedBBuffer(p);
         for (int jc = 0; jc < p.N; jc += ncMax)
         {
@@ -72,7 +73,37 @@ public sealed partial class CpuBackend<T>
         int tilesPerPart = (tiles + parts - 1) / parts;
         var work = t_columnSlabs ??= new ColumnSlabWork();
         (work.Problem, work.Width) = (p, tilesPerPart * nr);
+        PrepareScratch(CpuGemmDriver<T>.PackedALength(p, CpuGemmDriver<T>.MC), CpuGemmDriver<T>.PackedBLength(p, work.Width));
         Workers.Run(work, parts);
+    }
+
+    // What every helper thread's packing buffers are known to hold (they only grow). Racy across concurrent callers of one
+    // backend at worst in the direction of one more, harmless, preparation run.
+    private int _helpersPackedA, _helpersPackedB;
+
+    /// <summary>
+    /// Grows the packing buffers of every thread that may run an item of the next parallel GEMM — the caller's and each
+    /// helper's — to what its largest item asks for, before the items are handed out. Which thread takes which item is
+    /// left to scheduling (a helper may drain every item of a run before the caller gets one); sizing the buffers per item
+    /// made the first GEMM a thread happened to take allocate, at any later step (the flaky allocation test). Now a
+    /// thread's buffers depend only on the shapes of the GEMMs run so far, so a warm step allocates nothing on any thread.
+    /// </summary>
+    private void PrepareScratch(int packedA, int packedB)
+    {
+        CpuGemmDriver<T>.EnsureScratch(packedA, packedB);
+        if (packedA <= _helpersPackedA && packedB <= _helpersPackedB) return;
+        var prepare = t_prepare ??= new PrepareScratchWork();
+        (prepare.PackedA, prepare.PackedB) = (Math.Max(packedA, _helpersPackedA), Math.Max(packedB, _helpersPackedB));
+        if (Workers.RunOnEveryThread(prepare)) (_helpersPackedA, _helpersPackedB) = (prepare.PackedA, prepare.PackedB);
+    }
+
+    [ThreadStatic] private static PrepareScratchWork? t_prepare;
+
+    /// <summary>Every item grows its thread's packing buffers (<see cref="CpuWorkers.RunOnEveryThread"/>).</summary>
+    private sealed class PrepareScratchWork : ParallelWork
+    {
+        public int PackedA, PackedB;
+        public override void Execute(int item) => CpuGemmDriver<T>.EnsureScratch(PackedA, PackedB);
     }
 
     // The parallel GEMM's work items, one reusable object per calling thread for each kind (no allocation per call).

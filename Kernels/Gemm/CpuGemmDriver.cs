@@ -68,8 +68,7 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
     }
 
     /// <summary>This thread's buffer for B̃, large enough for the biggest KC×NC block of <paramref name="p"/>.</summary>
-    public static T* PackedBBuffer(in GemmProblem<T> p) =>
-        Scratch(ref t_packedB, RoundUp(Math.Min(NC, p.N), NR) * Math.Min(KC, p.K));
+    public static T* PackedBBuffer(in GemmProblem<T> p) => Scratch(ref t_packedB, PackedBLength(p, p.N));
 
     /// <summary>
     /// One block of rows [ic, ic+mc) against the packed B̃ block (columns [jc, jc+nc), depth [pc, pc+kc)):
@@ -143,6 +142,22 @@ internal static unsafe class CpuGemmDriver<T> where T : unmanaged, IFloatingPoin
                 c[(long)i * ldc + j] = readC ? v + beta * c[(long)i * ldc + j] : v;
             }
     }
+
+    /// <summary>Grows this thread's packing buffers to hold at least <paramref name="packedA"/> elements of Ã and
+    /// <paramref name="packedB"/> of B̃ (as <see cref="Block"/> and <see cref="PackedBBuffer"/> request them).</summary>
+    public static void EnsureScratch(int packedA, int packedB)
+    {
+        if (packedA > 0) Scratch(ref t_packedA, packedA);
+        if (packedB > 0) Scratch(ref t_packedB, packedB);
+    }
+
+    /// <summary>The most elements of Ã that <see cref="Block"/> asks for on a block of at most <paramref name="rows"/> rows of
+    /// <paramref name="p"/> (the largest block: <c>min(rows, M)</c> rows, <c>min(KC, K)</c> deep).</summary>
+    public static int PackedALength(in GemmProblem<T> p, int rows) => RoundUp(Math.Min(rows, p.M), MR) * Math.Min(KC, p.K) + CpuGemmPacking<T>.PackedAPadding;
+
+    /// <summary>The most elements of B̃ that <see cref="Run"/> asks for on a problem of <paramref name="p"/>'s depth and at most
+    /// <paramref name="columns"/> columns.</summary>
+    public static int PackedBLength(in GemmProblem<T> p, int columns) => RoundUp(Math.Min(NC, Math.Min(columns, p.N)), NR) * Math.Min(KC, p.K);
 
     public static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 

@@ -39,7 +39,7 @@ public sealed class MultiTaskNet<T> : IDisposable where T : unmanaged, IFloating
             Regression.Initialize(Initializer.XavierUniform, seed: 43);
             Classification.Initialize(Initializer.PyTorchDefault, seed: 44);
             // Non-zero biases everywhere, so bias gradients are exercised on non-trivial values.
-            foreach (var layer in Trunk.Layers.Append(Regression).Append(Classification))
+            foreach (var layer in Trunk.Layers.Cast<Dense<T>>().Append(Regression).Append(Classification))
                 Init.Upload(backend, Infrastructure.Tolerance.Random(layer.Outputs, 100 + layer.Outputs, -0.3, 0.3), layer.Bias!.Data);
         }
         else Init.Upload(backend, parameterValues, Parameters.Values);

@@ -179,9 +179,9 @@ public class PerTaskBackwardTests
 
         // A head that also reads an earlier trunk activation: the trunk output is not the only way in.
         tape.Reset();
-        var h0 = tape.Linear(net.X, net.Trunk.Layers[0].Weight, net.Trunk.Layers[0].Bias, Activation.Relu);
-        var z = tape.Linear(h0, net.Trunk.Layers[1].Weight, net.Trunk.Layers[1].Bias, Activation.Identity);
-        var bypass = tape.Mse(net.Heads[0].Forward(tape, tape.Add(z, tape.Linear(h0, net.Trunk.Layers[1].Weight))), net.Targets[0]);
+        var h0 = tape.Linear(net.X, net.Trunk.Dense(0).Weight, net.Trunk.Dense(0).Bias, Activation.Relu);
+        var z = tape.Linear(h0, net.Trunk.Dense(1).Weight, net.Trunk.Dense(1).Bias, Activation.Identity);
+        var bypass = tape.Mse(net.Heads[0].Forward(tape, tape.Add(z, tape.Linear(h0, net.Trunk.Dense(1).Weight))), net.Targets[0]);
         Assert.Throws<InvalidOperationException>(() => tape.BackwardPerTask([bypass], z, group, rows.View));
     }
 }
@@ -218,7 +218,7 @@ internal sealed class ThreeTaskNet<T> : IDisposable where T : unmanaged, IFloati
         {
             Trunk.Initialize(Initializer.KaimingUniform, seed: 5);
             for (int i = 0; i < Heads.Length; i++) Heads[i].Initialize(Initializer.XavierUniform, seed: 50 + (ulong)i);
-            foreach (var layer in Trunk.Layers.Concat(Heads))
+            foreach (var layer in Trunk.Layers.Cast<Dense<T>>().Concat(Heads))
                 Init.Upload(backend, Tolerance.Random(layer.Outputs, 200 + layer.Outputs, -0.3, 0.3), layer.Bias!.Data);
         }
         else Init.Upload(backend, parameterValues, Parameters.Values);

@@ -173,4 +173,50 @@ public class CpuWorkersTests
         Kernels();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    /// <summary>Records which thread ran each item.</summary>
+    private sealed class ThreadOfItem(int items) : ParallelWork
+    {
+        public readonly int[] Thread = new int[items];
+        public readonly int[] Runs = new int[items];
+        public override void Execute(int item)
+        {
+            Interlocked.Increment(ref Runs[item]);
+            Thread[item] = Environment.CurrentManagedThreadId;
+            System.Threading.Thread.SpinWait(5000);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void RunOnEveryThread_runs_one_item_on_each_thread(int threads)
+    {
+        using var workers = new CpuWorkers(threads);
+        for (int run = 0; run < 20; run++)
+        {
+            var work = new ThreadOfItem(threads);
+            Assert.True(workers.RunOnEveryThread(work));
+            Assert.All(work.Runs, r => Assert.Equal(1, r));
+            Assert.Equal(threads, work.Thread.Distinct().Count());          // one item per thread, every thread
+            Assert.Contains(Environment.CurrentManagedThreadId, work.Thread); // the caller is one of them
+        }
+    }
+
+    [Fact]
+    public void The_schedule_seam_puts_every_item_on_the_caller_or_on_the_helpers()
+    {
+        using var workers = new CpuWorkers(2);
+        int caller = Environment.CurrentManagedThreadId;
+        workers.Schedule = WorkerSchedule.CallerOnly;
+        var work = new ThreadOfItem(8);
+        workers.Run(work, 8);
+        Assert.All(work.Thread, t => Assert.Equal(caller, t));
+        workers.Schedule = WorkerSchedule.HelpersOnly;
+        work = new ThreadOfItem(8);
+        workers.Run(work, 8);
+        Assert.All(work.Runs, r => Assert.Equal(1, r));
+        Assert.All(work.Thread, t => Assert.NotEqual(caller, t));
+    }
 }

@@ -7,11 +7,12 @@ namespace Engine.Tests.Training;
 internal static class Problems
 {
     /// <summary>5 inputs → trunk [8, 6] (tanh) → "reg" (2 regression outputs, λ = 1) and "cls" (3 classes, λ = 0.5).</summary>
-    public static ModelSpec Spec(ulong seed = 7, Activation activation = Activation.Tanh, double? regLr = null, double? clsLr = null, int[]? trunk = null) =>
+    public static ModelSpec Spec(ulong seed = 7, Activation activation = Activation.Tanh, double? regLr = null, double? clsLr = null, int[]? trunk = null, int[]? tower = null) =>
         new(5, trunk ?? [8, 6], [new TaskHead("reg", Engine.Data.TaskKind.Regression, 2, 1.0, regLr), new TaskHead("cls", Engine.Data.TaskKind.Classification, 3, 0.5, clsLr)])
         {
             TrunkActivation = activation,
             Seed = seed,
+            Tower = tower,
         };
 
     /// <summary>Rows of x ~ U(−1, 1)⁵; reg = (x₀ + 2x₁ − x₂, x₃·x₄ + 0.5); cls = argmax of three fixed linear scores.

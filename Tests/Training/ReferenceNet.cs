@@ -15,6 +15,8 @@ internal sealed class ReferenceNet
 
     public readonly List<Layer> Trunk = [];
     public readonly List<(TaskHead Spec, Layer Layer)> Heads = [];
+    /// <summary>Each task's tower layers (empty without a tower), <c>towers.{task}.{i}</c>.</summary>
+    public readonly List<List<Layer>> Towers = [];
 
     public ReferenceNet(MultiTaskModel model)
     {
@@ -26,14 +28,25 @@ internal sealed class ReferenceNet
             Trunk.Add(Read(model, $"trunk.{i}", inputs, spec.Trunk[i], act));
             inputs = spec.Trunk[i];
         }
-        foreach (var head in spec.Heads) Heads.Add((head, Read(model, $"heads.{head.Name}", inputs, head.Outputs, Activation.Identity)));
+        foreach (var head in spec.Heads)
+        {
+            var tower = new List<Layer>();
+            int width = inputs;
+            for (int i = 0; i < spec.TowerWidths.Count; i++)
+            {
+                tower.Add(Read(model, $"towers.{head.Name}.{i}", width, spec.TowerWidths[i], spec.TrunkActivation));
+                width = spec.TowerWidths[i];
+            }
+            Towers.Add(tower);
+            Heads.Add((head, Read(model, $"heads.{head.Name}", width, head.Outputs, Activation.Identity)));
+        }
     }
 
     private static Layer Read(MultiTaskModel model, string name, int inputs, int outputs, Activation act) =>
         new(name, Array.ConvertAll(model.ReadParameter(name + ".weight"), v => (double)v),
             Array.ConvertAll(model.ReadParameter(name + ".bias"), v => (double)v), inputs, outputs, act);
 
-    public IEnumerable<Layer> Layers => Trunk.Concat(Heads.Select(h => h.Layer));
+    public IEnumerable<Layer> Layers => Trunk.Concat(Towers.SelectMany(t => t)).Concat(Heads.Select(h => h.Layer));
 
     public static double F(Activation a, double z) => a switch
     {
@@ -69,8 +82,17 @@ internal sealed class ReferenceNet
     {
         var acts = new List<double[]> { x };
         foreach (var l in Trunk) acts.Add(Dense(l, acts[^1], n));
-        var outputs = Heads.Select(h => Dense(h.Layer, acts[^1], n)).ToArray();
+        var outputs = new double[Heads.Count][];
+        for (int t = 0; t < Heads.Count; t++) outputs[t] = Dense(Heads[t].Layer, TowerForward(t, acts[^1], n)[^1], n);
         return (acts, outputs);
+    }
+
+    /// <summary>Task t's tower activations (index 0 = the shared features it reads).</summary>
+    public List<double[]> TowerForward(int task, double[] features, int n)
+    {
+        var acts = new List<double[]> { features };
+        foreach (var l in Towers[task]) acts.Add(Dense(l, acts[^1], n));
+        return acts;
     }
 
     /// <summary>Task t's loss, and its gradient with respect to the head output.</summary>
@@ -112,7 +134,9 @@ internal sealed class ReferenceNet
             var g = new Dictionary<string, double[]>();
             foreach (var l in Layers) { g[l.Name + ".weight"] = new double[l.W.Length]; g[l.Name + ".bias"] = new double[l.B.Length]; }
             (losses[t], var dOut) = Loss(Heads[t].Spec, outputs[t], n, targets[t], labels[t]);
-            var dH = Backward(Heads[t].Layer, acts[^1], outputs[t], dOut, n, g);
+            var tower = TowerForward(t, acts[^1], n);
+            var dH = Backward(Heads[t].Layer, tower[^1], outputs[t], dOut, n, g);
+            for (int i = Towers[t].Count - 1; i >= 0; i--) dH = Backward(Towers[t][i], tower[i], tower[i + 1], dH, n, g);
             for (int i = Trunk.Count - 1; i >= 0; i--) dH = Backward(Trunk[i], acts[i], acts[i + 1], dH, n, g);
             grads[t] = g;
         }

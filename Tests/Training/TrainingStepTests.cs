@@ -110,7 +110,7 @@ public class TrainingStepTests
 
         // The cosine of the two tasks' trunk gradients, from the float64 reference.
         var (_, grads) = reference.TaskGradients(Problems.Inputs(data), Rows, Problems.Targets(data), Problems.Labels(data));
-        int trunk = single.Trunk.Parameters.Length;
+        int trunk = single.SharedParameters.Length;
         var g0 = ReferenceNet.Flatten(single.Parameters, grads[0])[..trunk];
         var g1 = ReferenceNet.Flatten(single.Parameters, grads[1])[..trunk];
         double cos = Dot(g0, g1) / Math.Sqrt(Dot(g0, g0) * Dot(g1, g1));
@@ -137,7 +137,7 @@ public class TrainingStepTests
         step.Run(device, 0, Rows);
 
         var (_, grads) = reference.TaskGradients(Problems.Inputs(data), Rows, Problems.Targets(data), Problems.Labels(data));
-        int trunk = model.Trunk.Parameters.Length;
+        int trunk = model.SharedParameters.Length;
         var rows = new double[2 * trunk];
         ReferenceNet.Flatten(model.Parameters, grads[0])[..trunk].CopyTo(rows, 0);
         ReferenceNet.Flatten(model.Parameters, grads[1])[..trunk].CopyTo(rows, trunk);
@@ -192,7 +192,7 @@ public class TrainingStepTests
         double Expected(int i, double lr) => before[i] - lr * g[i] / (Math.Abs(g[i]) + 1e-8);
         var (regOffset, regLength) = model.HeadRange(0);
         var (clsOffset, clsLength) = model.HeadRange(1);
-        int trunk = model.Trunk.Parameters.Length;
+        int trunk = model.SharedParameters.Length;
         for (int i = 0; i < trunk; i++) Assert.Equal(Expected(i, 0.001), after[i], 1e-6);
         for (int i = regOffset; i < regOffset + regLength; i++) Assert.Equal(before[i], after[i]);
         for (int i = clsOffset; i < clsOffset + clsLength; i++) Assert.Equal(Expected(i, 0.05), after[i], 1e-6);

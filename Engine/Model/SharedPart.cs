@@ -1,0 +1,48 @@
+using System.Numerics;
+using Engine.Autodiff;
+using Engine.Kernels;
+
+namespace Engine;
+
+/// <summary>
+/// The shared part of a multi-task model, built by an <see cref="Architecture"/>: it maps a batch of inputs to one
+/// feature matrix per task (what that task's tower, or its output layer, reads).
+/// <para>
+/// <b>Parameter layout.</b> The part registers, when built, every parameter that more than one task's loss reaches,
+/// consecutively: <see cref="SharedParameters"/>, the block gradient combiners (PCGrad, MGDA, …) act on. Parameters
+/// that only task t's loss reaches (its gate, its own experts) are registered by <see cref="RegisterTask"/>, which the
+/// model calls for task t just before registering t's tower and output layer, so all of task t's own parameters are
+/// one block too (<see cref="MultiTaskModel.TaskRange"/>).
+/// </para>
+/// <para>
+/// <b>Per-task backward.</b> <see cref="Forward"/> returns the <i>boundary</i>: the one tensor through which every task
+/// reaches the shared parameters. Everything recorded from the boundary down must be an op
+/// <see cref="Tape{T}.BackwardPerTask"/> can run for all tasks at once; everything a task does above it must reach the
+/// shared parameters only through it.
+/// </para>
+/// </summary>
+public abstract class SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private ParameterGroup<T>? _shared;
+
+    /// <summary>Width of the features task <paramref name="task"/> reads.</summary>
+    public abstract int FeatureWidth(int task);
+
+    /// <summary>The parameters more than one task's loss reaches, in layout order (one contiguous block, registered first).</summary>
+    protected abstract IEnumerable<Tensor<T>> SharedTensors { get; }
+
+    /// <summary>The shared block as a group (available once the flat buffer is allocated).</summary>
+    public ParameterGroup<T> SharedParameters => _shared ??= new ParameterGroup<T>(SharedTensors);
+
+    /// <summary>Registers the parameters only task <paramref name="task"/>'s loss reaches (none by default).</summary>
+    public virtual void RegisterTask(FlatParameters<T> parameters, int task, TaskHead head) { }
+
+    /// <summary>Fills every parameter of the part (shared and per-task), seeded.</summary>
+    public abstract void Initialize(Initializer kind, ulong seed);
+
+    /// <summary>
+    /// Records the forward pass: writes task t's features into <paramref name="features"/>[t] and returns the boundary
+    /// tensor (see the class summary).
+    /// </summary>
+    public abstract Tensor<T> Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features);
+}

@@ -1,0 +1,128 @@
+using Engine.Kernels.Ilgpu;
+
+namespace Engine.Tests.Kernels;
+
+/// <summary>
+/// The machine code of every ILGPU kernel, read without a GPU (docs/gpu.md §6, Bench/README.md "sass"). Every kernel
+/// that <see cref="IlgpuKernelCatalog"/> finds (so also kernels added later) is compiled by ILGPU's PTX backend for
+/// sm_90; where ptxas is on the PATH each is assembled and must not spill. Without ptxas those cases skip, unless
+/// ENGINE_REQUIRE_PTXAS=1, which makes them fail (so a machine that should have ptxas cannot pass by skipping).
+/// The parsing and the occupancy arithmetic are checked on hand-written inputs.
+/// </summary>
+public class SassTests
+{
+    /// <summary>Each kernel's PTX, compiled once for the whole class (it is the slow part).</summary>
+    private static readonly Lazy<(IlgpuKernel Kernel, string Ptx)[]> s_ptx =
+        new(() => [.. IlgpuSass.CompileAll(IlgpuKernelCatalog.Engine())]);
+
+    private static readonly Lazy<SassKernelReport[]> s_sass = new(() =>
+    {
+        var reports = new SassKernelReport[s_ptx.Value.Length];
+        Parallel.For(0, reports.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 },
+            i => reports[i] = IlgpuSass.Assemble(s_ptx.Value[i].Kernel, s_ptx.Value[i].Ptx));
+        return reports;
+    });
+
+    private static void RequirePtxas()
+    {
+        if (IlgpuSass.ToolsAvailable) return;
+        if (Environment.GetEnvironmentVariable("ENGINE_REQUIRE_PTXAS") == "1")
+            Assert.Fail("ENGINE_REQUIRE_PTXAS=1 but ptxas/cuobjdump are not on the PATH (Debian: nvidia-cuda-toolkit; see docs/gpu.md).");
+        Assert.Skip("ptxas/cuobjdump are not on the PATH: the SASS checks need them (docs/gpu.md; ENGINE_REQUIRE_PTXAS=1 makes this fail).");
+    }
+
+    [Fact]
+    public void The_catalog_finds_every_kernel_by_its_delegate_including_generic_instantiations()
+    {
+        var names = IlgpuKernelCatalog.Engine().Select(k => k.Name).ToHashSet();
+        // A sample of kernels of each kind (implicitly grouped, explicitly grouped with shared memory, single-thread),
+        // each loaded somewhere in Engine.Kernels by a method group only.
+        foreach (string expected in new[] { "IlgpuBackend.AdamKernel", "IlgpuBackend.SumOfSquaresKernel", "IlgpuBackend.GramKernel",
+                     "IlgpuBackend.FinalSumKernel", "IlgpuBackend.UpdateStepControlKernel" })
+            Assert.Contains(expected, names);
+        var adam = IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.AdamKernel");
+        Assert.False(adam.ExplicitlyGrouped); // first parameter Index1D
+        Assert.True(IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.GramKernel").ExplicitlyGrouped);
+        // Helpers that take views but are never made into a delegate are not kernels.
+        Assert.DoesNotContain(names, n => n.EndsWith(".Store", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_kernel_compiles_to_ptx_for_sm_90()
+    {
+        Assert.NotEmpty(s_ptx.Value);
+        foreach (var (kernel, ptx) in s_ptx.Value)
+        {
+            Assert.Contains(".target sm_", ptx); // ILGPU 1.5.3 writes sm_80 for SM_90; ptxas -arch=sm_90 makes sm_90 SASS of it
+            Assert.Contains(".version 7.8", ptx);
+            Assert.Contains(".entry", ptx);
+            // The accurate tanh is the engine's own (docs/gpu.md §5), never PTX's tanh.approx.f32.
+            Assert.False(ptx.Contains("tanh.approx", StringComparison.Ordinal), $"{kernel.Name}: tanh.approx.f32 in its PTX");
+        }
+    }
+
+    [Fact]
+    public void Every_kernel_assembles_for_sm_90_without_spills()
+    {
+        RequirePtxas();
+        foreach (var r in s_sass.Value)
+        {
+            Assert.True(r.Registers > 0, $"{r.Kernel.Name}: ptxas reported no register count");
+            Assert.True(r.SpillBytes == 0, $"{r.Kernel.Name} spills {r.SpillBytes} bytes ({r.Registers} registers)");
+            // A stack frame (local arrays, e.g. ILGPU's software Math.Exp(double) in the single-thread uncertainty kernel) is
+            // reported by the sass command but allowed: it is not register pressure.
+            Assert.True(r.GroupsPerSm >= 1, $"{r.Kernel.Name}: no group of {r.Kernel.GroupSize} threads fits an SM");
+        }
+    }
+
+    /// <summary>The CUDA occupancy calculator's arithmetic for compute capability 9.0, by hand: registers are allocated
+    /// per warp in units of 256 (82 registers → 88 per thread → 2816 per warp), 64 K per SM.</summary>
+    [Theory]
+    [InlineData(82, 8256, 256, 2)]    // 65536 / 2816 = 23 warps → 2 groups of 8 warps
+    [InlineData(128, 16384, 256, 2)]  // 4096 per warp → 16 warps → 2 groups
+    [InlineData(32, 0, 256, 8)]       // 1024 per warp → 64 warps: the 64-warp limit, 8 groups
+    [InlineData(16, 0, 32, 32)]       // the 32-groups limit
+    [InlineData(32, 100000, 256, 2)]  // shared: 233472 / (100000 + 1024) = 2
+    [InlineData(255, 0, 1024, 0)]     // 8192 per warp × 32 warps > 64 K: does not fit
+    public void Groups_per_sm_follow_the_register_warp_and_shared_limits(int registers, int shared, int threads, int expected) =>
+        Assert.Equal(expected, IlgpuSass.GroupsPerSm(registers, shared, threads));
+
+    [Fact]
+    public void The_hot_loop_is_the_backward_branch_with_the_most_ffma_and_widths_are_read_from_the_mnemonic()
+    {
+        const string sass = """
+                /*0000*/                   MOV R1, c[0x0][0x28] ;
+                /*0010*/                   LDG.E.128 R4, desc[UR4][R2.64] ;
+                /*0020*/                   LDS.128 R8, [R0] ;
+                /*0030*/                   FFMA R12, R8, R4, R12 ;
+                /*0040*/                   FFMA R13, R9, R5, R13 ;
+                /*0050*/                   LDS R14, [R0+0x4] ;
+                /*0060*/               @P0 BRA 0x20 ;
+                /*0070*/                   LDG.E R3, desc[UR4][R2.64] ;
+                /*0080*/                   FADD R3, R3, 1 ;
+                /*0090*/              @!P1 BRA 0x70 ;
+                /*00a0*/                   STG.E.64 desc[UR4][R2.64], R12 ;
+                /*00b0*/                   EXIT ;
+                /*00c0*/                   BRA 0xc0 ;
+                /*00d0*/                   NOP ;
+        """;
+        var (loop, whole) = IlgpuSass.HotLoop(sass);
+        Assert.False(whole);
+        Assert.Equal(5, loop.Instructions); // 0x20 … 0x60
+        Assert.Equal(2, loop.Ffma);
+        Assert.Equal(0.4, loop.FfmaShare, 12);
+        Assert.Equal(new Dictionary<int, int> { [128] = 1, [32] = 1 }, loop.SharedLoads);
+        Assert.Empty(loop.GlobalLoads);
+        Assert.Equal(1, loop.Branches);
+        var all = IlgpuSass.Mix(IlgpuSass.Instructions(sass).Select(i => i.Text));
+        Assert.Equal(13, all.Instructions); // NOP excluded
+        Assert.Equal(new Dictionary<int, int> { [128] = 1, [32] = 1 }, all.GlobalLoads);
+        Assert.Equal(new Dictionary<int, int> { [64] = 1 }, all.GlobalStores);
+        Assert.Equal(1, all.FloatOther);
+        Assert.Equal("LDG.E", IlgpuSass.Mnemonic("@!P0 LDG.E R3, desc[UR4][R2.64]"));
+        Assert.Equal(8, IlgpuSass.Width("LDG.E.U8.CONSTANT"));
+        // A kernel without a loop: the whole kernel (the BRA-to-itself after EXIT is not a loop).
+        var (_, noLoop) = IlgpuSass.HotLoop("/*0000*/ LDG.E R3, desc[UR4][R2.64] ;\n/*0010*/ EXIT ;\n/*0020*/ BRA 0x20 ;\n");
+        Assert.True(noLoop);
+    }
+}
