@@ -85,7 +85,7 @@ public class AllocationTests
     public static TheoryData<string, CombinationMethod> Architectures => new()
     {
         { "mmoe", CombinationMethod.Sum }, { "mmoe", CombinationMethod.PcGrad },
-        { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.MgdaUb },
+        { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
     };
 
     [Theory]
