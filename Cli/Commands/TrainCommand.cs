@@ -49,7 +49,7 @@ internal static class TrainCommand
         console.Write(MetricsTables.Scores(report.Metrics));
         if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+            $"Trained {report.Epochs} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
 
         if (settings.SavePath is { } save)
         {
