@@ -15,6 +15,9 @@ internal enum OpKind
     Mse,
     SoftmaxCrossEntropy,
     WeightedSum,
+    BatchedLinear,
+    Softmax,
+    Mixture,
 }
 
 /// <summary>
@@ -30,6 +33,8 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Tensor<T>? A, B, C;
     public Activation Activation;
     public T Alpha;
+    /// <summary>Number of groups of an op over groups of rows (the experts of a batched linear or a mixture).</summary>
+    public int Groups;
     public View<int> Labels;
     /// <summary>Saved by the forward for the backward (softmax probabilities, stacked losses, 1/n constants).</summary>
     public View<T> Saved;
@@ -47,6 +52,7 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
         A = B = C = null;
         Activation = Activation.Identity;
         Alpha = T.Zero;
+        Groups = 0;
         Labels = default;
         Saved = default;
         Scratch = default;

@@ -44,7 +44,8 @@ public sealed partial class Tape<T>
     /// <para>
     /// Requirements: every root is a scalar recorded after <paramref name="shared"/>; the heads reach the trunk
     /// only through <paramref name="shared"/>; the trunk (every op recorded up to and including the one that
-    /// produced <paramref name="shared"/>) is made of <see cref="Ops.Linear{T}"/> and activation ops.
+    /// produced <paramref name="shared"/>) is made of <see cref="Ops.Linear{T}"/>, activation, <see cref="Ops.BatchedLinear{T}"/>,
+    /// <see cref="Ops.Softmax{T}"/> and <see cref="Ops.Mixture{T}"/> ops (all row-independent).
     /// </para>
     /// </summary>
     /// <param name="roots">The T task losses (scalars).</param>
@@ -114,8 +115,11 @@ public sealed partial class Tape<T>
                 {
                     case OpKind.Linear: Ops.LinearBackwardStacked(this, record); break;
                     case OpKind.Activation: Ops.ActivationBackwardStacked(this, record); break;
+                    case OpKind.BatchedLinear: Ops.BatchedLinearBackwardStacked(this, record); break;
+                    case OpKind.Softmax: Ops.SoftmaxBackwardStacked(this, record); break;
+                    case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
                     default:
-                        throw new NotSupportedException($"BackwardPerTask: the trunk holds a {record.Kind} op ({record.Output}); only dense layers and activations can be backpropagated for all tasks at once. Use one Backward per task instead.");
+                        throw new NotSupportedException($"BackwardPerTask: the trunk holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes and gated mixtures can be backpropagated for all tasks at once. Use one Backward per task instead.");
                 }
             }
             // A group parameter the trunk pass never reached has a zero gradient in every row.

@@ -173,6 +173,9 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.Mse: Ops.MseBackward(this, record); break;
             case OpKind.SoftmaxCrossEntropy: Ops.SoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
+            case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;
+            case OpKind.Softmax: Ops.SoftmaxBackward(this, record); break;
+            case OpKind.Mixture: Ops.MixtureBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

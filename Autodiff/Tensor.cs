@@ -45,7 +45,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>A parameter of <paramref name="parameters"/>: values and gradient are the slot's windows of
-    /// the flat buffers. Shape [out, in] becomes rows×cols; a 1-D shape [n] becomes 1×n.</summary>
+    /// the flat buffers. Shape [out, in] becomes rows×cols; a 1-D shape [n] becomes 1×n; a 3-D shape [E, out, in]
+    /// (E experts' weights, stacked) becomes (E·out)×in.</summary>
     public static Tensor<T> Parameter(FlatParameters<T> parameters, ParameterSlot slot)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -54,7 +55,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             1 => (1, slot.Shape[0]),
             2 => (slot.Shape[0], slot.Shape[1]),
-            _ => throw new ArgumentException($"Parameter '{slot.Name}' has {slot.Shape.Length} dimensions; tensors are 1-D or 2-D.", nameof(slot)),
+            3 => (slot.Shape[0] * slot.Shape[1], slot.Shape[2]),
+            _ => throw new ArgumentException($"Parameter '{slot.Name}' has {slot.Shape.Length} dimensions; tensors are 1-D, 2-D or 3-D.", nameof(slot)),
         };
         return new Tensor<T>(parameters.ValuesOf(slot), rows, cols, parameters.GradientsOf(slot), slot.Name) { Slot = slot };
     }

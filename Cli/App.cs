@@ -19,14 +19,17 @@ public static class App
 {
     /// <summary>Runs <c>mtl</c> with <paramref name="args"/>.</summary>
     /// <param name="args">The arguments after the program name, e.g. ["train", "--epochs", "10"].</param>
-    /// <param name="output">Where results go (tables, predictions when no output file is given).</param>
-    /// <param name="error">Where the one-line error message goes.</param>
+    /// <param name="output">Where results go (tables, predictions when no output file is given, <c>--json</c> reports).</param>
+    /// <param name="error">Where progress, status lines, warnings and the one-line error message go.</param>
     /// <param name="interactive">True for a terminal: colours and a live progress bar. False (redirected output,
     /// tests): plain text, a progress line every tenth of training.</param>
     /// <param name="cancellation">Cancels training (Ctrl+C in <c>Program</c>); the exit code is then 130.</param>
-    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellation = default)
+    /// <param name="errorInteractive">True when <paramref name="error"/> is a terminal: a live progress bar there;
+    /// false: one plain line per epoch. Null: the same as <paramref name="interactive"/>.</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false, CancellationToken cancellation = default,
+        bool? errorInteractive = null)
     {
-        var context = new CliContext(output, error, interactive, cancellation);
+        var context = new CliContext(output, error, interactive, errorInteractive ?? interactive, cancellation);
         var root = new RootCommand("mtl — train, evaluate and run multi-task models (one shared trunk, one head per task) on CSV files.")
         {
             TrainCommand.Create(context),
@@ -65,7 +68,8 @@ public static class App
     {
         OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
         // A library check on an option a flag sets (e.g. the schedule's γ): name the flag, as a usage error.
-        BadInputException or ArgumentException when FlagNames.Describe(e) is { } flag => (ExitCodes.Usage, flag.Message),
+        BadInputException when FlagNames.Describe(e) is { } flag => (ExitCodes.BadInput, flag.Message),
+        ArgumentException when FlagNames.Describe(e) is { } flag => (ExitCodes.Usage, flag.Message),
         UsageException => (ExitCodes.Usage, e.Message),
         DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
         TrainingDivergedException => (ExitCodes.TrainingFailed,

@@ -19,10 +19,13 @@ internal sealed class CommandFiles
         return this;
     }
 
-    /// <summary>A file the command writes (ignored when null).</summary>
+    /// <summary>The path that means standard output (<c>--report -</c>), not a file.</summary>
+    public const string StandardOutput = "-";
+
+    /// <summary>A file the command writes (ignored when null or <see cref="StandardOutput"/>).</summary>
     public CommandFiles Writes(string flag, string? path)
     {
-        if (path is not null) _outputs.Add((flag, path));
+        if (path is not null && path != StandardOutput) _outputs.Add((flag, path));
         return this;
     }
 

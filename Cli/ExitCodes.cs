@@ -1,8 +1,8 @@
 namespace Engine.Cli;
 
 /// <summary>
-/// The exit codes of <c>mtl</c> (documented in docs/cli.md). Every non-zero exit prints exactly one line
-/// to standard error, <c>mtl: error: …</c>, and no stack trace (set MTL_DEBUG=1 to get one).
+/// The exit codes of <c>mtl</c> (documented in docs/cli.md). Every non-zero exit ends standard error with exactly
+/// one line, <c>mtl: error: …</c>, and no stack trace (set MTL_DEBUG=1 to get one).
 /// </summary>
 public static class ExitCodes
 {

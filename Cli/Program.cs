@@ -9,5 +9,7 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancellation.Cancel();
 };
-bool interactive = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
-return App.Run(args, Console.Out, Console.Error, interactive, cancellation.Token);
+bool colour = Environment.GetEnvironmentVariable("NO_COLOR") is null;
+bool interactive = !Console.IsOutputRedirected && colour;     // tables in colour on a terminal
+bool errorInteractive = !Console.IsErrorRedirected && colour; // the live progress bar needs a terminal on stderr
+return App.Run(args, Console.Out, Console.Error, interactive, cancellation.Token, errorInteractive);

@@ -22,7 +22,7 @@ internal static class DevicesCommand
                 Markup.Escape(d.Kind.ToString()), Markup.Escape(d.Name), $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB",
                 Markup.Escape(d.ComputeCapability), $"{d.Parallelism} {(d.Kind is BackendKind.Cpu or BackendKind.IlgpuCpu ? "cores" : "SMs")}");
         context.Console.Write(table);
-        using (var chosen = Device.Create("auto"))
+        using (var chosen = Devices.Open("auto")) // ENGINE_DEVICE=cuda without a GPU: exit 3, as train
             context.Console.WriteLine($"--device auto picks: {chosen.Info.Kind} ({chosen.Info.Name})");
         context.Console.WriteLine($"Names for --device: {string.Join(", ", Device.Names)} (ilgpu-cpu: the GPU kernels emulated on the CPU, slow).");
         return ExitCodes.Ok;

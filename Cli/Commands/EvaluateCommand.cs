@@ -22,7 +22,7 @@ internal static class EvaluateCommand
         var delimiter = SharedFlags.Delimiter();
         var encoding = SharedFlags.Encoding();
         var device = SharedFlags.Device();
-        var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON.", HelpName = "FILE.json" };
+        var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON (- : to stdout, instead of the table).", HelpName = "FILE.json" };
         var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, encoding, device, report };
         command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, SharedFlags.ParseDelimiter(p.GetValue(delimiter)),
             SharedFlags.ParseEncoding(p.GetValue(encoding)), p.GetValue(device)!, p.GetValue(report)));
@@ -31,17 +31,19 @@ internal static class EvaluateCommand
 
     private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, System.Text.Encoding? text, string device, string? reportPath)
     {
-        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath).Check();
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath == "-" ? null : reportPath).Check(); // "-": stdout
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding, text);
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
-        context.Console.WriteLine($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
-        context.Console.Write(MetricsTables.Scores([(Path.GetFileNameWithoutExtension(dataPath), scores)]));
-        if (reportPath is not null)
+        context.Status($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
+        var json = reportPath is null ? null : JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores), ExperimentReport.Json);
+        if (reportPath == "-") context.Output.WriteLine(json); // the report instead of the table
+        else context.Console.Write(MetricsTables.Scores([(Path.GetFileNameWithoutExtension(dataPath), scores)]));
+        if (reportPath is not null && reportPath != "-")
         {
-            var json = JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores), ExperimentReport.Json);
-            AtomicFile.WriteAllBytes(reportPath, System.Text.Encoding.UTF8.GetBytes(json));
+            AtomicFile.WriteAllBytes(reportPath, System.Text.Encoding.UTF8.GetBytes(json!));
+            context.Status($"Wrote the report to {reportPath}.");
         }
         return ExitCodes.Ok;
     }

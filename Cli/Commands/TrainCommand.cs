@@ -18,23 +18,32 @@ internal static class TrainCommand
     public static Command Create(CliContext context)
     {
         var flags = new TrainFlags();
+        var json = new Option<bool>("--json") { Description = "Print the report (settings, metrics, history) as JSON on stdout instead of the tables." };
         var command = new Command("train", "Train a multi-task model on a CSV file (default: the bundled energy-efficiency data) and report per-task metrics.");
         flags.AddTo(command);
-        command.SetAction(parsed => Run(context, flags.Bind(parsed)));
+        command.Add(json);
+        command.SetAction(parsed => Run(context, flags.Bind(parsed), new OutputOptions(parsed.GetValue(json))));
         return command;
     }
 
-    internal static int Run(CliContext context, ExperimentSettings settings)
+    /// <summary>How the results are shown (not part of the experiment's settings).</summary>
+    /// <param name="Json">The report as JSON on stdout instead of the tables.</param>
+    internal sealed record OutputOptions(bool Json = false);
+
+    internal static int Run(CliContext context, ExperimentSettings settings, OutputOptions? show = null)
     {
+        show ??= new OutputOptions();
+        if (settings.ReportPath == "-" && show.Json)
+            throw new UsageException("--json and --report - both print the report on stdout: give one of them.");
         new CommandFiles()
             .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
-            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath == "-" ? null : settings.ReportPath) // "-": stdout
             .Check();
         var data = Load(settings);
         using var backend = Devices.Open(settings.Device);
         var console = context.Console;
-        context.Output.WriteLine(Summary(data));
-        context.Output.WriteLine($"Device: {backend.Info}");
+        context.Status(Summary(data));
+        context.Status($"Device: {backend.Info}");
 
         using var outcome = TrainingProgress.Run(context, progress =>
         {
@@ -46,20 +55,26 @@ internal static class TrainCommand
             if (!double.IsFinite(score.Loss))
                 throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
-        console.Write(MetricsTables.Scores(report.Metrics));
-        if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        context.Status(string.Create(CultureInfo.InvariantCulture,
             $"Trained {report.Epochs} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+        bool reportToStdout = show.Json || settings.ReportPath == "-";
+        if (reportToStdout)
+            context.Output.WriteLine(report.ToJson());
+        else
+        {
+            console.Write(MetricsTables.Scores(report.Metrics));
+            if (report.Baselines is { } baselines) console.Write(MetricsTables.Gains(baselines));
+        }
 
         if (settings.SavePath is { } save)
         {
             outcome.SaveModel(save);
-            console.WriteLine($"Saved the model to {save}.");
+            context.Status($"Saved the model to {save}.");
         }
-        if (settings.ReportPath is { } path)
+        if (settings.ReportPath is { } path && path != "-")
         {
             report.Save(path);
-            console.WriteLine($"Wrote the report to {path}.");
+            context.Status($"Wrote the report to {path}.");
         }
         return ExitCodes.Ok;
     }

@@ -75,7 +75,7 @@ internal sealed class TrainFlags
     public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
     public readonly Option<string?> Save = new("--save") { Description = "Save the trained model (with its standardization, labels and schema).", HelpName = "FILE.safetensors" };
     public readonly Option<bool> Baselines = new("--baselines") { Description = "Also train one single-task model per task and report Δm." };
-    public readonly Option<string?> Report = new("--report") { Description = "Write settings, final metrics and per-epoch history as JSON.", HelpName = "FILE.json" };
+    public readonly Option<string?> Report = new("--report") { Description = "Write settings, final metrics and per-epoch history as JSON (- : to stdout, instead of the tables).", HelpName = "FILE.json" };
 
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)

@@ -5,25 +5,39 @@ using Spectre.Console;
 namespace Engine.Cli.Output;
 
 /// <summary>
-/// Shows training as it goes, fed by the trainer's <see cref="IProgress{EpochReport}"/>: on a terminal a live
-/// Spectre.Console progress bar per training run (the multi-task model, then each single-task baseline); with
-/// redirected output one plain line every tenth of the epochs (and the last), so logs stay readable.
+/// Shows training as it goes, on stderr, fed by the trainer's <see cref="IProgress{EpochReport}"/>: on a terminal a live
+/// Spectre.Console progress bar per training run (the multi-task model, then each single-task baseline) that fits the
+/// terminal's width (tested at 80 and 60 columns: the description is cut to what is left beside the bar); when stderr
+/// is not a terminal, one plain line per epoch, so logs stay readable and greppable.
 /// </summary>
 internal static class TrainingProgress
 {
+    /// <summary>Columns taken by everything but the description: bar, percentage, remaining time and the gaps.</summary>
+    internal const int FixedColumns = BarWidth + 5 + 8 + 4;
+
+    private const int BarWidth = 16;
+
     /// <summary>Runs <paramref name="work"/>, giving it a factory of progress sinks (label, epochs → sink).</summary>
     public static T Run<T>(CliContext context, Func<Func<string, int, IProgress<EpochReport>?>, T> work)
     {
-        if (!context.Interactive)
-            return work((label, epochs) => new PlainLines(context.Output, label, epochs));
+        if (!context.ErrorInteractive)
+            return work((label, epochs) => new PlainLines(context.Error, label));
 
-        return context.Console.Progress()
+        var console = context.ErrorConsole;
+        return console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(progress => work((label, epochs) => new Bar(progress.AddTask(Markup.Escape(label), maxValue: epochs), label)));
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = BarWidth },
+                new PercentageColumn(), new RemainingTimeColumn())
+            .Start(progress => work((label, epochs) =>
+                new Bar(progress.AddTask(Markup.Escape(Fit($"{label} · starting", DescriptionWidth(console))), maxValue: epochs), label, console)));
     }
+
+    /// <summary>The columns left for the description on <paramref name="console"/> (at least 12).</summary>
+    internal static int DescriptionWidth(IAnsiConsole console) => Math.Max(12, console.Profile.Width - FixedColumns - 1);
+
+    /// <summary><paramref name="text"/> cut to <paramref name="width"/> characters, ending in … when cut.</summary>
+    internal static string Fit(string text, int width) => text.Length <= width ? text : text[..Math.Max(0, width - 1)] + "…";
 
     /// <summary>One line summarizing an epoch: the training losses (and validation losses) per task.</summary>
     internal static string Describe(EpochReport e)
@@ -35,28 +49,26 @@ internal static class TrainingProgress
 
     private static string Loss(double loss) => loss.ToString("G4", CultureInfo.InvariantCulture);
 
-    /// <summary>A live bar: value = epochs done, description = the label and the latest losses.</summary>
-    private sealed class Bar(ProgressTask task, string label) : IProgress<EpochReport>
+    /// <summary>A live bar: value = epochs done, description = the label, the epoch and the latest losses, cut to fit.</summary>
+    private sealed class Bar(ProgressTask task, string label, IAnsiConsole console) : IProgress<EpochReport>
     {
         public void Report(EpochReport e)
         {
             task.Value = e.Epoch;
-            task.Description = Markup.Escape($"{label} · epoch {e.Epoch}/{e.Epochs} · loss {Describe(e)}");
+            task.Description = Markup.Escape(Fit($"{label} {e.Epoch}/{e.Epochs} · {Describe(e)}", DescriptionWidth(console)));
             if (e.Epoch >= e.Epochs) task.StopTask();
         }
     }
 
-    /// <summary>Plain text for logs: a line at every tenth of the run and at the last epoch.</summary>
-    private sealed class PlainLines(TextWriter output, string label, int epochs) : IProgress<EpochReport>
+    /// <summary>Plain text for logs: one line per epoch.</summary>
+    private sealed class PlainLines(TextWriter error, string label) : IProgress<EpochReport>
     {
-        private readonly int _every = Math.Max(1, epochs / 10);
         private double _seconds;
 
         public void Report(EpochReport e)
         {
             _seconds += e.Elapsed.TotalSeconds;
-            if (e.Epoch % _every != 0 && e.Epoch != e.Epochs && e.Epoch != 1) return;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{label}: epoch {e.Epoch}/{e.Epochs}  loss {Describe(e)}  ({_seconds:F1} s)"));
         }
     }

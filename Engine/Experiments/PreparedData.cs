@@ -100,6 +100,12 @@ public sealed class PreparedData
     public static (string Path, TableSchema Schema) ResolveSource(ExperimentSettings settings)
     {
         string path = settings.DataPath ?? BundledPath(BundledDatasets.EnergyEfficiencyFile);
+        if (settings.DataPath is null && !File.Exists(path))
+            throw new FileNotFoundException(
+                $"the bundled dataset {BundledDatasets.EnergyEfficiencyFile} is not in {System.IO.Path.GetDirectoryName(path)} " +
+                "(nor in a data/ folder above the program). Reinstall the tool (dotnet tool update -g Engine.Cli), or pass " +
+                "--data FILE.csv; the file is UCI dataset 242, https://archive.ics.uci.edu/dataset/242/energy+efficiency " +
+                "(attribution: data/README.md).", path);
         bool namesTasks = settings.Regression.Count + settings.Classification.Count > 0;
         if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count == 0)
             return (path, BundledDatasets.EnergyEfficiency);

@@ -7,7 +7,10 @@ using ILGPU.Runtime;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
-/// The GPU GEMM: <c>C = act(alpha·op(A)·op(B) + beta·C + bias)</c> as an explicitly grouped kernel.
+/// The general GPU GEMM: <c>C = act(alpha·op(A)·op(B) + beta·C + bias)</c> as an explicitly grouped kernel, for the
+/// shapes and offsets the fast <see cref="IlgpuSgemmKernel"/> cannot take (a direction of 4-float loads that is not a
+/// multiple of 4, or a view not 16-byte aligned: see <see cref="IlgpuBackend.CanUseSgemm"/>). Scalar loads, transposes
+/// and activation decided at run time, guarded loads: correct for any m, n, k, slower.
 /// <list type="bullet">
 /// <item>Each group of 16×16 = 256 threads owns a BM×BN = 128×128 tile of C.</item>
 /// <item>The k dimension is walked in slices of BK = 8: the group cooperatively copies the 128×8 slice

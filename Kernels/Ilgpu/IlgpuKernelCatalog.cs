@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Reflection.Emit;
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace Engine.Kernels.Ilgpu;
 
@@ -27,14 +28,29 @@ public sealed record IlgpuKernel(MethodInfo Method, bool ExplicitlyGrouped)
     /// kernel states one, else 256 (what every explicitly grouped kernel of the engine uses on a GPU; ILGPU picks the
     /// group size of implicitly grouped kernels itself, and the report assumes 256 for them too).</summary>
     public int GroupSize => Method.GetCustomAttribute<LaunchGroupSizeAttribute>()?.Threads ?? 256;
+
+    /// <summary>The specialization the engine loads it with (<c>.maxntid</c>/<c>.minnctapersm</c> in PTX), from
+    /// <see cref="LaunchGroupSizeAttribute"/>; empty without one.</summary>
+    public KernelSpecialization Specialization => Method.GetCustomAttribute<LaunchGroupSizeAttribute>() is { } launch
+        ? launch.Specialization
+        : KernelSpecialization.Empty;
 }
 
-/// <summary>States the threads per group a kernel is launched with, for the SASS report's occupancy
-/// (only needed where it is not 256).</summary>
+/// <summary>States the threads per group a kernel is launched with, for the SASS report's occupancy (only needed where
+/// it is not 256), and optionally the groups per SM it is compiled for: with <see cref="MinGroupsPerSm"/> the kernel
+/// must be loaded with <see cref="Specialization"/>, which makes ptxas (and the driver's JIT) keep registers low
+/// enough for that many groups (<c>.maxntid</c>, <c>.minnctapersm</c>).</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class LaunchGroupSizeAttribute(int threads) : Attribute
 {
     public int Threads { get; } = threads;
+
+    /// <summary>Groups that must fit on one SM (0: no bound).</summary>
+    public int MinGroupsPerSm { get; init; }
+
+    /// <summary>The ILGPU specialization to load the kernel with.</summary>
+    public KernelSpecialization Specialization =>
+        MinGroupsPerSm > 0 ? new KernelSpecialization(Threads, MinGroupsPerSm) : new KernelSpecialization(Threads, null);
 }
 
 /// <summary>

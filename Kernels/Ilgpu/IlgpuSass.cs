@@ -68,7 +68,7 @@ public static class IlgpuSass
             : EntryPointDescription.FromImplicitlyGroupedKernel(kernel.Method);
         try
         {
-            return ((PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+            return ((PTXCompiledKernel)backend.Compile(entry, kernel.Specialization)).PTXAssembly;
         }
         catch (Exception error)
         {

@@ -83,6 +83,83 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             }
     }
 
+    public override void BatchedGemm(bool transA, bool transB, int m, int n, int k, T alpha, View<T> a, int strideA, View<T> b, int strideB,
+        T beta, View<T> c, int strideC, int count, View<T> bias = default, int strideBias = 0, Activation activation = Activation.Identity)
+    {
+        var A = S(a); var B = S(b); var C = S(c); var bb = S(bias);
+        for (int e = 0; e < count; e++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    T sum = T.Zero;
+                    for (int p = 0; p < k; p++)
+                        sum += (transA ? A[e * strideA + p * m + i] : A[e * strideA + i * k + p]) * (transB ? B[e * strideB + j * k + p] : B[e * strideB + p * n + j]);
+                    int at = e * strideC + i * n + j;
+                    T value = alpha * sum + (beta == T.Zero ? T.Zero : beta * C[at]) + (bb.IsEmpty ? T.Zero : bb[e * strideBias + j]);
+                    C[at] = F(activation, value);
+                }
+    }
+
+    public override void SoftmaxRows(View<T> x, int rows, int cols, View<T> y)
+    {
+        var X = S(x); var Y = S(y);
+        for (int r = 0; r < rows; r++)
+        {
+            T max = X[r * cols];
+            for (int j = 1; j < cols; j++) max = T.Max(max, X[r * cols + j]);
+            T sum = T.Zero;
+            for (int j = 0; j < cols; j++) sum += T.Exp(X[r * cols + j] - max);
+            for (int j = 0; j < cols; j++) Y[r * cols + j] = T.Exp(X[r * cols + j] - max) / sum;
+        }
+    }
+
+    public override void SoftmaxRowsBackward(View<T> y, View<T> dy, int rows, int cols, View<T> dx, bool accumulate)
+    {
+        var Y = S(y); var DY = S(dy); var DX = S(dx);
+        for (int r = 0; r < rows; r++)
+        {
+            T inner = T.Zero;
+            for (int j = 0; j < cols; j++) inner += DY[r * cols + j] * Y[r * cols + j];
+            for (int j = 0; j < cols; j++) DX[r * cols + j] = (accumulate ? DX[r * cols + j] : T.Zero) + Y[r * cols + j] * (DY[r * cols + j] - inner);
+        }
+    }
+
+    public override void Mixture(View<T> x, View<T> g, int experts, int batch, int width, View<T> y)
+    {
+        var X = S(x); var G = S(g); var Y = S(y);
+        for (int b = 0; b < batch; b++)
+            for (int h = 0; h < width; h++)
+            {
+                T sum = T.Zero;
+                for (int e = 0; e < experts; e++) sum += G[b * experts + e] * X[(e * batch + b) * width + h];
+                Y[b * width + h] = sum;
+            }
+    }
+
+    public override void MixtureBackwardExperts(View<T> g, View<T> dy, int experts, int batch, int width, View<T> dx, bool accumulate)
+    {
+        var G = S(g); var DY = S(dy); var DX = S(dx);
+        for (int e = 0; e < experts; e++)
+            for (int b = 0; b < batch; b++)
+                for (int h = 0; h < width; h++)
+                {
+                    int at = (e * batch + b) * width + h;
+                    DX[at] = (accumulate ? DX[at] : T.Zero) + G[b * experts + e] * DY[b * width + h];
+                }
+    }
+
+    public override void MixtureBackwardGates(View<T> x, View<T> dy, int experts, int batch, int width, View<T> dg, bool accumulate)
+    {
+        var X = S(x); var DY = S(dy); var DG = S(dg);
+        for (int b = 0; b < batch; b++)
+            for (int e = 0; e < experts; e++)
+            {
+                T sum = T.Zero;
+                for (int h = 0; h < width; h++) sum += DY[b * width + h] * X[(e * batch + b) * width + h];
+                DG[b * experts + e] = (accumulate ? DG[b * experts + e] : T.Zero) + sum;
+            }
+    }
+
     public override void ActivationForward(Activation activation, View<T> x, View<T> y)
     {
         var X = S(x); var Y = S(y);

@@ -53,7 +53,7 @@ public class MessageTests : IDisposable
         {
             var r = Mtl.Run("train", "--data", path, "--inputs", inputs, "--regression", "total \"all\"", "--epochs", "2");
             Assert.True(r.ExitCode == 0, r.ToString());
-            Assert.Contains("2 inputs", r.Output);
+            Assert.Contains("2 inputs", r.Output + r.Error);
         }
         var quotedTarget = Mtl.Run("train", "--data", path, "--regression", "\"total \"\"all\"\"\"", "--epochs", "2");
         Assert.True(quotedTarget.ExitCode == 0, quotedTarget.ToString());
@@ -65,11 +65,11 @@ public class MessageTests : IDisposable
     [Fact]
     public void Library_checks_on_an_option_name_its_flag()
     {
-        Mtl.AssertFails(Mtl.Run("train", "--epochs", "1", "--weighting", "accuracy"), ExitCodes.Usage, "--weighting", "classification");
+        Mtl.AssertFails(Mtl.Run("train", "--epochs", "1", "--weighting", "accuracy"), ExitCodes.BadInput, "--weighting", "classification");
         // The schedule's own check (γ), as it surfaces through the experiment pipeline.
         var inner = new ArgumentOutOfRangeException("gamma", 0.0, "γ must be finite and > 0.");
         var (code, message) = App.Classify(new BadInputException("x", new ExperimentSetupException(inner.Message, inner)));
-        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal("--gamma: γ must be finite and > 0 (the value was 0).", message);
         var lr = new ArgumentOutOfRangeException("LearningRate", -1.0, "heads ('y'): LearningRate must be finite and ≥ 0.");
         Assert.StartsWith("--lr: ", App.Classify(lr).Message);

@@ -25,11 +25,13 @@ internal static class Mtl
         return new Result(code, output.ToString(), error.ToString());
     }
 
-    /// <summary>Asserts a failure: the exit code, one line on stderr starting "mtl: error:", containing every fragment.</summary>
+    /// <summary>Asserts a failure: the exit code, and stderr ending in exactly one line starting "mtl: error:" (status and
+    /// progress lines may come before it), containing every fragment.</summary>
     public static string AssertFails(Result result, int exitCode, params string[] fragments)
     {
         Assert.True(result.ExitCode == exitCode, $"expected exit {exitCode}: {result}");
-        var line = Assert.Single(result.ErrorLines);
+        Assert.True(result.ErrorLines.Count(l => l.Contains("error", StringComparison.Ordinal)) == 1, $"expected one error line: {result}");
+        var line = result.ErrorLines[^1];
         Assert.StartsWith("mtl: error: ", line);
         Assert.DoesNotContain("   at ", line); // no stack trace
         foreach (var f in fragments) Assert.Contains(f, line);

@@ -75,6 +75,32 @@ public class SassTests
         }
     }
 
+    /// <summary>The SGEMM's SASS targets (issue 17), for every compiled variant (4 transpose pairs × 4 activations): the
+    /// hot loop is the main k loop with its 8 unrolled steps (512 FFMA), at least 80 % of its instructions are FFMA, every
+    /// shared load is 128-bit and every global load too; no spills; two groups of 256 threads per SM.</summary>
+    [Fact]
+    public void The_sgemm_main_loop_is_at_least_80_percent_ffma_with_only_128_bit_loads_and_two_groups_per_sm()
+    {
+        RequirePtxas();
+        var sgemm = s_sass.Value.Where(r => r.Kernel.Method.Name == nameof(IlgpuSgemmKernel.Run) &&
+                                            r.Kernel.Method.DeclaringType == typeof(IlgpuSgemmKernel)).ToArray();
+        Assert.Equal(16, sgemm.Length);
+        foreach (var r in sgemm)
+        {
+            var loop = r.Loop;
+            string what = $"{r.Kernel.Name}: {loop.Instructions} instructions, {loop.Ffma} FFMA, LDS {SassMix.Widths("LDS", loop.SharedLoads)}, " +
+                          $"LDG {SassMix.Widths("LDG", loop.GlobalLoads)}, {r.Registers} registers, {r.GroupsPerSm} groups/SM";
+            Assert.False(r.LoopIsWholeKernel, what);
+            Assert.Equal(8 * 64, loop.Ffma);
+            Assert.True(loop.FfmaShare >= 0.80, what);
+            Assert.Equal([128], loop.SharedLoads.Keys);
+            Assert.Equal(32, loop.SharedLoads[128]); // 4 per k step
+            Assert.Equal([128], loop.GlobalLoads.Keys);
+            Assert.Equal(0, r.SpillBytes);
+            Assert.True(r.GroupsPerSm >= 2, what);
+        }
+    }
+
     /// <summary>The CUDA occupancy calculator's arithmetic for compute capability 9.0, by hand: registers are allocated
     /// per warp in units of 256 (82 registers → 88 per thread → 2816 per warp), 64 K per SM.</summary>
     [Theory]

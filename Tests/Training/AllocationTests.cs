@@ -82,6 +82,28 @@ public class AllocationTests
         Assert.Equal(23, step.ReadStatistics().Steps);
     }
 
+    public static TheoryData<string, CombinationMethod> Architectures => new()
+    {
+        { "mmoe", CombinationMethod.Sum }, { "mmoe", CombinationMethod.PcGrad },
+        { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.MgdaUb },
+    };
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void A_warm_step_of_a_mixture_of_experts_with_towers_allocates_nothing(string architecture, CombinationMethod combination)
+    {
+        var cpu = new CpuBackend<float>();
+        Architecture arch = architecture == "mmoe" ? new MmoeArchitecture(3) : new OmoeArchitecture(3);
+        using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = arch }, cpu);
+        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Reordering_an_epoch_allocates_nothing()
     {

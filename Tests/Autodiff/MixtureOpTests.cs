@@ -1,0 +1,167 @@
+using Engine.Autodiff;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Tests.Infrastructure;
+
+namespace Engine.Tests.Autodiff;
+
+/// <summary>
+/// The mixture-of-experts ops against central differences in float64 (<see cref="GradCheck"/>, torch's tolerances
+/// |analytic − numeric| ≤ 1e-5 + 1e-3·|numeric|, h = 1e-6), on the engine's float64 CPU path and on naive loops; and the
+/// MMoE / OMoE shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
+/// per task (float64, rtol 1e-12), and the whole part passes a gradient check.
+/// </summary>
+public class MixtureOpTests
+{
+    private static void AssertPasses(GradCheckResult result, int expectedElements)
+    {
+        Assert.True(result.Passed, result.ToString());
+        Assert.Equal(expectedElements, result.Checked);
+    }
+
+    [Theory]
+    [MemberData(nameof(Float64Backends.All), MemberType = typeof(Float64Backends))]
+    public void Batched_linear_over_a_shared_input_and_over_expert_blocks(string backendName)
+    {
+        var backend = Float64Backends.Get(backendName);
+        foreach (var activation in new[] { Activation.Identity, Activation.Tanh, Activation.Relu })
+        {
+            using var leaves = new Leaves<double>(backend);
+            var shared = leaves.Random("x", 5, 4, seed: 1, gap: 0.05);       // batch 5, read by 3 experts
+            var w1 = leaves.Random("w1", 3 * 6, 4, seed: 2, gap: 0.05);     // [E·out × in] = [3·6 × 4]
+            var b1 = leaves.Random("b1", 3, 6, seed: 3, gap: 0.05);
+            AssertPasses(GradCheck.Run(backend, tape => tape.BatchedLinear(shared, w1, b1, 3, 5, activation), [shared, w1, b1]), 20 + 72 + 18);
+
+            var blocks = leaves.Random("xe", 3 * 5, 4, seed: 4, gap: 0.05);  // expert-major [E·batch × in]
+            var w2 = leaves.Random("w2", 3 * 2, 4, seed: 5, gap: 0.05);
+            AssertPasses(GradCheck.Run(backend, tape => tape.BatchedLinear(blocks, w2, null, 3, 5, activation), [blocks, w2]), 60 + 24);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Float64Backends.All), MemberType = typeof(Float64Backends))]
+    public void Softmax_over_experts_and_the_gated_mixture(string backendName)
+    {
+        var backend = Float64Backends.Get(backendName);
+        using var leaves = new Leaves<double>(backend);
+        var logits = leaves.Random("logits", 5, 3, seed: 6);
+        AssertPasses(GradCheck.Run(backend, tape => tape.Softmax(logits), [logits]), 15);
+
+        var experts = leaves.Random("experts", 3 * 5, 4, seed: 7);
+        var gates = leaves.Random("gates", 5, 3, seed: 8);
+        AssertPasses(GradCheck.Run(backend, tape => tape.Mixture(experts, gates), [experts, gates]), 60 + 15);
+        // Composed as a model does: a mixture of batched experts under a softmax gate.
+        var x = leaves.Random("x", 5, 4, seed: 9);
+        var w = leaves.Random("w", 3 * 4, 4, seed: 10);
+        var wg = leaves.Random("wg", 3, 4, seed: 11);
+        AssertPasses(GradCheck.Run(backend, tape => tape.Mixture(tape.BatchedLinear(x, w, null, 3, 5, Activation.Tanh),
+            tape.Softmax(tape.Linear(x, wg))), [x, w, wg]), 20 + 48 + 12);
+    }
+
+    /// <summary>A float64 MoE shared part with three tasks (dense output layers, MSE losses) on its own flat buffer.</summary>
+    private sealed class MoeNet : IDisposable
+    {
+        public const int Batch = 5, Tasks = 3;
+        public readonly Backend<double> Backend;
+        public readonly FlatParameters<double> Parameters;
+        public readonly SharedPart<double> Part;
+        public readonly Dense<double>[] Heads = new Dense<double>[Tasks];
+        private readonly Leaves<double> _leaves;
+        private readonly Tensor<double> _x;
+        private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
+
+        public MoeNet(Backend<double> backend, Architecture architecture)
+        {
+            Backend = backend;
+            var spec = new ModelSpec(4, [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
+            { Architecture = architecture, TrunkActivation = Activation.Tanh };
+            Parameters = new FlatParameters<double>(backend);
+            Part = architecture.Build(spec, Parameters);
+            for (int t = 0; t < Tasks; t++)
+            {
+                Part.RegisterTask(Parameters, t, spec.Heads[t]);
+                Heads[t] = new Dense<double>(Parameters, "heads." + spec.Heads[t].Name, 3, spec.Heads[t].Outputs);
+            }
+            Parameters.Allocate();
+            Part.Initialize(Initializer.PyTorchDefault, 3);
+            for (int t = 0; t < Tasks; t++) Heads[t].Initialize(Initializer.XavierUniform, 40 + (ulong)t);
+            _leaves = new Leaves<double>(backend);
+            _x = _leaves.Random("x", Batch, 4, seed: 21, requiresGrad: false);
+            for (int t = 0; t < Tasks; t++) _targets[t] = _leaves.Random("y", Batch, spec.Heads[t].Outputs, seed: 22 + t, requiresGrad: false);
+        }
+
+        public (Tensor<double>[] Losses, Tensor<double> Boundary) Forward(Tape<double> tape)
+        {
+            var features = new Tensor<double>[Tasks];
+            var boundary = Part.Forward(tape, _x, features);
+            var losses = new Tensor<double>[Tasks];
+            for (int t = 0; t < Tasks; t++) losses[t] = tape.Mse(Heads[t].Forward(tape, features[t]), _targets[t]);
+            return (losses, boundary);
+        }
+
+        public IReadOnlyList<Tensor<double>> AllParameters => [.. Parameters.Slots.Select(s => Tensor<double>.Parameter(Parameters, s))];
+
+        public void Dispose()
+        {
+            _leaves.Dispose();
+            Parameters.Dispose();
+        }
+    }
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe" }) data.Add(b, a);
+        return data;
+    }
+
+    private static Architecture Make(string name) => name == "mmoe" ? new MmoeArchitecture(3) : new OmoeArchitecture(3);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Stacked_per_task_pass_through_the_experts_equals_one_routed_backward_per_task(string backendName, string architecture)
+    {
+        var backend = Float64Backends.Get(backendName);
+        using var net = new MoeNet(backend, Make(architecture));
+        var group = net.Part.SharedParameters;
+        int shared = group.Length, tasks = MoeNet.Tasks;
+        using var tape = new Tape<double>(backend);
+        using var rows = backend.Allocate<double>(tasks * shared);
+
+        backend.Fill(net.Parameters.Gradients, 0);
+        backend.Fill(rows.View, 0);
+        var (losses, _) = net.Forward(tape);
+        for (int t = 0; t < tasks; t++) tape.Backward(losses[t], group, rows.View.Slice(t * shared, shared));
+        var expectedRows = backend.ToArray(rows.View);
+        var expectedFlat = backend.ToArray(net.Parameters.Gradients);
+
+        tape.Reset();
+        backend.Fill(net.Parameters.Gradients, 0);
+        backend.Fill(rows.View, double.NaN);                   // overwritten
+        var (losses2, boundary) = net.Forward(tape);
+        tape.BackwardPerTask(losses2, boundary, group, rows.View);
+        var actualRows = backend.ToArray(rows.View);
+        Tolerance.AllClose(expectedRows, actualRows, 1e-12, 1e-14, $"{architecture} per-task shared rows");
+        Tolerance.AllClose(expectedFlat, backend.ToArray(net.Parameters.Gradients), 1e-12, 1e-14, $"{architecture} task-owned gradients");
+        for (int t = 0; t < tasks; t++) Assert.Contains(actualRows.AsSpan(t * shared, shared).ToArray(), g => g != 0);
+        Assert.Contains(expectedFlat[shared..], g => g != 0);
+        // The shared block is what it should be: the experts, plus the one gate for OMoE.
+        int experts = 3 * (6 * 4 + 6) + 3 * (3 * 6 + 3);
+        Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_whole_shared_part_passes_a_gradient_check(string backendName, string architecture)
+    {
+        var backend = Float64Backends.Get(backendName);
+        using var net = new MoeNet(backend, Make(architecture));
+        var parameters = net.AllParameters;
+        var result = GradCheck.Run(backend, tape =>
+        {
+            var (losses, _) = net.Forward(tape);
+            return tape.Add(tape.Add(losses[0], losses[1]), losses[2]);
+        }, parameters);
+        AssertPasses(result, net.Parameters.Count);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Globalization;
+using Engine.Distributed;
+using Engine.Kernels;
+using Engine.DistributedWorker;
+
+// Started by Tests/Distributed/MpiLaunchTests.cs as `mpirun -np 2 dotnet Engine.DistributedWorker.dll <scenario> <dir>`.
+// Every rank writes what it computed to <dir>/rank<r>.txt; the test checks those files against closed forms and
+// against a one-process run. Failures go through DistributedJob.Run, as in `mtl train --distributed mpi`.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+string scenario = args.Length > 0 ? args[0] : "collectives";
+string directory = args.Length > 1 ? args[1] : ".";
+using var communicator = MpiCommunicator.Create();
+return DistributedJob.Run(communicator, Console.Error, () =>
+{
+    using var backend = Device.Create("cpu");
+    var output = new List<string>();
+    switch (scenario)
+    {
+        case "collectives": Scenarios.Collectives(communicator, backend, output); break;
+        default: throw new ArgumentException($"unknown scenario '{scenario}'");
+    }
+    File.WriteAllLines(Path.Combine(directory, $"rank{communicator.Rank}.txt"), output);
+    return 0;
+});
