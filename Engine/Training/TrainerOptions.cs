@@ -1,3 +1,4 @@
+using Engine.Distributed;
 using Engine.Optimizers;
 
 namespace Engine.Training;
@@ -39,6 +40,10 @@ public sealed record TrainerOptions
     /// epoch (s doubling as needed) and the last, so memory is bounded (<see cref="EpochHistory"/>).</summary>
     public int MaxHistory { get; init; } = 10_000;
 
+    /// <summary>Data-parallel training over several processes (MPI, NCCL): every rank calls Fit with the same options
+    /// and data, trains on its shard, and ends with the same weights; null = one process (docs/scale-out.md).</summary>
+    public DistributedOptions? Distributed { get; init; }
+
     /// <summary>Throws, naming the option, unless the options are usable.</summary>
     public void Validate()
     {
@@ -50,5 +55,10 @@ public sealed record TrainerOptions
         if (!(MaxLoss > 0)) throw new ArgumentOutOfRangeException(nameof(MaxLoss), MaxLoss, "MaxLoss must be above 0 (+∞: only non-finite losses count as divergence).");
         if (MaxHistory < 2) throw new ArgumentOutOfRangeException(nameof(MaxHistory), MaxHistory, "MaxHistory must be at least 2.");
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
+        if (Distributed is { } d)
+        {
+            ArgumentNullException.ThrowIfNull(d.Communicator, nameof(Distributed));
+            if (d.WeightCheckSteps < 0) throw new ArgumentOutOfRangeException(nameof(Distributed), d.WeightCheckSteps, "DistributedOptions.WeightCheckSteps must be ≥ 0 (0 = after every epoch only).");
+        }
     }
 }

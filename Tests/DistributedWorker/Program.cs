@@ -17,6 +17,7 @@ return DistributedJob.Run(communicator, Console.Error, () =>
     switch (scenario)
     {
         case "collectives": Scenarios.Collectives(communicator, backend, output); break;
+        case "trajectory": Trajectory.Run(communicator, backend, output); break;
         default: throw new ArgumentException($"unknown scenario '{scenario}'");
     }
     File.WriteAllLines(Path.Combine(directory, $"rank{communicator.Rank}.txt"), output);
