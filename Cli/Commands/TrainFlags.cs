@@ -102,10 +102,10 @@ internal sealed class TrainFlags
             DataPath = p.GetValue(Data),
             Delimiter = SharedFlags.ParseDelimiter(p.GetValue(Delimiter)),
             TextEncoding = SharedFlags.ParseEncoding(p.GetValue(Encoding)) is null ? null : p.GetValue(Encoding),
-            Inputs = Names(p.GetValue(Inputs)) is { Length: > 0 } inputs ? inputs : null,
-            Categorical = Names(p.GetValue(Categorical)),
-            Regression = Names(p.GetValue(Regression)),
-            Classification = Names(p.GetValue(Classification)),
+            Inputs = Names(p.GetValue(Inputs), "--inputs") is { Length: > 0 } inputs ? inputs : null,
+            Categorical = Names(p.GetValue(Categorical), "--categorical"),
+            Regression = Names(p.GetValue(Regression), "--regression"),
+            Classification = Names(p.GetValue(Classification), "--classification"),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -190,7 +190,8 @@ internal sealed class TrainFlags
     // ---- value checks: each names its flag --------------------------------------------------------------
 
     private static Option<string[]> List(string name, string description, string helpName = "COL[,COL…]") =>
-        new(name) { Description = description, HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
+        new(name) { Description = helpName.StartsWith("COL", StringComparison.Ordinal) ? description + " A name holding a comma goes in double quotes, '\"a,b\"', or as a\\,b." : description,
+            HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
 
     private static Option<string> DistributedChoice()
     {
@@ -235,8 +236,8 @@ internal sealed class TrainFlags
         System.Enum.GetValues<TEnum>().First(v => FlagName(v) == flag);
 
     /// <summary>Comma-separated or repeated names: "a,b" and "a b" give [a, b]; blanks are dropped.</summary>
-    internal static string[] Names(string[]? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+    internal static string[] Names(string[]? values, string flag = "a list flag") =>
+        (values ?? []).SelectMany(v => ColumnList.Split(v, flag)).ToArray(); // "a,b"; a name with a comma: "\"a,b\"" or a\,b
 
     /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
     internal static int[] Widths(string text)
