@@ -87,7 +87,7 @@ public class MissingLabelTrainingTests
     [InlineData(CombinationMethod.Sum)]
     [InlineData(CombinationMethod.Projection)]
     [InlineData(CombinationMethod.PcGrad)]
-    [InlineData(CombinationMethod.MgdaUb)]
+    [InlineData(CombinationMethod.Mgda)]
     [InlineData(CombinationMethod.CaGrad)]
     public void Every_combiner_keeps_the_parameters_finite_when_a_task_has_no_label(CombinationMethod combination)
     {
