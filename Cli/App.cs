@@ -36,6 +36,7 @@ public static class App
             EvaluateCommand.Create(context),
             PredictCommand.Create(context),
             DevicesCommand.Create(context),
+            ExportCommand.Create(context),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -74,6 +74,7 @@ internal sealed class TrainFlags
     public readonly Option<string> Device = SharedFlags.Device();
     public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
     public readonly Option<string?> Save = new("--save") { Description = "Save the trained model (with its standardization, labels and schema).", HelpName = "FILE.safetensors" };
+    public readonly Option<string> Distributed = DistributedChoice();
     public readonly Option<bool> Baselines = new("--baselines") { Description = "Also train one single-task model per task and report Δm." };
     public readonly Option<string?> Report = new("--report") { Description = "Write settings, final metrics and per-epoch history as JSON (- : to stdout, instead of the tables).", HelpName = "FILE.json" };
 
@@ -86,7 +87,7 @@ internal sealed class TrainFlags
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
-            Epochs, BatchSize, Patience, MinDelta, Device, InitWeights, Save, Baselines, Report,
+            Epochs, BatchSize, Patience, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
             command.Add(option);
     }
@@ -150,6 +151,7 @@ internal sealed class TrainFlags
             InitWeights = p.GetValue(InitWeights),
             SavePath = p.GetValue(Save),
             Baselines = p.GetValue(Baselines),
+            Distributed = p.GetValue(Distributed) ?? "none",
             ReportPath = p.GetValue(Report),
         };
         if (s.ValidationFraction + s.TestFraction >= 1)
@@ -180,6 +182,17 @@ internal sealed class TrainFlags
 
     private static Option<string[]> List(string name, string description, string helpName = "COL[,COL…]") =>
         new(name) { Description = description, HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
+
+    private static Option<string> DistributedChoice()
+    {
+        var option = new Option<string>("--distributed")
+        {
+            Description = "Data-parallel training over the processes mpirun starts (mpirun -np 4 mtl train --distributed mpi …): mpi (CPU processes), nccl (one CUDA GPU per process), none. --batch-size is the global batch; rank 0 prints and writes files.",
+            DefaultValueFactory = _ => "none",
+        };
+        option.AcceptOnlyFromAmong("none", "mpi", "nccl");
+        return option;
+    }
 
     private static Option<string> Choice<TEnum>(string name, string description, TEnum defaultValue) where TEnum : struct, Enum
     {

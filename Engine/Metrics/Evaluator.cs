@@ -28,7 +28,9 @@ internal sealed class Evaluator : IDisposable
     }
 
     /// <summary>The metrics of every task on <paramref name="data"/>, in head order.</summary>
-    public TaskMetrics[] Evaluate(DeviceDataset data)
+    /// <summary>With <paramref name="communicator"/>, <paramref name="data"/> is this rank's shard and the metrics are
+    /// those of all ranks' rows together (the sums are all-reduced once at the end).</summary>
+    public TaskMetrics[] Evaluate(DeviceDataset data, Engine.Distributed.ICommunicator? communicator = null)
     {
         if (!ReferenceEquals(data.Model, _model)) throw new ArgumentException("The data was uploaded for another model.", nameof(data));
         var backend = _model.Backend;
@@ -61,7 +63,7 @@ internal sealed class Evaluator : IDisposable
             }
             _accumulator.AddLosses(_losses.View, rows);
         }
-        return _accumulator.Read(Scales(data));
+        return _accumulator.Read(Scales(data), communicator: communicator);
     }
 
     internal static double[]?[] Scales(DeviceDataset data)

@@ -83,11 +83,13 @@ internal sealed class MetricAccumulator : IDisposable
 
     /// <summary>Downloads the sums and turns them into metrics (σ per regression column from <paramref name="scales"/>;
     /// <paramref name="withErrors"/> false when only losses were accumulated).</summary>
-    public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true)
+    /// With <paramref name="communicator"/>, the sums and row counts of every rank are added first (one host all-reduce):
+    /// each rank accumulated its own rows, and every rank then reads the same global metrics.
+    public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true, Engine.Distributed.ICommunicator? communicator = null)
     {
-        var sums = _backend.ToArray(_sums.View);
+        var sums = ReadSums(communicator, out long rows);
         var result = new TaskMetrics[_heads.Length];
-        double n = Math.Max(_rows, 1);
+        double n = Math.Max(rows, 1);
         for (int t = 0; t < _heads.Length; t++)
         {
             var head = _heads[t];
@@ -109,6 +111,18 @@ internal sealed class MetricAccumulator : IDisposable
             else result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, sums[o] / n);
         }
         return result;
+    }
+
+    /// <summary>The device sums (as doubles) and the row count, summed over the ranks of <paramref name="communicator"/>.</summary>
+    private double[] ReadSums(Engine.Distributed.ICommunicator? communicator, out long rows)
+    {
+        var device = _backend.ToArray(_sums.View);
+        var sums = new double[device.Length + 1];
+        for (int i = 0; i < device.Length; i++) sums[i] = device[i];
+        sums[^1] = _rows;
+        communicator?.AllReduceSum(sums);
+        rows = (long)sums[^1];
+        return sums;
     }
 
     public void Dispose()

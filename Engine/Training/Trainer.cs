@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Kernels;
 using Engine.Metrics;
 
@@ -43,15 +44,33 @@ public sealed class Trainer
             throw new ArgumentException("Early stopping watches the validation loss: pass validation data, or set EarlyStoppingPatience to null.", nameof(validation));
         cancellationToken.ThrowIfCancellationRequested();
 
+        // Data-parallel (maths §20): this rank keeps its shard of the rows; --batch is the global batch.
+        var communicator = Options.Distributed?.Communicator;
+        var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
+        int localBatch = 0;
+        if (communicator is not null)
+        {
+            localBatch = Options.BatchSize == 0 || Options.BatchSize >= train.Rows ? 0 : Math.Max(1, Options.BatchSize / communicator.Size);
+            if (communicator.Size > 1)
+            {
+                train = ShardData.Select(train, shards!.RowsOf(communicator.Rank));
+                if (validation is not null) validation = ShardData.Select(validation, ValidationBlock(validation.Rows, communicator));
+            }
+        }
+
         int rows = train.Rows;
-        int batch = Options.BatchSize == 0 || Options.BatchSize >= rows ? rows : Options.BatchSize;
-        int batches = (rows + batch - 1) / batch;
+        int batch = shards is not null ? shards.MaxStepRows(localBatch)
+            : Options.BatchSize == 0 || Options.BatchSize >= rows ? rows : Options.BatchSize;
+        int batches = shards?.Steps(localBatch) ?? (rows + batch - 1) / batch;
+        bool shuffled = shards is not null ? batches > 1 : batch < rows;
         var backend = model.Backend;
         var heads = model.Spec.Heads;
 
-        using var trainDevice = DeviceDataset.Upload(model, train, nameof(train), shuffleable: batch < rows);
+        using var trainDevice = DeviceDataset.Upload(model, train, nameof(train), shuffleable: shuffled);
         using var validDevice = validation is null ? null : DeviceDataset.Upload(model, validation, nameof(validation));
-        using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches);
+        using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches, communicator);
+        var weightCheck = communicator is null ? null : new WeightCheck(model, communicator, Options.Distributed!.WeightCheckSteps);
+        if (communicator is not null) communicator.Broadcast(model.Parameters.Values, 0);   // every rank starts from rank 0's weights
         if (Options.InitialOptimizerState is { } state) step.Optimizer.LoadState(state);
         using var evaluator = validation is null ? null : new Evaluator(model);
         using var best = Options.EarlyStoppingPatience is null ? null : backend.Allocate<float>(model.Parameters.Count);
@@ -65,16 +84,25 @@ public sealed class Trainer
         for (int epoch = 1; epoch <= Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            if (batch < rows) trainDevice.Reorder(DataSplit.Permutation(rows, EpochSeed(Options.Seed, epoch)));
+            if (shuffled) trainDevice.Reorder(DataSplit.Permutation(rows, EpochSeed(Options.Seed ^ RankSeed(communicator), epoch)));
             step.ResetStatistics();
             for (int b = 0; b < batches; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int first = b * batch;
-                step.Run(trainDevice, first, Math.Min(batch, rows - first));
+                if (shards is null)
+                {
+                    int first = b * batch;
+                    step.Run(trainDevice, first, Math.Min(batch, rows - first));
+                }
+                else
+                {
+                    step.Run(trainDevice, b * localBatch, shards.StepRows(communicator!.Rank, b, localBatch), shards.GlobalStepRows(b, localBatch));
+                    weightCheck!.AfterStep();
+                }
             }
+            weightCheck?.Check();
             var statistics = step.ReadStatistics();
-            var validationMetrics = evaluator?.Evaluate(validDevice!);
+            var validationMetrics = evaluator?.Evaluate(validDevice!, communicator);
 
             for (int t = 0; t < heads.Count; t++)
             {
@@ -150,6 +178,21 @@ public sealed class Trainer
     }
 
     private static bool AllFinite(double[] values) => values.All(double.IsFinite);
+
+    /// <summary>The seed of the permutation that cuts the rows into shards (distinct from the epochs' seeds).</summary>
+    private static ulong ShardSeed(ulong seed) => seed ^ 0xD1B54A32D192ED03UL;
+
+    /// <summary>Ranks shuffle their shards with distinct seeds; a plain run (or rank 0) with the plain seed.</summary>
+    private static ulong RankSeed(ICommunicator? communicator) => communicator is null ? 0 : 0xA0761D6478BD642FUL * (ulong)communicator.Rank;
+
+    /// <summary>Rank r's validation rows: the r-th of P consecutive blocks (validation order does not matter: the sums are added).</summary>
+    private static int[] ValidationBlock(int rows, ICommunicator communicator)
+    {
+        int p = communicator.Size, r = communicator.Rank;
+        if (rows < p) throw new ArgumentException($"The validation set has {rows} rows, fewer than the {p} ranks: every rank evaluates at least one.", "validation");
+        int start = r * (rows / p) + Math.Min(r, rows % p), length = rows / p + (r < rows % p ? 1 : 0);
+        return [.. Enumerable.Range(start, length)];
+    }
 
     /// <summary>A distinct 64-bit seed for each epoch's permutation (SplitMix64's golden-ratio increment).</summary>
     private static ulong EpochSeed(ulong seed, int epoch) => seed + 0x9E3779B97F4A7C15UL * (ulong)epoch;

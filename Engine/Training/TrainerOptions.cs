@@ -1,3 +1,4 @@
+using Engine.Distributed;
 using Engine.Optimizers;
 
 namespace Engine.Training;
@@ -35,6 +36,10 @@ public sealed record TrainerOptions
     /// </summary>
     public double MaxLoss { get; init; } = double.PositiveInfinity;
 
+    /// <summary>Data-parallel training over several processes (MPI, NCCL): every rank calls Fit with the same options
+    /// and data, trains on its shard, and ends with the same weights; null = one process (docs/scale-out.md).</summary>
+    public DistributedOptions? Distributed { get; init; }
+
     /// <summary>Throws, naming the option, unless the options are usable.</summary>
     public void Validate()
     {
@@ -45,5 +50,10 @@ public sealed record TrainerOptions
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be finite and ≥ 0.");
         if (!(MaxLoss > 0)) throw new ArgumentOutOfRangeException(nameof(MaxLoss), MaxLoss, "MaxLoss must be above 0 (+∞: only non-finite losses count as divergence).");
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
+        if (Distributed is { } d)
+        {
+            ArgumentNullException.ThrowIfNull(d.Communicator, nameof(Distributed));
+            if (d.WeightCheckSteps < 0) throw new ArgumentOutOfRangeException(nameof(Distributed), d.WeightCheckSteps, "DistributedOptions.WeightCheckSteps must be ≥ 0 (0 = after every epoch only).");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Engine.Autodiff;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Kernels;
 using Engine.Metrics;
 using Engine.Optimizers;
@@ -45,6 +46,7 @@ public sealed class TrainingStep : IDisposable
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
+    private readonly GradientExchange? _exchange;          // data-parallel runs only: the one all-reduce per step
     private readonly Tensor<float>[] _outputs, _losses;
     private readonly ParameterGroup<float> _trunk;       // the parameters more than one task's loss reaches
     private readonly (int Offset, int Length)[] _taskRanges; // each task's own parameters (gate, tower, head)
@@ -58,7 +60,10 @@ public sealed class TrainingStep : IDisposable
     /// the optimizer (head parameter groups), clipper, weighting, combiner and their device buffers.
     /// <paramref name="totalSteps"/> sizes a cosine schedule without <see cref="StepOptions.DecaySteps"/>.
     /// </summary>
-    public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null)
+    /// <para>With <paramref name="communicator"/>, the step is one rank's part of a data-parallel step (maths §20): after
+    /// the backward, ONE all-reduce (<see cref="GradientExchange"/>) turns this rank's gradients and losses into the
+    /// global batch's, and everything after it runs identically on every rank.</para>
+    public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null, ICommunicator? communicator = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -95,7 +100,8 @@ public sealed class TrainingStep : IDisposable
             else _weighting = Own(CreateWeighting(_backend, model.Spec, options));
 
             _trunk = model.SharedParameters;
-            UsesTaskGradients = options.Combination != CombinationMethod.Sum || options.TaskGradientDiagnostics;
+            UsesTaskGradients = options.Combination != CombinationMethod.Sum || options.TaskGradientDiagnostics
+                || (communicator is not null && WeightsFromBatchLosses(options)); // λ must come from the global losses: maths §20
             if (UsesTaskGradients)
             {
                 _combiner = options.Combination switch
@@ -113,6 +119,7 @@ public sealed class TrainingStep : IDisposable
             _taskLosses = Own(_backend.Allocate<float>(tasks));
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
+            if (communicator is not null) _exchange = Own(CreateExchange(communicator));
         }
         catch
         {
@@ -157,7 +164,12 @@ public sealed class TrainingStep : IDisposable
     /// One step on rows [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>) of <paramref name="data"/>
     /// (uploaded for this model). No allocation and no host read once warm.
     /// </summary>
-    public void Run(DeviceDataset data, int firstRow, int rows)
+    /// <param name="data">The device data set.</param>
+    /// <param name="firstRow">The batch's first row.</param>
+    /// <param name="rows">The batch's rows (on this rank).</param>
+    /// <param name="globalRows">Data-parallel runs: the rows of this step summed over all ranks (this rank's share
+    /// rows/globalRows weighs its gradients and losses); 0 = <paramref name="rows"/>.</param>
+    public void Run(DeviceDataset data, int firstRow, int rows, int globalRows = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (!ReferenceEquals(data.Model, _model)) throw new ArgumentException("The data was uploaded for another model.", nameof(data));
@@ -181,8 +193,13 @@ public sealed class TrainingStep : IDisposable
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
         }
 
+        // This rank's losses into the epoch's sums (before a data-parallel exchange replaces them by the global ones;
+        // the sums of all ranks are added when they are read).
+        _metrics.AddLosses(_taskLosses.View, rows);
+
         // 2. Task weights (device-side schemes update from this batch's losses; epoch-level ones do nothing here).
-        _weighting.Update(_taskLosses.View);
+        // Data-parallel per-task path: after the exchange instead, from the global batch's losses.
+        if (_exchange is null || !UsesTaskGradients) _weighting.Update(_taskLosses.View);
         var weights = _weighting.Weights;
 
         // 3. Backward.
@@ -190,12 +207,18 @@ public sealed class TrainingStep : IDisposable
         {
             var total = _tape.WeightedSum(_tape.Input(weights, 1, tasks, "task_weights"), _losses);
             _tape.Backward(total);
+            _exchange?.Run(rows, globalRows == 0 ? rows : globalRows);   // data-parallel: THE all-reduce (maths §20)
         }
         else
         {
             var perTask = _taskGradients!.View;
             // ∇ of each UNWEIGHTED Lᵢ: through its own head, then all tasks through the trunk at once (rows overwritten).
             _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
+            if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
+            {
+                _exchange.Run(rows, globalRows == 0 ? rows : globalRows);
+                _weighting.Update(_taskLosses.View);
+            }
             for (int t = 0; t < tasks; t++)
             {
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
@@ -207,7 +230,6 @@ public sealed class TrainingStep : IDisposable
         }
 
         // 4. Metrics on the device.
-        _metrics.AddLosses(_taskLosses.View, rows);
         if (Options.TrackMetrics)
             for (int t = 0; t < tasks; t++)
                 if (heads[t].Kind == TaskKind.Regression)
@@ -223,6 +245,9 @@ public sealed class TrainingStep : IDisposable
         _steps++;
     }
 
+    /// <summary>Floats the data-parallel exchange all-reduces per step (0 without a communicator).</summary>
+    public int ExchangedFloats => _exchange?.Length ?? 0;
+
     /// <summary>Zeroes the accumulated statistics (the trainer calls it at the start of every epoch).</summary>
     public void ResetStatistics()
     {
@@ -236,8 +261,8 @@ public sealed class TrainingStep : IDisposable
     public StepStatistics ReadStatistics()
     {
         var tasks = _lastData is null
-            ? _metrics.Read(new double[]?[_model.TaskCount], Options.TrackMetrics)
-            : _metrics.Read(Evaluator.Scales(_lastData), Options.TrackMetrics);
+            ? _metrics.Read(new double[]?[_model.TaskCount], Options.TrackMetrics, _exchange?.Communicator)
+            : _metrics.Read(Evaluator.Scales(_lastData), Options.TrackMetrics, _exchange?.Communicator);
         var sums = _backend.ToArray(_normSums.View);
         double steps = Math.Max(_steps, 1);
         var slots = _model.Parameters.Slots;
@@ -270,6 +295,7 @@ public sealed class TrainingStep : IDisposable
     /// <summary>Frees every device buffer the step owns (not the model's).</summary>
     public void Dispose()
     {
+        _exchange?.Dispose();
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
@@ -282,6 +308,32 @@ public sealed class TrainingStep : IDisposable
         _clipper.Dispose();
         _optimizer.Dispose();
         _tape.Dispose();
+    }
+
+    /// <summary>Weightings whose λ depend on the batch's losses (not only on parameters or epoch statistics): on a
+    /// data-parallel run they need the global losses, so the step takes the per-task path and updates λ after the exchange.</summary>
+    private static bool WeightsFromBatchLosses(StepOptions o) => o.Weighting == WeightingMethod.LossBalanced;
+
+    /// <summary>The exchange's parts: what this rank's rows determine (maths §20).</summary>
+    private GradientExchange CreateExchange(ICommunicator communicator)
+    {
+        var gradients = _model.Parameters.Gradients;
+        var parts = new List<View<float>>();
+        if (UsesTaskGradients)
+        {
+            parts.Add(_taskGradients!.View);                                       // [T × shared]
+            parts.Add(gradients.Slice(0, _trunk.Offset));                          // the task-owned gradients …
+            int end = _trunk.Offset + _trunk.Length;
+            parts.Add(gradients.Slice(end, gradients.Length - end));               // … on both sides of the shared range
+            // the sᵢ gradients are computed after the exchange, from the global losses
+        }
+        else
+        {
+            parts.Add(gradients);                                                  // ∇ Σ λᵢLᵢ, every parameter
+            if (_extra is not null) parts.Add(_extra.Gradients);                   // uncertainty: ∂/∂sᵢ, linear in Lᵢ
+        }
+        parts.Add(_taskLosses.View);
+        return new GradientExchange(_backend, communicator, parts);
     }
 
     private static void Validate(MultiTaskModel model, StepOptions o)

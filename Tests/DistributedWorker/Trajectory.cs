@@ -1,0 +1,93 @@
+using System.Globalization;
+using Engine.Data;
+using Engine.Distributed;
+using Engine.Kernels;
+using Engine.Training;
+
+namespace Engine.DistributedWorker;
+
+/// <summary>
+/// The trajectory scenario: a small seeded problem (2 regression tasks that conflict, 1 classification), full batch, so
+/// that one step of P ranks over their shards is one step over all rows. For each of sum, PCGrad and MGDA-UB every rank
+/// trains data-parallel and writes its per-epoch losses and its final weights (bit patterns); rank 0 also trains the
+/// same model in one process, without a communicator, as the reference.
+/// </summary>
+public static class Trajectory
+{
+    public const int Rows = 96, Inputs = 5, Epochs = 12;
+
+    public static readonly (string Name, CombinationMethod Method)[] Methods =
+        [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.MgdaUb)];
+
+    public static void Run(ICommunicator c, Backend<float> backend, List<string> output)
+    {
+        var data = Problem();
+        foreach (var (name, method) in Methods)
+        {
+            output.Add($"{name}.distributed: " + Train(backend, data, method, new DistributedOptions { Communicator = c, WeightCheckSteps = 5 }));
+            if (c.Rank == 0) output.Add($"{name}.reference: " + Train(backend, data, method, null));
+        }
+        // Mini-batches over unequal shards (95 rows: 48 and 47; local batch 10: five steps, the last of 8 and 7 rows),
+        // reshuffled every epoch: only the ranks' agreement is checked (the batches differ from a one-process run's).
+        var odd = ShardData.Select(data, [.. Enumerable.Range(0, Rows - 1)]);
+        output.Add("minibatch.distributed: " + Train(backend, odd, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20));
+    }
+
+    /// <summary>The last rank throws after its second epoch while the others go on into the third epoch's all-reduce:
+    /// without the abort they would wait there forever.</summary>
+    public static void FailOnLastRank(ICommunicator c, Backend<float> backend)
+    {
+        var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a"), TaskHead.Regression("b")]) { Seed = 7 };
+        using var model = MultiTaskModel.Create(spec, backend);
+        var progress = new Progress(e => { if (e.Epoch == 2 && c.Rank == c.Size - 1) throw new InvalidOperationException("injected failure after epoch 2"); });
+        var all = Problem();
+        var regressions = new TrainingData(all.Inputs, Inputs, [all.Tasks[0], all.Tasks[1]]);
+        new Trainer(new TrainerOptions { Epochs = 1000, BatchSize = 0, Distributed = new DistributedOptions { Communicator = c } })
+            .Fit(model, regressions, progress: progress);
+    }
+
+    private sealed class Progress(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
+    }
+
+    /// <summary>"loss1 loss2 … | w1 w2 …": the epochs' training losses Σλᵢ Lᵢ, then every weight's bits (hex).</summary>
+    private static string Train(Backend<float> backend, TrainingData data, CombinationMethod method, DistributedOptions? distributed, int batch = 0)
+    {
+        var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a", 1), TaskHead.Regression("b", 1), new TaskHead("c", TaskKind.Classification, 3)])
+        { Seed = 7 };
+        using var model = MultiTaskModel.Create(spec, backend);
+        var options = new TrainerOptions
+        {
+            Epochs = Epochs,
+            BatchSize = batch,
+            Seed = 3,
+            Step = new StepOptions { Combination = method, LearningRate = 0.02, CombinationSeed = 5 },
+            Distributed = distributed,
+        };
+        var result = new Trainer(options).Fit(model, data);
+        var losses = string.Join(' ', result.History.Select(e => e.TrainLoss.ToString("R", CultureInfo.InvariantCulture)));
+        var weights = string.Join(' ', backend.ToArray(model.Parameters.Values).Select(w => BitConverter.SingleToInt32Bits(w).ToString("X8", CultureInfo.InvariantCulture)));
+        return losses + " | " + weights;
+    }
+
+    /// <summary>Seeded rows: a = x·u + noise, b = −a + x₄ (its gradient conflicts with a's), c = the argmax of 3 linear scores.</summary>
+    public static TrainingData Problem()
+    {
+        var random = new Random(11);
+        var x = new float[Rows * Inputs];
+        var a = new float[Rows];
+        var b = new float[Rows];
+        var cls = new int[Rows];
+        for (int i = 0; i < Rows; i++)
+        {
+            for (int j = 0; j < Inputs; j++) x[i * Inputs + j] = (float)(random.NextDouble() * 2 - 1);
+            var r = x.AsSpan(i * Inputs, Inputs);
+            a[i] = 0.8f * r[0] - 0.5f * r[1] + 0.3f * r[2] + (float)(0.05 * (random.NextDouble() - 0.5));
+            b[i] = -a[i] + 0.6f * r[4];
+            float s0 = r[0] + r[3], s1 = r[1] - r[2], s2 = 0.5f * r[4];
+            cls[i] = s0 >= s1 && s0 >= s2 ? 0 : s1 >= s2 ? 1 : 2;
+        }
+        return new TrainingData(x, Inputs, [TaskData.Regression("a", a), TaskData.Regression("b", b), TaskData.Classification("c", cls, 3)]);
+    }
+}

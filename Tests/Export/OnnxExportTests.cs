@@ -1,0 +1,189 @@
+using Engine.Autodiff;
+using Engine.Data;
+using Engine.Export;
+using Engine.Kernels;
+using Engine.Tests.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Engine.Tests.Export;
+
+/// <summary>
+/// The exported ONNX file, run by ONNX Runtime (CPU), gives what <see cref="MultiTaskModel.Predict"/> gives on the same
+/// rows, for every architecture on main and every task kind: regression values (k = 1 and k = 2), classification
+/// logits and probabilities; with and without the scaling in the graph. Bound: |onnx − engine| ≤ 1e-5·max(1, |engine|)
+/// per element (float32 throughout; the two differ only in summation order and in rounding μ, σ to float32); the largest
+/// difference seen is written to the test output.
+/// </summary>
+public sealed class OnnxExportTests : IDisposable
+{
+    private const double Tolerance = 1e-5;
+    private readonly TempDirectory _dir = new();
+    private readonly Backend<float> _backend = Device.Create("cpu");
+
+    public void Dispose()
+    {
+        _backend.Dispose();
+        _dir.Dispose();
+    }
+
+    /// <summary>Every architecture on main (by name) with the model shapes tested on it.</summary>
+    public static TheoryData<string, bool> Cases() => new()
+    {
+        { "shared-bottom", false },
+        { "shared-bottom", true },
+        { "shared-bottom-towers", false },
+        { "shared-bottom-towers", true },
+        { "mmoe", false },
+        { "mmoe", true },
+        { "omoe", false },
+        { "omoe-towers", true },
+    };
+
+    private static ModelSpec Spec(string name) => name switch
+    {
+        "shared-bottom" => new ModelSpec(5, [16, 8], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3), TaskHead.Regression("z")])
+            { Seed = 7, TrunkActivation = Activation.Tanh },
+        "shared-bottom-towers" => new ModelSpec(5, [12], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 9, Tower = [6, 4], TrunkActivation = Activation.Relu, TrunkOutputActivation = Activation.Sigmoid },
+        "mmoe" => new ModelSpec(5, [10, 6], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3)])
+            { Seed = 11, Architecture = new MmoeArchitecture(3), TrunkActivation = Activation.Tanh },
+        "omoe" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Regression("z"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 13, Architecture = new OmoeArchitecture(4) },
+        "omoe-towers" => new ModelSpec(5, [8, 8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 17, Architecture = new OmoeArchitecture(2), Tower = [5] },
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Onnx_runtime_matches_predict(string architecture, bool withStandardization)
+    {
+        var spec = Spec(architecture);
+        using var model = MultiTaskModel.Create(spec, _backend);
+        const int rows = 37;
+        var random = new Random(3);
+        var raw = new float[rows * spec.Inputs];
+        for (int i = 0; i < raw.Length; i++) raw[i] = (float)(random.NextDouble() * 20 - 5);
+        var scale = Scale(spec, random);
+
+        var path = _dir.File_($"{architecture}.onnx");
+        model.ExportOnnx(path, new OnnxExportOptions { Standardization = withStandardization ? scale : null });
+
+        // The engine's answer: standardize on the host, Predict, and undo the target scaling (when the graph has it).
+        var z = (float[])raw.Clone();
+        if (withStandardization) scale.Inputs.Transform(z);
+        var expected = model.Predict(withStandardization ? z : raw, rows);
+
+        using var session = new InferenceSession(path);
+        Assert.Equal([OnnxExport.InputName], session.InputMetadata.Keys);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(raw, [rows, spec.Inputs]))]);
+        var outputs = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+        double worst = 0;
+        foreach (var head in spec.Heads)
+        {
+            var p = expected[head.Name];
+            var values = (float[])p.Values.Clone();
+            if (head.Kind == TaskKind.Regression && withStandardization) scale.InverseTargets(head.Name, values);
+            worst = Math.Max(worst, Compare(values, outputs[OnnxExport.OutputName(head)], head.Name));
+            if (head.Kind == TaskKind.Classification)
+                worst = Math.Max(worst, Compare(p.Probabilities!, outputs[OnnxExport.ProbabilitiesName(head)], head.Name + " probabilities"));
+        }
+        Assert.Equal(spec.Heads.Sum(h => h.Kind == TaskKind.Classification ? 2 : 1), outputs.Count);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{architecture}, scaling {withStandardization}: max |onnx − engine| = {worst:E2}");
+    }
+
+    [Fact]
+    public void The_file_declares_opset_17_and_the_documented_names()
+    {
+        var spec = Spec("shared-bottom");
+        using var model = MultiTaskModel.Create(spec, _backend);
+        using var stream = new MemoryStream();
+        model.ExportOnnx(stream);
+        var proto = Onnx.ModelProto.Parser.ParseFrom(stream.ToArray());
+        Assert.Equal(OnnxExport.Opset, proto.OpsetImport.Single().Version);
+        Assert.Equal(8, proto.IrVersion);
+        Assert.Equal(["features"], proto.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["y", "kind.logits", "kind.probabilities", "z"], proto.Graph.Output.Select(o => o.Name));
+        Assert.Equal("batch", proto.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam);
+        Assert.Equal(5, proto.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue);
+        Assert.Equal(spec, ModelSpec.FromJson(proto.MetadataProps.Single(m => m.Key == "engine.config").Value));
+    }
+
+    [Fact]
+    public void A_scaling_of_the_wrong_width_is_refused_naming_it()
+    {
+        using var model = MultiTaskModel.Create(Spec("shared-bottom"), _backend);
+        var wrong = new Standardization(Standardizer.Identity(4), new Dictionary<string, Standardizer>());
+        var e = Assert.Throws<ArgumentException>(() => model.ExportOnnx(new MemoryStream(), new OnnxExportOptions { Standardization = wrong }));
+        Assert.Contains("scales 4 inputs but the model takes 5", e.Message);
+    }
+
+    /// <summary>|a − b| ≤ tol·max(1, |a|) elementwise; returns the largest |a − b|.</summary>
+    private static double Compare(float[] engine, float[] onnx, string what)
+    {
+        Assert.Equal(engine.Length, onnx.Length);
+        double worst = 0;
+        for (int i = 0; i < engine.Length; i++)
+        {
+            double d = Math.Abs(engine[i] - (double)onnx[i]);
+            worst = Math.Max(worst, d);
+            Assert.True(d <= Tolerance * Math.Max(1, Math.Abs(engine[i])), $"{what}[{i}]: engine {engine[i]:R}, onnx {onnx[i]:R}");
+        }
+        return worst;
+    }
+
+    /// <summary>A scaling with μ and σ far from 0 and 1, so a graph that ignored it would fail.</summary>
+    private static Standardization Scale(ModelSpec spec, Random random)
+    {
+        Standardizer Make(int width) => new(
+            [.. Enumerable.Range(0, width).Select(_ => random.NextDouble() * 10 - 3)],
+            [.. Enumerable.Range(0, width).Select(_ => 0.5 + random.NextDouble() * 4)]);
+        var targets = spec.Heads.Where(h => h.Kind == TaskKind.Regression).ToDictionary(h => h.Name, h => Make(h.Outputs));
+        return new Standardization(Make(spec.Inputs), targets);
+    }
+}
+
+/// <summary><c>mtl export</c> on a model <c>mtl train --save</c> wrote: raw CSV rows in, what <c>mtl predict</c> computes out.</summary>
+public sealed class OnnxExportCommandTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Mtl_export_with_standardization_takes_raw_rows_and_gives_original_units()
+    {
+        var csv = _dir.Write("train.csv", Engine.Tests.Cli.Mtl.SyntheticCsv());
+        var model = _dir.File_("m.safetensors");
+        var onnx = _dir.File_("m.onnx");
+        Assert.Equal(0, Engine.Tests.Cli.Mtl.Run([.. Engine.Tests.Cli.Mtl.SyntheticTrainFlags(csv), "--save", model]).ExitCode);
+        var r = Engine.Tests.Cli.Mtl.Run("export", "--model", model, "--onnx", onnx, "--with-standardization");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("outputs 'y', 'label.logits', 'label.probabilities'", r.Error);
+
+        using var backend = Device.Create("cpu");
+        using var loaded = MultiTaskModel.Load(model, backend);
+        var meta = loaded.Metadata!;
+        var raw = CsvTable.Load(csv, meta.Schema!.InputsOnly(), null, meta.Encoding);
+        var expected = Engine.Experiments.ModelEvaluation.Predict(loaded, raw, meta.Standardization!, meta.Encoding!);
+
+        using var session = new InferenceSession(onnx);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName,
+            new DenseTensor<float>(raw.Inputs.ToArray(), [raw.RowCount, raw.InputCount]))]);
+        var outputs = results.ToDictionary(o => o.Name, o => o.AsTensor<float>().ToArray());
+        var y = expected.Single(o => o.Task == "y").Values!;
+        for (int i = 0; i < y.Length; i++)
+            Assert.True(Math.Abs(y[i] - outputs["y"][i]) <= 1e-5 * Math.Max(1, Math.Abs(y[i])), $"y[{i}]: {y[i]} vs {outputs["y"][i]}");
+        var p = expected.Single(o => o.Task == "label").Probabilities!;
+        for (int i = 0; i < p.Length; i++)
+            Assert.True(Math.Abs(p[i] - outputs["label.probabilities"][i]) <= 1e-5, $"P[{i}]: {p[i]} vs {outputs["label.probabilities"][i]}");
+    }
+
+    [Fact]
+    public void Mtl_export_of_a_missing_model_is_bad_input()
+    {
+        Engine.Tests.Cli.Mtl.AssertFails(Engine.Tests.Cli.Mtl.Run("export", "--model", _dir.File_("none.safetensors"), "--onnx", _dir.File_("x.onnx")),
+            Engine.Cli.ExitCodes.BadInput, "none.safetensors");
+    }
+}
