@@ -20,6 +20,7 @@ internal enum OpKind
     BatchedLinear,
     Softmax,
     Mixture,
+    ConcatRows,
 }
 
 /// <summary>
