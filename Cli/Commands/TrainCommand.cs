@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Engine.Cli.Output;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Experiments;
 using Engine.Training;
 using Spectre.Console;
@@ -41,26 +42,50 @@ internal static class TrainCommand
             throw new UsageException("--json and --report - both print the report on stdout: give one of them.");
         new CommandFiles()
             .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
-            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath == "-" ? null : settings.ReportPath) // "-": stdout
             .Check();
+        if (settings.Distributed == "none") return Train(context, settings, show, mpi: null);
+        // Data-parallel: every rank runs the same command; rank 0 alone prints and writes files. A rank that fails
+        // prints its one error line (naming the rank) and aborts the job, so no rank waits forever in a collective.
+        using var mpi = DistributedRun.OpenMpi();
+        // Ranks other than 0 print nothing (not even progress or status); their errors still go to stderr, below.
+        var rankContext = mpi.Rank == 0 ? context : new CliContext(TextWriter.Null, TextWriter.Null, false, false, context.Cancellation);
+        try { return Train(rankContext, settings, show, mpi); }
+        catch (Exception e) when (mpi.Size > 1)
+        {
+            var (code, message) = App.Classify(e);
+            context.Error.WriteLine($"mtl: error: {DistributedJob.RankPrefix(mpi)}{message}");
+            context.Error.Flush();
+            mpi.Abort(code);
+            return code;
+        }
+    }
+
+    private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
+    {
         var data = Load(settings);
         using var backend = Devices.Open(settings.Device);
+        using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
+        var communicator = (ICommunicator?)nccl ?? mpi;
         var console = context.Console;
         context.Status(Summary(data));
         context.Status($"Device: {backend.Info}");
+        if (communicator is not null)
+            context.Status($"Distributed: {communicator.Description}; each rank trains on its shard, --batch-size is the global batch.");
 
         using var outcome = TrainingProgress.Run(context, progress =>
         {
-            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation); }
+            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation, communicator); }
             catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
         });
+        if (communicator is { Rank: not 0 }) return ExitCodes.Ok;   // rank 0 alone reports and writes the files
         var report = outcome.Report;
         foreach (var score in report.Metrics.Train)
             if (!double.IsFinite(score.Loss))
                 throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
         context.Status(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+            $"Trained {report.Epochs} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
         bool reportToStdout = show.Json || settings.ReportPath == "-";
         if (reportToStdout)
             context.Output.WriteLine(report.ToJson());

@@ -67,17 +67,18 @@ public static class Experiment
 
     /// <summary>Runs the experiment on data already loaded and split.</summary>
     public static ExperimentOutcome Run(ExperimentSettings settings, PreparedData data, Backend<float> backend,
-        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default)
+        Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default,
+        Engine.Distributed.ICommunicator? communicator = null)
     {
         CheckSettings(settings, data);
         var watch = Stopwatch.StartNew();
         var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
-            progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result);
+            progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result, communicator);
         try
         {
             double seconds = watch.Elapsed.TotalSeconds;
             var metrics = ScoreSplits(model, data);
-            var baselines = settings.Baselines ? TrainBaselines(settings, data, metrics, backend, progress, cancellation) : null;
+            var baselines = settings.Baselines ? TrainBaselines(settings, data, metrics, backend, progress, cancellation, communicator) : null;
             var report = new ExperimentReport
             {
                 EngineVersion = typeof(Experiment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
@@ -87,6 +88,8 @@ public static class Experiment
                 Data = DataSummary.Of(data),
                 Metrics = metrics,
                 History = Summarize(result.History),
+                Epochs = result.Epochs,
+                HistoryStride = result.HistoryStride,
                 BestEpoch = result.BestEpoch,
                 StoppedEarly = result.StoppedEarly,
                 Seconds = seconds,
@@ -106,7 +109,7 @@ public static class Experiment
     /// and Δm of the multi-task model's test metrics against theirs.
     /// </summary>
     private static BaselineReport TrainBaselines(ExperimentSettings settings, PreparedData data, SplitScores multiTask, Backend<float> backend,
-        Func<string, int, IProgress<EpochReport>?>? progress, CancellationToken cancellation)
+        Func<string, int, IProgress<EpochReport>?>? progress, CancellationToken cancellation, Engine.Distributed.ICommunicator? communicator)
     {
         var runs = new List<BaselineRun>();
         foreach (var task in data.All.Tasks)
@@ -114,7 +117,7 @@ public static class Experiment
             var single = data.WithOnlyTask(task.Name);
             var watch = Stopwatch.StartNew();
             using var model = Train(settings, single, [task.Name], backend,
-                progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var result);
+                progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var result, communicator);
             double seconds = watch.Elapsed.TotalSeconds;
             runs.Add(new BaselineRun(task.Name, ScoreSplits(model, single), result.BestEpoch, seconds));
         }
@@ -146,7 +149,7 @@ public static class Experiment
             new Dictionary<string, string> { [SettingsProperty] = System.Text.Json.JsonSerializer.Serialize(settings, ExperimentReport.Json) }));
 
     private static MultiTaskModel Train(ExperimentSettings settings, PreparedData data, IReadOnlyList<string> tasks, Backend<float> backend,
-        IProgress<EpochReport>? progress, CancellationToken cancellation, out TrainingResult result)
+        IProgress<EpochReport>? progress, CancellationToken cancellation, out TrainingResult result, Engine.Distributed.ICommunicator? communicator)
     {
         var spec = Spec(settings, data.All, tasks);
         MultiTaskModel model;
@@ -172,6 +175,7 @@ public static class Experiment
                 Step = settings.Step with { ProjectionReferenceTask = reference },
                 EarlyStoppingPatience = settings.Patience,
                 EarlyStoppingMinDelta = settings.MinDelta,
+                Distributed = communicator is null ? null : new Engine.Distributed.DistributedOptions { Communicator = communicator },
             };
             var train = TrainingData.FromDataset(data.Train, data.Standardization);
             var validation = data.Validation.RowCount > 0 ? TrainingData.FromDataset(data.Validation, data.Standardization) : null;
@@ -201,11 +205,10 @@ public static class Experiment
     private static EpochSummary[] Summarize(IReadOnlyList<EpochReport> history)
     {
         var summaries = new EpochSummary[history.Count];
-        double seconds = 0;
         for (int i = 0; i < history.Count; i++)
         {
             var e = history[i];
-            seconds += e.Elapsed.TotalSeconds;
+            double seconds = e.SinceStart.TotalSeconds;
             summaries[i] = new EpochSummary(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Train.Select(Metrics).ToArray(),
                 e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds)
             {

@@ -99,6 +99,10 @@ public sealed record ExperimentSettings
     /// By name, since the index into <see cref="StepOptions.ProjectionReferenceTask"/> depends on the task order.</summary>
     public string? ProjectionReference { get; init; }
 
+    /// <summary>Data-parallel training: none, mpi (Open MPI, CPU processes) or nccl (one CUDA GPU per process); the
+    /// processes are started by mpirun (docs/scale-out.md).</summary>
+    public string Distributed { get; init; } = "none";
+
     /// <summary>auto, cpu, cuda, opencl or ilgpu-cpu.</summary>
     public string Device { get; init; } = "auto";
 

@@ -52,3 +52,38 @@ public sealed class DistributedTrainingTests
             return (losses, weights, parts[1]);
         });
 }
+
+/// <summary>How a data-parallel job ends when one rank fails, and <c>mpirun -np 2 mtl train --distributed mpi</c>.</summary>
+public sealed class MpiLaunchTests
+{
+    [Fact]
+    public void A_rank_that_fails_ends_the_job_with_its_message_instead_of_a_hang()
+    {
+        using var dir = new TempDirectory();
+        var run = MpiRun.Run(2, MpiRun.Worker, ["fail", dir.Path], timeoutSeconds: 90);
+        Assert.False(run.TimedOut, run.ToString());                          // the other rank did not wait forever
+        Assert.True(run.ExitCode == 5, run.ToString());                       // the failing rank's code, through MPI_Abort
+        Assert.Contains("mtl: error: rank 1 of 2: injected failure after epoch 2", run.Error);
+    }
+
+    [Fact]
+    public void Mtl_train_distributed_on_two_ranks_prints_and_writes_on_rank_0_only()
+    {
+        using var dir = new TempDirectory();
+        var csv = dir.Write("synthetic.csv", Engine.Tests.Cli.Mtl.SyntheticCsv(rows: 120));
+        string report = dir.File_("run.json"), model = dir.File_("model.safetensors");
+        var run = MpiRun.Run(2, MpiRun.Mtl, ["train", "--distributed", "mpi", "--data", csv, "--regression", "y", "--classification", "label",
+            "--categorical", "shade", "--epochs", "30", "--batch-size", "16", "--test", "0.25", "--validation", "0.1", "--patience", "50",
+            "--report", report, "--save", model]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(run.Error, "Distributed: Open MPI .*, rank 0 of 2"));
+        Assert.DoesNotContain("rank 1 of 2", run.Error);                      // rank 1 printed nothing
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(run.Output, @"│ y\s+│ test"));   // one table
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        Assert.Equal("mpi", json.RootElement.GetProperty("settings").GetProperty("distributed").GetString());
+        var history = json.RootElement.GetProperty("history");
+        Assert.Equal(30, history.GetArrayLength());
+        Assert.True(history[29].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
+        Assert.True(File.Exists(model));
+    }
+}

@@ -10,7 +10,7 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string scenario = args.Length > 0 ? args[0] : "collectives";
 string directory = args.Length > 1 ? args[1] : ".";
 using var communicator = MpiCommunicator.Create();
-return DistributedJob.Run(communicator, Console.Error, () =>
+return DistributedJob.Run(communicator, Console.Error, exitCode: _ => 5, body: () =>
 {
     using var backend = Device.Create("cpu");
     var output = new List<string>();
@@ -18,6 +18,7 @@ return DistributedJob.Run(communicator, Console.Error, () =>
     {
         case "collectives": Scenarios.Collectives(communicator, backend, output); break;
         case "trajectory": Trajectory.Run(communicator, backend, output); break;
+        case "fail": Trajectory.FailOnLastRank(communicator, backend); break;
         default: throw new ArgumentException($"unknown scenario '{scenario}'");
     }
     File.WriteAllLines(Path.Combine(directory, $"rank{communicator.Rank}.txt"), output);

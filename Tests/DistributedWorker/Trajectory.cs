@@ -17,7 +17,7 @@ public static class Trajectory
     public const int Rows = 96, Inputs = 5, Epochs = 12;
 
     public static readonly (string Name, CombinationMethod Method)[] Methods =
-        [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.MgdaUb)];
+        [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.Mgda)];
 
     public static void Run(ICommunicator c, Backend<float> backend, List<string> output)
     {
@@ -31,6 +31,24 @@ public static class Trajectory
         // reshuffled every epoch: only the ranks' agreement is checked (the batches differ from a one-process run's).
         var odd = ShardData.Select(data, [.. Enumerable.Range(0, Rows - 1)]);
         output.Add("minibatch.distributed: " + Train(backend, odd, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20));
+    }
+
+    /// <summary>The last rank throws after its second epoch while the others go on into the third epoch's all-reduce:
+    /// without the abort they would wait there forever.</summary>
+    public static void FailOnLastRank(ICommunicator c, Backend<float> backend)
+    {
+        var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a"), TaskHead.Regression("b")]) { Seed = 7 };
+        using var model = MultiTaskModel.Create(spec, backend);
+        var progress = new Progress(e => { if (e.Epoch == 2 && c.Rank == c.Size - 1) throw new InvalidOperationException("injected failure after epoch 2"); });
+        var all = Problem();
+        var regressions = new TrainingData(all.Inputs, Inputs, [all.Tasks[0], all.Tasks[1]]);
+        new Trainer(new TrainerOptions { Epochs = 1000, BatchSize = 0, Distributed = new DistributedOptions { Communicator = c } })
+            .Fit(model, regressions, progress: progress);
+    }
+
+    private sealed class Progress(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
     }
 
     /// <summary>"loss1 loss2 … | w1 w2 …": the epochs' training losses Σλᵢ Lᵢ, then every weight's bits (hex).</summary>
