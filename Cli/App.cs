@@ -37,6 +37,7 @@ public static class App
             PredictCommand.Create(context),
             DevicesCommand.Create(context),
             ExportCommand.Create(context),
+            MethodsCommand.Create(context),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

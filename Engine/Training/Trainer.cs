@@ -1,3 +1,4 @@
+using Engine.Optimizers;
 using System.Diagnostics;
 using Engine.Data;
 using Engine.Distributed;
@@ -118,7 +119,7 @@ public sealed class Trainer
                 losses[t] = statistics.Tasks[t].Loss;
                 accuracies[t] = statistics.Tasks[t].Accuracy ?? 0;
             }
-            if (Options.Step.Weighting is WeightingMethod.Accuracy or WeightingMethod.Dwa && AllFinite(losses))
+            if ((step.Plan.Needs & (MethodNeeds.EpochLosses | MethodNeeds.EpochAccuracies)) != 0 && AllFinite(losses))
                 step.EndEpoch(losses, accuracies);
 
             double? validationLoss = validationMetrics is null ? null : WeightedLoss(heads, validationMetrics);
