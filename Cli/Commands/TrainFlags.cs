@@ -262,7 +262,7 @@ internal sealed class TrainFlags
     internal static Dictionary<string, double> Pairs(string flag, string[]? values, bool allowZero)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var pair in Names(values))
+        foreach (var pair in Names(values, flag))
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
@@ -278,7 +278,7 @@ internal sealed class TrainFlags
     internal static Dictionary<string, string> KeyValues(string flag, string[]? values)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in Names(values))
+        foreach (var pair in Names(values, flag))
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0 || eq == pair.Length - 1) throw new UsageException($"{flag}: '{pair}' is not KEY=VALUE.");
