@@ -37,6 +37,7 @@ public static class App
             PredictCommand.Create(context),
             DevicesCommand.Create(context),
             ExportCommand.Create(context),
+            MethodsCommand.Create(context),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -68,6 +69,9 @@ public static class App
     internal static (int Code, string Message) Classify(Exception e) => e switch
     {
         OperationCanceledException => (ExitCodes.Cancelled, "cancelled; nothing was saved."),
+        // A library check on an option a flag sets (e.g. the schedule's γ): name the flag, as a usage error.
+        BadInputException when FlagNames.Describe(e) is { } flag => (ExitCodes.BadInput, flag.Message),
+        ArgumentException when FlagNames.Describe(e) is { } flag => (ExitCodes.Usage, flag.Message),
         UsageException => (ExitCodes.Usage, e.Message),
         DeviceUnavailableException => (ExitCodes.DeviceUnavailable, e.Message),
         TrainingDivergedException => (ExitCodes.TrainingFailed,
@@ -79,10 +83,15 @@ public static class App
         _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message} (set MTL_DEBUG=1 for the stack trace)"),
     };
 
+    /// <summary>The longest error line printed.</summary>
+    internal const int MaxErrorLength = 2000;
+
     private static int Fail(TextWriter error, int code, string message)
     {
         // One line, whatever the message holds.
         var line = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        // Whatever a message quotes, the line stays readable (values are excerpted where they are quoted; this is the backstop).
+        if (line.Length > MaxErrorLength) line = $"{line[..(MaxErrorLength - 40)]}… ({line.Length - MaxErrorLength + 40:N0} more characters)";
         error.WriteLine($"mtl: error: {line}");
         error.Flush();
         return code;

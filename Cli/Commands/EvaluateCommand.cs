@@ -31,7 +31,7 @@ internal static class EvaluateCommand
 
     private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, System.Text.Encoding? text, string device, string? reportPath)
     {
-        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath).Check();
+        new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath == "-" ? null : reportPath).Check(); // "-": stdout
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding, text);

@@ -38,7 +38,7 @@ internal static class TrainCommand
             throw new UsageException("--json and --report - both print the report on stdout: give one of them.");
         new CommandFiles()
             .Reads("--data", settings.DataPath ?? PreparedData.BundledPath(BundledDatasets.EnergyEfficiencyFile)).Reads("--init-weights", settings.InitWeights)
-            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath)
+            .Writes("--save", settings.SavePath).Writes("--report", settings.ReportPath == "-" ? null : settings.ReportPath) // "-": stdout
             .Check();
         if (settings.Distributed == "none") return Train(context, settings, show, mpi: null);
         // Data-parallel: every rank runs the same command; rank 0 alone prints and writes files. A rank that fails
@@ -81,7 +81,7 @@ internal static class TrainCommand
                 throw new TrainingDivergedException($"training diverged: the final training loss of task '{score.Task}' is {score.Loss}.");
 
         context.Status(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {report.History.Count} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
+            $"Trained {report.Epochs} epochs in {report.Seconds:F1} s{(report.StoppedEarly ? $" (stopped early; weights of epoch {report.BestEpoch})" : "")}."));
         bool reportToStdout = show.Json || settings.ReportPath == "-";
         if (reportToStdout)
             context.Output.WriteLine(report.ToJson());

@@ -58,6 +58,8 @@ internal sealed class TrainFlags
     public readonly Option<double> MinLr = new("--min-lr") { HelpName = "LR", Description = "cosine schedule: the rate it decays to.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
     public readonly Option<int> Warmup = new("--warmup") { HelpName = "STEPS", Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
     public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
+    public readonly Option<string?> Method = new("--method") { HelpName = "NAME[+NAME]", Description = $"The method: a loss weighting, a gradient method, or WEIGHTING+GRADIENT ('mtl methods' lists them with their options): {MethodsCommand.Names()}. Supersedes --combine and --weighting (kept as aliases)." };
+    public readonly Option<string[]> MethodOption = List("--method-option", "An option of the method, as key=value (repeat; METHOD.KEY when both methods of a pair have KEY; 'mtl methods' lists them).", "KEY=VALUE");
     public readonly Option<string> Combine = Choice("--combine", "How task gradients on the shared trunk are combined.", DefaultStep.Combination);
     public readonly Option<string> Weighting = Choice("--weighting", "How task weights are set: static (fixed, --task-weight), loss-balanced and uncertainty (every step, on the device), dwa and accuracy (after each epoch, for the next one, from that epoch's training losses or accuracies).", DefaultStep.Weighting);
     public readonly Option<string> PcGradReduction = Choice("--pcgrad-reduction", "pcgrad: sum (the paper) or mean of the projected gradients.", DefaultStep.PcGradReduction);
@@ -86,7 +88,7 @@ internal sealed class TrainFlags
             Data, Delimiter, Encoding, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
-            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
+            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
             command.Add(option);
@@ -100,10 +102,10 @@ internal sealed class TrainFlags
             DataPath = p.GetValue(Data),
             Delimiter = SharedFlags.ParseDelimiter(p.GetValue(Delimiter)),
             TextEncoding = SharedFlags.ParseEncoding(p.GetValue(Encoding)) is null ? null : p.GetValue(Encoding),
-            Inputs = Names(p.GetValue(Inputs)) is { Length: > 0 } inputs ? inputs : null,
-            Categorical = Names(p.GetValue(Categorical)),
-            Regression = Names(p.GetValue(Regression)),
-            Classification = Names(p.GetValue(Classification)),
+            Inputs = Names(p.GetValue(Inputs), "--inputs") is { Length: > 0 } inputs ? inputs : null,
+            Categorical = Names(p.GetValue(Categorical), "--categorical"),
+            Regression = Names(p.GetValue(Regression), "--regression"),
+            Classification = Names(p.GetValue(Classification), "--classification"),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -141,6 +143,8 @@ internal sealed class TrainFlags
                 CaGradC = NonNegative("--cagrad-c", p.GetValue(CaGradC)),
                 Weighting = Enum<WeightingMethod>(p.GetValue(Weighting)),
                 DwaTemperature = Positive("--dwa-temperature", p.GetValue(DwaTemperature)),
+                Method = p.GetValue(Method),
+                MethodOptions = KeyValues("--method-option", p.GetValue(MethodOption)),
             },
             Epochs = (int)PositiveCount("--epochs", p.GetValue(Epochs)),
             BatchSize = (int)NonNegative("--batch-size", p.GetValue(BatchSize)),
@@ -161,6 +165,11 @@ internal sealed class TrainFlags
         if (s.Baselines && s.TestFraction == 0)
             throw new UsageException("--baselines compares test metrics: --test must be above 0.");
         var step = s.Step;
+        if (step.Method is not null && (step.Combination != DefaultStep.Combination || step.Weighting != DefaultStep.Weighting))
+            throw new UsageException($"--method {step.Method} names the method; drop --combine/--weighting (they are aliases: --combine pcgrad is --method pcgrad, --weighting dwa --combine pcgrad is --method dwa+pcgrad).");
+        if (s.Regression.Count + s.Classification.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
+            try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification]); }
+            catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
         if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
             throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
@@ -181,7 +190,8 @@ internal sealed class TrainFlags
     // ---- value checks: each names its flag --------------------------------------------------------------
 
     private static Option<string[]> List(string name, string description, string helpName = "COL[,COL…]") =>
-        new(name) { Description = description, HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
+        new(name) { Description = helpName.StartsWith("COL", StringComparison.Ordinal) ? description + " A name holding a comma goes in double quotes, '\"a,b\"', or as a\\,b." : description,
+            HelpName = helpName, AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.OneOrMore };
 
     private static Option<string> DistributedChoice()
     {
@@ -213,7 +223,7 @@ internal sealed class TrainFlags
     internal static string FlagName<TEnum>(TEnum value) where TEnum : struct, Enum => value.ToString() switch
     {
         "LossBalanced" => "loss-balanced",
-        "MgdaUb" => "mgda",
+        "Mgda" => "mgda",
         "PyTorchDefault" => "pytorch-default",
         "KaimingUniform" => "kaiming-uniform",
         "KaimingNormal" => "kaiming-normal",
@@ -226,8 +236,8 @@ internal sealed class TrainFlags
         System.Enum.GetValues<TEnum>().First(v => FlagName(v) == flag);
 
     /// <summary>Comma-separated or repeated names: "a,b" and "a b" give [a, b]; blanks are dropped.</summary>
-    internal static string[] Names(string[]? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+    internal static string[] Names(string[]? values, string flag = "a list flag") =>
+        (values ?? []).SelectMany(v => ColumnList.Split(v, flag)).ToArray(); // "a,b"; a name with a comma: "\"a,b\"" or a\,b
 
     /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
     internal static int[] Widths(string text)
@@ -251,6 +261,19 @@ internal sealed class TrainFlags
             if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0))
                 throw new UsageException($"{flag}: {pair[(eq + 1)..]} for '{pair[..eq]}' must be {(allowZero ? "≥ 0" : "> 0")} and finite.");
             if (!result.TryAdd(pair[..eq].Trim(), value)) throw new UsageException($"{flag}: '{pair[..eq]}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>"key=value" pairs → a dictionary of text values (checked later against the method's typed options).</summary>
+    internal static Dictionary<string, string> KeyValues(string flag, string[]? values)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in Names(values))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0 || eq == pair.Length - 1) throw new UsageException($"{flag}: '{pair}' is not KEY=VALUE.");
+            if (!result.TryAdd(pair[..eq].Trim(), pair[(eq + 1)..].Trim())) throw new UsageException($"{flag}: '{pair[..eq]}' is given twice.");
         }
         return result;
     }

@@ -75,7 +75,7 @@ public static class CsvTable
                         $"the row has {reader.FieldCount} fields but the header has {header.Length}; this column and those after it are missing.");
                 if (reader.FieldCount > header.Length)
                     throw new DataFileException(path, line, null,
-                        $"the row has {reader.FieldCount} fields but the header has {header.Length} (extra fields after the last column '{header[^1]}').");
+                        $"the row has {reader.FieldCount} fields but the header has {header.Length} (extra fields after the last column {Excerpt.Quote(header[^1])}).");
                 var fields = new string[header.Length];
                 for (int i = 0; i < fields.Length; i++) fields[i] = reader.GetString(i) ?? "";
                 records.Add(fields);
@@ -207,7 +207,7 @@ public static class CsvTable
     {
         var text = raw.Records[r][c];
         if (text.Length == 0) throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], "missing value (empty field).");
-        if (IsMissing(text)) throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"missing value ('{text}').");
+        if (IsMissing(text)) throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"missing value ({Excerpt.Quote(text)}).");
         return text;
     }
 
@@ -216,7 +216,7 @@ public static class CsvTable
         var text = Present(raw, r, c);
         return map.TryGetIndex(text, out int index) ? index
             : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c],
-                $"{what} '{text}' was never seen in the training data (known: {map.Describe()}).");
+                $"{what} {Excerpt.Quote(text)} was never seen in the training data (known: {map.Describe()}).");
     }
 
     private static float Number(RawTable raw, int r, int c)
@@ -227,8 +227,8 @@ public static class CsvTable
             ? " Numbers must use '.' as the decimal separator (culture-invariant)."
             : "";
         if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var big) && float.IsInfinity(big))
-            throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"'{text}' is outside the float32 range.");
-        throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"'{text}' is not a number (the column is numeric).{hint}");
+            throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"{Excerpt.Quote(text)} is outside the float32 range.");
+        throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"{Excerpt.Quote(text)} is not a number (the column is numeric).{hint}");
     }
 
     private static bool TryNumber(string text, out float value) =>

@@ -33,7 +33,7 @@ public sealed class DataFileException : Exception
     {
         var where = filePath;
         if (line > 0) where += $", row {line}";
-        if (column is not null) where += $", column '{column}'";
+        if (column is not null) where += $", column {Excerpt.Quote(column)}";
         return $"{where}: {problem}";
     }
 }

@@ -86,7 +86,9 @@ public sealed class TableSchema
         {
             if (string.IsNullOrWhiteSpace(column)) throw new ArgumentException($"A {role} column has an empty name.");
             if (roles.TryGetValue(column, out var other))
-                throw new ArgumentException($"Column '{column}' is both {other} and {role}; a column has one role.");
+                throw new ArgumentException(other == role
+                    ? $"Column {Excerpt.Quote(column)} is named twice as {role}; name each column once."
+                    : $"Column {Excerpt.Quote(column)} is both {other} and {role}; a column has one role.");
             roles[column] = role;
         }
         foreach (var c in NumericInputs) Claim(c, "a numeric input");

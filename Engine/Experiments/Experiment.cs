@@ -84,6 +84,8 @@ public static class Experiment
                 Data = DataSummary.Of(data),
                 Metrics = metrics,
                 History = Summarize(result.History),
+                Epochs = result.Epochs,
+                HistoryStride = result.HistoryStride,
                 BestEpoch = result.BestEpoch,
                 StoppedEarly = result.StoppedEarly,
                 Seconds = seconds,
@@ -199,11 +201,10 @@ public static class Experiment
     private static EpochSummary[] Summarize(IReadOnlyList<EpochReport> history)
     {
         var summaries = new EpochSummary[history.Count];
-        double seconds = 0;
         for (int i = 0; i < history.Count; i++)
         {
             var e = history[i];
-            seconds += e.Elapsed.TotalSeconds;
+            double seconds = e.SinceStart.TotalSeconds;
             summaries[i] = new EpochSummary(e.Epoch, e.TrainLoss, e.ValidationLoss, e.Train.Select(Metrics).ToArray(),
                 e.Validation?.Select(Metrics).ToArray(), e.GradientNorm, e.LearningRate, e.TaskWeights, e.SkippedSteps, seconds)
             {

@@ -30,8 +30,15 @@ public sealed record ExperimentReport
     /// <summary>The final model's metrics per split and task (original units).</summary>
     public required SplitScores Metrics { get; init; }
 
-    /// <summary>One entry per epoch trained, as the trainer reported it.</summary>
+    /// <summary>The epochs as the trainer reported them: every epoch, or for runs longer than
+    /// <see cref="Training.TrainerOptions.MaxHistory"/> (10 000) every <see cref="HistoryStride"/>-th and the last.</summary>
     public required IReadOnlyList<EpochSummary> History { get; init; }
+
+    /// <summary>Epochs trained.</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>1: <see cref="History"/> has every epoch; s: only every s-th epoch and the last (memory stays bounded).</summary>
+    public int HistoryStride { get; init; } = 1;
 
     /// <summary>The epoch whose weights the model ended with (1-based; the best validation loss with early stopping).</summary>
     public required int BestEpoch { get; init; }

@@ -191,6 +191,10 @@ public sealed class PreparedData
             else field.Append(c);
         }
         names.Add(field.ToString().Trim());
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+            if (!seen.Add(name))
+                throw new DataFileException(path, 1, name, "the header names this column twice; each column needs its own name.");
         return names;
     }
 }

@@ -15,7 +15,12 @@ namespace Engine;
 /// one block per task (<see cref="TaskRange"/>).
 /// <para>Training: <see cref="Training.TrainingStep"/> and <see cref="Training.Trainer"/>. Prediction:
 /// <see cref="Predict"/>. Checkpoints: <see cref="Save"/>, <see cref="Load"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
-/// Not thread-safe: one model is used by one thread at a time.
+/// <para>Threads: <see cref="Predict"/> may be called from any number of threads at once (calls run one at a time, so
+/// they never share the inference scratch). Training (<see cref="Training.Trainer.Fit"/>) owns the model: a second
+/// Fit, or a Predict from another thread, while it runs throws <see cref="InvalidOperationException"/> rather than
+/// reading weights being written. Anything else (a <see cref="Training.TrainingStep"/> driven by hand, WriteParameter,
+/// LoadWeights) is for one thread at a time. Dispose waits for a running Predict; Predict after Dispose throws
+/// <see cref="ObjectDisposedException"/>.</para>
 /// </summary>
 public sealed partial class MultiTaskModel : IDisposable
 {
@@ -29,6 +34,9 @@ public sealed partial class MultiTaskModel : IDisposable
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
     private readonly Tensor<float>[] _inferenceOutputs;
+    private readonly object _predictGate = new();   // one Predict at a time; Dispose waits for it
+    private int _trainingThread;                    // managed id of the thread in Trainer.Fit, 0 when none
+    private bool _disposed;
 
     private MultiTaskModel(ModelSpec spec, Backend<float> backend)
     {
@@ -184,7 +192,32 @@ public sealed partial class MultiTaskModel : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞, or finite values so large that a
     /// prediction overflows to NaN or ±∞ (the message names the row and column). Predict never returns a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="ObjectDisposedException">The model was disposed.</exception>
     public Predictions Predict(ReadOnlySpan<float> inputs, int rows)
+    {
+        lock (_predictGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int trainer = Volatile.Read(ref _trainingThread);
+            if (trainer != 0 && trainer != Environment.CurrentManagedThreadId)
+                throw new InvalidOperationException("The model is being trained on another thread (Trainer.Fit); predict after Fit returns, or on a copy (Save/Load).");
+            return PredictExclusive(inputs, rows);
+        }
+    }
+
+    /// <summary>Marks the model as trained by this thread (<see cref="Training.Trainer.Fit"/>); throws when another Fit runs.</summary>
+    internal void BeginTraining()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.CompareExchange(ref _trainingThread, Environment.CurrentManagedThreadId, 0) != 0)
+            throw new InvalidOperationException("The model is already being trained (Trainer.Fit on another thread or further up this one); one model trains one run at a time.");
+    }
+
+    /// <summary>Ends <see cref="BeginTraining"/>.</summary>
+    internal void EndTraining() => Volatile.Write(ref _trainingThread, 0);
+
+    private Predictions PredictExclusive(ReadOnlySpan<float> inputs, int rows)
     {
         Check.Positive(rows, nameof(rows));
         InputValidation.CheckMatrix(inputs, rows, Spec.Inputs, nameof(inputs));
@@ -266,8 +299,13 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>Frees the device memory (parameters, gradients, inference scratch). The backend is the caller's.</summary>
     public void Dispose()
     {
-        _inference?.Dispose();
-        _inferenceInputs?.Dispose();
-        Parameters.Dispose();
+        lock (_predictGate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _inference?.Dispose();
+            _inferenceInputs?.Dispose();
+            Parameters.Dispose();
+        }
     }
 }

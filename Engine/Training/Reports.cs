@@ -57,10 +57,14 @@ public sealed record EpochReport(int Epoch, int Epochs, IReadOnlyList<TaskMetric
 
     /// <summary>Steps skipped so far because the gradient norm was not finite.</summary>
     public long SkippedSteps { get; init; }
+
+    /// <summary>Wall time from the start of training to the end of this epoch.</summary>
+    public TimeSpan SinceStart { get; init; }
 }
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
-/// <param name="History">One report per epoch run.</param>
+/// <param name="History">The epochs' reports: every epoch up to <see cref="TrainerOptions.MaxHistory"/> of them, beyond
+/// that every <see cref="HistoryStride"/>-th plus the last (<see cref="EpochHistory"/>): memory stays bounded.</param>
 /// <param name="BestEpoch">The epoch with the lowest validation loss (the last epoch without early stopping).</param>
 /// <param name="StoppedEarly">True when early stopping ended training before the last epoch.</param>
 /// <param name="OptimizerState">The optimizer's final state (host copy), e.g. for <see cref="MultiTaskModel.Save(string, ModelMetadata?, OptimizerState{float}?)"/>.</param>
@@ -68,4 +72,10 @@ public sealed record TrainingResult(IReadOnlyList<EpochReport> History, int Best
 {
     /// <summary>True when the model holds the weights of <see cref="BestEpoch"/> restored by early stopping.</summary>
     public bool RestoredBestWeights { get; init; }
+
+    /// <summary>Epochs run (the count of <see cref="History"/> is smaller when the run outgrew <see cref="TrainerOptions.MaxHistory"/>).</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>1 when <see cref="History"/> holds every epoch; else only every HistoryStride-th epoch (and the last) is in it.</summary>
+    public int HistoryStride { get; init; } = 1;
 }

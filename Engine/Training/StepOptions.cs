@@ -47,6 +47,21 @@ public enum ScheduleKind
 /// </summary>
 public sealed record StepOptions
 {
+    /// <summary>
+    /// The method, by its registry name (<see cref="Engine.Optimizers.MethodRegistry"/>, <c>mtl methods</c>): one name, or
+    /// <c>WEIGHTING+GRADIENT</c> (a loss weighting and a gradient method, e.g. <c>uncertainty+pcgrad</c>); the one left out
+    /// is <c>static</c> (the heads' loss weights) or <c>sum</c>. Null: the method is named by the older enum properties
+    /// <see cref="Weighting"/> and <see cref="Combination"/> (aliases: <c>Combination = PcGrad</c> is <c>"pcgrad"</c>), which
+    /// must then keep their defaults when this is set.
+    /// </summary>
+    public string? Method { get; init; }
+
+    /// <summary>The method's typed options, key → value as text (<c>"c" → "0.4"</c>; <c>"cagrad.c"</c> when the key is
+    /// ambiguous between the two methods of a pair); checked against the registry when the step is built. The older typed
+    /// properties (<see cref="CaGradC"/>, <see cref="PcGradReduction"/>, <see cref="ProjectionReferenceTask"/>,
+    /// <see cref="DwaTemperature"/>) are aliases of options; giving a changed one and its option here is refused.</summary>
+    public IReadOnlyDictionary<string, string> MethodOptions { get; init; } = new Dictionary<string, string>();
+
     /// <summary>How the per-task trunk gradients are combined. <see cref="CombinationMethod.Sum"/> (with
     /// <see cref="TaskGradientDiagnostics"/> off) needs no per-task gradients: one backward of Σ λᵢ Lᵢ.</summary>
     public CombinationMethod Combination { get; init; } = CombinationMethod.Sum;

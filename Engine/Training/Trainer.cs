@@ -1,3 +1,4 @@
+using Engine.Optimizers;
 using System.Diagnostics;
 using Engine.Data;
 using Engine.Distributed;
@@ -33,6 +34,7 @@ public sealed class Trainer
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the model keeps the
     /// weights of the last completed step and stays usable.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or early stopping is asked for without validation data.</exception>
+    /// <exception cref="InvalidOperationException">Another Fit of this model is running.</exception>
     /// <exception cref="TrainingDivergedException">An epoch's training loss of some task is NaN, ±∞ or above
     /// <see cref="TrainerOptions.MaxLoss"/>; the model keeps the weights of the last step.</exception>
     public TrainingResult Fit(MultiTaskModel model, TrainingData train, TrainingData? validation = null,
@@ -43,7 +45,14 @@ public sealed class Trainer
         if (Options.EarlyStoppingPatience is not null && validation is null)
             throw new ArgumentException("Early stopping watches the validation loss: pass validation data, or set EarlyStoppingPatience to null.", nameof(validation));
         cancellationToken.ThrowIfCancellationRequested();
+        model.BeginTraining();
+        try { return FitExclusive(model, train, validation, progress, cancellationToken); }
+        finally { model.EndTraining(); }
+    }
 
+    private TrainingResult FitExclusive(MultiTaskModel model, TrainingData train, TrainingData? validation,
+        IProgress<EpochReport>? progress, CancellationToken cancellationToken)
+    {
         // Data-parallel (maths §20): this rank keeps its shard of the rows; --batch is the global batch.
         var communicator = Options.Distributed?.Communicator;
         var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
@@ -75,7 +84,8 @@ public sealed class Trainer
         using var evaluator = validation is null ? null : new Evaluator(model);
         using var best = Options.EarlyStoppingPatience is null ? null : backend.Allocate<float>(model.Parameters.Count);
 
-        var history = new List<EpochReport>();
+        var history = new EpochHistory(Options.MaxHistory);
+        var started = Stopwatch.StartNew();
         int bestEpoch = 0;
         double bestLoss = double.PositiveInfinity;
         bool stoppedEarly = false;
@@ -109,7 +119,7 @@ public sealed class Trainer
                 losses[t] = statistics.Tasks[t].Loss;
                 accuracies[t] = statistics.Tasks[t].Accuracy ?? 0;
             }
-            if (Options.Step.Weighting is WeightingMethod.Accuracy or WeightingMethod.Dwa && AllFinite(losses))
+            if ((step.Plan.Needs & (MethodNeeds.EpochLosses | MethodNeeds.EpochAccuracies)) != 0 && AllFinite(losses))
                 step.EndEpoch(losses, accuracies);
 
             double? validationLoss = validationMetrics is null ? null : WeightedLoss(heads, validationMetrics);
@@ -122,6 +132,7 @@ public sealed class Trainer
                 LearningRate = statistics.LearningRate,
                 Steps = statistics.Steps,
                 SkippedSteps = statistics.SkippedSteps,
+                SinceStart = started.Elapsed,
             };
             history.Add(report);
             progress?.Report(report);
@@ -145,14 +156,16 @@ public sealed class Trainer
         }
 
         bool restored = false;
-        if (best is not null && bestEpoch > 0 && bestEpoch != history.Count)
+        if (best is not null && bestEpoch > 0 && bestEpoch != history.Epochs)
         {
             backend.Copy(best.View, model.Parameters.Values);
             restored = true;
         }
-        return new TrainingResult(history, bestEpoch, stoppedEarly, step.Optimizer.SaveState())
+        return new TrainingResult(history.Reports(), bestEpoch, stoppedEarly, step.Optimizer.SaveState())
         {
             RestoredBestWeights = restored,
+            Epochs = history.Epochs,
+            HistoryStride = history.Stride,
         };
     }
 

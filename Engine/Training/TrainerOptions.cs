@@ -36,6 +36,10 @@ public sealed record TrainerOptions
     /// </summary>
     public double MaxLoss { get; init; } = double.PositiveInfinity;
 
+    /// <summary>The most per-epoch reports <see cref="TrainingResult.History"/> keeps (≥ 2): a longer run keeps every s-th
+    /// epoch (s doubling as needed) and the last, so memory is bounded (<see cref="EpochHistory"/>).</summary>
+    public int MaxHistory { get; init; } = 10_000;
+
     /// <summary>Data-parallel training over several processes (MPI, NCCL): every rank calls Fit with the same options
     /// and data, trains on its shard, and ends with the same weights; null = one process (docs/scale-out.md).</summary>
     public DistributedOptions? Distributed { get; init; }
@@ -49,6 +53,7 @@ public sealed record TrainerOptions
         if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta))
             throw new ArgumentOutOfRangeException(nameof(EarlyStoppingMinDelta), EarlyStoppingMinDelta, "EarlyStoppingMinDelta must be finite and ≥ 0.");
         if (!(MaxLoss > 0)) throw new ArgumentOutOfRangeException(nameof(MaxLoss), MaxLoss, "MaxLoss must be above 0 (+∞: only non-finite losses count as divergence).");
+        if (MaxHistory < 2) throw new ArgumentOutOfRangeException(nameof(MaxHistory), MaxHistory, "MaxHistory must be at least 2.");
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
         if (Distributed is { } d)
         {

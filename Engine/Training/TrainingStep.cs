@@ -18,7 +18,7 @@ namespace Engine.Training;
 /// all tasks through the trunk at once (<see cref="Tape{T}.BackwardPerTask"/>: stacked upstream gradients, one input-
 /// gradient GEMM per layer for all tasks), task i's trunk gradient landing in row i of a [tasks × trunk] buffer and its
 /// head gradient scaled by λᵢ in place; then the combiner
-/// (projection, PCGrad, MGDA-UB, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
+/// (projection, PCGrad, MGDA, CAGrad — they apply the weights) writes the trunk gradient, and the Gram matrix
 /// feeds the conflict monitor;</item>
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
@@ -73,7 +73,8 @@ public sealed class TrainingStep : IDisposable
         Options = options;
         MaxBatch = maxBatch;
         int tasks = model.TaskCount;
-        Validate(model, options);
+        Plan = MethodSelection.Resolve(options, [.. model.Spec.Heads.Select(h => h.Name)]);
+        Validate(model, options, Plan);
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
@@ -86,37 +87,38 @@ public sealed class TrainingStep : IDisposable
             var schedule = CreateSchedule(options, totalSteps);
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
-            if (options.Weighting == WeightingMethod.Uncertainty)
-            {
-                _extra = Own(new FlatParameters<float>(_backend));
-                var uncertainty = Own(new UncertaintyWeighting<float>(_backend, _extra, tasks));
-                _extra.Allocate();
-                uncertainty.Initialize(0);
-                _weighting = uncertainty;
-                _extraOptimizer = Own(CreateOptimizer(_backend, _extra, options, [], schedule));
-                // The sᵢ gradients join the global norm; their optimizer gets the model's scale and skip flag.
-                _clipper.Include(_extra, _extraOptimizer.Control);
-            }
-            else _weighting = Own(CreateWeighting(_backend, model.Spec, options));
-
+            _taskLosses = Own(_backend.Allocate<float>(tasks));
             _trunk = model.SharedParameters;
-            UsesTaskGradients = options.Combination != CombinationMethod.Sum || options.TaskGradientDiagnostics
-                || (communicator is not null && WeightsFromBatchLosses(options)); // λ must come from the global losses: maths §20
+
+            // The methods, built from the registry with what they declared they need.
+            if ((Plan.Needs & MethodNeeds.LearnedParameters) != 0) _extra = Own(new FlatParameters<float>(_backend));
+            MethodContext Context(MethodArguments arguments) => new()
+            {
+                Backend = _backend, TaskNames = [.. model.Spec.Heads.Select(h => h.Name)],
+                LossWeights = [.. model.Spec.Heads.Select(h => h.LossWeight)], Seed = options.CombinationSeed, Arguments = arguments,
+                Losses = _taskLosses.View, LearnedParameters = _extra,
+            };
+            _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
+            UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
+                || (communicator is not null && WeightsFromBatchLosses(Plan)); // λ must come from the global losses: maths §20
             if (UsesTaskGradients)
             {
-                _combiner = options.Combination switch
-                {
-                    CombinationMethod.Sum => new SumCombiner<float>(_backend),
-                    CombinationMethod.Projection => Own(new ProjectionCombiner<float>(_backend, options.ProjectionReferenceTask)),
-                    CombinationMethod.PcGrad => Own(new PcGradCombiner<float>(_backend, options.CombinationSeed, options.PcGradReduction)),
-                    CombinationMethod.MgdaUb => Own(new MgdaUbCombiner<float>(_backend)),
-                    CombinationMethod.CaGrad => Own(new CaGradCombiner<float>(_backend, options.CaGradC)),
-                    _ => throw new ArgumentOutOfRangeException(nameof(options), options.Combination, "Unknown combination method."),
-                };
+                var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
+                if (combiner is IDisposable d) Own(d);
+                _combiner = combiner;
                 _monitor = Own(new GradientConflictMonitor<float>(_backend, tasks));
                 _taskGradients = Own(_backend.Allocate<float>(checked(tasks * _trunk.Length)));
             }
-            _taskLosses = Own(_backend.Allocate<float>(tasks));
+            if (_extra is not null)
+            {
+                // Learned method parameters (uncertainty's sᵢ): an optimizer of the model's kind without weight decay; their
+                // gradients join the global norm, and their optimizer gets the model's scale and skip flag.
+                _extra.Allocate();
+                (_weighting as ILearnedWeighting)?.InitializeParameters();
+                (_combiner as ILearnedWeighting)?.InitializeParameters();
+                _extraOptimizer = Own(CreateOptimizer(_backend, _extra, options with { WeightDecay = 0 }, [], schedule));
+                _clipper.Include(_extra, _extraOptimizer.Control);
+            }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
             if (communicator is not null) _exchange = Own(CreateExchange(communicator));
@@ -132,6 +134,9 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < tasks; t++) _taskRanges[t] = model.TaskRange(t);
         ResetStatistics();
     }
+
+    /// <summary>The loss weighting and gradient method the step runs, with their options (from the registry).</summary>
+    public MethodPlan Plan { get; }
 
     /// <summary>The model trained.</summary>
     public MultiTaskModel Model => _model;
@@ -311,8 +316,10 @@ public sealed class TrainingStep : IDisposable
     }
 
     /// <summary>Weightings whose λ depend on the batch's losses (not only on parameters or epoch statistics): on a
-    /// data-parallel run they need the global losses, so the step takes the per-task path and updates λ after the exchange.</summary>
-    private static bool WeightsFromBatchLosses(StepOptions o) => o.Weighting == WeightingMethod.LossBalanced;
+    /// data-parallel run they need the global losses, so the step takes the per-task path and updates λ after the exchange.
+    /// Today: a weighting that reads the step's losses and has no learned parameters of its own (loss-balanced).</summary>
+    private static bool WeightsFromBatchLosses(MethodPlan plan) =>
+        (plan.Weighting.Needs & MethodNeeds.Losses) != 0 && (plan.Weighting.Needs & MethodNeeds.LearnedParameters) == 0;
 
     /// <summary>The exchange's parts: what this rank's rows determine (maths §20).</summary>
     private GradientExchange CreateExchange(ICommunicator communicator)
@@ -336,18 +343,16 @@ public sealed class TrainingStep : IDisposable
         return new GradientExchange(_backend, communicator, parts);
     }
 
-    private static void Validate(MultiTaskModel model, StepOptions o)
+    private static void Validate(MultiTaskModel model, StepOptions o, MethodPlan plan)
     {
-        if (!Enum.IsDefined(o.Combination)) throw new ArgumentOutOfRangeException(nameof(o.Combination), o.Combination, "Unknown combination method.");
-        if (!Enum.IsDefined(o.Weighting)) throw new ArgumentOutOfRangeException(nameof(o.Weighting), o.Weighting, "Unknown weighting method.");
         if (!Enum.IsDefined(o.Optimizer)) throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer.");
         if (!Enum.IsDefined(o.Schedule)) throw new ArgumentOutOfRangeException(nameof(o.Schedule), o.Schedule, "Unknown schedule.");
-        if (o.Combination == CombinationMethod.Projection && (uint)o.ProjectionReferenceTask >= (uint)model.TaskCount)
-            throw new ArgumentOutOfRangeException(nameof(o.ProjectionReferenceTask), o.ProjectionReferenceTask, $"The model has {model.TaskCount} tasks.");
-        if (o.Weighting == WeightingMethod.Accuracy && model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
-            throw new ArgumentException($"Accuracy weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
-        if (o.Weighting == WeightingMethod.Accuracy && !o.TrackMetrics) // the accuracies it weights by would all read 0
-            throw new ArgumentException("StepOptions.Weighting = Accuracy needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));
+        if ((plan.Needs & MethodNeeds.EpochAccuracies) == 0) return;
+        string source = o.Method is null ? $"StepOptions.Weighting = {o.Weighting}" : $"StepOptions.Method = \"{o.Method}\"";
+        if (model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
+            throw new ArgumentException($"{source}: '{plan.Weighting.Name}' weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
+        if (!o.TrackMetrics) // the accuracies it weights by would all read 0
+            throw new ArgumentException($"{source} needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));
     }
 
     private static IReadOnlyList<ParameterGroup> HeadGroups(MultiTaskModel model)
@@ -389,14 +394,5 @@ public sealed class TrainingStep : IDisposable
             WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
-    };
-
-    private static ITaskWeighting<float> CreateWeighting(Backend<float> backend, ModelSpec spec, StepOptions o) => o.Weighting switch
-    {
-        WeightingMethod.Static => new StaticWeighting<float>(backend, [.. spec.Heads.Select(h => h.LossWeight)]),
-        WeightingMethod.LossBalanced => new LossBalancedWeighting<float>(backend, spec.Heads.Count),
-        WeightingMethod.Accuracy => new AccuracyWeighting<float>(backend, spec.Heads.Count),
-        WeightingMethod.Dwa => new DynamicWeightAveraging<float>(backend, spec.Heads.Count, o.DwaTemperature),
-        _ => throw new ArgumentOutOfRangeException(nameof(o.Weighting), o.Weighting, "Unknown weighting method."),
     };
 }

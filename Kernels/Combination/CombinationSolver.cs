@@ -75,7 +75,7 @@ public static class CombinationSolver
 
         if (p.Method == (int)CombinationMethod.Projection) Projection(m, t, p);
         else if (p.Method == (int)CombinationMethod.PcGrad) PcGrad(m, t, p);
-        else if (p.Method == (int)CombinationMethod.MgdaUb) FrankWolfe(m, t, p, false);
+        else if (p.Method == (int)CombinationMethod.Mgda) FrankWolfe(m, t, p, false);
         else if (p.Method == (int)CombinationMethod.CaGrad) CaGrad(m, t, p);
         else for (int k = 0; k < t; k++) m.Set(beta + k, 1.0); // Sum
 

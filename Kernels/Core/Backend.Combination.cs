@@ -14,7 +14,7 @@ public enum CombinationMethod
     /// gradients in a seeded random order, then summed or averaged.</summary>
     PcGrad = 2,
     /// <summary>MGDA-UB (Sener &amp; Koltun 2018): the min-norm point of the convex hull of the task gradients.</summary>
-    MgdaUb = 3,
+    Mgda = 3,
     /// <summary>CAGrad (Liu et al. 2021), conflict-averse gradient descent with radius parameter c.</summary>
     CaGrad = 4,
 }

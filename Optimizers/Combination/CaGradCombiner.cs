@@ -21,4 +21,16 @@ public sealed class CaGradCombiner<T>(Backend<T> backend, double c = 0.5, CaGrad
     /// <inheritdoc/>
     public override CombinationSettings Settings { get; } =
         new(CombinationMethod.CaGrad, C: c, Rescale: rescale, MaxIterations: maxIterations, Tolerance: tolerance);
+
+    /// <summary>The registry entry <c>cagrad</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("cagrad",
+        "conflict-averse: maximise the worst task improvement within a ball of radius c·‖g₀‖ around the mean gradient g₀",
+        "Liu et al. 2021", MethodNeeds.SharedGradients,
+        [
+            MethodOption.Real("c", 0.5, "the radius c (0: the mean gradient)", min: 0),
+            MethodOption.Choice("rescale", "1", "the reference code's rescale: 0 none, 1 divide by 1 + c², 2 divide by 1 + c", "0", "1", "2"),
+            SolverOptions.MaxIterations, SolverOptions.Tolerance,
+        ],
+        gradient: c => new CaGradCombiner<float>(c.Backend, c.Arguments.Real("c"), (CaGradRescale)int.Parse(c.Arguments.Choice("rescale"), System.Globalization.CultureInfo.InvariantCulture),
+            c.Arguments.Integer("max-iterations"), c.Arguments.Real("tolerance")));
 }

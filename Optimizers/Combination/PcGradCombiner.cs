@@ -31,4 +31,11 @@ public sealed class PcGradCombiner<T>(Backend<T> backend, int seed = 0, PcGradRe
 
     /// <inheritdoc/>
     protected override uint NextRandomKey() => RandomKey(Seed, Step++);
+
+    /// <summary>The registry entry <c>pcgrad</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("pcgrad",
+        "project a task's gradient onto the normal plane of each conflicting other (random order), then sum",
+        "Yu et al. 2020", MethodNeeds.SharedGradients,
+        [MethodOption.Choice("reduction", "sum", "sum (the paper) or mean of the projected gradients", "sum", "mean")],
+        gradient: c => new PcGradCombiner<float>(c.Backend, c.Seed, c.Arguments.Choice("reduction") == "mean" ? PcGradReduction.Mean : PcGradReduction.Sum));
 }

@@ -19,4 +19,11 @@ public sealed class ProjectionCombiner<T>(Backend<T> backend, int referenceTask 
 
     /// <inheritdoc/>
     public override CombinationSettings Settings => new(CombinationMethod.Projection, ReferenceTask: ReferenceTask);
+
+    /// <summary>The registry entry <c>projection</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("projection",
+        "every other task's gradient made orthogonal to the reference task's (always), then the weighted sum",
+        "—", MethodNeeds.SharedGradients,
+        [MethodOption.Task("reference", "the task the others are made orthogonal to")],
+        gradient: c => new ProjectionCombiner<float>(c.Backend, c.Arguments.Task("reference")));
 }

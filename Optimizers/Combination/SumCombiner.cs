@@ -21,4 +21,10 @@ public sealed class SumCombiner<T>(Backend<T> backend) : IGradientCombiner<T> wh
                 nameof(taskGradients));
         Backend.LinearCombination(taskGradients, tasks, output.Length, taskWeights, output, accumulate: false);
     }
+
+    /// <summary>The registry entry <c>sum</c>: with a loss weighting, the plain weighted sum Σ λᵢ∇Lᵢ. Needs no per-task
+    /// gradients (the step backpropagates Σ λᵢLᵢ once).</summary>
+    public static MethodDescriptor Method { get; } = new("sum",
+        "the weighted sum Σ λᵢ∇Lᵢ (one backward pass)", "—", MethodNeeds.None, [],
+        gradient: c => new SumCombiner<float>(c.Backend));
 }

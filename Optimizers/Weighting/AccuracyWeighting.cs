@@ -31,4 +31,10 @@ public sealed class AccuracyWeighting<T> : TaskWeighting<T> where T : unmanaged,
         for (int i = 0; i < Tasks; i++) _weights[i] = total > 0 ? (1 - epochAccuracies[i]) / total : 1.0 / Tasks;
         SetWeights(_weights);
     }
+
+    /// <summary>The registry entry <c>accuracy</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("accuracy",
+        "after each epoch λᵢ = (1 − accᵢ)/Σⱼ(1 − accⱼ) from the training accuracies (classification tasks only)", "—",
+        MethodNeeds.EpochAccuracies, [],
+        weighting: c => new AccuracyWeighting<float>(c.Backend, c.Tasks));
 }

@@ -50,4 +50,10 @@ public sealed class DynamicWeightAveraging<T> : TaskWeighting<T> where T : unman
         for (int i = 0; i < Tasks; i++) _weights[i] *= Tasks / sum;
         SetWeights(_weights);
     }
+
+    /// <summary>The registry entry <c>dwa</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("dwa",
+        "after each epoch a softmax of the last two epochs' loss ratios, summing to T", "Liu, Johns & Davison 2019",
+        MethodNeeds.EpochLosses, [MethodOption.Real("temperature", 2.0, "the temperature τ", min: 0, minExclusive: true)],
+        weighting: c => new DynamicWeightAveraging<float>(c.Backend, c.Tasks, c.Arguments.Real("temperature")));
 }

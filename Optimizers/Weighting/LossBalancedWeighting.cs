@@ -26,4 +26,10 @@ public sealed class LossBalancedWeighting<T> : TaskWeighting<T> where T : unmana
         Check.Length(taskLosses, Tasks, nameof(taskLosses));
         Backend.LossBalancedWeights(taskLosses, _minLoss, Weights);
     }
+
+    /// <summary>The registry entry <c>loss-balanced</c>.</summary>
+    public static MethodDescriptor Method { get; } = new("loss-balanced",
+        "every step λᵢ = (1/Lᵢ)/Σⱼ(1/Lⱼ), so every weighted loss is the same", "—", MethodNeeds.Losses,
+        [MethodOption.Real("min-loss", 1e-8, "losses are clamped below at this", min: 0, minExclusive: true)],
+        weighting: c => new LossBalancedWeighting<float>(c.Backend, c.Tasks, c.Arguments.Real("min-loss")));
 }

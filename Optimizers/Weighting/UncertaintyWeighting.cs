@@ -13,21 +13,37 @@ namespace Engine.Optimizers;
 /// (<see cref="Backend{T}.UncertaintyWeights"/>) that writes wᵢ = exp(−sᵢ) into <see cref="TaskWeighting{T}.Weights"/>,
 /// adds ∂L/∂sᵢ = 1 − exp(−sᵢ)Lᵢ into the gradient buffer, and writes the total loss into <see cref="TotalLoss"/>.
 /// </summary>
-public sealed class UncertaintyWeighting<T> : TaskWeighting<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeighting where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly FlatParameters<T> _parameters;
     private readonly DeviceBuffer<T> _totalLoss;
 
     /// <summary>Registers the log-variance parameter (shape [tasks]) as <paramref name="name"/>.</summary>
-    public UncertaintyWeighting(Backend<T> backend, FlatParameters<T> parameters, int tasks, string name = "uncertainty.log_variance")
+    /// <param name="backend">The device.</param>
+    /// <param name="parameters">Where sᵢ is registered (not yet allocated).</param>
+    /// <param name="tasks">T.</param>
+    /// <param name="name">The slot's name.</param>
+    /// <param name="initialLogVariance">The sᵢ <see cref="InitializeParameters"/> writes (LibMTL starts at −0.5; the
+    /// default 0 is weight 1).</param>
+    public UncertaintyWeighting(Backend<T> backend, FlatParameters<T> parameters, int tasks, string name = "uncertainty.log_variance",
+        double initialLogVariance = 0)
         : base(backend, tasks)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        if (!double.IsFinite(initialLogVariance))
+            throw new ArgumentOutOfRangeException(nameof(initialLogVariance), initialLogVariance, "The initial log-variance must be finite.");
         _parameters = parameters;
+        InitialLogVariance = initialLogVariance;
         Slot = parameters.Add(name, tasks);
         _totalLoss = backend.Allocate<T>(1);
         SetAll(1.0);
     }
+
+    /// <summary>The initial sᵢ.</summary>
+    public double InitialLogVariance { get; }
+
+    /// <summary>Sets every sᵢ to <see cref="InitialLogVariance"/> (after the flat parameters are allocated).</summary>
+    public void InitializeParameters() => Initialize(InitialLogVariance);
 
     /// <summary>Where the log-variances s live in the flat parameter and gradient buffers.</summary>
     public ParameterSlot Slot { get; }
@@ -61,4 +77,14 @@ public sealed class UncertaintyWeighting<T> : TaskWeighting<T> where T : unmanag
         _totalLoss.Dispose();
         base.Dispose();
     }
+
+    /// <summary>The registry entry <c>uncertainty</c>. The sᵢ are trained by an optimizer of the model's kind without weight
+    /// decay, join the global-norm clip, and are saved in checkpoints with their optimizer state.</summary>
+    public static MethodDescriptor Method { get; } = new("uncertainty",
+        "learned log-variances sᵢ: loss Σ exp(−sᵢ)Lᵢ + sᵢ, λᵢ = exp(−sᵢ)", "Kendall, Gal & Cipolla 2018",
+        MethodNeeds.Losses | MethodNeeds.LearnedParameters,
+        [MethodOption.Real("init", 0, "the initial log-variance sᵢ (LibMTL: −0.5)")],
+        weighting: c => new UncertaintyWeighting<float>(c.Backend,
+            c.LearnedParameters ?? throw new ArgumentException("uncertainty needs MethodContext.LearnedParameters.", nameof(c)),
+            c.Tasks, initialLogVariance: c.Arguments.Real("init")));
 }

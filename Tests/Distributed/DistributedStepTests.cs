@@ -61,7 +61,7 @@ public sealed class DistributedStepTests
     [InlineData(CombinationMethod.Sum, 0)]
     [InlineData(CombinationMethod.Sum, 20)]
     [InlineData(CombinationMethod.PcGrad, 20)]
-    [InlineData(CombinationMethod.MgdaUb, 0)]
+    [InlineData(CombinationMethod.Mgda, 0)]
     public void One_rank_with_a_communicator_trains_bit_identically_to_a_plain_run(CombinationMethod method, int batch)
     {
         Assert.Equal(Train(method, batch, null), Train(method, batch, new DistributedOptions { Communicator = SingleProcessCommunicator.Instance, WeightCheckSteps = 3 }));

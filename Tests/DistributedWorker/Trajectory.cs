@@ -17,7 +17,7 @@ public static class Trajectory
     public const int Rows = 96, Inputs = 5, Epochs = 12;
 
     public static readonly (string Name, CombinationMethod Method)[] Methods =
-        [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.MgdaUb)];
+        [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.Mgda)];
 
     public static void Run(ICommunicator c, Backend<float> backend, List<string> output)
     {

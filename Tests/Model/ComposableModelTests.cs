@@ -91,7 +91,7 @@ public class ComposableModelTests
         var data = Problems.Data(Rows, seed: 7);
         var reference = new ReferenceNet(model);
         using var device = DeviceDataset.Upload(model, data);
-        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01, Combination = CombinationMethod.MgdaUb }, Rows);
+        using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.01, Combination = CombinationMethod.Mgda }, Rows);
         step.Run(device, 0, Rows);
 
         var (_, grads) = reference.TaskGradients(Problems.Inputs(data), Rows, Problems.Targets(data), Problems.Labels(data));

@@ -12,7 +12,7 @@ public class CombinationMinNormTests
     public void Mgda_two_tasks_matches_the_closed_form()
     {
         var backend = TestDevices.Reference;
-        using var combiner = new MgdaUbCombiner<double>(backend);
+        using var combiner = new MgdaCombiner<double>(backend);
         // g₁ = (1, 0), g₂ = (0, 2): G = [[1, 0], [0, 4]], α₁ = (G₂₂ − G₁₂)/(G₁₁ + G₂₂ − 2G₁₂) = 4/5.
         // Min-norm point: 0.8·(1, 0) + 0.2·(0, 2) = (0.8, 0.4).
         Tolerance.AllClose([0.8, 0.4], Run(backend, combiner, [[1, 0], [0, 2]], [1, 1]), 1e-12, 1e-12);
@@ -33,7 +33,7 @@ public class CombinationMinNormTests
         var backend = TestDevices.Reference;
         var g = RandomGradients(tasks, length, seed);
         for (int k = 0; k < length; k++) g[1][k] -= 0.9 * g[0][k]; // conflict, so the optimum is not trivial
-        using var combiner = new MgdaUbCombiner<double>(backend);
+        using var combiner = new MgdaCombiner<double>(backend);
         var result = Run(backend, combiner, g, Enumerable.Repeat(1.0, tasks).ToArray());
 
         // The coefficients are a point of the simplex and the result is that combination.
@@ -60,14 +60,14 @@ public class CombinationMinNormTests
         for (int k = 0; k < 20; k++) { g[1][k] -= 0.9 * g[0][k]; g[4][k] -= 0.6 * g[2][k]; }
         g = g.Select(r => Tolerance.ToDouble(Tolerance.ToFloat(r))).ToArray();
         var ones = Enumerable.Repeat(1.0, 6).ToArray();
-        using var mgda64 = new MgdaUbCombiner<double>(TestDevices.Reference);
+        using var mgda64 = new MgdaCombiner<double>(TestDevices.Reference);
         var d = Run(TestDevices.Reference, mgda64, g, ones);
         double norm2 = Dot(d, d);
         Assert.True(norm2 > 1e-6, "this case should not be Pareto-stationary");
         foreach (var gr in g) Assert.True(Dot(gr, d) >= norm2 - 1e-10 * Math.Max(1, norm2), $"gᵣ·d = {Dot(gr, d)} < ‖d‖² = {norm2}");
 
         var backend = TestDevices.Get(device);
-        using var mgda32 = new MgdaUbCombiner<float>(backend);
+        using var mgda32 = new MgdaCombiner<float>(backend);
         var d32 = Run(backend, mgda32, g, ones);
         foreach (var gr in g) Assert.True(Dot(gr, d32) >= Dot(d32, d32) - 1e-4, $"{device}: gᵣ·d = {Dot(gr, d32)} < ‖d‖² = {Dot(d32, d32)}");
         Tolerance.AllClose(d, d32, 1e-3, 1e-4, device);
@@ -77,7 +77,7 @@ public class CombinationMinNormTests
     public void Mgda_all_zero_gradients_give_zero_without_NaN()
     {
         var backend = TestDevices.Reference;
-        using var combiner = new MgdaUbCombiner<double>(backend);
+        using var combiner = new MgdaCombiner<double>(backend);
         Tolerance.AllClose([0, 0], Run(backend, combiner, [[0, 0], [0, 0], [0, 0]], [1, 1, 1]), 0, 0);
     }
 
@@ -171,8 +171,8 @@ public class CombinationMinNormTests
         double[] w = [1, 1, 0.5];
         // Tolerance: the solution depends smoothly on G, whose float32 entries carry ~1e-6 relative error;
         // 1e-3 relative + 1e-4 absolute leaves room for the conditioning of the min-norm problem.
-        using var mgda32 = new MgdaUbCombiner<float>(backend);
-        using var mgda64 = new MgdaUbCombiner<double>(TestDevices.Reference);
+        using var mgda32 = new MgdaCombiner<float>(backend);
+        using var mgda64 = new MgdaCombiner<double>(TestDevices.Reference);
         Tolerance.AllClose(Run(TestDevices.Reference, mgda64, g, w), Run(backend, mgda32, g, w), 1e-3, 1e-4, $"{device} MGDA");
         using var ca32 = new CaGradCombiner<float>(backend, 0.4);
         using var ca64 = new CaGradCombiner<double>(TestDevices.Reference, 0.4);

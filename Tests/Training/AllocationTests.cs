@@ -19,7 +19,7 @@ public class AllocationTests
         { CombinationMethod.Sum, WeightingMethod.LossBalanced },
         { CombinationMethod.Sum, WeightingMethod.Uncertainty },
         { CombinationMethod.PcGrad, WeightingMethod.Static },
-        { CombinationMethod.MgdaUb, WeightingMethod.LossBalanced },
+        { CombinationMethod.Mgda, WeightingMethod.LossBalanced },
     };
 
     [Theory]
@@ -85,7 +85,7 @@ public class AllocationTests
     public static TheoryData<string, CombinationMethod> Architectures => new()
     {
         { "mmoe", CombinationMethod.Sum }, { "mmoe", CombinationMethod.PcGrad },
-        { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.MgdaUb },
+        { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
     };
 
     [Theory]

@@ -123,7 +123,7 @@ public class TrainingStepTests
         Tolerance.AllClose(Values(single), Tolerance.ToFloat(Values(perTask)), 0, 1e-6, "parameters after two steps");
     }
 
-    public static TheoryData<CombinationMethod> Combiners => [CombinationMethod.PcGrad, CombinationMethod.MgdaUb, CombinationMethod.Projection, CombinationMethod.CaGrad];
+    public static TheoryData<CombinationMethod> Combiners => [CombinationMethod.PcGrad, CombinationMethod.Mgda, CombinationMethod.Projection, CombinationMethod.CaGrad];
 
     [Theory]
     [MemberData(nameof(Combiners))]
@@ -153,7 +153,7 @@ public class TrainingStepTests
         IGradientCombiner<double> combiner = method switch
         {
             CombinationMethod.PcGrad => new PcGradCombiner<double>(r, 5),
-            CombinationMethod.MgdaUb => new MgdaUbCombiner<double>(r),
+            CombinationMethod.Mgda => new MgdaCombiner<double>(r),
             CombinationMethod.Projection => new ProjectionCombiner<double>(r),
             _ => new CaGradCombiner<double>(r, 0.5),
         };
