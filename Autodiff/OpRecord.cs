@@ -18,6 +18,7 @@ internal enum OpKind
     BatchedLinear,
     Softmax,
     Mixture,
+    ConcatRows,
 }
 
 /// <summary>

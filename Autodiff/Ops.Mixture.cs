@@ -212,4 +212,63 @@ public static partial class Ops
                 tape.Backend.MixtureBackwardGates(x.Data, y.StackedGrad.Slice(t * length, length), experts, batch, width, dG.For(t), acc);
         }
     }
+
+    /// <summary>
+    /// Rows stacked: <c>y = [x₀; x₁; …]</c> (equal widths). Concatenating expert-major outputs gives the expert-major
+    /// output of the union of the experts (CGC/PLE: a task's gate mixes its own experts and the shared ones).
+    /// </summary>
+    public static Tensor<T> ConcatRows<T>(this Tape<T> tape, params ReadOnlySpan<Tensor<T>> parts) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Positive(parts.Length, nameof(parts));
+        int rows = 0, cols = parts[0].Cols;
+        bool requiresGrad = false;
+        foreach (var p in parts)
+        {
+            ArgumentNullException.ThrowIfNull(p, nameof(parts));
+            if (p.Cols != cols) throw new ArgumentException($"ConcatRows: {p} has {p.Cols} columns but {parts[0]} has {cols}.", nameof(parts));
+            rows += p.Rows;
+            requiresGrad |= p.RequiresGrad;
+        }
+        var y = tape.NewActivation(rows, cols, requiresGrad, "concat");
+        int at = 0;
+        foreach (var p in parts) { tape.Backend.Copy(p.Data, y.Data.Slice(at, p.Length)); at += p.Length; }
+        if (y.RequiresGrad)
+        {
+            var record = tape.Record(OpKind.ConcatRows, y);
+            foreach (var p in parts) record.Inputs.Add(p);
+        }
+        return y;
+    }
+
+    /// <summary>dxᵢ = the rows of dy that xᵢ filled.</summary>
+    internal static void ConcatRowsBackward<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int at = 0;
+        foreach (var p in record.Inputs)
+        {
+            if (Tape<T>.Wants(p)) PassThrough(tape, record.Output.Grad.Slice(at, p.Length), p, T.One);
+            at += p.Length;
+        }
+    }
+
+    /// <summary><see cref="ConcatRowsBackward{T}"/> for each task's block of the stacked upstream gradient.</summary>
+    internal static void ConcatRowsBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = record.Output;
+        int at = 0;
+        foreach (var p in record.Inputs)
+        {
+            if (Tape<T>.Wants(p))
+            {
+                var dX = tape.StackedGradOf(p, out bool accumulate);
+                for (int t = 0; t < tape.StackedTasks; t++)
+                {
+                    var dy = y.StackedGrad.Slice(t * y.Length + at, p.Length);
+                    if (accumulate) tape.Backend.Axpy(T.One, dy, dX.For(t));
+                    else tape.Backend.Copy(dy, dX.For(t));
+                }
+            }
+            at += p.Length;
+        }
+    }
 }

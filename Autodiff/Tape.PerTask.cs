@@ -9,6 +9,7 @@ public sealed partial class Tape<T>
     private int _stackedTasks;
     private ParameterGroup<T>? _stackedGroup;
     private View<T> _stackedTarget;
+    private View<T>[] _boundaryGrads = [];
 
     /// <summary>Pass numbers are unique across every tape of the process, not just this one: parameters outlive
     /// tapes, and the stacked pass tells a parameter's first write of a pass from later ones by its number.</summary>
@@ -118,6 +119,7 @@ public sealed partial class Tape<T>
                     case OpKind.BatchedLinear: Ops.BatchedLinearBackwardStacked(this, record); break;
                     case OpKind.Softmax: Ops.SoftmaxBackwardStacked(this, record); break;
                     case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
+                    case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
                     default:
                         throw new NotSupportedException($"BackwardPerTask: the trunk holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes and gated mixtures can be backpropagated for all tasks at once. Use one Backward per task instead.");
                 }
@@ -133,6 +135,119 @@ public sealed partial class Tape<T>
             _stackedTasks = 0;
             _stackedGroup = null;
             _stackedTarget = default;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BackwardPerTask(ReadOnlySpan{Tensor{T}}, Tensor{T}, ParameterGroup{T}, View{T}, View{T})"/> for a shared
+    /// part that the tasks reach through several tensors (PLE: each task's last levels read the shared experts of two
+    /// levels and the previous level's task representation). Each task is backpropagated through the ops only it
+    /// reaches, stopping at every tensor of <paramref name="boundary"/> (whose gradient lands in that tensor's row block
+    /// t); then all tasks go at once through everything recorded that a boundary tensor leads to, boundaries below
+    /// others accumulating what they receive from above. A task reaching a parameter of <paramref name="group"/>
+    /// other than through the boundary throws (the group's gradients are detached during the per-task walks).
+    /// </summary>
+    public void BackwardPerTaskThrough(ReadOnlySpan<Tensor<T>> roots, ReadOnlySpan<Tensor<T>> boundary, ParameterGroup<T> group,
+        View<T> perTaskGradients, View<T> seeds = default)
+    {
+        if (boundary.Length == 1) { BackwardPerTask(roots, boundary[0], group, perTaskGradients, seeds); return; }
+        ArgumentNullException.ThrowIfNull(group);
+        int tasks = roots.Length;
+        Check.Positive(tasks, nameof(roots));
+        Check.Positive(boundary.Length, nameof(boundary));
+        Check.Length(perTaskGradients, (long)tasks * group.Length, nameof(perTaskGradients));
+        if (!seeds.IsEmpty) Check.Length(seeds, tasks, nameof(seeds));
+        foreach (var b in boundary)
+        {
+            ArgumentNullException.ThrowIfNull(b, nameof(boundary));
+            int index = IndexOfRecord(b);
+            if (index < 0) throw new ArgumentException($"BackwardPerTask: {b} is not the output of an op recorded on this tape since the last Reset.", nameof(boundary));
+            if (b.StackedGrad.Length != tasks * b.Length) b.StackedGrad = Arena.Take(tasks * b.Length);
+        }
+        for (int t = 0; t < tasks; t++)
+        {
+            var root = roots[t] ?? throw new ArgumentNullException(nameof(roots), $"roots[{t}] is null.");
+            if (root.IsLeaf || !root.RequiresGrad || root.Length != 1)
+                throw new ArgumentException($"BackwardPerTask: roots[{t}] is {root}; every root must be a scalar recorded by an op while the tape was recording.", nameof(roots));
+        }
+
+        // 1. Each task through the ops only it reaches; boundary gradients go to their row block t.
+        if (_boundaryGrads.Length < boundary.Length) _boundaryGrads = new View<T>[boundary.Length]; // grows once
+        var own = _boundaryGrads;
+        for (int j = 0; j < boundary.Length; j++) own[j] = boundary[j].Grad;
+        var parameters = group.Parameters;
+        try
+        {
+            for (int p = 0; p < parameters.Count; p++) parameters[p].Grad = default;   // reaching one now is an error
+            for (int t = 0; t < tasks; t++)
+            {
+                _pass = NextPass();
+                for (int j = 0; j < boundary.Length; j++) boundary[j].Grad = boundary[j].StackedGrad.Slice(t * boundary[j].Length, boundary[j].Length);
+                Backend.Copy(seeds.IsEmpty ? One : seeds.Slice(t, 1), GradOf(roots[t], out _));
+                for (int i = _recordCount - 1; i >= 0; i--)
+                {
+                    var record = _records[i];
+                    if (record.Output.GradPass != _pass || IsBoundary(boundary, record.Output)) continue;
+                    try { RunBackward(record); }
+                    catch (InvalidOperationException e) when (ReadsGroup(group, record))
+                    {
+                        throw new InvalidOperationException($"BackwardPerTask: task {t} reaches a shared parameter through {record.Output}, not through the boundary tensors.", e);
+                    }
+                }
+                foreach (var b in boundary)
+                    if (b.GradPass != _pass) Backend.Fill(b.Grad, T.Zero);     // this task does not read it
+            }
+        }
+        finally
+        {
+            group.RestoreGradients();
+            for (int j = 0; j < boundary.Length; j++) boundary[j].Grad = own[j];
+        }
+
+        // 2. All tasks at once through everything below the boundary.
+        _pass = NextPass();
+        foreach (var b in boundary) b.GradPass = _pass;
+        _stackedTasks = tasks;
+        _stackedGroup = group;
+        _stackedTarget = perTaskGradients;
+        try
+        {
+            for (int i = _recordCount - 1; i >= 0; i--) RunStacked(_records[i]);
+            for (int p = 0; p < parameters.Count; p++)
+                if (parameters[p].GradPass != _pass)
+                    for (int t = 0; t < tasks; t++) Backend.Fill(StackedGradOf(parameters[p], out _).For(t), T.Zero);
+        }
+        finally
+        {
+            _stackedTasks = 0;
+            _stackedGroup = null;
+            _stackedTarget = default;
+        }
+    }
+
+    private static bool ReadsGroup(ParameterGroup<T> group, OpRecord<T> record) =>
+        (record.A is { } a && Contains(group, a)) || (record.B is { } b && Contains(group, b)) || (record.C is { } c && Contains(group, c));
+
+    private static bool IsBoundary(ReadOnlySpan<Tensor<T>> boundary, Tensor<T> tensor)
+    {
+        foreach (var b in boundary) if (ReferenceEquals(b, tensor)) return true;
+        return false;
+    }
+
+    /// <summary>Runs one record's stacked backward if the stacked pass reached its output.</summary>
+    private void RunStacked(OpRecord<T> record)
+    {
+        if (record.Output.GradPass != _pass) return;
+        switch (record.Kind)
+        {
+            case OpKind.Linear: Ops.LinearBackwardStacked(this, record); break;
+            case OpKind.Activation: Ops.ActivationBackwardStacked(this, record); break;
+            case OpKind.BatchedLinear: Ops.BatchedLinearBackwardStacked(this, record); break;
+            case OpKind.Softmax: Ops.SoftmaxBackwardStacked(this, record); break;
+            case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
+            case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
+            default:
+                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures and row concatenations can be backpropagated for all tasks at once. Use one Backward per task instead.");
         }
     }
 

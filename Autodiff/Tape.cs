@@ -176,6 +176,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;
             case OpKind.Softmax: Ops.SoftmaxBackward(this, record); break;
             case OpKind.Mixture: Ops.MixtureBackward(this, record); break;
+            case OpKind.ConcatRows: Ops.ConcatRowsBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

@@ -31,6 +31,7 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly Sequential<float>?[] _towers;
     private readonly (int Offset, int Length)[] _taskRanges;
     private readonly Tensor<float>[] _features;
+    private readonly Tensor<float>[] _boundary;
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
     private readonly Tensor<float>[] _inferenceOutputs;
@@ -74,6 +75,7 @@ public sealed partial class MultiTaskModel : IDisposable
             throw;
         }
         _features = new Tensor<float>[tasks];
+        _boundary = new Tensor<float>[Shared.BoundaryCount];
         _inferenceOutputs = new Tensor<float>[tasks];
     }
 
@@ -164,8 +166,8 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>
     /// Records the forward pass on <paramref name="tape"/>: the shared part, then each task's tower and output layer,
     /// written into <paramref name="outputs"/> (one per task; regression values or logits). Returns the shared part's
-    /// boundary (for a shared bottom, the trunk's features), the tensor
-    /// <see cref="Tape{T}.BackwardPerTask"/> takes. Allocates nothing once the tape's pools have grown.
+    /// first boundary tensor (for a shared bottom, the trunk's features; all of them: <see cref="Boundary"/>), what
+    /// <c>Tape.BackwardPerTask</c> takes. Allocates nothing once the tape's pools have grown.
     /// </summary>
     public Tensor<float> Forward(Tape<float> tape, Tensor<float> inputs, Span<Tensor<float>> outputs)
     {
@@ -175,15 +177,19 @@ public sealed partial class MultiTaskModel : IDisposable
             throw new ArgumentException($"inputs has {inputs.Cols} features per row but the model takes {Spec.Inputs}.", nameof(inputs));
         if (outputs.Length != _heads.Length)
             throw new ArgumentException($"outputs has room for {outputs.Length} tasks but the model has {_heads.Length}.", nameof(outputs));
-        var boundary = Shared.Forward(tape, inputs, _features);
+        Shared.Forward(tape, inputs, _features, _boundary);
         for (int i = 0; i < _heads.Length; i++)
         {
             var h = _features[i];
             if (_towers[i] is { } tower) h = tower.Forward(tape, h);
             outputs[i] = _heads[i].Forward(tape, h);
         }
-        return boundary;
+        return _boundary[0];
     }
+
+    /// <summary>The shared part's boundary tensors of the last <see cref="Forward"/> (what
+    /// <see cref="Tape{T}.BackwardPerTaskThrough"/> takes; one tensor except for PLE).</summary>
+    public ReadOnlySpan<Tensor<float>> Boundary => _boundary;
 
     /// <summary>
     /// Predicts every task for <paramref name="rows"/> rows of <paramref name="inputs"/> (row-major

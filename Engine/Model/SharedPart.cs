@@ -15,9 +15,9 @@ namespace Engine;
 /// one block too (<see cref="MultiTaskModel.TaskRange"/>).
 /// </para>
 /// <para>
-/// <b>Per-task backward.</b> <see cref="Forward"/> returns the <i>boundary</i>: the one tensor through which every task
-/// reaches the shared parameters. Everything recorded from the boundary down must be an op
-/// <see cref="Tape{T}.BackwardPerTask"/> can run for all tasks at once; everything a task does above it must reach the
+/// <b>Per-task backward.</b> <see cref="Forward"/> writes the <i>boundary</i>: the tensors (usually one,
+/// <see cref="BoundaryCount"/>) through which every task reaches the shared parameters. Everything recorded from the boundary down must be an op
+/// <see cref="Tape{T}.BackwardPerTaskThrough"/> can run for all tasks at once; everything a task does above it must reach the
 /// shared parameters only through it.
 /// </para>
 /// </summary>
@@ -40,9 +40,13 @@ public abstract class SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Fills every parameter of the part (shared and per-task), seeded.</summary>
     public abstract void Initialize(Initializer kind, ulong seed);
 
+    /// <summary>Number of boundary tensors <see cref="Forward"/> writes (1 unless the tasks reach the shared block
+    /// through several tensors, as in PLE).</summary>
+    public virtual int BoundaryCount => 1;
+
     /// <summary>
-    /// Records the forward pass: writes task t's features into <paramref name="features"/>[t] and returns the boundary
-    /// tensor (see the class summary).
+    /// Records the forward pass: writes task t's features into <paramref name="features"/>[t] and the boundary tensors
+    /// (see the class summary) into <paramref name="boundary"/> (<see cref="BoundaryCount"/> of them).
     /// </summary>
-    public abstract Tensor<T> Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features);
+    public abstract void Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features, Span<Tensor<T>> boundary);
 }

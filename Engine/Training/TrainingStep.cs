@@ -189,7 +189,7 @@ public sealed class TrainingStep : IDisposable
         _backend.Fill(gradients, 0f);
         if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
         var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
-        var features = _model.Forward(_tape, x, _outputs);
+        _model.Forward(_tape, x, _outputs);
         for (int t = 0; t < tasks; t++)
         {
             _losses[t] = heads[t].Kind == TaskKind.Regression
@@ -218,7 +218,7 @@ public sealed class TrainingStep : IDisposable
         {
             var perTask = _taskGradients!.View;
             // ∇ of each UNWEIGHTED Lᵢ: through its own head, then all tasks through the trunk at once (rows overwritten).
-            _tape.BackwardPerTask(_losses, features, _trunk, perTask);
+            _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
             if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
             {
                 _exchange.Run(rows, globalRows == 0 ? rows : globalRows);

@@ -8,7 +8,7 @@ namespace Engine.Tests.Autodiff;
 /// <summary>
 /// The mixture-of-experts ops against central differences in float64 (<see cref="GradCheck"/>, torch's tolerances
 /// |analytic − numeric| ≤ 1e-5 + 1e-3·|numeric|, h = 1e-6), on the engine's float64 CPU path and on naive loops; and the
-/// MMoE / OMoE shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
+/// MMoE / OMoE / CGC / PLE (2 and 3 levels) shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
 /// per task (float64, rtol 1e-12), and the whole part passes a gradient check.
 /// </summary>
 public class MixtureOpTests
@@ -66,6 +66,8 @@ public class MixtureOpTests
         public readonly FlatParameters<double> Parameters;
         public readonly SharedPart<double> Part;
         public readonly Dense<double>[] Heads = new Dense<double>[Tasks];
+        /// <summary>Index of task t's first slot (its block runs to the next task's).</summary>
+        public readonly int[] TaskSlots = new int[Tasks];
         private readonly Leaves<double> _leaves;
         private readonly Tensor<double> _x;
         private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
@@ -79,6 +81,7 @@ public class MixtureOpTests
             Part = architecture.Build(spec, Parameters);
             for (int t = 0; t < Tasks; t++)
             {
+                TaskSlots[t] = Parameters.Slots.Count;
                 Part.RegisterTask(Parameters, t, spec.Heads[t]);
                 Heads[t] = new Dense<double>(Parameters, "heads." + spec.Heads[t].Name, 3, spec.Heads[t].Outputs);
             }
@@ -90,10 +93,11 @@ public class MixtureOpTests
             for (int t = 0; t < Tasks; t++) _targets[t] = _leaves.Random("y", Batch, spec.Heads[t].Outputs, seed: 22 + t, requiresGrad: false);
         }
 
-        public (Tensor<double>[] Losses, Tensor<double> Boundary) Forward(Tape<double> tape)
+        public (Tensor<double>[] Losses, Tensor<double>[] Boundary) Forward(Tape<double> tape)
         {
             var features = new Tensor<double>[Tasks];
-            var boundary = Part.Forward(tape, _x, features);
+            var boundary = new Tensor<double>[Part.BoundaryCount];
+            Part.Forward(tape, _x, features, boundary);
             var losses = new Tensor<double>[Tasks];
             for (int t = 0; t < Tasks; t++) losses[t] = tape.Mse(Heads[t].Forward(tape, features[t]), _targets[t]);
             return (losses, boundary);
@@ -111,11 +115,18 @@ public class MixtureOpTests
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe" }) data.Add(b, a);
+        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe", "cgc", "ple2", "ple3" }) data.Add(b, a);
         return data;
     }
 
-    private static Architecture Make(string name) => name == "mmoe" ? new MmoeArchitecture(3) : new OmoeArchitecture(3);
+    private static Architecture Make(string name) => name switch
+    {
+        "mmoe" => new MmoeArchitecture(3),
+        "omoe" => new OmoeArchitecture(3),
+        "cgc" => new CgcArchitecture(2, 1),
+        "ple2" => new PleArchitecture(2, 1, 2),
+        _ => new PleArchitecture(1, 2, 3),
+    };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -139,7 +150,7 @@ public class MixtureOpTests
         backend.Fill(net.Parameters.Gradients, 0);
         backend.Fill(rows.View, double.NaN);                   // overwritten
         var (losses2, boundary) = net.Forward(tape);
-        tape.BackwardPerTask(losses2, boundary, group, rows.View);
+        tape.BackwardPerTaskThrough(losses2, boundary, group, rows.View);
         var actualRows = backend.ToArray(rows.View);
         Tolerance.AllClose(expectedRows, actualRows, 1e-12, 1e-14, $"{architecture} per-task shared rows");
         Tolerance.AllClose(expectedFlat, backend.ToArray(net.Parameters.Gradients), 1e-12, 1e-14, $"{architecture} task-owned gradients");
@@ -147,7 +158,8 @@ public class MixtureOpTests
         Assert.Contains(expectedFlat[shared..], g => g != 0);
         // The shared block is what it should be: the experts, plus the one gate for OMoE.
         int experts = 3 * (6 * 4 + 6) + 3 * (3 * 6 + 3);
-        Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);
+        if (architecture is "mmoe" or "omoe") Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);
+        if (architecture == "cgc") Assert.Equal(2 * (6 * 4 + 6) + 2 * (3 * 6 + 3), shared);   // the shared experts only
     }
 
     [Theory]
@@ -164,4 +176,52 @@ public class MixtureOpTests
         }, parameters);
         AssertPasses(result, net.Parameters.Count);
     }
+
+    [Theory]
+    [InlineData("mmoe")]
+    [InlineData("omoe")]
+    [InlineData("cgc")]
+    [InlineData("ple2")]
+    [InlineData("ple3")]
+    public void Task_blocks_are_reached_by_their_own_task_only_and_shared_tensors_by_every_task(string architecture)
+    {
+        var backend = TestDevices.Reference;
+        using var net = new MoeNet(backend, Make(architecture));
+        using var tape = new Tape<double>(backend);
+        var (losses, _) = net.Forward(tape);
+        var slots = net.Parameters.Slots;
+        int sharedSlots = net.TaskSlots[0];
+        Assert.Equal(net.Part.SharedParameters.Length, slots[sharedSlots].Offset);
+        for (int t = 0; t < MoeNet.Tasks; t++)
+        {
+            backend.Fill(net.Parameters.Gradients, 0);
+            tape.Backward(losses[t]);
+            var g = backend.ToArray(net.Parameters.Gradients);
+            bool Reached(int slot) => g.AsSpan(slots[slot].Offset, slots[slot].Length).ToArray().Any(v => v != 0);
+            for (int s = 0; s < sharedSlots; s++) Assert.True(Reached(s), $"{architecture}: task {t} does not reach shared {slots[s].Name}");
+            for (int k = 0; k < MoeNet.Tasks; k++)
+            {
+                int end = k + 1 < MoeNet.Tasks ? net.TaskSlots[k + 1] : slots.Count;
+                for (int s = net.TaskSlots[k]; s < end; s++)
+                    Assert.True(Reached(s) == (k == t), $"{architecture}: task {t} {(k == t ? "does not reach its own" : "reaches task " + k + "'s")} {slots[s].Name}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_boundary_that_misses_a_path_to_the_shared_block_is_refused()
+    {
+        var backend = TestDevices.Reference;
+        using var net = new MoeNet(backend, Make("ple3"));
+        using var tape = new Tape<double>(backend);
+        using var rows = backend.Allocate<double>(MoeNet.Tasks * net.Part.SharedParameters.Length);
+        var (losses, boundary) = net.Forward(tape);
+        var e = Assert.Throws<InvalidOperationException>(() => tape.BackwardPerTaskThrough(losses, boundary[1..], net.Part.SharedParameters, rows.View));
+        Assert.Contains("not through the boundary", e.Message);
+        // Nothing was left detached: a plain backward afterwards still reaches the shared block.
+        backend.Fill(net.Parameters.Gradients, 0);
+        tape.Backward(losses[0]);
+        Assert.Contains(backend.ToArray(net.Parameters.Gradients)[..net.Part.SharedParameters.Length], g => g != 0);
+    }
 }
+

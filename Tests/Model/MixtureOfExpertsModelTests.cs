@@ -8,7 +8,7 @@ using Engine.Training;
 namespace Engine.Tests.Model;
 
 /// <summary>
-/// MMoE and OMoE as models: the parameter layout (experts shared; MMoE's gates task-owned, OMoE's gate shared), the
+/// MMoE, OMoE, CGC and PLE as models: the parameter layout (experts shared; MMoE's gates task-owned, OMoE's gate shared), the
 /// forward against float64 loops written here from the stored weights (tolerance rtol 1e-5, atol 1e-6), the per-task
 /// path of the training step against the single backward (float32 both, rtol 1e-5, atol 1e-7: same sums, other order),
 /// and checkpoints.
@@ -100,12 +100,22 @@ public class MixtureOfExpertsModelTests
         return y;
     }
 
+    private static Architecture Make(string name) => name switch
+    {
+        "mmoe" => new MmoeArchitecture(3),
+        "omoe" => new OmoeArchitecture(3),
+        "cgc" => new CgcArchitecture(2, 1),
+        _ => new PleArchitecture(2, 1, 3),
+    };
+
     [Theory]
     [InlineData("mmoe")]
     [InlineData("omoe")]
+    [InlineData("cgc")]
+    [InlineData("ple")]
     public void Per_task_path_with_the_sum_combiner_equals_the_single_backward(string name)
     {
-        Architecture arch = name == "mmoe" ? new MmoeArchitecture(3) : new OmoeArchitecture(3);
+        var arch = Make(name);
         var spec = Spec(arch, tower: [4]);
         var data = Problems.Data(Rows, seed: 3);
         using var single = MultiTaskModel.Create(spec, Cpu);
@@ -125,6 +135,26 @@ public class MixtureOfExpertsModelTests
         var sum = Enumerable.Range(0, shared).Select(i => rows[i] + 0.5 * rows[shared + i]).ToArray();
         Tolerance.AllClose(sum, Tolerance.ToFloat(g1[..shared]), 1e-5, 1e-7, $"{name} Σ λₜ rowₜ");
         Assert.NotEqual(rows[..shared], rows[shared..]);
+    }
+
+    [Fact]
+    public void Ple_layout_puts_each_tasks_last_gates_and_experts_in_its_block()
+    {
+        using var model = MultiTaskModel.Create(Spec(new PleArchitecture(2, 1, 2)), Cpu);
+        string[] names = [.. model.Parameters.Slots.Select(s => s.Name)];
+        int first = Array.IndexOf(names, "levels.0.gates.reg.weight");
+        Assert.Equal([
+            "levels.0.shared.0.weight", "levels.0.shared.0.bias", "levels.0.shared.1.weight", "levels.0.shared.1.bias",
+            "levels.0.tasks.reg.0.weight", "levels.0.tasks.reg.0.bias", "levels.0.tasks.reg.1.weight", "levels.0.tasks.reg.1.bias",
+            "levels.0.tasks.cls.0.weight", "levels.0.tasks.cls.0.bias", "levels.0.tasks.cls.1.weight", "levels.0.tasks.cls.1.bias",
+            "levels.0.shared_gate.weight",
+            "levels.1.shared.0.weight", "levels.1.shared.0.bias", "levels.1.shared.1.weight", "levels.1.shared.1.bias"], names[..first]);
+        Assert.Equal(model.SharedParameters.Length, model.Parameters[names[first]].Offset);
+        Assert.Equal(["levels.0.gates.reg.weight", "levels.1.tasks.reg.0.weight", "levels.1.tasks.reg.0.bias", "levels.1.tasks.reg.1.weight",
+            "levels.1.tasks.reg.1.bias", "levels.1.gates.reg.weight", "heads.reg.weight", "heads.reg.bias"], model.TaskParameterNames(0));
+        Assert.Equal([2, 8, 5], model.Parameters["levels.0.shared.0.weight"].Shape);   // Eₛ = 2 experts of 5 → 8 → 6
+        Assert.Equal([4, 5], model.Parameters["levels.0.shared_gate.weight"].Shape);   // T·Eₜ + Eₛ = 2·1 + 2 experts, d = 5
+        Assert.Equal([3, 6], model.Parameters["levels.1.gates.cls.weight"].Shape);     // Eₜ + Eₛ = 3, reading the H = 6 features
     }
 
     [Fact]

@@ -86,6 +86,7 @@ public class AllocationTests
     {
         { "mmoe", CombinationMethod.Sum }, { "mmoe", CombinationMethod.PcGrad },
         { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
+        { "cgc", CombinationMethod.PcGrad }, { "ple", CombinationMethod.PcGrad },
     };
 
     [Theory]
@@ -93,7 +94,13 @@ public class AllocationTests
     public void A_warm_step_of_a_mixture_of_experts_with_towers_allocates_nothing(string architecture, CombinationMethod combination)
     {
         var cpu = new CpuBackend<float>();
-        Architecture arch = architecture == "mmoe" ? new MmoeArchitecture(3) : new OmoeArchitecture(3);
+        Architecture arch = architecture switch
+        {
+            "mmoe" => new MmoeArchitecture(3),
+            "omoe" => new OmoeArchitecture(3),
+            "cgc" => new CgcArchitecture(2, 1),
+            _ => new PleArchitecture(2, 1, 3),   // several boundary tensors: the generalised stacked pass
+        };
         using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = arch }, cpu);
         using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);

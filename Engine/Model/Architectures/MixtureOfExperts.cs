@@ -85,17 +85,18 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
     }
 
     /// <inheritdoc/>
-    public override Tensor<T> Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features)
+    public override void Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features, Span<Tensor<T>> boundary)
     {
         var experts = ExpertLayers.Forward(tape, inputs);            // [E·B × H], expert-major
         if (_sharedGate is not null)
         {
             var mixed = tape.Mixture(experts, tape.Softmax(_sharedGate.Forward(tape, inputs)));
             features.Fill(mixed);
-            return mixed;
+            boundary[0] = mixed;
+            return;
         }
         for (int t = 0; t < features.Length; t++)
             features[t] = tape.Mixture(experts, tape.Softmax(_taskGates[t]!.Forward(tape, inputs)));
-        return experts;
+        boundary[0] = experts;
     }
 }

@@ -40,10 +40,10 @@ public sealed class SharedBottom<T> : SharedPart<T> where T : unmanaged, IFloati
     public override void Initialize(Initializer kind, ulong seed) => Trunk.Initialize(kind, seed);
 
     /// <inheritdoc/>
-    public override Tensor<T> Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features)
+    public override void Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features, Span<Tensor<T>> boundary)
     {
         var z = Trunk.Forward(tape, inputs);
         features.Fill(z);
-        return z;
+        boundary[0] = z;
     }
 }
