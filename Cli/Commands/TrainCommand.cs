@@ -20,16 +20,20 @@ internal static class TrainCommand
     {
         var flags = new TrainFlags();
         var json = new Option<bool>("--json") { Description = "Print the report (settings, metrics, history) as JSON on stdout instead of the tables." };
+        var plots = new Option<string?>("--plots")
+            { Description = "Draw the training curves, gradient norms, task weights and task-gradient cosines into this folder (PNG and SVG).", HelpName = "DIR" };
         var command = new Command("train", "Train a multi-task model on a CSV file (default: the bundled energy-efficiency data) and report per-task metrics.");
         flags.AddTo(command);
         command.Add(json);
-        command.SetAction(parsed => Run(context, flags.Bind(parsed), new OutputOptions(parsed.GetValue(json))));
+        command.Add(plots);
+        command.SetAction(parsed => Run(context, flags.Bind(parsed), new OutputOptions(parsed.GetValue(json), parsed.GetValue(plots))));
         return command;
     }
 
     /// <summary>How the results are shown (not part of the experiment's settings).</summary>
     /// <param name="Json">The report as JSON on stdout instead of the tables.</param>
-    internal sealed record OutputOptions(bool Json = false);
+    /// <param name="PlotsDirectory">Where to draw the training plots (null: none).</param>
+    internal sealed record OutputOptions(bool Json = false, string? PlotsDirectory = null);
 
     internal static int Run(CliContext context, ExperimentSettings settings, OutputOptions? show = null)
     {
@@ -95,6 +99,14 @@ internal static class TrainCommand
         {
             outcome.SaveModel(save);
             context.Status($"Saved the model to {save}.");
+        }
+        if (show.PlotsDirectory is { } plotsDirectory && outcome.Training is { } training)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var drawn = Engine.Plots.TrainingPlots.Write(training, plotsDirectory);
+            context.Status(string.Create(CultureInfo.InvariantCulture,
+                $"Drew {drawn.Files.Count / 2} charts into {plotsDirectory} (PNG and SVG) in {watch.Elapsed.TotalSeconds:F2} s."));
+            foreach (var skipped in drawn.Skipped) context.Status($"Not drawn: {skipped}.");
         }
         if (settings.ReportPath is { } path && path != "-")
         {

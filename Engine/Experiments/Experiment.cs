@@ -23,6 +23,10 @@ public sealed class ExperimentOutcome(ExperimentReport report, MultiTaskModel mo
     /// <summary>The data, its split and its standardization.</summary>
     public PreparedData Data { get; } = data;
 
+    /// <summary>The multi-task model's training run: every epoch's report (losses, metrics, gradient norms, task
+    /// weights, cosines), e.g. for <c>Engine.Plots.TrainingPlots.Write</c>.</summary>
+    public TrainingResult? Training { get; init; }
+
     /// <summary>Saves the model with everything prediction needs: standardization, label maps, schema, and the settings.</summary>
     public void SaveModel(string path) => Experiment.SaveModel(Model, Data, Report.Settings, path);
 
@@ -91,7 +95,7 @@ public static class Experiment
                 Seconds = seconds,
                 Baselines = baselines,
             };
-            return new ExperimentOutcome(report, model, data);
+            return new ExperimentOutcome(report, model, data) { Training = result };
         }
         catch
         {

@@ -50,6 +50,19 @@ public partial class CliOutputTests : IDisposable
     }
 
     [Fact]
+    public void Train_plots_draws_the_charts_into_the_folder()
+    {
+        var csv = _dir.Write("train.csv", Mtl.SyntheticCsv());
+        var plots = _dir.File_("plots");
+        var r = Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--combine", "pcgrad", "--plots", plots]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("Drew 5 charts into", r.Error);
+        foreach (var chart in Engine.Plots.TrainingPlots.Charts)
+            foreach (var extension in new[] { "png", "svg" })
+                Assert.True(new FileInfo(Path.Combine(plots, $"{chart}.{extension}")) is { Exists: true, Length: > 1000 }, $"{chart}.{extension}");
+    }
+
+    [Fact]
     public void Json_and_report_to_stdout_together_are_a_usage_error()
     {
         var csv = _dir.Write("train.csv", Mtl.SyntheticCsv());
