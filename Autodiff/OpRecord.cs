@@ -14,6 +14,8 @@ internal enum OpKind
     Mean,
     Mse,
     SoftmaxCrossEntropy,
+    MaskedMse,
+    MaskedSoftmaxCrossEntropy,
     WeightedSum,
     BatchedLinear,
     Softmax,
@@ -43,6 +45,8 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
     public View<T> Scratch;
     /// <summary>The same scratch for every task at once ([tasks × output length]), for the stacked trunk pass.</summary>
     public View<T> StackedScratch;
+    /// <summary>The labelled count n of a masked loss (a device scalar its forward wrote, its backward reads).</summary>
+    public View<T> Count;
     /// <summary>Variadic inputs (the losses of a weighted sum); cleared, never shrunk.</summary>
     public readonly List<Tensor<T>> Inputs = [];
 
@@ -58,6 +62,7 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
         Saved = default;
         Scratch = default;
         StackedScratch = default;
+        Count = default;
         Inputs.Clear();
     }
 }

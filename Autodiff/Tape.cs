@@ -172,6 +172,8 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.Mean: Ops.ReduceBackward(this, record); break;
             case OpKind.Mse: Ops.MseBackward(this, record); break;
             case OpKind.SoftmaxCrossEntropy: Ops.SoftmaxCrossEntropyBackward(this, record); break;
+            case OpKind.MaskedMse: Ops.MaskedMseBackward(this, record); break;
+            case OpKind.MaskedSoftmaxCrossEntropy: Ops.MaskedSoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;
             case OpKind.Softmax: Ops.SoftmaxBackward(this, record); break;

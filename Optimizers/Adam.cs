@@ -76,8 +76,8 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         new(learningRate, Options.Beta1, Options.Beta2, Options.Epsilon, weightDecay, Options.Decoupled, Options.AmsGrad, Options.BiasCorrection);
 
     /// <inheritdoc/>
-    protected override void StepRange(int offset, int length, double learningRate, double weightDecay) =>
+    protected override void StepRange(int offset, int length, double learningRate, double weightDecay, View<T> control) =>
         Backend.AdamStep(Parameters.Values.Slice(offset, length), Parameters.Gradients.Slice(offset, length),
             _m.Slice(offset, length), _v.Slice(offset, length), Options.AmsGrad ? _vMax.Slice(offset, length) : default,
-            Settings(learningRate, weightDecay), Control.View);
+            Settings(learningRate, weightDecay), control);
 }

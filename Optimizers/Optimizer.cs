@@ -13,6 +13,10 @@ public abstract class Optimizer<T> : IOptimizer<T> where T : unmanaged, IFloatin
 {
     private readonly List<(string Name, DeviceBuffer<T> Buffer)> _state = [];
     private readonly ParameterGroupInfo[] _groups;
+    private readonly List<LabelGate> _gates = [];   // sorted by offset, disjoint
+
+    /// <summary>A flat range updated only when its task had labels: its own control block, derived each step.</summary>
+    private sealed record LabelGate(int Offset, int Length, View<T> Labelled, DeviceBuffer<T> Control);
 
     /// <summary>Sets up groups and the control block.</summary>
     protected Optimizer(Backend<T> backend, FlatParameters<T> parameters, double learningRate, double weightDecay,
@@ -58,20 +62,61 @@ public abstract class Optimizer<T> : IOptimizer<T> where T : unmanaged, IFloatin
     {
         // Without a clipper this step is neither clipped nor guarded: just count it on the device.
         if (!Control.IsPrepared) Backend.AdvanceStep(Control.View);
+        for (int i = 0; i < _gates.Count; i++) Backend.GateStepControl(Control.View, _gates[i].Labelled, _gates[i].Control.View);
         for (int g = 0; g < _groups.Length; g++)
         {
             var group = _groups[g];
             double lr = CurrentLearningRate(g);
             var ranges = group.Ranges;
             for (int r = 0; r < ranges.Count; r++) // indexed, not foreach: no enumerator allocated
-                StepRange(ranges[r].Offset, ranges[r].Length, lr, group.WeightDecay);
+                StepGated(ranges[r].Offset, ranges[r].Length, lr, group.WeightDecay);
         }
         Control.MarkConsumed();
         StepsTaken++;
     }
 
-    /// <summary>Launches the update of the flat range [offset, offset + length) with this step's hyper-parameters.</summary>
-    protected abstract void StepRange(int offset, int length, double learningRate, double weightDecay);
+    /// <summary>
+    /// Makes the flat range [offset, offset + length) (a task head's parameters) update only in steps where the device
+    /// scalar <paramref name="labelled"/> (the task's labelled count in the batch) is not 0: otherwise the range's
+    /// parameters and state (Adam's moments, SGD's momentum) are left exactly as they were. Decided on the device
+    /// (<see cref="Backend{T}.GateStepControl"/>), no host read. Ranges may not overlap. Maths: docs/maths.md §19.2.
+    /// </summary>
+    public void GateRange(int offset, int length, View<T> labelled)
+    {
+        if (offset < 0 || length <= 0 || offset > Parameters.Count - length)
+            throw new ArgumentOutOfRangeException(nameof(length), $"Range [{offset}, {offset + length}) is not within the {Parameters.Count} parameters.");
+        foreach (var gate in _gates)
+            if (offset < gate.Offset + gate.Length && gate.Offset < offset + length)
+                throw new ArgumentException($"Range [{offset}, {offset + length}) overlaps the gated range [{gate.Offset}, {gate.Offset + gate.Length}).", nameof(offset));
+        var control = Backend.Allocate<T>(StepControl.Length);
+        try { Backend.GateStepControl(Control.View, labelled, control.View); } // validates the operands
+        catch { control.Dispose(); throw; }
+        int at = 0;
+        while (at < _gates.Count && _gates[at].Offset < offset) at++;
+        _gates.Insert(at, new LabelGate(offset, length, labelled, control));
+    }
+
+    /// <summary>Steps [offset, offset + length), the parts inside a gated range with that range's control block.</summary>
+    private void StepGated(int offset, int length, double learningRate, double weightDecay)
+    {
+        int position = offset, end = offset + length;
+        for (int i = 0; i < _gates.Count && position < end; i++)
+        {
+            var gate = _gates[i];
+            int start = gate.Offset, stop = gate.Offset + gate.Length;
+            if (stop <= position) continue;
+            if (start >= end) break;
+            if (start > position) { StepRange(position, start - position, learningRate, weightDecay, Control.View); position = start; }
+            int until = Math.Min(stop, end);
+            StepRange(position, until - position, learningRate, weightDecay, gate.Control.View);
+            position = until;
+        }
+        if (position < end) StepRange(position, end - position, learningRate, weightDecay, Control.View);
+    }
+
+    /// <summary>Launches the update of the flat range [offset, offset + length) with this step's hyper-parameters, reading
+    /// <paramref name="control"/> (the step-control block: <see cref="Control"/>, or a gated copy of it) on the device.</summary>
+    protected abstract void StepRange(int offset, int length, double learningRate, double weightDecay, View<T> control);
 
     /// <summary>
     /// For a derived constructor: checks the default group's hyper-parameters and every parameter group's with
@@ -137,6 +182,7 @@ public abstract class Optimizer<T> : IOptimizer<T> where T : unmanaged, IFloatin
     public void Dispose()
     {
         foreach (var (_, buffer) in _state) buffer.Dispose();
+        foreach (var gate in _gates) gate.Control.Dispose();
         Control.Dispose();
         GC.SuppressFinalize(this);
     }

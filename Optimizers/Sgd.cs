@@ -50,7 +50,7 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
         new(learningRate, Options.Momentum, Options.Dampening, weightDecay, Options.Nesterov);
 
     /// <inheritdoc/>
-    protected override void StepRange(int offset, int length, double learningRate, double weightDecay) =>
+    protected override void StepRange(int offset, int length, double learningRate, double weightDecay, View<T> control) =>
         Backend.SgdStep(Parameters.Values.Slice(offset, length), Parameters.Gradients.Slice(offset, length),
-            Options.Momentum != 0 ? _buffer.Slice(offset, length) : default, Settings(learningRate, weightDecay), Control.View);
+            Options.Momentum != 0 ? _buffer.Slice(offset, length) : default, Settings(learningRate, weightDecay), control);
 }

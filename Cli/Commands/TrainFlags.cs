@@ -47,6 +47,7 @@ internal sealed class TrainFlags
     public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
     public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
     public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
     public readonly Option<bool> AmsGrad = new("--amsgrad") { Description = "Adam/AdamW: the AMSGrad variant." };
@@ -85,7 +86,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -102,6 +103,7 @@ internal sealed class TrainFlags
             DataPath = p.GetValue(Data),
             Delimiter = SharedFlags.ParseDelimiter(p.GetValue(Delimiter)),
             TextEncoding = SharedFlags.ParseEncoding(p.GetValue(Encoding)) is null ? null : p.GetValue(Encoding),
+            MissingLabels = p.GetValue(StrictLabels) ? Engine.Data.MissingLabels.Error : Engine.Data.MissingLabels.Allow,
             Inputs = Names(p.GetValue(Inputs), "--inputs") is { Length: > 0 } inputs ? inputs : null,
             Categorical = Names(p.GetValue(Categorical), "--categorical"),
             Regression = Names(p.GetValue(Regression), "--regression"),

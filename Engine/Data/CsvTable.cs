@@ -27,12 +27,16 @@ public static class CsvTable
     /// non-numeric text in a numeric column, a label or category the encoding has never seen, malformed quoting.</exception>
     /// <param name="text">The file's text encoding (e.g. <c>Encoding.Latin1</c>). Null: UTF-8, checked — an invalid byte
     /// sequence is an error naming its line and column, never decoded to U+FFFD.</param>
-    public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null)
+    /// <param name="missingLabels">What a missing cell in a target column means: no label for that task in that row
+    /// (<see cref="MissingLabels.Allow"/>, the default) or an error (<see cref="MissingLabels.Error"/>).</param>
+    public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null,
+        MissingLabels missingLabels = MissingLabels.Allow)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
         var raw = ReadRecords(path, delimiter, text);
         schema ??= InferSchema(raw);
-        return Encode(raw, schema, encoding);
+        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
     }
 
     /// <summary>The header and records of a file as strings, with the line each record starts on.</summary>
@@ -117,7 +121,7 @@ public static class CsvTable
         return new TableSchema(numeric, categorical, []);
     }
 
-    private static Dataset Encode(RawTable raw, TableSchema schema, DataEncoding? given)
+    private static Dataset Encode(RawTable raw, TableSchema schema, DataEncoding? given, bool allowMissingLabels)
     {
         int Column(string name)
         {
@@ -144,7 +148,7 @@ public static class CsvTable
         {
             int c = Column(task.Columns[0]);
             labels[task.Name] = given is null
-                ? LabelMap.Fit(ValuesOf(raw, c, task.Columns[0]))
+                ? LabelMap.Fit(allowMissingLabels ? LabelsOf(raw, c) : ValuesOf(raw, c, task.Columns[0]))
                 : given.Labels.TryGetValue(task.Name, out var m) ? m
                 : throw new ArgumentException($"The encoding has no label map for task '{task.Name}'.", nameof(given));
         }
@@ -181,7 +185,8 @@ public static class CsvTable
                 for (int j = 0; j < k; j++)
                 {
                     int c = Column(task.Columns[j]);
-                    for (int r = 0; r < rows; r++) values[(long)r * k + j] = Number(raw, r, c);
+                    for (int r = 0; r < rows; r++)
+                        values[(long)r * k + j] = allowMissingLabels && IsAbsent(raw.Records[r][c]) ? float.NaN : Number(raw, r, c);
                 }
                 tasks.Add(new RegressionTargets(task.Name, task.Columns, values));
             }
@@ -190,7 +195,8 @@ public static class CsvTable
                 int c = Column(task.Columns[0]);
                 var map = labels[task.Name];
                 var classes = new int[rows];
-                for (int r = 0; r < rows; r++) classes[r] = Index(raw, r, c, map, "class label");
+                for (int r = 0; r < rows; r++)
+                    classes[r] = allowMissingLabels && IsAbsent(raw.Records[r][c]) ? ClassTargets.Missing : Index(raw, r, c, map, "class label");
                 tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes));
             }
         }
@@ -202,6 +208,16 @@ public static class CsvTable
     {
         for (int r = 0; r < raw.Records.Count; r++) yield return Present(raw, r, c);
     }
+
+    /// <summary>The present values of a label column (missing cells are "no label" and skipped).</summary>
+    private static IEnumerable<string> LabelsOf(RawTable raw, int c)
+    {
+        for (int r = 0; r < raw.Records.Count; r++)
+            if (!IsAbsent(raw.Records[r][c])) yield return raw.Records[r][c];
+    }
+
+    /// <summary>An empty field or a missing-value marker.</summary>
+    private static bool IsAbsent(string text) => text.Length == 0 || IsMissing(text);
 
     private static string Present(RawTable raw, int r, int c)
     {

@@ -98,9 +98,12 @@ public abstract class TaskTargets
 
     /// <summary>The targets of the given rows, in that order.</summary>
     public abstract TaskTargets Select(ReadOnlySpan<int> rows);
+
+    /// <summary>How many labels are present: rows with a class (classification), target values that are not NaN (regression).</summary>
+    public abstract int LabelledCount { get; }
 }
 
-/// <summary>Regression targets: float32 [rows × Width], row-major, one column per target column.</summary>
+/// <summary>Regression targets: float32 [rows × Width], row-major, one column per target column; NaN = no label.</summary>
 public sealed class RegressionTargets : TaskTargets
 {
     /// <summary>The target columns (Width of them).</summary>
@@ -138,6 +141,17 @@ public sealed class RegressionTargets : TaskTargets
 
     /// <summary>A copy with other values (e.g. standardized).</summary>
     public RegressionTargets WithValues(float[] values) => new(Name, Columns, values);
+
+    /// <inheritdoc/>
+    public override int LabelledCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (float v in Values) if (!float.IsNaN(v)) n++;
+            return n;
+        }
+    }
 }
 
 /// <summary>Classification targets: one class index per row, into <see cref="Labels"/>.</summary>
@@ -149,8 +163,14 @@ public sealed class ClassTargets : TaskTargets
     /// <summary>Label ↔ index.</summary>
     public LabelMap Labels { get; }
 
-    /// <summary>The class index of each row, in [0, Labels.Count).</summary>
+    /// <summary>The class index of a row without a label.</summary>
+    public const int Missing = Kernels.MissingLabel.Class;
+
+    /// <summary>The class index of each row, in [0, Labels.Count), or <see cref="Missing"/> for a row without a label.</summary>
     public int[] Classes { get; }
+
+    /// <inheritdoc/>
+    public override int LabelledCount => Classes.Count(c => c != Missing);
 
     /// <summary>The number of classes.</summary>
     public int ClassCount => Labels.Count;
@@ -161,15 +181,15 @@ public sealed class ClassTargets : TaskTargets
     /// <inheritdoc/>
     public override int RowCount => Classes.Length;
 
-    /// <summary>Creates the targets; every class index must be in range.</summary>
+    /// <summary>Creates the targets; every class index must be in range or <see cref="Missing"/>.</summary>
     public ClassTargets(string name, string column, LabelMap labels, int[] classes) : base(name)
     {
         Column = column;
         Labels = labels;
         Classes = classes;
         for (int i = 0; i < classes.Length; i++)
-            if ((uint)classes[i] >= (uint)labels.Count)
-                throw new ArgumentOutOfRangeException(nameof(classes), classes[i], $"Class index at row {i} must be in [0, {labels.Count}).");
+            if ((uint)classes[i] >= (uint)labels.Count && classes[i] != Missing)
+                throw new ArgumentOutOfRangeException(nameof(classes), classes[i], $"Class index at row {i} must be in [0, {labels.Count}) or {Missing} (no label).");
     }
 
     /// <inheritdoc/>

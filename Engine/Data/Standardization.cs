@@ -37,7 +37,11 @@ public sealed class Standardization
         var targets = new Dictionary<string, Standardizer>(StringComparer.Ordinal);
         foreach (var t in data.Tasks.OfType<RegressionTargets>())
         {
-            targets[t.Name] = Standardizer.Fit(t.Values, t.Width, trainRows);
+            try { targets[t.Name] = Standardizer.Fit(t.Values, t.Width, trainRows); }
+            catch (ArgumentException e) when (e.ParamName == "values")
+            {
+                throw new ArgumentException($"{data.Source}: regression task '{t.Name}' has no label on the {trainRows.Length} training rows.", nameof(data), e);
+            }
             CheckTargetScale(data, t, targets[t.Name], trainRows);
         }
         return new Standardization(inputs, targets);

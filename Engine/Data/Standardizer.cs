@@ -41,7 +41,8 @@ public sealed class Standardizer
 
     /// <summary>
     /// Fits μ and σ on the rows <paramref name="rows"/> of <paramref name="values"/> [rows × width]:
-    /// μⱼ = (1/n) Σᵢ xᵢⱼ, σⱼ = √((1/n) Σᵢ (xᵢⱼ − μⱼ)²) — two passes in float64, so no cancellation.
+    /// μⱼ = (1/n) Σᵢ xᵢⱼ, σⱼ = √((1/n) Σᵢ (xᵢⱼ − μⱼ)²) — two passes in float64, so no cancellation. NaN values
+    /// (missing labels) are left out, n counting the others; a column with no value at all is an error.
     /// Columns flagged in <paramref name="passThrough"/> (e.g. one-hot slots) get μ = 0, σ = 1.
     /// </summary>
     public static Standardizer Fit(ReadOnlySpan<float> values, int width, ReadOnlySpan<int> rows, ReadOnlySpan<bool> passThrough = default)
@@ -60,12 +61,17 @@ public sealed class Standardizer
         for (int j = 0; j < width; j++)
         {
             if (!passThrough.IsEmpty && passThrough[j]) { std[j] = 1; continue; }
+            // NaN is a missing label (regression targets): left out of μ and σ, and left NaN by Transform.
             double sum = 0;
-            foreach (int r in rows) sum += values[r * width + j];
-            double mu = sum / rows.Length;
+            int n = 0;
+            foreach (int r in rows)
+                if (!float.IsNaN(values[r * width + j])) { sum += values[r * width + j]; n++; }
+            if (n == 0) throw new ArgumentException($"Column {j} has no value on the {rows.Length} fitting rows (every one is missing).", nameof(values));
+            double mu = sum / n;
             double squares = 0;
-            foreach (int r in rows) { double d = values[r * width + j] - mu; squares += d * d; }
-            double sigma = Math.Sqrt(squares / rows.Length);
+            foreach (int r in rows)
+                if (!float.IsNaN(values[r * width + j])) { double d = values[r * width + j] - mu; squares += d * d; }
+            double sigma = Math.Sqrt(squares / n);
             mean[j] = mu;
             std[j] = sigma < MinStd ? 1 : sigma;
         }

@@ -23,6 +23,9 @@ public sealed record ExperimentSettings
     /// invalid byte is an error naming its row and column.</summary>
     public string? TextEncoding { get; init; }
 
+    /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
+    public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 

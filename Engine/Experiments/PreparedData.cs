@@ -69,7 +69,7 @@ public sealed class PreparedData
         var (path, schema) = ResolveSource(settings);
         var text = Text(settings);
         CheckColumnsExist(path, schema, settings.Delimiter, text);
-        var data = CsvTable.Load(path, schema, settings.Delimiter, text: text);
+        var data = CsvTable.Load(path, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels);
         return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
     }
 

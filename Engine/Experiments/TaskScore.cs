@@ -7,7 +7,8 @@ namespace Engine.Experiments;
 /// </summary>
 /// <param name="Task">The task's name.</param>
 /// <param name="Kind">Regression or classification.</param>
-/// <param name="Rows">The number of rows scored.</param>
+/// <param name="Rows">The number of rows scored: the rows that carry a label for this task (a row without one, maths.md
+/// §19.1, is left out of every metric).</param>
 /// <param name="Loss">The training objective on these rows: for a regression the mean squared error of the
 /// standardized targets (the MSE the model was trained on, mean over rows and outputs); for a classification
 /// the mean cross-entropy −(1/n)Σ log pᵢ(yᵢ) (natural log).</param>
@@ -36,18 +37,23 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         var y = targets.Values;
         if (predicted.Length != y.Length)
             throw new ArgumentException($"Task '{targets.Name}': {predicted.Length} predictions for {y.Length} target values.", nameof(predicted));
-        int k = targets.Width;
+        int k = targets.Width, present = 0, rows = 0;
         double squares = 0, absolute = 0, standardizedSquares = 0;
+        for (int r = 0; r < targets.RowCount; r++)
+            for (int j = 0; j < k; j++)
+                if (!float.IsNaN(y[r * k + j])) { rows++; break; }
         for (int i = 0; i < y.Length; i++)
         {
+            if (float.IsNaN(y[i])) continue; // no label
+            present++;
             double error = (double)predicted[i] - y[i];
             squares += error * error;
             absolute += Math.Abs(error);
             double z = error / scale.Std[i % k];
             standardizedSquares += z * z;
         }
-        int n = Math.Max(1, y.Length);
-        return new TaskScore(targets.Name, TaskKind.Regression, targets.RowCount,
+        int n = Math.Max(1, present);
+        return new TaskScore(targets.Name, TaskKind.Regression, rows,
             standardizedSquares / n, Math.Sqrt(squares / n), absolute / n, null);
     }
 
@@ -60,18 +66,20 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         if (probabilities.Length != (long)rows * c)
             throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {rows} rows × {c} classes.", nameof(probabilities));
         double crossEntropy = 0;
-        int correct = 0;
+        int correct = 0, labelled = 0;
         for (int r = 0; r < rows; r++)
         {
             var p = probabilities.Slice(r * c, c);
             int label = targets.Classes[r];
+            if (label == ClassTargets.Missing) continue;
+            labelled++;
             // log of a probability that rounded to 0 in float32: clamp at the smallest normal float.
             crossEntropy -= Math.Log(Math.Max((double)p[label], SmallestNormalFloat));
             int best = 0;
             for (int j = 1; j < c; j++) if (p[j] > p[best]) best = j;
             if (best == label) correct++;
         }
-        int n = Math.Max(1, rows);
-        return new TaskScore(targets.Name, TaskKind.Classification, rows, crossEntropy / n, null, null, (double)correct / n);
+        int n = Math.Max(1, labelled);
+        return new TaskScore(targets.Name, TaskKind.Classification, labelled, crossEntropy / n, null, null, (double)correct / n);
     }
 }

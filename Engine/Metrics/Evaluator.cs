@@ -7,15 +7,15 @@ namespace Engine.Metrics;
 
 /// <summary>
 /// Evaluates a model on a device-resident labelled set: no-grad forwards of at most
-/// <see cref="MultiTaskModel.MaxPredictionBatch"/> rows, each task's loss (MSE or cross-entropy) and error sums
-/// accumulated on the device, one download at the end. Reusable across epochs (the trainer keeps one for validation).
+/// <see cref="MultiTaskModel.MaxPredictionBatch"/> rows, each task's masked loss (MSE or cross-entropy over the labelled
+/// rows only) and error sums accumulated on the device, one download at the end. Reusable across epochs (the trainer keeps one for validation).
 /// </summary>
 internal sealed class Evaluator : IDisposable
 {
     private readonly MultiTaskModel _model;
     private readonly Tape<float> _tape;
     private readonly MetricAccumulator _accumulator;
-    private readonly DeviceBuffer<float> _losses;
+    private readonly DeviceBuffer<float> _losses, _labelled;
     private readonly Tensor<float>[] _outputs;
 
     public Evaluator(MultiTaskModel model)
@@ -24,6 +24,7 @@ internal sealed class Evaluator : IDisposable
         _tape = new Tape<float>(model.Backend);
         _accumulator = new MetricAccumulator(model.Backend, model.Spec.Heads);
         _losses = model.Backend.Allocate<float>(model.TaskCount);
+        _labelled = model.Backend.Allocate<float>(model.TaskCount);
         _outputs = new Tensor<float>[model.TaskCount];
     }
 
@@ -48,20 +49,21 @@ internal sealed class Evaluator : IDisposable
             for (int t = 0; t < heads.Count; t++)
             {
                 var loss = _losses.Slice(t, 1);
+                var labelled = _labelled.Slice(t, 1);
                 if (heads[t].Kind == TaskKind.Regression)
                 {
                     var targets = data.Targets(t, start, rows);
-                    backend.MseForward(_outputs[t].Data, targets, loss);
+                    backend.MaskedMseForward(_outputs[t].Data, targets, loss, labelled);
                     _accumulator.AddRegression(t, _outputs[t].Data, targets, rows, _tape.Arena.Take(3 * _outputs[t].Length));
                 }
                 else
                 {
                     var labels = data.Labels(t, start, rows);
-                    backend.SoftmaxCrossEntropyForward(_outputs[t].Data, labels, rows, heads[t].Outputs, _tape.Arena.Take(_outputs[t].Length), loss);
+                    backend.MaskedSoftmaxCrossEntropyForward(_outputs[t].Data, labels, rows, heads[t].Outputs, _tape.Arena.Take(_outputs[t].Length), loss, labelled);
                     _accumulator.AddClassification(t, _outputs[t].Data, labels, rows);
                 }
             }
-            _accumulator.AddLosses(_losses.View, rows);
+            _accumulator.AddLosses(_losses.View, _labelled.View, rows);
         }
         return _accumulator.Read(Scales(data), communicator: communicator);
     }
@@ -78,5 +80,6 @@ internal sealed class Evaluator : IDisposable
         _tape.Dispose();
         _accumulator.Dispose();
         _losses.Dispose();
+        _labelled.Dispose();
     }
 }

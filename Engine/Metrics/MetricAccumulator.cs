@@ -4,11 +4,14 @@ using Engine.Kernels;
 namespace Engine.Metrics;
 
 /// <summary>
-/// Sums on the device, over the batches of an epoch (or an evaluation), everything <see cref="TaskMetrics"/> needs:
-/// per task Σ rows·Lᵢ (so that the mean loss weighs every row alike when the last batch is shorter), and per
-/// regression column the sums of squared and absolute errors, or per classification the count of correct rows.
-/// A batch adds a few small launches and no host read; <see cref="Read"/> downloads everything once.
-/// Layout of the device buffer: [T loss sums | per task: SSE[k], SAE[k] (regression) or correct[1] (classification)].
+/// Sums on the device, over the batches of an epoch (or an evaluation), everything <see cref="TaskMetrics"/> needs,
+/// counting <b>labelled</b> values only (a NaN target or a negative class is no label, maths.md §19.1): per task
+/// Σ nᵢ·Lᵢ and Σ nᵢ (nᵢ the batch's labelled count written by the masked loss kernels, so the mean loss weighs every
+/// labelled value alike), and per regression column the sums of squared and absolute errors and the labelled count, or
+/// per classification the count of correct rows. A batch adds a few small launches and no host read; <see cref="Read"/>
+/// downloads everything once.
+/// Layout of the device buffer: [T loss sums | T labelled counts | per task: SSE[k], SAE[k], N[k] (regression) or
+/// correct[1] (classification)].
 /// </summary>
 internal sealed class MetricAccumulator : IDisposable
 {
@@ -23,21 +26,24 @@ internal sealed class MetricAccumulator : IDisposable
         _backend = backend;
         _heads = [.. heads];
         _offsets = new int[_heads.Length];
-        int length = _heads.Length;
+        int length = 2 * _heads.Length;
         for (int t = 0; t < _heads.Length; t++)
         {
             _offsets[t] = length;
-            length += _heads[t].Kind == TaskKind.Regression ? 2 * _heads[t].Outputs : 1;
+            length += _heads[t].Kind == TaskKind.Regression ? 3 * _heads[t].Outputs : 1;
         }
         _sums = backend.Allocate<float>(length);
         _counts = backend.Allocate<float>(_heads.Length);
         Reset();
     }
 
-    /// <summary>The T loss sums (the first T elements).</summary>
+    /// <summary>The T loss sums Σ nᵢ·Lᵢ (the first T elements).</summary>
     public View<float> LossSums => _sums.Slice(0, _heads.Length);
 
-    /// <summary>Rows added since the last reset.</summary>
+    /// <summary>The T labelled counts Σ nᵢ (the next T elements).</summary>
+    public View<float> LabelledSums => _sums.Slice(_heads.Length, _heads.Length);
+
+    /// <summary>Rows added since the last reset (labelled or not).</summary>
     public long Rows => _rows;
 
     /// <summary>Zeroes every sum.</summary>
@@ -47,32 +53,34 @@ internal sealed class MetricAccumulator : IDisposable
         _rows = 0;
     }
 
-    /// <summary>Adds a batch's task losses (T batch means, on the device): Σ += rows·Lᵢ.</summary>
-    public void AddLosses(View<float> taskLosses, int rows)
+    /// <summary>Adds a batch's task losses and labelled counts (T each, on the device): Σ += nᵢ·Lᵢ, N += nᵢ.</summary>
+    public void AddLosses(View<float> taskLosses, View<float> labelledCounts, int rows)
     {
-        _backend.Axpy(rows, taskLosses, LossSums);
+        _backend.Multiply(labelledCounts, taskLosses, LossSums, accumulate: true);
+        _backend.Axpy(1f, labelledCounts, LabelledSums);
         _rows += rows;
     }
 
-    /// <summary>Adds a regression batch's error sums per column. <paramref name="scratch"/>: 3·rows·k temporaries.</summary>
+    /// <summary>Adds a regression batch's error sums and labelled counts per column (NaN targets left out).
+    /// <paramref name="scratch"/>: 3·rows·k temporaries.</summary>
     public void AddRegression(int task, View<float> predictions, View<float> targets, int rows, View<float> scratch)
     {
-        int k = _heads[task].Outputs, n = rows * k;
+        int k = _heads[task].Outputs, n = rows * k, o = _offsets[task];
         var error = scratch.Slice(0, n);
-        var a = scratch.Slice(n, n);
-        var b = scratch.Slice(2 * n, n);
-        _backend.Copy(predictions, error);
-        _backend.Axpy(-1f, targets, error);                    // e = p − t
-        _backend.Multiply(error, error, a, accumulate: false);  // e²
-        _backend.ColumnSums(a, rows, k, _sums.Slice(_offsets[task], k), accumulate: true);
-        _backend.ActivationForward(Activation.Relu, error, a);  // |e| = max(0, e) + max(0, −e)
+        var mask = scratch.Slice(n, n);
+        var a = scratch.Slice(2 * n, n);
+        _backend.MaskedDifference(predictions, targets, error, mask);      // e = p − t (0 where no label), m = labelled
+        _backend.ColumnSums(mask, rows, k, _sums.Slice(o + 2 * k, k), accumulate: true);
+        _backend.Multiply(error, error, a, accumulate: false);              // e²
+        _backend.ColumnSums(a, rows, k, _sums.Slice(o, k), accumulate: true);
+        _backend.ActivationForward(Activation.Relu, error, a);              // |e| = max(0, e) + max(0, −e)
         _backend.Scale(error, -1f);
-        _backend.ActivationForward(Activation.Relu, error, b);
-        _backend.Add(a, b, a);
-        _backend.ColumnSums(a, rows, k, _sums.Slice(_offsets[task] + k, k), accumulate: true);
+        _backend.ActivationForward(Activation.Relu, error, mask);
+        _backend.Add(a, mask, a);
+        _backend.ColumnSums(a, rows, k, _sums.Slice(o + k, k), accumulate: true);
     }
 
-    /// <summary>Adds a classification batch's count of rows whose argmax is the label.</summary>
+    /// <summary>Adds a classification batch's count of labelled rows whose argmax is the label.</summary>
     public void AddClassification(int task, View<float> logits, View<int> labels, int rows)
     {
         var count = _counts.Slice(task, 1);
@@ -87,28 +95,33 @@ internal sealed class MetricAccumulator : IDisposable
     /// each rank accumulated its own rows, and every rank then reads the same global metrics.
     public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true, Engine.Distributed.ICommunicator? communicator = null)
     {
-        var sums = ReadSums(communicator, out long rows);
+        var sums = ReadSums(communicator, out _);
         var result = new TaskMetrics[_heads.Length];
-        double n = Math.Max(rows, 1);
-        for (int t = 0; t < _heads.Length; t++)
+        int tasks = _heads.Length;
+        for (int t = 0; t < tasks; t++)
         {
             var head = _heads[t];
-            double loss = sums[t] / n;
-            if (!withErrors) { result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, null); continue; }
+            double labelled = sums[tasks + t];
+            double loss = sums[t] / Math.Max(labelled, 1);
+            long count = (long)Math.Round(labelled);
+            if (!withErrors) { result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, null, count); continue; }
             int o = _offsets[t];
             if (head.Kind == TaskKind.Regression)
             {
                 int k = head.Outputs;
-                double squared = 0, absolute = 0;
+                double squared = 0, absolute = 0, n = 0;
                 for (int j = 0; j < k; j++)
                 {
                     double s = scales[t]?[j] ?? 1.0;
                     squared += s * s * sums[o + j];
                     absolute += s * sums[o + k + j];
+                    n += sums[o + 2 * k + j];
                 }
-                result[t] = new TaskMetrics(head.Name, head.Kind, loss, Math.Sqrt(squared / (n * k)), absolute / (n * k), null);
+                result[t] = n == 0
+                    ? new TaskMetrics(head.Name, head.Kind, loss, null, null, null, 0)
+                    : new TaskMetrics(head.Name, head.Kind, loss, Math.Sqrt(squared / n), absolute / n, null, count);
             }
-            else result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, sums[o] / n);
+            else result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, labelled == 0 ? null : sums[o] / labelled, count);
         }
         return result;
     }

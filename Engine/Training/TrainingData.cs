@@ -1,4 +1,5 @@
 using Engine.Data;
+using Engine.Kernels;
 
 namespace Engine.Training;
 
@@ -21,7 +22,8 @@ public sealed class TaskData
         Scale = scale;
     }
 
-    /// <summary>Regression targets, row-major [rows × <paramref name="width"/>]; <paramref name="scale"/> (one σ per column,
+    /// <summary>Regression targets, row-major [rows × <paramref name="width"/>], NaN where a row has no label;
+    /// <paramref name="scale"/> (one σ per column,
     /// each finite and &gt; 0) converts errors back to the original units.</summary>
     public static TaskData Regression(string name, float[] values, int width = 1, IReadOnlyList<double>? scale = null)
     {
@@ -30,8 +32,8 @@ public sealed class TaskData
         if (values.Length % width != 0)
             throw new ArgumentException($"Task '{name}': values has {values.Length} elements, not a multiple of width {width}.", nameof(values));
         for (int i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i]))
-                throw new ArgumentException($"Task '{name}': values[row {i / width}, column {i % width}] is {values[i]}; targets must be finite.", nameof(values));
+            if (float.IsInfinity(values[i]))
+                throw new ArgumentException($"Task '{name}': values[row {i / width}, column {i % width}] is {values[i]}; targets must be finite (or NaN: no label).", nameof(values));
         double[]? s = null;
         if (scale is not null)
         {
@@ -43,12 +45,16 @@ public sealed class TaskData
         return new TaskData(name, TaskKind.Regression, width, values, null, s);
     }
 
-    /// <summary>Classification targets: one class index in [0, <paramref name="classes"/>) per row.</summary>
+    /// <summary>Classification targets: one class index in [0, <paramref name="classes"/>) per row, or
+    /// <see cref="MissingLabel.Class"/> (−1) for a row without a label.</summary>
     public static TaskData Classification(string name, int[] labels, int classes)
     {
         ArgumentNullException.ThrowIfNull(labels);
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"Task '{name}': a classification needs at least 2 classes.");
-        InputValidation.CheckLabels(labels, classes, $"labels of task '{name}'");
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)classes && labels[i] != MissingLabel.Class)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i],
+                    $"labels of task '{name}'[row {i}] = {labels[i]} is not a class index in [0, {classes}) nor {MissingLabel.Class} (no label).");
         return new TaskData(name, TaskKind.Classification, classes, null, labels, null);
     }
 
@@ -72,6 +78,9 @@ public sealed class TaskData
 
     /// <summary>Number of rows.</summary>
     public int Rows => Kind == TaskKind.Regression ? Values!.Length / Width : Classes!.Length;
+
+    /// <summary>Labels present: target values that are not NaN (regression), rows with a class (classification).</summary>
+    public int LabelledCount => Kind == TaskKind.Regression ? Values!.Count(v => !float.IsNaN(v)) : Classes!.Count(c => c != MissingLabel.Class);
 }
 
 /// <summary>

@@ -10,8 +10,8 @@ namespace Engine.Training;
 /// <summary>
 /// One training step over a device batch, as a fixed sequence of launches on one stream:
 /// <list type="number">
-/// <item>forward: trunk, every head, every task loss Lᵢ (MSE or softmax cross-entropy), the losses gathered in a
-/// T-vector on the device;</item>
+/// <item>forward: trunk, every head, every task loss Lᵢ (masked MSE or softmax cross-entropy: the mean over the rows
+/// labelled for task i, with the labelled count nᵢ kept on the device), the losses gathered in a T-vector on the device;</item>
 /// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
 /// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
 /// device by the WeightedSum op). Otherwise each task's UNWEIGHTED Lᵢ is backpropagated through its own head and then
@@ -44,6 +44,7 @@ public sealed class TrainingStep : IDisposable
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
+    private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly GradientExchange? _exchange;          // data-parallel runs only: the one all-reduce per step
@@ -119,6 +120,14 @@ public sealed class TrainingStep : IDisposable
                 _extraOptimizer = Own(CreateOptimizer(_backend, _extra, options with { WeightDecay = 0 }, [], schedule));
                 _clipper.Include(_extra, _extraOptimizer.Control);
             }
+            _taskLabelled = Own(_backend.Allocate<float>(tasks));
+            // A task with no label in a batch: its own parameters (gate, tower, head) are not stepped (parameters and
+            // moments untouched), decided on the device.
+            for (int t = 0; t < tasks; t++)
+            {
+                var (offset, length) = model.TaskRange(t);
+                _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
+            }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
             if (communicator is not null) _exchange = Own(CreateExchange(communicator));
@@ -159,6 +168,14 @@ public sealed class TrainingStep : IDisposable
     /// <summary>The last step's task losses Lᵢ (T, on the device).</summary>
     public View<float> TaskLosses => _taskLosses.View;
 
+    /// <summary>
+    /// The last step's labelled counts nᵢ (T, on the device, float): how many values of task i's targets in the batch carry
+    /// a label (rows for a classification or a one-column regression). Task i's loss Lᵢ is its mean over those nᵢ values;
+    /// when nᵢ = 0, Lᵢ = 0 and ∇Lᵢ = 0 exactly (never NaN), and the optimizer leaves head i untouched. Combiners and
+    /// weightings that need to know can read this view on the device (contract: docs/maths.md §19.1).
+    /// </summary>
+    public View<float> TaskLabelled => _taskLabelled.View;
+
     /// <summary>The last step's per-task trunk gradients [tasks × trunk parameters] (per-task path only; empty otherwise).</summary>
     public View<float> TaskGradients => _taskGradients?.View ?? default;
 
@@ -192,15 +209,16 @@ public sealed class TrainingStep : IDisposable
         _model.Forward(_tape, x, _outputs);
         for (int t = 0; t < tasks; t++)
         {
+            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
             _losses[t] = heads[t].Kind == TaskKind.Regression
-                ? _tape.Mse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"))
-                : _tape.SoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)));
+                ? _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled)
+                : _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled);
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
         }
 
         // This rank's losses into the epoch's sums (before a data-parallel exchange replaces them by the global ones;
         // the sums of all ranks are added when they are read).
-        _metrics.AddLosses(_taskLosses.View, rows);
+        _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
 
         // 2. Task weights (device-side schemes update from this batch's losses; epoch-level ones do nothing here).
         // Data-parallel per-task path: after the exchange instead, from the global batch's losses.
@@ -304,6 +322,7 @@ public sealed class TrainingStep : IDisposable
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
+        _taskLabelled.Dispose();
         _taskGradients?.Dispose();
         _monitor?.Dispose();
         (_combiner as IDisposable)?.Dispose();

@@ -19,6 +19,7 @@ public abstract partial class Backend<T>
     /// <summary><c>dLogits (+)= upstream[0]·(p − onehot(y))/B</c> from the saved probabilities.</summary>
     public abstract void SoftmaxCrossEntropyBackward(View<T> probabilities, View<int> labels, int batch, int classes, View<T> upstream, View<T> dLogits, bool accumulate);
 
-    /// <summary><c>count[0] = #{ i : argmaxⱼ logits[i, j] = labels[i] }</c> (ties go to the lowest index).</summary>
+    /// <summary><c>count[0] = #{ i : argmaxⱼ logits[i, j] = labels[i] }</c> (ties go to the lowest index); a negative label
+    /// (<see cref="MissingLabel.Class"/>, no label) is never counted.</summary>
     public abstract void CountCorrect(View<T> logits, View<int> labels, int batch, int classes, View<T> count);
 }

@@ -40,7 +40,8 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     public override unsafe void CountCorrect(View<T> logits, View<int> labels, int batch, int classes, View<T> count)
     {
-        CheckClassification(logits, nameof(logits), labels, batch, classes);
+        KernelChecks.Classification(this, logits, nameof(logits), labels, batch, classes);
+        MaskedLossChecks.LabelsInRange(labels.Span(), classes); // a negative label (no label) is never correct
         KernelChecks.Scalar(this, count, nameof(count));
         var job = new CountCorrectJob { Logits = logits.Pointer(), Labels = labels.Pointer(), Classes = classes };
         count.Span()[0] = FromDouble(RunChunks(job, batch, costPerItem: classes));

@@ -294,6 +294,66 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         S(count)[0] = T.CreateChecked(correct);
     }
 
+    public override void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count)
+    {
+        var P = S(prediction); var Tt = S(target);
+        T sum = T.Zero; int n = 0;
+        for (int i = 0; i < P.Length; i++)
+            if (!T.IsNaN(Tt[i])) { sum += (P[i] - Tt[i]) * (P[i] - Tt[i]); n++; }
+        S(count)[0] = T.CreateChecked(n);
+        S(loss)[0] = sum / T.CreateChecked(Math.Max(n, 1));
+    }
+
+    public override void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    {
+        var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
+        T n = T.Max(S(count)[0], T.One), two = T.CreateChecked(2);
+        for (int i = 0; i < P.Length; i++)
+            D[i] = (accumulate ? D[i] : T.Zero) + (T.IsNaN(Tt[i]) ? T.Zero : up * two * (P[i] - Tt[i]) / n);
+    }
+
+    public override void MaskedSoftmaxCrossEntropyForward(View<T> logits, View<int> labels, int batch, int classes, View<T> probabilities, View<T> loss, View<T> count)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities);
+        T total = T.Zero; int n = 0;
+        for (int i = 0; i < batch; i++)
+        {
+            var z = Z.Slice(i * classes, classes);
+            T max = z[0];
+            foreach (var v in z) max = T.Max(max, v);
+            T sum = T.Zero;
+            foreach (var v in z) sum += T.Exp(v - max);
+            for (int j = 0; j < classes; j++) P[i * classes + j] = T.Exp(z[j] - max) / sum;
+            if (Y[i] >= 0) { total += T.Log(sum) - (z[Y[i]] - max); n++; }
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+    }
+
+    public override void MaskedSoftmaxCrossEntropyBackward(View<T> probabilities, View<int> labels, int batch, int classes, View<T> count, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); T up = S(upstream)[0];
+        T n = T.Max(S(count)[0], T.One);
+        for (int i = 0; i < batch; i++)
+            for (int j = 0; j < classes; j++)
+            {
+                T g = Y[i] < 0 ? T.Zero : up * (P[i * classes + j] - (j == Y[i] ? T.One : T.Zero)) / n;
+                D[i * classes + j] = (accumulate ? D[i * classes + j] : T.Zero) + g;
+            }
+    }
+
+    public override void MaskedDifference(View<T> prediction, View<T> target, View<T> difference, View<T> mask)
+    {
+        var P = S(prediction); var Tt = S(target); var D = S(difference); var M = S(mask);
+        for (int i = 0; i < P.Length; i++)
+        {
+            bool present = !T.IsNaN(Tt[i]);
+            D[i] = present ? P[i] - Tt[i] : T.Zero;
+            M[i] = present ? T.One : T.Zero;
+        }
+    }
+
+    public override void GateStepControl(View<T> control, View<T> labelled, View<T> gated) => throw new NotSupportedException();
     public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotSupportedException();
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotSupportedException();
     public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();

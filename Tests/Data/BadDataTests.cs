@@ -47,9 +47,11 @@ public class BadDataTests : IDisposable
     }
 
     [Fact]
-    public void Missing_class_label_is_a_missing_value()
+    public void Missing_class_label_is_a_missing_value_under_the_strict_policy()
     {
-        var error = Fails("a,b,label\n1,2,x\n3,4,\"\"\n");
+        // By default a missing target is "no label" (MissingLabelDataTests); MissingLabels.Error keeps it an error.
+        var path = _dir.Write("bad.csv", "a,b,label\n1,2,x\n3,4,\"\"\n");
+        var error = Assert.Throws<DataFileException>(() => CsvTable.Load(path, Schema, missingLabels: MissingLabels.Error));
         AssertNames(error, 3, "label", "missing value");
     }
 

@@ -34,7 +34,9 @@ public class BadInputTests
         var t = Assert.Throws<ArgumentException>(() => new TrainingData(bad, 5, data.Tasks));
         Assert.Contains("inputs[row 0, column 3] is Infinity", t.Message);
 
-        var targets = new float[] { 1, float.NaN };
+        // A NaN target is "no label" (maths.md §19.1); an infinite one is refused.
+        Assert.Equal(1, TaskData.Regression("reg", [1, float.NaN]).LabelledCount);
+        var targets = new float[] { 1, float.NegativeInfinity };
         var r = Assert.Throws<ArgumentException>(() => TaskData.Regression("reg", targets));
         Assert.Contains("Task 'reg'", r.Message);
         Assert.Contains("row 1", r.Message);
@@ -47,7 +49,8 @@ public class BadInputTests
         Assert.Contains("task 'cls'", e.Message);
         Assert.Contains("[row 2] = 3", e.Message);
         Assert.Contains("[0, 3)", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => TaskData.Classification("cls", [-1], 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TaskData.Classification("cls", [-2], 3));
+        Assert.Equal(1, TaskData.Classification("cls", [-1, 2], 3).LabelledCount); // -1 is no label
     }
 
     [Fact]

@@ -1,0 +1,58 @@
+namespace Engine.Data;
+
+/// <summary>
+/// Removes labels at random, for experiments on partly labelled data (docs/results.md): a copy of a dataset in which a
+/// given fraction of one task's rows have no label (NaN targets, <see cref="ClassTargets.Missing"/> classes). Seeded and
+/// deterministic: exactly ⌊fraction·rows⌉ rows, chosen by a Fisher–Yates shuffle of the row indices with
+/// <see cref="Random"/>(seed), so a run is reproducible and needs no second file.
+/// </summary>
+public static class LabelRemoval
+{
+    /// <summary>The rows whose label is removed: round(fraction·rows) distinct indices, ascending.</summary>
+    public static int[] ChooseRows(int rows, double fraction, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (!(fraction >= 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The fraction of labels to remove must lie in [0, 1].");
+        var order = new int[rows];
+        for (int i = 0; i < rows; i++) order[i] = i;
+        var rng = new Random(seed);
+        for (int i = rows - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        var chosen = order[..(int)Math.Round(fraction * rows)];
+        Array.Sort(chosen);
+        return chosen;
+    }
+
+    /// <summary>A copy of <paramref name="data"/> with the labels of task <paramref name="task"/> removed from
+    /// <paramref name="fraction"/> of the rows (the other tasks and the inputs unchanged).</summary>
+    public static Dataset Remove(Dataset data, string task, double fraction, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var target = data.Task(task);
+        var rows = ChooseRows(data.RowCount, fraction, seed);
+        var tasks = data.Tasks.Select(t => t.Name != task ? t : t switch
+        {
+            RegressionTargets r => Without(r, rows),
+            ClassTargets c => Without(c, rows),
+            _ => throw new ArgumentException($"Task '{task}' has an unknown kind.", nameof(task)),
+        }).ToList();
+        return data.With(data.Inputs, tasks);
+    }
+
+    private static RegressionTargets Without(RegressionTargets r, int[] rows)
+    {
+        var values = (float[])r.Values.Clone();
+        foreach (int row in rows) values.AsSpan(row * r.Width, r.Width).Fill(float.NaN);
+        return r.WithValues(values);
+    }
+
+    private static ClassTargets Without(ClassTargets c, int[] rows)
+    {
+        var classes = (int[])c.Classes.Clone();
+        foreach (int row in rows) classes[row] = ClassTargets.Missing;
+        return new ClassTargets(c.Name, c.Column, c.Labels, classes);
+    }
+}

@@ -1,0 +1,37 @@
+namespace Engine.Kernels;
+
+/// <summary>Argument checks of the masked losses, shared by both backends so that they throw the same exceptions.</summary>
+internal static class MaskedLossChecks
+{
+    /// <summary>Masked MSE: prediction and target of the same non-zero length, 1-element loss/count views.</summary>
+    public static void Mse<T>(Backend backend, View<T> prediction, View<T> target, View<T> count) where T : unmanaged
+    {
+        KernelChecks.Mse(backend, prediction, target);
+        KernelChecks.Scalar(backend, count, nameof(count));
+    }
+
+    /// <summary>Masked cross-entropy: the batch×classes matrix, its labels and the count scalar.</summary>
+    public static void Classification<T>(Backend backend, View<T> matrix, string matrixName, View<int> labels, int batch, int classes, View<T> count) where T : unmanaged
+    {
+        KernelChecks.Classification(backend, matrix, matrixName, labels, batch, classes);
+        KernelChecks.Scalar(backend, count, nameof(count));
+    }
+
+    /// <summary>Host-side label check (CPU path): negative = no label, otherwise in [0, classes).</summary>
+    public static void LabelsInRange(ReadOnlySpan<int> labels, int classes)
+    {
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] >= classes)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i],
+                    $"labels[{i}] = {labels[i]} is not a class index in [0, {classes}) (a negative label means no label).");
+    }
+
+    /// <summary>MaskedDifference: four views of one length, none partly overlapping another.</summary>
+    public static void Difference<T>(Backend backend, View<T> prediction, View<T> target, View<T> difference, View<T> mask) where T : unmanaged
+    {
+        KernelChecks.Binary(backend, prediction, nameof(prediction), target, nameof(target), difference, nameof(difference));
+        KernelChecks.Binary(backend, prediction, nameof(prediction), target, nameof(target), mask, nameof(mask));
+        if (ReferenceEquals(difference.Buffer, mask.Buffer) && difference.Offset < mask.Offset + mask.Length && mask.Offset < difference.Offset + difference.Length)
+            throw new ArgumentException("difference and mask must not overlap.", nameof(mask));
+    }
+}

@@ -1,0 +1,15 @@
+namespace Engine.Kernels.Cpu;
+
+/// <summary>The gated step-control block on the CPU path (maths: docs/maths.md §19.2).</summary>
+public sealed partial class CpuBackend<T>
+{
+    /// <inheritdoc/>
+    public override void GateStepControl(View<T> control, View<T> labelled, View<T> gated)
+    {
+        StepGateChecks.Check(this, control, labelled, gated);
+        var c = control.Span();
+        var g = gated.Span();
+        c.CopyTo(g);
+        if (labelled.Span()[0] == T.Zero) g[StepControl.Skip] = T.One;
+    }
+}

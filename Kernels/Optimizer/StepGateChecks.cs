@@ -1,0 +1,16 @@
+namespace Engine.Kernels;
+
+/// <summary>Checks of <see cref="Backend{T}.GateStepControl"/>, shared by both backends.</summary>
+internal static class StepGateChecks
+{
+    public static void Check<T>(Backend backend, View<T> control, View<T> labelled, View<T> gated) where T : unmanaged
+    {
+        Kernels.Check.Owned(backend, control, nameof(control));
+        Kernels.Check.Length(control, StepControl.Length, nameof(control));
+        KernelChecks.Scalar(backend, labelled, nameof(labelled));
+        Kernels.Check.Owned(backend, gated, nameof(gated));
+        Kernels.Check.Length(gated, StepControl.Length, nameof(gated));
+        if (ReferenceEquals(control.Buffer, gated.Buffer) && control.Offset < gated.Offset + gated.Length && gated.Offset < control.Offset + control.Length)
+            throw new ArgumentException("gated must not overlap control.", nameof(gated));
+    }
+}
