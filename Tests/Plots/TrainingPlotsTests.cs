@@ -30,8 +30,8 @@ public sealed class TrainingPlotsTests : IDisposable
         {
             TaskMetrics[] Metrics(double shift) =>
             [
-                new("a", TaskKind.Regression, Loss: 1.0 / e + shift, Rmse: 2.0 / e + shift, Mae: 1.5 / e, Accuracy: null),
-                new("b", TaskKind.Classification, Loss: 0.5 / e + shift, Rmse: null, Mae: null, Accuracy: 0.5 + 0.02 * e - shift),
+                new("a", TaskKind.Regression, Loss: 1.0 / e + shift, Rmse: 2.0 / e + shift, Mae: 1.5 / e, Accuracy: null, Labelled: 100),
+                new("b", TaskKind.Classification, Loss: 0.5 / e + shift, Rmse: null, Mae: null, Accuracy: 0.5 + 0.02 * e - shift, Labelled: 100),
             ];
             epochs.Add(new EpochReport(e, 20, Metrics(0), Metrics(0.05), GradientNorm: 10.0 / (e * e),
                 [("trunk.0.weight", 5.0 / e), ("trunk.0.bias", 1.0 / e), ("heads.a.weight", 2.0 / e)],
