@@ -112,15 +112,15 @@ internal sealed class TrainFlags
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
             Hidden = Widths(p.GetValue(Hidden) ?? ""),
-            Activation = Enum<Activation>(p.GetValue(Activation)),
+            Activation = Enum<Activation>(p, Activation),
             TaskWeights = Pairs("--task-weight", p.GetValue(TaskWeight), allowZero: true),
             HeadLearningRates = Pairs("--head-lr", p.GetValue(HeadLr), allowZero: false),
             HeadWeightDecays = Pairs("--head-decay", p.GetValue(HeadDecay), allowZero: true),
             OutputActivation = p.GetValue(OutputActivation) is { } last ? Enum<Activation>(last) : null,
-            Initializer = Enum<Initializer>(p.GetValue(Init)),
+            Initializer = Enum<Initializer>(p, Init),
             Step = DefaultStep with
             {
-                Optimizer = Enum<OptimizerKind>(p.GetValue(Optimizer)),
+                Optimizer = Enum<OptimizerKind>(p, Optimizer),
                 LearningRate = Positive("--lr", p.GetValue(Lr)),
                 Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
                 Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
@@ -131,19 +131,19 @@ internal sealed class TrainFlags
                 Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
-                Schedule = Enum<ScheduleKind>(p.GetValue(Schedule)),
+                Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
                 DecaySteps = p.GetValue(DecaySteps) is { } decay ? (int)PositiveCount("--decay-steps", decay) : null,
                 ScheduleGamma = Positive("--gamma", p.GetValue(Gamma)),
                 MinLearningRate = NonNegative("--min-lr", p.GetValue(MinLr)),
                 WarmupSteps = (int)NonNegative("--warmup", p.GetValue(Warmup)),
                 MaxGradNorm = p.GetValue(Clip) is { } clip ? Positive("--clip", clip) : null,
-                Combination = Enum<CombinationMethod>(p.GetValue(Combine)),
-                PcGradReduction = Enum<PcGradReduction>(p.GetValue(PcGradReduction)),
+                Combination = Enum<CombinationMethod>(p, Combine),
+                PcGradReduction = Enum<PcGradReduction>(p, PcGradReduction),
                 TaskGradientDiagnostics = p.GetValue(Diagnostics),
                 CombinationSeed = unchecked((int)p.GetValue(Seed)),
                 CaGradC = NonNegative("--cagrad-c", p.GetValue(CaGradC)),
-                Weighting = Enum<WeightingMethod>(p.GetValue(Weighting)),
+                Weighting = Enum<WeightingMethod>(p, Weighting),
                 DwaTemperature = Positive("--dwa-temperature", p.GetValue(DwaTemperature)),
                 Method = p.GetValue(Method),
                 MethodOptions = KeyValues("--method-option", p.GetValue(MethodOption)),
@@ -237,6 +237,15 @@ internal sealed class TrainFlags
     private static TEnum Enum<TEnum>(string? flag) where TEnum : struct, Enum =>
         System.Enum.GetValues<TEnum>().First(v => FlagName(v) == flag);
 
+    /// <summary>The choice given to <paramref name="option"/>. A flag given without its value (e.g. "--weighting --optimizer
+    /// adam": the parser then reports no error and an empty value) is a usage error naming the flag and the choices.</summary>
+    private static TEnum Enum<TEnum>(ParseResult p, Option<string> option) where TEnum : struct, Enum
+    {
+        var value = p.GetValue(option);
+        foreach (var v in System.Enum.GetValues<TEnum>()) if (FlagName(v) == value) return v;
+        throw new UsageException($"{option.Name} needs one of: {string.Join(", ", System.Enum.GetValues<TEnum>().Select(FlagName))} (got '{value}').");
+    }
+
     /// <summary>Comma-separated or repeated names: "a,b" and "a b" give [a, b]; blanks are dropped.</summary>
     internal static string[] Names(string[]? values, string flag = "a list flag") =>
         (values ?? []).SelectMany(v => ColumnList.Split(v, flag)).ToArray(); // "a,b"; a name with a comma: "\"a,b\"" or a\,b
@@ -255,7 +264,7 @@ internal sealed class TrainFlags
     internal static Dictionary<string, double> Pairs(string flag, string[]? values, bool allowZero)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var pair in Names(values))
+        foreach (var pair in Names(values, flag))
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
@@ -271,7 +280,7 @@ internal sealed class TrainFlags
     internal static Dictionary<string, string> KeyValues(string flag, string[]? values)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in Names(values))
+        foreach (var pair in Names(values, flag))
         {
             int eq = pair.IndexOf('=');
             if (eq <= 0 || eq == pair.Length - 1) throw new UsageException($"{flag}: '{pair}' is not KEY=VALUE.");

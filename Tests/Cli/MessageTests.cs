@@ -74,4 +74,11 @@ public class MessageTests : IDisposable
         var lr = new ArgumentOutOfRangeException("LearningRate", -1.0, "heads ('y'): LearningRate must be finite and ≥ 0.");
         Assert.StartsWith("--lr: ", App.Classify(lr).Message);
     }
+
+    [Fact]
+    public void A_choice_flag_without_its_value_is_a_usage_error_not_an_internal_one()
+    {
+        // Found by ArgumentPropertyTests: the parser took "--weighting --optimizer" without error and binding crashed (exit 70).
+        Mtl.AssertFails(Mtl.Run("train", "--weighting", "--optimizer"), ExitCodes.Usage, "--weighting needs one of", "static");
+    }
 }
