@@ -117,7 +117,7 @@ public sealed record EpochSummary(int Epoch, double TrainLoss, double? Validatio
     IReadOnlyList<EpochTaskMetrics>? Validation, double GradientNorm, double LearningRate, IReadOnlyList<double>? TaskWeights,
     long SkippedSteps, double Seconds)
 {
-    /// <summary>cos(gᵢ, gⱼ) of the task gradients on the trunk at the epoch's last step, row i = task i (null unless the
+    /// <summary>cos(gᵢ, gⱼ) of the task gradients on the trunk averaged over the epoch's steps, row i = task i (null unless the
     /// per-task gradients were computed: any --combine but sum, or --diagnostics).</summary>
     public double[][]? TaskGradientCosines { get; init; }
 

@@ -35,7 +35,7 @@ public sealed record OnnxExportOptions
 /// </summary>
 public static class OnnxExport
 {
-    /// <summary>The ONNX operator set the graph uses (Gemm, MatMul, Relu, Tanh, Sigmoid, Softmax, Transpose, Unsqueeze, ReduceSum, Sub, Div, Mul, Add, Identity).</summary>
+    /// <summary>The ONNX operator set the graph uses (Gemm, MatMul, Concat, Relu, Tanh, Sigmoid, Softmax, Transpose, Unsqueeze, ReduceSum, Sub, Div, Mul, Add, Identity).</summary>
     public const int Opset = 17;
 
     /// <summary>The ONNX IR version written (8 goes with opset 17).</summary>
@@ -129,6 +129,7 @@ public static class OnnxExport
     {
         SharedBottom<float> bottom => SharedBottomOnnx.Export(graph, bottom, input, tasks),
         MixtureOfExperts<float> mixture => MixtureOfExpertsOnnx.Export(graph, mixture, input, tasks),
+        ProgressiveLayeredExtraction<float> ple => PleOnnx.Export(graph, ple, input, tasks),
         _ => throw new NotSupportedException(
             $"ONNX export: no exporter for the shared part {part.GetType().Name} yet; add one to Engine/Export/Architectures/ and a case in OnnxExport.SharedPart."),
     };

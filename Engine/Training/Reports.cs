@@ -14,7 +14,7 @@ namespace Engine.Training;
 /// <param name="GradientNorm">Root mean square over the steps of the global gradient norm ‖g‖ (after combination,
 /// before clipping).</param>
 /// <param name="ParameterGradientNorms">The same, per parameter (trunk layers, heads), in layout order.</param>
-/// <param name="TaskGradientCosines">cos(gᵢ, gⱼ) of the trunk gradients at the last step (per-task path only).</param>
+/// <param name="TaskGradientCosines">cos(gᵢ, gⱼ) of the shared-parameter gradients, the mean over the epoch's steps (per-task path only).</param>
 /// <param name="TaskGradientConflicts">For i ≠ j, the steps with gᵢ·gⱼ &lt; 0 (per-task path only).</param>
 /// <param name="TaskWeights">The task weights at the last step.</param>
 /// <param name="SkippedSteps">Steps skipped (non-finite gradient norm), in total since the optimizer started.</param>
@@ -33,7 +33,7 @@ public sealed record StepStatistics(long Steps, long Rows, IReadOnlyList<TaskMet
 /// <param name="Validation">Per-task validation metrics, or null without validation data.</param>
 /// <param name="GradientNorm">RMS over the epoch's steps of the global gradient norm.</param>
 /// <param name="ParameterGradientNorms">RMS over the epoch's steps of each parameter's gradient norm.</param>
-/// <param name="TaskGradientCosines">Task-gradient cosines at the epoch's last step (per-task path only).</param>
+/// <param name="TaskGradientCosines">Task-gradient cosines, the mean over the epoch's steps (per-task path only).</param>
 /// <param name="TaskWeights">The task weights at the epoch's last step.</param>
 /// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
 public sealed record EpochReport(int Epoch, int Epochs, IReadOnlyList<TaskMetrics> Train, IReadOnlyList<TaskMetrics>? Validation,

@@ -296,13 +296,14 @@ public sealed class TrainingStep : IDisposable
         if (_monitor is not null)
         {
             var report = _monitor.Report();
+            var mean = report.MeanCosinesSince(_conflictBaseline); // the epoch's mean, not its last step
             int n = report.Tasks;
             cosines = new double[n, n];
             conflicts = new int[n, n];
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)
                 {
-                    cosines[i, j] = report.Cosine(i, j);
+                    cosines[i, j] = mean[i * n + j];
                     conflicts[i, j] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
                 }
         }

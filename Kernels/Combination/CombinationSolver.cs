@@ -194,7 +194,7 @@ public static class CombinationSolver
     private static void FrankWolfe<TMemory>(TMemory m, int t, SolverParameters p, bool caGrad) where TMemory : struct, ICombinationMemory
     {
         int alpha = 2 * t * t, h = alpha + t, u = h + t;
-        double maxDiagonal = 1.0, sumAll = 0;
+        double maxDiagonal = 0.0, sumAll = 0;
         for (int r = 0; r < t; r++)
         {
             double d = m.Get(r * t + r);
@@ -207,7 +207,10 @@ public static class CombinationSolver
         }
         double g0Squared = sumAll / ((double)t * t);
         double cn = caGrad && g0Squared > 0 ? p.C * Math.Sqrt(g0Squared) : 0.0;
+        // Relative stopping test: the duality gap scales with G (scaling every gradient by s scales it by s²), so it is
+        // compared with Tolerance·max Gᵢᵢ — the same iterations, the same α at any scale. All-zero gradients: nothing to do.
         double stop = p.Tolerance * maxDiagonal;
+        if (!(maxDiagonal > 0)) return;
         const double tiny = 1e-300;
 
         for (int iteration = 0; iteration < p.MaxIterations; iteration++)

@@ -9,6 +9,7 @@ public sealed partial class CpuBackend<T>
         ReadOnlySpan<T> l = losses.Span();
         Span<T> w = weights.Span();
         double min = double.CreateTruncating(minLoss), total = 0;
+        // Math.Max keeps a NaN (the rule of both backends: a NaN loss makes every weight NaN; +∞ gives weight 0).
         for (int i = 0; i < l.Length; i++) total += 1.0 / Math.Max(double.CreateTruncating(l[i]), min);
         for (int i = 0; i < l.Length; i++) w[i] = T.CreateTruncating(1.0 / Math.Max(double.CreateTruncating(l[i]), min) / total);
     }

@@ -16,9 +16,12 @@ public sealed partial class IlgpuBackend
         if (index != 0) return;
         int count = (int)losses.Length;
         double total = 0;
-        for (int i = 0; i < count; i++) total += 1.0 / (losses[i] > minLoss ? losses[i] : minLoss);
-        for (int i = 0; i < count; i++) weights[i] = (float)(1.0 / (losses[i] > minLoss ? losses[i] : minLoss) / total);
+        for (int i = 0; i < count; i++) total += 1.0 / Clamped(losses[i], minLoss);
+        for (int i = 0; i < count; i++) weights[i] = (float)(1.0 / Clamped(losses[i], minLoss) / total);
     }
+
+    /// <summary>max(L, m), but NaN stays NaN (the rule of both backends: a NaN loss makes every weight NaN).</summary>
+    private static double Clamped(float loss, float minLoss) => float.IsNaN(loss) ? double.NaN : loss > minLoss ? loss : minLoss;
 
     /// <inheritdoc/>
     public override void LossBalancedWeights(View<float> losses, float minLoss, View<float> weights)

@@ -47,7 +47,7 @@ public enum CaGradRescale
 /// <param name="Rescale">CAGrad only: how the direction is rescaled.</param>
 /// <param name="MaxIterations">MGDA-UB and CAGrad: the most Frank–Wolfe iterations.</param>
 /// <param name="Tolerance">MGDA-UB and CAGrad: stop once the Frank–Wolfe duality gap is at most
-/// <c>Tolerance·max(1, max Gᵢᵢ)</c>.</param>
+/// <c>Tolerance·max Gᵢᵢ</c> (relative, so scaling every gradient changes nothing; all-zero gradients stop at once).</param>
 /// <param name="ZeroNormSquared">Zero-norm guard: a gradient whose squared norm is at most this is treated as zero
 /// (nothing is projected onto or against it).</param>
 public readonly record struct CombinationSettings(

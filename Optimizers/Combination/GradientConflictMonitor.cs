@@ -8,8 +8,21 @@ namespace Engine.Optimizers;
 /// <param name="Steps">Steps observed.</param>
 /// <param name="Cosines">cos(gᵢ, gⱼ) of the last observed step, T×T row-major (0 where a gradient was zero).</param>
 /// <param name="Conflicts">For i ≠ j, the number of observed steps with gᵢ·gⱼ &lt; 0, T×T row-major (symmetric).</param>
-public sealed record GradientConflictReport(int Tasks, long Steps, double[] Cosines, int[] Conflicts)
+/// <param name="CosineSums">Σ over the observed steps of cos(gᵢ, gⱼ), T×T row-major (the mean over a range of steps is the
+/// difference of two reports' sums over the difference of their steps: <see cref="MeanCosinesSince"/>).</param>
+public sealed record GradientConflictReport(int Tasks, long Steps, double[] Cosines, int[] Conflicts, double[] CosineSums)
 {
+    /// <summary>The mean cos(gᵢ, gⱼ) over the steps observed after <paramref name="baseline"/> (null: since the start),
+    /// T×T row-major; the last step's cosines when no step was observed since.</summary>
+    public double[] MeanCosinesSince(GradientConflictReport? baseline)
+    {
+        long steps = Steps - (baseline?.Steps ?? 0);
+        if (steps <= 0) return Cosines;
+        var mean = new double[CosineSums.Length];
+        for (int k = 0; k < mean.Length; k++) mean[k] = (CosineSums[k] - (baseline?.CosineSums[k] ?? 0)) / steps;
+        return mean;
+    }
+
     /// <summary>cos(gᵢ, gⱼ) at the last observed step.</summary>
     public double Cosine(int i, int j) => Cosines[i * Tasks + j];
 
@@ -26,7 +39,7 @@ public sealed record GradientConflictReport(int Tasks, long Steps, double[] Cosi
 public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Backend<T> _backend;
-    private readonly DeviceBuffer<T> _cosines, _gram;
+    private readonly DeviceBuffer<T> _cosines, _gram, _cosineSums;
     private readonly DeviceBuffer<int> _conflicts;
 
     public GradientConflictMonitor(Backend<T> backend, int tasks)
@@ -37,6 +50,8 @@ public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged
         Tasks = tasks;
         _cosines = backend.Allocate<T>(tasks * tasks);
         _gram = backend.Allocate<T>(tasks * tasks);
+        _cosineSums = backend.Allocate<T>(tasks * tasks);
+        _backend.Fill(_cosineSums.View, T.Zero);
         _conflicts = backend.Allocate<int>(new int[tasks * tasks]);
         _backend.Upload(new T[tasks * tasks], _cosines.View);
     }
@@ -52,6 +67,7 @@ public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged
     {
         Check.Length(gram, (long)Tasks * Tasks, nameof(gram));
         _backend.GradientDiagnostics(gram, Tasks, _cosines.View, _conflicts.View);
+        _backend.Axpy(T.One, _cosines.View, _cosineSums.View); // for the epoch's mean
         Steps++;
     }
 
@@ -68,7 +84,8 @@ public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged
     public GradientConflictReport Report()
     {
         var cosines = _backend.ToArray(_cosines.View);
-        return new GradientConflictReport(Tasks, Steps, Array.ConvertAll(cosines, double.CreateTruncating), _backend.ToArray(_conflicts.View));
+        return new GradientConflictReport(Tasks, Steps, Array.ConvertAll(cosines, double.CreateTruncating), _backend.ToArray(_conflicts.View),
+            Array.ConvertAll(_backend.ToArray(_cosineSums.View), double.CreateTruncating));
     }
 
     /// <inheritdoc/>
@@ -76,6 +93,7 @@ public sealed class GradientConflictMonitor<T> : IDisposable where T : unmanaged
     {
         _cosines.Dispose();
         _gram.Dispose();
+        _cosineSums.Dispose();
         _conflicts.Dispose();
     }
 }

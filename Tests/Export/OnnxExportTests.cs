@@ -38,6 +38,10 @@ public sealed class OnnxExportTests : IDisposable
         { "mmoe", true },
         { "omoe", false },
         { "omoe-towers", true },
+        { "cgc", false },
+        { "cgc", true },
+        { "ple", false },
+        { "ple-3-levels", true },
     };
 
     private static ModelSpec Spec(string name) => name switch
@@ -52,6 +56,12 @@ public sealed class OnnxExportTests : IDisposable
             { Seed = 13, Architecture = new OmoeArchitecture(4) },
         "omoe-towers" => new ModelSpec(5, [8, 8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 17, Architecture = new OmoeArchitecture(2), Tower = [5] },
+        "cgc" => new ModelSpec(5, [8, 6], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3)])
+            { Seed = 19, Architecture = new CgcArchitecture(SharedExperts: 2, TaskExperts: 1), TrunkActivation = Activation.Tanh },
+        "ple" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2), TaskHead.Regression("z")])
+            { Seed = 23, Architecture = new PleArchitecture(SharedExperts: 2, TaskExperts: 2, Levels: 2) },
+        "ple-3-levels" => new ModelSpec(5, [6, 6], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 29, Architecture = new PleArchitecture(SharedExperts: 1, TaskExperts: 2, Levels: 3), Tower = [4] },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

@@ -24,11 +24,11 @@ internal static class MixtureOfExpertsOnnx
     }
 
     /// <summary>softmax(x·W_gᵀ) over the experts: [batch × E].</summary>
-    private static string Gate(OnnxGraph graph, Autodiff.Dense<float> gate, string input) =>
+    internal static string Gate(OnnxGraph graph, Autodiff.Dense<float> gate, string input) =>
         graph.Node("Softmax", [graph.Dense(gate, input)], gate.Name + ".softmax", OnnxGraph.Int("axis", 1));
 
     /// <summary>Σₑ g[b, e]·y[e, b, :] → [batch × H].</summary>
-    private static string Mixture(OnnxGraph graph, string experts, string gates, string name)
+    internal static string Mixture(OnnxGraph graph, string experts, string gates, string name)
     {
         var perExpert = graph.Node("Transpose", [gates], name + ".transposed", OnnxGraph.Ints("perm", 1, 0));          // [E × batch]
         var column = graph.Node("Unsqueeze", [perExpert, graph.ConstantInt64(name + ".axis2", 2)], name + ".column");    // [E × batch × 1]

@@ -80,6 +80,21 @@ public sealed class ProgressiveLayeredExtraction<T> : SharedPart<T> where T : un
 
     private int InputWidth(int level) => level == 0 ? _spec.Inputs : _spec.TrunkOutputs;
 
+    /// <summary>Number of extraction levels L (read by the ONNX exporter, Engine/Export/Architectures/PleOnnx.cs).</summary>
+    public int Levels => _levels;
+
+    /// <summary>Level <paramref name="level"/>'s shared experts.</summary>
+    public Sequential<T> SharedExperts(int level) => _sharedExperts[level];
+
+    /// <summary>Task <paramref name="task"/>'s experts at level <paramref name="level"/>.</summary>
+    public Sequential<T> TaskExperts(int level, int task) => _taskExperts[level, task];
+
+    /// <summary>Task <paramref name="task"/>'s gate at level <paramref name="level"/> (over its experts, then the shared ones).</summary>
+    public Dense<T> TaskGate(int level, int task) => _taskGates[level, task];
+
+    /// <summary>The shared gate of level <paramref name="level"/> (over every task's experts, then the shared ones); null at the last level.</summary>
+    public Dense<T>? SharedGate(int level) => _sharedGates[level];
+
     private Sequential<T> Experts(FlatParameters<T> parameters, string name, int count, int level)
     {
         var layers = new BatchedDense<T>[_spec.Trunk.Count];
