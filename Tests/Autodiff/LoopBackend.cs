@@ -211,6 +211,12 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int i = 0; i < X.Length; i++) Y[i] = (accumulate ? Y[i] : T.Zero) + s * X[i];
     }
 
+    public override void DivideByCount(View<T> x, View<T> counts, View<T> y)
+    {
+        var X = S(x); var C = S(counts); var Y = S(y); int w = X.Length / C.Length;
+        for (int i = 0; i < X.Length; i++) Y[i] = C[i / w] == T.Zero ? T.Zero : X[i] / C[i / w];
+    }
+
     public override void ColumnSums(View<T> x, int rows, int cols, View<T> result, bool accumulate)
     {
         var X = S(x); var R = S(result);
