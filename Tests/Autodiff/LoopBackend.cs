@@ -370,5 +370,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, uint seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts) => throw new NotSupportedException();
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
+    public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
+    public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss) => throw new NotSupportedException();
 }
