@@ -194,7 +194,9 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>
     /// Predicts every task for <paramref name="rows"/> rows of <paramref name="inputs"/> (row-major
     /// [rows × Spec.Inputs], already preprocessed as the training data was). No gradient is recorded; rows go
-    /// through the device <see cref="MaxPredictionBatch"/> at a time.
+    /// through the device <see cref="MaxPredictionBatch"/> at a time. Regression values are in the units the model was
+    /// trained on, i.e. standardized (<see cref="Predictions.Units"/> is <see cref="PredictionUnits.Standardized"/>); for raw
+    /// rows in and original units out use <see cref="PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞, or finite values so large that a
     /// prediction overflows to NaN or ±∞ (the message names the row and column). Predict never returns a non-finite value.</exception>

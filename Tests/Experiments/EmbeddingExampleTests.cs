@@ -36,9 +36,8 @@ public class EmbeddingExampleTests : IDisposable
         });
         trainer.Fit(model, TrainingData.FromDataset(train, scale));
 
-        var predictions = model.Predict(scale.Apply(test).Inputs, test.RowCount);
-        var quality = predictions["quality"].Values;                                // standardized…
-        scale.InverseTargets("quality", quality);                                   // …back to quality points
+        var predictions = model.PredictOriginalUnits(test, scale);                  // raw rows in, original units out
+        var quality = predictions["quality"].Values;                                // in quality points
         var color = predictions["color"].Classes!.Select(data.Encoding.Labels["color"].LabelOf).ToArray(); // "red"/"white"
         model.Save(modelPath, new ModelMetadata(scale, data.Encoding, data.Schema)); // what 'mtl predict' needs
         return (quality, color, test);
