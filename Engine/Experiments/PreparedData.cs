@@ -167,7 +167,7 @@ public sealed class PreparedData
 
     /// <summary>
     /// The column names in a file's header row, in order (for "every other column is an input"). Only the first
-    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load"/>'s.
+    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>'s.
     /// </summary>
     internal static IReadOnlyList<string> Header(string path, char? delimiter, System.Text.Encoding? text = null)
     {

@@ -92,10 +92,15 @@ public sealed class Trainer
         bool stoppedEarly = false;
         var losses = new double[heads.Count];
         var accuracies = new double[heads.Count];
+        var order = shuffled ? new int[rows] : [];
         for (int epoch = 1; epoch <= Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            if (shuffled) trainDevice.Reorder(DataSplit.Permutation(rows, EpochSeed(Options.Seed ^ RankSeed(communicator), epoch)));
+            if (shuffled)
+            {
+                DataSplit.Permutation(order, EpochSeed(Options.Seed ^ RankSeed(communicator), epoch));
+                trainDevice.Reorder(order);
+            }
             step.ResetStatistics();
             for (int b = 0; b < batches; b++)
             {

@@ -25,7 +25,7 @@ public class EmbeddingExampleTests : IDisposable
         var train = scale.Apply(data.Select(split.Train));
         var test  = data.Select(split.Test);
 
-        using var backend = Device.Create("auto");                                  // CUDA, OpenCL or the SIMD CPU path
+        using var backend = Device.Create("auto");                                  // CUDA if present, else the SIMD CPU path
         var spec = new ModelSpec(data.InputCount, [64, 64],
             [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
         using var model = MultiTaskModel.Create(spec, backend);
@@ -53,7 +53,7 @@ public class EmbeddingExampleTests : IDisposable
         var train = TrainingData.FromDataset(scale.Apply(data.Select(split.Train)), scale);
         var test  = TrainingData.FromDataset(scale.Apply(data.Select(split.Test)), scale);
 
-        using var backend = Device.Create("auto");                                 // CUDA, OpenCL or the SIMD CPU path
+        using var backend = Device.Create("auto");                                 // CUDA if present, else the SIMD CPU path
         var spec = new ModelSpec(data.InputCount, [64, 64],
             [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
         using var model = MultiTaskModel.Create(spec, backend);
