@@ -177,13 +177,16 @@ public static class CsvTable
                 : throw new ArgumentException($"The encoding has no vocabulary for categorical column '{name}'.", nameof(given));
         }
         var labels = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
-        foreach (var task in schema.Tasks.Where(t => t.Kind == TaskKind.Classification))
+        foreach (var task in schema.Tasks.Where(t => t.Kind != TaskKind.Regression))
         {
             int c = Column(task.Columns[0]);
             labels[task.Name] = given is null
                 ? LabelMap.Fit(allowMissingLabels ? LabelsOf(raw, c) : ValuesOf(raw, c, task.Columns[0]))
                 : given.Labels.TryGetValue(task.Name, out var m) ? m
                 : throw new ArgumentException($"The encoding has no label map for task '{task.Name}'.", nameof(given));
+            if (task.Kind == TaskKind.Binary && labels[task.Name].Count != 2)
+                throw new DataFileException(raw.Path, 1, task.Columns[0],
+                    $"--binary needs exactly two classes, but the column has {labels[task.Name].Count}: {string.Join(", ", labels[task.Name].Labels.Take(5).Select(Excerpt.Quote))}{(labels[task.Name].Count > 5 ? ", …" : "")}.");
         }
         var encoding = given ?? new DataEncoding(categories, labels);
 
@@ -230,7 +233,7 @@ public static class CsvTable
                 var classes = new int[rows];
                 for (int r = 0; r < rows; r++)
                     classes[r] = allowMissingLabels && IsAbsent(raw.Records[r][c]) ? ClassTargets.Missing : Index(raw, r, c, map, "class label");
-                tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes));
+                tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes, task.Kind));
             }
         }
         return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray());
