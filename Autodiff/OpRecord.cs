@@ -17,6 +17,7 @@ internal enum OpKind
     MaskedMse,
     MaskedSoftmaxCrossEntropy,
     MaskedBinaryCrossEntropy,
+    MaskedSmoothL1,
     WeightedSum,
     BatchedLinear,
     Softmax,
@@ -37,6 +38,8 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Tensor<T>? A, B, C;
     public Activation Activation;
     public T Alpha;
+    /// <summary>A second scalar of an op (the smooth-L1 loss's scale; its β is <see cref="Alpha"/>).</summary>
+    public T Scale;
     /// <summary>Number of groups of an op over groups of rows (the experts of a batched linear or a mixture).</summary>
     public int Groups;
     public View<int> Labels;
@@ -58,6 +61,7 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
         A = B = C = null;
         Activation = Activation.Identity;
         Alpha = T.Zero;
+        Scale = T.Zero;
         Groups = 0;
         Labels = default;
         Saved = default;

@@ -17,6 +17,13 @@ internal static class MaskedLossChecks
         KernelChecks.Scalar(backend, count, nameof(count));
     }
 
+    /// <summary>Smooth-L1: β finite and ≥ 0 (0 = L1).</summary>
+    public static void Beta<T>(T beta) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (!(beta >= T.Zero) || !T.IsFinite(beta))
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "The smooth-L1 β (Huber δ) must be finite and ≥ 0 (0 = L1).");
+    }
+
     /// <summary>Host-side label check (CPU path): negative = no label, otherwise in [0, classes).</summary>
     public static void LabelsInRange(ReadOnlySpan<int> labels, int classes)
     {

@@ -370,6 +370,37 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
+    public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count)
+    {
+        var P = S(prediction); var Tt = S(target);
+        T sum = T.Zero; int n = 0, two = 2;
+        for (int i = 0; i < P.Length; i++)
+        {
+            if (T.IsNaN(Tt[i])) continue;
+            T a = T.Abs(P[i] - Tt[i]);
+            sum += a < beta ? a * a / (T.CreateChecked(two) * beta) : a - beta / T.CreateChecked(two);
+            n++;
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(loss)[0] = scale * sum / T.CreateChecked(Math.Max(n, 1));
+    }
+
+    public override void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    {
+        var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
+        T n = T.Max(S(count)[0], T.One);
+        for (int i = 0; i < P.Length; i++)
+        {
+            T g = T.Zero;
+            if (!T.IsNaN(Tt[i]))
+            {
+                T d = P[i] - Tt[i];
+                g = up * scale * (T.Abs(d) < beta ? d / beta : T.CreateChecked(T.Sign(d))) / n;
+            }
+            D[i] = (accumulate ? D[i] : T.Zero) + g;
+        }
+    }
+
     public override void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count)
     {
         var Z = S(logits); var Y = S(labels); int correct = 0;

@@ -1,0 +1,52 @@
+using System.Numerics;
+using Engine.Kernels;
+
+namespace Engine.Autodiff;
+
+public static partial class Ops
+{
+    /// <summary>Masked L1 loss: <c>L = (1/max(n, 1))·Σ_{t present} |p − t|</c>, gradient sign(p − t)/n (0 at p = t, as in
+    /// PyTorch). Maths: docs/maths.md §19.5.</summary>
+    public static Tensor<T> MaskedL1<T>(this Tape<T> tape, Tensor<T> prediction, Tensor<T> target, View<T> count = default) where T : unmanaged, IFloatingPointIeee754<T> =>
+        MaskedSmoothL1(tape, prediction, target, T.Zero, T.One, count, "masked_l1");
+
+    /// <summary>Masked Huber loss with threshold δ &gt; 0 (PyTorch's <c>HuberLoss(delta)</c>): ½d² for |d| ≤ δ, δ(|d| − ½δ)
+    /// beyond, mean over the present targets. Maths: docs/maths.md §19.5.</summary>
+    public static Tensor<T> MaskedHuber<T>(this Tape<T> tape, Tensor<T> prediction, Tensor<T> target, T delta, View<T> count = default) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!(delta > T.Zero) || !T.IsFinite(delta)) throw new ArgumentOutOfRangeException(nameof(delta), delta, "MaskedHuber: δ must be finite and > 0.");
+        return MaskedSmoothL1(tape, prediction, target, delta, delta, count, "masked_huber");
+    }
+
+    private static Tensor<T> MaskedSmoothL1<T>(Tape<T> tape, Tensor<T> prediction, Tensor<T> target, T beta, T scale, View<T> count, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        if (prediction.Shape != target.Shape)
+            throw new ArgumentException($"{name}: target {target} must have the shape of prediction {prediction}.", nameof(target));
+        if (target.RequiresGrad)
+            throw new ArgumentException($"{name}: the target {target} must not require a gradient (it is data).", nameof(target));
+        if (count.IsEmpty) count = tape.Arena.Take(1);
+        var loss = tape.NewActivation(1, 1, prediction.RequiresGrad, name);
+        tape.Backend.MaskedSmoothL1Forward(prediction.Data, target.Data, beta, scale, loss.Data, count);
+        if (loss.RequiresGrad)
+        {
+            var record = tape.Record(OpKind.MaskedSmoothL1, loss);
+            record.A = prediction;
+            record.B = target;
+            record.Count = count;
+            record.Alpha = beta;
+            record.Scale = scale;
+        }
+        return loss;
+    }
+
+    /// <summary>dp = dL·scale·s′β(p − t)/max(n, 1) where t is present, 0 elsewhere.</summary>
+    internal static void MaskedSmoothL1Backward<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = record.A!;
+        if (!Tape<T>.Wants(p)) return;
+        var dP = tape.GradOf(p, out bool accumulate);
+        tape.Backend.MaskedSmoothL1Backward(p.Data, record.B!.Data, record.Alpha, record.Scale, record.Count, record.Output.Grad, dP, accumulate);
+    }
+}
