@@ -63,7 +63,7 @@ internal static class TrainCommand
 
     private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
     {
-        var data = Load(settings);
+        var data = Load(settings, new Output.ReadProgressLines(context.Error, context.ErrorInteractive));
         using var backend = Devices.Open(settings.Device);
         using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
         var communicator = (ICommunicator?)nccl ?? mpi;
@@ -117,15 +117,15 @@ internal static class TrainCommand
     }
 
     /// <summary>Reads, splits and standardizes the data; a schema that does not fit the file is bad input.</summary>
-    private static PreparedData Load(ExperimentSettings settings)
+    private static PreparedData Load(ExperimentSettings settings, IProgress<ReadProgress> progress)
     {
-        try { return PreparedData.Load(settings); }
+        try { return PreparedData.Load(settings, progress); }
         catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
     }
 
     private static string Summary(PreparedData data)
     {
-        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? $"{t.Name} (classification, {c.ClassCount} classes)" : $"{t.Name} (regression)"));
+        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))})" : $"{t.Name} (classification, {c.ClassCount} classes)") : $"{t.Name} (regression)"));
         return $"{Path.GetFileName(data.All.Source)}: {data.All.RowCount} rows, {data.All.InputCount} inputs; tasks: {tasks}; " +
                $"split {data.Split.Train.Length}/{data.Split.Validation.Length}/{data.Split.Test.Length} rows (train/validation/test).";
     }

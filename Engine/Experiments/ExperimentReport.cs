@@ -90,7 +90,7 @@ public sealed record DataSummary(string Source, int Rows, IReadOnlyList<string> 
         data.All.Tasks.Select(t => t switch
         {
             RegressionTargets r => new TaskSummary(r.Name, TaskKind.Regression, r.Columns, null),
-            ClassTargets c => new TaskSummary(c.Name, TaskKind.Classification, [c.Column], c.Labels.Labels),
+            ClassTargets c => new TaskSummary(c.Name, c.Kind, [c.Column], c.Labels.Labels),
             _ => throw new NotSupportedException(t.GetType().Name),
         }).ToArray());
 }
@@ -126,7 +126,17 @@ public sealed record EpochSummary(int Epoch, double TrainLoss, double? Validatio
 }
 
 /// <summary>A task's numbers in one epoch (null where they do not apply).</summary>
-public sealed record EpochTaskMetrics(string Task, double Loss, double? Rmse, double? Mae, double? Accuracy);
+public sealed record EpochTaskMetrics(string Task, double Loss, double? Rmse, double? Mae, double? Accuracy)
+{
+    /// <summary>Binary, validation only: ROC AUC (maths §19.4).</summary>
+    public double? Auc { get; init; }
+
+    /// <summary>Classification, validation only: F1 (of class 1 for a binary task, macro otherwise).</summary>
+    public double? F1 { get; init; }
+
+    /// <summary>Regression, validation only: R².</summary>
+    public double? RSquared { get; init; }
+}
 
 /// <summary>The single-task baselines and the multi-task gain.</summary>
 /// <param name="DeltaM">Δm in percent on the test split (positive: multi-task training helped on average).</param>

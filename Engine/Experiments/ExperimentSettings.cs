@@ -38,6 +38,9 @@ public sealed record ExperimentSettings
     /// <summary>Classification label columns, one task each.</summary>
     public IReadOnlyList<string> Classification { get; init; } = [];
 
+    /// <summary>Binary label columns (two classes, one logit, binary cross-entropy), one task each.</summary>
+    public IReadOnlyList<string> Binary { get; init; } = [];
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 
@@ -97,6 +100,10 @@ public sealed record ExperimentSettings
 
     /// <summary>Early stopping: an improvement must lower the validation loss by more than this.</summary>
     public double MinDelta { get; init; }
+
+    /// <summary>Early stopping watches this task's validation metric (<c>--monitor TASK:METRIC</c>) instead of the weighted
+    /// validation loss; null = the loss.</summary>
+    public EarlyStoppingMonitor? Monitor { get; init; }
 
     /// <summary><c>--combine projection</c>: the task whose gradient the others are made orthogonal to (null = the first task).
     /// By name, since the index into <see cref="StepOptions.ProjectionReferenceTask"/> depends on the task order.</summary>

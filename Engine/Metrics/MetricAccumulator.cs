@@ -100,6 +100,15 @@ internal sealed class MetricAccumulator : IDisposable
         _backend.Add(total, count, total);
     }
 
+    /// <summary>Adds a binary batch's count of labelled rows whose prediction (z &gt; 0, i.e. σ(z) &gt; ½) is the label.</summary>
+    public void AddBinary(int task, View<float> logits, View<int> labels)
+    {
+        var count = _counts.Slice(task, 1);
+        _backend.CountCorrectBinary(logits, labels, count);
+        var total = _sums.Slice(_offsets[task], 1);
+        _backend.Add(total, count, total);
+    }
+
     /// <summary>Downloads the sums and turns them into metrics (σ per regression column from <paramref name="scales"/>;
     /// <paramref name="withErrors"/> false when only losses were accumulated).</summary>
     /// With <paramref name="communicator"/>, the sums and row counts of every rank are added first (one host all-reduce):

@@ -43,7 +43,7 @@ public sealed partial class MultiTaskModel
 
     /// <summary>
     /// <see cref="PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/> on every row of a raw dataset (e.g.
-    /// <see cref="CsvTable.Load"/> of new rows, encoded with the model's
+    /// <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/> of new rows, encoded with the model's
     /// <see cref="DataEncoding"/>); an input out of range is a <see cref="DataFileException"/> naming the file, line and column.
     /// </summary>
     public Predictions PredictOriginalUnits(Dataset raw, Standardization? scale = null)

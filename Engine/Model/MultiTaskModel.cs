@@ -14,7 +14,7 @@ namespace Engine;
 /// parameters only that task's loss reaches (its part of the shared part, e.g. its gate; its tower; its output layer),
 /// one block per task (<see cref="TaskRange"/>).
 /// <para>Training: <see cref="Training.TrainingStep"/> and <see cref="Training.Trainer"/>. Prediction:
-/// <see cref="Predict"/>. Checkpoints: <see cref="Save"/>, <see cref="Load"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
+/// <see cref="Predict"/>. Checkpoints: <see cref="Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/>, <see cref="Load(string, Kernels.Backend{float})"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
 /// <para>Threads: <see cref="Predict"/> may be called from any number of threads at once (calls run one at a time, so
 /// they never share the inference scratch). Training (<see cref="Training.Trainer.Fit"/>) owns the model: a second
 /// Fit, or a Predict from another thread, while it runs throws <see cref="InvalidOperationException"/> rather than
@@ -119,7 +119,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>Number of tasks.</summary>
     public int TaskCount => _heads.Length;
 
-    /// <summary>Preprocessing and properties stored with the model (set by <see cref="Load"/>; written by <see cref="Save"/>).</summary>
+    /// <summary>Preprocessing and properties stored with the model (set by <see cref="Load(string, Kernels.Backend{float})"/>; written by <see cref="Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/>).</summary>
     public ModelMetadata? Metadata { get; set; }
 
     /// <summary>Rows per device pass in <see cref="Predict"/> and evaluation.</summary>

@@ -18,7 +18,8 @@ public enum PredictionUnits
 /// One task's outputs for a set of rows. Regression: <see cref="Values"/> [rows × k] in <see cref="Units"/>
 /// (standardized from <see cref="MultiTaskModel.Predict"/>, original from <see cref="MultiTaskModel.PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/>). Classification: <see cref="Values"/> are the logits
 /// [rows × C], <see cref="Probabilities"/> their softmax (computed in float64, max-shifted) and
-/// <see cref="Classes"/> the argmax (ties to the lowest index).
+/// <see cref="Classes"/> the argmax (ties to the lowest index). Binary: <see cref="Values"/> are the logits [rows × 1],
+/// <see cref="Probabilities"/> σ(z) = P(class 1) [rows] (float64, without overflow) and <see cref="Classes"/> [z &gt; 0].
 /// </summary>
 public sealed class TaskPrediction
 {
@@ -29,7 +30,7 @@ public sealed class TaskPrediction
         Outputs = head.Outputs;
         Rows = rows;
         Values = new float[(long)rows * head.Outputs];
-        if (Kind == TaskKind.Classification)
+        if (Kind != TaskKind.Regression)
         {
             Probabilities = new float[Values.Length];
             Classes = new int[rows];
@@ -71,6 +72,15 @@ public sealed class TaskPrediction
     /// <summary>Fills <see cref="Probabilities"/> and <see cref="Classes"/> from the logits in <see cref="Values"/>.</summary>
     internal void FinishClassification()
     {
+        if (Kind == TaskKind.Binary)
+        {
+            for (int r = 0; r < Rows; r++)
+            {
+                Probabilities![r] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[r]);
+                Classes![r] = Values[r] > 0 ? 1 : 0;
+            }
+            return;
+        }
         if (Kind != TaskKind.Classification) return;
         int c = Outputs;
         for (int r = 0; r < Rows; r++)

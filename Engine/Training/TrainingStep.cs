@@ -218,9 +218,12 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < tasks; t++)
         {
             var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
-            _losses[t] = heads[t].Kind == TaskKind.Regression
-                ? _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled)
-                : _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled);
+            _losses[t] = heads[t].Kind switch
+            {
+                TaskKind.Regression => _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Binary => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+            };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
         }
 
@@ -283,6 +286,8 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < heads.Count; t++)
             if (heads[t].Kind == TaskKind.Regression)
                 metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
+            else if (heads[t].Kind == TaskKind.Binary)
+                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows));
             else
                 metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
     }
@@ -412,7 +417,7 @@ public sealed class TrainingStep : IDisposable
         if (!Enum.IsDefined(o.Schedule)) throw new ArgumentOutOfRangeException(nameof(o.Schedule), o.Schedule, "Unknown schedule.");
         if ((plan.Needs & MethodNeeds.EpochAccuracies) == 0) return;
         string source = o.Method is null ? $"StepOptions.Weighting = {o.Weighting}" : $"StepOptions.Method = \"{o.Method}\"";
-        if (model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
+        if (model.Spec.Heads.FirstOrDefault(h => h.Kind == TaskKind.Regression) is { } r)
             throw new ArgumentException($"{source}: '{plan.Weighting.Name}' weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
         if (!o.TrackMetrics) // the accuracies it weights by would all read 0
             throw new ArgumentException($"{source} needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));

@@ -15,4 +15,8 @@ public abstract partial class Backend<T>
     /// <summary>The fused backward: <c>dzᵢ (+)= upstream[0]·(σ(zᵢ) − yᵢ)/max(n, 1)</c> for labelled elements, <c>(+)= 0</c> for
     /// the others; <paramref name="probabilities"/> and <paramref name="count"/> are what the forward wrote.</summary>
     public abstract void MaskedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dLogits, bool accumulate);
+
+    /// <summary>The accuracy count of binary logits: <c>count[0] = #{i : yᵢ ≥ 0 and [zᵢ &gt; 0] = yᵢ}</c> (z = 0, σ = ½, counts as
+    /// class 0, as argmax ties go to the lowest class); unlabelled elements never count.</summary>
+    public abstract void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count);
 }

@@ -45,6 +45,19 @@ public sealed partial class CpuBackend<T>
         RunChunks(job, probabilities.Length, costPerItem: 2);
     }
 
+    /// <inheritdoc/>
+    public override void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count)
+    {
+        KernelChecks.Classification(this, logits, nameof(logits), labels, logits.Length, 1);
+        KernelChecks.Scalar(this, count, nameof(count));
+        var z = logits.Span();
+        var y = labels.Span();
+        int correct = 0;
+        for (int i = 0; i < z.Length; i++)
+            if (y[i] >= 0 && (z[i] > T.Zero ? 1 : 0) == y[i]) correct++;
+        count.Span()[0] = FromDouble(correct);
+    }
+
     /// <summary>For elements [start, start + count): pᵢ = σ(zᵢ) written; returns Σ over labelled i of
     /// max(zᵢ, 0) − zᵢyᵢ + log1p(e^{−|zᵢ|}).</summary>
     private unsafe struct BinaryCrossEntropyJob : IChunkJob

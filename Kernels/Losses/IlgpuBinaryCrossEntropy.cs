@@ -17,6 +17,31 @@ public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, KernelConfig, Dense, Labels, int, Dense, Dense>? _binaryCrossEntropyPartials;
     private Action<AcceleratorStream, Index1D, Dense, Labels, Dense, Dense, Dense, int>? _binaryCrossEntropyBackward;
+    private Action<AcceleratorStream, KernelConfig, Dense, Labels, int, Dense>? _countCorrectBinary;
+
+    /// <inheritdoc/>
+    public override void CountCorrectBinary(View<float> logits, View<int> labels, View<float> count)
+    {
+        KernelChecks.Classification(this, logits, nameof(logits), labels, logits.Length, 1);
+        KernelChecks.Scalar(this, count, nameof(count));
+        int groups = ReductionGroups(logits.Length);
+        _countCorrectBinary ??= Accelerator.LoadKernel<Dense, Labels, int, Dense>(CountCorrectBinaryKernel);
+        _countCorrectBinary(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), logits.Length, Partials);
+        FinishReduction(groups, 1f, count);
+    }
+
+    /// <summary>Per group: the labelled elements whose prediction [z &gt; 0] is the label.</summary>
+    internal static void CountCorrectBinaryKernel(Dense logits, Labels labels, int n, Dense partials)
+    {
+        float correct = 0;
+        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+        {
+            int y = labels[i];
+            if (y >= 0 && (logits[i] > 0 ? 1 : 0) == y) correct += 1;
+        }
+        correct = GroupSum(correct);
+        if (Group.IsFirstThread) partials[Grid.IdxX] = correct;
+    }
 
     /// <inheritdoc/>
     public override void MaskedBinaryCrossEntropyForward(View<float> logits, View<int> labels, View<float> probabilities, View<float> loss, View<float> count)

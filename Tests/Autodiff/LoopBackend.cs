@@ -370,6 +370,13 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
+    public override void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count)
+    {
+        var Z = S(logits); var Y = S(labels); int correct = 0;
+        for (int i = 0; i < Z.Length; i++) if (Y[i] >= 0 && (Z[i] > T.Zero ? 1 : 0) == Y[i]) correct++;
+        S(count)[0] = T.CreateChecked(correct);
+    }
+
     public override void MaskedDifference(View<T> prediction, View<T> target, View<T> difference, View<T> mask)
     {
         var P = S(prediction); var Tt = S(target); var D = S(difference); var M = S(mask);

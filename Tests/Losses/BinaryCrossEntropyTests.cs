@@ -162,6 +162,26 @@ public class BinaryCrossEntropyTests
         Assert.Equal([1, 2, 3, 4], accumulated.D);
     }
 
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void The_binary_accuracy_count_matches_a_host_count_on_every_device(string device)
+    {
+        var k = TestDevices.Get(device);
+        foreach (int n in new[] { 1, 7, 5000 })
+        {
+            var z = Array.ConvertAll(Tolerance.Random(n, n + 5), v => (float)v);
+            if (n > 1) z[1] = 0;                                   // z = 0 predicts class 0
+            var y = RandomLabels(n, n + 6, 0.3);
+            int expected = 0;
+            for (int i = 0; i < n; i++) if (y[i] >= 0 && (z[i] > 0 ? 1 : 0) == y[i]) expected++;
+            using var zv = k.Allocate<float>(z);
+            using var yv = k.Allocate<int>(y);
+            using var count = k.Allocate<float>(1);
+            k.CountCorrectBinary(zv.View, yv.View, count.View);
+            Assert.Equal(expected, k.Read(count.View));
+        }
+    }
+
     [Fact]
     public void A_label_above_one_is_rejected_naming_the_element()
     {
