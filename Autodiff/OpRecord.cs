@@ -16,6 +16,7 @@ internal enum OpKind
     SoftmaxCrossEntropy,
     MaskedMse,
     MaskedSoftmaxCrossEntropy,
+    MaskedBinaryCrossEntropy,
     WeightedSum,
     BatchedLinear,
     Softmax,

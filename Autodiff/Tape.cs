@@ -174,6 +174,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.SoftmaxCrossEntropy: Ops.SoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.MaskedMse: Ops.MaskedMseBackward(this, record); break;
             case OpKind.MaskedSoftmaxCrossEntropy: Ops.MaskedSoftmaxCrossEntropyBackward(this, record); break;
+            case OpKind.MaskedBinaryCrossEntropy: Ops.MaskedBinaryCrossEntropyBackward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;
             case OpKind.Softmax: Ops.SoftmaxBackward(this, record); break;

@@ -9,7 +9,9 @@ namespace Engine.Bench;
 /// <c>dotnet run -c Release --project Bench -- gflops [--device cpu|cuda|ilgpu-cpu|auto]</c> prints a quick
 /// GFLOP/s table for GEMM (a report, not a rigorous benchmark);
 /// <c>dotnet run -c Release --project Bench -- compare [--threads 2] [--repeats N] [--kernels]</c> times our training
-/// steps and PyTorch's side by side and prints a Markdown table. See Bench/README.md.
+/// steps and PyTorch's side by side and prints a Markdown table;
+/// <c>dotnet run -c Release --project Bench -- soak [--steps 1000000]</c> runs the soak benchmark (flat memory over a
+/// million training steps). See Bench/README.md.
 /// </summary>
 public static class Program
 {
@@ -26,6 +28,8 @@ public static class Program
             return SassCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "profile")
             return Compare.ProfileCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "soak")
+            return Soak.SoakCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -27,7 +27,7 @@ internal static class ExportCommand
         using var backend = Devices.Open("cpu");
         using var saved = SavedModel.Load(modelPath, backend);
         saved.Model.ExportOnnx(onnxPath, new OnnxExportOptions { Standardization = withStandardization ? saved.Standardization : null });
-        var outputs = saved.Model.Spec.Heads.SelectMany(h => h.Kind == Data.TaskKind.Classification
+        var outputs = saved.Model.Spec.Heads.SelectMany(h => h.Kind != Data.TaskKind.Regression
             ? new[] { OnnxExport.OutputName(h), OnnxExport.ProbabilitiesName(h) } : [OnnxExport.OutputName(h)]);
         context.Status($"Wrote {onnxPath}: input '{OnnxExport.InputName}' [batch × {saved.Model.Spec.Inputs}]" +
             $"{(withStandardization ? " in original units" : " standardized")}; outputs {string.Join(", ", outputs.Select(o => $"'{o}'"))}; opset {OnnxExport.Opset}.");

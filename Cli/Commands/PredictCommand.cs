@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
-using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Experiments;
 
@@ -38,72 +35,12 @@ internal static class PredictCommand
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = CsvTable.Load(dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text);
         var outputs = ModelEvaluation.Predict(saved.Model, raw, saved.Standardization, saved.Encoding);
-        var csv = Write(raw, outputs, probabilities, delimiter ?? ',');
-        if (outputPath is null) context.Output.Write(csv);
+        if (outputPath is null) context.Output.Write(PredictionCsv.ToText(raw, outputs, probabilities, delimiter ?? ','));
         else
         {
-            AtomicFile.WriteAllBytes(outputPath, Encoding.UTF8.GetBytes(csv));
+            PredictionCsv.Write(outputPath, raw, outputs, probabilities, delimiter ?? ',');
             context.Error.WriteLine($"Wrote {raw.RowCount} predictions to {outputPath}.");
         }
         return ExitCodes.Ok;
-    }
-
-    /// <summary>The prediction CSV: header, then one line per input row.</summary>
-    internal static string Write(Dataset raw, IReadOnlyList<TaskOutput> outputs, bool probabilities, char delimiter)
-    {
-        var header = new List<string>(raw.Schema.NumericInputs);
-        header.AddRange(raw.Schema.CategoricalInputs);
-        foreach (var o in outputs)
-        {
-            header.AddRange(o.Columns);
-            if (probabilities && o.ClassNames is not null) header.AddRange(o.ClassNames.Select(c => $"P({o.Task}={c})"));
-        }
-        var text = new StringBuilder();
-        Line(text, header, delimiter);
-        int numeric = raw.Schema.NumericInputs.Count;
-        var fields = new List<string>(header.Count);
-        for (int r = 0; r < raw.RowCount; r++)
-        {
-            fields.Clear();
-            var row = raw.InputRow(r);
-            for (int j = 0; j < numeric; j++) fields.Add(Number(row[j]));
-            int slot = numeric;
-            foreach (var column in raw.Schema.CategoricalInputs)
-            {
-                var vocabulary = raw.Encoding.Categories[column];
-                int hot = 0;
-                for (int v = 0; v < vocabulary.Count; v++) if (row[slot + v] == 1f) hot = v;
-                fields.Add(vocabulary.LabelOf(hot));
-                slot += vocabulary.Count;
-            }
-            foreach (var o in outputs)
-            {
-                if (o.Values is { } values)
-                    for (int k = 0; k < o.Columns.Count; k++) fields.Add(Number(values[r * o.Columns.Count + k]));
-                else
-                {
-                    fields.Add(o.Labels![r]);
-                    if (probabilities)
-                        for (int c = 0; c < o.ClassNames!.Count; c++) fields.Add(Number(o.Probabilities![r * o.ClassNames.Count + c]));
-                }
-            }
-            Line(text, fields, delimiter);
-        }
-        return text.ToString();
-    }
-
-    private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>One CSV record; fields holding the delimiter, a quote or a line break are quoted (RFC 4180).</summary>
-    private static void Line(StringBuilder text, IReadOnlyList<string> fields, char delimiter)
-    {
-        for (int i = 0; i < fields.Count; i++)
-        {
-            if (i > 0) text.Append(delimiter);
-            var f = fields[i];
-            if (f.IndexOfAny([delimiter, '"', '\n', '\r']) >= 0) text.Append('"').Append(f.Replace("\"", "\"\"")).Append('"');
-            else text.Append(f);
-        }
-        text.Append('\n');
     }
 }

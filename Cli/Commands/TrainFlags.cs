@@ -26,6 +26,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Categorical = List("--categorical", "Categorical input columns (one-hot encoded).");
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
+    public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -87,7 +88,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Binary, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -112,6 +113,7 @@ internal sealed class TrainFlags
             Categorical = Names(p.GetValue(Categorical), "--categorical"),
             Regression = Names(p.GetValue(Regression), "--regression"),
             Classification = Names(p.GetValue(Classification), "--classification"),
+            Binary = Names(p.GetValue(Binary), "--binary"),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -173,8 +175,8 @@ internal sealed class TrainFlags
         var step = s.Step;
         if (step.Method is not null && (step.Combination != DefaultStep.Combination || step.Weighting != DefaultStep.Weighting))
             throw new UsageException($"--method {step.Method} names the method; drop --combine/--weighting (they are aliases: --combine pcgrad is --method pcgrad, --weighting dwa --combine pcgrad is --method dwa+pcgrad).");
-        if (s.Regression.Count + s.Classification.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
-            try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification]); }
+        if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
+            try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
         if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
             throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");

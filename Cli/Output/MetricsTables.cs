@@ -7,21 +7,23 @@ namespace Engine.Cli.Output;
 /// <summary>The tables printed at the end of <c>mtl train</c> and by <c>mtl evaluate</c>.</summary>
 internal static class MetricsTables
 {
-    /// <summary>Per task and split: rows, loss, RMSE, MAE (original units), accuracy.</summary>
+    /// <summary>Per task and split: rows, loss, RMSE, MAE (original units), accuracy, AUC (binary), F1 (classification: of class 1 for a binary task, macro otherwise), R² (regression).</summary>
     public static Table Scores(IEnumerable<(string Split, IReadOnlyList<TaskScore> Scores)> splits)
     {
         var table = new Table { Border = TableBorder.Rounded }
             .AddColumn("task").AddColumn("split")
             .AddColumn(new TableColumn("rows").RightAligned()).AddColumn(new TableColumn("loss").RightAligned())
             .AddColumn(new TableColumn("RMSE").RightAligned()).AddColumn(new TableColumn("MAE").RightAligned())
-            .AddColumn(new TableColumn("accuracy").RightAligned());
+            .AddColumn(new TableColumn("accuracy").RightAligned())
+            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("F1").RightAligned())
+            .AddColumn(new TableColumn("R²").RightAligned());
         var rows = splits.Where(s => s.Scores.Count > 0)
             .SelectMany(s => s.Scores.Select(score => (s.Split, score)))
             .GroupBy(x => x.score.Task);
         foreach (var task in rows)
             foreach (var (split, s) in task)
                 table.AddRow(Markup.Escape(s.Task), split, s.Rows.ToString(CultureInfo.InvariantCulture), Number(s.Loss),
-                    Number(s.Rmse), Number(s.Mae), Percent(s.Accuracy));
+                    Number(s.Rmse), Number(s.Mae), Percent(s.Accuracy), Number(s.Auc), Number(s.F1), Number(s.RSquared));
         return table;
     }
 

@@ -64,6 +64,14 @@ public sealed class Checkpoint
         Tensors.Save(path);
     }
 
+    /// <summary>Writes the checkpoint's bytes to <paramref name="stream"/> (left open; not atomic, unlike <see cref="Save(string)"/>).</summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        StoreMetadata();
+        Tensors.WriteTo(stream);
+    }
+
     /// <summary>The file's bytes (metadata included).</summary>
     public byte[] ToBytes()
     {
@@ -96,6 +104,10 @@ public sealed class Checkpoint
     /// <summary>Reads and validates a checkpoint (any safetensors file; the <c>engine.*</c> metadata is optional).</summary>
     /// <exception cref="SafeTensorsFormatException">The file is truncated or corrupted, or a metadata entry is malformed.</exception>
     public static Checkpoint Load(string path) => From(SafeTensorsFile.Load(path));
+
+    /// <summary>Reads a checkpoint from the rest of <paramref name="stream"/> (left open); messages name <paramref name="source"/>,
+    /// by default the stream's file or type (see <see cref="SafeTensorsFile.Load(Stream, string?)"/>).</summary>
+    public static Checkpoint Load(Stream stream, string? source = null) => From(SafeTensorsFile.Load(stream, source));
 
     /// <summary>Reads a checkpoint from bytes; <paramref name="source"/> names it in messages.</summary>
     public static Checkpoint Parse(ReadOnlySpan<byte> bytes, string source = "<memory>") => From(SafeTensorsFile.Parse(bytes, source));

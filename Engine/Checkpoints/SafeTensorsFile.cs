@@ -11,7 +11,7 @@ namespace Engine.Checkpoints;
 /// (padded with spaces to a multiple of 8 bytes); then the data, where tensor bytes lie at
 /// [8 + N + begin, 8 + N + end), little-endian, row-major. The tensors tile the data exactly: no gaps,
 /// no overlaps, nothing after the last one.</para>
-/// <para><see cref="Load"/> validates all of this and reports what is wrong with the file and tensor named;
+/// <para><see cref="Load(string)"/> validates all of this and reports what is wrong with the file and tensor named;
 /// <see cref="Save(string)"/> replaces the file atomically (<see cref="AtomicFile"/>).</para>
 /// </summary>
 public sealed class SafeTensorsFile
@@ -86,7 +86,8 @@ public sealed class SafeTensorsFile
         return memory.ToArray();
     }
 
-    /// <summary>Writes header and data to <paramref name="stream"/>.</summary>
+    /// <summary>Writes header and data to <paramref name="stream"/> (left open). Unlike <see cref="Save(string)"/> this is
+    /// not atomic: a failure part-way leaves part of the bytes in the stream.</summary>
     public void WriteTo(Stream stream)
     {
         var header = Header();
@@ -142,6 +143,16 @@ public sealed class SafeTensorsFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         return Parse(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Reads and validates the safetensors bytes from the current position of <paramref name="stream"/> to its end
+    /// (the stream is left open). Messages name <paramref name="source"/>, by default the file of a <see cref="FileStream"/>
+    /// or the stream's type (<c>&lt;MemoryStream&gt;</c>), and the tensor at fault.</summary>
+    /// <exception cref="SafeTensorsFormatException">The bytes are truncated, corrupted or inconsistent.</exception>
+    public static SafeTensorsFile Load(Stream stream, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Parse(StreamNames.ReadToEnd(stream), StreamNames.Of(stream, source));
     }
 
     /// <summary>Parses and validates the bytes of a file; <paramref name="source"/> names it in messages.</summary>

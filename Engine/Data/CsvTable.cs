@@ -34,7 +34,27 @@ public static class CsvTable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
-        var raw = ReadRecords(path, delimiter, text);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var raw = ReadRecords(file, path, delimiter, text);
+        schema ??= InferSchema(raw);
+        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
+    }
+
+    /// <summary>
+    /// As <see cref="Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>, from the rest of
+    /// <paramref name="stream"/> (left open; a stream that cannot seek is read into memory first, as the UTF-8 check and the
+    /// parse each need a pass). Messages name <paramref name="source"/>, by default the file of a <see cref="FileStream"/> or
+    /// the stream's type (<c>&lt;MemoryStream&gt;</c>), with the line and column.
+    /// </summary>
+    public static Dataset Load(Stream stream, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null,
+        MissingLabels missingLabels = MissingLabels.Allow, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
+        source = Checkpoints.StreamNames.Of(stream, source);
+        using var seekable = stream.CanSeek ? null : new MemoryStream(Checkpoints.StreamNames.ReadToEnd(stream), writable: false);
+        var raw = ReadRecords(seekable ?? stream, source, delimiter, text);
         schema ??= InferSchema(raw);
         return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
     }
@@ -42,13 +62,15 @@ public static class CsvTable
     /// <summary>The header and records of a file as strings, with the line each record starts on.</summary>
     private sealed record RawTable(string Path, string[] Header, List<string[]> Records, List<int> Lines);
 
-    private static RawTable ReadRecords(string path, char? delimiter, System.Text.Encoding? text)
+    /// <summary>Reads the records from the current position of a seekable <paramref name="stream"/> (left open);
+    /// <paramref name="path"/> names it in messages.</summary>
+    private static RawTable ReadRecords(Stream stream, string path, char? delimiter, System.Text.Encoding? text)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        long length = new FileInfo(path).Length;
-        if (length == 0 || (length < 4096 && File.ReadAllText(path).Trim().Length == 0))
+        long start = stream.Position, length = stream.Length - start;
+        if (length == 0 || (length < 4096 && IsBlank(stream, (int)length, text)))
             throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
-        if (text is null) Utf8Validation.Check(path, delimiter);
+        if (text is null) Utf8Validation.Check(stream, path, delimiter);
+        stream.Position = start;
 
         var options = new CsvReaderOptions
         {
@@ -64,7 +86,7 @@ public static class CsvTable
         };
         try
         {
-            using var reader = CsvReader.FromFile(path, options);
+            using var reader = CsvReader.Create(stream, options, leaveOpen: true);
             var header = reader.Headers.Select(h => h.Trim()).ToArray();
             if (header.Length == 0 || header.All(h => h.Length == 0))
                 throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");
@@ -93,6 +115,16 @@ public static class CsvTable
         {
             throw new DataFileException(path, e.LineNumber, null, $"malformed CSV: {e.Message}", e);
         }
+    }
+
+    /// <summary>Whether the next <paramref name="length"/> bytes are only white space (the position is restored).</summary>
+    private static bool IsBlank(Stream stream, int length, System.Text.Encoding? text)
+    {
+        long start = stream.Position;
+        var bytes = new byte[length];
+        stream.ReadExactly(bytes);
+        stream.Position = start;
+        return (text ?? System.Text.Encoding.UTF8).GetString(bytes).Trim().Length == 0;
     }
 
     private static void CheckHeader(string path, string[] header)
@@ -144,13 +176,16 @@ public static class CsvTable
                 : throw new ArgumentException($"The encoding has no vocabulary for categorical column '{name}'.", nameof(given));
         }
         var labels = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
-        foreach (var task in schema.Tasks.Where(t => t.Kind == TaskKind.Classification))
+        foreach (var task in schema.Tasks.Where(t => t.Kind != TaskKind.Regression))
         {
             int c = Column(task.Columns[0]);
             labels[task.Name] = given is null
                 ? LabelMap.Fit(allowMissingLabels ? LabelsOf(raw, c) : ValuesOf(raw, c, task.Columns[0]))
                 : given.Labels.TryGetValue(task.Name, out var m) ? m
                 : throw new ArgumentException($"The encoding has no label map for task '{task.Name}'.", nameof(given));
+            if (task.Kind == TaskKind.Binary && labels[task.Name].Count != 2)
+                throw new DataFileException(raw.Path, 1, task.Columns[0],
+                    $"--binary needs exactly two classes, but the column has {labels[task.Name].Count}: {string.Join(", ", labels[task.Name].Labels.Take(5).Select(Excerpt.Quote))}{(labels[task.Name].Count > 5 ? ", …" : "")}.");
         }
         var encoding = given ?? new DataEncoding(categories, labels);
 
@@ -197,7 +232,7 @@ public static class CsvTable
                 var classes = new int[rows];
                 for (int r = 0; r < rows; r++)
                     classes[r] = allowMissingLabels && IsAbsent(raw.Records[r][c]) ? ClassTargets.Missing : Index(raw, r, c, map, "class label");
-                tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes));
+                tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes, task.Kind));
             }
         }
         return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray());

@@ -34,6 +34,17 @@ public sealed record DataSplit(int[] Train, int[] Validation, int[] Test)
     public static int[] Permutation(int n, ulong seed)
     {
         var order = new int[n];
+        Permutation(order, seed);
+        return order;
+    }
+
+    /// <summary>
+    /// The same permutation written into <paramref name="order"/> (its length is n), allocating nothing: the trainer
+    /// reuses one array for every epoch's shuffle.
+    /// </summary>
+    public static void Permutation(Span<int> order, ulong seed)
+    {
+        int n = order.Length;
         for (int i = 0; i < n; i++) order[i] = i;
         ulong state = seed;
         for (int i = n - 1; i > 0; i--)
@@ -42,7 +53,6 @@ public sealed record DataSplit(int[] Train, int[] Validation, int[] Test)
             ulong j = Math.BigMul(SplitMix64(ref state), (ulong)(i + 1), out _);
             (order[i], order[(int)j]) = (order[(int)j], order[i]);
         }
-        return order;
     }
 
     /// <summary>SplitMix64 (Steele, Lea, Flood 2014): state += φ·2⁶⁴, then a bijective mix of the state.</summary>

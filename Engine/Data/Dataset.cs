@@ -2,7 +2,7 @@ namespace Engine.Data;
 
 /// <summary>
 /// A table loaded into memory, ready for training: a float32 feature matrix [rows × inputs] (row-major) and
-/// one target block per task. Produced by <see cref="CsvTable.Load"/>; <see cref="Select"/> takes a subset
+/// one target block per task. Produced by <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>; <see cref="Select"/> takes a subset
 /// of rows (a split), <see cref="Standardization.Apply"/> a standardized copy.
 /// </summary>
 public sealed class Dataset
@@ -176,14 +176,23 @@ public sealed class ClassTargets : TaskTargets
     public int ClassCount => Labels.Count;
 
     /// <inheritdoc/>
-    public override TaskKind Kind => TaskKind.Classification;
+    public override TaskKind Kind { get; }
 
     /// <inheritdoc/>
     public override int RowCount => Classes.Length;
 
     /// <summary>Creates the targets; every class index must be in range or <see cref="Missing"/>.</summary>
-    public ClassTargets(string name, string column, LabelMap labels, int[] classes) : base(name)
+    /// <param name="name">The task's name.</param>
+    /// <param name="column">The label column.</param>
+    /// <param name="labels">Label ↔ index.</param>
+    /// <param name="classes">The class index of each row, or <see cref="Missing"/>.</param>
+    /// <param name="kind"><see cref="TaskKind.Classification"/>, or <see cref="TaskKind.Binary"/> (exactly two labels).</param>
+    public ClassTargets(string name, string column, LabelMap labels, int[] classes, TaskKind kind = TaskKind.Classification) : base(name)
     {
+        if (kind == TaskKind.Regression) throw new ArgumentException($"Task '{name}': class targets cannot be a regression.", nameof(kind));
+        if (kind == TaskKind.Binary && labels.Count != 2)
+            throw new ArgumentException($"Binary task '{name}' needs exactly two classes in column '{column}', not {labels.Count}.", nameof(labels));
+        Kind = kind;
         Column = column;
         Labels = labels;
         Classes = classes;
@@ -197,6 +206,6 @@ public sealed class ClassTargets : TaskTargets
     {
         var classes = new int[rows.Length];
         for (int i = 0; i < rows.Length; i++) classes[i] = Classes[rows[i]];
-        return new ClassTargets(Name, Column, Labels, classes);
+        return new ClassTargets(Name, Column, Labels, classes, Kind);
     }
 }

@@ -53,6 +53,6 @@ public static class LabelRemoval
     {
         var classes = (int[])c.Classes.Clone();
         foreach (int row in rows) classes[row] = ClassTargets.Missing;
-        return new ClassTargets(c.Name, c.Column, c.Labels, classes);
+        return new ClassTargets(c.Name, c.Column, c.Labels, classes, c.Kind);
     }
 }

@@ -12,6 +12,11 @@ public enum TaskKind
 
     /// <summary>One class per row, stored as an index into the task's <see cref="LabelMap"/>.</summary>
     Classification,
+
+    /// <summary>Two classes, one logit per row, binary cross-entropy with logits (maths §19.3). Stored like a
+    /// classification (class indices of a two-label <see cref="LabelMap"/>); class 1, the map's second label, is the
+    /// positive class whose probability σ(z) the model predicts.</summary>
+    Binary,
 }
 
 /// <summary>
@@ -37,8 +42,8 @@ public sealed class TaskSpec
         if (name.Contains('.')) throw new ArgumentException($"Task name '{name}' must not contain '.' (it becomes part of tensor names).", nameof(name));
         ArgumentNullException.ThrowIfNull(columns);
         if (columns.Count == 0) throw new ArgumentException($"Task '{name}' reads no column.", nameof(columns));
-        if (kind == TaskKind.Classification && columns.Count != 1)
-            throw new ArgumentException($"Classification task '{name}' must read exactly one column, not {columns.Count}.", nameof(columns));
+        if (kind != TaskKind.Regression && columns.Count != 1)
+            throw new ArgumentException($"{kind} task '{name}' must read exactly one column, not {columns.Count}.", nameof(columns));
         Name = name;
         Kind = kind;
         Columns = columns.ToArray();
@@ -52,6 +57,9 @@ public sealed class TaskSpec
 
     /// <summary>A classification task named after its label column.</summary>
     public static TaskSpec Classification(string column) => new(column, TaskKind.Classification, [column]);
+
+    /// <summary>A binary task (two classes, one logit) named after its label column.</summary>
+    public static TaskSpec Binary(string column) => new(column, TaskKind.Binary, [column]);
 
     /// <summary>A classification task with its own name.</summary>
     public static TaskSpec Classification(string name, string column) => new(name, TaskKind.Classification, [column]);
@@ -120,6 +128,10 @@ public sealed class TableSchema
     /// <summary>Adds one classification task per column, each named after its column.</summary>
     public TableSchema WithClassification(params string[] columns) =>
         new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Classification)]);
+
+    /// <summary>Adds one binary task (two classes, one logit) per column, each named after its column.</summary>
+    public TableSchema WithBinary(params string[] columns) =>
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Binary)]);
 
     /// <summary>The same inputs without tasks: for files to predict on, which have no target columns.</summary>
     public TableSchema InputsOnly() => new(NumericInputs, CategoricalInputs, []);

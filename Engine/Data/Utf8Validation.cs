@@ -16,19 +16,30 @@ internal static class Utf8Validation
     /// <summary>Throws <see cref="DataFileException"/> unless the file is valid UTF-8 (a BOM is fine). Reads it in 1 MiB chunks.</summary>
     public static void Check(string path, char? delimiter)
     {
-        long offset = FirstInvalid(path);
-        if (offset < 0) return;
-        var (line, field, header) = Locate(path, offset, delimiter);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        Check(stream, path, delimiter);
+    }
+
+    /// <summary>As <see cref="Check(string, char?)"/>, on a seekable stream from its current position (restored afterwards);
+    /// <paramref name="source"/> names it in the message.</summary>
+    public static void Check(Stream stream, string source, char? delimiter)
+    {
+        long start = stream.Position;
+        long offset = FirstInvalid(stream);
+        if (offset < 0) { stream.Position = start; return; }
+        stream.Position = start + offset;
+        int bad = stream.ReadByte();
+        stream.Position = start;
+        var (line, field, header) = Locate(stream, offset, delimiter);
         string? column = field < header.Count ? header[field] : $"#{field + 1}";
-        throw new DataFileException(path, line, column,
-            $"byte 0x{ByteAt(path, offset):X2} at offset {offset} is not valid UTF-8. The file is in another encoding " +
+        throw new DataFileException(source, line, column,
+            $"byte 0x{bad:X2} at offset {offset} is not valid UTF-8. The file is in another encoding " +
             "(e.g. Latin-1 or Windows-1252): give it, e.g. --encoding latin1, or convert the file to UTF-8.");
     }
 
     /// <summary>The offset of the first byte of the first invalid UTF-8 sequence, or −1.</summary>
-    internal static long FirstInvalid(string path)
+    internal static long FirstInvalid(Stream stream)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes + 4);
         var chars = ArrayPool<char>.Shared.Rent(ChunkBytes + 4);
         try
@@ -62,19 +73,12 @@ internal static class Utf8Validation
         }
     }
 
-    private static byte ByteAt(string path, long offset)
-    {
-        using var stream = File.OpenRead(path);
-        stream.Position = offset;
-        return (byte)stream.ReadByte();
-    }
-
     /// <summary>The 1-based line of <paramref name="offset"/>, the 0-based field of its record (separators and line breaks
     /// counted outside double quotes), and the header's names. The separator, unless given, is the one of , ; tab | that
     /// the header line holds most of (as the reader detects it).</summary>
-    private static (long Line, int Field, List<string> Header) Locate(string path, long offset, char? delimiter)
+    private static (long Line, int Field, List<string> Header) Locate(Stream source, long offset, char? delimiter)
     {
-        using var stream = new BufferedStream(File.OpenRead(path), 1 << 16);
+        var stream = new BufferedStream(source, 1 << 16);   // not disposed: that would close the caller's stream
         long line = 1;
         int field = 0;
         bool quoted = false, inHeader = true;

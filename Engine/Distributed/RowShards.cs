@@ -27,6 +27,10 @@ public sealed class RowShards
         for (int r = 0; r < ranks; r++) _sizes[r] = rows / ranks + (r < rows % ranks ? 1 : 0);
     }
 
+    /// <summary>The shard seed <see cref="Training.Trainer"/> uses for a run seeded <paramref name="runSeed"/>
+    /// (distinct from the epochs' shuffle seeds), so that a caller can know which rows each rank trains on.</summary>
+    public static ulong SeedFor(ulong runSeed) => runSeed ^ 0xD1B54A32D192ED03UL;
+
     /// <summary>Rows in all.</summary>
     public int Rows { get; }
 

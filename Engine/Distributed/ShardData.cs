@@ -27,4 +27,15 @@ public static class ShardData
         }).ToList();
         return new TrainingData(inputs, w, tasks);
     }
+
+    /// <summary>True when every row of <paramref name="data"/> carries a label for every task (no NaN regression
+    /// target, no negative class): then each rank's task means are over its rows and may be weighted by row shares
+    /// (maths §20); otherwise the exchange weights them by the labelled counts.</summary>
+    public static bool EveryRowLabelled(TrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        foreach (var t in data.Tasks)
+            if (t.Kind == Engine.Data.TaskKind.Regression ? t.Values!.Any(float.IsNaN) : t.Classes!.Any(c => c < 0)) return false;
+        return true;
+    }
 }

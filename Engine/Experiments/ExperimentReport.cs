@@ -91,7 +91,7 @@ public sealed record DataSummary(string Source, int Rows, IReadOnlyList<string> 
         data.All.Tasks.Select(t => t switch
         {
             RegressionTargets r => new TaskSummary(r.Name, TaskKind.Regression, r.Columns, null),
-            ClassTargets c => new TaskSummary(c.Name, TaskKind.Classification, [c.Column], c.Labels.Labels),
+            ClassTargets c => new TaskSummary(c.Name, c.Kind, [c.Column], c.Labels.Labels),
             _ => throw new NotSupportedException(t.GetType().Name),
         }).ToArray());
 }

@@ -38,6 +38,9 @@ public sealed record ExperimentSettings
     /// <summary>Classification label columns, one task each.</summary>
     public IReadOnlyList<string> Classification { get; init; } = [];
 
+    /// <summary>Binary label columns (two classes, one logit, binary cross-entropy), one task each.</summary>
+    public IReadOnlyList<string> Binary { get; init; } = [];
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 

@@ -11,8 +11,13 @@ namespace Engine.Experiments;
 /// data used (e.g. "red"). Regression: null.</param>
 /// <param name="ClassNames">Classification: the classes in index order. Regression: null.</param>
 /// <param name="Probabilities">Classification: [rows × classes]. Regression: null.</param>
+/// <remarks>A binary task's <see cref="Probabilities"/> are [rows × 2], (1 − σ(z), σ(z)), and <see cref="Logits"/> holds z.</remarks>
 public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string> Columns, float[]? Values,
-    string[]? Labels, IReadOnlyList<string>? ClassNames, float[]? Probabilities);
+    string[]? Labels, IReadOnlyList<string>? ClassNames, float[]? Probabilities)
+{
+    /// <summary>Binary: the logits z [rows]; otherwise null.</summary>
+    public float[]? Logits { get; init; }
+}
 
 /// <summary>
 /// Runs a trained model on a dataset and reads its outputs in the data's own units: regression predictions
@@ -46,7 +51,13 @@ public static class ModelEvaluation
                     : throw new ArgumentException($"The model has no label map for classification task '{head.Name}'.", nameof(encoding));
                 var labels = p.Classes!.Select(map.LabelOf).ToArray();
                 var column = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns[0] ?? head.Name;
-                outputs.Add(new TaskOutput(head.Name, TaskKind.Classification, [column], null, labels, map.Labels, p.Probabilities));
+                if (head.Kind == TaskKind.Binary)
+                {
+                    var two = new float[2 * p.Rows];
+                    for (int r = 0; r < p.Rows; r++) { two[2 * r] = 1 - p.Probabilities![r]; two[2 * r + 1] = p.Probabilities[r]; }
+                    outputs.Add(new TaskOutput(head.Name, TaskKind.Binary, [column], null, labels, map.Labels, two) { Logits = (float[])p.Values.Clone() });
+                }
+                else outputs.Add(new TaskOutput(head.Name, TaskKind.Classification, [column], null, labels, map.Labels, p.Probabilities));
             }
         }
         return outputs;
@@ -68,6 +79,7 @@ public static class ModelEvaluation
             scores.Add(targets switch
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name)),
+                ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!),
                 _ => throw new NotSupportedException(targets.GetType().Name),
             });

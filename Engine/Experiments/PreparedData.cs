@@ -106,7 +106,7 @@ public sealed class PreparedData
                 "(nor in a data/ folder above the program). Reinstall the tool (dotnet tool update -g Engine.Cli), or pass " +
                 "--data FILE.csv; the file is UCI dataset 242, https://archive.ics.uci.edu/dataset/242/energy+efficiency " +
                 "(attribution: data/README.md).", path);
-        bool namesTasks = settings.Regression.Count + settings.Classification.Count > 0;
+        bool namesTasks = settings.Regression.Count + settings.Classification.Count + settings.Binary.Count > 0;
         if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count == 0)
             return (path, BundledDatasets.EnergyEfficiency);
         if (settings.DataPath is not null && !namesTasks)
@@ -119,15 +119,16 @@ public sealed class PreparedData
             {
                 Regression = bundled.Tasks.Where(t => t.Kind == TaskKind.Regression).Select(t => t.Columns[0]).ToArray(),
                 Classification = bundled.Tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Columns[0]).ToArray(),
+                Binary = bundled.Tasks.Where(t => t.Kind == TaskKind.Binary).Select(t => t.Columns[0]).ToArray(),
             };
         }
-        var targets = settings.Regression.Concat(settings.Classification).ToHashSet(StringComparer.Ordinal);
+        var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).ToHashSet(StringComparer.Ordinal);
         var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
             .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c)).ToArray();
         try
         {
             var schema = new TableSchema(inputs, settings.Categorical,
-                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification)]);
+                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification), .. settings.Binary.Select(TaskSpec.Binary)]);
             return (path, schema);
         }
         catch (ArgumentException e)
@@ -166,7 +167,7 @@ public sealed class PreparedData
 
     /// <summary>
     /// The column names in a file's header row, in order (for "every other column is an input"). Only the first
-    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load"/>'s.
+    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>'s.
     /// </summary>
     internal static IReadOnlyList<string> Header(string path, char? delimiter, System.Text.Encoding? text = null)
     {

@@ -15,8 +15,30 @@ namespace Engine.Experiments;
 /// <param name="Rmse">Regression: √((1/nk) Σ (ŷ − y)²) in original units; null for a classification.</param>
 /// <param name="Mae">Regression: (1/nk) Σ |ŷ − y| in original units; null for a classification.</param>
 /// <param name="Accuracy">Classification: the fraction of rows whose most probable class is the label; null for a regression.</param>
+/// <remarks>Beside these (maths.md §19.4, <see cref="Metrics.ClassificationMetrics"/>): <see cref="LogLoss"/>, <see cref="Precision"/>,
+/// <see cref="Recall"/> and <see cref="F1"/> for a classification (of class 1 for a binary task, the macro average over
+/// the classes otherwise), <see cref="Auc"/> for a binary task, <see cref="RSquared"/> for a regression; null where they
+/// do not apply.</remarks>
 public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss, double? Rmse, double? Mae, double? Accuracy)
 {
+    /// <summary>Classification and binary: the mean cross-entropy in nats (the same number as <see cref="Loss"/>).</summary>
+    public double? LogLoss { get; init; }
+
+    /// <summary>Binary: the ROC AUC of σ(z), exact with ties.</summary>
+    public double? Auc { get; init; }
+
+    /// <summary>Precision (binary: of class 1; multi-class: macro average).</summary>
+    public double? Precision { get; init; }
+
+    /// <summary>Recall (binary: of class 1; multi-class: macro average).</summary>
+    public double? Recall { get; init; }
+
+    /// <summary>F1 (binary: of class 1; multi-class: the mean of the per-class F1).</summary>
+    public double? F1 { get; init; }
+
+    /// <summary>Regression: R² = 1 − SS_res/SS_tot over the labelled values, pooled over the columns.</summary>
+    public double? RSquared { get; init; }
+
     /// <summary>The metric Δm compares for this task: RMSE for a regression (the square root of the trained
     /// objective, in original units), accuracy for a classification.</summary>
     public double Primary => Kind == TaskKind.Regression ? Rmse!.Value : Accuracy!.Value;
@@ -54,7 +76,8 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         }
         int n = Math.Max(1, present);
         return new TaskScore(targets.Name, TaskKind.Regression, rows,
-            standardizedSquares / n, Math.Sqrt(squares / n), absolute / n, null);
+            standardizedSquares / n, Math.Sqrt(squares / n), absolute / n, null)
+        { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k) };
     }
 
     private const double SmallestNormalFloat = 1.17549435e-38;
@@ -67,6 +90,7 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {rows} rows × {c} classes.", nameof(probabilities));
         double crossEntropy = 0;
         int correct = 0, labelled = 0;
+        var predictedClasses = new int[rows];
         for (int r = 0; r < rows; r++)
         {
             var p = probabilities.Slice(r * c, c);
@@ -78,8 +102,41 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             int best = 0;
             for (int j = 1; j < c; j++) if (p[j] > p[best]) best = j;
             if (best == label) correct++;
+            predictedClasses[r] = best;
         }
         int n = Math.Max(1, labelled);
-        return new TaskScore(targets.Name, TaskKind.Classification, labelled, crossEntropy / n, null, null, (double)correct / n);
+        var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predictedClasses, targets.Classes, c);
+        return new TaskScore(targets.Name, TaskKind.Classification, labelled, crossEntropy / n, null, null, (double)correct / n)
+        { LogLoss = crossEntropy / n, Precision = precision, Recall = recall, F1 = f1 };
+    }
+
+    /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z
+    /// (stable form, maths §19.3, so no probability rounds to 0 or 1), accuracy and P/R/F1 of the prediction [z &gt; 0],
+    /// AUC of z (the same ranking as σ(z)).</summary>
+    public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits)
+    {
+        int rows = targets.RowCount;
+        if (logits.Length != rows) throw new ArgumentException($"Task '{targets.Name}': {logits.Length} logits for {rows} rows.", nameof(logits));
+        double loss = 0;
+        int correct = 0, labelled = 0;
+        var predicted = new int[rows];
+        var scores = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            scores[r] = logits[r];
+            predicted[r] = logits[r] > 0 ? 1 : 0;
+            int label = targets.Classes[r];
+            if (label == ClassTargets.Missing) continue;
+            labelled++;
+            loss += Kernels.BinaryCrossEntropyReference.Loss(logits[r], label);
+            if (predicted[r] == label) correct++;
+        }
+        int n = Math.Max(1, labelled);
+        var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predicted, targets.Classes, 2);
+        return new TaskScore(targets.Name, TaskKind.Binary, labelled, loss / n, null, null, (double)correct / n)
+        {
+            LogLoss = loss / n, Precision = precision, Recall = recall, F1 = f1,
+            Auc = Metrics.ClassificationMetrics.Auc(scores, targets.Classes),
+        };
     }
 }

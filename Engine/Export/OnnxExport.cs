@@ -48,7 +48,7 @@ public static class OnnxExport
     public static string OutputName(TaskHead head)
     {
         ArgumentNullException.ThrowIfNull(head);
-        return head.Kind == TaskKind.Classification ? head.Name + ".logits" : head.Name;
+        return head.Kind != TaskKind.Regression ? head.Name + ".logits" : head.Name;
     }
 
     /// <summary>The output holding a classification task's probabilities.</summary>
@@ -95,7 +95,12 @@ public static class OnnxExport
             var h = features[t];
             if (model.Towers[t] is { } tower) h = graph.Mlp(tower, h);
             var z = graph.Dense(model.Heads[t], h);
-            if (head.Kind == TaskKind.Classification)
+            if (head.Kind == TaskKind.Binary)
+            {
+                graph.Output(z, OutputName(head), 1);   // σ(z) = P(class 1): ONNX Sigmoid
+                graph.Output(graph.Node("Sigmoid", [z], head.Name + ".sigmoid"), ProbabilitiesName(head), 1);
+            }
+            else if (head.Kind == TaskKind.Classification)
             {
                 graph.Output(z, OutputName(head), head.Outputs);
                 graph.Output(graph.Node("Softmax", [z], head.Name + ".softmax", OnnxGraph.Int("axis", 1)), ProbabilitiesName(head), head.Outputs);

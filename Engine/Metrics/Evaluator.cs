@@ -56,6 +56,12 @@ internal sealed class Evaluator : IDisposable
                     backend.MaskedMseForward(_outputs[t].Data, targets, loss, labelled);
                     _accumulator.AddRegression(t, _outputs[t].Data, targets, rows, _tape.Arena.Take(3 * _outputs[t].Length));
                 }
+                else if (heads[t].Kind == TaskKind.Binary)
+                {
+                    var labels = data.Labels(t, start, rows);
+                    backend.MaskedBinaryCrossEntropyForward(_outputs[t].Data, labels, _tape.Arena.Take(_outputs[t].Length), loss, labelled);
+                    _accumulator.AddBinary(t, _outputs[t].Data, labels);
+                }
                 else
                 {
                     var labels = data.Labels(t, start, rows);

@@ -43,6 +43,17 @@ internal sealed class MetricAccumulator : IDisposable
     /// <summary>The T labelled counts Σ nᵢ (the next T elements).</summary>
     public View<float> LabelledSums => _sums.Slice(_heads.Length, _heads.Length);
 
+    /// <summary>The error sums and correct counts after the 2T loss sums and labelled counts: 3k per regression task
+    /// (SSE, SAE, labelled count per column), 1 per classification (correct rows). A data-parallel step accumulates a
+    /// step's sums here on a scratch accumulator, all-reduces them in its one buffer and adds them with <see cref="AddErrorSums"/>.</summary>
+    public View<float> ErrorSums => _sums.Slice(2 * _heads.Length, _sums.Length - 2 * _heads.Length);
+
+    /// <summary>Zeroes <see cref="ErrorSums"/> only.</summary>
+    public void ResetErrorSums() => _backend.Fill(ErrorSums, 0f);
+
+    /// <summary>Adds error sums laid out as <see cref="ErrorSums"/> (another accumulator's, globally reduced).</summary>
+    public void AddErrorSums(View<float> sums) => _backend.Axpy(1f, sums, ErrorSums);
+
     /// <summary>Rows added since the last reset (labelled or not).</summary>
     public long Rows => _rows;
 
@@ -85,6 +96,15 @@ internal sealed class MetricAccumulator : IDisposable
     {
         var count = _counts.Slice(task, 1);
         _backend.CountCorrect(logits, labels, rows, _heads[task].Outputs, count);
+        var total = _sums.Slice(_offsets[task], 1);
+        _backend.Add(total, count, total);
+    }
+
+    /// <summary>Adds a binary batch's count of labelled rows whose prediction (z &gt; 0, i.e. σ(z) &gt; ½) is the label.</summary>
+    public void AddBinary(int task, View<float> logits, View<int> labels)
+    {
+        var count = _counts.Slice(task, 1);
+        _backend.CountCorrectBinary(logits, labels, count);
         var total = _sums.Slice(_offsets[task], 1);
         _backend.Add(total, count, total);
     }

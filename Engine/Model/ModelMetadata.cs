@@ -6,7 +6,7 @@ namespace Engine;
 /// What a checkpoint carries besides the weights so that the model can be used on raw data again: the
 /// preprocessing the caller applied (standardization, label maps and one-hot vocabularies, the column
 /// schema) and free-form string properties (e.g. the experiment's settings). The engine does not interpret
-/// any of it; it stores it on <see cref="MultiTaskModel.Save"/> and gives it back from <see cref="MultiTaskModel.Load"/>
+/// any of it; it stores it on <see cref="MultiTaskModel.Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/> and gives it back from <see cref="MultiTaskModel.Load(string, Kernels.Backend{float})"/>
 /// (<see cref="MultiTaskModel.Metadata"/>).
 /// </summary>
 /// <param name="Standardization">μ/σ of inputs and regression targets (metadata key <c>engine.standardizer</c>).</param>

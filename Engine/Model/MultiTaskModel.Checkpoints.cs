@@ -30,6 +30,17 @@ public sealed partial class MultiTaskModel
         checkpoint.Save(path);
     }
 
+    /// <summary>
+    /// As <see cref="Save(string, ModelMetadata?, OptimizerState{float}?)"/>, to <paramref name="stream"/> (left open). The
+    /// checkpoint is built in memory first, so a model holding NaN or ±∞ writes nothing to the stream.
+    /// </summary>
+    /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞: nothing is written.</exception>
+    public void Save(Stream stream, ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ToCheckpoint(metadata, optimizerState).Save(stream);
+    }
+
     /// <summary>The index of the first NaN or ±∞ in <paramref name="values"/>, or −1.</summary>
     internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
@@ -38,7 +49,7 @@ public sealed partial class MultiTaskModel
         return -1;
     }
 
-    /// <summary>The checkpoint <see cref="Save"/> writes, in memory.</summary>
+    /// <summary>The checkpoint <see cref="Save(string, ModelMetadata?, OptimizerState{float}?)"/> writes, in memory.</summary>
     /// <exception cref="Training.TrainingDivergedException">A parameter holds NaN or ±∞ (nothing is written).</exception>
     public Checkpoint ToCheckpoint(ModelMetadata? metadata = null, OptimizerState<float>? optimizerState = null)
     {
@@ -82,7 +93,7 @@ public sealed partial class MultiTaskModel
     }
 
     /// <summary>
-    /// Reads a checkpoint written by <see cref="Save"/>: builds the model from its <c>engine.config</c> spec on
+    /// Reads a checkpoint written by <see cref="Save(string, ModelMetadata?, OptimizerState{float}?)"/>: builds the model from its <c>engine.config</c> spec on
     /// <paramref name="backend"/>, loads every parameter, and sets <see cref="Metadata"/> from the stored preprocessing.
     /// A file without <c>engine.config</c> (e.g. written by PyTorch) cannot say what model it is: build the model
     /// with <see cref="Create"/> and call <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.
@@ -93,7 +104,15 @@ public sealed partial class MultiTaskModel
         return FromCheckpoint(Checkpoint.Load(path), backend);
     }
 
-    /// <summary>As <see cref="Load"/>, from a checkpoint already in memory.</summary>
+    /// <summary>As <see cref="Load(string, Backend{float})"/>, from the rest of <paramref name="stream"/> (left open); messages
+    /// name <paramref name="source"/>, by default the stream's file or type, and the tensor at fault.</summary>
+    public static MultiTaskModel Load(Stream stream, Backend<float> backend, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return FromCheckpoint(Checkpoint.Load(stream, source), backend);
+    }
+
+    /// <summary>As <see cref="Load(string, Backend{float})"/>, from a checkpoint already in memory.</summary>
     public static MultiTaskModel FromCheckpoint(Checkpoint checkpoint, Backend<float> backend)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -135,6 +154,14 @@ public sealed partial class MultiTaskModel
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         LoadWeights(SafeTensorsFile.Load(path), rename, strict);
+    }
+
+    /// <summary>As <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>, from the rest of
+    /// <paramref name="stream"/> (left open; messages name <paramref name="source"/>, by default the stream's file or type).</summary>
+    public void LoadWeights(Stream stream, IReadOnlyDictionary<string, string>? rename = null, bool strict = true, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        LoadWeights(SafeTensorsFile.Load(stream, source), rename, strict);
     }
 
     /// <summary>As <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>, from a file in memory.</summary>

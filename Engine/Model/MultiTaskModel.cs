@@ -14,7 +14,7 @@ namespace Engine;
 /// parameters only that task's loss reaches (its part of the shared part, e.g. its gate; its tower; its output layer),
 /// one block per task (<see cref="TaskRange"/>).
 /// <para>Training: <see cref="Training.TrainingStep"/> and <see cref="Training.Trainer"/>. Prediction:
-/// <see cref="Predict"/>. Checkpoints: <see cref="Save"/>, <see cref="Load"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
+/// <see cref="Predict"/>. Checkpoints: <see cref="Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/>, <see cref="Load(string, Kernels.Backend{float})"/>, <see cref="LoadWeights(string, IReadOnlyDictionary{string, string}?, bool)"/>.</para>
 /// <para>Threads: <see cref="Predict"/> may be called from any number of threads at once (calls run one at a time, so
 /// they never share the inference scratch). Training (<see cref="Training.Trainer.Fit"/>) owns the model: a second
 /// Fit, or a Predict from another thread, while it runs throws <see cref="InvalidOperationException"/> rather than
@@ -119,7 +119,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>Number of tasks.</summary>
     public int TaskCount => _heads.Length;
 
-    /// <summary>Preprocessing and properties stored with the model (set by <see cref="Load"/>; written by <see cref="Save"/>).</summary>
+    /// <summary>Preprocessing and properties stored with the model (set by <see cref="Load(string, Kernels.Backend{float})"/>; written by <see cref="Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/>).</summary>
     public ModelMetadata? Metadata { get; set; }
 
     /// <summary>Rows per device pass in <see cref="Predict"/> and evaluation.</summary>
@@ -194,7 +194,9 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>
     /// Predicts every task for <paramref name="rows"/> rows of <paramref name="inputs"/> (row-major
     /// [rows × Spec.Inputs], already preprocessed as the training data was). No gradient is recorded; rows go
-    /// through the device <see cref="MaxPredictionBatch"/> at a time.
+    /// through the device <see cref="MaxPredictionBatch"/> at a time. Regression values are in the units the model was
+    /// trained on, i.e. standardized (<see cref="Predictions.Units"/> is <see cref="PredictionUnits.Standardized"/>); for raw
+    /// rows in and original units out use <see cref="PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The input has the wrong width, or holds NaN or ±∞, or finite values so large that a
     /// prediction overflows to NaN or ±∞ (the message names the row and column). Predict never returns a non-finite value.</exception>

@@ -2,12 +2,24 @@ using Engine.Data;
 
 namespace Engine;
 
+/// <summary>The units of a regression prediction's values.</summary>
+public enum PredictionUnits
+{
+    /// <summary>The units the model was trained on: standardized targets stay standardized (z). What
+    /// <see cref="MultiTaskModel.Predict"/> returns; undo with <see cref="Standardization.InverseTargets"/> (x = z·σ + μ).</summary>
+    Standardized,
+
+    /// <summary>The data's own units (x = z·σ + μ, the target standardization undone). What
+    /// <see cref="MultiTaskModel.PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/> returns.</summary>
+    Original,
+}
+
 /// <summary>
-/// One task's outputs for a set of rows. Regression: <see cref="Values"/> [rows × k] in the units the model
-/// was trained on (standardized targets stay standardized: invert with
-/// <see cref="Standardization.InverseTargets"/>). Classification: <see cref="Values"/> are the logits
+/// One task's outputs for a set of rows. Regression: <see cref="Values"/> [rows × k] in <see cref="Units"/>
+/// (standardized from <see cref="MultiTaskModel.Predict"/>, original from <see cref="MultiTaskModel.PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/>). Classification: <see cref="Values"/> are the logits
 /// [rows × C], <see cref="Probabilities"/> their softmax (computed in float64, max-shifted) and
-/// <see cref="Classes"/> the argmax (ties to the lowest index).
+/// <see cref="Classes"/> the argmax (ties to the lowest index). Binary: <see cref="Values"/> are the logits [rows × 1],
+/// <see cref="Probabilities"/> σ(z) = P(class 1) [rows] (float64, without overflow) and <see cref="Classes"/> [z &gt; 0].
 /// </summary>
 public sealed class TaskPrediction
 {
@@ -18,7 +30,7 @@ public sealed class TaskPrediction
         Outputs = head.Outputs;
         Rows = rows;
         Values = new float[(long)rows * head.Outputs];
-        if (Kind == TaskKind.Classification)
+        if (Kind != TaskKind.Regression)
         {
             Probabilities = new float[Values.Length];
             Classes = new int[rows];
@@ -37,8 +49,11 @@ public sealed class TaskPrediction
     /// <summary>Number of rows.</summary>
     public int Rows { get; }
 
-    /// <summary>Regression values or classification logits, row-major [Rows × Outputs].</summary>
+    /// <summary>Regression values (in <see cref="Units"/>) or classification logits, row-major [Rows × Outputs].</summary>
     public float[] Values { get; }
+
+    /// <summary>The units of regression <see cref="Values"/> (classification logits have none; they are the same either way).</summary>
+    public PredictionUnits Units { get; private set; } = PredictionUnits.Standardized;
 
     /// <summary>Class probabilities [Rows × C] (classification only).</summary>
     public float[]? Probabilities { get; }
@@ -46,9 +61,26 @@ public sealed class TaskPrediction
     /// <summary>The most probable class of each row (classification only).</summary>
     public int[]? Classes { get; }
 
+    /// <summary>In place: regression values z ← z·σ + μ with the task's target standardizer; <see cref="Units"/> becomes Original.</summary>
+    internal void ToOriginalUnits(Standardization scale)
+    {
+        if (Units == PredictionUnits.Original) return;
+        if (Kind == TaskKind.Regression) scale.InverseTargets(Name, Values);
+        Units = PredictionUnits.Original;
+    }
+
     /// <summary>Fills <see cref="Probabilities"/> and <see cref="Classes"/> from the logits in <see cref="Values"/>.</summary>
     internal void FinishClassification()
     {
+        if (Kind == TaskKind.Binary)
+        {
+            for (int r = 0; r < Rows; r++)
+            {
+                Probabilities![r] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[r]);
+                Classes![r] = Values[r] > 0 ? 1 : 0;
+            }
+            return;
+        }
         if (Kind != TaskKind.Classification) return;
         int c = Outputs;
         for (int r = 0; r < Rows; r++)
@@ -78,6 +110,10 @@ public sealed class Predictions
 
     /// <summary>Per task, in the model's head order.</summary>
     public IReadOnlyList<TaskPrediction> Tasks { get; }
+
+    /// <summary>The units of every regression task's values: <see cref="PredictionUnits.Standardized"/> from
+    /// <see cref="MultiTaskModel.Predict"/>, <see cref="PredictionUnits.Original"/> from <see cref="MultiTaskModel.PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/>.</summary>
+    public PredictionUnits Units => Tasks.Count > 0 ? Tasks[0].Units : PredictionUnits.Standardized;
 
     /// <summary>The prediction of the task called <paramref name="task"/>.</summary>
     public TaskPrediction this[string task] => Tasks.FirstOrDefault(t => t.Name == task)

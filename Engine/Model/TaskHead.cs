@@ -27,6 +27,10 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     public static TaskHead Classification(string name, int classes, double lossWeight = 1.0) =>
         new(name, TaskKind.Classification, classes, lossWeight);
 
+    /// <summary>A binary head: one logit, binary cross-entropy with logits (maths §19.3).</summary>
+    public static TaskHead Binary(string name, double lossWeight = 1.0) =>
+        new(name, TaskKind.Binary, 1, lossWeight);
+
     /// <summary>Throws, naming the field, unless the head is well-formed.</summary>
     internal void Validate(string where)
     {
@@ -38,6 +42,8 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
             throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): Outputs must be positive.");
         if (Kind == TaskKind.Classification && Outputs < 2)
             throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): a classification head needs at least 2 classes.");
+        if (Kind == TaskKind.Binary && Outputs != 1)
+            throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): a binary head has exactly 1 output (one logit).");
         if (!(LossWeight >= 0) || !double.IsFinite(LossWeight))
             throw new ArgumentOutOfRangeException(nameof(LossWeight), LossWeight, $"{where} ('{Name}'): LossWeight must be finite and ≥ 0.");
         if (LearningRate is { } lr && (!(lr >= 0) || !double.IsFinite(lr)))

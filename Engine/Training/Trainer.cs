@@ -57,6 +57,7 @@ public sealed class Trainer
         var communicator = Options.Distributed?.Communicator;
         var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
         int localBatch = 0;
+        bool everyRowLabelled = communicator is not null && ShardData.EveryRowLabelled(train);   // of the GLOBAL rows: the same on every rank
         if (communicator is not null)
         {
             localBatch = Options.BatchSize == 0 || Options.BatchSize >= train.Rows ? 0 : Math.Max(1, Options.BatchSize / communicator.Size);
@@ -77,7 +78,7 @@ public sealed class Trainer
 
         using var trainDevice = DeviceDataset.Upload(model, train, nameof(train), shuffleable: shuffled);
         using var validDevice = validation is null ? null : DeviceDataset.Upload(model, validation, nameof(validation));
-        using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches, communicator);
+        using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches, communicator, everyRowLabelled);
         var weightCheck = communicator is null ? null : new WeightCheck(model, communicator, Options.Distributed!.WeightCheckSteps);
         if (communicator is not null) communicator.Broadcast(model.Parameters.Values, 0);   // every rank starts from rank 0's weights
         if (Options.InitialOptimizerState is { } state) step.Optimizer.LoadState(state);
@@ -91,10 +92,15 @@ public sealed class Trainer
         bool stoppedEarly = false;
         var losses = new double[heads.Count];
         var accuracies = new double[heads.Count];
+        var order = shuffled ? new int[rows] : [];
         for (int epoch = 1; epoch <= Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            if (shuffled) trainDevice.Reorder(DataSplit.Permutation(rows, EpochSeed(Options.Seed ^ RankSeed(communicator), epoch)));
+            if (shuffled)
+            {
+                DataSplit.Permutation(order, EpochSeed(Options.Seed ^ RankSeed(communicator), epoch));
+                trainDevice.Reorder(order);
+            }
             step.ResetStatistics();
             for (int b = 0; b < batches; b++)
             {
@@ -193,7 +199,7 @@ public sealed class Trainer
     private static bool AllFinite(double[] values) => values.All(double.IsFinite);
 
     /// <summary>The seed of the permutation that cuts the rows into shards (distinct from the epochs' seeds).</summary>
-    private static ulong ShardSeed(ulong seed) => seed ^ 0xD1B54A32D192ED03UL;
+    private static ulong ShardSeed(ulong seed) => RowShards.SeedFor(seed);
 
     /// <summary>Ranks shuffle their shards with distinct seeds; a plain run (or rank 0) with the plain seed.</summary>
     private static ulong RankSeed(ICommunicator? communicator) => communicator is null ? 0 : 0xA0761D6478BD642FUL * (ulong)communicator.Rank;

@@ -58,6 +58,18 @@ public sealed class TaskData
         return new TaskData(name, TaskKind.Classification, classes, null, labels, null);
     }
 
+    /// <summary>Binary targets (one logit): class 0 or 1 per row (1 = the positive class), or <see cref="MissingLabel.Class"/>
+    /// (−1) for a row without a label. Width 1: the head has one output.</summary>
+    public static TaskData Binary(string name, int[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= 2u && labels[i] != MissingLabel.Class)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i],
+                    $"labels of binary task '{name}'[row {i}] = {labels[i]} is neither 0, 1 nor {MissingLabel.Class} (no label).");
+        return new TaskData(name, TaskKind.Binary, 1, null, labels, null);
+    }
+
     /// <summary>The task's name (matches a <see cref="TaskHead.Name"/>).</summary>
     public string Name { get; }
 
@@ -124,7 +136,7 @@ public sealed class TrainingData
         {
             RegressionTargets r => TaskData.Regression(r.Name, r.Values, r.Width,
                 standardization is not null && standardization.Targets.TryGetValue(r.Name, out var s) ? s.Std : null),
-            ClassTargets c => TaskData.Classification(c.Name, c.Classes, c.ClassCount),
+            ClassTargets c => c.Kind == TaskKind.Binary ? TaskData.Binary(c.Name, c.Classes) : TaskData.Classification(c.Name, c.Classes, c.ClassCount),
             _ => throw new ArgumentException($"Task '{t.Name}' has an unknown kind.", nameof(data)),
         }).ToList();
         return new TrainingData(data.Inputs, data.InputCount, tasks);

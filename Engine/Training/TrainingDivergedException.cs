@@ -3,7 +3,7 @@ namespace Engine.Training;
 /// <summary>
 /// Training diverged: a task's training loss became NaN or ±∞, or grew past <see cref="TrainerOptions.MaxLoss"/>
 /// (<see cref="Trainer.Fit"/>), or a model holding non-finite parameters was asked to be saved
-/// (<see cref="MultiTaskModel.Save"/>). Nothing is written when it is thrown.
+/// (<see cref="MultiTaskModel.Save(string, ModelMetadata?, Optimizers.OptimizerState{float}?)"/>). Nothing is written when it is thrown.
 /// </summary>
 public sealed class TrainingDivergedException(string message, int? epoch = null, string? task = null, double? loss = null) : Exception(message)
 {

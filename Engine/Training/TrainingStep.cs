@@ -47,6 +47,7 @@ public sealed class TrainingStep : IDisposable
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
+    private readonly MetricAccumulator? _stepMetrics;      // data-parallel runs: this step's error sums, reduced in the exchange
     private readonly GradientExchange? _exchange;          // data-parallel runs only: the one all-reduce per step
     private readonly Tensor<float>[] _outputs, _losses;
     private readonly ParameterGroup<float> _trunk;       // the parameters more than one task's loss reaches
@@ -62,9 +63,12 @@ public sealed class TrainingStep : IDisposable
     /// <paramref name="totalSteps"/> sizes a cosine schedule without <see cref="StepOptions.DecaySteps"/>.
     /// </summary>
     /// <para>With <paramref name="communicator"/>, the step is one rank's part of a data-parallel step (maths §20): after
-    /// the backward, ONE all-reduce (<see cref="GradientExchange"/>) turns this rank's gradients and losses into the
-    /// global batch's, and everything after it runs identically on every rank.</para>
-    public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null, ICommunicator? communicator = null)
+    /// the backward, ONE all-reduce (<see cref="GradientExchange"/>) turns this rank's gradients, losses, labelled counts
+    /// and metric sums into the global batch's, and everything after it runs identically on every rank. Unless
+    /// <paramref name="everyRowLabelled"/> (the caller checked that every row of the GLOBAL training data carries every
+    /// label), the step takes the per-task path and weights each task's mean by its labelled counts.</para>
+    public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null, ICommunicator? communicator = null,
+        bool everyRowLabelled = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -101,7 +105,7 @@ public sealed class TrainingStep : IDisposable
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
-                || (communicator is not null && WeightsFromBatchLosses(Plan)); // λ must come from the global losses: maths §20
+                || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients)
             {
                 var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
@@ -130,7 +134,11 @@ public sealed class TrainingStep : IDisposable
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
-            if (communicator is not null) _exchange = Own(CreateExchange(communicator));
+            if (communicator is not null)
+            {
+                if (options.TrackMetrics) _stepMetrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
+                _exchange = Own(CreateExchange(communicator, countWeighted: !everyRowLabelled));
+            }
         }
         catch
         {
@@ -210,15 +218,23 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < tasks; t++)
         {
             var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
-            _losses[t] = heads[t].Kind == TaskKind.Regression
-                ? _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled)
-                : _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled);
+            _losses[t] = heads[t].Kind switch
+            {
+                TaskKind.Regression => _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Binary => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+            };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
         }
 
-        // This rank's losses into the epoch's sums (before a data-parallel exchange replaces them by the global ones;
-        // the sums of all ranks are added when they are read).
-        _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
+        // The losses into the epoch's sums (data-parallel: the global ones, after the exchange). Data-parallel: this
+        // step's error sums into the scratch accumulator now, so that they travel in the step's one buffer.
+        if (_exchange is null) _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
+        else if (_stepMetrics is not null)
+        {
+            _stepMetrics.ResetErrorSums();
+            AddMetrics(_stepMetrics, data, firstRow, rows);
+        }
 
         // 2. Task weights (device-side schemes update from this batch's losses; epoch-level ones do nothing here).
         // Data-parallel per-task path: after the exchange instead, from the global batch's losses.
@@ -230,7 +246,7 @@ public sealed class TrainingStep : IDisposable
         {
             var total = _tape.WeightedSum(_tape.Input(weights, 1, tasks, "task_weights"), _losses);
             _tape.Backward(total);
-            _exchange?.Run(rows, globalRows == 0 ? rows : globalRows);   // data-parallel: THE all-reduce (maths §20)
+            if (_exchange is not null) Exchange(rows, globalRows);        // data-parallel: THE all-reduce (maths §20)
         }
         else
         {
@@ -239,7 +255,7 @@ public sealed class TrainingStep : IDisposable
             _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
             if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
             {
-                _exchange.Run(rows, globalRows == 0 ? rows : globalRows);
+                Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
             for (int t = 0; t < tasks; t++)
@@ -252,13 +268,8 @@ public sealed class TrainingStep : IDisposable
             else _monitor!.ObserveGradients(perTask);
         }
 
-        // 4. Metrics on the device.
-        if (Options.TrackMetrics)
-            for (int t = 0; t < tasks; t++)
-                if (heads[t].Kind == TaskKind.Regression)
-                    _metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
-                else
-                    _metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
+        // 4. Metrics on the device (data-parallel: added from the exchange).
+        if (Options.TrackMetrics && _exchange is null) AddMetrics(_metrics, data, firstRow, rows);
 
         // 5. Clip (norms measured, scale written to the control block), 6. optimizer step.
         _clipper.Clip(_maxNorm);
@@ -267,6 +278,32 @@ public sealed class TrainingStep : IDisposable
         _extraOptimizer?.Step();
         _steps++;
     }
+
+    /// <summary>Error sums and correct counts of this batch into <paramref name="metrics"/>.</summary>
+    private void AddMetrics(MetricAccumulator metrics, DeviceDataset data, int firstRow, int rows)
+    {
+        var heads = _model.Spec.Heads;
+        for (int t = 0; t < heads.Count; t++)
+            if (heads[t].Kind == TaskKind.Regression)
+                metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
+            else if (heads[t].Kind == TaskKind.Binary)
+                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows));
+            else
+                metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
+    }
+
+    /// <summary>THE all-reduce of a data-parallel step, then the global losses, counts and error sums into the epoch's sums.</summary>
+    private void Exchange(int rows, int globalRows)
+    {
+        if (globalRows == 0) globalRows = rows;
+        _exchange!.Run(rows, globalRows);
+        _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, globalRows);
+        if (_stepMetrics is not null) _metrics.AddErrorSums(_stepMetrics.ErrorSums);
+    }
+
+    /// <summary>True when the data-parallel exchange weights each task's means by its labelled counts (labels may be
+    /// missing); false when it weights by the row share (every row labelled) or there is no exchange.</summary>
+    public bool CountWeightedExchange => _exchange?.CountWeighted ?? false;
 
     /// <summary>Floats the data-parallel exchange all-reduces per step (0 without a communicator).</summary>
     public int ExchangedFloats => _exchange?.Length ?? 0;
@@ -284,8 +321,8 @@ public sealed class TrainingStep : IDisposable
     public StepStatistics ReadStatistics()
     {
         var tasks = _lastData is null
-            ? _metrics.Read(new double[]?[_model.TaskCount], Options.TrackMetrics, _exchange?.Communicator)
-            : _metrics.Read(Evaluator.Scales(_lastData), Options.TrackMetrics, _exchange?.Communicator);
+            ? _metrics.Read(new double[]?[_model.TaskCount], Options.TrackMetrics)
+            : _metrics.Read(Evaluator.Scales(_lastData), Options.TrackMetrics);   // data-parallel: already global (reduced per step)
         var sums = _backend.ToArray(_normSums.View);
         double steps = Math.Max(_steps, 1);
         var slots = _model.Parameters.Slots;
@@ -320,6 +357,7 @@ public sealed class TrainingStep : IDisposable
     public void Dispose()
     {
         _exchange?.Dispose();
+        _stepMetrics?.Dispose();
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
@@ -341,26 +379,36 @@ public sealed class TrainingStep : IDisposable
     private static bool WeightsFromBatchLosses(MethodPlan plan) =>
         (plan.Weighting.Needs & MethodNeeds.Losses) != 0 && (plan.Weighting.Needs & MethodNeeds.LearnedParameters) == 0;
 
-    /// <summary>The exchange's parts: what this rank's rows determine (maths §20).</summary>
-    private GradientExchange CreateExchange(ICommunicator communicator)
+    /// <summary>The exchange's parts: what this rank's rows determine (maths §20), in buffer order:
+    /// [T × S per-task shared gradients | each task's own gradients | T losses | error sums | T labelled counts] on the
+    /// per-task path, [∇Σλᵢ Lᵢ | ∂/∂sᵢ | T losses | error sums | T counts] on the Σλᵢ Lᵢ path (row-share only).</summary>
+    private GradientExchange CreateExchange(ICommunicator communicator, bool countWeighted)
     {
         var gradients = _model.Parameters.Gradients;
-        var parts = new List<View<float>>();
+        int tasks = _model.TaskCount;
+        var parts = new List<ExchangePart>();
         if (UsesTaskGradients)
         {
-            parts.Add(_taskGradients!.View);                                       // [T × shared]
-            parts.Add(gradients.Slice(0, _trunk.Offset));                          // the task-owned gradients …
-            int end = _trunk.Offset + _trunk.Length;
-            parts.Add(gradients.Slice(end, gradients.Length - end));               // … on both sides of the shared range
+            parts.Add(ExchangePart.PerTask(_taskGradients!.View, tasks));                  // [T × shared]
+            long covered = _trunk.Length;
+            for (int t = 0; t < tasks; t++)
+            {
+                var (offset, length) = _model.TaskRange(t);
+                parts.Add(ExchangePart.TaskMean(gradients.Slice(offset, length), t));      // task t's own gradients
+                covered += length;
+            }
+            if (covered != gradients.Length)   // every parameter is shared or owned by one task (MultiTaskModel's layout)
+                throw new InvalidOperationException($"The shared block and the task blocks cover {covered} of {gradients.Length} parameters.");
             // the sᵢ gradients are computed after the exchange, from the global losses
         }
         else
         {
-            parts.Add(gradients);                                                  // ∇ Σ λᵢLᵢ, every parameter
-            if (_extra is not null) parts.Add(_extra.Gradients);                   // uncertainty: ∂/∂sᵢ, linear in Lᵢ
+            parts.Add(ExchangePart.RowMean(gradients));                                    // ∇ Σ λᵢLᵢ, every parameter
+            if (_extra is not null) parts.Add(ExchangePart.RowMean(_extra.Gradients));     // uncertainty: ∂/∂sᵢ, linear in Lᵢ
         }
-        parts.Add(_taskLosses.View);
-        return new GradientExchange(_backend, communicator, parts);
+        parts.Add(ExchangePart.PerTask(_taskLosses.View, tasks));
+        if (_stepMetrics is not null) parts.Add(ExchangePart.Sum(_stepMetrics.ErrorSums));
+        return new GradientExchange(_backend, communicator, parts, _taskLabelled.View, countWeighted);
     }
 
     private static void Validate(MultiTaskModel model, StepOptions o, MethodPlan plan)
@@ -369,7 +417,7 @@ public sealed class TrainingStep : IDisposable
         if (!Enum.IsDefined(o.Schedule)) throw new ArgumentOutOfRangeException(nameof(o.Schedule), o.Schedule, "Unknown schedule.");
         if ((plan.Needs & MethodNeeds.EpochAccuracies) == 0) return;
         string source = o.Method is null ? $"StepOptions.Weighting = {o.Weighting}" : $"StepOptions.Method = \"{o.Method}\"";
-        if (model.Spec.Heads.FirstOrDefault(h => h.Kind != TaskKind.Classification) is { } r)
+        if (model.Spec.Heads.FirstOrDefault(h => h.Kind == TaskKind.Regression) is { } r)
             throw new ArgumentException($"{source}: '{plan.Weighting.Name}' weighting needs every task to be a classification, but '{r.Name}' is a regression.", nameof(o.Weighting));
         if (!o.TrackMetrics) // the accuracies it weights by would all read 0
             throw new ArgumentException($"{source} needs the training accuracies: set StepOptions.TrackMetrics = true.", nameof(o.TrackMetrics));

@@ -59,6 +59,13 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(minLoss), minLoss, "minLoss must be positive and finite.");
     }
 
+    /// <summary>A weight vector of at least one task on <paramref name="backend"/>.</summary>
+    public static void CheckWeights<T>(Backend backend, View<T> weights) where T : unmanaged
+    {
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(weights.Length, nameof(weights));
+    }
+
     public static void CheckUncertainty<T>(Backend backend, View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace Engine.Kernels.Ilgpu;
@@ -40,7 +41,9 @@ public sealed partial class IlgpuBackend
         double total = 0;
         for (int i = 0; i < count; i++)
         {
-            double precision = Math.Exp(-(double)logVariances[i]);
+            // exp in float32 (XMath.Exp: ex2.approx on CUDA, about 2⁻²² relative): Math.Exp(double) would compile to
+            // a long software routine with a 64-byte stack frame, for a weight that is stored as float32 anyway.
+            double precision = XMath.Exp(-logVariances[i]);
             weights[i] = (float)precision;
             double gradient = 1.0 - precision * losses[i];
             gradients[i] = (float)(accumulate != 0 ? gradients[i] + gradient : gradient);

@@ -105,4 +105,14 @@ public abstract partial class Backend<T>
     /// </summary>
     public abstract void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
         View<T> logVarianceGradients, bool accumulate, View<T> totalLoss);
+
+    /// <summary>GLS, the geometric loss strategy (Chennupati et al. 2019): the weights whose Σ wᵢLᵢ has the gradient of
+    /// the geometric mean G = (Πⱼ Lⱼ)^{1/T}, <c>wᵢ = G/(T·Lᵢ)</c>, each loss clamped below at <paramref name="minLoss"/>
+    /// (&gt; 0) and G computed as exp(mean log Lⱼ) in float64. A NaN loss makes every weight NaN (as loss-balanced).</summary>
+    public abstract void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights);
+
+    /// <summary>RLW, random loss weighting (Lin et al. 2021): <c>w = softmax(z)</c> with zᵢ ~ N(0, 1) drawn by
+    /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, <paramref name="step"/>, i): the same numbers on
+    /// every backend and every run, a fresh draw each step, no state on the device.</summary>
+    public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
 }

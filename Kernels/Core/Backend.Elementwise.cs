@@ -33,4 +33,9 @@ public abstract partial class Backend<T>
     /// <summary><c>y (+)= s·x</c> where the scalar s = <paramref name="scalar"/>[0] is read on the device
     /// (no host round-trip: this is how an upstream loss gradient or a task weight scales a tensor).</summary>
     public abstract void ScaleByScalar(View<T> x, View<T> scalar, View<T> y, bool accumulate);
+
+    /// <summary>The mean of count-weighted sums, by rows: x holds <paramref name="counts"/>.Length rows of equal width,
+    /// and <c>y[i, j] = x[i, j] / counts[i]</c>, or 0 where counts[i] = 0 (a task with no label has no gradient, never
+    /// NaN). The counts are read on the device. Used by the data-parallel exchange after the all-reduce (maths §20).</summary>
+    public abstract void DivideByCount(View<T> x, View<T> counts, View<T> y);
 }

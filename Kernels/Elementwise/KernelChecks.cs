@@ -54,6 +54,18 @@ internal static class KernelChecks
         Activation(activation);
     }
 
+    /// <summary>DivideByCount: x and y of equal length, a whole number of rows per count, and y not overlapping the
+    /// counts (they are read while y is written).</summary>
+    public static void DivideByCount<T>(Backend backend, View<T> x, View<T> counts, View<T> y) where T : unmanaged
+    {
+        Unary(backend, x, nameof(x), y, nameof(y));
+        Check.Owned(backend, counts, nameof(counts));
+        if (counts.Length == 0 || x.Length % counts.Length != 0)
+            throw new ArgumentException($"x has {x.Length} elements, not a whole number of rows for {counts.Length} counts.", nameof(counts));
+        if (ReferenceEquals(y.Buffer, counts.Buffer) && y.Offset < counts.Offset + counts.Length && counts.Offset < y.Offset + y.Length)
+            throw new ArgumentException("y overlaps counts.", nameof(y));
+    }
+
     /// <summary>A one-element device scalar.</summary>
     public static void Scalar<T>(Backend backend, View<T> scalar, string name) where T : unmanaged
     {

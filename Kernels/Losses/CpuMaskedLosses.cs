@@ -200,14 +200,7 @@ public sealed partial class CpuBackend<T>
             {
                 var z = new ReadOnlySpan<T>(Logits + (long)i * Classes, Classes);
                 var p = new Span<T>(Probabilities + (long)i * Classes, Classes);
-                int label = Labels[i];
-                T max = TensorPrimitives.Max(z);
-                T labelLogit = label >= 0 ? z[label] : T.Zero; // read before p (which may be z) is overwritten
-                TensorPrimitives.Subtract(z, max, p);
-                TensorPrimitives.Exp(p, p);
-                T sum = TensorPrimitives.Sum<T>(p);
-                TensorPrimitives.Divide(p, sum, p);
-                if (label >= 0) total += Math.Log(ToDouble(sum)) - (ToDouble(labelLogit) - ToDouble(max));
+                total += SoftmaxRow(z, p, Labels[i]);          // the unmasked kernel's row; 0 for an unlabelled row
             }
             return total;
         }

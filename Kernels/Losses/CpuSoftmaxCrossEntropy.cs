@@ -71,16 +71,23 @@ public sealed partial class CpuBackend<T>
             {
                 var z = new ReadOnlySpan<T>(Logits + (long)i * Classes, Classes);
                 var p = new Span<T>(Probabilities + (long)i * Classes, Classes);
-                T max = TensorPrimitives.Max(z);
-                T labelLogit = z[Labels[i]];              // read before p (which may be z) is overwritten
-                TensorPrimitives.Subtract(z, max, p);     // z − m ≤ 0, so every exponential is in (0, 1]
-                TensorPrimitives.Exp(p, p);
-                T sum = TensorPrimitives.Sum<T>(p);       // ≥ 1: the maximum contributes e⁰
-                TensorPrimitives.Divide(p, sum, p);
-                total += Math.Log(ToDouble(sum)) - (ToDouble(labelLogit) - ToDouble(max));
+                total += SoftmaxRow(z, p, Labels[i]);
             }
             return total;
         }
+    }
+
+    /// <summary>One row of softmax cross-entropy: p = softmax(z − max z) written (p may be z), and the row's loss
+    /// log Σⱼ e^{zⱼ − m} − (z_label − m) returned, or 0 when <paramref name="label"/> is negative (no label).</summary>
+    internal static double SoftmaxRow(ReadOnlySpan<T> z, Span<T> p, int label)
+    {
+        T max = TensorPrimitives.Max(z);
+        T labelLogit = label >= 0 ? z[label] : T.Zero; // read before p (which may be z) is overwritten
+        TensorPrimitives.Subtract(z, max, p);          // z − m ≤ 0, so every exponential is in (0, 1]
+        TensorPrimitives.Exp(p, p);
+        T sum = TensorPrimitives.Sum<T>(p);            // ≥ 1: the maximum contributes e⁰
+        TensorPrimitives.Divide(p, sum, p);
+        return label >= 0 ? Math.Log(ToDouble(sum)) - (ToDouble(labelLogit) - ToDouble(max)) : 0;
     }
 
     /// <summary>Counts rows of [start, start + count) whose first largest logit is at the label.</summary>

@@ -35,6 +35,8 @@ public static class MethodRegistry
         Register(AccuracyWeighting<float>.Method);
         Register(DynamicWeightAveraging<float>.Method);
         Register(UncertaintyWeighting<float>.Method);
+        Register(GeometricLossWeighting<float>.Method);
+        Register(RandomLossWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);
         Register(ProjectionCombiner<float>.Method);

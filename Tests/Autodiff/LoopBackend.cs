@@ -211,6 +211,12 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int i = 0; i < X.Length; i++) Y[i] = (accumulate ? Y[i] : T.Zero) + s * X[i];
     }
 
+    public override void DivideByCount(View<T> x, View<T> counts, View<T> y)
+    {
+        var X = S(x); var C = S(counts); var Y = S(y); int w = X.Length / C.Length;
+        for (int i = 0; i < X.Length; i++) Y[i] = C[i / w] == T.Zero ? T.Zero : X[i] / C[i / w];
+    }
+
     public override void ColumnSums(View<T> x, int rows, int cols, View<T> result, bool accumulate)
     {
         var X = S(x); var R = S(result);
@@ -342,6 +348,35 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             }
     }
 
+    public override void MaskedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> probabilities, View<T> loss, View<T> count)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities);
+        T total = T.Zero; int n = 0;
+        for (int i = 0; i < Z.Length; i++)
+        {
+            T z = Z[i];
+            if (Y[i] >= 0) { total += T.Max(z, T.Zero) - z * T.CreateChecked(Y[i]) + T.Log(T.One + T.Exp(-T.Abs(z))); n++; }
+            P[i] = T.One / (T.One + T.Exp(-z));
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+    }
+
+    public override void MaskedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); T up = S(upstream)[0];
+        T n = T.Max(S(count)[0], T.One);
+        for (int i = 0; i < P.Length; i++)
+            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
+    }
+
+    public override void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count)
+    {
+        var Z = S(logits); var Y = S(labels); int correct = 0;
+        for (int i = 0; i < Z.Length; i++) if (Y[i] >= 0 && (Z[i] > T.Zero ? 1 : 0) == Y[i]) correct++;
+        S(count)[0] = T.CreateChecked(correct);
+    }
+
     public override void MaskedDifference(View<T> prediction, View<T> target, View<T> difference, View<T> mask)
     {
         var P = S(prediction); var Tt = S(target); var D = S(difference); var M = S(mask);
@@ -364,5 +399,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, uint seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts) => throw new NotSupportedException();
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
+    public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
+    public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss) => throw new NotSupportedException();
 }

@@ -68,23 +68,110 @@ public sealed class DistributedStepTests
     }
 
     [Theory]
-    [InlineData(CombinationMethod.Sum, WeightingMethod.Static)]
-    [InlineData(CombinationMethod.Sum, WeightingMethod.Uncertainty)]
-    [InlineData(CombinationMethod.Sum, WeightingMethod.LossBalanced)]   // per-task path on data-parallel runs
-    [InlineData(CombinationMethod.PcGrad, WeightingMethod.Static)]
-    public void A_warm_data_parallel_step_allocates_nothing(CombinationMethod combination, WeightingMethod weighting)
+    [InlineData(CombinationMethod.Sum, WeightingMethod.Static, true)]
+    [InlineData(CombinationMethod.Sum, WeightingMethod.Uncertainty, true)]
+    [InlineData(CombinationMethod.Sum, WeightingMethod.LossBalanced, true)]   // per-task path on data-parallel runs
+    [InlineData(CombinationMethod.PcGrad, WeightingMethod.Static, true)]
+    [InlineData(CombinationMethod.Sum, WeightingMethod.Static, false)]        // labels may be missing: count-weighted
+    [InlineData(CombinationMethod.Sum, WeightingMethod.Uncertainty, false)]
+    [InlineData(CombinationMethod.Mgda, WeightingMethod.Static, false)]
+    public void A_warm_data_parallel_step_allocates_nothing(CombinationMethod combination, WeightingMethod weighting, bool everyRowLabelled)
     {
         var cpu = new CpuBackend<float>();
         using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        using var device = DeviceDataset.Upload(model, everyRowLabelled ? Problems.Data(64, seed: 1) : WithMissingLabels(Problems.Data(64, seed: 1)), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, Weighting = weighting, MaxGradNorm = 1.0 }, 16,
-            communicator: SingleProcessCommunicator.Instance);
+            communicator: SingleProcessCommunicator.Instance, everyRowLabelled: everyRowLabelled);
+        Assert.Equal(!everyRowLabelled, step.CountWeightedExchange);
         Assert.True(step.ExchangedFloats > model.TaskCount);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows: 32);      // share ½: the scale launch runs too
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows: 32);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>The contract: each step is exactly ONE all-reduce (of the device buffer), and reading the epoch's
+    /// statistics adds none (the metric sums travelled in the steps' buffers). Counted on a communicator that records
+    /// every collective, through the real Trainer, with every label and with labels missing.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.Sum, true)]
+    [InlineData(CombinationMethod.Sum, false)]
+    [InlineData(CombinationMethod.PcGrad, false)]
+    [InlineData(CombinationMethod.Mgda, true)]
+    public void Each_step_does_exactly_one_all_reduce(CombinationMethod method, bool everyRowLabelled)
+    {
+        using var backend = Device.Create("cpu");
+        using var model = MultiTaskModel.Create(Problems.Spec(), backend);
+        var data = everyRowLabelled ? Problems.Data(60, seed: 3) : WithMissingLabels(Problems.Data(60, seed: 3));
+        var counting = new CountingCommunicator();
+        var result = new Trainer(new TrainerOptions
+        {
+            Epochs = 3, BatchSize = 16, Seed = 1,                                       // 4 steps an epoch (16, 16, 16, 12)
+            Distributed = new DistributedOptions { Communicator = counting, WeightCheckSteps = 1000 },
+            Step = new StepOptions { Combination = method, LearningRate = 0.01 },
+        }).Fit(model, data, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(3, result.History.Count);
+        Assert.Equal(12, counting.DeviceAllReduces);                                    // one per step
+        Assert.Equal(0, counting.HostAllReduces);                                       // no per-epoch metric reduction
+        Assert.Equal(3, counting.Agreements);                                           // the weight check after each epoch
+        Assert.Equal(1, counting.Broadcasts);                                           // rank 0's initial weights
+        Assert.All(counting.Lengths, n => Assert.Equal(counting.Lengths[0], n));         // the same buffer every step
+        for (int t = 0; t < 2; t++)                                                     // the metric sums came through the steps' buffers
+            Assert.Equal(data.Tasks[t].LabelledCount, result.History[^1].Train[t].Labelled);
+    }
+
+    /// <summary>The epoch's statistics are the global batch's: with a share of 16 of 32 rows per step, the rows
+    /// reported are the global 32 per step (not this rank's 16).</summary>
+    [Fact]
+    public void Reported_rows_are_the_global_rows()
+    {
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
+        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1));
+        using var step = new TrainingStep(model, new StepOptions(), 16, communicator: SingleProcessCommunicator.Instance, everyRowLabelled: true);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows: 32);
+        var statistics = step.ReadStatistics();
+        Assert.Equal(4, statistics.Steps);
+        Assert.Equal(128, statistics.Rows);
+    }
+
+    /// <summary>A task with no label anywhere in the global batch: its count Nₜ = 0, its gradient 0 (never 0/0 = NaN),
+    /// its own parameters untouched, the others trained; the global count is what the optimizer's gate reads.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.Sum)]
+    [InlineData(CombinationMethod.Mgda)]
+    public void A_task_without_any_label_contributes_zero_gradient_not_NaN(CombinationMethod method)
+    {
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
+        var full = Problems.Data(32, seed: 2);
+        var data = new TrainingData(full.Inputs, 5, [full.Tasks[0], TaskData.Classification("cls", Enumerable.Repeat(Engine.Kernels.MissingLabel.Class, 32).ToArray(), 3)]);
+        using var device = DeviceDataset.Upload(model, data);
+        using var step = new TrainingStep(model, new StepOptions { Combination = method }, 32, communicator: SingleProcessCommunicator.Instance);
+        var (offset, length) = model.TaskRange(1);
+        var before = cpu.ToArray(model.Parameters.Values);
+        step.Run(device, 0, 32, globalRows: 64);
+        var after = cpu.ToArray(model.Parameters.Values);
+        Assert.All(after, w => Assert.True(float.IsFinite(w)));
+        Assert.Equal(before.AsSpan(offset, length).ToArray(), after.AsSpan(offset, length).ToArray());   // head 'cls' untouched
+        Assert.Equal(0f, cpu.ToArray(step.TaskLabelled)[1]);
+        Assert.Equal(0f, cpu.ToArray(step.TaskLosses)[1]);
+        Assert.All(cpu.ToArray(model.Parameters.Gradients).AsSpan(offset, length).ToArray(), g => Assert.Equal(0f, g));
+        Assert.NotEqual(before.AsSpan(0, offset).ToArray(), after.AsSpan(0, offset).ToArray());      // the shared part trained
+    }
+
+    /// <summary>Every third row without its regression values and every fourth without its class.</summary>
+    private static TrainingData WithMissingLabels(TrainingData data)
+    {
+        var reg = (float[])data.Tasks[0].Values!.Clone();
+        var cls = (int[])data.Tasks[1].Classes!.Clone();
+        for (int r = 0; r < data.Rows; r++)
+        {
+            if (r % 3 == 0) reg[2 * r] = reg[2 * r + 1] = float.NaN;
+            if (r % 4 == 1) cls[r] = Engine.Kernels.MissingLabel.Class;
+        }
+        return new TrainingData(data.Inputs, data.InputWidth, [TaskData.Regression("reg", reg, 2), TaskData.Classification("cls", cls, 3)]);
     }
 
     [Fact]
@@ -106,6 +193,23 @@ public sealed class DistributedStepTests
             Step = new StepOptions { Combination = method, LearningRate = 0.01 },
         }).Fit(model, Trajectory.Problem());
         return string.Join(' ', backend.ToArray(model.Parameters.Values).Select(w => BitConverter.SingleToInt32Bits(w).ToString("X8")));
+    }
+
+    /// <summary>One rank that counts every collective it is asked for (and the lengths of the device all-reduces).</summary>
+    private sealed class CountingCommunicator : ICommunicator
+    {
+        public int DeviceAllReduces, HostAllReduces, Broadcasts, Barriers, Agreements;
+        public List<int> Lengths { get; } = [];
+        public int Rank => 0;
+        public int Size => 1;
+        public string Description => "counting";
+        public void AllReduceSum(View<float> buffer) { DeviceAllReduces++; Lengths.Add(buffer.Length); }
+        public void AllReduceSum(Span<double> values) => HostAllReduces++;
+        public void Broadcast(View<float> buffer, int root) => Broadcasts++;
+        public void Barrier() => Barriers++;
+        public bool AllAgree(long value) { Agreements++; return true; }
+        public void Abort(int exitCode) { }
+        public void Dispose() { }
     }
 
     /// <summary>One rank whose hash check always fails (as if another rank's weights differed).</summary>

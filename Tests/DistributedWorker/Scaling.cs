@@ -32,7 +32,7 @@ internal static class Scaling
             TaskData.Classification("c1", Cls(), 100), TaskData.Classification("c2", Cls(), 100)]);
         using var device = DeviceDataset.Upload(model, data);
         var options = new StepOptions { Combination = variant == "pcgrad" ? CombinationMethod.PcGrad : CombinationMethod.Sum, MaxGradNorm = 1.0 };
-        using var step = new TrainingStep(model, options, rows, communicator: plain ? null : c);
+        using var step = new TrainingStep(model, options, rows, communicator: plain ? null : c, everyRowLabelled: true);   // every row labelled (as the table was measured)
         for (int s = 0; s < 2; s++) step.Run(device, 0, rows, GlobalBatch);
         c.Barrier();
         var clock = Stopwatch.StartNew();

@@ -16,6 +16,9 @@ public static class Trajectory
 {
     public const int Rows = 96, Inputs = 5, Epochs = 12;
 
+    /// <summary>The trainer's seed in every run of this scenario (it fixes the shards).</summary>
+    public const ulong Seed = 3;
+
     public static readonly (string Name, CombinationMethod Method)[] Methods =
         [("sum", CombinationMethod.Sum), ("pcgrad", CombinationMethod.PcGrad), ("mgda", CombinationMethod.Mgda)];
 
@@ -31,6 +34,47 @@ public static class Trajectory
         // reshuffled every epoch: only the ranks' agreement is checked (the batches differ from a one-process run's).
         var odd = ShardData.Select(data, [.. Enumerable.Range(0, Rows - 1)]);
         output.Add("minibatch.distributed: " + Train(backend, odd, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20));
+    }
+
+    /// <summary>
+    /// As <see cref="Run"/>, with labels missing unevenly per rank (2 ranks; the shard plan of the trainer's seed tells
+    /// which rows each rank holds): task a keeps 30 % of rank 0's labels and all of rank 1's, task b has NO label on
+    /// rank 0 and all on rank 1, class c misses every third row of rank 1 (plus the rows 0 and 1 wherever they are).
+    /// Weighting the ranks by rows instead of labelled counts would halve task b's gradient.
+    /// </summary>
+    public static void Missing(ICommunicator c, Backend<float> backend, List<string> output)
+    {
+        var data = MissingLabels(c.Size);
+        foreach (var (name, method) in Methods)
+        {
+            output.Add($"{name}.distributed: " + Train(backend, data, method, new DistributedOptions { Communicator = c, WeightCheckSteps = 5 }));
+            if (c.Rank == 0) output.Add($"{name}.reference: " + Train(backend, data, method, null));
+        }
+        output.Add("minibatch.distributed: " + Train(backend, data, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20));
+    }
+
+    /// <summary><see cref="Problem"/> with the labels of <see cref="Missing"/> removed (for <paramref name="ranks"/> = 2).</summary>
+    public static TrainingData MissingLabels(int ranks)
+    {
+        var full = Problem();
+        var shards = new RowShards(Rows, ranks, RowShards.SeedFor(Seed));
+        var rank0 = new HashSet<int>(shards.RowsOf(0));
+        var a = (float[])full.Tasks[0].Values!.Clone();
+        var b = (float[])full.Tasks[1].Values!.Clone();
+        var cls = (int[])full.Tasks[2].Classes!.Clone();
+        var random = new Random(5);
+        int seen1 = 0;
+        for (int i = 0; i < Rows; i++)
+        {
+            if (rank0.Contains(i))
+            {
+                if (random.NextDouble() >= 0.3) a[i] = float.NaN;
+                b[i] = float.NaN;
+            }
+            else if (seen1++ % 3 == 0) cls[i] = MissingLabel.Class;
+        }
+        cls[0] = cls[1] = MissingLabel.Class;
+        return new TrainingData(full.Inputs, Inputs, [TaskData.Regression("a", a), TaskData.Regression("b", b), TaskData.Classification("c", cls, 3)]);
     }
 
     /// <summary>The last rank throws after its second epoch while the others go on into the third epoch's all-reduce:
@@ -61,7 +105,7 @@ public static class Trajectory
         {
             Epochs = Epochs,
             BatchSize = batch,
-            Seed = 3,
+            Seed = Seed,
             Step = new StepOptions { Combination = method, LearningRate = 0.02, CombinationSeed = 5 },
             Distributed = distributed,
         };

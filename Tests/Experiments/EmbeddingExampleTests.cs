@@ -25,7 +25,7 @@ public class EmbeddingExampleTests : IDisposable
         var train = scale.Apply(data.Select(split.Train));
         var test  = data.Select(split.Test);
 
-        using var backend = Device.Create("auto");                                  // CUDA, OpenCL or the SIMD CPU path
+        using var backend = Device.Create("auto");                                  // CUDA if present, else the SIMD CPU path
         var spec = new ModelSpec(data.InputCount, [64, 64],
             [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
         using var model = MultiTaskModel.Create(spec, backend);
@@ -36,9 +36,8 @@ public class EmbeddingExampleTests : IDisposable
         });
         trainer.Fit(model, TrainingData.FromDataset(train, scale));
 
-        var predictions = model.Predict(scale.Apply(test).Inputs, test.RowCount);
-        var quality = predictions["quality"].Values;                                // standardized…
-        scale.InverseTargets("quality", quality);                                   // …back to quality points
+        var predictions = model.PredictOriginalUnits(test, scale);                  // raw rows in, original units out
+        var quality = predictions["quality"].Values;                                // in quality points
         var color = predictions["color"].Classes!.Select(data.Encoding.Labels["color"].LabelOf).ToArray(); // "red"/"white"
         model.Save(modelPath, new ModelMetadata(scale, data.Encoding, data.Schema)); // what 'mtl predict' needs
         return (quality, color, test);
@@ -54,7 +53,7 @@ public class EmbeddingExampleTests : IDisposable
         var train = TrainingData.FromDataset(scale.Apply(data.Select(split.Train)), scale);
         var test  = TrainingData.FromDataset(scale.Apply(data.Select(split.Test)), scale);
 
-        using var backend = Device.Create("auto");                                 // CUDA, OpenCL or the SIMD CPU path
+        using var backend = Device.Create("auto");                                 // CUDA if present, else the SIMD CPU path
         var spec = new ModelSpec(data.InputCount, [64, 64],
             [TaskHead.Regression("quality"), TaskHead.Classification("color", classes: 2)]) { Seed = 42 };
         using var model = MultiTaskModel.Create(spec, backend);

@@ -42,6 +42,7 @@ public sealed class OnnxExportTests : IDisposable
         { "cgc", true },
         { "ple", false },
         { "ple-3-levels", true },
+        { "binary", true },
     };
 
     private static ModelSpec Spec(string name) => name switch
@@ -62,6 +63,7 @@ public sealed class OnnxExportTests : IDisposable
             { Seed = 23, Architecture = new PleArchitecture(Experts: 2, TaskExperts: 2, Levels: 2) },
         "ple-3-levels" => new ModelSpec(5, [6, 6], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 29, Architecture = new PleArchitecture(Experts: 1, TaskExperts: 2, Levels: 3), Tower = [4] },
+        "binary" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Binary("flag")]) { Seed = 31 }, // logit + Sigmoid
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -96,10 +98,10 @@ public sealed class OnnxExportTests : IDisposable
             var values = (float[])p.Values.Clone();
             if (head.Kind == TaskKind.Regression && withStandardization) scale.InverseTargets(head.Name, values);
             worst = Math.Max(worst, Compare(values, outputs[OnnxExport.OutputName(head)], head.Name));
-            if (head.Kind == TaskKind.Classification)
+            if (head.Kind != TaskKind.Regression)
                 worst = Math.Max(worst, Compare(p.Probabilities!, outputs[OnnxExport.ProbabilitiesName(head)], head.Name + " probabilities"));
         }
-        Assert.Equal(spec.Heads.Sum(h => h.Kind == TaskKind.Classification ? 2 : 1), outputs.Count);
+        Assert.Equal(spec.Heads.Sum(h => h.Kind != TaskKind.Regression ? 2 : 1), outputs.Count);
         TestContext.Current.TestOutputHelper?.WriteLine($"{architecture}, scaling {withStandardization}: max |onnx − engine| = {worst:E2}");
     }
 

@@ -37,11 +37,12 @@ public class SassTests
         var names = IlgpuKernelCatalog.Engine().Select(k => k.Name).ToHashSet();
         // A sample of kernels of each kind (implicitly grouped, explicitly grouped with shared memory, single-thread),
         // each loaded somewhere in Engine.Kernels by a method group only.
-        foreach (string expected in new[] { "IlgpuBackend.AdamKernel", "IlgpuBackend.SumOfSquaresKernel", "IlgpuBackend.GramKernel",
-                     "IlgpuBackend.FinalSumKernel", "IlgpuBackend.UpdateStepControlKernel" })
+        foreach (string expected in new[] { "IlgpuBackend.AdamKernel<WithoutAmsGrad>", "IlgpuBackend.AdamKernel<WithAmsGrad>",
+                     "IlgpuBackend.SumOfSquaresKernel", "IlgpuBackend.GramKernel", "IlgpuBackend.FinalSumKernel",
+                     "IlgpuBackend.UpdateStepControlKernel", "IlgpuBackend.UncertaintyKernel" })
             Assert.Contains(expected, names);
-        var adam = IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.AdamKernel");
-        Assert.False(adam.ExplicitlyGrouped); // first parameter Index1D
+        Assert.False(IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.UncertaintyKernel").ExplicitlyGrouped); // first parameter Index1D
+        Assert.True(IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.AdamKernel<WithoutAmsGrad>").ExplicitlyGrouped);
         Assert.True(IlgpuKernelCatalog.Engine().Single(k => k.Name == "IlgpuBackend.GramKernel").ExplicitlyGrouped);
         // Helpers that take views but are never made into a delegate are not kernels.
         Assert.DoesNotContain(names, n => n.EndsWith(".Store", StringComparison.Ordinal));
@@ -99,6 +100,34 @@ public class SassTests
             Assert.Equal(0, r.SpillBytes);
             Assert.True(r.GroupsPerSm >= 2, what);
         }
+    }
+
+    /// <summary>The bandwidth-bound streaming kernels (Kernels/Ilgpu/IlgpuStreaming.cs): their hot loop is the float4
+    /// grid-stride loop, and every global load and store in it is 128-bit — one per buffer (θ, g, m, v, and vMax only in
+    /// the AMSGrad kernel, which is compiled apart so the plain kernel's loop neither loads vMax nor branches on it).</summary>
+    [Theory]
+    [InlineData("IlgpuBackend.AdamKernel<WithoutAmsGrad>", 4, 3)]
+    [InlineData("IlgpuBackend.AdamKernel<WithAmsGrad>", 5, 4)]
+    [InlineData("IlgpuBackend.SgdKernel", 3, 2)]
+    public void Streaming_kernels_load_and_store_128_bits_per_buffer_in_their_main_loop(string kernel, int loads, int stores)
+    {
+        RequirePtxas();
+        var r = s_sass.Value.Single(k => k.Kernel.Name == kernel);
+        string what = $"{kernel}: LDG {SassMix.Widths("LDG", r.Loop.GlobalLoads)}, STG {SassMix.Widths("STG", r.Loop.GlobalStores)}";
+        Assert.False(r.LoopIsWholeKernel, what);
+        Assert.Equal([128], r.Loop.GlobalLoads.Keys);
+        Assert.Equal(loads, r.Loop.GlobalLoads[128]);
+        Assert.Equal([128], r.Loop.GlobalStores.Keys);
+        Assert.Equal(stores, r.Loop.GlobalStores[128]);
+        Assert.Equal(0, r.SpillBytes + r.StackBytes);
+    }
+
+    [Fact]
+    public void The_uncertainty_kernel_has_no_stack_frame()
+    {
+        RequirePtxas();
+        var r = s_sass.Value.Single(k => k.Kernel.Name == "IlgpuBackend.UncertaintyKernel");
+        Assert.Equal(0, r.StackBytes); // Math.Exp(double) left a 64-byte frame; XMath.Exp(float) does not
     }
 
     /// <summary>The CUDA occupancy calculator's arithmetic for compute capability 9.0, by hand: registers are allocated

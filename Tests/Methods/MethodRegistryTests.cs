@@ -31,7 +31,7 @@ public class MethodRegistryTests
     [Fact]
     public void The_library_registers_its_methods_under_libmtl_lower_case_names()
     {
-        string[] expected = ["equal", "static", "loss-balanced", "accuracy", "dwa", "uncertainty", "sum", "projection", "pcgrad", "cagrad", "mgda"];
+        string[] expected = ["equal", "static", "loss-balanced", "accuracy", "dwa", "uncertainty", "gls", "rlw", "sum", "projection", "pcgrad", "cagrad", "mgda"];
         foreach (var name in expected) Assert.True(MethodRegistry.Contains(name), name);
         foreach (var m in MethodRegistry.All)
         {

@@ -1,0 +1,52 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Engine.Kernels.Ilgpu;
+
+using FloatView = ArrayView1D<float, Stride1D.Dense>;
+
+/// <summary>The per-step weights of GLS and RLW as single-thread kernels (T is small; float64 inside). Readable
+/// references: Kernels/Combination/CpuMethodWeights.cs.</summary>
+public sealed partial class IlgpuBackend
+{
+    private Action<AcceleratorStream, Index1D, FloatView, float, FloatView>? _geometricMeanKernel;
+    private Action<AcceleratorStream, Index1D, ulong, long, FloatView>? _randomSoftmaxKernel;
+
+    /// <summary>wᵢ = G/(T·max(Lᵢ, m)), G = exp(mean log max(Lⱼ, m)).</summary>
+    private static void GeometricMeanKernel(Index1D index, FloatView losses, float minLoss, FloatView weights)
+    {
+        if (index != 0) return;
+        int count = (int)losses.Length;
+        double logs = 0;
+        for (int i = 0; i < count; i++) logs += Math.Log(Clamped(losses[i], minLoss));
+        double g = Math.Exp(logs / count);
+        for (int i = 0; i < count; i++) weights[i] = (float)(g / (count * Clamped(losses[i], minLoss)));
+    }
+
+    /// <summary>w = softmax(z), zᵢ = CounterRandom.Normal(seed, step, i).</summary>
+    private static void RandomSoftmaxKernel(Index1D index, ulong seed, long step, FloatView weights)
+    {
+        if (index != 0) return;
+        int count = (int)weights.Length;
+        double max = double.NegativeInfinity, total = 0;
+        for (int i = 0; i < count; i++) max = Math.Max(max, CounterRandom.Normal(seed, step, i));
+        for (int i = 0; i < count; i++) total += Math.Exp(CounterRandom.Normal(seed, step, i) - max);
+        for (int i = 0; i < count; i++) weights[i] = (float)(Math.Exp(CounterRandom.Normal(seed, step, i) - max) / total);
+    }
+
+    /// <inheritdoc/>
+    public override void GeometricMeanWeights(View<float> losses, float minLoss, View<float> weights)
+    {
+        CombinationChecks.CheckLossBalanced(this, losses, minLoss, weights);
+        _geometricMeanKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, float, FloatView>(GeometricMeanKernel);
+        _geometricMeanKernel(Stream, 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
+    }
+
+    /// <inheritdoc/>
+    public override void RandomSoftmaxWeights(ulong seed, long step, View<float> weights)
+    {
+        CombinationChecks.CheckWeights(this, weights);
+        _randomSoftmaxKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ulong, long, FloatView>(RandomSoftmaxKernel);
+        _randomSoftmaxKernel(Stream, 1, seed, step, weights.Ilgpu());
+    }
+}

@@ -1,0 +1,22 @@
+namespace Engine.Kernels;
+
+public abstract partial class Backend<T>
+{
+    /// <summary>
+    /// Masked binary cross-entropy with logits, element by element (a binary task has one logit per row; k independent
+    /// logits share the kernel): <c>labels[i]</c> ∈ {0, 1}, or negative (<see cref="MissingLabel.Class"/>) for "no label".
+    /// <c>probabilities[i] = σ(zᵢ)</c> for every element, <c>count[0] = n</c> = labelled elements and
+    /// <c>loss[0] = (1/max(n, 1))·Σ_{yᵢ ≥ 0} [max(zᵢ, 0) − zᵢyᵢ + log1p(e^{−|zᵢ|})]</c>, the stable form of
+    /// −yᵢ log σ(zᵢ) − (1 − yᵢ) log(1 − σ(zᵢ)), so a batch without a label gives 0 (never NaN).
+    /// A label above 1 is an error (the CPU throws; on ILGPU the loss becomes NaN). Maths: docs/maths.md §19.3.
+    /// </summary>
+    public abstract void MaskedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> probabilities, View<T> loss, View<T> count);
+
+    /// <summary>The fused backward: <c>dzᵢ (+)= upstream[0]·(σ(zᵢ) − yᵢ)/max(n, 1)</c> for labelled elements, <c>(+)= 0</c> for
+    /// the others; <paramref name="probabilities"/> and <paramref name="count"/> are what the forward wrote.</summary>
+    public abstract void MaskedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dLogits, bool accumulate);
+
+    /// <summary>The accuracy count of binary logits: <c>count[0] = #{i : yᵢ ≥ 0 and [zᵢ &gt; 0] = yᵢ}</c> (z = 0, σ = ½, counts as
+    /// class 0, as argmax ties go to the lowest class); unlabelled elements never count.</summary>
+    public abstract void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count);
+}
