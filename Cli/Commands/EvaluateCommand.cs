@@ -34,7 +34,7 @@ internal static class EvaluateCommand
         new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath == "-" ? null : reportPath).Check(); // "-": stdout
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = CsvTable.Load(dataPath, saved.Schema, delimiter, saved.Encoding, text);
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema, delimiter, saved.Encoding, text);
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
         context.Status($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
         var json = reportPath is null ? null : JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores), ExperimentReport.Json);

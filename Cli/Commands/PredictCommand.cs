@@ -33,7 +33,7 @@ internal static class PredictCommand
         new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--output", outputPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = CsvTable.Load(dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text);
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text);
         var outputs = ModelEvaluation.Predict(saved.Model, raw, saved.Standardization, saved.Encoding);
         if (outputPath is null) context.Output.Write(PredictionCsv.ToText(raw, outputs, probabilities, delimiter ?? ','));
         else

@@ -63,7 +63,7 @@ internal static class TrainCommand
 
     private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
     {
-        var data = Load(settings);
+        var data = Load(settings, new Output.ReadProgressLines(context.Error, context.ErrorInteractive));
         using var backend = Devices.Open(settings.Device);
         using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
         var communicator = (ICommunicator?)nccl ?? mpi;
@@ -117,9 +117,9 @@ internal static class TrainCommand
     }
 
     /// <summary>Reads, splits and standardizes the data; a schema that does not fit the file is bad input.</summary>
-    private static PreparedData Load(ExperimentSettings settings)
+    private static PreparedData Load(ExperimentSettings settings, IProgress<ReadProgress> progress)
     {
-        try { return PreparedData.Load(settings); }
+        try { return PreparedData.Load(settings, progress); }
         catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
     }
 

@@ -45,16 +45,17 @@ public static class CsvTable
     /// As <see cref="Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>, from the rest of
     /// <paramref name="stream"/> (left open; a stream that cannot seek is read into memory first, as the UTF-8 check and the
     /// parse each need a pass). Messages name <paramref name="source"/>, by default the file of a <see cref="FileStream"/> or
-    /// the stream's type (<c>&lt;MemoryStream&gt;</c>), with the line and column.
+    /// the stream's type (<c>&lt;MemoryStream&gt;</c>), with the line and column. <paramref name="progress"/>, if given, hears
+    /// the bytes parsed after each read of the parser (synchronously, on this thread).
     /// </summary>
     public static Dataset Load(Stream stream, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null,
-        MissingLabels missingLabels = MissingLabels.Allow, string? source = null)
+        MissingLabels missingLabels = MissingLabels.Allow, string? source = null, IProgress<ReadProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
         source = Checkpoints.StreamNames.Of(stream, source);
         using var seekable = stream.CanSeek ? null : new MemoryStream(Checkpoints.StreamNames.ReadToEnd(stream), writable: false);
-        var raw = ReadRecords(seekable ?? stream, source, delimiter, text);
+        var raw = ReadRecords(seekable ?? stream, source, delimiter, text, progress);
         schema ??= InferSchema(raw);
         return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
     }
@@ -64,7 +65,7 @@ public static class CsvTable
 
     /// <summary>Reads the records from the current position of a seekable <paramref name="stream"/> (left open);
     /// <paramref name="path"/> names it in messages.</summary>
-    private static RawTable ReadRecords(Stream stream, string path, char? delimiter, System.Text.Encoding? text)
+    private static RawTable ReadRecords(Stream stream, string path, char? delimiter, System.Text.Encoding? text, IProgress<ReadProgress>? progress = null)
     {
         long start = stream.Position, length = stream.Length - start;
         if (length == 0 || (length < 4096 && IsBlank(stream, (int)length, text)))
@@ -86,7 +87,7 @@ public static class CsvTable
         };
         try
         {
-            using var reader = CsvReader.Create(stream, options, leaveOpen: true);
+            using var reader = CsvReader.Create(progress is null ? stream : new ProgressStream(stream, path, progress), options, leaveOpen: true);
             var header = reader.Headers.Select(h => h.Trim()).ToArray();
             if (header.Length == 0 || header.All(h => h.Length == 0))
                 throw new DataFileException(path, 1, null, "the file is empty; expected a header row with the column names.");

@@ -63,13 +63,21 @@ public sealed class PreparedData
             Keep(Train), Keep(Validation), Keep(Test));
     }
 
-    /// <summary>Loads the file named by the settings (or the bundled energy data), then splits and standardizes it.</summary>
-    public static PreparedData Load(ExperimentSettings settings)
+    /// <summary>Loads the file named by the settings (or the bundled energy data), then splits and standardizes it;
+    /// <paramref name="progress"/>, if given, hears how many bytes of the file have been parsed.</summary>
+    public static PreparedData Load(ExperimentSettings settings, IProgress<ReadProgress>? progress = null)
     {
         var (path, schema) = ResolveSource(settings);
         var text = Text(settings);
         CheckColumnsExist(path, schema, settings.Delimiter, text);
-        var data = CsvTable.Load(path, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels);
+        Dataset data;
+        if (progress is null) data = CsvTable.Load(path, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels);
+        else
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            data = CsvTable.Load(file, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, source: path, progress: progress);
+        }
         return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
     }
 
