@@ -74,6 +74,7 @@ internal sealed class TrainFlags
     public readonly Option<int> Epochs = new("--epochs") { HelpName = "N", Description = "Epochs to train.", DefaultValueFactory = _ => Defaults.Epochs };
     public readonly Option<int> BatchSize = new("--batch-size") { HelpName = "ROWS", Description = "Rows per step (0: the whole training split).", DefaultValueFactory = _ => Defaults.BatchSize };
     public readonly Option<int?> Patience = new("--patience") { HelpName = "EPOCHS", Description = "Stop after this many epochs without a better validation loss (needs --validation > 0)." };
+    public readonly Option<string?> Monitor = new("--monitor") { HelpName = "TASK:METRIC", Description = "Early stopping watches this task's validation metric instead of the weighted loss: loss, rmse, mae, r2 (regression), log-loss, accuracy, precision, recall, f1 (classification, binary), auc (binary). Needs --patience." };
     public readonly Option<double> MinDelta = new("--min-delta") { HelpName = "LOSS", Description = "Early stopping: an improvement must lower the validation loss by more than this.", DefaultValueFactory = _ => Defaults.MinDelta };
     public readonly Option<string> Device = SharedFlags.Device();
     public readonly Option<string?> InitWeights = new("--init-weights") { Description = "Start from the weights in this safetensors file (e.g. written by PyTorch).", HelpName = "FILE.safetensors" };
@@ -91,9 +92,17 @@ internal sealed class TrainFlags
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
-            Epochs, BatchSize, Patience, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
+            Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
             command.Add(option);
+    }
+
+    /// <summary>--monitor TASK:METRIC, or null; a malformed value or an unknown metric is a usage error naming it.</summary>
+    private static EarlyStoppingMonitor? ParseMonitor(string? text)
+    {
+        if (text is null) return null;
+        try { return EarlyStoppingMonitor.Parse(text); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     /// <summary>The settings the parsed flags describe; range errors throw <see cref="UsageException"/>.</summary>
@@ -154,6 +163,7 @@ internal sealed class TrainFlags
             BatchSize = (int)NonNegative("--batch-size", p.GetValue(BatchSize)),
             Patience = p.GetValue(Patience) is { } patience ? (int)PositiveCount("--patience", patience) : null,
             MinDelta = NonNegative("--min-delta", p.GetValue(MinDelta)),
+            Monitor = ParseMonitor(p.GetValue(Monitor)),
             ProjectionReference = p.GetValue(ProjectionReference),
             Device = p.GetValue(Device) ?? "auto",
             InitWeights = p.GetValue(InitWeights),
@@ -164,6 +174,17 @@ internal sealed class TrainFlags
         };
         if (s.ValidationFraction + s.TestFraction >= 1)
             throw new UsageException($"--validation {s.ValidationFraction} and --test {s.TestFraction} leave no rows to train on (their sum must be below 1).");
+        if (s.Monitor is { } monitor)
+        {
+            if (s.Patience is null) throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric} is what early stopping watches: add --patience, e.g. --patience 10.");
+            if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0) // the tasks are known: name the bad task or metric now (exit 2)
+                try
+                {
+                    monitor.Validate([.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
+                        .. s.Binary.Select(n => TaskHead.Binary(n))]);
+                }
+                catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)

@@ -43,7 +43,7 @@ internal static class TrainingProgress
     internal static string Describe(EpochReport e)
     {
         var text = string.Join("  ", e.Train.Select(t => $"{t.Task} {Loss(t.Loss)}"));
-        if (e.Validation is { Count: > 0 } v) text += "  | validation " + string.Join("  ", v.Select(t => $"{t.Task} {Loss(t.Loss)}"));
+        if (e.Validation is { Count: > 0 } v) text += "  | validation " + string.Join("  ", v.Select(t => $"{t.Task} {Loss(t.Loss)}{(t.Auc is { } auc ? $" auc {Loss(auc)}" : "")}"));
         return text;
     }
 

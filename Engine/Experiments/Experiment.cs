@@ -155,6 +155,8 @@ public static class Experiment
         MultiTaskModel model;
         try { model = MultiTaskModel.Create(spec, backend); }
         catch (ArgumentException e) { throw new ExperimentSetupException(e.Message, e); } // e.g. a class column with one label
+        try { settings.Monitor?.Validate(spec.Heads); }
+        catch (ArgumentException e) { model.Dispose(); throw new ExperimentSetupException(e.Message, e); }  // the task or metric, named
         try
         {
             if (settings.InitWeights is { } initial)
@@ -175,6 +177,7 @@ public static class Experiment
                 Step = settings.Step with { ProjectionReferenceTask = reference },
                 EarlyStoppingPatience = settings.Patience,
                 EarlyStoppingMinDelta = settings.MinDelta,
+                Monitor = settings.Monitor,
                 Distributed = communicator is null ? null : new Engine.Distributed.DistributedOptions { Communicator = communicator },
             };
             var train = TrainingData.FromDataset(data.Train, data.Standardization);
@@ -223,7 +226,8 @@ public static class Experiment
     private static TValue[][]? Rows<TValue>(TValue[,]? matrix) => matrix is null ? null
         : Enumerable.Range(0, matrix.GetLength(0)).Select(i => Enumerable.Range(0, matrix.GetLength(1)).Select(j => matrix[i, j]).ToArray()).ToArray();
 
-    private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy);
+    private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy)
+    { Auc = m.Auc, F1 = m.F1, RSquared = m.RSquared };
 
     /// <summary>Every task named in a setting must be a task of the data; baselines need test rows.</summary>
     private static void CheckSettings(ExperimentSettings settings, PreparedData prepared)

@@ -126,7 +126,17 @@ public sealed record EpochSummary(int Epoch, double TrainLoss, double? Validatio
 }
 
 /// <summary>A task's numbers in one epoch (null where they do not apply).</summary>
-public sealed record EpochTaskMetrics(string Task, double Loss, double? Rmse, double? Mae, double? Accuracy);
+public sealed record EpochTaskMetrics(string Task, double Loss, double? Rmse, double? Mae, double? Accuracy)
+{
+    /// <summary>Binary, validation only: ROC AUC (maths §19.4).</summary>
+    public double? Auc { get; init; }
+
+    /// <summary>Classification, validation only: F1 (of class 1 for a binary task, macro otherwise).</summary>
+    public double? F1 { get; init; }
+
+    /// <summary>Regression, validation only: R².</summary>
+    public double? RSquared { get; init; }
+}
 
 /// <summary>The single-task baselines and the multi-task gain.</summary>
 /// <param name="DeltaM">Δm in percent on the test split (positive: multi-task training helped on average).</param>

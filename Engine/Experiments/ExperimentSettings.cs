@@ -101,6 +101,10 @@ public sealed record ExperimentSettings
     /// <summary>Early stopping: an improvement must lower the validation loss by more than this.</summary>
     public double MinDelta { get; init; }
 
+    /// <summary>Early stopping watches this task's validation metric (<c>--monitor TASK:METRIC</c>) instead of the weighted
+    /// validation loss; null = the loss.</summary>
+    public EarlyStoppingMonitor? Monitor { get; init; }
+
     /// <summary><c>--combine projection</c>: the task whose gradient the others are made orthogonal to (null = the first task).
     /// By name, since the index into <see cref="StepOptions.ProjectionReferenceTask"/> depends on the task order.</summary>
     public string? ProjectionReference { get; init; }

@@ -17,6 +17,7 @@ internal sealed class Evaluator : IDisposable
     private readonly MetricAccumulator _accumulator;
     private readonly DeviceBuffer<float> _losses, _labelled;
     private readonly Tensor<float>[] _outputs;
+    private DeviceBuffer<float>?[] _all = [];   // per task: the outputs of every row of the last data set (extra metrics)
 
     public Evaluator(MultiTaskModel model)
     {
@@ -37,6 +38,7 @@ internal sealed class Evaluator : IDisposable
         var backend = _model.Backend;
         var heads = _model.Spec.Heads;
         _accumulator.Reset();
+        if (communicator is null) Prepare(data.Rows);
         for (int start = 0; start < data.Rows; start += _model.MaxPredictionBatch)
         {
             int rows = Math.Min(_model.MaxPredictionBatch, data.Rows - start);
@@ -70,8 +72,62 @@ internal sealed class Evaluator : IDisposable
                 }
             }
             _accumulator.AddLosses(_losses.View, _labelled.View, rows);
+            if (communicator is null)
+                for (int t = 0; t < heads.Count; t++) backend.Copy(_outputs[t].Data, _all[t]!.Slice(start * heads[t].Outputs, rows * heads[t].Outputs));
         }
-        return _accumulator.Read(Scales(data), communicator: communicator);
+        var metrics = _accumulator.Read(Scales(data), communicator: communicator);
+        return communicator is null ? WithScores(data, metrics) : metrics; // data-parallel: the rank has only its shard's outputs
+    }
+
+    /// <summary>Sizes the per-task output buffers for <paramref name="rows"/> rows (allocates only when the size changes).</summary>
+    private void Prepare(int rows)
+    {
+        var heads = _model.Spec.Heads;
+        if (_all.Length == heads.Count && _all[0]!.Length == (long)rows * heads[0].Outputs) return;
+        foreach (var b in _all) b?.Dispose();
+        _all = new DeviceBuffer<float>?[heads.Count];
+        for (int t = 0; t < heads.Count; t++) _all[t] = _model.Backend.Allocate<float>(rows * heads[t].Outputs);
+    }
+
+    /// <summary>AUC, precision/recall/F1 and R² from the downloaded outputs of every row (one read per task, maths §19.4).</summary>
+    private TaskMetrics[] WithScores(DeviceDataset data, TaskMetrics[] metrics)
+    {
+        var heads = _model.Spec.Heads;
+        for (int t = 0; t < heads.Count; t++)
+        {
+            var outputs = _model.Backend.ToArray(_all[t]!.View);
+            var task = data.Task(t);
+            if (heads[t].Kind == TaskKind.Regression)
+            {
+                var targets = task.Values!;
+                var p = outputs;
+                if (task.Scale is { } scale)   // R² in original units: scale both by σ per column (μ cancels)
+                {
+                    p = (float[])outputs.Clone();
+                    targets = (float[])targets.Clone();
+                    for (int i = 0; i < p.Length; i++) { p[i] *= (float)scale[i % scale.Length]; targets[i] *= (float)scale[i % scale.Length]; }
+                }
+                metrics[t] = metrics[t] with { RSquared = ClassificationMetrics.RSquared(p, targets, heads[t].Outputs) };
+                continue;
+            }
+            var labels = task.Classes!;
+            int c = heads[t].Outputs;
+            var predicted = new int[data.Rows];
+            for (int r = 0; r < data.Rows; r++)
+            {
+                if (heads[t].Kind == TaskKind.Binary) { predicted[r] = outputs[r] > 0 ? 1 : 0; continue; }
+                int best = 0;
+                for (int j = 1; j < c; j++) if (outputs[r * c + j] > outputs[r * c + best]) best = j;
+                predicted[r] = best;
+            }
+            var (precision, recall, f1) = ClassificationMetrics.FromClasses(predicted, labels, heads[t].Kind == TaskKind.Binary ? 2 : c);
+            metrics[t] = metrics[t] with
+            {
+                Precision = precision, Recall = recall, F1 = f1,
+                Auc = heads[t].Kind == TaskKind.Binary ? ClassificationMetrics.Auc(Array.ConvertAll(outputs, v => (double)v), labels) : null,
+            };
+        }
+        return metrics;
     }
 
     internal static double[]?[] Scales(DeviceDataset data)
@@ -84,6 +140,7 @@ internal sealed class Evaluator : IDisposable
     public void Dispose()
     {
         _tape.Dispose();
+        foreach (var b in _all) b?.Dispose();
         _accumulator.Dispose();
         _losses.Dispose();
         _labelled.Dispose();

@@ -22,4 +22,23 @@ namespace Engine.Metrics;
 /// <param name="Accuracy">Accuracy (classification), or null.</param>
 /// <param name="Labelled">How many labelled values the metrics count: rows for a classification or a one-column
 /// regression, values (rows × columns present) for a k-column regression.</param>
-public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double? Rmse, double? Mae, double? Accuracy, long Labelled);
+/// <remarks>The evaluator (validation and <see cref="Metrics.Evaluate"/>, not the training step's running sums) also fills
+/// <see cref="Auc"/> (binary), <see cref="Precision"/>, <see cref="Recall"/>, <see cref="F1"/> (of class 1 for a binary task,
+/// macro otherwise) and <see cref="RSquared"/> (regression, original units) from the downloaded outputs (maths §19.4).</remarks>
+public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double? Rmse, double? Mae, double? Accuracy, long Labelled)
+{
+    /// <summary>Binary: ROC AUC of the logits, exact with ties.</summary>
+    public double? Auc { get; init; }
+
+    /// <summary>Classification: precision.</summary>
+    public double? Precision { get; init; }
+
+    /// <summary>Classification: recall.</summary>
+    public double? Recall { get; init; }
+
+    /// <summary>Classification: F1.</summary>
+    public double? F1 { get; init; }
+
+    /// <summary>Regression: R² = 1 − SS_res/SS_tot, pooled over the columns in original units.</summary>
+    public double? RSquared { get; init; }
+}

@@ -44,6 +44,12 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(train);
         if (Options.EarlyStoppingPatience is not null && validation is null)
             throw new ArgumentException("Early stopping watches the validation loss: pass validation data, or set EarlyStoppingPatience to null.", nameof(validation));
+        if (Options.Monitor is { } monitor)
+        {
+            if (Options.EarlyStoppingPatience is null)
+                throw new ArgumentException($"TrainerOptions.Monitor ({monitor.Task}:{monitor.Metric}) is what early stopping watches: set EarlyStoppingPatience too.", nameof(Options));
+            monitor.Validate(model.Spec.Heads);
+        }
         cancellationToken.ThrowIfCancellationRequested();
         model.BeginTraining();
         try { return FitExclusive(model, train, validation, progress, cancellationToken); }
@@ -88,7 +94,8 @@ public sealed class Trainer
         var history = new EpochHistory(Options.MaxHistory);
         var started = Stopwatch.StartNew();
         int bestEpoch = 0;
-        double bestLoss = double.PositiveInfinity;
+        bool lowerIsBetter = Options.Monitor?.LowerIsBetter ?? true;    // the weighted loss, or the monitored metric
+        double bestValue = lowerIsBetter ? double.PositiveInfinity : double.NegativeInfinity;
         bool stoppedEarly = false;
         var losses = new double[heads.Count];
         var accuracies = new double[heads.Count];
@@ -146,9 +153,10 @@ public sealed class Trainer
 
             if (best is not null)
             {
-                if (validationLoss < bestLoss - Options.EarlyStoppingMinDelta)
+                double? watched = Options.Monitor is null ? validationLoss : Options.Monitor.Read(validationMetrics!);
+                if (watched is { } value && (lowerIsBetter ? value < bestValue - Options.EarlyStoppingMinDelta : value > bestValue + Options.EarlyStoppingMinDelta))
                 {
-                    bestLoss = validationLoss.Value;
+                    bestValue = value;
                     bestEpoch = epoch;
                     backend.Copy(model.Parameters.Values, best.View);
                 }

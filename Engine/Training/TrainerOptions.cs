@@ -25,6 +25,10 @@ public sealed record TrainerOptions
     /// <summary>An improvement must lower the validation loss by more than this.</summary>
     public double EarlyStoppingMinDelta { get; init; }
 
+    /// <summary>What early stopping watches: one task's validation metric (<see cref="EarlyStoppingMonitor"/>), or null for the
+    /// weighted validation loss Σ λᵢ Lᵢ. Checked against the model's heads when training starts.</summary>
+    public EarlyStoppingMonitor? Monitor { get; init; }
+
     /// <summary>Optimizer state to resume from (e.g. <see cref="MultiTaskModel.ReadOptimizerState"/>); null = fresh.</summary>
     public OptimizerState<float>? InitialOptimizerState { get; init; }
 
