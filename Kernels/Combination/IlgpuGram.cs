@@ -14,27 +14,55 @@ public sealed partial class IlgpuBackend
     /// <summary>Columns each thread visits per group chunk: a group owns GramGroupSize·GramColumnsPerThread columns.</summary>
     private const int GramColumnsPerThread = 16;
 
-    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, int, FloatView>? _gramKernel;
-    private Action<AcceleratorStream, Index1D, FloatView, int, int, FloatView, FloatView, int>? _linearCombinationKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, int, FloatView, StreamLayout>? _gramKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, FloatView, FloatView, int, StreamLayout>? _linearCombinationKernel;
+
+    /// <summary>The float4 layout of one row of a [count × length] block: the 128-bit path needs every row (and
+    /// <paramref name="output"/>, when given) at the same 16-byte phase, i.e. length a multiple of 4 when count &gt; 1.</summary>
+    private static StreamLayout RowLayout(View<float> vectors, int count, int length, View<float> output = default)
+    {
+        int phase = vectors.Offset & 3;
+        bool same = (count <= 1 || (length & 3) == 0) && (output.IsEmpty || (output.Offset & 3) == phase);
+        return same ? StreamLayout.Of(length, vectors.Offset) : new StreamLayout(0, 0, length);
+    }
 
     /// <summary>
     /// Explicitly grouped Gram kernel. Group b owns the column chunk [b·chunk, (b+1)·chunk) of all T rows. For each pair
-    /// (i ≤ j) every thread sums vᵢ[k]·vⱼ[k] over its strided columns of the chunk, the group reduces the partial sums in
-    /// shared memory (ILGPU.Algorithms' GroupExtensions.Reduce) and its first thread atomically adds the group's sum into
-    /// gram[i, j] and gram[j, i]. The chunk (T × chunk floats) is reused across pairs from L1/L2, so global memory is read
-    /// about once. Loop bounds are uniform across the group, so every thread reaches every reduction.
+    /// (i ≤ j) every thread sums vᵢ[k]·vⱼ[k] over its strided columns of the chunk — as float4 (128-bit loads, 4 FFMA
+    /// each) when every row starts at the same 16-byte phase (<paramref name="layout"/>, over one row of
+    /// <paramref name="length"/>), else as scalars — the group reduces the partial sums (ILGPU.Algorithms'
+    /// GroupExtensions.Reduce: warp shuffles, then shared memory across the warps) and its first thread atomically adds
+    /// the group's sum into gram[i, j] and gram[j, i]. The chunk (T × chunk floats) is reused across pairs from L1/L2, so
+    /// global memory is read about once. Loop bounds are uniform across the group, so every thread reaches every reduction.
     /// </summary>
-    private static void GramKernel(FloatView vectors, int count, int length, int chunk, FloatView gram)
+    private static void GramKernel(FloatView vectors, int count, int length, int chunk, FloatView gram, StreamLayout layout)
     {
         int start = Grid.IdxX * chunk;
         int end = start + chunk < length ? start + chunk : length;
+        // The chunk's float4 (chunk is a multiple of 4): [start/4, end/4) of the row's vectors, within layout.Vectors.
+        int vStart = start >> 2, vEnd = XMath.Min(end >> 2, layout.Vectors);
+        int scalars = ScalarCount(layout);
         for (int i = 0; i < count; i++)
         {
+            var vi = Vectors(vectors.SubView((long)i * length, length), layout);
             for (int j = i; j < count; j++)
             {
+                var vj = Vectors(vectors.SubView((long)j * length, length), layout);
                 float partial = 0;
-                for (int k = start + Group.IdxX; k < end; k += Group.DimX)
-                    partial += vectors[i * length + k] * vectors[j * length + k];
+                for (int k = vStart + Group.IdxX; k < vEnd; k += Group.DimX)
+                {
+                    Vec4 a = vi[k], b = vj[k];
+                    partial += a.X * b.X + a.Y * b.Y + a.Z * b.Z + a.W * b.W;
+                }
+                if (layout.Vectors == 0) // rows at different phases: the chunk as scalars
+                    for (int k = start + Group.IdxX; k < end; k += Group.DimX)
+                        partial += vectors[i * length + k] * vectors[j * length + k];
+                else if (Grid.IdxX == 0) // the scalar head and tail, once
+                    for (int t = Group.IdxX; t < scalars; t += Group.DimX)
+                    {
+                        int k = ScalarIndex(layout, t);
+                        partial += vectors[i * length + k] * vectors[j * length + k];
+                    }
                 float sum = GroupExtensions.Reduce<float, AddFloat>(partial);
                 if (Group.IsFirstThread)
                 {
@@ -52,20 +80,36 @@ public sealed partial class IlgpuBackend
         CombinationChecks.CheckGram(this, vectors, count, length, gram);
         gram.Ilgpu().MemSetToZero(Stream);
         if (length == 0) return;
-        _gramKernel ??= Accelerator.LoadKernel<FloatView, int, int, int, FloatView>(GramKernel);
+        _gramKernel ??= Accelerator.LoadKernel<FloatView, int, int, int, FloatView, StreamLayout>(GramKernel);
         int groupSize = Math.Min(GramGroupSize, Accelerator.MaxNumThreadsPerGroup);
         int chunk = groupSize * GramColumnsPerThread;
         int groups = (length + chunk - 1) / chunk;
-        _gramKernel(Stream, new KernelConfig(groups, groupSize), vectors.Ilgpu(), count, length, chunk, gram.Ilgpu());
+        var layout = RowLayout(vectors, count, length);
+        _gramKernel(Stream, new KernelConfig(groups, groupSize), vectors.Ilgpu(), count, length, chunk, gram.Ilgpu(), layout);
     }
 
-    /// <summary>One thread per column k: <c>output[k] = (accumulate ? output[k] : 0) + Σᵢ aᵢ·vᵢ[k]</c>.</summary>
-    private static void LinearCombinationKernel(Index1D k, FloatView vectors, int count, int length,
-        FloatView coefficients, FloatView output, int accumulate)
+    /// <summary><c>output[k] = (accumulate ? output[k] : 0) + Σᵢ aᵢ·vᵢ[k]</c>, streamed: a float4 of output per iteration
+    /// of the grid-stride loop (T 128-bit loads of the rows, one 128-bit store), then the scalar head and tail.</summary>
+    private static void LinearCombinationKernel(FloatView vectors, int count, int length,
+        FloatView coefficients, FloatView output, int accumulate, StreamLayout layout)
     {
-        float sum = accumulate != 0 ? output[k] : 0f;
-        for (int i = 0; i < count; i++) sum += coefficients[i] * vectors[i * length + k];
-        output[k] = sum;
+        var o4 = Vectors(output, layout);
+        int stride = GridThreads;
+        for (int j = GlobalThread; j < layout.Vectors; j += stride)
+        {
+            Vec4 sum = accumulate != 0 ? o4[j] : default;
+            for (int i = 0; i < count; i++)
+                sum.MultiplyAdd(coefficients[i], Vectors(vectors.SubView((long)i * length, length), layout)[j]);
+            o4[j] = sum;
+        }
+        int scalars = ScalarCount(layout);
+        for (int t = GlobalThread; t < scalars; t += stride)
+        {
+            int k = ScalarIndex(layout, t);
+            float sum = accumulate != 0 ? output[k] : 0f;
+            for (int i = 0; i < count; i++) sum += coefficients[i] * vectors[i * length + k];
+            output[k] = sum;
+        }
     }
 
     /// <inheritdoc/>
@@ -73,7 +117,9 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckLinearCombination(this, vectors, count, length, coefficients, output);
         if (length == 0) return;
-        _linearCombinationKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, int, int, FloatView, FloatView, int>(LinearCombinationKernel);
-        _linearCombinationKernel(Stream, length, vectors.Ilgpu(), count, length, coefficients.Ilgpu(), output.Ilgpu(), accumulate ? 1 : 0);
+        _linearCombinationKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, int, StreamLayout>(LinearCombinationKernel);
+        var layout = RowLayout(vectors, count, length, output);
+        _linearCombinationKernel(Stream, StreamConfig(layout), vectors.Ilgpu(), count, length, coefficients.Ilgpu(), output.Ilgpu(),
+            accumulate ? 1 : 0, layout);
     }
 }

@@ -5,15 +5,15 @@ using Dense = ILGPU.Runtime.ArrayView1D<float, ILGPU.Stride1D.Dense>;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
-/// Fill, copy and the BLAS-1 style updates as implicitly grouped ILGPU kernels (one thread per
-/// element). One kernel serves all the linear updates, the operation being a uniform argument.
+/// Fill, copy and the BLAS-1 style updates as streaming ILGPU kernels (<see cref="StreamLayout"/>: 128-bit loads and
+/// stores in a grid-stride loop, scalar head and tail). One kernel serves all the linear updates, the operation being a uniform argument.
 /// ScaleByScalar reads its scalar from device memory inside the kernel, so an upstream loss
 /// gradient or a task weight never travels to the host.
 /// </summary>
 public sealed partial class IlgpuBackend
 {
-    private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, float, int>? _linear;
-    private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, int>? _scaleByScalar;
+    private Action<AcceleratorStream, KernelConfig, Dense, Dense, Dense, float, int, StreamLayout>? _linear;
+    private Action<AcceleratorStream, KernelConfig, Dense, Dense, Dense, int, StreamLayout>? _scaleByScalar;
 
     private enum LinearOp { Fill, Scale, MultiplyScalarAdd, Add, Multiply, MultiplyAdd }
 
@@ -70,33 +70,77 @@ public sealed partial class IlgpuBackend
         KernelChecks.Unary(this, x, nameof(x), y, nameof(y));
         KernelChecks.Scalar(this, scalar, nameof(scalar));
         if (x.Length == 0) return;
-        _scaleByScalar ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int>(ScaleByScalarKernel);
-        _scaleByScalar(Stream, x.Length, x.Ilgpu(), scalar.Ilgpu(), y.Ilgpu(), accumulate ? 1 : 0);
+        var layout = StreamLayout.Of(x.Length, x.Offset, y.Offset);
+        _scaleByScalar ??= Accelerator.LoadKernel<Dense, Dense, Dense, int, StreamLayout>(ScaleByScalarKernel);
+        _scaleByScalar(Stream, StreamConfig(layout), x.Ilgpu(), scalar.Ilgpu(), y.Ilgpu(), accumulate ? 1 : 0, layout);
     }
 
     private void Linear(LinearOp op, View<float> a, View<float> b, View<float> result, float s)
     {
         if (result.Length == 0) return;
-        _linear ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, float, int>(LinearKernel);
-        _linear(Stream, result.Length, a.Ilgpu(), b.Ilgpu(), result.Ilgpu(), s, (int)op);
+        var layout = StreamLayout.Of(result.Length, a.Offset, b.Offset, result.Offset);
+        _linear ??= Accelerator.LoadKernel<Dense, Dense, Dense, float, int, StreamLayout>(LinearKernel);
+        _linear(Stream, StreamConfig(layout), a.Ilgpu(), b.Ilgpu(), result.Ilgpu(), s, (int)op, layout);
     }
 
-    internal static void LinearKernel(Index1D i, Dense a, Dense b, Dense result, float s, int op)
+    /// <summary>The linear updates, streamed (<see cref="StreamLayout"/>: float4 grid-stride loop, scalar head and tail).
+    /// Views that an operation does not read are not loaded (the operation is uniform across the grid).</summary>
+    internal static void LinearKernel(Dense a, Dense b, Dense result, float s, int op, StreamLayout layout)
     {
-        result[i] = op switch
+        var a4 = Vectors(a, layout);
+        var b4 = Vectors(b, layout);
+        var r4 = Vectors(result, layout);
+        bool readsA = op != (int)LinearOp.Fill, readsB = op >= (int)LinearOp.Add && op != (int)LinearOp.Fill;
+        bool readsResult = op == (int)LinearOp.MultiplyScalarAdd || op == (int)LinearOp.MultiplyAdd;
+        int stride = GridThreads;
+        for (int j = GlobalThread; j < layout.Vectors; j += stride)
         {
-            (int)LinearOp.Fill => s,
-            (int)LinearOp.Scale => s * a[i],
-            (int)LinearOp.MultiplyScalarAdd => result[i] + s * a[i],
-            (int)LinearOp.Add => a[i] + b[i],
-            (int)LinearOp.Multiply => a[i] * b[i],
-            _ => result[i] + a[i] * b[i],                      // MultiplyAdd
-        };
+            Vec4 av = readsA ? a4[j] : default, bv = readsB ? b4[j] : default, rv = readsResult ? r4[j] : default;
+            r4[j] = new Vec4(LinearLane(op, av.X, bv.X, rv.X, s), LinearLane(op, av.Y, bv.Y, rv.Y, s),
+                             LinearLane(op, av.Z, bv.Z, rv.Z, s), LinearLane(op, av.W, bv.W, rv.W, s));
+        }
+        int scalars = ScalarCount(layout);
+        for (int t = GlobalThread; t < scalars; t += stride)
+        {
+            int i = ScalarIndex(layout, t);
+            result[i] = LinearLane(op, readsA ? a[i] : 0f, readsB ? b[i] : 0f, readsResult ? result[i] : 0f, s);
+        }
     }
 
-    internal static void ScaleByScalarKernel(Index1D i, Dense x, Dense scalar, Dense y, int accumulate)
+    private static float LinearLane(int op, float a, float b, float r, float s) => op switch
     {
-        float d = scalar[0] * x[i];
-        y[i] = accumulate != 0 ? y[i] + d : d;
+        (int)LinearOp.Fill => s,
+        (int)LinearOp.Scale => s * a,
+        (int)LinearOp.MultiplyScalarAdd => r + s * a,
+        (int)LinearOp.Add => a + b,
+        (int)LinearOp.Multiply => a * b,
+        _ => r + a * b,                      // MultiplyAdd
+    };
+
+    /// <summary>y (+)= scalar[0]·x, the scalar read on the device, streamed.</summary>
+    internal static void ScaleByScalarKernel(Dense x, Dense scalar, Dense y, int accumulate, StreamLayout layout)
+    {
+        float s = scalar[0];
+        var x4 = Vectors(x, layout);
+        var y4 = Vectors(y, layout);
+        int stride = GridThreads;
+        for (int j = GlobalThread; j < layout.Vectors; j += stride)
+        {
+            Vec4 xv = x4[j];
+            var d = new Vec4(s * xv.X, s * xv.Y, s * xv.Z, s * xv.W);
+            if (accumulate != 0)
+            {
+                Vec4 yv = y4[j];
+                d = new Vec4(yv.X + d.X, yv.Y + d.Y, yv.Z + d.Z, yv.W + d.W);
+            }
+            y4[j] = d;
+        }
+        int scalars = ScalarCount(layout);
+        for (int t = GlobalThread; t < scalars; t += stride)
+        {
+            int i = ScalarIndex(layout, t);
+            float d = s * x[i];
+            y[i] = accumulate != 0 ? y[i] + d : d;
+        }
     }
 }

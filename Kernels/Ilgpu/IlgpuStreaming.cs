@@ -51,8 +51,9 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>The float4 part of a view: elements [head, head + 4·count) seen as 16-byte-aligned <see cref="Vec4"/>.</summary>
+    /// (Without vectors the empty window starts at 0: ILGPU's SubView rejects an offset equal to the length.)
     internal static ArrayView1D<Vec4, Stride1D.Dense> Vectors(ArrayView1D<float, Stride1D.Dense> x, StreamLayout layout) =>
-        x.SubView(layout.Head, 4L * layout.Vectors).AsAligned16().Cast<float, Vec4>();
+        x.SubView(layout.Vectors == 0 ? 0 : layout.Head, 4L * layout.Vectors).AsAligned16().Cast<float, Vec4>();
 
     /// <summary>Index of this thread among all threads of the grid, and the grid's thread count (the grid stride).</summary>
     internal static int GlobalThread => Grid.IdxX * Group.DimX + Group.IdxX;

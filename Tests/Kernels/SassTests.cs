@@ -109,6 +109,10 @@ public class SassTests
     [InlineData("IlgpuBackend.AdamKernel<WithoutAmsGrad>", 4, 3)]
     [InlineData("IlgpuBackend.AdamKernel<WithAmsGrad>", 5, 4)]
     [InlineData("IlgpuBackend.SgdKernel", 3, 2)]
+    [InlineData("IlgpuBackend.ScaleByScalarKernel", 2, 1)]     // x, and y when accumulating
+    [InlineData("IlgpuBackend.LinearKernel", 3, 1)]            // a, b, result (each only when the operation reads it)
+    [InlineData("IlgpuBackend.ActivationForwardKernel", 1, 1)]
+    [InlineData("IlgpuBackend.ActivationBackwardKernel", 3, 1)] // saved, dy, and dx when accumulating
     public void Streaming_kernels_load_and_store_128_bits_per_buffer_in_their_main_loop(string kernel, int loads, int stores)
     {
         RequirePtxas();
@@ -119,6 +123,21 @@ public class SassTests
         Assert.Equal(loads, r.Loop.GlobalLoads[128]);
         Assert.Equal([128], r.Loop.GlobalStores.Keys);
         Assert.Equal(stores, r.Loop.GlobalStores[128]);
+        Assert.Equal(0, r.SpillBytes + r.StackBytes);
+    }
+
+    /// <summary>The Gram and the linear combination read the task rows as float4 (their hot loops also hold the pair loop
+    /// or the scalar coefficient load, so the check is on the whole kernel).</summary>
+    [Theory]
+    [InlineData("IlgpuBackend.GramKernel")]
+    [InlineData("IlgpuBackend.LinearCombinationKernel")]
+    public void Gram_and_linear_combination_read_rows_with_128_bit_loads(string kernel)
+    {
+        RequirePtxas();
+        var r = s_sass.Value.Single(k => k.Kernel.Name == kernel);
+        var whole = IlgpuSass.Mix(IlgpuSass.Instructions(r.Sass).Select(i => i.Text));
+        Assert.True(whole.GlobalLoads.ContainsKey(128), $"{kernel}: LDG {SassMix.Widths("LDG", whole.GlobalLoads)}");
+        Assert.True(r.Loop.GlobalLoads.ContainsKey(128), $"{kernel}: hot loop LDG {SassMix.Widths("LDG", r.Loop.GlobalLoads)}");
         Assert.Equal(0, r.SpillBytes + r.StackBytes);
     }
 
