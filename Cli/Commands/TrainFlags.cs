@@ -39,6 +39,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> HeadDecay = List("--head-decay", "A task head's own weight decay, as name=λ (repeat per task; default: --weight-decay).", "NAME=L");
     public readonly Option<string?> OutputActivation = OptionalChoice<Activation>("--output-activation", "Activation of the trunk's last layer, the features the heads read (default: --activation).");
     public readonly Option<string> Init = Choice("--init", "How weights and biases start (seeded by --seed).", Defaults.Initializer);
+    public readonly ArchitectureFlags Architecture = new(); // --arch, its parameters, --expert-hidden, --tower
 
     // optimizer
     public readonly Option<string> Optimizer = Choice("--optimizer", "The optimizer.", DefaultStep.Optimizer);
@@ -94,7 +95,10 @@ internal sealed class TrainFlags
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
+        {
             command.Add(option);
+            if (option == Init) foreach (var arch in Architecture.Options) command.Add(arch);
+        }
     }
 
     /// <summary>--monitor TASK:METRIC, or null; a malformed value or an unknown metric is a usage error naming it.</summary>
@@ -209,7 +213,7 @@ internal sealed class TrainFlags
             throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
         if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
             throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
-        return s;
+        return Architecture.Bind(p, Hidden, s);
     }
 
     // ---- value checks: each names its flag --------------------------------------------------------------
@@ -274,13 +278,13 @@ internal sealed class TrainFlags
         (values ?? []).SelectMany(v => ColumnList.Split(v, flag)).ToArray(); // "a,b"; a name with a comma: "\"a,b\"" or a\,b
 
     /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
-    internal static int[] Widths(string text)
+    internal static int[] Widths(string text, string flag = "--hidden")
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0) throw new UsageException("--hidden: give at least one layer width, e.g. --hidden 64,64.");
+        if (parts.Length == 0) throw new UsageException($"{flag}: give at least one layer width, e.g. {flag} 64,64.");
         return parts.Select(part =>
             int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int width) && width > 0 ? width
-                : throw new UsageException($"--hidden: '{part}' is not a positive layer width (expected e.g. --hidden 64,64).")).ToArray();
+                : throw new UsageException($"{flag}: '{part}' is not a positive layer width (expected e.g. {flag} 64,64).")).ToArray();
     }
 
     /// <summary>"name=value" pairs → a dictionary (values positive, or ≥ 0 with allowZero).</summary>

@@ -139,6 +139,8 @@ public static class Experiment
         {
             TrunkActivation = settings.Activation,
             TrunkOutputActivation = settings.OutputActivation,
+            Architecture = settings.Architecture,
+            Tower = settings.Tower,
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };

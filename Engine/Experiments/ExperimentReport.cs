@@ -69,6 +69,7 @@ public sealed record ExperimentReport
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN/∞ (e.g. a diverged loss) stay writable
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { Architecture.AddPolymorphism } }, // "architecture":{"kind":"mmoe",…}
     };
 }
 

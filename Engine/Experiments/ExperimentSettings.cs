@@ -57,6 +57,15 @@ public sealed record ExperimentSettings
     /// <summary>The trunk's activation.</summary>
     public Activation Activation { get; init; } = Activation.Relu;
 
+    /// <summary>The shared part (<see cref="ModelSpec.Architecture"/>): null = a shared bottom, whose trunk has the widths
+    /// <see cref="Hidden"/>; otherwise <see cref="Hidden"/> are the widths of each expert or column.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Architecture? Architecture { get; init; }
+
+    /// <summary>Widths of every task's tower (<see cref="ModelSpec.Tower"/>); null = no tower.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? Tower { get; init; }
+
     /// <summary>Task name → its loss weight λ (default 1).</summary>
     public IReadOnlyDictionary<string, double> TaskWeights { get; init; } = new Dictionary<string, double>();
 

@@ -18,7 +18,8 @@ namespace Engine;
 /// marked <see cref="ArchitectureNameAttribute"/> (its name in checkpoints and on the command line), whose
 /// <see cref="Build{T}"/> makes its <see cref="SharedPart{T}"/>. Nothing else needs editing: checkpoints
 /// (<c>engine.config</c> JSON, <c>"architecture":{"kind":"mmoe",…}</c>) and <c>mtl train --arch</c> find the
-/// records by their attribute. A spec without an architecture (<c>null</c>) is a shared bottom.
+/// records by their attribute; each parameter of a record's constructor is a flag of <c>mtl train</c> (its name in
+/// kebab case: <c>TaskExperts</c> → <c>--task-experts</c>; its default value, the flag's). A spec without an architecture (<c>null</c>) is a shared bottom.
 /// </para>
 /// </summary>
 public abstract record Architecture
@@ -33,8 +34,17 @@ public abstract record Architecture
     /// </summary>
     public abstract SharedPart<T> Build<T>(ModelSpec spec, FlatParameters<T> parameters) where T : unmanaged, IFloatingPointIeee754<T>;
 
-    /// <summary>Throws, naming the field, unless the architecture can be built for <paramref name="spec"/>.</summary>
-    public virtual void Validate(ModelSpec spec) { }
+    /// <summary>Throws, naming the field, unless the architecture can be built for <paramref name="spec"/> (by default:
+    /// <see cref="Validate()"/>).</summary>
+    public virtual void Validate(ModelSpec spec) => Validate();
+
+    /// <summary>Throws, naming the field (<see cref="ArgumentException.ParamName"/> = the constructor parameter), unless
+    /// the architecture's own fields are in range — the checks that need no <see cref="ModelSpec"/>.</summary>
+    public virtual void Validate() { }
+
+    /// <summary>Whether the shared part's MLPs (of widths <see cref="ModelSpec.Trunk"/>) are experts — on the command line
+    /// <c>--expert-hidden</c> sets their widths instead of <c>--hidden</c>.</summary>
+    [JsonIgnore] public virtual bool HasExperts => false;
 
     /// <summary>The architecture of <paramref name="spec"/> (null means a shared bottom).</summary>
     public static Architecture Of(ModelSpec spec) => spec.Architecture ?? new SharedBottomArchitecture();

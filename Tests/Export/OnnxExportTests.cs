@@ -58,11 +58,11 @@ public sealed class OnnxExportTests : IDisposable
         "omoe-towers" => new ModelSpec(5, [8, 8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 17, Architecture = new OmoeArchitecture(2), Tower = [5] },
         "cgc" => new ModelSpec(5, [8, 6], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3)])
-            { Seed = 19, Architecture = new CgcArchitecture(SharedExperts: 2, TaskExperts: 1), TrunkActivation = Activation.Tanh },
+            { Seed = 19, Architecture = new CgcArchitecture(Experts: 2, TaskExperts: 1), TrunkActivation = Activation.Tanh },
         "ple" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2), TaskHead.Regression("z")])
-            { Seed = 23, Architecture = new PleArchitecture(SharedExperts: 2, TaskExperts: 2, Levels: 2) },
+            { Seed = 23, Architecture = new PleArchitecture(Experts: 2, TaskExperts: 2, Levels: 2) },
         "ple-3-levels" => new ModelSpec(5, [6, 6], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
-            { Seed = 29, Architecture = new PleArchitecture(SharedExperts: 1, TaskExperts: 2, Levels: 3), Tower = [4] },
+            { Seed = 29, Architecture = new PleArchitecture(Experts: 1, TaskExperts: 2, Levels: 3), Tower = [4] },
         "binary" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Binary("flag")]) { Seed = 31 }, // logit + Sigmoid
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Numerics;
 using Engine.Autodiff;
 using Engine.Kernels;
@@ -13,13 +14,16 @@ namespace Engine;
 /// </summary>
 /// <param name="Experts">Number of experts E (≥ 1).</param>
 [ArchitectureName("mmoe")]
-public sealed record MmoeArchitecture(int Experts) : Architecture
+public sealed record MmoeArchitecture([property: Description("Number of experts E")] int Experts = 4) : Architecture
 {
+    /// <inheritdoc/>
+    [System.Text.Json.Serialization.JsonIgnore] public override bool HasExperts => true;
+
     /// <inheritdoc/>
     public override SharedPart<T> Build<T>(ModelSpec spec, FlatParameters<T> parameters) => new MixtureOfExperts<T>(spec, parameters, Experts, sharedGate: false);
 
     /// <inheritdoc/>
-    public override void Validate(ModelSpec spec)
+    public override void Validate()
     {
         if (Experts <= 0) throw new ArgumentOutOfRangeException(nameof(Experts), Experts, "MmoeArchitecture.Experts must be positive.");
     }

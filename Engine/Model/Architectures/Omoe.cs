@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Engine.Kernels;
 
 namespace Engine;
@@ -9,13 +10,16 @@ namespace Engine;
 /// </summary>
 /// <param name="Experts">Number of experts E (≥ 1).</param>
 [ArchitectureName("omoe")]
-public sealed record OmoeArchitecture(int Experts) : Architecture
+public sealed record OmoeArchitecture([property: Description("Number of experts E")] int Experts = 4) : Architecture
 {
+    /// <inheritdoc/>
+    [System.Text.Json.Serialization.JsonIgnore] public override bool HasExperts => true;
+
     /// <inheritdoc/>
     public override SharedPart<T> Build<T>(ModelSpec spec, FlatParameters<T> parameters) => new MixtureOfExperts<T>(spec, parameters, Experts, sharedGate: true);
 
     /// <inheritdoc/>
-    public override void Validate(ModelSpec spec)
+    public override void Validate()
     {
         if (Experts <= 0) throw new ArgumentOutOfRangeException(nameof(Experts), Experts, "OmoeArchitecture.Experts must be positive.");
     }

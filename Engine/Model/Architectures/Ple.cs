@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Numerics;
 using Engine.Autodiff;
 using Engine.Kernels;
@@ -7,7 +8,7 @@ namespace Engine;
 /// <summary>
 /// PLE, progressive layered extraction (Tang et al., RecSys 2020, §4.3): <see cref="Levels"/> stacked extraction
 /// networks. At level j every task k has <see cref="TaskExperts"/> experts of its own and all tasks have
-/// <see cref="SharedExperts"/> shared ones (MLPs of widths <see cref="ModelSpec.Trunk"/>); task k's gate,
+/// <see cref="Experts"/> shared ones (MLPs of widths <see cref="ModelSpec.Trunk"/>); task k's gate,
 /// <c>gᵏʲ = softmax(W_kʲ·qᵏʲ)</c> over [its experts; the shared ones], mixes them from task k's input qᵏʲ, and the
 /// output is task k's input at level j + 1; below the last level a shared gate over every expert of the level (all
 /// tasks' and the shared ones) mixes the shared input of the next level. Level 0 reads x everywhere. Gates have no bias.
@@ -18,20 +19,26 @@ namespace Engine;
 /// below L − 1 (the shared gate mixes them) and task gates below L − 2 (their output feeds level j + 1's task experts,
 /// which are shared). Task k's own block: its gate at level L − 2, its experts and gate at level L − 1.</para>
 /// </summary>
-/// <param name="SharedExperts">Eₛ ≥ 1.</param>
+/// <param name="Experts">Eₛ ≥ 1.</param>
 /// <param name="TaskExperts">Eₜ ≥ 1 per task.</param>
 /// <param name="Levels">L ≥ 1 (L = 1 is <see cref="CgcArchitecture"/>).</param>
 [ArchitectureName("ple")]
-public sealed record PleArchitecture(int SharedExperts, int TaskExperts, int Levels) : Architecture
+public sealed record PleArchitecture(
+    [property: Description("Shared experts Eₛ")] int Experts = 2,
+    [property: Description("Experts of each task Eₜ")] int TaskExperts = 1,
+    [property: Description("Extraction levels L")] int Levels = 2) : Architecture
 {
     /// <inheritdoc/>
-    public override SharedPart<T> Build<T>(ModelSpec spec, FlatParameters<T> parameters) =>
-        new ProgressiveLayeredExtraction<T>(spec, parameters, SharedExperts, TaskExperts, Levels);
+    [System.Text.Json.Serialization.JsonIgnore] public override bool HasExperts => true;
 
     /// <inheritdoc/>
-    public override void Validate(ModelSpec spec)
+    public override SharedPart<T> Build<T>(ModelSpec spec, FlatParameters<T> parameters) =>
+        new ProgressiveLayeredExtraction<T>(spec, parameters, Experts, TaskExperts, Levels);
+
+    /// <inheritdoc/>
+    public override void Validate()
     {
-        if (SharedExperts <= 0) throw new ArgumentOutOfRangeException(nameof(SharedExperts), SharedExperts, "PleArchitecture.SharedExperts must be positive.");
+        if (Experts <= 0) throw new ArgumentOutOfRangeException(nameof(Experts), Experts, "PleArchitecture.Experts (shared experts) must be positive.");
         if (TaskExperts <= 0) throw new ArgumentOutOfRangeException(nameof(TaskExperts), TaskExperts, "PleArchitecture.TaskExperts must be positive.");
         if (Levels <= 0) throw new ArgumentOutOfRangeException(nameof(Levels), Levels, "PleArchitecture.Levels must be positive.");
     }
