@@ -63,6 +63,8 @@ internal static class TrainCommand
 
     private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
     {
+        // --plots: load and compile the drawing code on a background thread while the data loads and the model trains.
+        var plotsWarmUp = show.PlotsDirectory is not null && mpi is not { Rank: not 0 } ? Engine.Plots.TrainingPlots.WarmUp() : null;
         var data = Load(settings, new Output.ReadProgressLines(context.Error, context.ErrorInteractive));
         using var backend = Devices.Open(settings.Device);
         using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
@@ -103,6 +105,7 @@ internal static class TrainCommand
         if (show.PlotsDirectory is { } plotsDirectory && outcome.Training is { } training)
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
+            plotsWarmUp?.Wait(context.Cancellation);   // normally long done; drawing beside it would only compete for the cores
             var drawn = Engine.Plots.TrainingPlots.Write(training, plotsDirectory);
             context.Status(string.Create(CultureInfo.InvariantCulture,
                 $"Drew {drawn.Files.Count / 2} charts into {plotsDirectory} (PNG and SVG) in {watch.Elapsed.TotalSeconds:F2} s."));

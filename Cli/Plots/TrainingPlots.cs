@@ -54,6 +54,41 @@ public static class TrainingPlots
         return new PlotFiles([.. outcome.SelectMany(o => o.Files)], [.. outcome.Select(o => o.Skipped).OfType<string>()]);
     }
 
+    /// <summary>
+    /// Starts drawing two throw-away charts (lines on a log axis with a legend; a heat map with a colour bar and labels) to
+    /// PNG and SVG in memory on a background thread, so that the first real <see cref="Write"/> does not pay for loading
+    /// ScottPlot, SkiaSharp and its native library, the font and the just-in-time compilation of the drawing code (most
+    /// of the time <c>mtl train --plots</c> added). Call it when training starts; <see cref="Write"/> does not need to wait
+    /// for it. Never throws: a failure here shows up, named, in the real <see cref="Write"/>.
+    /// </summary>
+    public static Task WarmUp() => Task.Factory.StartNew(() =>
+    {
+        try
+        {
+            double[] x = [1, 2, 3], y = [0.5, -1, -2];
+            using (var plot = new Plot())
+            {
+                Line(plot, x, y, "warm-up", Palette(0), dashed: false);
+                Line(plot, x, y, "warm-up (validation)", Palette(1), dashed: true);
+                Decorate(plot, "warm-up", "epoch", "loss (log scale)", logY: true);
+                plot.GetImageBytes(Width, Height, ImageFormat.Png);
+                plot.GetSvgXml(Width, Height);
+            }
+            using (var plot = new Plot())
+            {
+                var heatmap = plot.Add.Heatmap(new double[,] { { 1, -0.5 }, { -0.5, 1 } });
+                heatmap.Colormap = new ScottPlot.Colormaps.MellowRainbow();
+                plot.Add.ColorBar(heatmap);
+                plot.Add.Text("0.50", 0, 1).LabelAlignment = Alignment.MiddleCenter;
+                plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([new Tick(0, "a"), new Tick(1, "b")]);
+                plot.Title("warm-up cos(gᵢ, gⱼ)");
+                plot.GetImageBytes(Width, Height, ImageFormat.Png);
+                plot.GetSvgXml(Width, Height);
+            }
+        }
+        catch (Exception) { /* only a warm-up: Write reports any real failure */ }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     /// <summary>Draws <paramref name="chart"/> on <paramref name="plot"/>; returns why it cannot be drawn, or null.</summary>
     internal static string? Draw(string chart, IReadOnlyList<EpochReport> history, Plot plot) => chart switch
     {
