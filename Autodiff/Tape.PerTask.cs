@@ -108,22 +108,7 @@ public sealed partial class Tape<T>
         _stackedTarget = perTaskGradients;
         try
         {
-            for (int i = sharedIndex; i >= 0; i--)
-            {
-                var record = _records[i];
-                if (record.Output.GradPass != _pass) continue;
-                switch (record.Kind)
-                {
-                    case OpKind.Linear: Ops.LinearBackwardStacked(this, record); break;
-                    case OpKind.Activation: Ops.ActivationBackwardStacked(this, record); break;
-                    case OpKind.BatchedLinear: Ops.BatchedLinearBackwardStacked(this, record); break;
-                    case OpKind.Softmax: Ops.SoftmaxBackwardStacked(this, record); break;
-                    case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
-                    case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
-                    default:
-                        throw new NotSupportedException($"BackwardPerTask: the trunk holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes and gated mixtures can be backpropagated for all tasks at once. Use one Backward per task instead.");
-                }
-            }
+            for (int i = sharedIndex; i >= 0; i--) RunStacked(_records[i]);
             // A group parameter the trunk pass never reached has a zero gradient in every row.
             var parameters = group.Parameters;
             for (int p = 0; p < parameters.Count; p++)

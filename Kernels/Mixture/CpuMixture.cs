@@ -47,7 +47,7 @@ public sealed partial class CpuBackend<T>
     public override unsafe void MixtureBackwardExperts(View<T> g, View<T> dy, int experts, int batch, int width, View<T> dx, bool accumulate)
     {
         MixtureChecks.Mixture(this, dx, nameof(dx), g, nameof(g), experts, batch, width, dy, nameof(dy));
-        RunChunks(new MixtureExpertsJob { G = g.Pointer(), DY = dy.Pointer(), DX = dx.Pointer(), Experts = experts, Batch = batch, Width = width, Accumulate = accumulate },
+        RunChunks(new MixtureBackwardJob { Rows = dx.Pointer(), Gates = g.Pointer(), DY = dy.Pointer(), Experts = experts, Batch = batch, Width = width, Accumulate = accumulate },
             batch, experts * width);
     }
 
@@ -56,7 +56,7 @@ public sealed partial class CpuBackend<T>
     {
         MixtureChecks.Mixture(this, x, nameof(x), dg, nameof(dg), experts, batch, width, dy, nameof(dy));
         if (KernelChecks.PartlyOverlap(dg, x) || dg == x) throw new ArgumentException("dg must not overlap x.", nameof(dg));
-        RunChunks(new MixtureGatesJob { X = x.Pointer(), DY = dy.Pointer(), DG = dg.Pointer(), Experts = experts, Batch = batch, Width = width, Accumulate = accumulate },
+        RunChunks(new MixtureBackwardJob { Rows = x.Pointer(), Gates = dg.Pointer(), DY = dy.Pointer(), Experts = experts, Batch = batch, Width = width, ToGates = true, Accumulate = accumulate },
             batch, experts * width);
     }
 
@@ -131,12 +131,14 @@ public sealed partial class CpuBackend<T>
         }
     }
 
-    /// <summary>Rows b of [start, start + count): dx[e, b] (+)= g[b, e]·dy[b] for every expert e.</summary>
-    private unsafe struct MixtureExpertsJob : IChunkJob
+    /// <summary>Rows b of [start, start + count), dy[b] against every expert e's row: to the experts (<see cref="ToGates"/>
+    /// false) dx[e, b] (+)= g[b, e]·dy[b], with Rows = dx and Gates = g; to the gates dg[b, e] (+)= ⟨dy[b], x[e, b]⟩, with
+    /// Rows = x and Gates = dg.</summary>
+    private unsafe struct MixtureBackwardJob : IChunkJob
     {
-        public T* G, DY, DX;
+        public T* Rows, Gates, DY;
         public int Experts, Batch, Width;
-        public bool Accumulate;
+        public bool ToGates, Accumulate;
 
         public readonly double Run(int start, int count)
         {
@@ -145,33 +147,15 @@ public sealed partial class CpuBackend<T>
                 var dy = new ReadOnlySpan<T>(DY + (long)b * Width, Width);
                 for (int e = 0; e < Experts; e++)
                 {
-                    var dx = new Span<T>(DX + ((long)e * Batch + b) * Width, Width);
-                    T g = G[(long)b * Experts + e];
-                    if (Accumulate) TensorPrimitives.FusedMultiplyAdd(dy, g, dx, dx);
-                    else TensorPrimitives.Multiply(dy, g, dx);
-                }
-            }
-            return 0;
-        }
-    }
-
-    /// <summary>Rows b of [start, start + count): dg[b, e] (+)= ⟨dy[b], x[e, b]⟩.</summary>
-    private unsafe struct MixtureGatesJob : IChunkJob
-    {
-        public T* X, DY, DG;
-        public int Experts, Batch, Width;
-        public bool Accumulate;
-
-        public readonly double Run(int start, int count)
-        {
-            for (int b = start; b < start + count; b++)
-            {
-                var dy = new ReadOnlySpan<T>(DY + (long)b * Width, Width);
-                for (int e = 0; e < Experts; e++)
-                {
-                    T d = TensorPrimitives.Dot(dy, new ReadOnlySpan<T>(X + ((long)e * Batch + b) * Width, Width));
-                    ref T dg = ref DG[(long)b * Experts + e];
-                    dg = Accumulate ? dg + d : d;
+                    var row = new Span<T>(Rows + ((long)e * Batch + b) * Width, Width);
+                    ref T gate = ref Gates[(long)b * Experts + e];
+                    if (ToGates)
+                    {
+                        T d = TensorPrimitives.Dot(dy, row);
+                        gate = Accumulate ? gate + d : d;
+                    }
+                    else if (Accumulate) TensorPrimitives.FusedMultiplyAdd(dy, gate, row, row);
+                    else TensorPrimitives.Multiply(dy, gate, row);
                 }
             }
             return 0;
