@@ -105,6 +105,7 @@ public class MixtureOfExpertsModelTests
         "mmoe" => new MmoeArchitecture(3),
         "omoe" => new OmoeArchitecture(3),
         "cgc" => new CgcArchitecture(2, 1),
+        "cross-stitch" => new CrossStitchArchitecture(0.8),
         _ => new PleArchitecture(2, 1, 3),
     };
 
@@ -113,6 +114,7 @@ public class MixtureOfExpertsModelTests
     [InlineData("omoe")]
     [InlineData("cgc")]
     [InlineData("ple")]
+    [InlineData("cross-stitch")]
     public void Per_task_path_with_the_sum_combiner_equals_the_single_backward(string name)
     {
         var arch = Make(name);
