@@ -88,15 +88,6 @@ public class CrossStitchModelTests
 
     private static double[] Mix(double a, double[] u, double b, double[] v) => [.. u.Select((ui, i) => a * ui + b * v[i])];
 
-    private static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f)
-    {
-        var y = new double[outputs];
-        for (int o = 0; o < outputs; o++)
-        {
-            double z = b[o];
-            for (int i = 0; i < x.Length; i++) z += w[o * x.Length + i] * x[i];
-            y[o] = f(z);
-        }
-        return y;
-    }
+    private static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f) =>
+        MixtureOfExpertsModelTests.Dense(w, b, x, outputs, f);
 }

@@ -88,7 +88,8 @@ public class MixtureOfExpertsModelTests
         }
     }
 
-    private static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f)
+    /// <summary>f(W·x + b) in float64, W [outputs × x.Length] row-major (also read by <see cref="CrossStitchModelTests"/>).</summary>
+    internal static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f)
     {
         var y = new double[outputs];
         for (int o = 0; o < outputs; o++)
