@@ -23,6 +23,7 @@ internal enum OpKind
     Softmax,
     Mixture,
     ConcatRows,
+    CrossStitch,
 }
 
 /// <summary>

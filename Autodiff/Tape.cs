@@ -181,6 +181,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.Softmax: Ops.SoftmaxBackward(this, record); break;
             case OpKind.Mixture: Ops.MixtureBackward(this, record); break;
             case OpKind.ConcatRows: Ops.ConcatRowsBackward(this, record); break;
+            case OpKind.CrossStitch: Ops.CrossStitchBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

@@ -135,6 +135,7 @@ public static class OnnxExport
         SharedBottom<float> bottom => SharedBottomOnnx.Export(graph, bottom, input, tasks),
         MixtureOfExperts<float> mixture => MixtureOfExpertsOnnx.Export(graph, mixture, input, tasks),
         ProgressiveLayeredExtraction<float> ple => PleOnnx.Export(graph, ple, input, tasks),
+        CrossStitch<float> stitch => CrossStitchOnnx.Export(graph, stitch, input, tasks),
         _ => throw new NotSupportedException(
             $"ONNX export: no exporter for the shared part {part.GetType().Name} yet; add one to Engine/Export/Architectures/ and a case in OnnxExport.SharedPart."),
     };

@@ -8,7 +8,7 @@ namespace Engine.Tests.Autodiff;
 /// <summary>
 /// The mixture-of-experts ops against central differences in float64 (<see cref="GradCheck"/>, torch's tolerances
 /// |analytic − numeric| ≤ 1e-5 + 1e-3·|numeric|, h = 1e-6), on the engine's float64 CPU path and on naive loops; and the
-/// MMoE / OMoE / CGC / PLE (2 and 3 levels) shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
+/// MMoE / OMoE / CGC / PLE (2 and 3 levels) / cross-stitch shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
 /// per task (float64, rtol 1e-12), and the whole part passes a gradient check.
 /// </summary>
 public class MixtureOpTests
@@ -115,7 +115,7 @@ public class MixtureOpTests
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe", "cgc", "ple2", "ple3" }) data.Add(b, a);
+        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe", "cgc", "ple2", "ple3", "cross-stitch" }) data.Add(b, a);
         return data;
     }
 
@@ -125,6 +125,7 @@ public class MixtureOpTests
         "omoe" => new OmoeArchitecture(3),
         "cgc" => new CgcArchitecture(2, 1),
         "ple2" => new PleArchitecture(2, 1, 2),
+        "cross-stitch" => new CrossStitchArchitecture(0.8),
         _ => new PleArchitecture(1, 2, 3),
     };
 
@@ -160,6 +161,7 @@ public class MixtureOpTests
         int experts = 3 * (6 * 4 + 6) + 3 * (3 * 6 + 3);
         if (architecture is "mmoe" or "omoe") Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);
         if (architecture == "cgc") Assert.Equal(2 * (6 * 4 + 6) + 2 * (3 * 6 + 3), shared);   // the shared experts only
+        if (architecture == "cross-stitch") Assert.Equal(experts + 3 * 3, shared);               // 3 columns and the unit after layer 0
     }
 
     [Theory]
@@ -183,6 +185,7 @@ public class MixtureOpTests
     [InlineData("cgc")]
     [InlineData("ple2")]
     [InlineData("ple3")]
+    [InlineData("cross-stitch")]
     public void Task_blocks_are_reached_by_their_own_task_only_and_shared_tensors_by_every_task(string architecture)
     {
         var backend = TestDevices.Reference;

@@ -42,6 +42,8 @@ public sealed class OnnxExportTests : IDisposable
         { "cgc", true },
         { "ple", false },
         { "ple-3-levels", true },
+        { "cross-stitch", false },
+        { "cross-stitch-towers", true },
         { "binary", true },
     };
 
@@ -63,6 +65,10 @@ public sealed class OnnxExportTests : IDisposable
             { Seed = 23, Architecture = new PleArchitecture(Experts: 2, TaskExperts: 2, Levels: 2) },
         "ple-3-levels" => new ModelSpec(5, [6, 6], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 29, Architecture = new PleArchitecture(Experts: 1, TaskExperts: 2, Levels: 3), Tower = [4] },
+        "cross-stitch" => new ModelSpec(5, [8, 6, 4], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3), TaskHead.Regression("z")])
+            { Seed = 37, Architecture = new CrossStitchArchitecture(0.6), TrunkActivation = Activation.Tanh },
+        "cross-stitch-towers" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
+            { Seed = 41, Architecture = new CrossStitchArchitecture(), Tower = [5] },
         "binary" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Binary("flag")]) { Seed = 31 }, // logit + Sigmoid
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };

@@ -88,7 +88,8 @@ public class MixtureOfExpertsModelTests
         }
     }
 
-    private static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f)
+    /// <summary>f(W·x + b) in float64, W [outputs × x.Length] row-major (also read by <see cref="CrossStitchModelTests"/>).</summary>
+    internal static double[] Dense(double[] w, double[] b, double[] x, int outputs, Func<double, double> f)
     {
         var y = new double[outputs];
         for (int o = 0; o < outputs; o++)
@@ -105,6 +106,7 @@ public class MixtureOfExpertsModelTests
         "mmoe" => new MmoeArchitecture(3),
         "omoe" => new OmoeArchitecture(3),
         "cgc" => new CgcArchitecture(2, 1),
+        "cross-stitch" => new CrossStitchArchitecture(0.8),
         _ => new PleArchitecture(2, 1, 3),
     };
 
@@ -113,6 +115,7 @@ public class MixtureOfExpertsModelTests
     [InlineData("omoe")]
     [InlineData("cgc")]
     [InlineData("ple")]
+    [InlineData("cross-stitch")]
     public void Per_task_path_with_the_sum_combiner_equals_the_single_backward(string name)
     {
         var arch = Make(name);

@@ -87,6 +87,7 @@ public class AllocationTests
         { "mmoe", CombinationMethod.Sum }, { "mmoe", CombinationMethod.PcGrad },
         { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
         { "cgc", CombinationMethod.PcGrad }, { "ple", CombinationMethod.PcGrad },
+        { "cross-stitch", CombinationMethod.PcGrad },
     };
 
     [Theory]
@@ -99,6 +100,7 @@ public class AllocationTests
             "mmoe" => new MmoeArchitecture(3),
             "omoe" => new OmoeArchitecture(3),
             "cgc" => new CgcArchitecture(2, 1),
+            "cross-stitch" => new CrossStitchArchitecture(),
             _ => new PleArchitecture(2, 1, 3),   // several boundary tensors: the generalised stacked pass
         };
         using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = arch }, cpu);
