@@ -255,5 +255,9 @@ public static class Experiment
             foreach (var key in keys)
                 if (!names.Contains(key))
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+        var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
+        foreach (var (task, loss) in settings.Losses)
+            if (!regression.Contains(task))
+                throw new ExperimentSetupException($"--loss {task}:{loss} names '{task}', but the regression tasks are: {(regression.Length > 0 ? string.Join(", ", regression) : "none")}.");
     }
 }

@@ -128,6 +128,8 @@ public class RegressionLossSelectionTests
         Assert.Equal(new RegressionLoss(RegressionLossKind.Huber, 0.5), report.Settings.Losses["y"]); // the settings keep it
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "label:l1"]), Engine.Cli.ExitCodes.Usage,
             "--loss label:l1", "'label' is not a --regression task", "classification and binary tasks have their own loss");
+        Mtl.AssertFails(Mtl.Run("train", "--loss", "nosuch:l1", "--epochs", "1"), Engine.Cli.ExitCodes.BadInput, // bundled schema
+            "--loss nosuch:l1 names 'nosuch'", "regression tasks are: heating_load, cooling_load");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "y:huber:-1"]), Engine.Cli.ExitCodes.Usage, "--loss y:huber:-1", "δ must be");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "y"]), Engine.Cli.ExitCodes.Usage, "'y' is not TASK:LOSS");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "y:l1", "--loss", "y:mse"]), Engine.Cli.ExitCodes.Usage, "'y' is given twice");
