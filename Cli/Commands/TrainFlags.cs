@@ -27,6 +27,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
+    public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -89,7 +90,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Binary, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Binary, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -123,6 +124,7 @@ internal sealed class TrainFlags
             Regression = Names(p.GetValue(Regression), "--regression"),
             Classification = Names(p.GetValue(Classification), "--classification"),
             Binary = Names(p.GetValue(Binary), "--binary"),
+            Losses = Losses(p.GetValue(Loss)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -189,6 +191,9 @@ internal sealed class TrainFlags
                 }
                 catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
+        foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
+            if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0 && !s.Regression.Contains(task))
+                throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) ? " (classification and binary tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)
@@ -299,6 +304,24 @@ internal sealed class TrainFlags
             if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0))
                 throw new UsageException($"{flag}: {pair[(eq + 1)..]} for '{pair[..eq]}' must be {(allowZero ? "≥ 0" : "> 0")} and finite.");
             if (!result.TryAdd(pair[..eq].Trim(), value)) throw new UsageException($"{flag}: '{pair[..eq]}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>--loss TASK:LOSS values (TASK:mse, TASK:l1, TASK:huber[:DELTA]) → a dictionary; a malformed value, an unknown
+    /// loss or a task given twice is a usage error naming it.</summary>
+    internal static Dictionary<string, RegressionLoss> Losses(string[]? values)
+    {
+        var result = new Dictionary<string, RegressionLoss>(StringComparer.Ordinal);
+        foreach (var value in Names(values, "--loss"))
+        {
+            int colon = value.IndexOf(':');
+            if (colon <= 0 || colon == value.Length - 1) throw new UsageException($"--loss: '{value}' is not TASK:LOSS (e.g. --loss y:huber:1.5).");
+            string task = value[..colon].Trim();
+            RegressionLoss loss;
+            try { loss = RegressionLoss.Parse(value[(colon + 1)..]); }
+            catch (ArgumentException e) { throw new UsageException($"--loss {value}: {e.Message.Split(" (Parameter", 2)[0]}"); }
+            if (!result.TryAdd(task, loss)) throw new UsageException($"--loss: '{task}' is given twice.");
         }
         return result;
     }

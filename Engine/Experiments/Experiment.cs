@@ -126,7 +126,15 @@ public static class Experiment
     }
 
     /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
-    public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
+    public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks)
+    {
+        foreach (var (task, loss) in settings.Losses) // --loss names a regression task of the data (maths §19.6)
+            if (!data.Tasks.Any(t => t.Name == task && t is RegressionTargets))
+                throw new ArgumentException($"Loss {loss} for '{task}': the data has no regression task of that name (regression tasks: {string.Join(", ", data.Tasks.OfType<RegressionTargets>().Select(t => t.Name))}).", nameof(settings));
+        return SpecOf(settings, data, tasks);
+    }
+
+    private static ModelSpec SpecOf(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
             var targets = data.Task(name);
@@ -134,7 +142,8 @@ public static class Experiment
             return new TaskHead(name, targets.Kind, outputs,
                 settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
                 settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null,
-                settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null);
+                settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null)
+            { Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null };
         }).ToArray())
         {
             TrunkActivation = settings.Activation,
@@ -246,5 +255,9 @@ public static class Experiment
             foreach (var key in keys)
                 if (!names.Contains(key))
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+        var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
+        foreach (var (task, loss) in settings.Losses)
+            if (!regression.Contains(task))
+                throw new ExperimentSetupException($"--loss {task}:{loss} names '{task}', but the regression tasks are: {(regression.Length > 0 ? string.Join(", ", regression) : "none")}.");
     }
 }

@@ -41,6 +41,9 @@ public sealed record ExperimentSettings
     /// <summary>Binary label columns (two classes, one logit, binary cross-entropy), one task each.</summary>
     public IReadOnlyList<string> Binary { get; init; } = [];
 
+    /// <summary>The loss of a regression task, by task name (L1, Huber(δ)); a task left out is trained with MSE (maths §19.6).</summary>
+    public IReadOnlyDictionary<string, RegressionLoss> Losses { get; init; } = new Dictionary<string, RegressionLoss>();
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 

@@ -78,7 +78,7 @@ public static class ModelEvaluation
                 ?? throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
             scores.Add(targets switch
             {
-                RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name)),
+                RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),
                 ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!),
                 _ => throw new NotSupportedException(targets.GetType().Name),

@@ -9,8 +9,8 @@ namespace Engine.Experiments;
 /// <param name="Kind">Regression or classification.</param>
 /// <param name="Rows">The number of rows scored: the rows that carry a label for this task (a row without one, maths.md
 /// §19.1, is left out of every metric).</param>
-/// <param name="Loss">The training objective on these rows: for a regression the mean squared error of the
-/// standardized targets (the MSE the model was trained on, mean over rows and outputs); for a classification
+/// <param name="Loss">The training objective on these rows: for a regression the task's loss (MSE, L1 or Huber(δ), §19.6)
+/// of the standardized targets (mean over the labelled values); for a classification
 /// the mean cross-entropy −(1/n)Σ log pᵢ(yᵢ) (natural log).</param>
 /// <param name="Rmse">Regression: √((1/nk) Σ (ŷ − y)²) in original units; null for a classification.</param>
 /// <param name="Mae">Regression: (1/nk) Σ |ŷ − y| in original units; null for a classification.</param>
@@ -52,15 +52,17 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// <summary>
     /// Scores regression predictions. <paramref name="predicted"/> and <paramref name="targets"/>.Values are
     /// [rows × k] in original units; <paramref name="scale"/> is the task's target standardizer (σ turns
-    /// the errors back into the standardized units of the loss).
+    /// the errors back into the standardized units of the loss); <paramref name="loss"/> is the task's training loss
+    /// (null: MSE), which <see cref="Loss"/> reports.
     /// </summary>
-    public static TaskScore Regression(RegressionTargets targets, ReadOnlySpan<float> predicted, Standardizer scale)
+    public static TaskScore Regression(RegressionTargets targets, ReadOnlySpan<float> predicted, Standardizer scale, RegressionLoss? loss = null)
     {
+        loss ??= RegressionLoss.Mse;
         var y = targets.Values;
         if (predicted.Length != y.Length)
             throw new ArgumentException($"Task '{targets.Name}': {predicted.Length} predictions for {y.Length} target values.", nameof(predicted));
         int k = targets.Width, present = 0, rows = 0;
-        double squares = 0, absolute = 0, standardizedSquares = 0;
+        double squares = 0, absolute = 0, standardizedLoss = 0;
         for (int r = 0; r < targets.RowCount; r++)
             for (int j = 0; j < k; j++)
                 if (!float.IsNaN(y[r * k + j])) { rows++; break; }
@@ -72,11 +74,11 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             squares += error * error;
             absolute += Math.Abs(error);
             double z = error / scale.Std[i % k];
-            standardizedSquares += z * z;
+            standardizedLoss += loss.Of(z);
         }
         int n = Math.Max(1, present);
         return new TaskScore(targets.Name, TaskKind.Regression, rows,
-            standardizedSquares / n, Math.Sqrt(squares / n), absolute / n, null)
+            standardizedLoss / n, Math.Sqrt(squares / n), absolute / n, null)
         { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k) };
     }
 

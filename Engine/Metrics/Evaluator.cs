@@ -55,7 +55,7 @@ internal sealed class Evaluator : IDisposable
                 if (heads[t].Kind == TaskKind.Regression)
                 {
                     var targets = data.Targets(t, start, rows);
-                    backend.MaskedMseForward(_outputs[t].Data, targets, loss, labelled);
+                    heads[t].RegressionLossOrMse.Forward(backend, _outputs[t].Data, targets, loss, labelled); // the task's training loss (§19.6)
                     _accumulator.AddRegression(t, _outputs[t].Data, targets, rows, _tape.Arena.Take(3 * _outputs[t].Length));
                 }
                 else if (heads[t].Kind == TaskKind.Binary)

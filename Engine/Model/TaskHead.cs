@@ -1,10 +1,12 @@
+using System.Text.Json.Serialization;
 using Engine.Data;
 
 namespace Engine;
 
 /// <summary>
 /// One task of a multi-task model: a single dense layer (no activation) on top of the shared trunk.
-/// A regression head has <see cref="Outputs"/> = k values and is trained with the mean squared error;
+/// A regression head has <see cref="Outputs"/> = k values and is trained with the mean squared error (or the
+/// <see cref="Loss"/> it names: L1, Huber);
 /// a classification head has <see cref="Outputs"/> = C classes (≥ 2), emits logits and is trained with
 /// softmax cross-entropy. Its parameters are <c>heads.{Name}.weight</c> [Outputs × trunk width] and
 /// <c>heads.{Name}.bias</c> [Outputs] (<see cref="Checkpoints.CheckpointNames"/>).
@@ -19,6 +21,14 @@ namespace Engine;
 public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double LossWeight = 1.0,
     double? LearningRate = null, double? WeightDecay = null)
 {
+    /// <summary>A regression task's loss: MSE (null, the default), L1 or Huber(δ) (maths §19.6). Written to the checkpoint
+    /// only when set, so a model trained with MSE keeps the JSON it had.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RegressionLoss? Loss { get; init; }
+
+    /// <summary>The loss the task is trained with (MSE unless <see cref="Loss"/> says otherwise).</summary>
+    internal RegressionLoss RegressionLossOrMse => Loss ?? RegressionLoss.Mse;
+
     /// <summary>A regression head with k outputs.</summary>
     public static TaskHead Regression(string name, int outputs = 1, double lossWeight = 1.0) =>
         new(name, TaskKind.Regression, outputs, lossWeight);
@@ -44,6 +54,9 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
             throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): a classification head needs at least 2 classes.");
         if (Kind == TaskKind.Binary && Outputs != 1)
             throw new ArgumentOutOfRangeException(nameof(Outputs), Outputs, $"{where} ('{Name}'): a binary head has exactly 1 output (one logit).");
+        if (Loss is not null && Kind != TaskKind.Regression)
+            throw new ArgumentException($"{where} ('{Name}'): a {Kind} task has no choice of loss (Loss = {Loss} applies to regression tasks).", nameof(Loss));
+        Loss?.Validate($"{where} ('{Name}')");
         if (!(LossWeight >= 0) || !double.IsFinite(LossWeight))
             throw new ArgumentOutOfRangeException(nameof(LossWeight), LossWeight, $"{where} ('{Name}'): LossWeight must be finite and ≥ 0.");
         if (LearningRate is { } lr && (!(lr >= 0) || !double.IsFinite(lr)))

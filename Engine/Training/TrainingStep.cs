@@ -10,7 +10,7 @@ namespace Engine.Training;
 /// <summary>
 /// One training step over a device batch, as a fixed sequence of launches on one stream:
 /// <list type="number">
-/// <item>forward: trunk, every head, every task loss Lᵢ (masked MSE or softmax cross-entropy: the mean over the rows
+/// <item>forward: trunk, every head, every task loss Lᵢ (masked MSE, L1 or Huber, BCE or softmax cross-entropy: the mean over the rows
 /// labelled for task i, with the labelled count nᵢ kept on the device), the losses gathered in a T-vector on the device;</item>
 /// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
 /// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
@@ -220,7 +220,7 @@ public sealed class TrainingStep : IDisposable
             var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
             _losses[t] = heads[t].Kind switch
             {
-                TaskKind.Regression => _tape.MaskedMse(_outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
                 TaskKind.Binary => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
                 _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
             };
