@@ -11,7 +11,8 @@ namespace Engine.Bench;
 /// <c>dotnet run -c Release --project Bench -- compare [--threads 2] [--repeats N] [--kernels]</c> times our training
 /// steps and PyTorch's side by side and prints a Markdown table;
 /// <c>dotnet run -c Release --project Bench -- soak [--steps 1000000]</c> runs the soak benchmark (flat memory over a
-/// million training steps). See Bench/README.md.
+/// million training steps); <c>launches [--device cuda|ilgpu-cpu]</c> counts the kernel launches and host syncs of one
+/// training step. See Bench/README.md.
 /// </summary>
 public static class Program
 {
@@ -28,6 +29,8 @@ public static class Program
             return SassCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "profile")
             return Compare.ProfileCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "launches")
+            return Workloads.LaunchCountCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "soak")
             return Soak.SoakCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

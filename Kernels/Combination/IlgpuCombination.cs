@@ -36,7 +36,7 @@ public sealed partial class IlgpuBackend
         CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         _coefficientsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuCombinationMemory, int, SolverParameters>(CoefficientsKernel);
         var memory = new IlgpuCombinationMemory(gram.Ilgpu(), weights.Ilgpu(), workspace.Ilgpu(), coefficients.Ilgpu());
-        _coefficientsKernel(Stream, 1, memory, count, new SolverParameters(settings, randomKey));
+        _coefficientsKernel(Launched(), 1, memory, count, new SolverParameters(settings, randomKey));
     }
 
     /// <summary>Single-thread kernel: cosines and running conflict counts from the Gram matrix.</summary>
@@ -60,6 +60,6 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckDiagnostics(this, gram, count, cosines, conflicts);
         _diagnosticsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, int, FloatView, IntView>(DiagnosticsKernel);
-        _diagnosticsKernel(Stream, 1, gram.Ilgpu(), count, cosines.Ilgpu(), conflicts.Ilgpu());
+        _diagnosticsKernel(Launched(), 1, gram.Ilgpu(), count, cosines.Ilgpu(), conflicts.Ilgpu());
     }
 }

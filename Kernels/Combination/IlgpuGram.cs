@@ -78,14 +78,14 @@ public sealed partial class IlgpuBackend
     public override void Gram(View<float> vectors, int count, int length, View<float> gram)
     {
         CombinationChecks.CheckGram(this, vectors, count, length, gram);
-        gram.Ilgpu().MemSetToZero(Stream);
+        gram.Ilgpu().MemSetToZero(Launched());
         if (length == 0) return;
         _gramKernel ??= Accelerator.LoadKernel<FloatView, int, int, int, FloatView, StreamLayout>(GramKernel);
         int groupSize = Math.Min(GramGroupSize, Accelerator.MaxNumThreadsPerGroup);
         int chunk = groupSize * GramColumnsPerThread;
         int groups = (length + chunk - 1) / chunk;
         var layout = RowLayout(vectors, count, length);
-        _gramKernel(Stream, new KernelConfig(groups, groupSize), vectors.Ilgpu(), count, length, chunk, gram.Ilgpu(), layout);
+        _gramKernel(Launched(), new KernelConfig(groups, groupSize), vectors.Ilgpu(), count, length, chunk, gram.Ilgpu(), layout);
     }
 
     /// <summary><c>output[k] = (accumulate ? output[k] : 0) + Σᵢ aᵢ·vᵢ[k]</c>, streamed: a float4 of output per iteration
@@ -119,7 +119,7 @@ public sealed partial class IlgpuBackend
         if (length == 0) return;
         _linearCombinationKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, int, StreamLayout>(LinearCombinationKernel);
         var layout = RowLayout(vectors, count, length, output);
-        _linearCombinationKernel(Stream, StreamConfig(layout), vectors.Ilgpu(), count, length, coefficients.Ilgpu(), output.Ilgpu(),
+        _linearCombinationKernel(Launched(), StreamConfig(layout), vectors.Ilgpu(), count, length, coefficients.Ilgpu(), output.Ilgpu(),
             accumulate ? 1 : 0, layout);
     }
 }

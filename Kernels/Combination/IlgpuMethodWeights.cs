@@ -39,7 +39,7 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckLossBalanced(this, losses, minLoss, weights);
         _geometricMeanKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, float, FloatView>(GeometricMeanKernel);
-        _geometricMeanKernel(Stream, 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
+        _geometricMeanKernel(Launched(), 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
     }
 
     /// <inheritdoc/>
@@ -47,6 +47,6 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckWeights(this, weights);
         _randomSoftmaxKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ulong, long, FloatView>(RandomSoftmaxKernel);
-        _randomSoftmaxKernel(Stream, 1, seed, step, weights.Ilgpu());
+        _randomSoftmaxKernel(Launched(), 1, seed, step, weights.Ilgpu());
     }
 }

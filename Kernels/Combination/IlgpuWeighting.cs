@@ -29,7 +29,7 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckLossBalanced(this, losses, minLoss, weights);
         _lossBalancedKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, float, FloatView>(LossBalancedKernel);
-        _lossBalancedKernel(Stream, 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
+        _lossBalancedKernel(Launched(), 1, losses.Ilgpu(), minLoss, weights.Ilgpu());
     }
 
     /// <summary>Single-thread kernel: wᵢ = exp(−sᵢ), ∂L/∂sᵢ (+)= 1 − exp(−sᵢ)Lᵢ, total = Σ exp(−sᵢ)Lᵢ + sᵢ.</summary>
@@ -60,7 +60,7 @@ public sealed partial class IlgpuBackend
         _uncertaintyKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, FloatView, FloatView, FloatView, int, FloatView, int>(UncertaintyKernel);
         // The empty view maps to a zero-length ILGPU view; pass the weights as a harmless stand-in the kernel never writes.
         var total = totalLoss.IsEmpty ? weights.Ilgpu() : totalLoss.Ilgpu();
-        _uncertaintyKernel(Stream, 1, losses.Ilgpu(), logVariances.Ilgpu(), weights.Ilgpu(), logVarianceGradients.Ilgpu(),
+        _uncertaintyKernel(Launched(), 1, losses.Ilgpu(), logVariances.Ilgpu(), weights.Ilgpu(), logVarianceGradients.Ilgpu(),
             accumulate ? 1 : 0, total, totalLoss.IsEmpty ? 0 : 1);
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class IlgpuBackend
         if (x.Length == 0) return;
         var layout = StreamLayout.Of(x.Length, x.Offset, y.Offset);
         _activationForward ??= Accelerator.LoadKernel<Dense, Dense, int, StreamLayout>(ActivationForwardKernel);
-        _activationForward(Stream, StreamConfig(layout), x.Ilgpu(), y.Ilgpu(), (int)activation, layout);
+        _activationForward(Launched(), StreamConfig(layout), x.Ilgpu(), y.Ilgpu(), (int)activation, layout);
     }
 
     /// <inheritdoc/>
@@ -45,7 +45,7 @@ public sealed partial class IlgpuBackend
         if (saved.Length == 0) return;
         var layout = StreamLayout.Of(saved.Length, saved.Offset, dy.Offset, dx.Offset);
         _activationBackward ??= Accelerator.LoadKernel<Dense, Dense, Dense, int, int, int, StreamLayout>(ActivationBackwardKernel);
-        _activationBackward(Stream, StreamConfig(layout), saved.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), (int)activation,
+        _activationBackward(Launched(), StreamConfig(layout), saved.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), (int)activation,
             fromInput ? 1 : 0, accumulate ? 1 : 0, layout);
     }
 

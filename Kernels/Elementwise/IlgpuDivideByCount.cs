@@ -18,7 +18,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.DivideByCount(this, x, counts, y);
         if (x.Length == 0) return;
         _divideByCount ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int>(DivideByCountKernel);
-        _divideByCount(Stream, x.Length, x.Ilgpu(), counts.Ilgpu(), y.Ilgpu(), x.Length / counts.Length);
+        _divideByCount(Launched(), x.Length, x.Ilgpu(), counts.Ilgpu(), y.Ilgpu(), x.Length / counts.Length);
     }
 
     internal static void DivideByCountKernel(Index1D i, Dense x, Dense counts, Dense y, int width)

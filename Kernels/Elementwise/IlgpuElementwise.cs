@@ -33,7 +33,7 @@ public sealed partial class IlgpuBackend
         // A device memcpy of overlapping windows is undefined (the CPU path memmoves); refuse it.
         KernelChecks.NoPartialOverlap(source, nameof(source), destination, nameof(destination));
         if (source.Length == 0 || source == destination) return;
-        source.Ilgpu().CopyTo(Stream, destination.Ilgpu());
+        source.Ilgpu().CopyTo(Launched(), destination.Ilgpu());
     }
 
     /// <inheritdoc/>
@@ -72,7 +72,7 @@ public sealed partial class IlgpuBackend
         if (x.Length == 0) return;
         var layout = StreamLayout.Of(x.Length, x.Offset, y.Offset);
         _scaleByScalar ??= Accelerator.LoadKernel<Dense, Dense, Dense, int, StreamLayout>(ScaleByScalarKernel);
-        _scaleByScalar(Stream, StreamConfig(layout), x.Ilgpu(), scalar.Ilgpu(), y.Ilgpu(), accumulate ? 1 : 0, layout);
+        _scaleByScalar(Launched(), StreamConfig(layout), x.Ilgpu(), scalar.Ilgpu(), y.Ilgpu(), accumulate ? 1 : 0, layout);
     }
 
     private void Linear(LinearOp op, View<float> a, View<float> b, View<float> result, float s)
@@ -80,7 +80,7 @@ public sealed partial class IlgpuBackend
         if (result.Length == 0) return;
         var layout = StreamLayout.Of(result.Length, a.Offset, b.Offset, result.Offset);
         _linear ??= Accelerator.LoadKernel<Dense, Dense, Dense, float, int, StreamLayout>(LinearKernel);
-        _linear(Stream, StreamConfig(layout), a.Ilgpu(), b.Ilgpu(), result.Ilgpu(), s, (int)op, layout);
+        _linear(Launched(), StreamConfig(layout), a.Ilgpu(), b.Ilgpu(), result.Ilgpu(), s, (int)op, layout);
     }
 
     /// <summary>The linear updates, streamed (<see cref="StreamLayout"/>: float4 grid-stride loop, scalar head and tail).

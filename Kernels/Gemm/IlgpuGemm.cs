@@ -29,11 +29,13 @@ public sealed partial class IlgpuBackend
         if (CanUseSgemm(transA, transB, m, n, k, a, b, c, bias))
         {
             var args = new IlgpuSgemmKernel.Arguments(m, n, k, alpha, beta, !bias.IsEmpty);
+            Launched();
             Sgemm(transA, transB, activation)(IlgpuSgemmKernel.Config(m, n), aView, bView, cView, biasView, args);
             return;
         }
         _gemm ??= Accelerator.LoadStreamKernel<Dense, Dense, Dense, Dense, IlgpuGemmKernel.Arguments>(IlgpuGemmKernel.Run);
         var general = new IlgpuGemmKernel.Arguments(m, n, k, transA, transB, alpha, beta, !bias.IsEmpty, activation);
+        Launched();
         _gemm(IlgpuGemmKernel.Config(m, n), aView, bView, cView, biasView, general);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -39,6 +40,26 @@ public sealed partial class IlgpuBackend : Backend<float>
 
     /// <inheritdoc/>
     public override DeviceInfo Info => _info;
+
+    private long _launches, _hostSyncs, _uploads;
+
+    /// <summary>The stream, for one kernel launch or device-side copy (memset, copy): counts it (<see cref="Counters"/>)
+    /// and tells <see cref="LaunchObserver"/>, if set, which backend operation launched it.</summary>
+    private AcceleratorStream Launched([CallerMemberName] string operation = "")
+    {
+        _launches++;
+        LaunchObserver?.Invoke(operation);
+        return Stream;
+    }
+
+    /// <summary>Diagnostics: called with the backend operation's name (a compile-time constant: no allocation) at every
+    /// launch counted by <see cref="Counters"/>. Null (the default) costs one test per launch.</summary>
+    public Action<string>? LaunchObserver { get; set; }
+
+    /// <summary>Kernel launches (device-side copies included), host synchronisations (<see cref="Synchronize"/> and every
+    /// download, which waits for the stream) and uploads since the backend was opened: plain counters, no allocation.
+    /// A step's counts are the difference of two readings.</summary>
+    public LaunchCounters Counters => new(_launches, _hostSyncs, _uploads);
 
     /// <summary>Creates a context with the algorithms library enabled, optimisation on and assertions off.</summary>
     private static Context CreateContext() =>
@@ -134,6 +155,7 @@ public sealed partial class IlgpuBackend : Backend<float>
         if (source.Length != destination.Length)
             throw new ArgumentException($"Upload of {source.Length} elements into a view of {destination.Length}.", nameof(destination));
         if (source.Length == 0) return;
+        _uploads++;
         destination.Ilgpu().CopyFromCPU(Stream, source);
     }
 
@@ -144,12 +166,13 @@ public sealed partial class IlgpuBackend : Backend<float>
         if (source.Length != destination.Length)
             throw new ArgumentException($"Download of a view of {source.Length} elements into {destination.Length}.", nameof(destination));
         if (source.Length == 0) return;
+        _hostSyncs++;
         source.Ilgpu().CopyToCPU(Stream, destination);
         Stream.Synchronize();
     }
 
     /// <inheritdoc/>
-    public override void Synchronize() => Stream.Synchronize();
+    public override void Synchronize() { _hostSyncs++; Stream.Synchronize(); }
 
     /// <inheritdoc/>
     public override void Dispose()

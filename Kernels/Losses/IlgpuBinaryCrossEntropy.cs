@@ -26,7 +26,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, count, nameof(count));
         int groups = ReductionGroups(logits.Length);
         _countCorrectBinary ??= Accelerator.LoadKernel<Dense, Labels, int, Dense>(CountCorrectBinaryKernel);
-        _countCorrectBinary(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), logits.Length, Partials);
+        _countCorrectBinary(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), logits.Length, Partials);
         FinishReduction(groups, 1f, count);
     }
 
@@ -51,7 +51,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, loss, nameof(loss));
         int groups = ReductionGroups(logits.Length);
         _binaryCrossEntropyPartials ??= Accelerator.LoadKernel<Dense, Labels, int, Dense, Dense>(MaskedBinaryCrossEntropyPartialsKernel);
-        _binaryCrossEntropyPartials(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), logits.Length, probabilities.Ilgpu(), MaskedPartials);
+        _binaryCrossEntropyPartials(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), logits.Length, probabilities.Ilgpu(), MaskedPartials);
         FinishMasked(groups, loss, count);
     }
 
@@ -62,7 +62,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         KernelChecks.Unary(this, probabilities, nameof(probabilities), dLogits, nameof(dLogits));
         _binaryCrossEntropyBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Labels, Dense, Dense, Dense, int>(MaskedBinaryCrossEntropyBackwardKernel);
-        _binaryCrossEntropyBackward(Stream, probabilities.Length, probabilities.Ilgpu(), labels.Ilgpu(), count.Ilgpu(), upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
+        _binaryCrossEntropyBackward(Launched(), probabilities.Length, probabilities.Ilgpu(), labels.Ilgpu(), count.Ilgpu(), upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <summary>Per element: pᵢ = σ(zᵢ); per group, Σ over labelled i of max(zᵢ, 0) − zᵢyᵢ + log1p(e^{−|zᵢ|}) into

@@ -33,7 +33,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, loss, nameof(loss));
         int groups = ReductionGroups(prediction.Length);
         _maskedMsePartials ??= Accelerator.LoadKernel<Dense, Dense, int, Dense>(MaskedMsePartialsKernel);
-        _maskedMsePartials(Stream, new KernelConfig(groups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), prediction.Length, MaskedPartials);
+        _maskedMsePartials(Launched(), new KernelConfig(groups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), prediction.Length, MaskedPartials);
         FinishMasked(groups, loss, count);
     }
 
@@ -44,7 +44,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         _maskedMseBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, Dense, Dense, int>(MaskedMseBackwardKernel);
-        _maskedMseBackward(Stream, prediction.Length, prediction.Ilgpu(), target.Ilgpu(), count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
+        _maskedMseBackward(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <inheritdoc/>
@@ -53,7 +53,7 @@ public sealed partial class IlgpuBackend
         MaskedLossChecks.Difference(this, prediction, target, difference, mask);
         if (prediction.Length == 0) return;
         _maskedDifference ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, Dense>(MaskedDifferenceKernel);
-        _maskedDifference(Stream, prediction.Length, prediction.Ilgpu(), target.Ilgpu(), difference.Ilgpu(), mask.Ilgpu());
+        _maskedDifference(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), difference.Ilgpu(), mask.Ilgpu());
     }
 
     /// <inheritdoc/>
@@ -65,7 +65,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, loss, nameof(loss));
         int groups = ReductionGroups(batch, classes);
         _maskedCrossEntropyPartials ??= Accelerator.LoadKernel<Dense, Labels, int, int, Dense, Dense>(MaskedCrossEntropyPartialsKernel);
-        _maskedCrossEntropyPartials(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, probabilities.Ilgpu(), MaskedPartials);
+        _maskedCrossEntropyPartials(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, probabilities.Ilgpu(), MaskedPartials);
         FinishMasked(groups, loss, count);
     }
 
@@ -77,14 +77,14 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         KernelChecks.Unary(this, probabilities, nameof(probabilities), dLogits, nameof(dLogits));
         _maskedCrossEntropyBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Labels, int, Dense, Dense, Dense, int>(MaskedCrossEntropyBackwardKernel);
-        _maskedCrossEntropyBackward(Stream, batch * classes, probabilities.Ilgpu(), labels.Ilgpu(), classes, count.Ilgpu(), upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
+        _maskedCrossEntropyBackward(Launched(), batch * classes, probabilities.Ilgpu(), labels.Ilgpu(), classes, count.Ilgpu(), upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <summary>Pass 2: count[0] = Σ counts, loss[0] = Σ sums / max(count, 1).</summary>
     private void FinishMasked(int groups, View<float> loss, View<float> count)
     {
         _maskedFinish ??= Accelerator.LoadKernel<Dense, int, Dense, Dense>(MaskedFinishKernel);
-        _maskedFinish(Stream, new KernelConfig(1, GroupSize), MaskedPartials, groups, loss.Ilgpu(), count.Ilgpu());
+        _maskedFinish(Launched(), new KernelConfig(1, GroupSize), MaskedPartials, groups, loss.Ilgpu(), count.Ilgpu());
     }
 
     /// <summary>Per group: Σ (p − t)² over present targets into partials[g], their number into partials[MaxReductionGroups + g].</summary>

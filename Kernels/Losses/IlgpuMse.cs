@@ -28,7 +28,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         _mseBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, Dense, int>(MseBackwardKernel);
-        _mseBackward(Stream, prediction.Length, prediction.Ilgpu(), target.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
+        _mseBackward(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <summary>dp (+)= c·(p − t) with c = 2·upstream/N.</summary>

@@ -23,7 +23,7 @@ public sealed partial class IlgpuBackend
         MaskedLossChecks.Beta(beta);
         int groups = ReductionGroups(prediction.Length);
         _smoothL1Partials ??= Accelerator.LoadKernel<Dense, Dense, int, float, float, Dense>(MaskedSmoothL1PartialsKernel);
-        _smoothL1Partials(Stream, new KernelConfig(groups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), prediction.Length, beta, scale, MaskedPartials);
+        _smoothL1Partials(Launched(), new KernelConfig(groups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), prediction.Length, beta, scale, MaskedPartials);
         FinishMasked(groups, loss, count);
     }
 
@@ -35,7 +35,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         MaskedLossChecks.Beta(beta);
         _smoothL1Backward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, float, float, Dense, Dense, Dense, int>(MaskedSmoothL1BackwardKernel);
-        _smoothL1Backward(Stream, prediction.Length, prediction.Ilgpu(), target.Ilgpu(), beta, scale, count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
+        _smoothL1Backward(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), beta, scale, count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <summary>Per group: Σ scale·sβ(p − t) over present targets into partials[g], their number into partials[MaxReductionGroups + g].</summary>

@@ -30,7 +30,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, loss, nameof(loss));
         int groups = ReductionGroups(batch, classes);
         _crossEntropyForward ??= Accelerator.LoadKernel<Dense, Labels, int, int, Dense, Dense>(CrossEntropyForwardKernel);
-        _crossEntropyForward(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, probabilities.Ilgpu(), Partials);
+        _crossEntropyForward(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, probabilities.Ilgpu(), Partials);
         FinishReduction(groups, 1f / batch, loss);
     }
 
@@ -41,7 +41,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         KernelChecks.Unary(this, probabilities, nameof(probabilities), dLogits, nameof(dLogits));
         _crossEntropyBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Labels, int, int, Dense, Dense, int>(CrossEntropyBackwardKernel);
-        _crossEntropyBackward(Stream, batch * classes, probabilities.Ilgpu(), labels.Ilgpu(), batch, classes, upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
+        _crossEntropyBackward(Launched(), batch * classes, probabilities.Ilgpu(), labels.Ilgpu(), batch, classes, upstream.Ilgpu(), dLogits.Ilgpu(), accumulate ? 1 : 0);
     }
 
     /// <inheritdoc/>
@@ -51,7 +51,7 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, count, nameof(count));
         int groups = ReductionGroups(batch, classes);
         _countCorrect ??= Accelerator.LoadKernel<Dense, Labels, int, int, Dense>(CountCorrectKernel);
-        _countCorrect(Stream, new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, Partials);
+        _countCorrect(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), batch, classes, Partials);
         FinishReduction(groups, 1f, count);
     }
 

@@ -58,7 +58,7 @@ public sealed partial class IlgpuBackend
         // Empty operands (k = 0, no bias) are never read: pass C as a harmless stand-in.
         var aView = k == 0 ? c : a;
         var bView = k == 0 ? c : b;
-        _batchedGemm(Stream, new Index3D(n, m, count), aView.Ilgpu(), bView.Ilgpu(), c.Ilgpu(), (bias.IsEmpty ? c : bias).Ilgpu(), args);
+        _batchedGemm(Launched(), new Index3D(n, m, count), aView.Ilgpu(), bView.Ilgpu(), c.Ilgpu(), (bias.IsEmpty ? c : bias).Ilgpu(), args);
     }
 
     /// <inheritdoc/>
@@ -66,7 +66,7 @@ public sealed partial class IlgpuBackend
     {
         MixtureChecks.Softmax(this, x, nameof(x), rows, cols, y, nameof(y));
         _softmaxRows ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, int>(SoftmaxRowsKernel);
-        _softmaxRows(Stream, rows, x.Ilgpu(), y.Ilgpu(), cols);
+        _softmaxRows(Launched(), rows, x.Ilgpu(), y.Ilgpu(), cols);
     }
 
     /// <inheritdoc/>
@@ -74,7 +74,7 @@ public sealed partial class IlgpuBackend
     {
         MixtureChecks.SoftmaxBackward(this, y, dy, rows, cols, dx);
         _softmaxRowsBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int, int>(SoftmaxRowsBackwardKernel);
-        _softmaxRowsBackward(Stream, rows, y.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), cols, accumulate ? 1 : 0);
+        _softmaxRowsBackward(Launched(), rows, y.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), cols, accumulate ? 1 : 0);
     }
 
     /// <inheritdoc/>
@@ -82,7 +82,7 @@ public sealed partial class IlgpuBackend
     {
         MixtureChecks.Mixture(this, x, nameof(x), g, nameof(g), experts, batch, width, y, nameof(y));
         _mixture ??= Accelerator.LoadAutoGroupedKernel<Index2D, Dense, Dense, Dense, int, int, int>(MixtureKernel);
-        _mixture(Stream, new Index2D(width, batch), x.Ilgpu(), g.Ilgpu(), y.Ilgpu(), experts, batch, width);
+        _mixture(Launched(), new Index2D(width, batch), x.Ilgpu(), g.Ilgpu(), y.Ilgpu(), experts, batch, width);
     }
 
     /// <inheritdoc/>
@@ -90,7 +90,7 @@ public sealed partial class IlgpuBackend
     {
         MixtureChecks.Mixture(this, dx, nameof(dx), g, nameof(g), experts, batch, width, dy, nameof(dy));
         _mixtureExperts ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int, int, int, int>(MixtureExpertsKernel);
-        _mixtureExperts(Stream, dx.Length, g.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), experts, batch, width, accumulate ? 1 : 0);
+        _mixtureExperts(Launched(), dx.Length, g.Ilgpu(), dy.Ilgpu(), dx.Ilgpu(), experts, batch, width, accumulate ? 1 : 0);
     }
 
     /// <inheritdoc/>
@@ -99,7 +99,7 @@ public sealed partial class IlgpuBackend
         MixtureChecks.Mixture(this, x, nameof(x), dg, nameof(dg), experts, batch, width, dy, nameof(dy));
         if (KernelChecks.PartlyOverlap(dg, x) || dg == x) throw new ArgumentException("dg must not overlap x.", nameof(dg));
         _mixtureGates ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int, int, int, int>(MixtureGatesKernel);
-        _mixtureGates(Stream, dg.Length, x.Ilgpu(), dy.Ilgpu(), dg.Ilgpu(), experts, batch, width, accumulate ? 1 : 0);
+        _mixtureGates(Launched(), dg.Length, x.Ilgpu(), dy.Ilgpu(), dg.Ilgpu(), experts, batch, width, accumulate ? 1 : 0);
     }
 
     /// <summary>C[e][i, j] = act(α·Σₚ op(A)[e][i, p]·op(B)[e][p, j] + β·C[e][i, j] + bias[e][j]); thread (j, i, e).</summary>

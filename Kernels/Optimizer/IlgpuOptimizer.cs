@@ -108,7 +108,7 @@ public sealed partial class IlgpuBackend
             : _adamKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, FloatView, FloatView, FloatView, AdamConstants, StreamLayout>(AdamKernel<WithoutAmsGrad>);
         var mView = m.Ilgpu();
         // Without AMSGrad the kernel never touches vMax: hand it m so that no empty view reaches the launcher.
-        kernel(Stream, StreamConfig(layout), parameters.Ilgpu(), gradients.Ilgpu(), mView, v.Ilgpu(),
+        kernel(Launched(), StreamConfig(layout), parameters.Ilgpu(), gradients.Ilgpu(), mView, v.Ilgpu(),
             settings.AmsGrad ? vMax.Ilgpu() : mView, control.Ilgpu(), constants, layout);
     }
 
@@ -131,7 +131,7 @@ public sealed partial class IlgpuBackend
         _sgdKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, FloatView, SgdConstants, StreamLayout>(SgdKernel);
         var g = gradients.Ilgpu();
         // Without momentum the kernel never touches the buffer: hand it g so that no empty view reaches the launcher.
-        _sgdKernel(Stream, StreamConfig(layout), parameters.Ilgpu(), g, momentum ? momentumBuffer.Ilgpu() : g,
+        _sgdKernel(Launched(), StreamConfig(layout), parameters.Ilgpu(), g, momentum ? momentumBuffer.Ilgpu() : g,
             control.Ilgpu(), constants, layout);
     }
 

@@ -15,7 +15,7 @@ public sealed partial class IlgpuBackend
     {
         StepGateChecks.Check(this, control, labelled, gated);
         _gateStepControl ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense>(GateStepControlKernel);
-        _gateStepControl(Stream, 1, control.Ilgpu(), labelled.Ilgpu(), gated.Ilgpu());
+        _gateStepControl(Launched(), 1, control.Ilgpu(), labelled.Ilgpu(), gated.Ilgpu());
     }
 
     internal static void GateStepControlKernel(Index1D index, Dense control, Dense labelled, Dense gated)

@@ -40,7 +40,7 @@ public sealed partial class IlgpuBackend
     {
         OptimizerChecks.SegmentedSumOfSquares(this, x, segmentOffsets, result);
         var sums = result.Ilgpu();
-        sums.MemSetToZero(Stream);
+        sums.MemSetToZero(Launched());
         int segments = segmentOffsets.Length - 1;
         if (x.Length == 0 || segments == 0) return;
         _sumOfSquaresKernel ??= Accelerator.LoadKernel<ArrayView1D<float, Stride1D.Dense>, ArrayView1D<int, Stride1D.Dense>,
@@ -48,7 +48,7 @@ public sealed partial class IlgpuBackend
         int groupSize = SumOfSquaresGroupSize;
         int tile = groupSize * SumOfSquaresElementsPerThread;
         int groups = (int)(((long)x.Length + tile - 1) / tile);
-        _sumOfSquaresKernel(Stream, new KernelConfig(groups, groupSize), x.Ilgpu(), segmentOffsets.Ilgpu(), sums, segments, tile);
+        _sumOfSquaresKernel(Launched(), new KernelConfig(groups, groupSize), x.Ilgpu(), segmentOffsets.Ilgpu(), sums, segments, tile);
     }
 
     /// <inheritdoc/>
@@ -57,7 +57,7 @@ public sealed partial class IlgpuBackend
         OptimizerChecks.UpdateStepControl(this, sumOfSquares, maxNorm, control);
         _updateStepControlKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ArrayView1D<float, Stride1D.Dense>,
             ArrayView1D<float, Stride1D.Dense>, float>(UpdateStepControlKernel);
-        _updateStepControlKernel(Stream, 1, sumOfSquares.Ilgpu(), control.Ilgpu(), maxNorm);
+        _updateStepControlKernel(Launched(), 1, sumOfSquares.Ilgpu(), control.Ilgpu(), maxNorm);
     }
 
     /// <inheritdoc/>
@@ -66,7 +66,7 @@ public sealed partial class IlgpuBackend
         Check.Owned(this, control, nameof(control));
         Check.Length(control, StepControl.Length, nameof(control));
         _advanceStepKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, ArrayView1D<float, Stride1D.Dense>>(AdvanceStepKernel);
-        _advanceStepKernel(Stream, 1, control.Ilgpu());
+        _advanceStepKernel(Launched(), 1, control.Ilgpu());
     }
 
     /// <summary>One group: the squares of one tile of x, split by segment, added atomically into result.</summary>

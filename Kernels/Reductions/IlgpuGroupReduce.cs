@@ -58,7 +58,7 @@ public sealed partial class IlgpuBackend
     private void FinishReduction(int groups, float scale, View<float> result)
     {
         _finalSum ??= Accelerator.LoadKernel<ArrayView1D<float, Stride1D.Dense>, int, float, ArrayView1D<float, Stride1D.Dense>>(FinalSumKernel);
-        _finalSum(Stream, new KernelConfig(1, GroupSize), Partials, groups, scale, result.Ilgpu());
+        _finalSum(Launched(), new KernelConfig(1, GroupSize), Partials, groups, scale, result.Ilgpu());
     }
 
     internal static void FinalSumKernel(ArrayView1D<float, Stride1D.Dense> partials, int count, float scale, ArrayView1D<float, Stride1D.Dense> result)

@@ -28,7 +28,7 @@ public sealed partial class IlgpuBackend
         while (tileCols < 32 && tileCols < cols && tileCols < GroupSize) tileCols *= 2; // power of two ≤ 32
         int groups = (cols + tileCols - 1) / tileCols;
         _columnSums ??= Accelerator.LoadKernel<Dense, int, int, int, int, Dense>(ColumnSumsKernel);
-        _columnSums(Stream, new KernelConfig(groups, GroupSize), x.Ilgpu(), rows, cols, tileCols, accumulate ? 1 : 0, result.Ilgpu());
+        _columnSums(Launched(), new KernelConfig(groups, GroupSize), x.Ilgpu(), rows, cols, tileCols, accumulate ? 1 : 0, result.Ilgpu());
     }
 
     /// <inheritdoc/>
@@ -54,7 +54,7 @@ public sealed partial class IlgpuBackend
     {
         int groups = ReductionGroups(a.Length);
         _partialSums ??= Accelerator.LoadKernel<Dense, Dense, int, int, Dense>(PartialSumsKernel);
-        _partialSums(Stream, new KernelConfig(groups, GroupSize), a.Ilgpu(), b.Ilgpu(), a.Length, (int)terms, Partials);
+        _partialSums(Launched(), new KernelConfig(groups, GroupSize), a.Ilgpu(), b.Ilgpu(), a.Length, (int)terms, Partials);
         FinishReduction(groups, scale, result);
     }
 
