@@ -22,6 +22,14 @@ public static class CounterRandom
         return ((key >> 11) + 0.5) * (1.0 / 9007199254740992.0);   // (k + ½)/2⁵³
     }
 
+    /// <summary>A uniform float in (0, 1), exact in float32 and float64: (k + ½)/2²³ with k the top 23 bits of the hash of
+    /// (seed, step, index, lane 0) — never 0 or 1, so a comparison with a probability 0 or 1 is never a tie.</summary>
+    public static float UniformSingle(ulong seed, long step, int index)
+    {
+        ulong key = Mix(seed ^ Mix(unchecked((ulong)step * 0x9E3779B97F4A7C15UL + 2 * (ulong)(uint)index)));
+        return ((key >> 41) + 0.5f) * (1f / 8388608f);                  // (k + ½)/2²³
+    }
+
     /// <summary>A standard normal number, z = √(−2 ln u₁)·cos(2π u₂) with u₁, u₂ = <see cref="Uniform"/> of lanes 0 and 1.</summary>
     public static double Normal(ulong seed, long step, int index)
     {

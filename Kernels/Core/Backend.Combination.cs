@@ -115,4 +115,10 @@ public abstract partial class Backend<T>
     /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, <paramref name="step"/>, i): the same numbers on
     /// every backend and every run, a fresh draw each step, no state on the device.</summary>
     public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
+
+    /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
+    /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all
+    /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and
+    /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].</summary>
+    public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output);
 }

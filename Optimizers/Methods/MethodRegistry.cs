@@ -43,6 +43,7 @@ public static class MethodRegistry
         Register(PcGradCombiner<float>.Method);
         Register(CaGradCombiner<float>.Method);
         Register(MgdaCombiner<float>.Method);
+        Register(GradDropCombiner<float>.Method);
     }
 
     /// <summary>Every registered method, in registration order (loss weightings first).</summary>
