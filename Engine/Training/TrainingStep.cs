@@ -264,7 +264,7 @@ public sealed class TrainingStep : IDisposable
                 _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
             }
             _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
-            if (_combiner is GradientCombiner<float> gram) _monitor!.Observe(gram.Gram);
+            if (_combiner is GramCombiner<float> gram) _monitor!.Observe(gram.Gram);
             else _monitor!.ObserveGradients(perTask);
         }
 
