@@ -48,11 +48,8 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
         Check.Positive(experts, nameof(experts));
         ExpertCount = experts;
         _inputs = spec.Inputs;
-        var layers = new BatchedDense<T>[spec.Trunk.Count];
-        for (int i = 0; i < layers.Length; i++)
-            layers[i] = new BatchedDense<T>(parameters, $"experts.{i}", experts, i == 0 ? spec.Inputs : spec.Trunk[i - 1], spec.Trunk[i],
-                i == layers.Length - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation, sharedInput: i == 0);
-        ExpertLayers = new Sequential<T>(layers);
+        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
         if (sharedGate) _sharedGate = new Dense<T>(parameters, "gate", spec.Inputs, experts, Activation.Identity, bias: false);
         _taskGates = new Dense<T>?[spec.Heads.Count];
     }
