@@ -24,6 +24,9 @@ internal enum OpKind
     Mixture,
     ConcatRows,
     CrossStitch,
+    SmoothStep,
+    Selectors,
+    SelectorEntropy,
 }
 
 /// <summary>
