@@ -28,17 +28,45 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// A multilayer perceptron named <paramref name="name"/>: layers <c>{name}.0</c>, <c>{name}.1</c>, … of the
     /// given widths; every layer uses <paramref name="hidden"/> except the last, which uses <paramref name="last"/>.
+    /// With <paramref name="dropout"/> p &gt; 0, each dense layer is followed by a <see cref="Dropout{T}"/>
+    /// (<c>{name}.{i}.dropout</c>, after its activation).
     /// </summary>
     public static Sequential<T> Mlp(FlatParameters<T> parameters, string name, int inputs, ReadOnlySpan<int> widths,
-        Activation hidden = Activation.Relu, Activation last = Activation.Relu)
+        Activation hidden = Activation.Relu, Activation last = Activation.Relu, double dropout = 0)
     {
         if (widths.IsEmpty) throw new ArgumentException("An MLP needs at least one layer width.", nameof(widths));
-        var layers = new Dense<T>[widths.Length];
+        var layers = new List<ILayer<T>>(widths.Length);
         for (int i = 0; i < widths.Length; i++)
-            layers[i] = new Dense<T>(parameters, $"{name}.{i}", i == 0 ? inputs : widths[i - 1], widths[i],
-                i == widths.Length - 1 ? last : hidden);
+        {
+            layers.Add(new Dense<T>(parameters, $"{name}.{i}", i == 0 ? inputs : widths[i - 1], widths[i],
+                i == widths.Length - 1 ? last : hidden));
+            layers.AddRange(After($"{name}.{i}", widths[i], dropout));
+        }
         return new Sequential<T>(layers);
     }
+
+    /// <summary>
+    /// <see cref="Mlp"/> for <paramref name="experts"/> experts at once: layer i is one <see cref="BatchedDense{T}"/>
+    /// (<c>{name}.{i}</c>, the first reading one input shared by every expert), each followed, with
+    /// <paramref name="dropout"/> p &gt; 0, by a <see cref="Dropout{T}"/> over all experts' rows.
+    /// </summary>
+    public static Sequential<T> BatchedMlp(FlatParameters<T> parameters, string name, int experts, int inputs, ReadOnlySpan<int> widths,
+        Activation hidden, Activation last, double dropout = 0)
+    {
+        if (widths.IsEmpty) throw new ArgumentException("An MLP needs at least one layer width.", nameof(widths));
+        var layers = new List<ILayer<T>>(widths.Length);
+        for (int i = 0; i < widths.Length; i++)
+        {
+            layers.Add(new BatchedDense<T>(parameters, $"{name}.{i}", experts, i == 0 ? inputs : widths[i - 1], widths[i],
+                i == widths.Length - 1 ? last : hidden, sharedInput: i == 0));
+            layers.AddRange(After($"{name}.{i}", widths[i], dropout));
+        }
+        return new Sequential<T>(layers);
+    }
+
+    /// <summary>The layers that follow dense layer <paramref name="layer"/> of a stack: a dropout when p &gt; 0, else none.</summary>
+    public static ILayer<T>[] After(string layer, int width, double dropout) =>
+        dropout > 0 ? [new Dropout<T>(layer + ".dropout", width, dropout)] : [];
 
     /// <summary>The layers in order.</summary>
     public IReadOnlyList<ILayer<T>> Layers => _layers;
@@ -63,10 +91,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return x;
     }
 
-    /// <summary>Initializes every layer; layer i is seeded with a value derived from (seed, i).</summary>
+    /// <summary>Initializes every layer; the i-th dense layer (dropout layers not counted, so they change no weight) is
+    /// seeded with a value derived from (seed, i).</summary>
     public void Initialize(Initializer kind, ulong seed)
     {
-        for (int i = 0; i < _layers.Length; i++)
-            _layers[i].Initialize(kind, seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1));
+        int dense = 0;
+        foreach (var layer in _layers)
+            layer.Initialize(kind, layer is Dropout<T> ? seed : seed + 0x9E3779B97F4A7C15UL * (ulong)++dense);
     }
 }

@@ -232,8 +232,9 @@ public sealed partial class Tape<T>
             case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
             case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
             case OpKind.CrossStitch: Ops.CrossStitchBackwardStacked(this, record); break;
+            case OpKind.Dropout: Ops.DropoutBackwardStacked(this, record); break;
             default:
-                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, row concatenations and cross-stitch units can be backpropagated for all tasks at once. Use one Backward per task instead.");
+                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, row concatenations, cross-stitch units, dropout and layer normalization can be backpropagated for all tasks at once. Use one Backward per task instead.");
         }
     }
 

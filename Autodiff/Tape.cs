@@ -58,6 +58,17 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
     /// <summary>False inside a <see cref="NoGrad"/> scope: ops then compute but record nothing.</summary>
     public bool IsRecording => !_noGrad;
 
+    /// <summary>True while the tape records a training forward: dropout layers then drop (with the mask of
+    /// (<see cref="RandomSeed"/>, <see cref="RandomStep"/>, layer, element)); false (the default: evaluation, prediction)
+    /// makes them the identity. The training step sets it.</summary>
+    public bool Training { get; set; }
+
+    /// <summary>The seed of the dropout masks (the training step uses the model's <c>ModelSpec.Seed</c>).</summary>
+    public ulong RandomSeed { get; set; }
+
+    /// <summary>The step number the dropout masks are drawn for (the training step counts its steps from 0 over the whole run).</summary>
+    public long RandomStep { get; set; }
+
     /// <summary>Number of ops recorded since the last <see cref="Reset"/>.</summary>
     public int Count => _recordCount;
 
@@ -182,6 +193,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.Mixture: Ops.MixtureBackward(this, record); break;
             case OpKind.ConcatRows: Ops.ConcatRowsBackward(this, record); break;
             case OpKind.CrossStitch: Ops.CrossStitchBackward(this, record); break;
+            case OpKind.Dropout: Ops.DropoutBackward(this, record); break;
             case OpKind.SmoothStep: Ops.SmoothStepBackward(this, record); break;
             case OpKind.Selectors: Ops.SelectorsBackward(this, record); break;
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;

@@ -12,7 +12,7 @@ namespace Engine.Bench;
 /// steps and PyTorch's side by side and prints a Markdown table;
 /// <c>dotnet run -c Release --project Bench -- soak [--steps 1000000]</c> runs the soak benchmark (flat memory over a
 /// million training steps); <c>launches [--device cuda|ilgpu-cpu]</c> counts the kernel launches and host syncs of one
-/// training step. See Bench/README.md.
+/// training step; <c>gpu gemm|adam|gram|steps</c> are the engine's side of Bench/gpu-run.sh, beside PyTorch. See Bench/README.md.
 /// </summary>
 public static class Program
 {
@@ -31,6 +31,8 @@ public static class Program
             return Compare.ProfileCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "launches")
             return Workloads.LaunchCountCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "gpu")
+            return Gpu.GpuCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "soak")
             return Soak.SoakCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -7,14 +7,14 @@ namespace Engine.Bench.Compare;
 public sealed record PeerRecord(string Kind, string Name, string? Variant, double Ms, double? CopyMs, double? Gflop, JsonElement Raw);
 
 /// <summary>
-/// Runs the PyTorch peer (Bench/peers/torch_mtl.py, copied beside this program) as a subprocess and reads
-/// its JSON lines. When python3 or torch is missing, <see cref="Available"/> is false and <see cref="Note"/>
+/// Runs a PyTorch peer script (Bench/peers/torch_mtl.py by default, or another script of Bench/peers, copied beside this
+/// program) as a subprocess and reads its JSON lines. When python3 or torch is missing, <see cref="Available"/> is false and <see cref="Note"/>
 /// says why; the comparison then prints our column only.
 /// </summary>
-public sealed class TorchPeer(string python, int threads)
+public sealed class TorchPeer(string python, int threads, string script = "torch_mtl.py")
 {
     /// <summary>The peer script beside the program.</summary>
-    public static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "peers", "torch_mtl.py");
+    public string ScriptPath => Path.Combine(AppContext.BaseDirectory, "peers", script);
 
     /// <summary>False once a run showed the peer cannot run here.</summary>
     public bool Available { get; private set; } = true;
@@ -51,7 +51,8 @@ public sealed class TorchPeer(string python, int threads)
                 if (kind == "meta")
                 {
                     Note = $"PyTorch {root.GetProperty("torch").GetString()}, {root.GetProperty("threads").GetInt32()} threads" +
-                        (root.TryGetProperty("blas", out var blas) ? $", {blas.GetString()}" : "");
+                        (root.TryGetProperty("blas", out var blas) ? $", {blas.GetString()}" : "") +
+                        (root.TryGetProperty("gpu", out var gpu) ? $", {gpu.GetString()}" : "");
                     continue;
                 }
                 records.Add(new PeerRecord(kind, root.GetProperty("name").GetString() ?? "",
@@ -65,7 +66,7 @@ public sealed class TorchPeer(string python, int threads)
             {
                 string error = stderr.Result.Trim();
                 string last = error.Split('\n').LastOrDefault()?.Trim() ?? "";
-                return Fail($"'{python} torch_mtl.py' exited with {process.ExitCode}: {last}");
+                return Fail($"'{python} {script}' exited with {process.ExitCode}: {last}");
             }
             return records;
         }

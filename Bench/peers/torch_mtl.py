@@ -172,7 +172,8 @@ def main():
     if args.device == "cpu":
         torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # loads the BLAS library, so the line below can name it
     meta = {"kind": "meta", "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
-            "blas": "BLAS_INFO=" + blas + loaded_blas()}
+            "blas": "BLAS_INFO=" + blas + loaded_blas(),
+            "gpu": "GPU: " + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device") + f", CUDA {torch.version.cuda}"}
     print(json.dumps(meta), flush=True)
 
     for name in filter(None, args.only.split(",")):

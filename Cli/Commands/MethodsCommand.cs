@@ -17,9 +17,14 @@ internal static class MethodsCommand
     /// <summary>Writes the listing.</summary>
     internal static int Run(TextWriter output)
     {
-        foreach (var kind in new[] { MethodKind.LossWeighting, MethodKind.Gradient })
+        foreach (var kind in new[] { MethodKind.LossWeighting, MethodKind.Gradient, MethodKind.Preset })
         {
-            output.WriteLine(kind == MethodKind.LossWeighting ? "Loss weightings (the task weights λ):" : "Gradient methods (one shared gradient from the task gradients):");
+            output.WriteLine(kind switch
+            {
+                MethodKind.LossWeighting => "Loss weightings (the task weights λ):",
+                MethodKind.Gradient => "Gradient methods (one shared gradient from the task gradients):",
+                _ => "Presets (a loss weighting and a gradient method together; their options go to the methods they name):",
+            });
             foreach (var m in MethodRegistry.All.Where(m => m.Kind == kind))
             {
                 output.WriteLine($"  {m.Name,-14} {m.Summary}{(m.Reference == "—" ? "" : $" ({m.Reference})")}");

@@ -150,6 +150,7 @@ public static class Experiment
             TrunkOutputActivation = settings.OutputActivation,
             Architecture = settings.Architecture,
             Tower = settings.Tower,
+            Dropout = settings.Dropout,
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };

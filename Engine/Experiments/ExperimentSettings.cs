@@ -69,6 +69,10 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<int>? Tower { get; init; }
 
+    /// <summary>Dropout probability after every dense layer of the shared part and the towers (<see cref="ModelSpec.Dropout"/>); 0 = none.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public double Dropout { get; init; }
+
     /// <summary>Task name → its loss weight λ (default 1).</summary>
     public IReadOnlyDictionary<string, double> TaskWeights { get; init; } = new Dictionary<string, double>();
 

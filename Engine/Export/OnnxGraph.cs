@@ -138,6 +138,7 @@ public sealed class OnnxGraph
             {
                 Dense<float> dense => Dense(dense, input),
                 BatchedDense<float> batched => BatchedDense(batched, input),
+                Dropout<float> => input,                        // the identity at inference
                 _ => throw new NotSupportedException($"ONNX export: no exporter for layer type {layer.GetType().Name}; add one to Engine/Export/OnnxGraph.cs."),
             };
         return input;

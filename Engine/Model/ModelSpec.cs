@@ -12,7 +12,8 @@ namespace Engine;
 /// none by default) → one output layer per task (<see cref="Heads"/>). Every layer of the shared part's MLPs (the
 /// trunk, each expert, each column) applies <see cref="TrunkActivation"/> except the last, which applies
 /// <see cref="TrunkOutputActivation"/> (default: the same); tower layers apply <see cref="TrunkActivation"/>; output
-/// layers apply none (regression values, or classification logits).
+/// layers apply none (regression values, or classification logits). <see cref="Dropout"/> adds a dropout layer after every
+/// dense layer of the shared part and the towers.
 /// Stored in checkpoints as JSON (<see cref="ToJson"/>, metadata key <c>engine.config</c>).
 /// </summary>
 /// <param name="Inputs">Input features per row.</param>
@@ -36,6 +37,14 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     /// <c>towers.{task}.{i}</c>); null or empty = no tower (the output layer reads the shared features).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<int>? Tower { get; init; }
+
+    /// <summary>Dropout probability p ∈ [0, 1) after every dense layer of the shared part's MLPs (the trunk, each expert,
+    /// each cross-stitch column) and of the towers, after its activation; not after the output layers. Inverted dropout
+    /// (kept values scaled by 1/(1 − p)) while training, the identity when evaluating or predicting; the masks are drawn
+    /// from (<see cref="Seed"/>, step, layer, element) by Philox-4x32-10 (docs/maths.md §21.1). 0 (the default): no dropout
+    /// layer at all. Written to checkpoints only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double Dropout { get; init; }
 
     /// <summary>How weights and biases start.</summary>
     public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;
@@ -74,6 +83,8 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
         }
         if (!Enum.IsDefined(TrunkActivation)) throw new ArgumentOutOfRangeException(nameof(TrunkActivation), TrunkActivation, "Unknown activation.");
         if (TrunkOutputActivation is { } last && !Enum.IsDefined(last)) throw new ArgumentOutOfRangeException(nameof(TrunkOutputActivation), last, "Unknown activation.");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "ModelSpec.Dropout (--dropout) must lie in [0, 1).");
         if (!Enum.IsDefined(Initializer)) throw new ArgumentOutOfRangeException(nameof(Initializer), Initializer, "Unknown initializer.");
         for (int i = 0; i < TowerWidths.Count; i++)
             if (TowerWidths[i] <= 0) throw new ArgumentOutOfRangeException(nameof(Tower), TowerWidths[i], $"ModelSpec.Tower[{i}] must be positive.");

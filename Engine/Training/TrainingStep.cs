@@ -56,6 +56,7 @@ public sealed class TrainingStep : IDisposable
     private DeviceDataset? _lastData;
     private GradientConflictReport? _conflictBaseline;
     private long _steps;
+    private long _randomStep;                              // steps run since construction: the dropout masks' step (never reset)
 
     /// <summary>
     /// Prepares a step for <paramref name="model"/> and batches of at most <paramref name="maxBatch"/> rows: builds
@@ -211,6 +212,9 @@ public sealed class TrainingStep : IDisposable
 
         // 1. Forward: features, head outputs, task losses (gathered into one T-vector on the device).
         _tape.Reset();
+        _tape.Training = true;                             // dropout drops (masks of (spec seed, step, layer, element))
+        _tape.RandomSeed = _model.Spec.Seed;
+        _tape.RandomStep = _randomStep++;
         _backend.Fill(gradients, 0f);
         if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
         var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
@@ -265,7 +269,7 @@ public sealed class TrainingStep : IDisposable
                 _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
             }
             _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
-            if (_combiner is GradientCombiner<float> gram) _monitor!.Observe(gram.Gram);
+            if (_combiner is GramCombiner<float> gram) _monitor!.Observe(gram.Gram);
             else _monitor!.ObserveGradients(perTask);
         }
 

@@ -24,6 +24,16 @@ public static class CombinationChecks
         View<double> workspace, View<T> coefficients)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckGramSolve(backend, gram, count, weights, workspace, Backend<T>.CombinationWorkspaceLength(count), coefficients);
+        CombinationSolver.Validate(settings, count);
+    }
+
+    /// <summary>The checks of every coefficient solve from a Gram matrix (count×count), the weights (count), a float64
+    /// workspace of at least <paramref name="workspaceLength"/> and the coefficients (count).</summary>
+    public static void CheckGramSolve<T>(Backend backend, View<T> gram, int count, View<T> weights, View<double> workspace,
+        int workspaceLength, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         Check.Owned(backend, gram, nameof(gram));
         Check.Owned(backend, weights, nameof(weights));
         Check.Owned(backend, workspace, nameof(workspace));
@@ -31,9 +41,8 @@ public static class CombinationChecks
         Check.Positive(count, nameof(count));
         Check.Length(gram, (long)count * count, nameof(gram));
         Check.Length(weights, count, nameof(weights));
-        Check.AtLeast(workspace, Backend<T>.CombinationWorkspaceLength(count), nameof(workspace));
+        Check.AtLeast(workspace, workspaceLength, nameof(workspace));
         Check.Length(coefficients, count, nameof(coefficients));
-        CombinationSolver.Validate(settings, count);
     }
 
     public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
@@ -66,9 +75,11 @@ public static class CombinationChecks
         Check.Positive(weights.Length, nameof(weights));
     }
 
-    public static void CheckUncertainty<T>(Backend backend, View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss)
+    public static void CheckUncertainty<T>(Backend backend, View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss,
+        int sign = -1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (sign is not (1 or -1)) throw new ArgumentOutOfRangeException(nameof(sign), sign, "sign must be +1 (IMTL-L) or -1 (uncertainty).");
         Check.Owned(backend, losses, nameof(losses));
         Check.Owned(backend, logVariances, nameof(logVariances));
         Check.Owned(backend, weights, nameof(weights));

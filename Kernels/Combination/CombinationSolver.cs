@@ -69,9 +69,7 @@ public static class CombinationSolver
     {
         int t = count;
         int beta = 2 * t * t;
-        for (int i = 0; i < t; i++)
-            for (int j = 0; j < t; j++)
-                m.Set(i * t + j, m.Weight(i) * m.Weight(j) * m.Gram(i * t + j));
+        WeightGram(m, t);
 
         if (p.Method == (int)CombinationMethod.Projection) Projection(m, t, p);
         else if (p.Method == (int)CombinationMethod.PcGrad) PcGrad(m, t, p);
@@ -79,6 +77,22 @@ public static class CombinationSolver
         else if (p.Method == (int)CombinationMethod.CaGrad) CaGrad(m, t, p);
         else for (int k = 0; k < t; k++) m.Set(beta + k, 1.0); // Sum
 
+        WriteCoefficients(m, t, beta);
+    }
+
+    /// <summary>Workspace [0, T²) = G̃, G̃ᵢⱼ = wᵢwⱼGᵢⱼ: the Gram matrix of the weighted gradients (every Gram-based
+    /// method's first step).</summary>
+    public static void WeightGram<TMemory>(TMemory m, int t) where TMemory : struct, ICombinationMemory
+    {
+        for (int i = 0; i < t; i++)
+            for (int j = 0; j < t; j++)
+                m.Set(i * t + j, m.Weight(i) * m.Weight(j) * m.Gram(i * t + j));
+    }
+
+    /// <summary>The output coefficients aₖ = wₖβₖ from β at workspace offset <paramref name="beta"/> (the result
+    /// Σₖ βₖ g̃ₖ = Σₖ aₖ gₖ).</summary>
+    public static void WriteCoefficients<TMemory>(TMemory m, int t, int beta) where TMemory : struct, ICombinationMemory
+    {
         for (int k = 0; k < t; k++) m.SetCoefficient(k, m.Weight(k) * m.Get(beta + k));
     }
 

@@ -17,20 +17,20 @@ public sealed partial class CpuBackend<T>
 
     /// <inheritdoc/>
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
-        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss)
+        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1)
     {
-        CombinationChecks.CheckUncertainty(this, losses, logVariances, weights, logVarianceGradients, totalLoss);
+        CombinationChecks.CheckUncertainty(this, losses, logVariances, weights, logVarianceGradients, totalLoss, sign);
         ReadOnlySpan<T> l = losses.Span(), s = logVariances.Span();
         Span<T> w = weights.Span(), ds = logVarianceGradients.Span();
         double total = 0;
         for (int i = 0; i < l.Length; i++)
         {
             double li = double.CreateTruncating(l[i]), si = double.CreateTruncating(s[i]);
-            double precision = Math.Exp(-si);
+            double precision = Math.Exp(sign * si);
             w[i] = T.CreateTruncating(precision);
-            double gradient = 1.0 - precision * li;
+            double gradient = -sign * (1.0 - precision * li);
             ds[i] = T.CreateTruncating(accumulate ? double.CreateTruncating(ds[i]) + gradient : gradient);
-            total += precision * li + si;
+            total += precision * li - sign * si;
         }
         if (!totalLoss.IsEmpty) totalLoss.Span()[0] = T.CreateTruncating(total);
     }

@@ -103,8 +103,11 @@ public abstract partial class Backend<T>
     /// task losses and log-variances s: <c>weights[i] = exp(−sᵢ)</c>, <c>logVarianceGradients[i] (+)= 1 − exp(−sᵢ)·Lᵢ</c>,
     /// and, when <paramref name="totalLoss"/> is not empty, <c>totalLoss[0] = Σᵢ exp(−sᵢ)·Lᵢ + sᵢ</c>.
     /// </summary>
+    /// <remarks>With <paramref name="sign"/> = +1 the same kernel computes IMTL-L's learned loss scales (Liu et al. 2021,
+    /// <c>L = Σᵢ exp(sᵢ)·Lᵢ − sᵢ</c>): <c>weights[i] = exp(sᵢ)</c>, gradient <c>exp(sᵢ)·Lᵢ − 1</c>; in general
+    /// <c>weights[i] = exp(sign·sᵢ)</c>, gradient <c>−sign·(1 − exp(sign·sᵢ)·Lᵢ)</c>, total <c>Σᵢ exp(sign·sᵢ)·Lᵢ − sign·sᵢ</c>.</remarks>
     public abstract void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights,
-        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss);
+        View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1);
 
     /// <summary>GLS, the geometric loss strategy (Chennupati et al. 2019): the weights whose Σ wᵢLᵢ has the gradient of
     /// the geometric mean G = (Πⱼ Lⱼ)^{1/T}, <c>wᵢ = G/(T·Lᵢ)</c>, each loss clamped below at <paramref name="minLoss"/>
@@ -121,4 +124,9 @@ public abstract partial class Backend<T>
     /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and
     /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].</summary>
     public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output);
+
+    /// <summary>IMTL-G (Liu et al. 2021): the coefficients a (count) of the impartial combination Σₖ aₖgₖ from the Gram
+    /// matrix and the weights (it acts on wᵢgᵢ), in float64 on the device, one thread (<see cref="ImtlSolver"/>);
+    /// <paramref name="workspace"/>: <see cref="ImtlSolver.WorkspaceLength"/> elements.</summary>
+    public abstract void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients);
 }

@@ -5,18 +5,18 @@ namespace Engine.Optimizers;
 
 /// <summary>
 /// The common shape of every Gram-based combiner: a step is three launches —
-/// <see cref="Backend{T}.Gram"/> (one pass over the tasks × P buffer), <see cref="Backend{T}.CombinationCoefficients"/>
-/// (a tiny single-thread solve on the device) and <see cref="Backend{T}.LinearCombination"/> (one more pass).
-/// Subclasses only say which method and hyper-parameters. Scratch (Gram, coefficients, float64 workspace) is
-/// allocated on the first call for a task count and reused.
+/// <see cref="Backend{T}.Gram"/> (one pass over the tasks × P buffer), a tiny single-thread float64 solve on the device
+/// that turns the Gram matrix and the weights into coefficients (<see cref="SolveCoefficients"/>), and
+/// <see cref="Backend{T}.LinearCombination"/> (one more pass). Scratch (Gram, coefficients, float64 workspace) is
+/// allocated on the first call for a task count and reused. Subclasses say which solve and how much workspace.
 /// </summary>
-public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private DeviceBuffer<T>? _gram, _coefficients;
     private DeviceBuffer<double>? _workspace;
     private int _tasks;
 
-    protected GradientCombiner(Backend<T> backend)
+    protected GramCombiner(Backend<T> backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
         Backend = backend;
@@ -25,9 +25,6 @@ public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable wh
     /// <summary>The device the combiner runs on.</summary>
     public Backend<T> Backend { get; }
 
-    /// <summary>The method and hyper-parameters handed to the coefficient kernel.</summary>
-    public abstract CombinationSettings Settings { get; }
-
     /// <summary>The Gram matrix of the last <see cref="Combine"/> (tasks × tasks, on the device): feed it to a
     /// <see cref="GradientConflictMonitor{T}"/> to get diagnostics without another pass over the gradients.</summary>
     public View<T> Gram => _gram?.View ?? throw new InvalidOperationException("Combine has not run yet.");
@@ -35,8 +32,11 @@ public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable wh
     /// <summary>The coefficients a of the last <see cref="Combine"/>: the result was Σₖ aₖ gₖ.</summary>
     public View<T> Coefficients => _coefficients?.View ?? throw new InvalidOperationException("Combine has not run yet.");
 
-    /// <summary>The random key of the next step (PCGrad's order); 0 for the deterministic methods.</summary>
-    protected virtual uint NextRandomKey() => 0;
+    /// <summary>Float64 workspace elements the solve needs for <paramref name="tasks"/> tasks.</summary>
+    protected abstract int WorkspaceLength(int tasks);
+
+    /// <summary>The coefficients (tasks) from the Gram matrix (tasks × tasks) and the weights, on the device.</summary>
+    protected abstract void SolveCoefficients(View<T> gram, int tasks, View<T> taskWeights, View<double> workspace, View<T> coefficients);
 
     /// <inheritdoc/>
     public virtual void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output)
@@ -45,7 +45,7 @@ public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable wh
         EnsureScratch(tasks);
         int length = output.Length;
         Backend.Gram(taskGradients, tasks, length, _gram!.View);
-        Backend.CombinationCoefficients(Settings, _gram.View, tasks, taskWeights, NextRandomKey(), _workspace!.View, _coefficients!.View);
+        SolveCoefficients(_gram.View, tasks, taskWeights, _workspace!.View, _coefficients!.View);
         Backend.LinearCombination(taskGradients, tasks, length, _coefficients.View, output, accumulate: false);
     }
 
@@ -66,7 +66,7 @@ public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable wh
         DisposeScratch();
         _gram = Backend.Allocate<T>(tasks * tasks);
         _coefficients = Backend.Allocate<T>(tasks);
-        _workspace = Backend.Allocate<double>(Backend<T>.CombinationWorkspaceLength(tasks));
+        _workspace = Backend.Allocate<double>(WorkspaceLength(tasks));
         _tasks = tasks;
     }
 
@@ -85,4 +85,24 @@ public abstract class GradientCombiner<T> : IGradientCombiner<T>, IDisposable wh
         DisposeScratch();
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>
+/// The Gram-based combiners of <see cref="Backend{T}.CombinationCoefficients"/> (projection, PCGrad, MGDA, CAGrad):
+/// subclasses only say which method and hyper-parameters.
+/// </summary>
+public abstract class GradientCombiner<T>(Backend<T> backend) : GramCombiner<T>(backend) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The method and hyper-parameters handed to the coefficient kernel.</summary>
+    public abstract CombinationSettings Settings { get; }
+
+    /// <summary>The random key of the next step (PCGrad's order); 0 for the deterministic methods.</summary>
+    protected virtual uint NextRandomKey() => 0;
+
+    /// <inheritdoc/>
+    protected override int WorkspaceLength(int tasks) => Backend<T>.CombinationWorkspaceLength(tasks);
+
+    /// <inheritdoc/>
+    protected override void SolveCoefficients(View<T> gram, int tasks, View<T> taskWeights, View<double> workspace, View<T> coefficients) =>
+        Backend.CombinationCoefficients(Settings, gram, tasks, taskWeights, NextRandomKey(), workspace, coefficients);
 }

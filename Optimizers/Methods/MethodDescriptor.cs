@@ -11,6 +11,9 @@ public enum MethodKind
     /// <summary>A gradient method: turns the per-task gradients of the shared parameters (or of the shared
     /// representation) into the one gradient the optimizer applies to the shared parameters.</summary>
     Gradient,
+    /// <summary>A preset: a name for a loss weighting and a gradient method used together (IMTL-H is IMTL-L + IMTL-G),
+    /// whose options choose which (<see cref="MethodDescriptor.Expand"/>).</summary>
+    Preset,
 }
 
 /// <summary>What a method needs from the training step; the step computes only what the chosen methods ask for.</summary>
@@ -113,15 +116,16 @@ public sealed record MethodOption(string Name, MethodOptionKind Kind, string Def
 /// </summary>
 public sealed record MethodDescriptor
 {
-    /// <summary>A descriptor; exactly one of the factories must be given.</summary>
+    /// <summary>A descriptor; exactly one of the factories (or <paramref name="preset"/>) must be given.</summary>
     public MethodDescriptor(string name, string summary, string reference, MethodNeeds needs, IReadOnlyList<MethodOption> options,
-        Func<MethodContext, ITaskWeighting<float>>? weighting = null, Func<MethodContext, IGradientCombiner<float>>? gradient = null)
+        Func<MethodContext, ITaskWeighting<float>>? weighting = null, Func<MethodContext, IGradientCombiner<float>>? gradient = null,
+        Func<MethodArguments, string>? preset = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (name != name.ToLowerInvariant() || name.Contains('+') || name.Contains(' '))
             throw new ArgumentException($"Method name '{name}' must be lower case without '+' or spaces.", nameof(name));
-        if ((weighting is null) == (gradient is null))
-            throw new ArgumentException($"Method '{name}' must give exactly one factory (a weighting or a gradient method).");
+        if ((weighting is null ? 0 : 1) + (gradient is null ? 0 : 1) + (preset is null ? 0 : 1) != 1)
+            throw new ArgumentException($"Method '{name}' must give exactly one factory (a weighting, a gradient method or a preset).");
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var o in options)
             if (!keys.Add(o.Name)) throw new ArgumentException($"Method '{name}' declares option '{o.Name}' twice.", nameof(options));
@@ -132,6 +136,7 @@ public sealed record MethodDescriptor
         Options = options;
         CreateWeighting = weighting;
         CreateGradient = gradient;
+        Expand = preset;
     }
 
     /// <summary>The registry and command-line name.</summary>
@@ -148,8 +153,11 @@ public sealed record MethodDescriptor
     public Func<MethodContext, ITaskWeighting<float>>? CreateWeighting { get; }
     /// <summary>Builds the combiner (gradient methods).</summary>
     public Func<MethodContext, IGradientCombiner<float>>? CreateGradient { get; }
-    /// <summary>Loss weighting or gradient method.</summary>
-    public MethodKind Kind => CreateWeighting is not null ? MethodKind.LossWeighting : MethodKind.Gradient;
+    /// <summary>Presets: the "WEIGHTING+GRADIENT" (or single name) the preset stands for, given its parsed options.</summary>
+    public Func<MethodArguments, string>? Expand { get; }
+    /// <summary>Loss weighting, gradient method or preset.</summary>
+    public MethodKind Kind => CreateWeighting is not null ? MethodKind.LossWeighting
+        : CreateGradient is not null ? MethodKind.Gradient : MethodKind.Preset;
 
     /// <summary>The option called <paramref name="name"/>, or null.</summary>
     public MethodOption? Option(string name) => Options.FirstOrDefault(o => o.Name == name);

@@ -37,6 +37,7 @@ public static class MethodRegistry
         Register(UncertaintyWeighting<float>.Method);
         Register(GeometricLossWeighting<float>.Method);
         Register(RandomLossWeighting<float>.Method);
+        Register(ImtlLossWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);
         Register(ProjectionCombiner<float>.Method);
@@ -44,9 +45,12 @@ public static class MethodRegistry
         Register(CaGradCombiner<float>.Method);
         Register(MgdaCombiner<float>.Method);
         Register(GradDropCombiner<float>.Method);
+        Register(ImtlCombiner<float>.Method);
+        // Presets (a weighting and a gradient method together).
+        Register(ImtlCombiner<float>.Preset);
     }
 
-    /// <summary>Every registered method, in registration order (loss weightings first).</summary>
+    /// <summary>Every registered method, in registration order (loss weightings first, presets last).</summary>
     public static IReadOnlyList<MethodDescriptor> All
     {
         get { lock (Gate) return Ordered.OrderBy(m => m.Kind).ToArray(); }
@@ -86,10 +90,13 @@ public static class MethodRegistry
     public static MethodPlan Resolve(string method, IReadOnlyDictionary<string, string>? options, IReadOnlyList<string> taskNames)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(method);
+        string expanded = ExpandPresets(method, ref options, taskNames);
         MethodDescriptor? weighting = null, gradient = null;
-        foreach (var part in method.Split('+', StringSplitOptions.TrimEntries))
+        foreach (var part in expanded.Split('+', StringSplitOptions.TrimEntries))
         {
             var m = Get(part);
+            if (m.Kind == MethodKind.Preset)
+                throw new InvalidOperationException($"Preset '{m.Name}' expands to another preset ('{expanded}').");
             ref var slot = ref (m.Kind == MethodKind.LossWeighting ? ref weighting : ref gradient);
             if (slot is not null)
                 throw new ArgumentException($"'{method}' names two {(m.Kind == MethodKind.LossWeighting ? "loss weightings" : "gradient methods")} ('{slot.Name}' and '{m.Name}'); give at most one of each, as WEIGHTING+GRADIENT.", nameof(method));
@@ -124,5 +131,30 @@ public static class MethodRegistry
         }
         return new MethodPlan(weighting, MethodArguments.Parse(weighting, forWeighting, taskNames),
             gradient, MethodArguments.Parse(gradient, forGradient, taskNames));
+    }
+
+    /// <summary>Replaces each preset in "A+B" by what its options make it stand for, and takes its options (key or
+    /// preset.key) out of <paramref name="options"/>; the other options go on to the methods it names.</summary>
+    private static string ExpandPresets(string method, ref IReadOnlyDictionary<string, string>? options, IReadOnlyList<string> taskNames)
+    {
+        var parts = method.Split('+', StringSplitOptions.TrimEntries);
+        if (!parts.Any(p => Contains(p) && Get(p).Kind == MethodKind.Preset)) return method;
+        var rest = new Dictionary<string, string>(options ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!Contains(parts[i]) || Get(parts[i]) is not { Kind: MethodKind.Preset } preset) continue;
+            var own = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (rawKey, value) in rest.ToArray())
+            {
+                string key = rawKey.Trim();
+                string bare = key.StartsWith(preset.Name + ".", StringComparison.Ordinal) ? key[(preset.Name.Length + 1)..] : key;
+                if (preset.Option(bare) is null) continue;
+                own[bare] = value;
+                rest.Remove(rawKey);
+            }
+            parts[i] = preset.Expand!(MethodArguments.Parse(preset, own, taskNames));
+        }
+        options = rest;
+        return string.Join('+', parts);
     }
 }

@@ -13,10 +13,11 @@ namespace Engine.Optimizers;
 /// (<see cref="Backend{T}.UncertaintyWeights"/>) that writes wᵢ = exp(−sᵢ) into <see cref="TaskWeighting{T}.Weights"/>,
 /// adds ∂L/∂sᵢ = 1 − exp(−sᵢ)Lᵢ into the gradient buffer, and writes the total loss into <see cref="TotalLoss"/>.
 /// </summary>
-public sealed class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeighting where T : unmanaged, IFloatingPointIeee754<T>
+public class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeighting where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly FlatParameters<T> _parameters;
     private readonly DeviceBuffer<T> _totalLoss;
+    private readonly int _sign;
 
     /// <summary>Registers the log-variance parameter (shape [tasks]) as <paramref name="name"/>.</summary>
     /// <param name="backend">The device.</param>
@@ -27,12 +28,19 @@ public sealed class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeightin
     /// default 0 is weight 1).</param>
     public UncertaintyWeighting(Backend<T> backend, FlatParameters<T> parameters, int tasks, string name = "uncertainty.log_variance",
         double initialLogVariance = 0)
+        : this(backend, parameters, tasks, name, initialLogVariance, sign: -1)
+    {
+    }
+
+    /// <summary>The form exp(sign·sᵢ)·Lᵢ − sign·sᵢ: −1 is this class's, +1 IMTL-L's (<see cref="ImtlLossWeighting{T}"/>).</summary>
+    private protected UncertaintyWeighting(Backend<T> backend, FlatParameters<T> parameters, int tasks, string name, double initialLogVariance, int sign)
         : base(backend, tasks)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!double.IsFinite(initialLogVariance))
             throw new ArgumentOutOfRangeException(nameof(initialLogVariance), initialLogVariance, "The initial log-variance must be finite.");
         _parameters = parameters;
+        _sign = sign;
         InitialLogVariance = initialLogVariance;
         Slot = parameters.Add(name, tasks);
         _totalLoss = backend.Allocate<T>(1);
@@ -60,7 +68,7 @@ public sealed class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeightin
         var values = new T[Tasks];
         Array.Fill(values, T.CreateTruncating(logVariance));
         Backend.Upload<T>(values, LogVariances);
-        SetAll(Math.Exp(-logVariance));
+        SetAll(Math.Exp(_sign * logVariance));
     }
 
     /// <inheritdoc/>
@@ -68,7 +76,7 @@ public sealed class UncertaintyWeighting<T> : TaskWeighting<T>, ILearnedWeightin
     public override void Update(View<T> taskLosses)
     {
         Check.Length(taskLosses, Tasks, nameof(taskLosses));
-        Backend.UncertaintyWeights(taskLosses, LogVariances, Weights, _parameters.GradientsOf(Slot), accumulate: true, _totalLoss.View);
+        Backend.UncertaintyWeights(taskLosses, LogVariances, Weights, _parameters.GradientsOf(Slot), accumulate: true, _totalLoss.View, _sign);
     }
 
     /// <inheritdoc/>

@@ -477,6 +477,17 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
+    public override void Dropout(View<T> input, DropoutMask mask, View<T> output, bool accumulate)
+    {
+        var x = S(input); var y = S(output);
+        T scale = T.One / (T.One - T.CreateChecked(mask.Probability));
+        for (int i = 0; i < x.Length; i++)
+        {
+            T v = mask.Keeps(i) ? x[i] * scale : T.Zero;
+            y[i] = accumulate ? y[i] + v : v;
+        }
+    }
     public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output) => throw new NotSupportedException();
-    public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss) => throw new NotSupportedException();
+    public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
+    public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 }

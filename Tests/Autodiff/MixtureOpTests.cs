@@ -59,7 +59,7 @@ public class MixtureOpTests
     }
 
     /// <summary>A float64 MoE shared part with three tasks (dense output layers, MSE losses) on its own flat buffer.</summary>
-    private sealed class MoeNet : IDisposable
+    internal sealed class MoeNet : IDisposable
     {
         public const int Batch = 5, Tasks = 3;
         public readonly Backend<double> Backend;
@@ -72,11 +72,11 @@ public class MixtureOpTests
         private readonly Tensor<double> _x;
         private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
 
-        public MoeNet(Backend<double> backend, Architecture architecture)
+        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0)
         {
             Backend = backend;
             var spec = new ModelSpec(4, [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
-            { Architecture = architecture, TrunkActivation = Activation.Tanh };
+            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout };
             Parameters = new FlatParameters<double>(backend);
             Part = architecture.Build(spec, Parameters);
             for (int t = 0; t < Tasks; t++)
@@ -134,17 +134,17 @@ public class MixtureOpTests
         _ => new PleArchitecture(1, 2, 3),
     };
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void Stacked_per_task_pass_through_the_experts_equals_one_routed_backward_per_task(string backendName, string architecture)
+    /// <summary>The stacked per-task pass over <paramref name="net"/> equals one routed backward per task (float64, rtol
+    /// 1e-12), every task reaching the shared block; <paramref name="prepare"/> sets the tape up before each forward (e.g.
+    /// training mode for dropout). Returns the shared block's length.</summary>
+    internal static int AssertStackedEqualsRouted(Backend<double> backend, MoeNet net, string architecture, Action<Tape<double>>? prepare = null)
     {
-        var backend = Float64Backends.Get(backendName);
-        using var net = new MoeNet(backend, Make(architecture));
         var group = net.Part.SharedParameters;
         int shared = group.Length, tasks = MoeNet.Tasks;
         using var tape = new Tape<double>(backend);
         using var rows = backend.Allocate<double>(tasks * shared);
 
+        prepare?.Invoke(tape);
         backend.Fill(net.Parameters.Gradients, 0);
         backend.Fill(rows.View, 0);
         var (losses, _) = net.Forward(tape);
@@ -153,6 +153,7 @@ public class MixtureOpTests
         var expectedFlat = backend.ToArray(net.Parameters.Gradients);
 
         tape.Reset();
+        prepare?.Invoke(tape);
         backend.Fill(net.Parameters.Gradients, 0);
         backend.Fill(rows.View, double.NaN);                   // overwritten
         var (losses2, boundary) = net.Forward(tape);
@@ -162,6 +163,16 @@ public class MixtureOpTests
         Tolerance.AllClose(expectedFlat, backend.ToArray(net.Parameters.Gradients), 1e-12, 1e-14, $"{architecture} task-owned gradients");
         for (int t = 0; t < tasks; t++) Assert.Contains(actualRows.AsSpan(t * shared, shared).ToArray(), g => g != 0);
         Assert.Contains(expectedFlat[shared..], g => g != 0);
+        return shared;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Stacked_per_task_pass_through_the_experts_equals_one_routed_backward_per_task(string backendName, string architecture)
+    {
+        var backend = Float64Backends.Get(backendName);
+        using var net = new MoeNet(backend, Make(architecture));
+        int shared = AssertStackedEqualsRouted(backend, net, architecture);
         // The shared block is what it should be: the experts, plus the one gate for OMoE.
         int experts = 3 * (6 * 4 + 6) + 3 * (3 * 6 + 3);
         if (architecture is "mmoe" or "omoe") Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);

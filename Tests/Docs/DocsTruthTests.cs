@@ -51,6 +51,21 @@ public partial class DocsTruthTests
         Assert.Contains(problems, p => p.StartsWith("virtual.md:3: `docs/absent.md`", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Paths_through_git_ignored_folders_are_not_checked()
+    {
+        // .gpu/ (the GPU bundle, Bench/gpu-pack.sh) and bin/ exist on some machines only: a document citing them must
+        // pass and fail alike everywhere. Tests/bin/ exists wherever this test runs, so before ignored folders were
+        // skipped this reference was checked and failed.
+        Assert.Contains(".gpu", IgnoredNames.Value);
+        Assert.Contains("bin", IgnoredNames.Value);
+        var doc = "`.gpu/app/Engine.Tests/Nowhere.dll` and `Tests/bin/Release/net10.0/Nowhere.dll` and `Tests/Nowhere/Missing.cs`\n";
+        var problems = Check("virtual.md", doc).ToList();
+        Assert.Equal(["virtual.md:1: `Tests/Nowhere/Missing.cs`: no such file or folder in the repository"], problems);
+        Assert.True(IsIgnored("a/.gpu/b", new HashSet<string> { ".gpu" }));
+        Assert.False(IsIgnored("a/gpu/b.gpu", new HashSet<string> { ".gpu" }));
+    }
+
     private static IEnumerable<string> Check(string document) =>
         Check(document, File.ReadAllText(Path.Combine(Repository.Root, document)));
 
@@ -82,7 +97,10 @@ public partial class DocsTruthTests
         {
             // Only paths that start in the repository (a top-level file or folder, or one beside the document) are
             // checked: `tools/net10.0/any/` inside a package or a script's ignored output folder are not the repository's.
+            // A path through a git-ignored folder (`.gpu/app/…`, `Tests/bin/…`) is a build or pack output, there or not
+            // depending on the machine, never the repository's: not checked.
             var first = reference.Split('/')[0];
+            if (IsIgnored(reference, IgnoredNames.Value)) return null;
             bool inRepository = first is "." or ".." || PathExists(first, folder);
             return !inRepository || PathExists(reference, folder) ? null : "no such file or folder in the repository";
         }
@@ -103,6 +121,17 @@ public partial class DocsTruthTests
         s.Contains('/') && !s.StartsWith('/') && !s.StartsWith('~') && !s.StartsWith('-') && !s.Contains(' ') && !s.Contains('*')
         && !s.Contains('$') && !s.Contains('<') && !s.Contains('{') && !s.Contains('=') && !s.Contains('|') && !s.Contains('…')
         && s.IndexOfAny(['(', ')', ',', ':', '\'', '"']) < 0 && PathLike().IsMatch(s);
+
+    /// <summary>The plain folder and file names .gitignore lists (<c>bin/</c>, <c>/.gpu/</c>; patterns with globs are left out).</summary>
+    internal static readonly Lazy<HashSet<string>> IgnoredNames = new(() =>
+    [
+        .. File.ReadAllLines(Path.Combine(Repository.Root, ".gitignore")).Select(l => l.Trim().Trim('/'))
+            .Where(l => l.Length > 0 && !l.StartsWith('#') && l.IndexOfAny(['*', '?', '[', '!', '/']) < 0),
+    ]);
+
+    /// <summary>True when a segment of <paramref name="path"/> is one of the <paramref name="ignored"/> names.</summary>
+    internal static bool IsIgnored(string path, IReadOnlySet<string> ignored) =>
+        path.Split('/', StringSplitOptions.RemoveEmptyEntries).Any(ignored.Contains);
 
     private static bool PathExists(string path, string folder)
     {

@@ -39,6 +39,7 @@ public sealed record CrossStitchArchitecture([property: Description("Initial sam
 public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly BatchedDense<T>[] _columns;
+    private readonly ILayer<T>[][] _after;     // what follows layer i of every column (dropout), over all T·B rows
     private readonly ParameterSlot[] _units;
     private readonly ParameterSlot?[] _lastRows;
     private readonly FlatParameters<T> _parameters;
@@ -55,11 +56,13 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
         (_parameters, _sameTask, _tasks) = (parameters, sameTask, spec.Heads.Count);
         int layers = spec.Trunk.Count;
         _columns = new BatchedDense<T>[layers];
+        _after = new ILayer<T>[layers][];
         _units = new ParameterSlot[layers - 1];
         for (int i = 0; i < layers; i++)
         {
             _columns[i] = new BatchedDense<T>(parameters, $"columns.{i}", _tasks, i == 0 ? spec.Inputs : spec.Trunk[i - 1], spec.Trunk[i],
                 i == layers - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation, sharedInput: i == 0);
+            _after[i] = Sequential<T>.After($"columns.{i}", spec.Trunk[i], spec.Dropout);
         }
         for (int i = 0; i < layers - 1; i++) _units[i] = parameters.Add($"stitch.{i}", _tasks, _tasks);   // after the columns: layout order
         _lastRows = new ParameterSlot?[_tasks];
@@ -103,9 +106,15 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
     /// <inheritdoc/>
     public override void Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features, Span<Tensor<T>> boundary)
     {
-        var h = _columns[0].Forward(tape, inputs);                      // [T·B × H₀], task-major
-        for (int i = 1; i < _columns.Length; i++) h = _columns[i].Forward(tape, tape.CrossStitch(h, Unit(i - 1)));
+        var h = After(0, tape, _columns[0].Forward(tape, inputs));      // [T·B × H₀], task-major
+        for (int i = 1; i < _columns.Length; i++) h = After(i, tape, _columns[i].Forward(tape, tape.CrossStitch(h, Unit(i - 1))));
         for (int t = 0; t < features.Length; t++) features[t] = tape.CrossStitch(h, LastRow(t));
         boundary[0] = h;
+    }
+
+    private Tensor<T> After(int layer, Tape<T> tape, Tensor<T> h)
+    {
+        foreach (var extra in _after[layer]) h = extra.Forward(tape, h);
+        return h;
     }
 }

@@ -119,7 +119,8 @@ public sealed class DSelectK<T> : SharedPart<T> where T : unmanaged, IFloatingPo
         architecture.Validate();
         _architecture = architecture;
         _inputs = spec.Inputs;
-        ExpertLayers = MixtureOfExperts<T>.Experts(spec, parameters, architecture.Experts);
+        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", architecture.Experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
         _gates = new DSelectGate<T>?[spec.Heads.Count];
         _regularizers = new Tensor<T>?[spec.Heads.Count];
     }

@@ -48,25 +48,14 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
         Check.Positive(experts, nameof(experts));
         ExpertCount = experts;
         _inputs = spec.Inputs;
-        ExpertLayers = Experts(spec, parameters, experts);
+        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
         if (sharedGate) _sharedGate = new Dense<T>(parameters, "gate", spec.Inputs, experts, Activation.Identity, bias: false);
         _taskGates = new Dense<T>?[spec.Heads.Count];
     }
 
     /// <summary>Number of experts.</summary>
     public int ExpertCount { get; }
-
-    /// <summary>Registers <c>experts.{i}.weight</c> [E, out, in] / <c>.bias</c> [E, out] for every layer i of the spec's
-    /// trunk widths (the spec's activations), each layer of all E experts one <see cref="BatchedDense{T}"/>, the first
-    /// reading the model's input once.</summary>
-    internal static Sequential<T> Experts(ModelSpec spec, FlatParameters<T> parameters, int experts)
-    {
-        var layers = new BatchedDense<T>[spec.Trunk.Count];
-        for (int i = 0; i < layers.Length; i++)
-            layers[i] = new BatchedDense<T>(parameters, $"experts.{i}", experts, i == 0 ? spec.Inputs : spec.Trunk[i - 1], spec.Trunk[i],
-                i == layers.Length - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation, sharedInput: i == 0);
-        return new Sequential<T>(layers);
-    }
 
     /// <summary>Layer i of every expert, as a stack of batched layers.</summary>
     public Sequential<T> ExpertLayers { get; }

@@ -104,11 +104,8 @@ public sealed class ProgressiveLayeredExtraction<T> : SharedPart<T> where T : un
 
     private Sequential<T> Experts(FlatParameters<T> parameters, string name, int count, int level)
     {
-        var layers = new BatchedDense<T>[_spec.Trunk.Count];
-        for (int i = 0; i < layers.Length; i++)
-            layers[i] = new BatchedDense<T>(parameters, $"{name}.{i}", count, i == 0 ? InputWidth(level) : _spec.Trunk[i - 1], _spec.Trunk[i],
-                i == layers.Length - 1 ? _spec.TrunkOutputActivation ?? _spec.TrunkActivation : _spec.TrunkActivation, sharedInput: i == 0);
-        return new Sequential<T>(layers);
+        return Sequential<T>.BatchedMlp(parameters, name, count, InputWidth(level), [.. _spec.Trunk], _spec.TrunkActivation,
+            _spec.TrunkOutputActivation ?? _spec.TrunkActivation, _spec.Dropout);
     }
 
     private Dense<T> Gate(FlatParameters<T> parameters, int level, int task) =>
