@@ -233,6 +233,7 @@ public sealed partial class Tape<T>
             case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
             case OpKind.CrossStitch: Ops.CrossStitchBackwardStacked(this, record); break;
             case OpKind.Dropout: Ops.DropoutBackwardStacked(this, record); break;
+            case OpKind.LayerNorm: Ops.LayerNormBackwardStacked(this, record); break;
             default:
                 throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, row concatenations, cross-stitch units, dropout and layer normalization can be backpropagated for all tasks at once. Use one Backward per task instead.");
         }

@@ -487,6 +487,56 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             y[i] = accumulate ? y[i] + v : v;
         }
     }
+    public override void LayerNormForward(View<T> x, int rows, int cols, int groups, View<T> gamma, View<T> beta, T epsilon, View<T> y, View<T> mean, View<T> rstd)
+    {
+        var xs = S(x); var ys = S(y); var gs = S(gamma); var bs = S(beta); var ms = S(mean); var rs = S(rstd);
+        for (int r = 0; r < rows; r++)
+        {
+            int g = r / (rows / groups);
+            T mu = T.Zero, v = T.Zero;
+            for (int j = 0; j < cols; j++) mu += xs[r * cols + j];
+            mu /= T.CreateChecked(cols);
+            for (int j = 0; j < cols; j++) v += (xs[r * cols + j] - mu) * (xs[r * cols + j] - mu);
+            T s = T.One / T.Sqrt(v / T.CreateChecked(cols) + epsilon);
+            for (int j = 0; j < cols; j++) ys[r * cols + j] = gs[g * cols + j] * (xs[r * cols + j] - mu) * s + bs[g * cols + j];
+            ms[r] = mu;
+            rs[r] = s;
+        }
+    }
+    public override void LayerNormBackwardInput(View<T> x, View<T> mean, View<T> rstd, View<T> gamma, View<T> dy, int rows, int cols, int groups, View<T> scratch, View<T> dx, bool accumulate)
+    {
+        var xs = S(x); var ms = S(mean); var rs = S(rstd); var gs = S(gamma); var dys = S(dy); var dxs = S(dx);
+        T n = T.CreateChecked(cols);
+        for (int r = 0; r < rows; r++)
+        {
+            int g = r / (rows / groups);
+            T a = T.Zero, b = T.Zero;
+            for (int j = 0; j < cols; j++)
+            {
+                T gj = dys[r * cols + j] * gs[g * cols + j];
+                a += gj;
+                b += gj * (xs[r * cols + j] - ms[r]) * rs[r];
+            }
+            for (int j = 0; j < cols; j++)
+            {
+                T d = rs[r] * (dys[r * cols + j] * gs[g * cols + j] - a / n - (xs[r * cols + j] - ms[r]) * rs[r] * b / n);
+                dxs[r * cols + j] = accumulate ? dxs[r * cols + j] + d : d;
+            }
+        }
+    }
+    public override void LayerNormBackwardParameters(View<T> x, View<T> mean, View<T> rstd, View<T> dy, int rows, int cols, int groups, View<T> scratch, View<T> dGamma, bool accumulateGamma, View<T> dBeta, bool accumulateBeta)
+    {
+        var xs = S(x); var ms = S(mean); var rs = S(rstd); var dys = S(dy); var dgs = S(dGamma); var dbs = S(dBeta);
+        if (!dGamma.IsEmpty && !accumulateGamma) dgs.Clear();
+        if (!dBeta.IsEmpty && !accumulateBeta) dbs.Clear();
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++)
+            {
+                int at = r / (rows / groups) * cols + j;
+                if (!dGamma.IsEmpty) dgs[at] += dys[r * cols + j] * (xs[r * cols + j] - ms[r]) * rs[r];
+                if (!dBeta.IsEmpty) dbs[at] += dys[r * cols + j];
+            }
+    }
     public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();

@@ -72,11 +72,11 @@ public class MixtureOpTests
         private readonly Tensor<double> _x;
         private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
 
-        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0)
+        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0, bool layerNorm = false)
         {
             Backend = backend;
             var spec = new ModelSpec(4, [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
-            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout };
+            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout, LayerNorm = layerNorm };
             Parameters = new FlatParameters<double>(backend);
             Part = architecture.Build(spec, Parameters);
             for (int t = 0; t < Tasks; t++)
