@@ -138,4 +138,11 @@ public abstract partial class Backend<T>
     /// elements (B at [2T², 3T²) afterwards).</summary>
     public abstract void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps,
         View<double> workspace, View<T> coefficients);
+
+    /// <summary>UPGrad (Quinton &amp; Rey 2024): the coefficients a (count) of the mean of the projections of the rows wᵢgᵢ onto
+    /// their dual cone, from the Gram matrix (trace-normalised, + <paramref name="regularization"/>·I) and the weights, in
+    /// float64 on the device, one thread (T active-set QPs, at most <paramref name="maxIterations"/> outer steps each,
+    /// <see cref="UpgradSolver"/>); <paramref name="workspace"/>: <see cref="UpgradSolver.WorkspaceLength"/> elements.</summary>
+    public abstract void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations,
+        View<double> workspace, View<T> coefficients);
 }

@@ -47,6 +47,7 @@ public static class MethodRegistry
         Register(GradDropCombiner<float>.Method);
         Register(ImtlCombiner<float>.Method);
         Register(AlignedMtlCombiner<float>.Method);
+        Register(UpgradCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }
