@@ -46,7 +46,7 @@ public sealed partial class Tape<T>
     /// Requirements: every root is a scalar recorded after <paramref name="shared"/>; the heads reach the trunk
     /// only through <paramref name="shared"/>; the trunk (every op recorded up to and including the one that
     /// produced <paramref name="shared"/>) is made of <see cref="Ops.Linear{T}"/>, activation, <see cref="Ops.BatchedLinear{T}"/>,
-    /// <see cref="Ops.Softmax{T}"/> and <see cref="Ops.Mixture{T}"/> ops (all row-independent).
+    /// <see cref="Ops.Softmax{T}"/>, <see cref="Ops.Mixture{T}"/>, <see cref="Ops.Dropout{T}"/> and <see cref="Ops.LayerNorm{T}"/> ops (all row-independent).
     /// </para>
     /// </summary>
     /// <param name="roots">The T task losses (scalars).</param>

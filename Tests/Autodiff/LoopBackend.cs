@@ -160,6 +160,51 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             }
     }
 
+    public override void SmoothStep(View<T> x, T gamma, View<T> y)
+    {
+        var X = S(x); var Y = S(y);
+        for (int i = 0; i < X.Length; i++) Y[i] = T.CreateChecked(DSelectReference.SmoothStep(double.CreateChecked(X[i]), double.CreateChecked(gamma)));
+    }
+
+    public override void SmoothStepBackward(View<T> x, View<T> dy, T gamma, View<T> dx, bool accumulate)
+    {
+        var X = S(x); var DY = S(dy); var DX = S(dx);
+        for (int i = 0; i < X.Length; i++)
+            DX[i] = (accumulate ? DX[i] : T.Zero) + DY[i] * T.CreateChecked(DSelectReference.SmoothStepDerivative(double.CreateChecked(X[i]), double.CreateChecked(gamma)));
+    }
+
+    private static double[] D(Span<T> values)
+    {
+        var d = new double[values.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = double.CreateChecked(values[i]);
+        return d;
+    }
+
+    public override void Selectors(View<T> s, int rows, int selectors, int bits, View<T> r)
+    {
+        var R = S(r);
+        var values = DSelectReference.Selectors(D(S(s)), rows, selectors, bits);
+        for (int i = 0; i < R.Length; i++) R[i] = T.CreateChecked(values[i]);
+    }
+
+    public override void SelectorsBackward(View<T> s, View<T> dr, int rows, int selectors, int bits, View<T> ds, bool accumulate)
+    {
+        var DS = S(ds);
+        var values = DSelectReference.SelectorsBackward(D(S(s)), D(S(dr)), rows, selectors, bits);
+        for (int i = 0; i < DS.Length; i++) DS[i] = (accumulate ? DS[i] : T.Zero) + T.CreateChecked(values[i]);
+    }
+
+    public override void EntropyTerms(View<T> x, T scale, View<T> terms, View<T> derivative)
+    {
+        var X = S(x); var H = S(terms); var DH = S(derivative);
+        for (int i = 0; i < X.Length; i++)
+        {
+            double v = double.CreateChecked(X[i]);
+            H[i] = T.CreateChecked(DSelectReference.EntropyTerm(v));
+            DH[i] = scale * T.CreateChecked(DSelectReference.EntropyDerivative(v));
+        }
+    }
+
     public override void ActivationForward(Activation activation, View<T> x, View<T> y)
     {
         var X = S(x); var Y = S(y);

@@ -127,6 +127,7 @@ public class AllocationTests
         { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
         { "cgc", CombinationMethod.PcGrad }, { "ple", CombinationMethod.PcGrad },
         { "cross-stitch", CombinationMethod.PcGrad },
+        { "dselect-k", CombinationMethod.Sum }, { "dselect-k", CombinationMethod.PcGrad },
     };
 
     [Theory]
@@ -139,6 +140,7 @@ public class AllocationTests
             "omoe" => new OmoeArchitecture(3),
             "cgc" => new CgcArchitecture(2, 1),
             "cross-stitch" => new CrossStitchArchitecture(),
+            "dselect-k" => new DSelectKArchitecture(4, 2, 1.0, 0.01),   // with the entropy term in the loss
             _ => new PleArchitecture(2, 1, 3),   // several boundary tensors: the generalised stacked pass
         };
         AssertWarmStepAllocatesNothing(Problems.Spec(tower: [4]) with { Architecture = arch }, combination);
