@@ -150,13 +150,8 @@ public sealed class UpgradTests
     [Fact]
     public void It_is_scale_invariant_and_zero_gradients_give_zero()
     {
-        var backend = TestDevices.Reference;
-        var g = CombinationTestSupport.RandomGradients(5, 30, seed: 13);
-        double[] w = [1, 0.5, 2, 1, 1.5];
-        var result = Run(backend, g, w);
-        var tiny = Run(backend, [.. g.Select(r => r.Select(v => v * 1e-8).ToArray())], w);
-        Tolerance.AllClose(result, [.. tiny.Select(v => v * 1e8)], 1e-9, 1e-14, "scale 1e-8");
-        Assert.All(Run(backend, [new double[30], new double[30]], [1, 1]), v => Assert.Equal(0.0, v));
+        CombinationTestSupport.AssertScaleInvariantAndZeroGivesZero((g, w) => Run(TestDevices.Reference, g, w),
+            CombinationTestSupport.RandomGradients(5, 30, seed: 13), [1, 0.5, 2, 1, 1.5]);
     }
 
     /// <summary>Through the registry: <c>upgrad</c> and <c>gls+upgrad</c> train (loss down), the options reach the

@@ -1,12 +1,24 @@
 using System.Numerics;
 using Engine.Kernels;
 using Engine.Optimizers;
+using Engine.Tests.Infrastructure;
 
 namespace Engine.Tests.Optimizers;
 
 /// <summary>Runs combiners on host data and float64 helpers shared by the combination tests.</summary>
 internal static class CombinationTestSupport
 {
+    /// <summary>The scale-invariance check every solver-based method shares: every gradient ×1e-8 gives the result ×1e-8
+    /// (rtol 1e-9), and two all-zero gradients give 0. <paramref name="run"/> combines (gradients, weights).</summary>
+    public static void AssertScaleInvariantAndZeroGivesZero(Func<double[][], double[], double[]> run, double[][] g, double[] w)
+    {
+        var result = run(g, w);
+        var tiny = run([.. g.Select(r => r.Select(v => v * 1e-8).ToArray())], w);
+        Tolerance.AllClose(result, [.. tiny.Select(v => v * 1e8)], 1e-9, 1e-14, "scale 1e-8");
+        int length = g[0].Length;
+        Assert.All(run([new double[length], new double[length]], [1, 1]), v => Assert.Equal(0.0, v));
+    }
+
     /// <summary>Uploads the task gradients (rows) and weights, runs <paramref name="combiner"/>, returns the combined gradient.</summary>
     public static double[] Run<T>(Backend<T> backend, IGradientCombiner<T> combiner, double[][] gradients, double[] weights)
         where T : unmanaged, IFloatingPointIeee754<T>
