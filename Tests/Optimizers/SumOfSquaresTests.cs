@@ -31,14 +31,17 @@ public class SumOfSquaresTests
         return result;
     }
 
-    public static TheoryData<string, int> Float32Cases()
+    /// <summary>Every float32 device with every case number below <paramref name="count"/>.</summary>
+    private static TheoryData<string, int> OnEveryDevice(int count)
     {
         var data = new TheoryData<string, int>();
         foreach (var device in TestDevices.Float32)
-            for (int layout = 0; layout < s_layouts.Length; layout++)
-                data.Add(device.Data, layout);
+            for (int i = 0; i < count; i++)
+                data.Add(device.Data, i);
         return data;
     }
+
+    public static TheoryData<string, int> Float32Cases() => OnEveryDevice(s_layouts.Length);
 
     [Theory]
     [MemberData(nameof(Float32Cases))]
@@ -55,14 +58,7 @@ public class SumOfSquaresTests
         Tolerance.AllClose(Expected(g, lengths), backend.ToArray(result.View), 1e-5, 1e-12, $"sums on {device}");
     }
 
-    public static TheoryData<string, int> OffsetCases()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var device in TestDevices.Float32)
-            for (int offset = 0; offset < 4; offset++)
-                data.Add(device.Data, offset);
-        return data;
-    }
+    public static TheoryData<string, int> OffsetCases() => OnEveryDevice(4);
 
     /// <summary>A view that starts 0–3 elements into its buffer: the ILGPU kernel's float4 then start at element
     /// 4 − offset (mod 4) of the view, so the scalar head and tail of every piece are exercised at each phase.</summary>
