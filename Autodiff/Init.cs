@@ -64,6 +64,16 @@ public static class Init
         return b;
     }
 
+    /// <summary><paramref name="count"/> values uniform in [−bound, bound), seeded (an initializer's own range, e.g. a
+    /// DSelect-k gate's U(−γ/100, γ/100)).</summary>
+    public static double[] Uniform(int count, double bound, ulong seed)
+    {
+        Check.Positive(count, nameof(count));
+        var values = new double[count];
+        new SplitMix64(seed).FillUniform(values, bound);
+        return values;
+    }
+
     /// <summary>Writes host values into a device view, rounding to <typeparamref name="T"/> (setup time; allocates).</summary>
     public static void Upload<T>(Backend backend, ReadOnlySpan<double> values, View<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -26,6 +26,9 @@ internal enum OpKind
     CrossStitch,
     Dropout,
     LayerNorm,
+    SmoothStep,
+    Selectors,
+    SelectorEntropy,
 }
 
 /// <summary>

@@ -28,45 +28,58 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// A multilayer perceptron named <paramref name="name"/>: layers <c>{name}.0</c>, <c>{name}.1</c>, … of the
     /// given widths; every layer uses <paramref name="hidden"/> except the last, which uses <paramref name="last"/>.
-    /// With <paramref name="dropout"/> p &gt; 0, each dense layer is followed by a <see cref="Dropout{T}"/>
-    /// (<c>{name}.{i}.dropout</c>, after its activation).
+    /// Each dense layer may be followed by what <see cref="After"/> gives: with <paramref name="layerNorm"/> a
+    /// <see cref="LayerNorm{T}"/> <c>{name}.{i}.norm</c> between its affine map and its activation, and with
+    /// <paramref name="dropout"/> p &gt; 0 a <see cref="Dropout{T}"/> <c>{name}.{i}.dropout</c> after its activation.
     /// </summary>
     public static Sequential<T> Mlp(FlatParameters<T> parameters, string name, int inputs, ReadOnlySpan<int> widths,
-        Activation hidden = Activation.Relu, Activation last = Activation.Relu, double dropout = 0)
+        Activation hidden = Activation.Relu, Activation last = Activation.Relu, double dropout = 0, bool layerNorm = false)
     {
         if (widths.IsEmpty) throw new ArgumentException("An MLP needs at least one layer width.", nameof(widths));
         var layers = new List<ILayer<T>>(widths.Length);
         for (int i = 0; i < widths.Length; i++)
         {
-            layers.Add(new Dense<T>(parameters, $"{name}.{i}", i == 0 ? inputs : widths[i - 1], widths[i],
-                i == widths.Length - 1 ? last : hidden));
-            layers.AddRange(After($"{name}.{i}", widths[i], dropout));
+            var activation = i == widths.Length - 1 ? last : hidden;
+            layers.Add(new Dense<T>(parameters, $"{name}.{i}", i == 0 ? inputs : widths[i - 1], widths[i], layerNorm ? Activation.Identity : activation));
+            layers.AddRange(After(parameters, $"{name}.{i}", widths[i], activation, dropout, layerNorm));
         }
         return new Sequential<T>(layers);
     }
 
     /// <summary>
     /// <see cref="Mlp"/> for <paramref name="experts"/> experts at once: layer i is one <see cref="BatchedDense{T}"/>
-    /// (<c>{name}.{i}</c>, the first reading one input shared by every expert), each followed, with
-    /// <paramref name="dropout"/> p &gt; 0, by a <see cref="Dropout{T}"/> over all experts' rows.
+    /// (<c>{name}.{i}</c>, the first reading one input shared by every expert), each followed by what <see cref="After"/>
+    /// gives over all experts' rows (a layer norm with one γ, β row per expert).
     /// </summary>
     public static Sequential<T> BatchedMlp(FlatParameters<T> parameters, string name, int experts, int inputs, ReadOnlySpan<int> widths,
-        Activation hidden, Activation last, double dropout = 0)
+        Activation hidden, Activation last, double dropout = 0, bool layerNorm = false)
     {
         if (widths.IsEmpty) throw new ArgumentException("An MLP needs at least one layer width.", nameof(widths));
         var layers = new List<ILayer<T>>(widths.Length);
         for (int i = 0; i < widths.Length; i++)
         {
+            var activation = i == widths.Length - 1 ? last : hidden;
             layers.Add(new BatchedDense<T>(parameters, $"{name}.{i}", experts, i == 0 ? inputs : widths[i - 1], widths[i],
-                i == widths.Length - 1 ? last : hidden, sharedInput: i == 0));
-            layers.AddRange(After($"{name}.{i}", widths[i], dropout));
+                layerNorm ? Activation.Identity : activation, sharedInput: i == 0));
+            layers.AddRange(After(parameters, $"{name}.{i}", widths[i], activation, dropout, layerNorm, experts));
         }
         return new Sequential<T>(layers);
     }
 
-    /// <summary>The layers that follow dense layer <paramref name="layer"/> of a stack: a dropout when p &gt; 0, else none.</summary>
-    public static ILayer<T>[] After(string layer, int width, double dropout) =>
-        dropout > 0 ? [new Dropout<T>(layer + ".dropout", width, dropout)] : [];
+    /// <summary>
+    /// What follows dense layer <paramref name="layer"/> of a stack: with <paramref name="layerNorm"/>, a
+    /// <see cref="LayerNorm{T}"/> (<c>{layer}.norm</c>, <paramref name="groups"/> rows of γ, β) that applies the layer's
+    /// <paramref name="activation"/> (the dense layer must then have none); with <paramref name="dropout"/> p &gt; 0, a
+    /// <see cref="Dropout{T}"/> (<c>{layer}.dropout</c>). None of them when neither is asked for.
+    /// </summary>
+    public static ILayer<T>[] After(FlatParameters<T> parameters, string layer, int width, Activation activation, double dropout,
+        bool layerNorm, int groups = 1)
+    {
+        var after = new List<ILayer<T>>(2);
+        if (layerNorm) after.Add(new LayerNorm<T>(parameters, layer + ".norm", width, activation, groups));
+        if (dropout > 0) after.Add(new Dropout<T>(layer + ".dropout", width, dropout));
+        return [.. after];
+    }
 
     /// <summary>The layers in order.</summary>
     public IReadOnlyList<ILayer<T>> Layers => _layers;
@@ -91,12 +104,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return x;
     }
 
-    /// <summary>Initializes every layer; the i-th dense layer (dropout layers not counted, so they change no weight) is
-    /// seeded with a value derived from (seed, i).</summary>
+    /// <summary>Initializes every layer; the i-th dense layer (dropout and layer-norm layers, which draw nothing, not
+    /// counted, so they change no weight) is seeded with a value derived from (seed, i).</summary>
     public void Initialize(Initializer kind, ulong seed)
     {
         int dense = 0;
         foreach (var layer in _layers)
-            layer.Initialize(kind, layer is Dropout<T> ? seed : seed + 0x9E3779B97F4A7C15UL * (ulong)++dense);
+            layer.Initialize(kind, layer is Dropout<T> or LayerNorm<T> ? seed : seed + 0x9E3779B97F4A7C15UL * (ulong)++dense);
     }
 }

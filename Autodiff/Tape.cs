@@ -194,6 +194,10 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.ConcatRows: Ops.ConcatRowsBackward(this, record); break;
             case OpKind.CrossStitch: Ops.CrossStitchBackward(this, record); break;
             case OpKind.Dropout: Ops.DropoutBackward(this, record); break;
+            case OpKind.LayerNorm: Ops.LayerNormBackward(this, record); break;
+            case OpKind.SmoothStep: Ops.SmoothStepBackward(this, record); break;
+            case OpKind.Selectors: Ops.SelectorsBackward(this, record); break;
+            case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

@@ -21,7 +21,7 @@ internal sealed class ArchitectureFlags
 
     public readonly Option<string> Arch;
     public readonly Option<string?> ExpertHidden = new("--expert-hidden")
-        { HelpName = "W1,W2,…", Description = "Widths of each expert's layers (mmoe, omoe, cgc, ple; instead of --hidden), e.g. 64,32. Default: --hidden's default." };
+        { HelpName = "W1,W2,…", Description = "Widths of each expert's layers (mmoe, omoe, cgc, ple, dselect-k; instead of --hidden), e.g. 64,32. Default: --hidden's default." };
     public readonly Option<string?> Tower = new("--tower")
         { HelpName = "W1,W2,…", Description = "Widths of every task's tower, the MLP between the shared part and the task's output layer (default: none)." };
 
@@ -30,7 +30,7 @@ internal sealed class ArchitectureFlags
         var names = Architecture.Known.Keys.Order(StringComparer.Ordinal).ToArray();
         Arch = new Option<string>("--arch")
         {
-            Description = "The shared part: shared-bottom (one trunk, --hidden), mmoe and omoe (Ma et al. 2018), cgc and ple (Tang et al. 2020); docs/maths.md §17.",
+            Description = "The shared part: shared-bottom (one trunk, --hidden), mmoe and omoe (Ma et al. 2018), cgc and ple (Tang et al. 2020), cross-stitch (Misra et al. 2016), dselect-k (Hazimeh et al. 2021); docs/maths.md §17.",
             HelpName = "NAME",
             DefaultValueFactory = _ => "shared-bottom",
         };

@@ -41,6 +41,7 @@ internal sealed class TrainFlags
     public readonly Option<string?> OutputActivation = OptionalChoice<Activation>("--output-activation", "Activation of the trunk's last layer, the features the heads read (default: --activation).");
     public readonly Option<string> Init = Choice("--init", "How weights and biases start (seeded by --seed).", Defaults.Initializer);
     public readonly Option<double> Dropout = new("--dropout") { HelpName = "P", Description = "Dropout probability in [0, 1) after every dense layer of the shared part (trunk, experts, columns) and the towers; off when evaluating and predicting (default 0: none).", DefaultValueFactory = _ => 0 };
+    public readonly Option<bool> LayerNorm = new("--layer-norm") { Description = "Layer normalization (learnable γ, β; ε = 1e-5) between the affine map and the activation of every dense layer of the shared part and the towers." };
     public readonly ArchitectureFlags Architecture = new(); // --arch, its parameters, --expert-hidden, --tower
 
     // optimizer
@@ -92,7 +93,7 @@ internal sealed class TrainFlags
         foreach (var option in new Option[]
         {
             Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Binary, Loss, Validation, Test, Seed,
-            Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout,
+            Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
@@ -137,6 +138,7 @@ internal sealed class TrainFlags
             OutputActivation = p.GetValue(OutputActivation) is { } last ? Enum<Activation>(last) : null,
             Initializer = Enum<Initializer>(p, Init),
             Dropout = InUnitInterval("--dropout", p.GetValue(Dropout)),
+            LayerNorm = p.GetValue(LayerNorm),
             Step = DefaultStep with
             {
                 Optimizer = Enum<OptimizerKind>(p, Optimizer),

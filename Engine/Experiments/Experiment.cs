@@ -151,6 +151,7 @@ public static class Experiment
             Architecture = settings.Architecture,
             Tower = settings.Tower,
             Dropout = settings.Dropout,
+            LayerNorm = settings.LayerNorm,
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };

@@ -73,6 +73,10 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public double Dropout { get; init; }
 
+    /// <summary>Layer normalization before the activation of every dense layer of the shared part and the towers (<see cref="ModelSpec.LayerNorm"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool LayerNorm { get; init; }
+
     /// <summary>Task name → its loss weight λ (default 1).</summary>
     public IReadOnlyDictionary<string, double> TaskWeights { get; init; } = new Dictionary<string, double>();
 

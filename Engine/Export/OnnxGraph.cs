@@ -133,15 +133,47 @@ public sealed class OnnxGraph
     public string Mlp(Sequential<float> mlp, string input)
     {
         ArgumentNullException.ThrowIfNull(mlp);
-        foreach (var layer in mlp.Layers)
+        return Layers(mlp.Layers, input);
+    }
+
+    /// <summary>The given layers in order: dense and batched dense layers, layer norms, and dropouts (the identity at inference).</summary>
+    public string Layers(IEnumerable<ILayer<float>> layers, string input)
+    {
+        foreach (var layer in layers)
             input = layer switch
             {
                 Dense<float> dense => Dense(dense, input),
                 BatchedDense<float> batched => BatchedDense(batched, input),
+                LayerNorm<float> norm => LayerNorm(norm, input),
                 Dropout<float> => input,                        // the identity at inference
                 _ => throw new NotSupportedException($"ONNX export: no exporter for layer type {layer.GetType().Name}; add one to Engine/Export/OnnxGraph.cs."),
             };
         return input;
+    }
+
+    /// <summary>
+    /// A layer norm then its activation: ONNX's <c>LayerNormalization</c> (opset 17) over the last axis, ε = 1e-5, with γ, β
+    /// as its scale and bias for one group; after a batched layer ([groups × batch × H]) normalized with scale 1 and bias 0,
+    /// then <c>Mul</c> by γ and <c>Add</c> of β shaped [groups × 1 × H], one row per expert or column.
+    /// </summary>
+    public string LayerNorm(LayerNorm<float> layer, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        int h = layer.Inputs, g = layer.Groups;
+        long[] dims = g == 1 ? [h] : [g, 1, h];
+        var gamma = Constant(layer.WeightSlot.Name, Model.ReadParameter(layer.WeightSlot.Name), dims);
+        var beta = Constant(layer.BiasSlot.Name, Model.ReadParameter(layer.BiasSlot.Name), dims);
+        var epsilon = new AttributeProto { Name = "epsilon", Type = AttributeProto.Types.AttributeType.Float, F = (float)Ops.LayerNormEpsilon };
+        string y;
+        if (g == 1) y = Node("LayerNormalization", [input, gamma, beta], layer.Name + ".normalized", Int("axis", -1), epsilon);
+        else
+        {
+            var ones = Constant(layer.Name + ".ones", Enumerable.Repeat(1f, h).ToArray(), h);
+            var zeros = Constant(layer.Name + ".zeros", new float[h], h);
+            var normalized = Node("LayerNormalization", [input, ones, zeros], layer.Name + ".normalized", Int("axis", -1), epsilon);
+            y = Node("Add", [Node("Mul", [normalized, gamma], layer.Name + ".scaled"), beta], layer.Name + ".affine");
+        }
+        return Activate(layer.Activation, y, layer.Name);
     }
 
     /// <summary>The activation as one ONNX op (none for identity).</summary>

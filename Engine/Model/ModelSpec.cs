@@ -13,7 +13,7 @@ namespace Engine;
 /// trunk, each expert, each column) applies <see cref="TrunkActivation"/> except the last, which applies
 /// <see cref="TrunkOutputActivation"/> (default: the same); tower layers apply <see cref="TrunkActivation"/>; output
 /// layers apply none (regression values, or classification logits). <see cref="Dropout"/> adds a dropout layer after every
-/// dense layer of the shared part and the towers.
+/// dense layer of the shared part and the towers, <see cref="LayerNorm"/> a layer normalization before its activation.
 /// Stored in checkpoints as JSON (<see cref="ToJson"/>, metadata key <c>engine.config</c>).
 /// </summary>
 /// <param name="Inputs">Input features per row.</param>
@@ -45,6 +45,13 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     /// layer at all. Written to checkpoints only when set.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double Dropout { get; init; }
+
+    /// <summary>Layer normalization (PyTorch's <c>nn.LayerNorm</c>, ε = 1e-5, learnable γ, β) between the affine map and the
+    /// activation of every dense layer of the shared part's MLPs and of the towers: y = f(LN(x·Wᵀ + b)), parameters
+    /// <c>{layer}.norm.weight</c>, <c>{layer}.norm.bias</c> (one row per expert or column after a batched layer);
+    /// docs/maths.md §21.2. Written to checkpoints only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool LayerNorm { get; init; }
 
     /// <summary>How weights and biases start.</summary>
     public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;

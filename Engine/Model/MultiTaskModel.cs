@@ -60,7 +60,7 @@ public sealed partial class MultiTaskModel : IDisposable
                 int width = Shared.FeatureWidth(t);
                 if (tower.Length > 0)
                 {
-                    _towers[t] = Sequential<float>.Mlp(Parameters, "towers." + head.Name, width, tower, spec.TrunkActivation, spec.TrunkActivation, spec.Dropout);
+                    _towers[t] = Sequential<float>.Mlp(Parameters, "towers." + head.Name, width, tower, spec.TrunkActivation, spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
                     width = tower[^1];
                 }
                 _heads[t] = new Dense<float>(Parameters, "heads." + head.Name, width, head.Outputs, Activation.Identity);

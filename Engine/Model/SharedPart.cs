@@ -45,6 +45,14 @@ public abstract class SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T
     public virtual int BoundaryCount => 1;
 
     /// <summary>
+    /// The regularisation term of task <paramref name="task"/> that the last recording <see cref="Forward"/> wrote (a 1×1
+    /// tensor the training step adds to that task's loss before the backward, after reading the loss for reports and
+    /// weightings), or null when the part has none (the default; DSelect-k's entropy regulariser is one). It must reach
+    /// only task-owned parameters of that task, so it changes no shared gradient and adds nothing to the boundary.
+    /// </summary>
+    public virtual Tensor<T>? Regularizer(int task) => null;
+
+    /// <summary>
     /// Records the forward pass: writes task t's features into <paramref name="features"/>[t] and the boundary tensors
     /// (see the class summary) into <paramref name="boundary"/> (<see cref="BoundaryCount"/> of them).
     /// </summary>

@@ -229,6 +229,7 @@ public sealed class TrainingStep : IDisposable
                 _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
             };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
+            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
         }
 
         // The losses into the epoch's sums (data-parallel: the global ones, after the exchange). Data-parallel: this

@@ -45,6 +45,28 @@ public static class CombinationChecks
         Check.Length(coefficients, count, nameof(coefficients));
     }
 
+    /// <summary>Aligned-MTL's checks: those of every Gram solve, a known scale and at least one sweep.</summary>
+    public static void CheckAlignedMtl<T>(Backend backend, View<T> gram, int count, View<T> weights, int scale, int maxSweeps,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckGramSolve(backend, gram, count, weights, workspace, AlignedMtlSolver.WorkspaceLength(count), coefficients);
+        if (scale is < AlignedMtlSolver.ScaleMin or > AlignedMtlSolver.ScaleRmse)
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "Aligned-MTL's scale must be ScaleMin, ScaleMedian or ScaleRmse.");
+        Check.Positive(maxSweeps, nameof(maxSweeps));
+    }
+
+    /// <summary>UPGrad's checks: those of every Gram solve, a finite ε ≥ 0 and at least one iteration.</summary>
+    public static void CheckUpgrad<T>(Backend backend, View<T> gram, int count, View<T> weights, double regularization, int maxIterations,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckGramSolve(backend, gram, count, weights, workspace, UpgradSolver.WorkspaceLength(count), coefficients);
+        if (!(regularization >= 0) || double.IsInfinity(regularization))
+            throw new ArgumentOutOfRangeException(nameof(regularization), regularization, "UPGrad's regularization (reg-eps) must be finite and ≥ 0.");
+        Check.Positive(maxIterations, nameof(maxIterations));
+    }
+
     public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -129,4 +129,20 @@ public abstract partial class Backend<T>
     /// matrix and the weights (it acts on wᵢgᵢ), in float64 on the device, one thread (<see cref="ImtlSolver"/>);
     /// <paramref name="workspace"/>: <see cref="ImtlSolver.WorkspaceLength"/> elements.</summary>
     public abstract void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients);
+
+    /// <summary>Aligned-MTL (Senushkin et al. 2023): the coefficients a (count) of the sum of the aligned gradients
+    /// σ·VΛ^{-1/2}Vᵀ·[wᵢgᵢ] from the Gram matrix and the weights, in float64 on the device, one thread (cyclic Jacobi,
+    /// <see cref="AlignedMtlSolver"/>); <paramref name="scale"/>: one of <see cref="AlignedMtlSolver.ScaleMin"/>,
+    /// <see cref="AlignedMtlSolver.ScaleMedian"/>, <see cref="AlignedMtlSolver.ScaleRmse"/>; at most
+    /// <paramref name="maxSweeps"/> Jacobi sweeps; <paramref name="workspace"/>: <see cref="AlignedMtlSolver.WorkspaceLength"/>
+    /// elements (B at [2T², 3T²) afterwards).</summary>
+    public abstract void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps,
+        View<double> workspace, View<T> coefficients);
+
+    /// <summary>UPGrad (Quinton &amp; Rey 2024): the coefficients a (count) of the mean of the projections of the rows wᵢgᵢ onto
+    /// their dual cone, from the Gram matrix (trace-normalised, + <paramref name="regularization"/>·I) and the weights, in
+    /// float64 on the device, one thread (T active-set QPs, at most <paramref name="maxIterations"/> outer steps each,
+    /// <see cref="UpgradSolver"/>); <paramref name="workspace"/>: <see cref="UpgradSolver.WorkspaceLength"/> elements.</summary>
+    public abstract void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations,
+        View<double> workspace, View<T> coefficients);
 }

@@ -46,6 +46,8 @@ public static class MethodRegistry
         Register(MgdaCombiner<float>.Method);
         Register(GradDropCombiner<float>.Method);
         Register(ImtlCombiner<float>.Method);
+        Register(AlignedMtlCombiner<float>.Method);
+        Register(UpgradCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }

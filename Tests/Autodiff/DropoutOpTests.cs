@@ -12,7 +12,7 @@ namespace Engine.Tests.Autodiff;
 /// </summary>
 public class DropoutOpTests
 {
-    private static void Train(Tape<double> tape, long step = 3)
+    internal static void Train(Tape<double> tape, long step = 3)
     {
         tape.Training = true;
         tape.RandomSeed = 11;
@@ -66,7 +66,7 @@ public class DropoutOpTests
         return data;
     }
 
-    private static Architecture Make(string name) => name switch
+    internal static Architecture Make(string name) => name switch
     {
         "shared-bottom" => new SharedBottomArchitecture(),
         "mmoe" => new MmoeArchitecture(3),

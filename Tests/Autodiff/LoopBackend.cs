@@ -160,6 +160,51 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             }
     }
 
+    public override void SmoothStep(View<T> x, T gamma, View<T> y)
+    {
+        var X = S(x); var Y = S(y);
+        for (int i = 0; i < X.Length; i++) Y[i] = T.CreateChecked(DSelectReference.SmoothStep(double.CreateChecked(X[i]), double.CreateChecked(gamma)));
+    }
+
+    public override void SmoothStepBackward(View<T> x, View<T> dy, T gamma, View<T> dx, bool accumulate)
+    {
+        var X = S(x); var DY = S(dy); var DX = S(dx);
+        for (int i = 0; i < X.Length; i++)
+            DX[i] = (accumulate ? DX[i] : T.Zero) + DY[i] * T.CreateChecked(DSelectReference.SmoothStepDerivative(double.CreateChecked(X[i]), double.CreateChecked(gamma)));
+    }
+
+    private static double[] D(Span<T> values)
+    {
+        var d = new double[values.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = double.CreateChecked(values[i]);
+        return d;
+    }
+
+    public override void Selectors(View<T> s, int rows, int selectors, int bits, View<T> r)
+    {
+        var R = S(r);
+        var values = DSelectReference.Selectors(D(S(s)), rows, selectors, bits);
+        for (int i = 0; i < R.Length; i++) R[i] = T.CreateChecked(values[i]);
+    }
+
+    public override void SelectorsBackward(View<T> s, View<T> dr, int rows, int selectors, int bits, View<T> ds, bool accumulate)
+    {
+        var DS = S(ds);
+        var values = DSelectReference.SelectorsBackward(D(S(s)), D(S(dr)), rows, selectors, bits);
+        for (int i = 0; i < DS.Length; i++) DS[i] = (accumulate ? DS[i] : T.Zero) + T.CreateChecked(values[i]);
+    }
+
+    public override void EntropyTerms(View<T> x, T scale, View<T> terms, View<T> derivative)
+    {
+        var X = S(x); var H = S(terms); var DH = S(derivative);
+        for (int i = 0; i < X.Length; i++)
+        {
+            double v = double.CreateChecked(X[i]);
+            H[i] = T.CreateChecked(DSelectReference.EntropyTerm(v));
+            DH[i] = scale * T.CreateChecked(DSelectReference.EntropyDerivative(v));
+        }
+    }
+
     public override void ActivationForward(Activation activation, View<T> x, View<T> y)
     {
         var X = S(x); var Y = S(y);
@@ -442,7 +487,59 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             y[i] = accumulate ? y[i] + v : v;
         }
     }
+    public override void LayerNormForward(View<T> x, int rows, int cols, int groups, View<T> gamma, View<T> beta, T epsilon, View<T> y, View<T> mean, View<T> rstd)
+    {
+        var xs = S(x); var ys = S(y); var gs = S(gamma); var bs = S(beta); var ms = S(mean); var rs = S(rstd);
+        for (int r = 0; r < rows; r++)
+        {
+            int g = r / (rows / groups);
+            T mu = T.Zero, v = T.Zero;
+            for (int j = 0; j < cols; j++) mu += xs[r * cols + j];
+            mu /= T.CreateChecked(cols);
+            for (int j = 0; j < cols; j++) v += (xs[r * cols + j] - mu) * (xs[r * cols + j] - mu);
+            T s = T.One / T.Sqrt(v / T.CreateChecked(cols) + epsilon);
+            for (int j = 0; j < cols; j++) ys[r * cols + j] = gs[g * cols + j] * (xs[r * cols + j] - mu) * s + bs[g * cols + j];
+            ms[r] = mu;
+            rs[r] = s;
+        }
+    }
+    public override void LayerNormBackwardInput(View<T> x, View<T> mean, View<T> rstd, View<T> gamma, View<T> dy, int rows, int cols, int groups, View<T> scratch, View<T> dx, bool accumulate)
+    {
+        var xs = S(x); var ms = S(mean); var rs = S(rstd); var gs = S(gamma); var dys = S(dy); var dxs = S(dx);
+        T n = T.CreateChecked(cols);
+        for (int r = 0; r < rows; r++)
+        {
+            int g = r / (rows / groups);
+            T a = T.Zero, b = T.Zero;
+            for (int j = 0; j < cols; j++)
+            {
+                T gj = dys[r * cols + j] * gs[g * cols + j];
+                a += gj;
+                b += gj * (xs[r * cols + j] - ms[r]) * rs[r];
+            }
+            for (int j = 0; j < cols; j++)
+            {
+                T d = rs[r] * (dys[r * cols + j] * gs[g * cols + j] - a / n - (xs[r * cols + j] - ms[r]) * rs[r] * b / n);
+                dxs[r * cols + j] = accumulate ? dxs[r * cols + j] + d : d;
+            }
+        }
+    }
+    public override void LayerNormBackwardParameters(View<T> x, View<T> mean, View<T> rstd, View<T> dy, int rows, int cols, int groups, View<T> scratch, View<T> dGamma, bool accumulateGamma, View<T> dBeta, bool accumulateBeta)
+    {
+        var xs = S(x); var ms = S(mean); var rs = S(rstd); var dys = S(dy); var dgs = S(dGamma); var dbs = S(dBeta);
+        if (!dGamma.IsEmpty && !accumulateGamma) dgs.Clear();
+        if (!dBeta.IsEmpty && !accumulateBeta) dbs.Clear();
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++)
+            {
+                int at = r / (rows / groups) * cols + j;
+                if (!dGamma.IsEmpty) dgs[at] += dys[r * cols + j] * (xs[r * cols + j] - ms[r]) * rs[r];
+                if (!dBeta.IsEmpty) dbs[at] += dys[r * cols + j];
+            }
+    }
     public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 }

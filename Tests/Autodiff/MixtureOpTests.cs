@@ -8,7 +8,7 @@ namespace Engine.Tests.Autodiff;
 /// <summary>
 /// The mixture-of-experts ops against central differences in float64 (<see cref="GradCheck"/>, torch's tolerances
 /// |analytic − numeric| ≤ 1e-5 + 1e-3·|numeric|, h = 1e-6), on the engine's float64 CPU path and on naive loops; and the
-/// MMoE / OMoE / CGC / PLE (2 and 3 levels) / cross-stitch shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
+/// MMoE / OMoE / CGC / PLE (2 and 3 levels) / cross-stitch / DSelect-k (with its entropy term) shared parts: the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>) equals one routed backward
 /// per task (float64, rtol 1e-12), and the whole part passes a gradient check.
 /// </summary>
 public class MixtureOpTests
@@ -72,11 +72,11 @@ public class MixtureOpTests
         private readonly Tensor<double> _x;
         private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
 
-        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0)
+        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0, bool layerNorm = false)
         {
             Backend = backend;
             var spec = new ModelSpec(4, [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
-            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout };
+            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout, LayerNorm = layerNorm };
             Parameters = new FlatParameters<double>(backend);
             Part = architecture.Build(spec, Parameters);
             for (int t = 0; t < Tasks; t++)
@@ -99,7 +99,11 @@ public class MixtureOpTests
             var boundary = new Tensor<double>[Part.BoundaryCount];
             Part.Forward(tape, _x, features, boundary);
             var losses = new Tensor<double>[Tasks];
-            for (int t = 0; t < Tasks; t++) losses[t] = tape.Mse(Heads[t].Forward(tape, features[t]), _targets[t]);
+            for (int t = 0; t < Tasks; t++)
+            {
+                losses[t] = tape.Mse(Heads[t].Forward(tape, features[t]), _targets[t]);
+                if (Part.Regularizer(t) is { } regularizer) losses[t] = tape.Add(losses[t], regularizer);   // DSelect-k's entropy
+            }
             return (losses, boundary);
         }
 
@@ -115,7 +119,7 @@ public class MixtureOpTests
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe", "cgc", "ple2", "ple3", "cross-stitch" }) data.Add(b, a);
+        foreach (var b in Float64Backends.All) foreach (var a in new[] { "mmoe", "omoe", "cgc", "ple2", "ple3", "cross-stitch", "dselect-k" }) data.Add(b, a);
         return data;
     }
 
@@ -126,6 +130,7 @@ public class MixtureOpTests
         "cgc" => new CgcArchitecture(2, 1),
         "ple2" => new PleArchitecture(2, 1, 2),
         "cross-stitch" => new CrossStitchArchitecture(0.8),
+        "dselect-k" => new DSelectKArchitecture(4, 2, 1.0, 0.1),
         _ => new PleArchitecture(1, 2, 3),
     };
 
@@ -172,7 +177,8 @@ public class MixtureOpTests
         int experts = 3 * (6 * 4 + 6) + 3 * (3 * 6 + 3);
         if (architecture is "mmoe" or "omoe") Assert.Equal(architecture == "mmoe" ? experts : experts + 3 * 4, shared);
         if (architecture == "cgc") Assert.Equal(2 * (6 * 4 + 6) + 2 * (3 * 6 + 3), shared);   // the shared experts only
-        if (architecture == "cross-stitch") Assert.Equal(experts + 3 * 3, shared);               // 3 columns and the unit after layer 0
+        if (architecture == "cross-stitch") Assert.Equal(experts + 3 * 3, shared);
+        if (architecture == "dselect-k") Assert.Equal(4 * (6 * 4 + 6) + 4 * (3 * 6 + 3), shared);              // the 4 experts only               // 3 columns and the unit after layer 0
     }
 
     [Theory]
@@ -197,6 +203,7 @@ public class MixtureOpTests
     [InlineData("ple2")]
     [InlineData("ple3")]
     [InlineData("cross-stitch")]
+    [InlineData("dselect-k")]
     public void Task_blocks_are_reached_by_their_own_task_only_and_shared_tensors_by_every_task(string architecture)
     {
         var backend = TestDevices.Reference;

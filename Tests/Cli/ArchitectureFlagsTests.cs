@@ -25,6 +25,8 @@ public class ArchitectureFlagsTests : IDisposable
         { ["--arch", "cgc", "--experts", "2", "--task-experts", "1", "--expert-hidden", "8"], """{"kind":"cgc","experts":2,"taskExperts":1}""" },
         { ["--arch", "ple", "--experts", "1", "--task-experts", "2", "--levels", "2", "--expert-hidden", "8", "--tower", "4,4"], """{"kind":"ple","experts":1,"taskExperts":2,"levels":2}""" },
         { ["--arch", "ple"], """{"kind":"ple","experts":2,"taskExperts":1,"levels":2}""" }, // the records' defaults
+        { ["--arch", "dselect-k", "--experts", "4", "--top-k", "2", "--gamma", "0.5", "--entropy-reg", "0.01", "--expert-hidden", "8"],
+            """{"kind":"dselect-k","experts":4,"topK":2,"gamma":0.5,"entropyReg":0.01}""" },
     };
 
     [Theory]
@@ -76,6 +78,8 @@ public class ArchitectureFlagsTests : IDisposable
     [InlineData(new[] { "--arch", "mmoe", "--hidden", "8" }, "--hidden does not apply to --arch mmoe", "--expert-hidden")]
     [InlineData(new[] { "--arch", "mmoe", "--experts", "0" }, "--experts", "positive")]
     [InlineData(new[] { "--arch", "ple", "--levels", "two" }, "--levels", "'two'")]
+    [InlineData(new[] { "--arch", "dselect-k", "--experts", "6" }, "--experts", "power of 2")]
+    [InlineData(new[] { "--arch", "mmoe", "--top-k", "2" }, "--top-k does not apply to --arch mmoe", "dselect-k")]
     [InlineData(new[] { "--arch", "cgc", "--tower", "4,x" }, "--tower", "'x'")]
     [InlineData(new[] { "--arch", "mmoe", "--expert-hidden", "0" }, "--expert-hidden", "'0'")]
     public void A_flag_that_does_not_fit_the_architecture_is_a_usage_error_naming_it(string[] flags, string fragment, string hint)

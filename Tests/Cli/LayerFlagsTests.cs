@@ -6,8 +6,9 @@ using Engine.Tests.Experiments;
 namespace Engine.Tests.Cli;
 
 /// <summary>
-/// <c>mtl train --dropout P</c>: the model trains, the checkpoint's spec carries the layer (so <c>predict</c> and
-/// <c>evaluate</c> rebuild it, dropout off), and a probability outside [0, 1) is a usage error (exit 2) naming the flag.
+/// <c>mtl train --dropout P</c> and <c>--layer-norm</c>: the model trains, the checkpoint's spec carries the layers (so
+/// <c>predict</c> and <c>evaluate</c> rebuild them, dropout off), and a probability outside [0, 1) is a usage error (exit 2)
+/// naming the flag.
 /// </summary>
 public class LayerFlagsTests : IDisposable
 {
@@ -17,7 +18,7 @@ public class LayerFlagsTests : IDisposable
 
     [Theory]
     [InlineData("--arch", "shared-bottom", "--hidden", "16,8")]
-    [InlineData("--arch", "mmoe", "--experts", "2", "--expert-hidden", "8", "--tower", "4")]
+    [InlineData("--arch", "mmoe", "--experts", "2", "--expert-hidden", "8", "--tower", "4", "--layer-norm")]
     public void Train_with_dropout_saves_it_in_the_spec_and_evaluate_runs_without_it(params string[] arch)
     {
         var model = _dir.File_("model.safetensors");
@@ -25,6 +26,7 @@ public class LayerFlagsTests : IDisposable
         Assert.True(trained.ExitCode == 0, trained.ToString());
         var spec = ModelSpec.FromJson(Checkpoint.Load(model).ConfigJson!);
         Assert.Equal(0.2, spec.Dropout);
+        Assert.Equal(arch.Contains("--layer-norm"), spec.LayerNorm);
         using (var loaded = MultiTaskModel.Load(model, new CpuBackend<float>())) Assert.Equal(0.2, loaded.Spec.Dropout);
         var r = Mtl.Run("evaluate", "--model", model, "--data", BundledPaths.EnergyEfficiency, "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.ToString());

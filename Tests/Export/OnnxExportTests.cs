@@ -45,6 +45,10 @@ public sealed class OnnxExportTests : IDisposable
         { "cross-stitch", false },
         { "cross-stitch-towers", true },
         { "binary", true },
+        { "shared-bottom-layer-norm-towers", true },
+        { "mmoe-layer-norm", false },
+        { "ple-layer-norm", true },
+        { "cross-stitch-layer-norm", false },
     };
 
     private static ModelSpec Spec(string name) => name switch
@@ -70,6 +74,11 @@ public sealed class OnnxExportTests : IDisposable
         "cross-stitch-towers" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Classification("flag", classes: 2)])
             { Seed = 41, Architecture = new CrossStitchArchitecture(), Tower = [5] },
         "binary" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Binary("flag")]) { Seed = 31 }, // logit + Sigmoid
+        // Layer norms (γ, β set to random values below) and dropout (the identity at inference).
+        "shared-bottom-layer-norm-towers" => Spec("shared-bottom-towers") with { LayerNorm = true, Dropout = 0.3 },
+        "mmoe-layer-norm" => Spec("mmoe") with { LayerNorm = true, Dropout = 0.1 },
+        "ple-layer-norm" => Spec("ple-3-levels") with { LayerNorm = true },
+        "cross-stitch-layer-norm" => Spec("cross-stitch") with { LayerNorm = true, Dropout = 0.2 },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -81,6 +90,8 @@ public sealed class OnnxExportTests : IDisposable
         using var model = MultiTaskModel.Create(spec, _backend);
         const int rows = 37;
         var random = new Random(3);
+        foreach (var slot in model.Parameters.Slots.Where(p => p.Name.Contains(".norm.")))
+            model.WriteParameter(slot.Name, [.. Enumerable.Range(0, slot.Length).Select(_ => (float)(random.NextDouble() + (slot.Name.EndsWith(".weight") ? 0.5 : -0.5)))]);
         var raw = new float[rows * spec.Inputs];
         for (int i = 0; i < raw.Length; i++) raw[i] = (float)(random.NextDouble() * 20 - 5);
         var scale = Scale(spec, random);

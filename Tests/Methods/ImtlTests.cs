@@ -39,7 +39,7 @@ public sealed class ImtlTests
     }
 
     /// <summary>Gauss–Jordan with full-row pivoting on [M | I].</summary>
-    private static double[,] Inverse(double[,] m)
+    internal static double[,] Inverse(double[,] m)
     {
         int n = m.GetLength(0);
         var a = new double[n, 2 * n];
@@ -67,11 +67,9 @@ public sealed class ImtlTests
         return inverse;
     }
 
-    private static double[][] Weighted(double[][] g, double[] w) => [.. g.Select((r, i) => r.Select(v => w[i] * v).ToArray())];
-
     private static double[] Reference(double[][] g, double[] w)
     {
-        var h = Weighted(g, w);
+        var h = MethodTraining.Weighted(g, w);
         return CombinationTestSupport.Combination(ReferenceAlpha(h), h);
     }
 
@@ -88,18 +86,13 @@ public sealed class ImtlTests
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void Matches_LibMTL_IMTL_in_PyTorch(string device)
     {
-        double[][] g =
-        [
-            [0.9, -0.4, 0.3, -1.2, 0.05, 0.7],
-            [-0.5, -0.6, 0.2, 0.8, -0.30, 0.7],
-            [0.1, 0.5, -0.9, 0.3, 0.20, 0.7],
-        ];
+        var g = MethodTraining.FixtureGradients();
         double[] losses = [0.8, 1.7, 0.3], scales = [0.2, -0.3, 0.5];
         double[] shared = [0.14680292257095964, -0.2051776585916788, -0.11445331879416099, -0.0024881848078959906, -0.033533577536285136, 0.7387026450449472];
         double[] scaleGradient = [-0.022877793471864027, 0.2593909751589203, -0.5053836187899616];
         double[] alpha = [0.27969157893250796, 0.5219878799721769, 0.19832054109531516];
 
-        Tolerance.AllClose(alpha, ReferenceAlpha(Weighted(g, [.. scales.Select(Math.Exp)])), 1e-12, 1e-14, "reference α");
+        Tolerance.AllClose(alpha, ReferenceAlpha(MethodTraining.Weighted(g, [.. scales.Select(Math.Exp)])), 1e-12, 1e-14, "reference α");
         Check(TestDevices.Get(device), 1e-5, 1e-6);
         Check(TestDevices.Reference, 1e-12, 1e-14);
 
@@ -172,7 +165,7 @@ public sealed class ImtlTests
             double[] w = [.. Enumerable.Range(0, tasks).Select(i => 1.0 + 0.5 * (i % 3))];
             using var combiner = new ImtlCombiner<double>(backend);
             var result = CombinationTestSupport.Run(backend, combiner, g, w);
-            var projections = Weighted(g, w).Select(h => CombinationTestSupport.Dot(result, h) / Math.Sqrt(CombinationTestSupport.Dot(h, h))).ToArray();
+            var projections = MethodTraining.Weighted(g, w).Select(h => CombinationTestSupport.Dot(result, h) / Math.Sqrt(CombinationTestSupport.Dot(h, h))).ToArray();
             Assert.All(projections, p => Assert.True(Math.Abs(p - projections[0]) <= 1e-10 * Math.Abs(projections[0]), $"T = {tasks}: {string.Join(", ", projections)}"));
             Assert.True(projections[0] > 0, $"T = {tasks}");
             var a = backend.ToArray(combiner.Coefficients);

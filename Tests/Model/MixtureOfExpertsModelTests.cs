@@ -107,6 +107,7 @@ public class MixtureOfExpertsModelTests
         "omoe" => new OmoeArchitecture(3),
         "cgc" => new CgcArchitecture(2, 1),
         "cross-stitch" => new CrossStitchArchitecture(0.8),
+        "dselect-k" => new DSelectKArchitecture(4, 2, 1.0, 0.1),
         _ => new PleArchitecture(2, 1, 3),
     };
 
@@ -116,6 +117,7 @@ public class MixtureOfExpertsModelTests
     [InlineData("cgc")]
     [InlineData("ple")]
     [InlineData("cross-stitch")]
+    [InlineData("dselect-k")]
     public void Per_task_path_with_the_sum_combiner_equals_the_single_backward(string name)
     {
         var arch = Make(name);

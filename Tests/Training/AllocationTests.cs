@@ -88,22 +88,31 @@ public class AllocationTests
         { "omoe", CombinationMethod.Sum }, { "omoe", CombinationMethod.Mgda },
         { "cgc", CombinationMethod.PcGrad }, { "ple", CombinationMethod.PcGrad },
         { "cross-stitch", CombinationMethod.PcGrad },
+        { "dselect-k", CombinationMethod.Sum }, { "dselect-k", CombinationMethod.PcGrad },
     };
 
     [Theory]
     [MemberData(nameof(Architectures))]
     public void A_warm_step_of_a_mixture_of_experts_with_towers_allocates_nothing(string architecture, CombinationMethod combination)
     {
-        var cpu = new CpuBackend<float>();
         Architecture arch = architecture switch
         {
             "mmoe" => new MmoeArchitecture(3),
             "omoe" => new OmoeArchitecture(3),
             "cgc" => new CgcArchitecture(2, 1),
             "cross-stitch" => new CrossStitchArchitecture(),
+            "dselect-k" => new DSelectKArchitecture(4, 2, 1.0, 0.01),   // with the entropy term in the loss
             _ => new PleArchitecture(2, 1, 3),   // several boundary tensors: the generalised stacked pass
         };
-        using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = arch }, cpu);
+        AssertWarmStepAllocatesNothing(Problems.Spec(tower: [4]) with { Architecture = arch }, combination);
+    }
+
+    /// <summary>20 warm steps of batches of 16 (after 4 that size the arena and pools) allocate 0 bytes on the CPU backend.
+    /// Also used by the layer tests (dropout, layer norm).</summary>
+    internal static void AssertWarmStepAllocatesNothing(ModelSpec spec, CombinationMethod combination)
+    {
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(spec, cpu);
         using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);

@@ -9,7 +9,7 @@ internal static class CrossStitchOnnx
 {
     public static string[] Export(OnnxGraph graph, CrossStitch<float> part, string input, int tasks)
     {
-        var h = graph.BatchedDense(part.Columns[0], input);
+        var h = graph.Layers(part.AfterColumn(0), graph.BatchedDense(part.Columns[0], input));
         for (int i = 1; i < part.Columns.Count; i++)
         {
             string name = $"stitch.{i - 1}";
@@ -17,7 +17,7 @@ internal static class CrossStitchOnnx
             var lifted = graph.Node("Unsqueeze", [h, graph.ConstantInt64(name + ".axis0", 0)], name + ".lifted");   // [1 × T × B × H]
             var weighted = graph.Node("Mul", [lifted, unit], name + ".weighted");                                  // [T × T × B × H]
             h = graph.Node("ReduceSum", [weighted, graph.ConstantInt64(name + ".axis1", 1)], name + ".mixed", OnnxGraph.Int("keepdims", 0));
-            h = graph.BatchedDense(part.Columns[i], h);
+            h = graph.Layers(part.AfterColumn(i), graph.BatchedDense(part.Columns[i], h));
         }
         var features = new string[tasks];
         for (int t = 0; t < tasks; t++)

@@ -39,7 +39,7 @@ public sealed record CrossStitchArchitecture([property: Description("Initial sam
 public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly BatchedDense<T>[] _columns;
-    private readonly ILayer<T>[][] _after;     // what follows layer i of every column (dropout), over all T·B rows
+    private readonly ILayer<T>[][] _after;     // what follows layer i of every column (layer norm, dropout), over all T·B rows
     private readonly ParameterSlot[] _units;
     private readonly ParameterSlot?[] _lastRows;
     private readonly FlatParameters<T> _parameters;
@@ -60,13 +60,17 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
         _units = new ParameterSlot[layers - 1];
         for (int i = 0; i < layers; i++)
         {
+            var activation = i == layers - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation;
             _columns[i] = new BatchedDense<T>(parameters, $"columns.{i}", _tasks, i == 0 ? spec.Inputs : spec.Trunk[i - 1], spec.Trunk[i],
-                i == layers - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation, sharedInput: i == 0);
-            _after[i] = Sequential<T>.After($"columns.{i}", spec.Trunk[i], spec.Dropout);
+                spec.LayerNorm ? Activation.Identity : activation, sharedInput: i == 0);
+            _after[i] = Sequential<T>.After(parameters, $"columns.{i}", spec.Trunk[i], activation, spec.Dropout, spec.LayerNorm, _tasks);
         }
         for (int i = 0; i < layers - 1; i++) _units[i] = parameters.Add($"stitch.{i}", _tasks, _tasks);   // after the columns: layout order
         _lastRows = new ParameterSlot?[_tasks];
     }
+
+    /// <summary>What follows layer i of every column (its layer norm, its dropout; empty without them).</summary>
+    public IReadOnlyList<ILayer<T>> AfterColumn(int i) => _after[i];
 
     /// <summary>Layer i of every column.</summary>
     public IReadOnlyList<BatchedDense<T>> Columns => _columns;
@@ -82,7 +86,8 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
 
     /// <inheritdoc/>
     protected override IEnumerable<Tensor<T>> SharedTensors =>
-        _columns.SelectMany(l => l.Parameters).Concat(Enumerable.Range(0, _units.Length).Select(Unit));
+        Enumerable.Range(0, _columns.Length).SelectMany(i => _columns[i].Parameters.Concat(_after[i].SelectMany(l => l.Parameters)))
+            .Concat(Enumerable.Range(0, _units.Length).Select(Unit));
 
     /// <inheritdoc/>
     public override void RegisterTask(FlatParameters<T> parameters, int task, TaskHead head)
@@ -94,7 +99,11 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
     /// <inheritdoc/>
     public override void Initialize(Initializer kind, ulong seed)
     {
-        for (int i = 0; i < _columns.Length; i++) _columns[i].Initialize(kind, seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1));
+        for (int i = 0; i < _columns.Length; i++)
+        {
+            _columns[i].Initialize(kind, seed + 0x9E3779B97F4A7C15UL * (ulong)(i + 1));
+            foreach (var extra in _after[i]) extra.Initialize(kind, seed);
+        }
         var backend = _parameters.Values.Buffer!.Owner;
         double other = _tasks == 1 ? 0 : (1 - _sameTask) / (_tasks - 1);
         var unit = new double[_tasks * _tasks];

@@ -49,7 +49,7 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
         ExpertCount = experts;
         _inputs = spec.Inputs;
         ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
-            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
+            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
         if (sharedGate) _sharedGate = new Dense<T>(parameters, "gate", spec.Inputs, experts, Activation.Identity, bias: false);
         _taskGates = new Dense<T>?[spec.Heads.Count];
     }

@@ -105,7 +105,7 @@ public sealed class ProgressiveLayeredExtraction<T> : SharedPart<T> where T : un
     private Sequential<T> Experts(FlatParameters<T> parameters, string name, int count, int level)
     {
         return Sequential<T>.BatchedMlp(parameters, name, count, InputWidth(level), [.. _spec.Trunk], _spec.TrunkActivation,
-            _spec.TrunkOutputActivation ?? _spec.TrunkActivation, _spec.Dropout);
+            _spec.TrunkOutputActivation ?? _spec.TrunkActivation, _spec.Dropout, _spec.LayerNorm);
     }
 
     private Dense<T> Gate(FlatParameters<T> parameters, int level, int task) =>

@@ -24,7 +24,7 @@ public sealed class SharedBottom<T> : SharedPart<T> where T : unmanaged, IFloati
     {
         ArgumentNullException.ThrowIfNull(spec);
         Trunk = Sequential<T>.Mlp(parameters, "trunk", spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
-            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
+            spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
     }
 
     /// <summary>The trunk.</summary>
