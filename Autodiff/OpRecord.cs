@@ -29,6 +29,7 @@ internal enum OpKind
     SmoothStep,
     Selectors,
     SelectorEntropy,
+    Product,
 }
 
 /// <summary>

@@ -198,6 +198,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.SmoothStep: Ops.SmoothStepBackward(this, record); break;
             case OpKind.Selectors: Ops.SelectorsBackward(this, record); break;
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;
+            case OpKind.Product: Ops.ProductBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

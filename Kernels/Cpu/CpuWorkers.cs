@@ -52,6 +52,9 @@ internal sealed class CpuWorkers : IDisposable
     /// own allocations are <see cref="GC.GetAllocatedBytesForCurrentThread"/>'s).</summary>
     internal long HelperAllocatedBytes => Interlocked.Read(ref _helperAllocatedBytes);
 
+    /// <summary>Whether the helper threads have been started (by the first run that split its items across threads).</summary>
+    internal bool Started => Volatile.Read(ref _threads) is not null;
+
     /// <summary>How many threads take part in a run (the caller and its helpers).</summary>
     public int Threads => _helpers + 1;
 

@@ -63,23 +63,56 @@ public class AllocationTests
     [MemberData(nameof(Schedules))]
     public void A_warm_step_with_parallel_kernels_allocates_nothing(CombinationMethod combination, string warm, string measured)
     {
-        // 1024 rows through a 128-128 trunk: each GEMM is ≥ 1024·128·128 ≈ 1.7·10⁷ multiply-adds and each activation
-        // 131 072 elements, both above the CPU backend's thresholds for splitting work across its two workers.
+        WarmThenMeasureAtASizeThatSplits(new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, warm, measured, 20);
+    }
+
+    /// <summary>1024 rows through a 128-128 trunk: each GEMM is ≥ 1024·128·128 ≈ 1.7·10⁷ multiply-adds and each activation
+    /// 131 072 elements, both above the CPU backend's thresholds for splitting work across its two workers. Three steps
+    /// under the <paramref name="warm"/> schedule, then <paramref name="steps"/> under <paramref name="measured"/> that
+    /// allocate nothing on the caller or the helper.</summary>
+    private static void WarmThenMeasureAtASizeThatSplits(StepOptions options, string warm, string measured, int steps)
+    {
         const int rows = 1024;
         using var cpu = new CpuBackend<float>(threads: 2);
         using var model = MultiTaskModel.Create(Problems.Spec(seed: 3, trunk: [128, 128]), cpu);
         using var device = DeviceDataset.Upload(model, Problems.Data(rows, seed: 2), shuffleable: true);
-        using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, rows);
+        using var step = new TrainingStep(model, options, rows);
         cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(warm);
         for (int s = 0; s < 3; s++) step.Run(device, 0, rows);
 
         cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(measured);
         long helper = cpu.Workers.HelperAllocatedBytes;
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, 0, rows);
+        for (int s = 0; s < steps; s++) step.Run(device, 0, rows);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(0, cpu.Workers.HelperAllocatedBytes - helper);
-        Assert.Equal(23, step.ReadStatistics().Steps);
+        Assert.Equal(3 + steps, step.ReadStatistics().Steps);
+        Assert.True(cpu.Workers.Started, "no kernel split across the threads: the schedules were not exercised");
+    }
+
+    public static TheoryData<string, string, string> MethodSchedules()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var method in new[] { "rlw", "rlw+mgda", "gls", "gls+pcgrad", "uncertainty+mgda", "dwa+cagrad", "graddrop", "loss-balanced+projection" })
+        {
+            data.Add(method, nameof(WorkerSchedule.HelpersOnly), nameof(WorkerSchedule.CallerOnly));
+            data.Add(method, nameof(WorkerSchedule.CallerOnly), nameof(WorkerSchedule.HelpersOnly));
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// The same two forced extremes for the registry's loss weightings combined with the per-task gradient methods (the
+    /// stacked per-task backward, the Gram matrix, the solvers and the combination), at the size where their kernels
+    /// split across the two threads: warmed up with only the helper working then measured with only the caller, and
+    /// the reverse, nothing is allocated on either thread. (<c>RlwTests</c> and <c>GlsTests</c> check the small
+    /// problem, where every kernel runs on the caller.)
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MethodSchedules))]
+    public void A_warm_step_of_a_weighting_and_a_per_task_method_allocates_nothing_whichever_thread_warmed_up(string method, string warm, string measured)
+    {
+        WarmThenMeasureAtASizeThatSplits(new StepOptions { Method = method, MaxGradNorm = 1.0, CombinationSeed = 3 }, warm, measured, 10);
     }
 
     public static TheoryData<string, CombinationMethod> Architectures => new()
