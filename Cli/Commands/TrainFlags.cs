@@ -102,6 +102,10 @@ internal sealed class TrainFlags
             command.Add(option);
             if (option == Init) foreach (var arch in Architecture.Options) command.Add(arch);
         }
+        // An architecture's flags come from its constructor's parameter names: one named like a training flag would
+        // shadow it (a DSelect-k "Gamma" once took --gamma from the schedule). Refuse that when the command is built.
+        var twice = command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        if (twice.Length > 0) throw new InvalidOperationException($"mtl {command.Name}: flags declared twice: {string.Join(", ", twice)}.");
     }
 
     /// <summary>--monitor TASK:METRIC, or null; a malformed value or an unknown metric is a usage error naming it.</summary>

@@ -25,8 +25,8 @@ public class ArchitectureFlagsTests : IDisposable
         { ["--arch", "cgc", "--experts", "2", "--task-experts", "1", "--expert-hidden", "8"], """{"kind":"cgc","experts":2,"taskExperts":1}""" },
         { ["--arch", "ple", "--experts", "1", "--task-experts", "2", "--levels", "2", "--expert-hidden", "8", "--tower", "4,4"], """{"kind":"ple","experts":1,"taskExperts":2,"levels":2}""" },
         { ["--arch", "ple"], """{"kind":"ple","experts":2,"taskExperts":1,"levels":2}""" }, // the records' defaults
-        { ["--arch", "dselect-k", "--experts", "4", "--top-k", "2", "--gamma", "0.5", "--entropy-reg", "0.01", "--expert-hidden", "8"],
-            """{"kind":"dselect-k","experts":4,"topK":2,"gamma":0.5,"entropyReg":0.01}""" },
+        { ["--arch", "dselect-k", "--experts", "4", "--top-k", "2", "--smooth-step-gamma", "0.5", "--entropy-reg", "0.01", "--expert-hidden", "8"],
+            """{"kind":"dselect-k","experts":4,"topK":2,"smoothStepGamma":0.5,"entropyReg":0.01}""" },
     };
 
     [Theory]

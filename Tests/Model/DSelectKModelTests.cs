@@ -97,7 +97,7 @@ public class DSelectKModelTests
         new Trainer(new TrainerOptions { Epochs = 2, BatchSize = 16, Step = new StepOptions { Combination = CombinationMethod.PcGrad } })
             .Fit(model, data, cancellationToken: TestContext.Current.CancellationToken);
         model.Save(path);
-        Assert.Contains("\"architecture\":{\"kind\":\"dselect-k\",\"experts\":4,\"topK\":2,\"gamma\":0.5,\"entropyReg\":0.01}", model.Spec.ToJson());
+        Assert.Contains("\"architecture\":{\"kind\":\"dselect-k\",\"experts\":4,\"topK\":2,\"smoothStepGamma\":0.5,\"entropyReg\":0.01}", model.Spec.ToJson());
         using var loaded = MultiTaskModel.Load(path, Cpu);
         Assert.Equal(arch, loaded.Spec.Architecture);
         var a = model.Predict(data.Inputs, data.Rows);

@@ -22,13 +22,13 @@ namespace Engine;
 /// </summary>
 /// <param name="Experts">Number of experts E, a power of 2 from 2 to 1024.</param>
 /// <param name="TopK">Selectors k per gate (the most experts a task's gate keeps), ≥ 1.</param>
-/// <param name="Gamma">The smooth-step's width γ &gt; 0 (the reference's default 1).</param>
+/// <param name="SmoothStepGamma">The smooth-step's width γ &gt; 0 (the reference's default 1).</param>
 /// <param name="EntropyReg">The entropy regulariser's coefficient λ ≥ 0 (0: none, the reference's default).</param>
 [ArchitectureName("dselect-k")]
 public sealed record DSelectKArchitecture(
     [property: Description("Number of experts E (a power of 2 for dselect-k)")] int Experts = 4,
     [property: Description("Selectors k of each task's gate (the most experts it keeps)")] int TopK = 2,
-    [property: Description("Width γ of the smooth-step")] double Gamma = 1.0,
+    [property: Description("Width γ of the smooth-step")] double SmoothStepGamma = 1.0,
     [property: Description("Coefficient λ of the selectors' entropy regulariser")] double EntropyReg = 0) : Architecture
 {
     /// <inheritdoc/>
@@ -43,7 +43,7 @@ public sealed record DSelectKArchitecture(
         if (Experts < 2 || Experts > 1 << DSelectReference.MaxBits || !BitOperations.IsPow2(Experts))
             throw new ArgumentOutOfRangeException(nameof(Experts), Experts, $"DSelectKArchitecture.Experts must be a power of 2 from 2 to {1 << DSelectReference.MaxBits}.");
         if (TopK < 1) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "DSelectKArchitecture.TopK must be at least 1.");
-        if (!(Gamma > 0) || !double.IsFinite(Gamma)) throw new ArgumentOutOfRangeException(nameof(Gamma), Gamma, "DSelectKArchitecture.Gamma must be positive and finite.");
+        if (!(SmoothStepGamma > 0) || !double.IsFinite(SmoothStepGamma)) throw new ArgumentOutOfRangeException(nameof(SmoothStepGamma), SmoothStepGamma, "DSelectKArchitecture.SmoothStepGamma must be positive and finite.");
         if (!(EntropyReg >= 0) || !double.IsFinite(EntropyReg))
             throw new ArgumentOutOfRangeException(nameof(EntropyReg), EntropyReg, "DSelectKArchitecture.EntropyReg must be non-negative and finite.");
     }
@@ -84,7 +84,7 @@ public sealed class DSelectGate<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void Initialize(ulong seed)
     {
         var backend = Codes.Weight.Data.Buffer!.Owner;
-        double z = _architecture.Gamma / 100;
+        double z = _architecture.SmoothStepGamma / 100;
         int n = 0;
         foreach (var (tensor, bound) in new[] { (Codes.Weight, z), (Codes.Bias!, z), (Weights.Weight, 0.05), (Weights.Bias!, 0.05) })
             Init.Upload(backend, Init.Uniform(tensor.Length, bound, seed ^ (0x9E3779B97F4A7C15UL * (ulong)++n)), tensor.Data);
@@ -93,7 +93,7 @@ public sealed class DSelectGate<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Records the gate: returns q [B × E] and the selectors r [k·B × E] (what the entropy regulariser reads).</summary>
     public (Tensor<T> Gate, Tensor<T> Selectors) Forward(Tape<T> tape, Tensor<T> x)
     {
-        var selectors = tape.Selectors(tape.SmoothStep(Codes.Forward(tape, x), _architecture.Gamma), _architecture.TopK);
+        var selectors = tape.Selectors(tape.SmoothStep(Codes.Forward(tape, x), _architecture.SmoothStepGamma), _architecture.TopK);
         return (tape.Mixture(selectors, tape.Softmax(Weights.Forward(tape, x))), selectors);
     }
 }
