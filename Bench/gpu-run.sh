@@ -84,7 +84,7 @@ done
 python=${python:-python3}
 
 peers=Bench/peers
-part machine 20 bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || echo 'no nvidia-smi';
+part machine 30 bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 || echo 'no nvidia-smi';
   '$python' -c 'import torch,sys; print(\"python\", sys.version.split()[0], \"torch\", torch.__version__, \"CUDA\", torch.version.cuda, \"available\", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else \"\")' 2>&1;
   nproc; free -g | head -2"
 
@@ -98,7 +98,7 @@ if [ "$dry" = 1 ]; then
   part launches 300 "${bench[@]}" launches --device ilgpu-cpu --workload small
 else
   dev=cuda; timer=(--repeats 5 --block-ms 40 --warmup-ms 300 --python "$python")
-  part tests 210 env ENGINE_TEST_DEVICES=cpu,cuda "${tests[@]}" --show-slowest-tests 15
+  part tests 200 env ENGINE_TEST_DEVICES=cpu,cuda "${tests[@]}" --show-slowest-tests 15
   part gemm 60 "${bench[@]}" gpu gemm --device $dev "${timer[@]}" --size 4096
   part adam 70 "${bench[@]}" gpu adam --device $dev "${timer[@]}" --params 10000000,100000000
   part gram 40 "${bench[@]}" gpu gram --device $dev "${timer[@]}" --params 10000000 --tasks 4

@@ -5,8 +5,9 @@ namespace Engine.Kernels.Ilgpu;
 
 using FloatView = ArrayView1D<float, Stride1D.Dense>;
 
-/// <summary>The per-step weights of GLS and RLW as single-thread kernels (T is small; float64 inside). Readable
-/// references: Kernels/Combination/CpuMethodWeights.cs.</summary>
+/// <summary>The per-step weights of GLS and RLW as single-thread kernels (T is small; float64 inside, with
+/// <see cref="DeviceMath"/>'s log and exp: ILGPU's Math.Log/Math.Exp would give them a local-memory stack frame on CUDA).
+/// Readable references: Kernels/Combination/CpuMethodWeights.cs.</summary>
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, FloatView, float, FloatView>? _geometricMeanKernel;
@@ -18,20 +19,20 @@ public sealed partial class IlgpuBackend
         if (index != 0) return;
         int count = (int)losses.Length;
         double logs = 0;
-        for (int i = 0; i < count; i++) logs += Math.Log(Clamped(losses[i], minLoss));
-        double g = Math.Exp(logs / count);
+        for (int i = 0; i < count; i++) logs += DeviceMath.Log(Clamped(losses[i], minLoss));
+        double g = DeviceMath.Exp(logs / count);
         for (int i = 0; i < count; i++) weights[i] = (float)(g / (count * Clamped(losses[i], minLoss)));
     }
 
-    /// <summary>w = softmax(z), zᵢ = CounterRandom.Normal(seed, step, i).</summary>
+    /// <summary>w = softmax(z), zᵢ = CounterRandom.NormalOnDevice(seed, step, i) (CounterRandom.Normal to within ulps).</summary>
     private static void RandomSoftmaxKernel(Index1D index, ulong seed, long step, FloatView weights)
     {
         if (index != 0) return;
         int count = (int)weights.Length;
         double max = double.NegativeInfinity, total = 0;
-        for (int i = 0; i < count; i++) max = Math.Max(max, CounterRandom.Normal(seed, step, i));
-        for (int i = 0; i < count; i++) total += Math.Exp(CounterRandom.Normal(seed, step, i) - max);
-        for (int i = 0; i < count; i++) weights[i] = (float)(Math.Exp(CounterRandom.Normal(seed, step, i) - max) / total);
+        for (int i = 0; i < count; i++) max = Math.Max(max, CounterRandom.NormalOnDevice(seed, step, i));
+        for (int i = 0; i < count; i++) total += DeviceMath.Exp(CounterRandom.NormalOnDevice(seed, step, i) - max);
+        for (int i = 0; i < count; i++) weights[i] = (float)(DeviceMath.Exp(CounterRandom.NormalOnDevice(seed, step, i) - max) / total);
     }
 
     /// <inheritdoc/>

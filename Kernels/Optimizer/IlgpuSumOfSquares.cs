@@ -1,32 +1,33 @@
 using ILGPU;
 using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
 /// The segmented sum of squares as an explicitly grouped ILGPU kernel, and the single-thread kernels
-/// that write the step-control block.
+/// that write the step-control block. Readable reference: Kernels/Optimizer/CpuSumOfSquares.cs.
 /// <para>
 /// Reduction scheme: the flat buffer is cut into tiles of <c>group size × ElementsPerThread</c>
 /// elements, one group per tile. A group finds the first segment its tile touches by binary search
-/// over the offsets, then walks the segments that overlap the tile: its threads sum squares with a
-/// coalesced stride, <c>GroupExtensions.Reduce</c> (ILGPU.Algorithms, shared memory + warp shuffles)
-/// combines them, and the first thread adds the group's share to <c>result[s]</c> and, at the end, to
-/// the total <c>result[S]</c> with float atomics. Every thread of a group runs the same segment loop
-/// (it depends only on the tile), so the group-wide reductions and barriers are uniform. Atomics make
-/// the low bits depend on the order in which groups finish (well inside float32 tolerance). A NaN
-/// gradient shows as +∞ in the sums (see the kernel).
+/// over the offsets, then walks the segments that overlap the tile. In each piece (a segment ∩ the tile)
+/// its threads read the 16-byte-aligned float4 inside the piece with coalesced 128-bit loads
+/// (<see cref="StreamLayout"/> of the buffer: element <c>head + 4v</c> starts float4 v) and the at most 3 + 3
+/// elements at the piece's ends as scalars; <see cref="GroupSumToFirst"/> adds the threads' sums (warp shuffles,
+/// then one shared slot per warp, then shuffles in the first warp), and the first thread adds the group's share to
+/// <c>result[s]</c> and, at the end, to the total <c>result[S]</c> with float atomics: one atomic per group and
+/// piece. Every thread of a group runs the same segment loop (it depends only on the tile), so the
+/// group-wide reductions and barriers are uniform. Atomics make the low bits depend on the order in which
+/// groups finish (well inside float32 tolerance). A NaN gradient shows as +∞ in the sums (see the kernel).
 /// </para>
 /// </summary>
 public sealed partial class IlgpuBackend
 {
     /// <summary>Elements each thread squares per segment piece (tile = group size × this).</summary>
-    private const int SumOfSquaresElementsPerThread = 16;
+    private const int SumOfSquaresElementsPerThread = 32;
 
-    private Action<AcceleratorStream, KernelConfig, ArrayView1D<float, Stride1D.Dense>, ArrayView1D<int, Stride1D.Dense>,
-        ArrayView1D<float, Stride1D.Dense>, int, int>? _sumOfSquaresKernel;
+    private Action<AcceleratorStream, KernelConfig, ArrayView1D<float, Stride1D.Dense>, ArrayView1D<Vec4, Stride1D.Dense>,
+        ArrayView1D<int, Stride1D.Dense>, ArrayView1D<float, Stride1D.Dense>, int, int, StreamLayout>? _sumOfSquaresKernel;
 
     private Action<AcceleratorStream, Index1D, ArrayView1D<float, Stride1D.Dense>, ArrayView1D<float, Stride1D.Dense>, float>? _updateStepControlKernel;
 
@@ -43,12 +44,15 @@ public sealed partial class IlgpuBackend
         sums.MemSetToZero(Launched());
         int segments = segmentOffsets.Length - 1;
         if (x.Length == 0 || segments == 0) return;
-        _sumOfSquaresKernel ??= Accelerator.LoadKernel<ArrayView1D<float, Stride1D.Dense>, ArrayView1D<int, Stride1D.Dense>,
-            ArrayView1D<float, Stride1D.Dense>, int, int>(SumOfSquaresKernel);
+        _sumOfSquaresKernel ??= Accelerator.LoadKernel<ArrayView1D<float, Stride1D.Dense>, ArrayView1D<Vec4, Stride1D.Dense>,
+            ArrayView1D<int, Stride1D.Dense>, ArrayView1D<float, Stride1D.Dense>, int, int, StreamLayout>(SumOfSquaresKernel);
         int groupSize = SumOfSquaresGroupSize;
         int tile = groupSize * SumOfSquaresElementsPerThread;
         int groups = (int)(((long)x.Length + tile - 1) / tile);
-        _sumOfSquaresKernel(Launched(), new KernelConfig(groups, groupSize), x.Ilgpu(), segmentOffsets.Ilgpu(), sums, segments, tile);
+        var layout = StreamLayout.Of(x.Length, x.Offset);
+        var values = x.Ilgpu();
+        _sumOfSquaresKernel(Launched(), new KernelConfig(groups, groupSize), values, Vectors(values, layout), segmentOffsets.Ilgpu(), sums,
+            segments, tile, layout);
     }
 
     /// <inheritdoc/>
@@ -69,9 +73,10 @@ public sealed partial class IlgpuBackend
         _advanceStepKernel(Launched(), 1, control.Ilgpu());
     }
 
-    /// <summary>One group: the squares of one tile of x, split by segment, added atomically into result.</summary>
-    private static void SumOfSquaresKernel(ArrayView1D<float, Stride1D.Dense> x, ArrayView1D<int, Stride1D.Dense> offsets,
-        ArrayView1D<float, Stride1D.Dense> result, int segments, int tile)
+    /// <summary>One group: the squares of one tile of x, split by segment, added atomically into result.
+    /// <paramref name="vectors"/> is x's float4 part (<see cref="Vectors"/> of <paramref name="layout"/>).</summary>
+    private static void SumOfSquaresKernel(ArrayView1D<float, Stride1D.Dense> x, ArrayView1D<Vec4, Stride1D.Dense> vectors,
+        ArrayView1D<int, Stride1D.Dense> offsets, ArrayView1D<float, Stride1D.Dense> result, int segments, int tile, StreamLayout layout)
     {
         int tileStart = Grid.IdxX * tile;
         int tileEnd = XMath.Min(tileStart + tile, x.IntLength);
@@ -88,23 +93,39 @@ public sealed partial class IlgpuBackend
         for (int s = lo; s < segments && offsets[s] < tileEnd; s++)
         {
             int start = XMath.Max(offsets[s], tileStart), end = XMath.Min(offsets[s + 1], tileEnd);
-            float sum = 0f;
-            for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+            // The float4 wholly inside [start, end): v in [first, last), elements head + 4v … head + 4v + 3.
+            int first = (start - layout.Head + 3) >> 2, last = XMath.Min((end - layout.Head) >> 2, layout.Vectors);
+            if (last < first) last = first;
+            int scalarEnd = last > first ? layout.Head + 4 * first : end; // the head piece, or the whole piece without float4
+            // Two float4 per iteration (two 128-bit loads in flight per thread), then the odd one.
+            float sum = 0f, other = 0f;
+            int v = first + Group.IdxX;
+            for (; v + Group.DimX < last; v += 2 * Group.DimX)
             {
-                float value = x[i];
-                sum += value * value;
+                var q = vectors[v];
+                var r = vectors[v + Group.DimX];
+                sum += q.X * q.X + q.Y * q.Y + q.Z * q.Z + q.W * q.W;
+                other += r.X * r.X + r.Y * r.Y + r.Z * r.Z + r.W * r.W;
             }
-            // A NaN gradient is reported as +∞: ILGPU's CPU accelerator implements float atomics (which its
-            // group reduction also uses) as compare-and-swap loops that compare values, and NaN ≠ NaN would
-            // spin for ever. Squares are never negative, so +∞ is absorbing and the guard sees the same thing.
+            if (v < last)
+            {
+                var q = vectors[v];
+                sum += q.X * q.X + q.Y * q.Y + q.Z * q.Z + q.W * q.W;
+            }
+            sum += other;
+            for (int i = start + Group.IdxX; i < scalarEnd; i += Group.DimX) sum += x[i] * x[i];
+            if (last > first)
+                for (int i = layout.Head + 4 * last + Group.IdxX; i < end; i += Group.DimX) sum += x[i] * x[i];
+            sum = GroupSumToFirst(sum);
+            // A NaN gradient is reported as +∞: ILGPU's CPU accelerator implements float atomics as compare-and-swap
+            // loops that compare values, and NaN ≠ NaN would spin for ever. Squares are never negative, so +∞ is
+            // absorbing and the guard sees the same thing.
             if (XMath.IsNaN(sum)) sum = float.PositiveInfinity;
-            sum = GroupExtensions.Reduce<float, AddFloat>(sum);
             if (Group.IsFirstThread && end > start)
             {
                 Atomic.Add(ref result[s], sum);
                 total += sum;
             }
-            Group.Barrier(); // the reduction's shared memory is reused by the next segment
         }
         if (Group.IsFirstThread) Atomic.Add(ref result[segments], total);
     }

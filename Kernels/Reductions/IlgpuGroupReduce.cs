@@ -70,6 +70,45 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>
+    /// Sum of <paramref name="value"/> over the threads of the group, valid in the group's first thread (the others get
+    /// partial sums): shuffles add the 32 lanes of each warp (<see cref="WarpSumToFirst"/>), each warp's first lane puts its
+    /// sum in one shared slot, and the first warp adds the slots with shuffles again — one barrier before that and one
+    /// after (the slots are reused by the next call). Every thread of the group must call it.
+    /// </summary>
+    internal static float GroupSumToFirst(float value)
+    {
+        var slots = SharedMemory.Allocate<float>(MaxGroupSize);
+        value = WarpSumToFirst(value);
+        if (Warp.IsFirstLane) slots[Warp.WarpIdx] = value;
+        Group.Barrier();
+        float total = 0f;
+        if (Warp.WarpIdx == 0)
+        {
+            int warps = (Group.DimX + Warp.WarpSize - 1) / Warp.WarpSize;
+            for (int w = Warp.LaneIdx; w < warps; w += Warp.WarpSize) total += slots[w];
+            total = WarpSumToFirst(total);
+        }
+        Group.Barrier();
+        return total;
+    }
+
+    /// <summary>Sum over the lanes of the warp, valid in lane 0: log₂(32) = 5 shuffle-down steps written out (ptxas
+    /// does not unroll the loop over Warp.WarpSize), no shared memory; other warp widths (OpenCL) take the loop.</summary>
+    internal static float WarpSumToFirst(float value)
+    {
+        if (Warp.WarpSize == 32)
+        {
+            value += Warp.ShuffleDown(value, 16);
+            value += Warp.ShuffleDown(value, 8);
+            value += Warp.ShuffleDown(value, 4);
+            value += Warp.ShuffleDown(value, 2);
+            return value + Warp.ShuffleDown(value, 1);
+        }
+        for (int delta = Warp.WarpSize / 2; delta > 0; delta >>= 1) value += Warp.ShuffleDown(value, delta);
+        return value;
+    }
+
+    /// <summary>
     /// Sum of <paramref name="value"/> over the threads of the group, returned to every thread.
     /// Shared-memory tree: at each step the lower half adds the upper half (group size is a power of
     /// two), with a barrier between steps. Every thread of the group must call it.

@@ -141,12 +141,37 @@ public class SassTests
         Assert.Equal(0, r.SpillBytes + r.StackBytes);
     }
 
-    [Fact]
-    public void The_uncertainty_kernel_has_no_stack_frame()
+    /// <summary>Single-thread kernels that once had a local-memory stack frame from ILGPU's software float64 math
+    /// (Math.Exp/Log/Cos pass CORDIC state by reference): uncertainty now uses XMath.Exp(float), GLS and RLW DeviceMath.</summary>
+    [Theory]
+    [InlineData("IlgpuBackend.UncertaintyKernel")]   // was 64 B
+    [InlineData("IlgpuBackend.GeometricMeanKernel")] // was 64 B
+    [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
+    public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();
-        var r = s_sass.Value.Single(k => k.Kernel.Name == "IlgpuBackend.UncertaintyKernel");
-        Assert.Equal(0, r.StackBytes); // Math.Exp(double) left a 64-byte frame; XMath.Exp(float) does not
+        var r = s_sass.Value.Single(k => k.Kernel.Name == kernel);
+        Assert.Equal(0, r.StackBytes);
+        Assert.DoesNotContain("LDL", r.Sass, StringComparison.Ordinal);
+        Assert.DoesNotContain("STL", r.Sass, StringComparison.Ordinal);
+    }
+
+    /// <summary>Clipping's segmented sum of squares: the float4 inside a segment piece read with 128-bit loads, two per
+    /// iteration (its hot loop is the segment loop around them, which also holds the ≤ 3 + 3 scalar ends: the check on
+    /// the widths is on that loop and on the whole kernel), and the group's sum by warp shuffles written out (SHFL.DOWN,
+    /// 5 per warp pass, two passes) before the one shared slot per warp and the atomics.</summary>
+    [Fact]
+    public void The_sum_of_squares_reads_float4_and_reduces_by_warp_shuffles()
+    {
+        RequirePtxas();
+        var r = s_sass.Value.Single(k => k.Kernel.Name == "IlgpuBackend.SumOfSquaresKernel");
+        var whole = IlgpuSass.Mix(IlgpuSass.Instructions(r.Sass).Select(i => i.Text));
+        string what = $"hot loop LDG {SassMix.Widths("LDG", r.Loop.GlobalLoads)}, kernel LDG {SassMix.Widths("LDG", whole.GlobalLoads)}";
+        Assert.False(r.LoopIsWholeKernel, what);
+        Assert.True(r.Loop.GlobalLoads.GetValueOrDefault(128) >= 2, what);
+        int shuffles = IlgpuSass.Instructions(r.Sass).Count(i => i.Text.Contains("SHFL.DOWN", StringComparison.Ordinal));
+        Assert.True(shuffles >= 10, $"{shuffles} SHFL.DOWN (two warp passes of 5 expected)");
+        Assert.Equal(0, r.SpillBytes + r.StackBytes);
     }
 
     /// <summary>The CUDA occupancy calculator's arithmetic for compute capability 9.0, by hand: registers are allocated

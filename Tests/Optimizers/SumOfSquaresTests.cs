@@ -8,12 +8,14 @@ namespace Engine.Tests.Optimizers;
 public class SumOfSquaresTests
 {
     /// <summary>Segment layouts: single segments of odd/even sizes, and segments that straddle the
-    /// ILGPU kernel's tiles (up to 4096 elements each) and the CPU's 4096-element blocks.</summary>
+    /// ILGPU kernel's tiles (8192 elements each), its float4 (boundaries at every residue mod 4) and the CPU's
+    /// 4096-element blocks.</summary>
     private static readonly int[][] s_layouts =
     [
         [1], [7], [33], [257], [1000],
         [3, 5000, 1, 4096, 7],
         [1, 1, 1, 2, 300, 1, 64],
+        [5, 8190, 3, 9001, 2, 16386],
     ];
 
     private static double[] Expected(double[] x, int[] lengths)
@@ -29,14 +31,17 @@ public class SumOfSquaresTests
         return result;
     }
 
-    public static TheoryData<string, int> Float32Cases()
+    /// <summary>Every float32 device with every case number below <paramref name="count"/>.</summary>
+    private static TheoryData<string, int> OnEveryDevice(int count)
     {
         var data = new TheoryData<string, int>();
         foreach (var device in TestDevices.Float32)
-            for (int layout = 0; layout < s_layouts.Length; layout++)
-                data.Add(device.Data, layout);
+            for (int i = 0; i < count; i++)
+                data.Add(device.Data, i);
         return data;
     }
+
+    public static TheoryData<string, int> Float32Cases() => OnEveryDevice(s_layouts.Length);
 
     [Theory]
     [MemberData(nameof(Float32Cases))]
@@ -51,6 +56,31 @@ public class SumOfSquaresTests
         using var result = backend.Allocate<float>(lengths.Length + 1);
         backend.SegmentedSumOfSquares(model.Parameters.Gradients, model.Parameters.SegmentOffsets, result.View);
         Tolerance.AllClose(Expected(g, lengths), backend.ToArray(result.View), 1e-5, 1e-12, $"sums on {device}");
+    }
+
+    public static TheoryData<string, int> OffsetCases() => OnEveryDevice(4);
+
+    /// <summary>A view that starts 0–3 elements into its buffer: the ILGPU kernel's float4 then start at element
+    /// 4 − offset (mod 4) of the view, so the scalar head and tail of every piece are exercised at each phase.</summary>
+    [Theory]
+    [MemberData(nameof(OffsetCases))]
+    public void Float32_segment_sums_of_a_view_at_any_offset_match_float64(string device, int offset)
+    {
+        // Tolerance as above: rtol 1e-5 against float64 sums of the same float32 values.
+        var backend = TestDevices.Get(device);
+        int[] lengths = [2, 8191, 6, 4097, 1, 20000];
+        int n = lengths.Sum();
+        var random = new Random(40 + offset);
+        var all = new float[offset + n];
+        for (int i = 0; i < all.Length; i++) all[i] = (float)(random.NextDouble() * 6 - 3);
+        var g = Array.ConvertAll(all[offset..], v => (double)v);
+        var bounds = new int[lengths.Length + 1];
+        for (int s = 0; s < lengths.Length; s++) bounds[s + 1] = bounds[s] + lengths[s];
+        using var buffer = backend.Allocate<float>(all);
+        using var offsets = backend.Allocate<int>(bounds);
+        using var result = backend.Allocate<float>(lengths.Length + 1);
+        backend.SegmentedSumOfSquares(buffer.View.Slice(offset, n), offsets.View, result.View);
+        Tolerance.AllClose(Expected(g, lengths), backend.ToArray(result.View), 1e-5, 1e-12, $"sums on {device}, offset {offset}");
     }
 
     [Fact]
