@@ -192,13 +192,8 @@ public sealed class AlignedMtlTests
     [Fact]
     public void It_is_scale_invariant_and_zero_gradients_give_zero()
     {
-        var backend = TestDevices.Reference;
-        var g = CombinationTestSupport.RandomGradients(5, 30, seed: 11);
-        double[] w = [1, 0.5, 2, 1, 1.5];
-        var result = Run(backend, g, w);
-        var tiny = Run(backend, [.. g.Select(r => r.Select(v => v * 1e-8).ToArray())], w);
-        Tolerance.AllClose(result, [.. tiny.Select(v => v * 1e8)], 1e-9, 1e-14, "scale 1e-8");
-        Assert.All(Run(backend, [new double[30], new double[30]], [1, 1]), v => Assert.Equal(0.0, v));
+        MethodTraining.AssertScaleInvariant(b => new AlignedMtlCombiner<double>(b), tasks: 5, seed: 11);
+        Assert.All(Run(TestDevices.Reference, [new double[30], new double[30]], [1, 1]), v => Assert.Equal(0.0, v));
     }
 
     /// <summary>Through the registry: <c>aligned-mtl</c> (scale rmse) and <c>gls+aligned-mtl</c> train (loss down), the
@@ -206,19 +201,10 @@ public sealed class AlignedMtlTests
     [Theory]
     [InlineData("aligned-mtl")]
     [InlineData("gls+aligned-mtl")]
-    public void Aligned_mtl_trains_through_the_registry_and_a_warm_step_allocates_nothing(string method)
-    {
-        var cpu = new CpuBackend<float>();
-        using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1));
-        using var step = new TrainingStep(model, new StepOptions
+    public void Aligned_mtl_trains_through_the_registry_and_a_warm_step_allocates_nothing(string method) =>
+        MethodTraining.TrainsThroughTheRegistry(method, new() { ["scale"] = "rmse", ["max-sweeps"] = "30" }, step =>
         {
-            Method = method, LearningRate = 0.01,
-            MethodOptions = new Dictionary<string, string> { ["scale"] = "rmse", ["max-sweeps"] = "30" },
-        }, 16);
-        var combiner = Assert.IsType<AlignedMtlCombiner<float>>(step.Combiner);
-        Assert.Equal((AlignedMtlSolver.ScaleRmse, 30), (combiner.Scale, combiner.MaxSweeps));
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
-        MethodTraining.WarmStepsAllocateNothingAndLowerTheLoss(step, device);
-    }
+            var combiner = Assert.IsType<AlignedMtlCombiner<float>>(step.Combiner);
+            Assert.Equal((AlignedMtlSolver.ScaleRmse, 30), (combiner.Scale, combiner.MaxSweeps));
+        });
 }

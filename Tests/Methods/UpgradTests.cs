@@ -150,13 +150,8 @@ public sealed class UpgradTests
     [Fact]
     public void It_is_scale_invariant_and_zero_gradients_give_zero()
     {
-        var backend = TestDevices.Reference;
-        var g = CombinationTestSupport.RandomGradients(5, 30, seed: 13);
-        double[] w = [1, 0.5, 2, 1, 1.5];
-        var result = Run(backend, g, w);
-        var tiny = Run(backend, [.. g.Select(r => r.Select(v => v * 1e-8).ToArray())], w);
-        Tolerance.AllClose(result, [.. tiny.Select(v => v * 1e8)], 1e-9, 1e-14, "scale 1e-8");
-        Assert.All(Run(backend, [new double[30], new double[30]], [1, 1]), v => Assert.Equal(0.0, v));
+        MethodTraining.AssertScaleInvariant(b => new UpgradCombiner<double>(b), tasks: 5, seed: 13);
+        Assert.All(Run(TestDevices.Reference, [new double[30], new double[30]], [1, 1]), v => Assert.Equal(0.0, v));
     }
 
     /// <summary>Through the registry: <c>upgrad</c> and <c>gls+upgrad</c> train (loss down), the options reach the
@@ -164,19 +159,10 @@ public sealed class UpgradTests
     [Theory]
     [InlineData("upgrad")]
     [InlineData("gls+upgrad")]
-    public void Upgrad_trains_through_the_registry_and_a_warm_step_allocates_nothing(string method)
-    {
-        var cpu = new CpuBackend<float>();
-        using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1));
-        using var step = new TrainingStep(model, new StepOptions
+    public void Upgrad_trains_through_the_registry_and_a_warm_step_allocates_nothing(string method) =>
+        MethodTraining.TrainsThroughTheRegistry(method, new() { ["reg-eps"] = "0.001", ["max-iterations"] = "50" }, step =>
         {
-            Method = method, LearningRate = 0.01,
-            MethodOptions = new Dictionary<string, string> { ["reg-eps"] = "0.001", ["max-iterations"] = "50" },
-        }, 16);
-        var combiner = Assert.IsType<UpgradCombiner<float>>(step.Combiner);
-        Assert.Equal((0.001, 50), (combiner.Regularization, combiner.MaxIterations));
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
-        MethodTraining.WarmStepsAllocateNothingAndLowerTheLoss(step, device);
-    }
+            var combiner = Assert.IsType<UpgradCombiner<float>>(step.Combiner);
+            Assert.Equal((0.001, 50), (combiner.Regularization, combiner.MaxIterations));
+        });
 }
