@@ -67,6 +67,15 @@ public static class CombinationChecks
         Check.Positive(maxIterations, nameof(maxIterations));
     }
 
+    /// <summary>GradVac's checks: those of every Gram solve and β in [0, 1].</summary>
+    public static void CheckGradVac<T>(Backend backend, View<T> gram, int count, View<T> weights, double beta,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckGramSolve(backend, gram, count, weights, workspace, GradVacSolver.WorkspaceLength(count), coefficients);
+        if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "GradVac's beta must lie in [0, 1].");
+    }
+
     public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

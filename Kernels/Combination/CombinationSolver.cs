@@ -123,17 +123,7 @@ public static class CombinationSolver
 
         for (int i = 0; i < t; i++)
         {
-            // The other tasks, shuffled (Fisher–Yates driven by a counter-based hash of the key).
-            int n = 0;
-            for (int k = 0; k < t; k++)
-                if (k != i) { m.Set(order + n, k); n++; }
-            for (int s = n - 1; s > 0; s--)
-            {
-                int r = SwapIndex(p.RandomKey, i, t, s);
-                double tmp = m.Get(order + s);
-                m.Set(order + s, m.Get(order + r));
-                m.Set(order + r, tmp);
-            }
+            int n = ShuffleOthers(m, t, i, order, p.RandomKey);
 
             for (int o = 0; o < n; o++)
             {
@@ -153,6 +143,23 @@ public static class CombinationSolver
             for (int i = 0; i < t; i++) sum += m.Get(c + i * t + k);
             m.Set(beta + k, scale * sum);
         }
+    }
+
+    /// <summary>Writes the tasks other than <paramref name="task"/> at workspace offset <paramref name="order"/>, shuffled
+    /// (Fisher–Yates driven by a counter-based hash of <paramref name="key"/>; <see cref="PcGradOrder"/> on the host); returns T − 1.</summary>
+    public static int ShuffleOthers<TMemory>(TMemory m, int t, int task, int order, uint key) where TMemory : struct, ICombinationMemory
+    {
+        int n = 0;
+        for (int k = 0; k < t; k++)
+            if (k != task) { m.Set(order + n, k); n++; }
+        for (int s = n - 1; s > 0; s--)
+        {
+            int r = SwapIndex(key, task, t, s);
+            double tmp = m.Get(order + s);
+            m.Set(order + s, m.Get(order + r));
+            m.Set(order + r, tmp);
+        }
+        return n;
     }
 
     /// <summary>The swap partner r ∈ [0, s] of Fisher–Yates step s when shuffling task <paramref name="task"/>'s others.</summary>

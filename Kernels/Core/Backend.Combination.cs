@@ -145,4 +145,12 @@ public abstract partial class Backend<T>
     /// <see cref="UpgradSolver"/>); <paramref name="workspace"/>: <see cref="UpgradSolver.WorkspaceLength"/> elements.</summary>
     public abstract void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations,
         View<double> workspace, View<T> coefficients);
+
+    /// <summary>GradVac (Wang et al. 2021): the coefficients a (count) of Σᵢ g̃ᵢ' (each g̃ᵢ = wᵢgᵢ raised to its EMA cosine
+    /// targets against the others, in the order <paramref name="randomKey"/> shuffles) from the Gram matrix and the
+    /// weights, in float64 on the device, one thread (<see cref="GradVacSolver"/>); the targets live in
+    /// <paramref name="workspace"/> (<see cref="GradVacSolver.WorkspaceLength"/> elements, zero the targets once) and are
+    /// updated with rate <paramref name="beta"/>.</summary>
+    public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
+        View<double> workspace, View<T> coefficients);
 }

@@ -32,6 +32,15 @@ public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where 
     /// <summary>The coefficients a of the last <see cref="Combine"/>: the result was Σₖ aₖ gₖ.</summary>
     public View<T> Coefficients => _coefficients?.View ?? throw new InvalidOperationException("Combine has not run yet.");
 
+    /// <summary>The float64 workspace of the solve (state a method keeps between steps lives here).</summary>
+    protected View<double> Workspace => _workspace?.View ?? throw new InvalidOperationException("Combine has not run yet.");
+
+    /// <summary>Called once the scratch for <paramref name="tasks"/> tasks is allocated (uninitialised): set the state the
+    /// method keeps in <paramref name="workspace"/>.</summary>
+    protected virtual void ScratchAllocated(int tasks, View<double> workspace)
+    {
+    }
+
     /// <summary>Float64 workspace elements the solve needs for <paramref name="tasks"/> tasks.</summary>
     protected abstract int WorkspaceLength(int tasks);
 
@@ -68,6 +77,7 @@ public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where 
         _coefficients = Backend.Allocate<T>(tasks);
         _workspace = Backend.Allocate<double>(WorkspaceLength(tasks));
         _tasks = tasks;
+        ScratchAllocated(tasks, _workspace.View);
     }
 
     private void DisposeScratch()

@@ -48,6 +48,7 @@ public static class MethodRegistry
         Register(ImtlCombiner<float>.Method);
         Register(AlignedMtlCombiner<float>.Method);
         Register(UpgradCombiner<float>.Method);
+        Register(GradVacCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }
