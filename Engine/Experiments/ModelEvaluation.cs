@@ -29,7 +29,7 @@ public static class ModelEvaluation
     /// Predicts every task for every row of <paramref name="raw"/> (a dataset in original units, encoded with the
     /// model's <see cref="DataEncoding"/>); the inputs are standardized with <paramref name="scale"/> first.
     /// </summary>
-    public static IReadOnlyList<TaskOutput> Predict(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
+    public static IReadOnlyList<TaskOutput> PredictOriginalUnits(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
     {
         if (raw.RowCount == 0) return [];
         var inputs = scale.StandardizeInputs(raw); // a value the network would overflow on is an error naming row and column
@@ -70,7 +70,7 @@ public static class ModelEvaluation
     public static IReadOnlyList<TaskScore> Score(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
     {
         if (raw.RowCount == 0) return [];
-        var outputs = Predict(model, raw, scale, encoding);
+        var outputs = PredictOriginalUnits(model, raw, scale, encoding);
         var scores = new List<TaskScore>(outputs.Count);
         foreach (var output in outputs)
         {

@@ -6,7 +6,7 @@ using Engine.Data;
 namespace Engine.Experiments;
 
 /// <summary>
-/// Writes predictions (<see cref="ModelEvaluation.Predict"/>) as CSV, what <c>mtl predict</c> prints: per input row the
+/// Writes predictions (<see cref="ModelEvaluation.PredictOriginalUnits"/>) as CSV, what <c>mtl predict</c> prints: per input row the
 /// model's input columns as the file held them (numbers in shortest round-trip form, categories as their labels), then each
 /// task's prediction: regression values in original units under the target column names, class labels as the strings
 /// the training data used, and with <c>probabilities</c> one <c>P(task=label)</c> column per class. UTF-8 without a BOM,

@@ -118,7 +118,7 @@ public class CliTests : IDisposable
         using var backend = new CpuBackend<float>();
         using var outcome = Experiment.Run(settings, backend, cancellation: TestContext.Current.CancellationToken);
         outcome.SaveModel(modelPath);
-        var expected = ModelEvaluation.Predict(outcome.Model, outcome.Data.All, outcome.Data.Standardization, outcome.Data.All.Encoding);
+        var expected = ModelEvaluation.PredictOriginalUnits(outcome.Model, outcome.Data.All, outcome.Data.Standardization, outcome.Data.All.Encoding);
 
         var output = _dir.File_("predictions.csv");
         var r = Mtl.Run("predict", "--model", modelPath, "--data", csv, "--output", output, "--probabilities", "--device", "cpu");

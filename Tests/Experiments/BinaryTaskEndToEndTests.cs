@@ -31,7 +31,7 @@ public class BinaryTaskEndToEndTests
         Assert.InRange(outcome.Report.Metrics.Test.Single(s => s.Task == "quality").RSquared!.Value, 0.2, 1.0);
 
         // AUC by its definition, P(z₊ > z₋) + ½P(z₊ = z₋), over every (white, red) pair of the test split.
-        var logits = ModelEvaluation.Predict(outcome.Model, outcome.Data.RawTest, outcome.Data.Standardization, outcome.Data.All.Encoding)
+        var logits = ModelEvaluation.PredictOriginalUnits(outcome.Model, outcome.Data.RawTest, outcome.Data.Standardization, outcome.Data.All.Encoding)
             .Single(o => o.Task == "color").Logits!;
         var labels = ((Engine.Data.ClassTargets)outcome.Data.RawTest.Task("color")).Classes;
         double wins = 0, pairs = 0;

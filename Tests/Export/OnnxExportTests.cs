@@ -195,7 +195,7 @@ public sealed class OnnxExportCommandTests : IDisposable
         using var loaded = MultiTaskModel.Load(model, backend);
         var meta = loaded.Metadata!;
         var raw = CsvTable.Load(csv, meta.Schema!.InputsOnly(), null, meta.Encoding);
-        var expected = Engine.Experiments.ModelEvaluation.Predict(loaded, raw, meta.Standardization!, meta.Encoding!);
+        var expected = Engine.Experiments.ModelEvaluation.PredictOriginalUnits(loaded, raw, meta.Standardization!, meta.Encoding!);
 
         using var session = new InferenceSession(onnx);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName,
