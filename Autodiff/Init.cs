@@ -74,6 +74,15 @@ public static class Init
         return values;
     }
 
+    /// <summary><paramref name="count"/> values N(0, std²), seeded (an embedding table's N(0, 1)).</summary>
+    public static double[] Normal(int count, double std, ulong seed)
+    {
+        Check.Positive(count, nameof(count));
+        var values = new double[count];
+        new SplitMix64(seed).FillNormal(values, std);
+        return values;
+    }
+
     /// <summary>Writes host values into a device view, rounding to <typeparamref name="T"/> (setup time; allocates).</summary>
     public static void Upload<T>(Backend backend, ReadOnlySpan<double> values, View<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -30,6 +30,7 @@ internal enum OpKind
     Selectors,
     SelectorEntropy,
     Product,
+    Embedding,
 }
 
 /// <summary>

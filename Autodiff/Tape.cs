@@ -195,6 +195,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.CrossStitch: Ops.CrossStitchBackward(this, record); break;
             case OpKind.Dropout: Ops.DropoutBackward(this, record); break;
             case OpKind.LayerNorm: Ops.LayerNormBackward(this, record); break;
+            case OpKind.Embedding: Ops.EmbeddingBackward(this, record); break;
             case OpKind.SmoothStep: Ops.SmoothStepBackward(this, record); break;
             case OpKind.Selectors: Ops.SelectorsBackward(this, record); break;
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;

@@ -35,9 +35,10 @@ internal static class EvaluateCommand
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
         var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema, delimiter, saved.Encoding, text);
+        foreach (var line in EmbeddingVocabulary.DescribeUnseen(raw)) context.Error.WriteLine(line);   // counted, not an error
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
         context.Status($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");
-        var json = reportPath is null ? null : JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores), ExperimentReport.Json);
+        var json = reportPath is null ? null : JsonSerializer.Serialize(new EvaluationReport(modelPath, dataPath, raw.RowCount, scores) { UnseenCategories = Unseen(raw) }, ExperimentReport.Json);
         if (reportPath == "-") context.Output.WriteLine(json); // the report instead of the table
         else context.Console.Write(MetricsTables.Scores([(Path.GetFileNameWithoutExtension(dataPath), scores)]));
         if (reportPath is not null && reportPath != "-")
@@ -47,7 +48,15 @@ internal static class EvaluateCommand
         }
         return ExitCodes.Ok;
     }
+
+    private static Dictionary<string, int>? Unseen(Dataset raw) => raw.Schema.EmbeddedInputs.Count == 0 ? null
+        : EmbeddingVocabulary.UnseenCounts(raw).ToDictionary(c => c.Column, c => c.Rows);
 }
 
 /// <summary>What <c>mtl evaluate --report</c> writes.</summary>
-public sealed record EvaluationReport(string Model, string Data, int Rows, IReadOnlyList<TaskScore> Metrics);
+public sealed record EvaluationReport(string Model, string Data, int Rows, IReadOnlyList<TaskScore> Metrics)
+{
+    /// <summary>Embedded column → rows whose category the training split never had (null when the model embeds no column).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, int>? UnseenCategories { get; init; }
+}

@@ -24,6 +24,7 @@ internal sealed class TrainFlags
     public readonly Option<string?> Encoding = SharedFlags.Encoding();
     public readonly Option<string[]> Inputs = List("--inputs", "Numeric input columns (default: every column that is not a target or categorical).");
     public readonly Option<string[]> Categorical = List("--categorical", "Categorical input columns (one-hot encoded).");
+    public readonly Option<string[]> Embed = List("--embed", "Categorical input columns the model embeds, as COL or COL:DIM (a learned table of DIM features per category, shared by all tasks; vocabulary from the training split, unseen categories read a reserved row; default DIM min(600, round(1.6·n^0.56)) for n categories).", "COL[:DIM]");
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
@@ -92,7 +93,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Regression, Classification, Binary, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -127,6 +128,7 @@ internal sealed class TrainFlags
             MissingLabels = p.GetValue(StrictLabels) ? Engine.Data.MissingLabels.Error : Engine.Data.MissingLabels.Allow,
             Inputs = Names(p.GetValue(Inputs), "--inputs") is { Length: > 0 } inputs ? inputs : null,
             Categorical = Names(p.GetValue(Categorical), "--categorical"),
+            Embed = EmbedColumns(Names(p.GetValue(Embed), "--embed")),
             Regression = Names(p.GetValue(Regression), "--regression"),
             Classification = Names(p.GetValue(Classification), "--classification"),
             Binary = Names(p.GetValue(Binary), "--binary"),
@@ -289,6 +291,25 @@ internal sealed class TrainFlags
     /// <summary>Comma-separated or repeated names: "a,b" and "a b" give [a, b]; blanks are dropped.</summary>
     internal static string[] Names(string[]? values, string flag = "a list flag") =>
         (values ?? []).SelectMany(v => ColumnList.Split(v, flag)).ToArray(); // "a,b"; a name with a comma: "\"a,b\"" or a\,b
+
+    /// <summary>"city" → (city, default dim); "city:16" → (city, 16). A suffix after the last ':' that is not a number is part
+    /// of the column's name ("a:b" is the column a:b); a number there must be a positive dimension.</summary>
+    internal static EmbedColumn[] EmbedColumns(string[] values)
+    {
+        var columns = new List<EmbedColumn>();
+        foreach (var value in values)
+        {
+            int colon = value.LastIndexOf(':');
+            string suffix = colon < 0 ? "" : value[(colon + 1)..].Trim();
+            EmbedColumn column;
+            if (colon < 0 || suffix.Length > 0 && !suffix.All(char.IsAsciiDigit)) column = new EmbedColumn(value.Trim());
+            else if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out int dim) && dim > 0 && colon > 0) column = new EmbedColumn(value[..colon].Trim(), dim);
+            else throw new UsageException($"--embed {value}: expected COL or COL:DIM with DIM a positive integer (e.g. --embed {(colon > 0 ? value[..colon] : "city")}:16).");
+            if (columns.Any(c => c.Column == column.Column)) throw new UsageException($"--embed names column '{column.Column}' twice.");
+            columns.Add(column);
+        }
+        return [.. columns];
+    }
 
     /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
     internal static int[] Widths(string text, string flag = "--hidden")

@@ -168,7 +168,7 @@ public static class CsvTable
 
         // Vocabularies and label maps: given (from training) or fitted on this file.
         var categories = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
-        foreach (var name in schema.CategoricalInputs)
+        foreach (var name in schema.CategoricalInputs.Concat(schema.EmbeddedInputs))
         {
             int c = Column(name);
             categories[name] = given is null
@@ -190,9 +190,10 @@ public static class CsvTable
         }
         var encoding = given ?? new DataEncoding(categories, labels);
 
-        // Features: numeric inputs, then one one-hot block per categorical input.
+        // Features: numeric inputs, then one one-hot block per categorical input, then one index column per embedded input.
         var inputNames = new List<string>(schema.NumericInputs);
         foreach (var name in schema.CategoricalInputs) inputNames.AddRange(categories[name].Labels.Select(v => $"{name}={v}"));
+        inputNames.AddRange(schema.EmbeddedInputs);
         int width = inputNames.Count;
         var inputs = new float[(long)rows * width];
         int offset = 0;
@@ -209,6 +210,15 @@ public static class CsvTable
             for (int r = 0; r < rows; r++)
                 inputs[(long)r * width + offset + Index(raw, r, c, vocabulary, "category")] = 1f;
             offset += vocabulary.Count;
+        }
+        foreach (var name in schema.EmbeddedInputs)
+        {
+            // A value the vocabulary lacks gets the reserved index Count (the table's last row), not an error.
+            int c = Column(name);
+            var vocabulary = categories[name];
+            for (int r = 0; r < rows; r++)
+                inputs[(long)r * width + offset] = vocabulary.TryGetIndex(Present(raw, r, c), out int index) ? index : vocabulary.Count;
+            offset++;
         }
 
         var tasks = new List<TaskTargets>();

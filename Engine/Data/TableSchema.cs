@@ -78,15 +78,22 @@ public sealed class TableSchema
     /// <summary>Categorical input columns; each becomes a one-hot block after the numeric inputs.</summary>
     public IReadOnlyList<string> CategoricalInputs { get; }
 
+    /// <summary>Categorical input columns the model embeds (<c>--embed</c>): each becomes one index column, after the one-hot
+    /// blocks, holding the value's index in the column's vocabulary (fitted on the training split; unseen values get the
+    /// reserved index <c>vocabulary.Count</c>).</summary>
+    public IReadOnlyList<string> EmbeddedInputs { get; }
+
     /// <summary>The tasks, in order.</summary>
     public IReadOnlyList<TaskSpec> Tasks { get; }
 
     /// <summary>Creates a schema; every column may have one role only and task names must be distinct.</summary>
     [JsonConstructor]
-    public TableSchema(IReadOnlyList<string> numericInputs, IReadOnlyList<string> categoricalInputs, IReadOnlyList<TaskSpec> tasks)
+    public TableSchema(IReadOnlyList<string> numericInputs, IReadOnlyList<string> categoricalInputs, IReadOnlyList<TaskSpec> tasks,
+        IReadOnlyList<string>? embeddedInputs = null)
     {
         NumericInputs = (numericInputs ?? []).ToArray();
         CategoricalInputs = (categoricalInputs ?? []).ToArray();
+        EmbeddedInputs = (embeddedInputs ?? []).ToArray();
         Tasks = (tasks ?? []).ToArray();
 
         var roles = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -101,6 +108,7 @@ public sealed class TableSchema
         }
         foreach (var c in NumericInputs) Claim(c, "a numeric input");
         foreach (var c in CategoricalInputs) Claim(c, "a categorical input");
+        foreach (var c in EmbeddedInputs) Claim(c, "an embedded input");
         var taskNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in Tasks)
         {
@@ -113,28 +121,31 @@ public sealed class TableSchema
     public static TableSchema Empty { get; } = new([], [], []);
 
     /// <summary>Adds numeric input columns.</summary>
-    public TableSchema WithNumeric(params string[] columns) => new([.. NumericInputs, .. columns], CategoricalInputs, Tasks);
+    public TableSchema WithNumeric(params string[] columns) => new([.. NumericInputs, .. columns], CategoricalInputs, Tasks, EmbeddedInputs);
 
     /// <summary>Adds categorical (one-hot) input columns.</summary>
-    public TableSchema WithCategorical(params string[] columns) => new(NumericInputs, [.. CategoricalInputs, .. columns], Tasks);
+    public TableSchema WithCategorical(params string[] columns) => new(NumericInputs, [.. CategoricalInputs, .. columns], Tasks, EmbeddedInputs);
+
+    /// <summary>Adds embedded categorical input columns (<see cref="EmbeddedInputs"/>).</summary>
+    public TableSchema WithEmbedded(params string[] columns) => new(NumericInputs, CategoricalInputs, Tasks, [.. EmbeddedInputs, .. columns]);
 
     /// <summary>Adds a task.</summary>
-    public TableSchema WithTask(TaskSpec task) => new(NumericInputs, CategoricalInputs, [.. Tasks, task]);
+    public TableSchema WithTask(TaskSpec task) => new(NumericInputs, CategoricalInputs, [.. Tasks, task], EmbeddedInputs);
 
     /// <summary>Adds one regression task per column, each named after its column.</summary>
     public TableSchema WithRegression(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Regression)]);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Regression)], EmbeddedInputs);
 
     /// <summary>Adds one classification task per column, each named after its column.</summary>
     public TableSchema WithClassification(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Classification)]);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Classification)], EmbeddedInputs);
 
     /// <summary>Adds one binary task (two classes, one logit) per column, each named after its column.</summary>
     public TableSchema WithBinary(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Binary)]);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Binary)], EmbeddedInputs);
 
     /// <summary>The same inputs without tasks: for files to predict on, which have no target columns.</summary>
-    public TableSchema InputsOnly() => new(NumericInputs, CategoricalInputs, []);
+    public TableSchema InputsOnly() => new(NumericInputs, CategoricalInputs, [], EmbeddedInputs);
 
     /// <summary>The task with this name.</summary>
     public TaskSpec Task(string name) =>

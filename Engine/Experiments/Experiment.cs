@@ -152,9 +152,22 @@ public static class Experiment
             Tower = settings.Tower,
             Dropout = settings.Dropout,
             LayerNorm = settings.LayerNorm,
+            Embeddings = Embeddings(settings, data),
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };
+
+    /// <summary>The embedded columns in the data's order (the schema's), with the dimensions the settings give them.</summary>
+    private static EmbeddingSpec[]? Embeddings(ExperimentSettings settings, Dataset data)
+    {
+        if (data.Schema.EmbeddedInputs.Count == 0) return null;
+        return [.. data.Schema.EmbeddedInputs.Select(column =>
+        {
+            int categories = data.Encoding.Categories[column].Count;
+            int? dim = settings.Embed.FirstOrDefault(e => e.Column == column)?.Dim;
+            return new EmbeddingSpec(column, categories, dim ?? EmbeddingSpec.DefaultDim(categories));
+        })];
+    }
 
     /// <summary>Saves a trained model with its preprocessing and settings, atomically.</summary>
     public static void SaveModel(MultiTaskModel model, PreparedData data, ExperimentSettings settings, string path) =>

@@ -32,6 +32,9 @@ public sealed record ExperimentSettings
     /// <summary>Categorical input columns (one-hot encoded).</summary>
     public IReadOnlyList<string> Categorical { get; init; } = [];
 
+    /// <summary>Categorical input columns the model embeds (<c>--embed COL[:DIM]</c>, <see cref="ModelSpec.Embeddings"/>), in order.</summary>
+    public IReadOnlyList<EmbedColumn> Embed { get; init; } = [];
+
     /// <summary>Regression target columns, one task each.</summary>
     public IReadOnlyList<string> Regression { get; init; } = [];
 
@@ -148,3 +151,7 @@ public sealed record ExperimentSettings
     /// <summary>Where to write the JSON report; null = not written.</summary>
     public string? ReportPath { get; init; }
 }
+
+/// <summary>One <c>--embed COL[:DIM]</c>: the column and its embedding dimension (null: <see cref="EmbeddingSpec.DefaultDim"/>
+/// of its training vocabulary).</summary>
+public sealed record EmbedColumn(string Column, int? Dim = null);

@@ -44,6 +44,9 @@ public static class PredictionCsv
         }
     }
 
+    /// <summary>What the prediction CSV writes for an embedded input whose category the training split never had.</summary>
+    public const string UnseenCategory = "<unseen>";
+
     /// <summary>The prediction CSV as text: header, then one line per input row.</summary>
     /// <exception cref="ArgumentException">An output does not have one prediction per row of <paramref name="raw"/> (the message names the task).</exception>
     public static string ToText(Dataset raw, IReadOnlyList<TaskOutput> outputs, bool probabilities = false, char delimiter = ',')
@@ -53,6 +56,7 @@ public static class PredictionCsv
         CheckRows(raw, outputs);
         var header = new List<string>(raw.Schema.NumericInputs);
         header.AddRange(raw.Schema.CategoricalInputs);
+        header.AddRange(raw.Schema.EmbeddedInputs);
         foreach (var o in outputs)
         {
             header.AddRange(o.Columns);
@@ -75,6 +79,12 @@ public static class PredictionCsv
                 for (int v = 0; v < vocabulary.Count; v++) if (row[slot + v] == 1f) hot = v;
                 fields.Add(vocabulary.LabelOf(hot));
                 slot += vocabulary.Count;
+            }
+            foreach (var column in raw.Schema.EmbeddedInputs)   // an index; the reserved one (unseen in training) as <unseen>
+            {
+                var vocabulary = raw.Encoding.Categories[column];
+                int index = (int)row[slot++];
+                fields.Add(index < vocabulary.Count ? vocabulary.LabelOf(index) : UnseenCategory);
             }
             foreach (var o in outputs)
             {

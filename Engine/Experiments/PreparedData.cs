@@ -57,7 +57,7 @@ public sealed class PreparedData
     public PreparedData WithOnlyTask(string task)
     {
         var spec = All.Schema.Task(task);
-        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec]);
+        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec], All.Schema.EmbeddedInputs);
         Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines);
         return new PreparedData(Keep(All), Split, Standardization, Keep(RawTrain), Keep(RawValidation), Keep(RawTest),
             Keep(Train), Keep(Validation), Keep(Test));
@@ -97,6 +97,7 @@ public sealed class PreparedData
         var split = DataSplit.Shuffled(data.RowCount, train, validationFraction, seed);
         if (split.Train.Length == 0)
             throw new ExperimentSetupException($"{data.Source} has {data.RowCount} rows: none is left for training after the split.");
+        data = EmbeddingVocabulary.FitOnRows(data, split.Train);   // embedded columns: the training split's categories only
         return new PreparedData(data, split, Standardization.Fit(data, split.Train));
     }
 
@@ -115,14 +116,14 @@ public sealed class PreparedData
                 "--data FILE.csv; the file is UCI dataset 242, https://archive.ics.uci.edu/dataset/242/energy+efficiency " +
                 "(attribution: data/README.md).", path);
         bool namesTasks = settings.Regression.Count + settings.Classification.Count + settings.Binary.Count > 0;
-        if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count == 0)
+        if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count + settings.Embed.Count == 0)
             return (path, BundledDatasets.EnergyEfficiency);
         if (settings.DataPath is not null && !namesTasks)
         {
             var bundled = BundledSchema(path);
             if (bundled is null)
                 throw new ExperimentSetupException($"{path}: name at least one task column (--regression or --classification).");
-            if (settings.Inputs is null && settings.Categorical.Count == 0) return (path, bundled);
+            if (settings.Inputs is null && settings.Categorical.Count + settings.Embed.Count == 0) return (path, bundled);
             settings = settings with
             {
                 Regression = bundled.Tasks.Where(t => t.Kind == TaskKind.Regression).Select(t => t.Columns[0]).ToArray(),
@@ -132,11 +133,12 @@ public sealed class PreparedData
         }
         var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).ToHashSet(StringComparer.Ordinal);
         var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
-            .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c)).ToArray();
+            .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
         try
         {
             var schema = new TableSchema(inputs, settings.Categorical,
-                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification), .. settings.Binary.Select(TaskSpec.Binary)]);
+                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification), .. settings.Binary.Select(TaskSpec.Binary)],
+                [.. settings.Embed.Select(e => e.Column)]);
             return (path, schema);
         }
         catch (ArgumentException e)
@@ -149,7 +151,7 @@ public sealed class PreparedData
     private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter, System.Text.Encoding? text)
     {
         var header = Header(path, delimiter, text);
-        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
+        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.EmbeddedInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
             if (!header.Contains(column))
                 throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
     }

@@ -88,6 +88,7 @@ public static class OnnxExport
         graph.Unique(InputName);
         var x = scale is null ? InputName : graph.Standardize(InputName, scale.Inputs, "inputs");
 
+        if (model.Embedding is { } embedding) x = EmbeddingOnnx.Export(graph, embedding, x);
         var features = SharedPart(graph, model.Shared, x, model.TaskCount);
         for (int t = 0; t < model.TaskCount; t++)
         {

@@ -14,6 +14,22 @@ internal static class InputValidation
                 throw new ArgumentException($"{name}[row {i / cols}, column {i % cols}] is {values[i]}: inputs and targets must be finite numbers.", name);
     }
 
+    /// <summary>Throws unless every index column of the embedded inputs (<see cref="ModelSpec.Embeddings"/>, the last columns
+    /// of each row) holds an integer in [0, categories]: a training category's index, or the reserved index of an unseen one.</summary>
+    public static void CheckCategoryIndices(ReadOnlySpan<float> values, int rows, ModelSpec spec, string name)
+    {
+        var embedded = spec.EmbeddedColumns;
+        int cols = spec.Inputs, first = spec.PassThroughInputs;
+        for (int r = 0; r < rows; r++)
+            for (int t = 0; t < embedded.Count; t++)
+            {
+                float v = values[r * cols + first + t];
+                if (!(v >= 0 && v <= embedded[t].Categories && v == MathF.Floor(v)))
+                    throw new ArgumentException($"{name}[row {r}, column {first + t}] is {v}, but it is the index column of embedded input " +
+                        $"'{embedded[t].Column}' and must hold an integer in [0, {embedded[t].Categories}] ({embedded[t].Categories} = unseen category).", name);
+            }
+    }
+
     /// <summary>Throws unless every label lies in [0, classes).</summary>
     public static void CheckLabels(ReadOnlySpan<int> labels, int classes, string name)
     {

@@ -53,6 +53,22 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool LayerNorm { get; init; }
 
+    /// <summary>Categorical columns the model embeds (<c>--embed</c>): the last Embeddings.Count input columns hold their
+    /// category indices, in this order; each becomes a row of its table <c>embeddings.{t}.weight</c>, concatenated after the
+    /// other inputs before the shared part (docs/maths.md §21.3). The tables are shared parameters. Null or empty: none.
+    /// Written to checkpoints only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EmbeddingSpec>? Embeddings { get; init; }
+
+    /// <summary>The embedded columns (empty when there are none).</summary>
+    [JsonIgnore] public IReadOnlyList<EmbeddingSpec> EmbeddedColumns => Embeddings ?? [];
+
+    /// <summary>Inputs the model passes through unembedded (the numeric and one-hot columns, before the index columns).</summary>
+    [JsonIgnore] public int PassThroughInputs => Inputs - EmbeddedColumns.Count;
+
+    /// <summary>The width the shared part reads: the passed-through inputs plus every embedding's dimension.</summary>
+    [JsonIgnore] public int SharedInputs => PassThroughInputs + EmbeddedColumns.Sum(e => e.Dim);
+
     /// <summary>How weights and biases start.</summary>
     public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;
 
@@ -88,6 +104,15 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
             head.Validate($"ModelSpec.Heads[{i}]");
             if (!names.Add(head.Name)) throw new ArgumentException($"ModelSpec.Heads: task '{head.Name}' appears twice.", nameof(Heads));
         }
+        var embedded = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < EmbeddedColumns.Count; i++)
+        {
+            var e = EmbeddedColumns[i] ?? throw new ArgumentNullException(nameof(Embeddings), $"ModelSpec.Embeddings[{i}] is null.");
+            e.Validate(i);
+            if (!embedded.Add(e.Column)) throw new ArgumentException($"ModelSpec.Embeddings: column '{e.Column}' is embedded twice.", nameof(Embeddings));
+        }
+        if (EmbeddedColumns.Count > Inputs)
+            throw new ArgumentException($"ModelSpec.Embeddings: {EmbeddedColumns.Count} embedded columns but only {Inputs} inputs.", nameof(Embeddings));
         if (!Enum.IsDefined(TrunkActivation)) throw new ArgumentOutOfRangeException(nameof(TrunkActivation), TrunkActivation, "Unknown activation.");
         if (TrunkOutputActivation is { } last && !Enum.IsDefined(last)) throw new ArgumentOutOfRangeException(nameof(TrunkOutputActivation), last, "Unknown activation.");
         if (!(Dropout >= 0 && Dropout < 1))

@@ -50,6 +50,9 @@ public sealed partial class MultiTaskModel : IDisposable
         _taskRanges = new (int, int)[tasks];
         try
         {
+            // The embedding tables come first: shared parameters, at the head of the shared block.
+            if (spec.EmbeddedColumns.Count > 0)
+                Embedding = new InputEmbedding<float>(Parameters, "embeddings", spec.PassThroughInputs, [.. spec.EmbeddedColumns.Select(e => (e.TableRows, e.Dim))]);
             Shared = Architecture.Of(spec).Build(spec, Parameters);
             int[] tower = [.. spec.TowerWidths];
             for (int t = 0; t < tasks; t++)
@@ -67,7 +70,8 @@ public sealed partial class MultiTaskModel : IDisposable
                 _taskRanges[t] = (first, Parameters.Slots.Count - first);
             }
             Parameters.Allocate();
-            SharedParameters = Shared.SharedParameters;
+            SharedParameters = Embedding is null ? Shared.SharedParameters
+                : new ParameterGroup<float>([.. Embedding.Tables, .. Shared.SharedParameters.Parameters]);
         }
         catch
         {
@@ -75,7 +79,9 @@ public sealed partial class MultiTaskModel : IDisposable
             throw;
         }
         _features = new Tensor<float>[tasks];
-        _boundary = new Tensor<float>[Shared.BoundaryCount];
+        // With embeddings, the embedded input is one more boundary tensor: a task-owned part that reads the input (an MMoE
+        // gate) reaches the shared tables through it, so the stacked per-task backward stops there too.
+        _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1)];
         _inferenceOutputs = new Tensor<float>[tasks];
     }
 
@@ -109,6 +115,9 @@ public sealed partial class MultiTaskModel : IDisposable
     /// the architecture (docs/maths.md §17); for a shared bottom, the trunk.
     /// </summary>
     public ParameterGroup<float> SharedParameters { get; }
+
+    /// <summary>The input embedding (<see cref="ModelSpec.Embeddings"/>), or null when the model embeds no column.</summary>
+    public InputEmbedding<float>? Embedding { get; }
 
     /// <summary>The output layers, in task order.</summary>
     public IReadOnlyList<Dense<float>> Heads => _heads;
@@ -155,6 +164,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>(Re)initializes every weight and bias, seeded (the shared part, tower t and output layer t each get their own streams).</summary>
     public void Initialize(Initializer kind, ulong seed)
     {
+        Embedding?.Initialize(kind, seed ^ 0x5851F42D4C957F2DUL);
         Shared.Initialize(kind, seed);
         for (int i = 0; i < _heads.Length; i++)
         {
@@ -177,7 +187,12 @@ public sealed partial class MultiTaskModel : IDisposable
             throw new ArgumentException($"inputs has {inputs.Cols} features per row but the model takes {Spec.Inputs}.", nameof(inputs));
         if (outputs.Length != _heads.Length)
             throw new ArgumentException($"outputs has room for {outputs.Length} tasks but the model has {_heads.Length}.", nameof(outputs));
-        Shared.Forward(tape, inputs, _features, _boundary);
+        if (Embedding is not null)
+        {
+            inputs = Embedding.Forward(tape, inputs);
+            _boundary[^1] = inputs;
+        }
+        Shared.Forward(tape, inputs, _features, _boundary.AsSpan(0, Shared.BoundaryCount));
         for (int i = 0; i < _heads.Length; i++)
         {
             var h = _features[i];
@@ -229,6 +244,7 @@ public sealed partial class MultiTaskModel : IDisposable
     {
         Check.Positive(rows, nameof(rows));
         InputValidation.CheckMatrix(inputs, rows, Spec.Inputs, nameof(inputs));
+        InputValidation.CheckCategoryIndices(inputs, rows, Spec, nameof(inputs));
         var tasks = new TaskPrediction[_heads.Length];
         for (int t = 0; t < tasks.Length; t++) tasks[t] = new TaskPrediction(Spec.Heads[t], rows);
         for (int start = 0; start < rows; start += MaxPredictionBatch)

@@ -29,6 +29,7 @@ public sealed class DeviceDataset : IDisposable
         var spec = model.Spec;
         if (data.InputWidth != spec.Inputs)
             throw new ArgumentException($"{name}: the inputs have {data.InputWidth} features per row but the model takes {spec.Inputs}.", name);
+        InputValidation.CheckCategoryIndices(data.Inputs, data.Rows, spec, name);
         _tasks = new TaskData[spec.Heads.Count];
         for (int i = 0; i < _tasks.Length; i++)
         {

@@ -543,4 +543,28 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+
+    public override void EmbeddingGather(View<T> x, View<T> table, EmbeddingLayout l, View<T> y)
+    {
+        var xs = S(x); var ts = S(table); var ys = S(y);
+        for (int r = 0; r < l.Rows; r++)
+            for (int j = 0; j < l.Dim; j++)
+                ys[r * l.OutputCols + l.OutputOffset + j] = ts[EmbeddingLayout.Row(double.CreateChecked(xs[r * l.InputCols + l.Column]), l.Count) * l.Dim + j];
+    }
+
+    public override void EmbeddingScatterAdd(View<T> x, View<T> dy, EmbeddingLayout l, View<T> dTable, bool accumulate)
+    {
+        var xs = S(x); var dys = S(dy); var ds = S(dTable);
+        if (!accumulate) ds.Clear();
+        for (int r = 0; r < l.Rows; r++)
+            for (int j = 0; j < l.Dim; j++)
+                ds[EmbeddingLayout.Row(double.CreateChecked(xs[r * l.InputCols + l.Column]), l.Count) * l.Dim + j] += dys[r * l.OutputCols + l.OutputOffset + j];
+    }
+
+    public override void CopyColumns(View<T> x, int rows, int xCols, int width, View<T> y, int yCols)
+    {
+        var xs = S(x); var ys = S(y);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < width; j++) ys[r * yCols + j] = xs[r * xCols + j];
+    }
 }

@@ -65,6 +65,10 @@ public class MixtureOpTests
         public readonly Backend<double> Backend;
         public readonly FlatParameters<double> Parameters;
         public readonly SharedPart<double> Part;
+        /// <summary>With <c>embed</c>: two embedded index columns after the 4 numeric ones (tables [5 × 3] and [3 × 2], the
+        /// shared block's head), and the block the per-task pass routes (the tables, then the part's shared parameters).</summary>
+        public readonly InputEmbedding<double>? Embedding;
+        public readonly ParameterGroup<double> Shared;
         public readonly Dense<double>[] Heads = new Dense<double>[Tasks];
         /// <summary>Index of task t's first slot (its block runs to the next task's).</summary>
         public readonly int[] TaskSlots = new int[Tasks];
@@ -72,12 +76,14 @@ public class MixtureOpTests
         private readonly Tensor<double> _x;
         private readonly Tensor<double>[] _targets = new Tensor<double>[Tasks];
 
-        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0, bool layerNorm = false)
+        public MoeNet(Backend<double> backend, Architecture architecture, double dropout = 0, bool layerNorm = false, bool embed = false)
         {
             Backend = backend;
-            var spec = new ModelSpec(4, [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
-            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout, LayerNorm = layerNorm };
+            EmbeddingSpec[]? embeddings = embed ? [new("c0", 4, 3), new("c1", 2, 2)] : null;
+            var spec = new ModelSpec(4 + (embed ? 2 : 0), [6, 3], [TaskHead.Regression("a"), TaskHead.Regression("b", 2), TaskHead.Regression("c")])
+            { Architecture = architecture, TrunkActivation = Activation.Tanh, Dropout = dropout, LayerNorm = layerNorm, Embeddings = embeddings };
             Parameters = new FlatParameters<double>(backend);
+            if (embeddings is not null) Embedding = new InputEmbedding<double>(Parameters, "embeddings", 4, [.. embeddings.Select(e => (e.TableRows, e.Dim))]);
             Part = architecture.Build(spec, Parameters);
             for (int t = 0; t < Tasks; t++)
             {
@@ -86,18 +92,28 @@ public class MixtureOpTests
                 Heads[t] = new Dense<double>(Parameters, "heads." + spec.Heads[t].Name, 3, spec.Heads[t].Outputs);
             }
             Parameters.Allocate();
+            Shared = Embedding is null ? Part.SharedParameters : new ParameterGroup<double>([.. Embedding.Tables, .. Part.SharedParameters.Parameters]);
+            Embedding?.Initialize(Initializer.PyTorchDefault, 5);
             Part.Initialize(Initializer.PyTorchDefault, 3);
             for (int t = 0; t < Tasks; t++) Heads[t].Initialize(Initializer.XavierUniform, 40 + (ulong)t);
             _leaves = new Leaves<double>(backend);
-            _x = _leaves.Random("x", Batch, 4, seed: 21, requiresGrad: false);
+            if (embed)
+            {
+                double[] indices = [0, 4, 1, 3, 3, /* c1: */ 2, 0, 1, 0, 2];           // 4 and 2: the reserved rows
+                var x = Tolerance.Random(Batch * 6, seed: 21);
+                for (int r = 0; r < Batch; r++) (x[r * 6 + 4], x[r * 6 + 5]) = (indices[r], indices[Batch + r]);
+                _x = _leaves.Make("x", Batch, 6, x, requiresGrad: false);
+            }
+            else _x = _leaves.Random("x", Batch, 4, seed: 21, requiresGrad: false);
             for (int t = 0; t < Tasks; t++) _targets[t] = _leaves.Random("y", Batch, spec.Heads[t].Outputs, seed: 22 + t, requiresGrad: false);
         }
 
         public (Tensor<double>[] Losses, Tensor<double>[] Boundary) Forward(Tape<double> tape)
         {
             var features = new Tensor<double>[Tasks];
-            var boundary = new Tensor<double>[Part.BoundaryCount];
-            Part.Forward(tape, _x, features, boundary);
+            var boundary = new Tensor<double>[Part.BoundaryCount + (Embedding is null ? 0 : 1)];
+            var x = Embedding is null ? _x : boundary[^1] = Embedding.Forward(tape, _x);
+            Part.Forward(tape, x, features, boundary.AsSpan(0, Part.BoundaryCount));
             var losses = new Tensor<double>[Tasks];
             for (int t = 0; t < Tasks; t++)
             {
@@ -139,7 +155,7 @@ public class MixtureOpTests
     /// training mode for dropout). Returns the shared block's length.</summary>
     internal static int AssertStackedEqualsRouted(Backend<double> backend, MoeNet net, string architecture, Action<Tape<double>>? prepare = null)
     {
-        var group = net.Part.SharedParameters;
+        var group = net.Shared;
         int shared = group.Length, tasks = MoeNet.Tasks;
         using var tape = new Tape<double>(backend);
         using var rows = backend.Allocate<double>(tasks * shared);

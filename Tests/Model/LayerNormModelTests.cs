@@ -61,10 +61,12 @@ public class LayerNormModelTests : IDisposable
         for (int t = 0; t < 2; t++) Assert.Equal(a.Tasks[t].Values, b.Tasks[t].Values);
     }
 
-    private static float[] Train(ModelSpec spec, Backend<float> backend)
+    /// <summary>Three PCGrad steps (lr 0.05) on 16 rows (default: Problems.Data(16, seed 3)); the parameters after them.
+    /// Also used by the embedding tests.</summary>
+    internal static float[] Train(ModelSpec spec, Backend<float> backend, TrainingData? rows = null)
     {
         using var model = MultiTaskModel.Create(spec, backend);
-        using var data = DeviceDataset.Upload(model, Problems.Data(16, seed: 3));
+        using var data = DeviceDataset.Upload(model, rows ?? Problems.Data(16, seed: 3));
         using var step = new TrainingStep(model, new StepOptions { LearningRate = 0.05, Combination = CombinationMethod.PcGrad }, 16);
         for (int s = 0; s < 3; s++) step.Run(data, 0, 16);
         return backend.ToArray(model.Parameters.Values);

@@ -141,12 +141,12 @@ public class AllocationTests
     }
 
     /// <summary>20 warm steps of batches of 16 (after 4 that size the arena and pools) allocate 0 bytes on the CPU backend.
-    /// Also used by the layer tests (dropout, layer norm).</summary>
-    internal static void AssertWarmStepAllocatesNothing(ModelSpec spec, CombinationMethod combination)
+    /// Also used by the layer tests (dropout, layer norm, embeddings: those pass their own 64 rows).</summary>
+    internal static void AssertWarmStepAllocatesNothing(ModelSpec spec, CombinationMethod combination, TrainingData? data = null)
     {
         var cpu = new CpuBackend<float>();
         using var model = MultiTaskModel.Create(spec, cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        using var device = DeviceDataset.Upload(model, data ?? Problems.Data(64, seed: 1), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
 

@@ -61,7 +61,7 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
         for (int i = 0; i < layers; i++)
         {
             var activation = i == layers - 1 ? spec.TrunkOutputActivation ?? spec.TrunkActivation : spec.TrunkActivation;
-            _columns[i] = new BatchedDense<T>(parameters, $"columns.{i}", _tasks, i == 0 ? spec.Inputs : spec.Trunk[i - 1], spec.Trunk[i],
+            _columns[i] = new BatchedDense<T>(parameters, $"columns.{i}", _tasks, i == 0 ? spec.SharedInputs : spec.Trunk[i - 1], spec.Trunk[i],
                 spec.LayerNorm ? Activation.Identity : activation, sharedInput: i == 0);
             _after[i] = Sequential<T>.After(parameters, $"columns.{i}", spec.Trunk[i], activation, spec.Dropout, spec.LayerNorm, _tasks);
         }

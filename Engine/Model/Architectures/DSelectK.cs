@@ -118,8 +118,8 @@ public sealed class DSelectK<T> : SharedPart<T> where T : unmanaged, IFloatingPo
         ArgumentNullException.ThrowIfNull(architecture);
         architecture.Validate();
         _architecture = architecture;
-        _inputs = spec.Inputs;
-        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", architecture.Experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+        _inputs = spec.SharedInputs;
+        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", architecture.Experts, spec.SharedInputs, [.. spec.Trunk], spec.TrunkActivation,
             spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout);
         _gates = new DSelectGate<T>?[spec.Heads.Count];
         _regularizers = new Tensor<T>?[spec.Heads.Count];

@@ -47,10 +47,10 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
         ArgumentNullException.ThrowIfNull(spec);
         Check.Positive(experts, nameof(experts));
         ExpertCount = experts;
-        _inputs = spec.Inputs;
-        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", experts, spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+        _inputs = spec.SharedInputs;
+        ExpertLayers = Sequential<T>.BatchedMlp(parameters, "experts", experts, spec.SharedInputs, [.. spec.Trunk], spec.TrunkActivation,
             spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
-        if (sharedGate) _sharedGate = new Dense<T>(parameters, "gate", spec.Inputs, experts, Activation.Identity, bias: false);
+        if (sharedGate) _sharedGate = new Dense<T>(parameters, "gate", spec.SharedInputs, experts, Activation.Identity, bias: false);
         _taskGates = new Dense<T>?[spec.Heads.Count];
     }
 

@@ -85,7 +85,7 @@ public sealed class ProgressiveLayeredExtraction<T> : SharedPart<T> where T : un
         _concat = new Tensor<T>[2];
     }
 
-    private int InputWidth(int level) => level == 0 ? _spec.Inputs : _spec.TrunkOutputs;
+    private int InputWidth(int level) => level == 0 ? _spec.SharedInputs : _spec.TrunkOutputs;
 
     /// <summary>Number of extraction levels L (read by the ONNX exporter, Engine/Export/Architectures/PleOnnx.cs).</summary>
     public int Levels => _levels;

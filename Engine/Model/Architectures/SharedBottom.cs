@@ -23,7 +23,7 @@ public sealed class SharedBottom<T> : SharedPart<T> where T : unmanaged, IFloati
     public SharedBottom(ModelSpec spec, FlatParameters<T> parameters)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        Trunk = Sequential<T>.Mlp(parameters, "trunk", spec.Inputs, [.. spec.Trunk], spec.TrunkActivation,
+        Trunk = Sequential<T>.Mlp(parameters, "trunk", spec.SharedInputs, [.. spec.Trunk], spec.TrunkActivation,
             spec.TrunkOutputActivation ?? spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
     }
 
