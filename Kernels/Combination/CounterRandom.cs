@@ -18,7 +18,7 @@ public static class CounterRandom
     /// <summary>A uniform number in (0, 1) (never 0 or 1): the top 53 bits of the hash of (seed, step, index, lane), centred.</summary>
     public static double Uniform(ulong seed, long step, int index, int lane)
     {
-        ulong key = Mix(seed ^ Mix(unchecked((ulong)step * 0x9E3779B97F4A7C15UL + (ulong)(2 * index + lane))));
+        ulong key = Mix(seed ^ Mix(unchecked((ulong)step * 0x9E3779B97F4A7C15UL + 2 * (ulong)(uint)index + (ulong)(uint)lane)));   // 2·index in 64 bits: no int overflow at index ≥ 2³⁰
         return ((key >> 11) + 0.5) * (1.0 / 9007199254740992.0);   // (k + ½)/2⁵³
     }
 

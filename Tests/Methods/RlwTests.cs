@@ -27,7 +27,7 @@ public sealed class RlwTests
 
     private static double ReferenceUniform(ulong seed, long step, int index, int lane)
     {
-        ulong counter = unchecked((ulong)step * 0x9E3779B97F4A7C15UL + (ulong)(2 * index + lane));
+        ulong counter = unchecked((ulong)step * 0x9E3779B97F4A7C15UL + (ulong)index * 2 + (ulong)lane);   // the counter is 2·index + lane in 64 bits
         ulong bits = SplitMix64Finaliser(seed ^ SplitMix64Finaliser(counter)) >> 11;   // 53 bits
         return (bits + 0.5) / Math.Pow(2, 53);
     }
@@ -48,6 +48,10 @@ public sealed class RlwTests
         for (long step = 0; step < 50; step++)
             for (int i = 0; i < 4; i++)
                 Assert.Equal(ReferenceNormal(42, step, i), CounterRandom.Normal(42, step, i));
+        // Indices at and past 2³⁰, where 2·index overflows an int: still the reference's 64-bit counter.
+        foreach (int i in new[] { 1 << 30, (1 << 30) + 1, int.MaxValue })
+            for (int lane = 0; lane < 2; lane++)
+                Assert.Equal(ReferenceUniform(42, 3, i, lane), CounterRandom.Uniform(42, 3, i, lane));
         // 200 000 draws: mean 0 ± 0.01, variance 1 ± 0.02, P(z < 1) = Φ(1) = 0.8413 ± 0.005 (several standard errors).
         var z = Enumerable.Range(0, 200_000).Select(k => CounterRandom.Normal(7, k / 4, k % 4)).ToArray();
         double mean = z.Average(), variance = z.Select(v => (v - mean) * (v - mean)).Average();
