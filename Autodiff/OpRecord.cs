@@ -31,6 +31,7 @@ internal enum OpKind
     SelectorEntropy,
     Product,
     Embedding,
+    MaskedProbabilityCrossEntropy,
 }
 
 /// <summary>

@@ -19,4 +19,17 @@ public abstract partial class Backend<T>
     /// <summary>The accuracy count of binary logits: <c>count[0] = #{i : yᵢ ≥ 0 and [zᵢ &gt; 0] = yᵢ}</c> (z = 0, σ = ½, counts as
     /// class 0, as argmax ties go to the lowest class); unlabelled elements never count.</summary>
     public abstract void CountCorrectBinary(View<T> logits, View<int> labels, View<T> count);
+
+    /// <summary>
+    /// Masked binary cross-entropy of probabilities (PyTorch's <c>BCELoss</c>), element by element: <c>labels[i]</c> ∈ {0, 1}
+    /// or negative (no label), <c>count[0] = n</c> = labelled elements and
+    /// <c>loss[0] = (1/max(n, 1))·Σ_{yᵢ ≥ 0} −[yᵢ·max(log pᵢ, −100) + (1 − yᵢ)·max(log1p(−pᵢ), −100)]</c>: the log clamped at
+    /// −100 as PyTorch does, so p = 0 or 1 gives a finite loss. For a task whose output is already a probability (ESMM's
+    /// pCTCVR = pCTR·pCVR, a product of sigmoids, has no logit). p outside [0, 1] gives NaN. Maths: docs/maths.md §19.7.
+    /// </summary>
+    public abstract void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count);
+
+    /// <summary>The fused backward, PyTorch's: <c>dpᵢ (+)= upstream[0]·(pᵢ − yᵢ)/(max(n, 1)·max(pᵢ(1 − pᵢ), 10⁻¹²))</c> for
+    /// labelled elements, <c>(+)= 0</c> for the others (<paramref name="count"/> is what the forward wrote).</summary>
+    public abstract void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate);
 }

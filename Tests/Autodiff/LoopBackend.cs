@@ -415,6 +415,29 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
+    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count)
+    {
+        var P = S(probabilities); var Y = S(labels);
+        T total = T.Zero, floor = T.CreateChecked(-100); int n = 0;
+        for (int i = 0; i < P.Length; i++)
+        {
+            if (Y[i] < 0) continue;
+            T y = T.CreateChecked(Y[i]);
+            total -= y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor);
+            n++;
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+    }
+
+    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dProbabilities); T up = S(upstream)[0];
+        T n = T.Max(S(count)[0], T.One), eps = T.CreateChecked((double)1e-12f);
+        for (int i = 0; i < P.Length; i++)
+            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+    }
+
     public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count)
     {
         var P = S(prediction); var Tt = S(target);
