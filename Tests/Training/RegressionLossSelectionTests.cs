@@ -127,7 +127,7 @@ public class RegressionLossSelectionTests
         var report = Engine.Experiments.ExperimentReport.FromJson(ok.Output);
         Assert.Equal(new RegressionLoss(RegressionLossKind.Huber, 0.5), report.Settings.Losses["y"]); // the settings keep it
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "label:l1"]), Engine.Cli.ExitCodes.Usage,
-            "--loss label:l1", "'label' is not a --regression task", "classification and binary tasks have their own loss");
+            "--loss label:l1", "'label' is not a --regression task", "classification, binary and multi-label tasks have their own loss");
         Mtl.AssertFails(Mtl.Run("train", "--loss", "nosuch:l1", "--epochs", "1"), Engine.Cli.ExitCodes.BadInput, // bundled schema
             "--loss nosuch:l1 names 'nosuch'", "regression tasks are: heating_load, cooling_load");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--loss", "y:huber:-1"]), Engine.Cli.ExitCodes.Usage, "--loss y:huber:-1", "δ must be");
