@@ -23,8 +23,9 @@ public enum PredictionUnits
 /// </summary>
 public sealed class TaskPrediction
 {
-    internal TaskPrediction(TaskHead head, int rows)
+    internal TaskPrediction(TaskHead head, int rows, bool probabilities = false)
     {
+        _valuesAreProbabilities = probabilities;
         Name = head.Name;
         Kind = head.Kind;
         Outputs = head.Outputs;
@@ -36,6 +37,8 @@ public sealed class TaskPrediction
             Classes = new int[rows];
         }
     }
+
+    private readonly bool _valuesAreProbabilities; // a product task (§17.6): Values hold p, not a logit
 
     /// <summary>The task.</summary>
     public string Name { get; }
@@ -76,6 +79,7 @@ public sealed class TaskPrediction
         {
             for (int r = 0; r < Rows; r++)
             {
+                if (_valuesAreProbabilities) { Probabilities![r] = Values[r]; Classes![r] = Values[r] > 0.5f ? 1 : 0; continue; }
                 Probabilities![r] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[r]);
                 Classes![r] = Values[r] > 0 ? 1 : 0;
             }
