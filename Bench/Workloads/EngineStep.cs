@@ -22,7 +22,13 @@ public sealed class EngineStep : IStepRunner
         var heads = workload.Heads.Select((h, i) => h.Kind == HeadKind.Regression
             ? TaskHead.Regression($"reg{i}", h.Outputs)
             : new TaskHead($"cls{i}", TaskKind.Classification, h.Outputs)).ToList();
-        var spec = new ModelSpec(workload.Inputs, workload.Trunk, heads) { Seed = seed };
+        var spec = new ModelSpec(workload.Inputs + workload.Categories.Length, workload.Trunk, heads)
+        {
+            Seed = seed,
+            Dropout = workload.Dropout,
+            Embeddings = workload.Categories.Length == 0 ? null
+                : [.. workload.Categories.Select((c, i) => new EmbeddingSpec($"c{i}", c, workload.EmbeddingDim))],
+        };
         _model = MultiTaskModel.Create(spec, backend);
         _batch = workload.Batch;
 
@@ -31,7 +37,11 @@ public sealed class EngineStep : IStepRunner
         var tasks = workload.Heads.Select((h, i) => h.Kind == HeadKind.Regression
             ? TaskData.Regression($"reg{i}", Uniform(_batch * h.Outputs, 1f), h.Outputs)
             : TaskData.Classification($"cls{i}", [.. Enumerable.Range(0, _batch).Select(_ => random.Next(h.Outputs))], h.Outputs)).ToList();
-        _data = DeviceDataset.Upload(_model, new TrainingData(Uniform(_batch * workload.Inputs, 1.7f), workload.Inputs, tasks));
+        int width = spec.Inputs;
+        var x = Uniform(_batch * width, 1.7f);
+        for (int r = 0; r < _batch; r++)       // the embedded columns: category indices
+            for (int i = 0; i < workload.Categories.Length; i++) x[r * width + workload.Inputs + i] = random.Next(workload.Categories[i]);
+        _data = DeviceDataset.Upload(_model, new TrainingData(x, width, tasks));
         _step = new TrainingStep(_model, new StepOptions
         {
             Combination = variant == StepVariant.Sum ? CombinationMethod.Sum : CombinationMethod.PcGrad,

@@ -29,12 +29,27 @@ public sealed record Workload(string Name, int Inputs, int[] Trunk, HeadShape[] 
     public static Workload Large { get; } = new("large", 1024, [2048, 2048],
         [new(HeadKind.Regression, 1), new(HeadKind.Regression, 1), new(HeadKind.Classification, 100), new(HeadKind.Classification, 100)], 512);
 
-    /// <summary>All three, smallest first.</summary>
+    /// <summary>medium-embed: medium plus two categorical columns of 10,000 and 1,000 values embedded in 16 dimensions
+    /// (tables 10,001 × 16 and 1,001 × 16) and dropout 0.1 after every trunk layer (issue #14; the peer: nn.Embedding, nn.Dropout).</summary>
+    public static Workload MediumEmbed { get; } = new("medium-embed", 256, [512, 512],
+        [new(HeadKind.Regression, 1), new(HeadKind.Classification, 10), new(HeadKind.Classification, 10)], 256)
+    { Categories = [10_000, 1_000], EmbeddingDim = 16, Dropout = 0.1 };
+
+    /// <summary>Categories of each embedded input column (after the <see cref="Inputs"/> numeric ones); none by default.</summary>
+    public int[] Categories { get; init; } = [];
+
+    /// <summary>The embedding dimension of every embedded column.</summary>
+    public int EmbeddingDim { get; init; }
+
+    /// <summary>Dropout after every trunk layer (0: none).</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>The three plain ones, smallest first (<see cref="MediumEmbed"/> only by name: <c>compare --only medium-embed</c>).</summary>
     public static IReadOnlyList<Workload> All { get; } = [Small, Medium, Large];
 
     /// <summary>Looks a workload up by name.</summary>
     public static Workload Named(string name) =>
-        All.FirstOrDefault(w => w.Name == name) ?? throw new ArgumentException($"Unknown workload '{name}' (known: {string.Join(", ", All.Select(w => w.Name))}).", nameof(name));
+        All.Append(MediumEmbed).FirstOrDefault(w => w.Name == name) ?? throw new ArgumentException($"Unknown workload '{name}' (known: {string.Join(", ", All.Select(w => w.Name))}).", nameof(name));
 
     /// <summary>Number of tasks (heads).</summary>
     public int Tasks => Heads.Length;
@@ -47,7 +62,7 @@ public sealed record Workload(string Name, int Inputs, int[] Trunk, HeadShape[] 
     {
         get
         {
-            int width = Inputs;
+            int width = Inputs + Categories.Length * EmbeddingDim;
             foreach (int w in Trunk) { yield return (width, w); width = w; }
         }
     }

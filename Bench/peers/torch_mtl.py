@@ -28,21 +28,28 @@ WORKLOADS = {
     "small": (8, [64, 64], [("reg", 1), ("reg", 1)], 64),
     "medium": (256, [512, 512], [("reg", 1), ("cls", 10), ("cls", 10)], 256),
     "large": (1024, [2048, 2048], [("reg", 1), ("reg", 1), ("cls", 100), ("cls", 100)], 512),
+    # medium plus two categorical columns (10,000 and 1,000 values) embedded in 16 dims, and dropout 0.1 (issue #14)
+    "medium-embed": (256, [512, 512], [("reg", 1), ("cls", 10), ("cls", 10)], 256),
 }
+# name: (categories per embedded column, embedding dim, dropout); each table has one more row (the unseen category)
+EMBED = {"medium-embed": ([10000, 1000], 16, 0.1)}
 
 
 class MultiTaskMlp(nn.Module):
-    def __init__(self, inputs, widths, heads):
+    def __init__(self, inputs, widths, heads, categories=(), dim=0, dropout=0.0):
         super().__init__()
-        layers, width = [], inputs
+        self.embeddings = nn.ModuleList(nn.Embedding(c + 1, dim) for c in categories)
+        layers, width = [], inputs + dim * len(categories)
         for w in widths:
-            layers += [nn.Linear(width, w), nn.ReLU()]
+            layers += [nn.Linear(width, w), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout > 0 else [])
             width = w
         self.trunk = nn.Sequential(*layers)
         self.heads = nn.ModuleList(nn.Linear(width, out) for _, out in heads)
         self.kinds = [kind for kind, _ in heads]
 
     def losses(self, x, targets):
+        if isinstance(x, tuple):   # (numeric inputs, category indices [batch × columns])
+            x = torch.cat([x[0]] + [e(x[1][:, i]) for i, e in enumerate(self.embeddings)], dim=1)
         z = self.trunk(x)
         result = []
         for head, kind, target in zip(self.heads, self.kinds, targets):
@@ -54,8 +61,11 @@ class MultiTaskMlp(nn.Module):
 def make(name, device, seed=0):
     inputs, widths, heads, batch = WORKLOADS[name]
     torch.manual_seed(seed)
-    model = MultiTaskMlp(inputs, widths, heads).to(device)
+    categories, dim, dropout = EMBED.get(name, ((), 0, 0.0))
+    model = MultiTaskMlp(inputs, widths, heads, categories, dim, dropout).to(device)
     x = torch.randn(batch, inputs, device=device)
+    if categories:
+        x = (x, torch.stack([torch.randint(0, c, (batch,), device=device) for c in categories], dim=1))
     targets = [torch.randn(batch, out, device=device) if kind == "reg"
                else torch.randint(0, out, (batch,), device=device) for kind, out in heads]
     fused = device == "cuda"
@@ -80,7 +90,7 @@ def set_grad(p, g):
 
 def step_pcgrad(model, x, targets, opt, rng):
     opt.zero_grad(set_to_none=False)
-    shared = list(model.trunk.parameters())
+    shared = list(model.embeddings.parameters()) + list(model.trunk.parameters())
     losses = model.losses(x, targets)
     task_grads = []
     for i, loss in enumerate(losses):

@@ -128,7 +128,7 @@ internal static class TrainCommand
 
     private static string Summary(PreparedData data)
     {
-        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))})" : $"{t.Name} (classification, {c.ClassCount} classes)") : $"{t.Name} (regression)"));
+        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))})" : $"{t.Name} (classification, {c.ClassCount} classes)") : t is MultiLabelTargets m ? $"{t.Name} (multi-label, {m.Width} labels)" : $"{t.Name} (regression)"));
         return $"{Path.GetFileName(data.All.Source)}: {data.All.RowCount} rows, {data.All.InputCount} inputs; tasks: {tasks}; " +
                $"split {data.Split.Train.Length}/{data.Split.Validation.Length}/{data.Split.Test.Length} rows (train/validation/test).";
     }

@@ -28,6 +28,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Regression = List("--regression", "Regression target columns, one task each.");
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
+    public readonly Option<string[]> MultiLabel = List("--multilabel", "A multi-label task: k label columns of 0/1 (empty or NA: no label), one logit each, binary cross-entropy per label; NAME= names the task (default: its first column). Repeat per task.", "[NAME=]COL[,COL…]");
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
@@ -93,7 +94,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -132,6 +133,7 @@ internal sealed class TrainFlags
             Regression = Names(p.GetValue(Regression), "--regression"),
             Classification = Names(p.GetValue(Classification), "--classification"),
             Binary = Names(p.GetValue(Binary), "--binary"),
+            MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
@@ -193,17 +195,17 @@ internal sealed class TrainFlags
         if (s.Monitor is { } monitor)
         {
             if (s.Patience is null) throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric} is what early stopping watches: add --patience, e.g. --patience 10.");
-            if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0) // the tasks are known: name the bad task or metric now (exit 2)
+            if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: name the bad task or metric now (exit 2)
                 try
                 {
                     monitor.Validate([.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
-                        .. s.Binary.Select(n => TaskHead.Binary(n))]);
+                        .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))]);
                 }
                 catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
-            if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0 && !s.Regression.Contains(task))
-                throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) ? " (classification and binary tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
+            if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0 && !s.Regression.Contains(task))
+                throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task) ? " (classification, binary and multi-label tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)
@@ -211,8 +213,8 @@ internal sealed class TrainFlags
         var step = s.Step;
         if (step.Method is not null && (step.Combination != DefaultStep.Combination || step.Weighting != DefaultStep.Weighting))
             throw new UsageException($"--method {step.Method} names the method; drop --combine/--weighting (they are aliases: --combine pcgrad is --method pcgrad, --weighting dwa --combine pcgrad is --method dwa+pcgrad).");
-        if (s.Regression.Count + s.Classification.Count + s.Binary.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
-            try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary]); }
+        if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
+            try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
         if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
             throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
@@ -310,6 +312,19 @@ internal sealed class TrainFlags
         }
         return [.. columns];
     }
+
+    /// <summary>"tags=a,b,c" → task tags over columns a, b, c; "a,b" → task a over a, b (one task per --multilabel).</summary>
+    internal static MultiLabelTask[] MultiLabelTasks(string[]? values) => [.. (values ?? []).Select(value =>
+    {
+        int equals = value.IndexOf('=');
+        string name = equals > 0 ? value[..equals].Trim() : "";
+        var columns = ColumnList.Split(equals > 0 ? value[(equals + 1)..] : value, "--multilabel").ToArray();
+        if (columns.Length == 0) throw new UsageException($"--multilabel {value}: name at least one label column, e.g. --multilabel tags=a,b,c.");
+        if (columns.Distinct(StringComparer.Ordinal).Count() != columns.Length) throw new UsageException($"--multilabel {value}: a label column is named twice.");
+        if (name.Length == 0) name = columns[0];
+        if (name.Contains('.')) throw new UsageException($"--multilabel {value}: the task name '{name}' must not contain '.' (it becomes part of tensor names); give one with NAME=.");
+        return new MultiLabelTask(name, columns);
+    })];
 
     /// <summary>"64,64" → [64, 64]; the trunk has at least one layer.</summary>
     internal static int[] Widths(string text, string flag = "--hidden")

@@ -177,7 +177,7 @@ public static class CsvTable
                 : throw new ArgumentException($"The encoding has no vocabulary for categorical column '{name}'.", nameof(given));
         }
         var labels = new Dictionary<string, LabelMap>(StringComparer.Ordinal);
-        foreach (var task in schema.Tasks.Where(t => t.Kind != TaskKind.Regression))
+        foreach (var task in schema.Tasks.Where(t => t.Kind is TaskKind.Classification or TaskKind.Binary))
         {
             int c = Column(task.Columns[0]);
             labels[task.Name] = given is null
@@ -236,6 +236,7 @@ public static class CsvTable
                 }
                 tasks.Add(new RegressionTargets(task.Name, task.Columns, values));
             }
+            else if (task.Kind == TaskKind.MultiLabel) tasks.Add(MultiLabel(raw, task, Column, allowMissingLabels));
             else
             {
                 int c = Column(task.Columns[0]);
@@ -247,6 +248,26 @@ public static class CsvTable
             }
         }
         return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray());
+    }
+
+    /// <summary>A multi-label task's k columns: each cell 0 or 1 (any spelling of the number), or absent (no label).</summary>
+    private static MultiLabelTargets MultiLabel(RawTable raw, TaskSpec task, Func<string, int> column, bool allowMissingLabels)
+    {
+        int rows = raw.Records.Count, k = task.Columns.Count;
+        var labels = new int[(long)rows * k];
+        for (int j = 0; j < k; j++)
+        {
+            int c = column(task.Columns[j]);
+            for (int r = 0; r < rows; r++)
+            {
+                if (allowMissingLabels && IsAbsent(raw.Records[r][c])) { labels[(long)r * k + j] = MultiLabelTargets.Missing; continue; }
+                var text = Present(raw, r, c);
+                labels[(long)r * k + j] = TryNumber(text, out float v) && (v == 0 || v == 1) ? (int)v
+                    : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c],
+                        $"{Excerpt.Quote(text)} is not a label of multi-label task '{task.Name}': a --multilabel column holds 0 or 1 (or an empty/NA cell: no label).");
+            }
+        }
+        return new MultiLabelTargets(task.Name, task.Columns, labels);
     }
 
     /// <summary>The values of a label or category column, each checked for being present.</summary>

@@ -17,6 +17,10 @@ public enum TaskKind
     /// classification (class indices of a two-label <see cref="LabelMap"/>); class 1, the map's second label, is the
     /// positive class whose probability σ(z) the model predicts.</summary>
     Binary,
+
+    /// <summary>k independent yes/no labels, one logit each, binary cross-entropy with logits per label (maths §19.8): the
+    /// task reads k columns of 0/1 (<see cref="MultiLabelTargets"/>); a missing cell is no label for that label of that row.</summary>
+    MultiLabel,
 }
 
 /// <summary>
@@ -42,7 +46,7 @@ public sealed class TaskSpec
         if (name.Contains('.')) throw new ArgumentException($"Task name '{name}' must not contain '.' (it becomes part of tensor names).", nameof(name));
         ArgumentNullException.ThrowIfNull(columns);
         if (columns.Count == 0) throw new ArgumentException($"Task '{name}' reads no column.", nameof(columns));
-        if (kind != TaskKind.Regression && columns.Count != 1)
+        if (kind is TaskKind.Classification or TaskKind.Binary && columns.Count != 1)
             throw new ArgumentException($"{kind} task '{name}' must read exactly one column, not {columns.Count}.", nameof(columns));
         Name = name;
         Kind = kind;
@@ -60,6 +64,9 @@ public sealed class TaskSpec
 
     /// <summary>A binary task (two classes, one logit) named after its label column.</summary>
     public static TaskSpec Binary(string column) => new(column, TaskKind.Binary, [column]);
+
+    /// <summary>A multi-label task over k label columns of 0/1 (k = columns.Length).</summary>
+    public static TaskSpec MultiLabel(string name, params string[] columns) => new(name, TaskKind.MultiLabel, columns);
 
     /// <summary>A classification task with its own name.</summary>
     public static TaskSpec Classification(string name, string column) => new(name, TaskKind.Classification, [column]);

@@ -138,7 +138,13 @@ public static class Experiment
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
             var targets = data.Task(name);
-            int outputs = targets is RegressionTargets r ? r.Width : targets.Kind == TaskKind.Binary ? 1 : ((ClassTargets)targets).ClassCount;
+            int outputs = targets switch
+            {
+                RegressionTargets r => r.Width,
+                MultiLabelTargets m => m.Width,
+                ClassTargets { Kind: TaskKind.Binary } => 1,
+                _ => ((ClassTargets)targets).ClassCount,
+            };
             return new TaskHead(name, targets.Kind, outputs,
                 settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
                 settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null,

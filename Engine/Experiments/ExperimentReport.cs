@@ -92,6 +92,7 @@ public sealed record DataSummary(string Source, int Rows, IReadOnlyList<string> 
         {
             RegressionTargets r => new TaskSummary(r.Name, TaskKind.Regression, r.Columns, null),
             ClassTargets c => new TaskSummary(c.Name, c.Kind, [c.Column], c.Labels.Labels),
+            MultiLabelTargets m => new TaskSummary(m.Name, TaskKind.MultiLabel, m.Columns, null),
             _ => throw new NotSupportedException(t.GetType().Name),
         }).ToArray());
 }

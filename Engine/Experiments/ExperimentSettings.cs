@@ -44,6 +44,9 @@ public sealed record ExperimentSettings
     /// <summary>Binary label columns (two classes, one logit, binary cross-entropy), one task each.</summary>
     public IReadOnlyList<string> Binary { get; init; } = [];
 
+    /// <summary>Multi-label tasks (<c>--multilabel [NAME=]COL[,COL…]</c>): each reads k columns of 0/1, one logit per column.</summary>
+    public IReadOnlyList<MultiLabelTask> MultiLabel { get; init; } = [];
+
     /// <summary>The loss of a regression task, by task name (L1, Huber(δ)); a task left out is trained with MSE (maths §19.6).</summary>
     public IReadOnlyDictionary<string, RegressionLoss> Losses { get; init; } = new Dictionary<string, RegressionLoss>();
 
@@ -155,3 +158,6 @@ public sealed record ExperimentSettings
 /// <summary>One <c>--embed COL[:DIM]</c>: the column and its embedding dimension (null: <see cref="EmbeddingSpec.DefaultDim"/>
 /// of its training vocabulary).</summary>
 public sealed record EmbedColumn(string Column, int? Dim = null);
+
+/// <summary>One <c>--multilabel [NAME=]COL[,COL…]</c>: a task named <paramref name="Name"/> with one yes/no label per column.</summary>
+public sealed record MultiLabelTask(string Name, IReadOnlyList<string> Columns);

@@ -45,6 +45,12 @@ public static class ModelEvaluation
                 var columns = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns ?? [head.Name];
                 outputs.Add(new TaskOutput(head.Name, TaskKind.Regression, columns, values, null, null, null));
             }
+            else if (head.Kind == TaskKind.MultiLabel)      // one probability σ(z) per label column
+            {
+                var columns = (raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name) ?? model.Metadata?.Schema?.Tasks.FirstOrDefault(t => t.Name == head.Name))?.Columns
+                    ?? [.. Enumerable.Range(0, head.Outputs).Select(j => $"{head.Name}{j}")];   // a file to predict on has no target columns: the model's schema names them
+                outputs.Add(new TaskOutput(head.Name, TaskKind.MultiLabel, columns, (float[])p.Probabilities!.Clone(), null, null, null) { Logits = (float[])p.Values.Clone() });
+            }
             else
             {
                 var map = encoding.Labels.TryGetValue(head.Name, out var m) ? m
@@ -80,6 +86,7 @@ public static class ModelEvaluation
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),
                 ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
+                MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!),
                 _ => throw new NotSupportedException(targets.GetType().Name),
             });

@@ -115,7 +115,7 @@ public sealed class PreparedData
                 "(nor in a data/ folder above the program). Reinstall the tool (dotnet tool update -g Engine.Cli), or pass " +
                 "--data FILE.csv; the file is UCI dataset 242, https://archive.ics.uci.edu/dataset/242/energy+efficiency " +
                 "(attribution: data/README.md).", path);
-        bool namesTasks = settings.Regression.Count + settings.Classification.Count + settings.Binary.Count > 0;
+        bool namesTasks = settings.Regression.Count + settings.Classification.Count + settings.Binary.Count + settings.MultiLabel.Count > 0;
         if (settings.DataPath is null && !namesTasks && settings.Inputs is null && settings.Categorical.Count + settings.Embed.Count == 0)
             return (path, BundledDatasets.EnergyEfficiency);
         if (settings.DataPath is not null && !namesTasks)
@@ -131,13 +131,15 @@ public sealed class PreparedData
                 Binary = bundled.Tasks.Where(t => t.Kind == TaskKind.Binary).Select(t => t.Columns[0]).ToArray(),
             };
         }
-        var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).ToHashSet(StringComparer.Ordinal);
+        var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).Concat(settings.MultiLabel.SelectMany(m => m.Columns))
+            .ToHashSet(StringComparer.Ordinal);
         var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
             .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
         try
         {
             var schema = new TableSchema(inputs, settings.Categorical,
-                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification), .. settings.Binary.Select(TaskSpec.Binary)],
+                [.. settings.Regression.Select(TaskSpec.Regression), .. settings.Classification.Select(TaskSpec.Classification), .. settings.Binary.Select(TaskSpec.Binary),
+                 .. settings.MultiLabel.Select(m => TaskSpec.MultiLabel(m.Name, [.. m.Columns]))],
                 [.. settings.Embed.Select(e => e.Column)]);
             return (path, schema);
         }

@@ -112,6 +112,37 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         { LogLoss = crossEntropy / n, Precision = precision, Recall = recall, F1 = f1 };
     }
 
+    /// <summary>Scores a multi-label task from its logits z [rows × k]: the loss is the mean binary cross-entropy over the
+    /// labelled (row, label) pairs (what it is trained on), accuracy the fraction of those pairs predicted right ([z &gt; 0]),
+    /// P/R/F1 micro-averaged over them, AUC the mean of the labels' AUCs (<see cref="Metrics.ClassificationMetrics.MultiLabel"/>);
+    /// <see cref="Rows"/> counts the rows with at least one label.</summary>
+    public static TaskScore MultiLabel(MultiLabelTargets targets, ReadOnlySpan<float> logits)
+    {
+        int k = targets.Width;
+        if (logits.Length != targets.Labels.Length)
+            throw new ArgumentException($"Task '{targets.Name}': {logits.Length} logits for {targets.RowCount} rows × {k} labels.", nameof(logits));
+        double loss = 0;
+        int correct = 0, labelled = 0, rows = 0;
+        for (int r = 0; r < targets.RowCount; r++)
+        {
+            bool any = false;
+            for (int j = 0; j < k; j++)
+            {
+                int i = r * k + j, label = targets.Labels[i];
+                if (label == MultiLabelTargets.Missing) continue;
+                any = true;
+                labelled++;
+                loss += Kernels.BinaryCrossEntropyReference.Loss(logits[i], label);
+                if ((logits[i] > 0 ? 1 : 0) == label) correct++;
+            }
+            if (any) rows++;
+        }
+        int n = Math.Max(1, labelled);
+        var (precision, recall, f1, auc) = Metrics.ClassificationMetrics.MultiLabel(logits, targets.Labels, k);
+        return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, loss / n, null, null, (double)correct / n)
+        { LogLoss = loss / n, Precision = precision, Recall = recall, F1 = f1, Auc = auc };
+    }
+
     /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z
     /// (stable form, maths §19.3, so no probability rounds to 0 or 1), accuracy and P/R/F1 of the prediction [z &gt; 0],
     /// AUC of z (the same ranking as σ(z)).</summary>

@@ -98,10 +98,10 @@ public static class OnnxExport
             var h = features[t];
             if (model.Towers[t] is { } tower) h = graph.Mlp(tower, h);
             var z = graph.Dense(model.Heads[t], h);
-            if (head.Kind == TaskKind.Binary)
+            if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)
             {
-                graph.Output(z, OutputName(head), 1);   // σ(z) = P(class 1): ONNX Sigmoid
-                graph.Output(graph.Node("Sigmoid", [z], head.Name + ".sigmoid"), ProbabilitiesName(head), 1);
+                graph.Output(z, OutputName(head), head.Outputs);   // σ(z) = P(class 1) per logit: ONNX Sigmoid
+                graph.Output(graph.Node("Sigmoid", [z], head.Name + ".sigmoid"), ProbabilitiesName(head), head.Outputs);
             }
             else if (head.Kind == TaskKind.Classification)
             {

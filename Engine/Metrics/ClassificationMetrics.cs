@@ -79,6 +79,31 @@ public static class ClassificationMetrics
         return (sp / classes, sr / classes, sf / classes);
     }
 
+    /// <summary>
+    /// The metrics of a multi-label task from its logits and labels [rows × k] (0, 1; negative = no label): micro-averaged
+    /// precision, recall and F1 of the predictions [z &gt; 0] over every labelled (row, label) pair (the counts pooled over
+    /// the labels, scikit-learn's <c>average='micro'</c>), and the mean over the labels of each label's ROC AUC (the labels
+    /// whose labelled rows hold both classes; null when none does: scikit-learn's <c>average='macro'</c> would fail there).
+    /// </summary>
+    public static (double Precision, double Recall, double F1, double? MeanAuc) MultiLabel(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int k)
+    {
+        if (logits.Length != labels.Length || k <= 0 || labels.Length % k != 0)
+            throw new ArgumentException($"{logits.Length} logits for {labels.Length} labels in rows of {k}.", nameof(labels));
+        var predicted = new int[logits.Length];
+        for (int i = 0; i < logits.Length; i++) predicted[i] = logits[i] > 0 ? 1 : 0;
+        var (p, r, f) = FromClasses(predicted, labels, 2);                 // pooled counts of class 1: the micro average
+        int rows = labels.Length / k, counted = 0;
+        double sum = 0;
+        var scores = new double[rows];
+        var column = new int[rows];
+        for (int j = 0; j < k; j++)
+        {
+            for (int row = 0; row < rows; row++) (scores[row], column[row]) = (logits[row * k + j], labels[row * k + j]);
+            if (Auc(scores, column) is { } auc) { sum += auc; counted++; }
+        }
+        return (p, r, f, counted == 0 ? null : sum / counted);
+    }
+
     /// <summary>R² = 1 − SS_res/SS_tot with SS_res = Σ (ŷ − y)² and SS_tot = Σ (y − ȳ)² over the present (non-NaN)
     /// targets, ȳ their mean per column (k columns, row-major), both sums pooled over the columns; null when SS_tot = 0.</summary>
     public static double? RSquared(ReadOnlySpan<float> predicted, ReadOnlySpan<float> targets, int columns)

@@ -58,7 +58,7 @@ internal sealed class Evaluator : IDisposable
                     heads[t].RegressionLossOrMse.Forward(backend, _outputs[t].Data, targets, loss, labelled); // the task's training loss (§19.6)
                     _accumulator.AddRegression(t, _outputs[t].Data, targets, rows, _tape.Arena.Take(3 * _outputs[t].Length));
                 }
-                else if (heads[t].Kind == TaskKind.Binary)
+                else if (heads[t].Kind is TaskKind.Binary or TaskKind.MultiLabel)   // multi-label: every (row, label) one logit
                 {
                     var labels = data.Labels(t, start, rows);
                     bool product = _model.Spec.IsProduct(t);
@@ -114,6 +114,12 @@ internal sealed class Evaluator : IDisposable
             }
             var labels = task.Classes!;
             int c = heads[t].Outputs;
+            if (heads[t].Kind == TaskKind.MultiLabel)
+            {
+                var (microP, microR, microF1, meanAuc) = ClassificationMetrics.MultiLabel(outputs, labels, c);
+                metrics[t] = metrics[t] with { Precision = microP, Recall = microR, F1 = microF1, Auc = meanAuc };
+                continue;
+            }
             var predicted = new int[data.Rows];
             for (int r = 0; r < data.Rows; r++)
             {

@@ -20,6 +20,7 @@ public enum PredictionUnits
 /// [rows × C], <see cref="Probabilities"/> their softmax (computed in float64, max-shifted) and
 /// <see cref="Classes"/> the argmax (ties to the lowest index). Binary: <see cref="Values"/> are the logits [rows × 1],
 /// <see cref="Probabilities"/> σ(z) = P(class 1) [rows] (float64, without overflow) and <see cref="Classes"/> [z &gt; 0].
+/// Multi-label: the same per label, [rows × k] each.
 /// </summary>
 public sealed class TaskPrediction
 {
@@ -34,7 +35,7 @@ public sealed class TaskPrediction
         if (Kind != TaskKind.Regression)
         {
             Probabilities = new float[Values.Length];
-            Classes = new int[rows];
+            Classes = new int[Kind == TaskKind.MultiLabel ? Values.Length : rows];
         }
     }
 
@@ -75,13 +76,13 @@ public sealed class TaskPrediction
     /// <summary>Fills <see cref="Probabilities"/> and <see cref="Classes"/> from the logits in <see cref="Values"/>.</summary>
     internal void FinishClassification()
     {
-        if (Kind == TaskKind.Binary)
+        if (Kind is TaskKind.Binary or TaskKind.MultiLabel)   // one logit per label: σ(z), and [z > 0]
         {
-            for (int r = 0; r < Rows; r++)
+            for (int i = 0; i < Values.Length; i++)
             {
-                if (_valuesAreProbabilities) { Probabilities![r] = Values[r]; Classes![r] = Values[r] > 0.5f ? 1 : 0; continue; }
-                Probabilities![r] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[r]);
-                Classes![r] = Values[r] > 0 ? 1 : 0;
+                if (_valuesAreProbabilities) { Probabilities![i] = Values[i]; Classes![i] = Values[i] > 0.5f ? 1 : 0; continue; }
+                Probabilities![i] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[i]);
+                Classes![i] = Values[i] > 0 ? 1 : 0;
             }
             return;
         }

@@ -41,6 +41,10 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     public static TaskHead Binary(string name, double lossWeight = 1.0) =>
         new(name, TaskKind.Binary, 1, lossWeight);
 
+    /// <summary>A multi-label head: k logits, binary cross-entropy with logits per label (maths §19.8).</summary>
+    public static TaskHead MultiLabel(string name, int labels, double lossWeight = 1.0) =>
+        new(name, TaskKind.MultiLabel, labels, lossWeight);
+
     /// <summary>Throws, naming the field, unless the head is well-formed.</summary>
     internal void Validate(string where)
     {

@@ -77,7 +77,7 @@ public sealed class DeviceDataset : IDisposable
         _inputStaging = GC.AllocateUninitializedArray<float>(data.Inputs.Length, pinned: true);
         for (int i = 0; i < _tasks.Length; i++)
             if (_tasks[i].Kind == TaskKind.Regression) _targetStaging[i] = GC.AllocateUninitializedArray<float>(_tasks[i].Values!.Length, pinned: true);
-            else _labelStaging[i] = GC.AllocateUninitializedArray<int>(Rows, pinned: true);
+            else _labelStaging[i] = GC.AllocateUninitializedArray<int>(Rows * _tasks[i].LabelWidth, pinned: true);
     }
 
     /// <summary>Uploads <paramref name="data"/> for <paramref name="model"/>: every head needs a task of the same name,
@@ -124,7 +124,8 @@ public sealed class DeviceDataset : IDisposable
     {
         CheckRows(firstRow, rows);
         var buffer = _labels[task] ?? throw new InvalidOperationException($"Task '{_tasks[task].Name}' is a regression: use Targets.");
-        return buffer.Slice(firstRow, rows);
+        int width = _tasks[task].LabelWidth;
+        return buffer.Slice(firstRow * width, rows * width);
     }
 
     private void CheckRows(int firstRow, int rows)
@@ -159,7 +160,8 @@ public sealed class DeviceDataset : IDisposable
             {
                 var labels = _labelStaging[t]!;
                 var classes = _tasks[t].Classes!;
-                for (int i = 0; i < order.Length; i++) labels[i] = classes[order[i]];
+                int k = _tasks[t].LabelWidth;
+                for (int i = 0; i < order.Length; i++) classes.AsSpan(order[i] * k, k).CopyTo(labels.AsSpan(i * k, k));
                 Model.Backend.Upload<int>(labels, _labels[t]!.View);
             }
         }

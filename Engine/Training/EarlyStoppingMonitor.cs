@@ -18,16 +18,16 @@ public sealed record EarlyStoppingMonitor(string Task, string Metric)
     public static IReadOnlyDictionary<string, (TaskKind[] Kinds, bool LowerIsBetter)> Metrics { get; } =
         new Dictionary<string, (TaskKind[], bool)>(StringComparer.Ordinal)
         {
-            ["loss"] = ([TaskKind.Regression, TaskKind.Classification, TaskKind.Binary], true),
+            ["loss"] = ([TaskKind.Regression, TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], true),
             ["rmse"] = ([TaskKind.Regression], true),
             ["mae"] = ([TaskKind.Regression], true),
             ["r2"] = ([TaskKind.Regression], false),
-            ["log-loss"] = ([TaskKind.Classification, TaskKind.Binary], true),
-            ["accuracy"] = ([TaskKind.Classification, TaskKind.Binary], false),
-            ["precision"] = ([TaskKind.Classification, TaskKind.Binary], false),
-            ["recall"] = ([TaskKind.Classification, TaskKind.Binary], false),
-            ["f1"] = ([TaskKind.Classification, TaskKind.Binary], false),
-            ["auc"] = ([TaskKind.Binary], false),
+            ["log-loss"] = ([TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], true),
+            ["accuracy"] = ([TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], false),
+            ["precision"] = ([TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], false),
+            ["recall"] = ([TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], false),
+            ["f1"] = ([TaskKind.Classification, TaskKind.Binary, TaskKind.MultiLabel], false),
+            ["auc"] = ([TaskKind.Binary, TaskKind.MultiLabel], false),
         };
 
     /// <summary>Whether a lower value is better.</summary>

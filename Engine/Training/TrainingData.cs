@@ -70,6 +70,23 @@ public sealed class TaskData
         return new TaskData(name, TaskKind.Binary, 1, null, labels, null);
     }
 
+    /// <summary>Multi-label targets: k labels per row, row-major [rows × k], each 0, 1 or <see cref="MissingLabel.Class"/>
+    /// (no label for that label of that row). Width k: the head has k outputs.</summary>
+    public static TaskData MultiLabel(string name, int[] labels, int width)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (width <= 0 || labels.Length % width != 0)
+            throw new ArgumentException($"Task '{name}': {labels.Length} labels do not form rows of {width}.", nameof(labels));
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= 2u && labels[i] != MissingLabel.Class)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i],
+                    $"labels of multi-label task '{name}'[row {i / width}, label {i % width}] = {labels[i]} is neither 0, 1 nor {MissingLabel.Class} (no label).");
+        return new TaskData(name, TaskKind.MultiLabel, width, null, labels, null);
+    }
+
+    /// <summary>Labels per row in <see cref="Classes"/>: k for a multi-label task, 1 for a classification.</summary>
+    public int LabelWidth => Kind == TaskKind.MultiLabel ? Width : 1;
+
     /// <summary>The task's name (matches a <see cref="TaskHead.Name"/>).</summary>
     public string Name { get; }
 
@@ -89,7 +106,7 @@ public sealed class TaskData
     public double[]? Scale { get; }
 
     /// <summary>Number of rows.</summary>
-    public int Rows => Kind == TaskKind.Regression ? Values!.Length / Width : Classes!.Length;
+    public int Rows => Kind == TaskKind.Regression ? Values!.Length / Width : Classes!.Length / LabelWidth;
 
     /// <summary>Labels present: target values that are not NaN (regression), rows with a class (classification).</summary>
     public int LabelledCount => Kind == TaskKind.Regression ? Values!.Count(v => !float.IsNaN(v)) : Classes!.Count(c => c != MissingLabel.Class);
@@ -136,6 +153,7 @@ public sealed class TrainingData
         {
             RegressionTargets r => TaskData.Regression(r.Name, r.Values, r.Width,
                 standardization is not null && standardization.Targets.TryGetValue(r.Name, out var s) ? s.Std : null),
+            MultiLabelTargets m => TaskData.MultiLabel(m.Name, m.Labels, m.Width),
             ClassTargets c => c.Kind == TaskKind.Binary ? TaskData.Binary(c.Name, c.Classes) : TaskData.Classification(c.Name, c.Classes, c.ClassCount),
             _ => throw new ArgumentException($"Task '{t.Name}' has an unknown kind.", nameof(data)),
         }).ToList();

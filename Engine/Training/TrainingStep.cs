@@ -234,7 +234,7 @@ public sealed class TrainingStep : IDisposable
             {
                 TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
                 TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
-                TaskKind.Binary => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
                 _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
             };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
@@ -300,7 +300,7 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < heads.Count; t++)
             if (heads[t].Kind == TaskKind.Regression)
                 metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
-            else if (heads[t].Kind == TaskKind.Binary)
+            else if (heads[t].Kind is TaskKind.Binary or TaskKind.MultiLabel)
                 metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows), _isProduct[t] ? _tape.Arena.Take(_outputs[t].Length) : default);
             else
                 metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
