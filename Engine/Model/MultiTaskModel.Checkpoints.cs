@@ -85,8 +85,12 @@ public sealed partial class MultiTaskModel
         foreach (var (name, values) in state.Tensors)
         {
             int dot = name.IndexOf('.');
-            var slot = Parameters[name[(dot + 1)..]];
-            file.Add(CheckpointNames.Optimizer(name[..dot], slot.Name), SafeTensor.FromFloat32(values, Array.ConvertAll(slot.Shape, d => (long)d)));
+            string parameter = name[(dot + 1)..];
+            // A model parameter's state has its shape; a learned method parameter's (TrainingStep.SaveState: uncertainty's
+            // log-variances, param.* and its moments) is a vector.
+            var slot = Parameters.Slots.FirstOrDefault(s => s.Name == parameter);
+            long[] shape = slot is null ? [values.Length] : Array.ConvertAll(slot.Shape, d => (long)d);
+            file.Add(CheckpointNames.Optimizer(name[..dot], parameter), SafeTensor.FromFloat32(values, shape));
         }
         foreach (var (name, value) in state.Scalars)
             file.Add(CheckpointNames.OptimizerPrefix + name, SafeTensor.ScalarInt64((long)value));

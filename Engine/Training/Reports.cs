@@ -67,7 +67,7 @@ public sealed record EpochReport(int Epoch, int Epochs, IReadOnlyList<TaskMetric
 /// that every <see cref="HistoryStride"/>-th plus the last (<see cref="EpochHistory"/>): memory stays bounded.</param>
 /// <param name="BestEpoch">The epoch with the lowest validation loss (the last epoch without early stopping).</param>
 /// <param name="StoppedEarly">True when early stopping ended training before the last epoch.</param>
-/// <param name="OptimizerState">The optimizer's final state (host copy), e.g. for <see cref="MultiTaskModel.Save(string, ModelMetadata?, OptimizerState{float}?)"/>.</param>
+/// <param name="OptimizerState">The step's final training state (host copy, <see cref="TrainingStep.SaveState"/>: the optimizer's, and a learned method parameter's values and optimizer state), e.g. for <see cref="MultiTaskModel.Save(string, ModelMetadata?, OptimizerState{float}?)"/>.</param>
 public sealed record TrainingResult(IReadOnlyList<EpochReport> History, int BestEpoch, bool StoppedEarly, OptimizerState<float> OptimizerState)
 {
     /// <summary>True when the model holds the weights of <see cref="BestEpoch"/> restored by early stopping.</summary>

@@ -87,7 +87,7 @@ public sealed class Trainer
         using var step = new TrainingStep(model, Options.Step, batch, (long)Options.Epochs * batches, communicator, everyRowLabelled);
         var weightCheck = communicator is null ? null : new WeightCheck(model, communicator, Options.Distributed!.WeightCheckSteps);
         if (communicator is not null) communicator.Broadcast(model.Parameters.Values, 0);   // every rank starts from rank 0's weights
-        if (Options.InitialOptimizerState is { } state) step.Optimizer.LoadState(state);
+        if (Options.InitialOptimizerState is { } state) step.LoadState(state);   // learned method parameters (uncertainty's sᵢ) too
         using var evaluator = validation is null ? null : new Evaluator(model);
         using var best = Options.EarlyStoppingPatience is null ? null : backend.Allocate<float>(model.Parameters.Count);
 
@@ -175,7 +175,7 @@ public sealed class Trainer
             backend.Copy(best.View, model.Parameters.Values);
             restored = true;
         }
-        return new TrainingResult(history.Reports(), bestEpoch, stoppedEarly, step.Optimizer.SaveState())
+        return new TrainingResult(history.Reports(), bestEpoch, stoppedEarly, step.SaveState())
         {
             RestoredBestWeights = restored,
             Epochs = history.Epochs,

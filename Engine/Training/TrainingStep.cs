@@ -176,8 +176,63 @@ public sealed class TrainingStep : IDisposable
     /// <summary>True when the step computes per-task trunk gradients (any combination but Sum, or diagnostics on).</summary>
     public bool UsesTaskGradients { get; }
 
-    /// <summary>The optimizer of the model's parameters (state: <see cref="IOptimizer{T}.SaveState"/>).</summary>
+    /// <summary>The optimizer of the model's parameters (state: <see cref="IOptimizer{T}.SaveState"/>; the step's whole
+    /// state, learned method parameters included: <see cref="SaveState"/>).</summary>
     public IOptimizer<float> Optimizer => _optimizer;
+
+    /// <summary>Prefix of a learned method parameter's values in <see cref="SaveState"/>: <c>param.{name}</c>, e.g.
+    /// <c>param.uncertainty.log_variance</c> (a checkpoint stores it as <c>optimizer.param.uncertainty.log_variance</c>).</summary>
+    public const string LearnedValuesBuffer = "param";
+
+    /// <summary>
+    /// Everything needed to resume training exactly: the model optimizer's state (<see cref="Optimizer"/>) and, when the
+    /// method learns parameters of its own (uncertainty's log-variances sᵢ, IMTL-L's scales), their values
+    /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
+    /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
+    /// </summary>
+    public OptimizerState<float> SaveState()
+    {
+        var model = _optimizer.SaveState();
+        if (_extra is null) return model;
+        var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
+        foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
+        foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
+    /// the state lacks one this step needs (e.g. a state saved by a run whose method learned nothing, resumed with
+    /// <c>uncertainty</c>) or holds one it does not know.</summary>
+    public void LoadState(OptimizerState<float> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_extra is null)
+        {
+            _optimizer.LoadState(state);
+            return;
+        }
+        var learned = _extra.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        // Names are {buffer}.{parameter}; buffer names (exp_avg, momentum_buffer, param, …) hold no dot.
+        bool IsLearned(string name) => learned.Contains(name[(name.IndexOf('.') + 1)..]);
+        var own = state.Tensors.Where(e => IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var slot in _extra.Slots)
+        {
+            string key = $"{LearnedValuesBuffer}.{slot.Name}";
+            if (!own.Remove(key, out var v))
+                throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method learned no '{slot.Name}', so this run cannot resume it exactly.", nameof(state));
+            if (v.Length != slot.Length)
+                throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{slot.Name}' has {slot.Length}.", nameof(state));
+            if (!v.All(float.IsFinite))
+                throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", nameof(state));
+            values.Add(slot.Name, v);
+        }
+        var modelState = new OptimizerState<float>(state.Tensors.Where(e => !IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+        var extraState = new OptimizerState<float>(own, state.Scalars);
+        _optimizer.LoadState(modelState);
+        _extraOptimizer!.LoadState(extraState);
+        foreach (var slot in _extra.Slots) _backend.Upload<float>(values[slot.Name], _extra.ValuesOf(slot));
+    }
 
     /// <summary>The task weighting (weights on the device).</summary>
     public ITaskWeighting<float> Weighting => _weighting;

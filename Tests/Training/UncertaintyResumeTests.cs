@@ -1,0 +1,91 @@
+using Engine.Checkpoints;
+using Engine.Kernels.Cpu;
+using Engine.Optimizers;
+using Engine.Tests.Data;
+using Engine.Tests.Infrastructure;
+using Engine.Training;
+
+namespace Engine.Tests.Training;
+
+/// <summary>
+/// Uncertainty weighting's log-variances sᵢ are training state outside the model: <see cref="TrainingStep.SaveState"/>
+/// saves them (values and Adam moments) with the optimizer's state, and a run resumed from a checkpoint continues exactly
+/// as an uninterrupted one, sᵢ included.
+/// </summary>
+public class UncertaintyResumeTests
+{
+    private static readonly CpuBackend<float> Cpu = new();
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private const string LogVariances = "param.uncertainty.log_variance";
+
+    // Full batch (no shuffling), so the resumed epochs see exactly the rows the uninterrupted ones saw.
+    private static TrainerOptions Options(int epochs, string method = "uncertainty") => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = method, MethodOptions = method == "uncertainty" ? new Dictionary<string, string> { ["init"] = "-0.5" } : new Dictionary<string, string>(), LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    [Fact]
+    public void A_resumed_run_continues_the_log_variances_and_their_moments_exactly()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File_("half.safetensors");
+        var data = Problems.Data(32, seed: 5);
+
+        using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var whole = new Trainer(Options(6)).Fit(uninterrupted, data, cancellationToken: Ct);
+
+        using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
+        {
+            var half = new Trainer(Options(3)).Fit(first, data, cancellationToken: Ct);
+            Assert.Equal(2, half.OptimizerState.Tensors[LogVariances].Length);
+            Assert.All(half.OptimizerState.Tensors[LogVariances], s => Assert.NotEqual(-0.5f, s));   // they moved: the test can tell
+            Assert.Contains("exp_avg_sq.uncertainty.log_variance", half.OptimizerState.Tensors.Keys);
+            first.Save(path, optimizerState: half.OptimizerState);
+        }
+        var checkpoint = Checkpoint.Load(path);
+        Assert.True(checkpoint.Tensors.Contains("optimizer." + LogVariances));
+        using var resumed = MultiTaskModel.Load(path, Cpu);
+        var rest = new Trainer(Options(3) with { InitialOptimizerState = MultiTaskModel.ReadOptimizerState(checkpoint) })
+            .Fit(resumed, data, cancellationToken: Ct);
+
+        Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+        Assert.Equal(whole.OptimizerState.Tensors[LogVariances], rest.OptimizerState.Tensors[LogVariances]);
+        foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
+        Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
+
+        // Without the sᵢ (resumed from the model optimizer's state alone, sᵢ back at −0.5) the trajectory differs.
+        using var forgetful = MultiTaskModel.Load(path, Cpu);
+        var modelOnly = MultiTaskModel.ReadOptimizerState(checkpoint)!;
+        var stripped = new OptimizerState<float>(modelOnly.Tensors.Where(e => !e.Key.EndsWith(".uncertainty.log_variance", StringComparison.Ordinal))
+            .ToDictionary(e => e.Key, e => e.Value), modelOnly.Scalars);
+        var error = Assert.Throws<ArgumentException>(() =>
+            new Trainer(Options(3) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains($"'{LogVariances}'", error.Message);
+    }
+
+    [Fact]
+    public void A_state_without_learned_parameters_resumes_methods_that_have_none_and_is_refused_by_those_that_do()
+    {
+        var data = Problems.Data(32, seed: 5);
+        using var model = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var plain = new Trainer(Options(2, method: "static")).Fit(model, data, cancellationToken: Ct);
+        Assert.DoesNotContain(plain.OptimizerState.Tensors.Keys, k => k.StartsWith(TrainingStep.LearnedValuesBuffer + ".", StringComparison.Ordinal));
+
+        using var again = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        new Trainer(Options(1, method: "static") with { InitialOptimizerState = plain.OptimizerState }).Fit(again, data, cancellationToken: Ct);
+
+        // A learned-parameter entry a method without learned parameters does not know is refused by name too.
+        var withExtra = new OptimizerState<float>(new Dictionary<string, float[]>(plain.OptimizerState.Tensors) { [LogVariances] = [0f, 0f] },
+            plain.OptimizerState.Scalars);
+        var unknown = Assert.Throws<ArgumentException>(() =>
+            new Trainer(Options(1, method: "static") with { InitialOptimizerState = withExtra }).Fit(again, data, cancellationToken: Ct));
+        Assert.Contains(LogVariances, unknown.Message);
+
+        using var learned = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var refused = Assert.Throws<ArgumentException>(() =>
+            new Trainer(Options(1) with { InitialOptimizerState = plain.OptimizerState }).Fit(learned, data, cancellationToken: Ct));
+        Assert.Contains($"'{LogVariances}'", refused.Message);
+    }
+}
