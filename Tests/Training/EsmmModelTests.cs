@@ -11,7 +11,7 @@ namespace Engine.Tests.Training;
 /// <summary>
 /// ESMM in the model (docs/maths.md §17.6): <see cref="ModelSpec.Graph"/> = <c>TaskGraph.Esmm("ctcvr", "ctr", "cvr")</c> on
 /// a shared bottom with towers. The product task has no parameters and predicts σ(z_ctr)·σ(z_cvr) (rtol 1e-6 against the
-/// factors' own predictions); one full-batch SGD step of <see cref="TrainingStep"/> (float32, loss L_ctr + L_ctcvr, the
+/// factors' own predictions); one full-batch SGD step on every float32 device (SIMD CPU, ILGPU CPU accelerator) of <see cref="TrainingStep"/> (float32, loss L_ctr + L_ctcvr, the
 /// CVR task without labels in the data) moves every parameter as θ − η∇ of the same losses computed in float64 on the
 /// tape by <see cref="EsmmNet"/> from the same weights (abs 2e-6); the spec's JSON and a checkpoint keep the graph (the
 /// loaded model predicts the same); a cycle or an unknown task is refused naming it; per-task gradient methods are
@@ -33,10 +33,11 @@ public class EsmmModelTests
         new(Tolerance.ToFloat(EsmmNet.Inputs), EsmmNet.Features,
             [TaskData.Binary("ctr", EsmmNet.ClickLabels), TaskData.Binary("ctcvr", EsmmNet.ConversionLabels)]);
 
-    [Fact]
-    public void The_product_task_has_no_parameters_and_predicts_the_product_of_its_factors()
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void The_product_task_has_no_parameters_and_predicts_the_product_of_its_factors(string device)
     {
-        using var model = MultiTaskModel.Create(Spec(), Cpu);
+        using var model = MultiTaskModel.Create(Spec(), TestDevices.Get(device));
         Assert.DoesNotContain(model.Parameters.Slots, s => s.Name.Contains("ctcvr"));
         Assert.Equal(["trunk.0", "towers.ctr.0", "heads.ctr", "towers.cvr.0", "heads.cvr"],
             model.Parameters.Slots.Select(s => s.Name[..s.Name.LastIndexOf('.')]).Distinct());
@@ -51,10 +52,11 @@ public class EsmmModelTests
         Assert.Equal(ctcvr.Probabilities!.Select(p => p > 0.5f ? 1 : 0), ctcvr.Classes!);
     }
 
-    [Fact]
-    public void One_sgd_step_follows_the_float64_gradient_of_both_losses()
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void One_sgd_step_follows_the_float64_gradient_of_both_losses(string device)
     {
-        using var model = MultiTaskModel.Create(Spec(), Cpu);
+        using var model = MultiTaskModel.Create(Spec(), TestDevices.Get(device));
         var before = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
         using var data = DeviceDataset.Upload(model, Data());
         const double lr = 0.1;
