@@ -79,6 +79,8 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
         var spec = model.Spec;
+        if (spec.Graph is not null)
+            throw new NotSupportedException("ONNX export of ordered tasks (ModelSpec.Graph: a product task has no output layer) is not built yet.");
         var scale = options.Standardization;
         if (scale is not null && scale.Inputs.Width != spec.Inputs)
             throw new ArgumentException($"options.Standardization scales {scale.Inputs.Width} inputs but the model takes {spec.Inputs}.", nameof(options));

@@ -61,8 +61,10 @@ internal sealed class Evaluator : IDisposable
                 else if (heads[t].Kind is TaskKind.Binary or TaskKind.MultiLabel)   // multi-label: every (row, label) one logit
                 {
                     var labels = data.Labels(t, start, rows);
-                    backend.MaskedBinaryCrossEntropyForward(_outputs[t].Data, labels, _tape.Arena.Take(_outputs[t].Length), loss, labelled);
-                    _accumulator.AddBinary(t, _outputs[t].Data, labels);
+                    bool product = _model.Spec.IsProduct(t);
+                    if (product) backend.MaskedProbabilityCrossEntropyForward(_outputs[t].Data, labels, loss, labelled); // §19.7
+                    else backend.MaskedBinaryCrossEntropyForward(_outputs[t].Data, labels, _tape.Arena.Take(_outputs[t].Length), loss, labelled);
+                    _accumulator.AddBinary(t, _outputs[t].Data, labels, product ? _tape.Arena.Take(_outputs[t].Length) : default);
                 }
                 else
                 {
@@ -121,7 +123,7 @@ internal sealed class Evaluator : IDisposable
             var predicted = new int[data.Rows];
             for (int r = 0; r < data.Rows; r++)
             {
-                if (heads[t].Kind == TaskKind.Binary) { predicted[r] = outputs[r] > 0 ? 1 : 0; continue; }
+                if (heads[t].Kind == TaskKind.Binary) { predicted[r] = outputs[r] > (_model.Spec.IsProduct(t) ? 0.5f : 0) ? 1 : 0; continue; }
                 int best = 0;
                 for (int j = 1; j < c; j++) if (outputs[r * c + j] > outputs[r * c + best]) best = j;
                 predicted[r] = best;

@@ -101,9 +101,16 @@ internal sealed class MetricAccumulator : IDisposable
     }
 
     /// <summary>Adds a binary batch's count of labelled rows whose prediction (z &gt; 0, i.e. σ(z) &gt; ½) is the label.</summary>
-    public void AddBinary(int task, View<float> logits, View<int> labels)
+    public void AddBinary(int task, View<float> logits, View<int> labels, View<float> probabilityScratch = default)
     {
         var count = _counts.Slice(task, 1);
+        if (!probabilityScratch.IsEmpty)
+        {
+            // The output is a probability (a product task, §17.6): p > ½ ⇔ p − ½ > 0, counted as a logit would be.
+            _backend.Fill(probabilityScratch, -0.5f);
+            _backend.Add(logits, probabilityScratch, probabilityScratch);
+            logits = probabilityScratch;
+        }
         _backend.CountCorrectBinary(logits, labels, count);
         var total = _sums.Slice(_offsets[task], 1);
         _backend.Add(total, count, total);

@@ -69,6 +69,21 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     /// <summary>The width the shared part reads: the passed-through inputs plus every embedding's dimension.</summary>
     [JsonIgnore] public int SharedInputs => PassThroughInputs + EmbeddedColumns.Sum(e => e.Dim);
 
+    /// <summary>Ordered tasks (docs/maths.md §17.6): tasks defined as products of other tasks' probabilities (ESMM's
+    /// pCTCVR = pCTR·pCVR) and tasks without a loss of their own. A product task has no tower and no output layer (no
+    /// parameters); its output is a probability, trained with the binary cross-entropy of a probability (§19.7). Null:
+    /// every task independent. Written to checkpoints only when set (<c>"graph":{"products":{…},"unsupervised":[…]}</c>).
+    /// Today the model runs <see cref="TaskGraph.Products"/> and <see cref="TaskGraph.Unsupervised"/> on a shared bottom,
+    /// trained by the weighted sum of losses; tower inputs (<see cref="TaskGraph.Inputs"/>) are refused.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TaskGraph? Graph { get; init; }
+
+    /// <summary>True when task <paramref name="task"/> is a product of other tasks (<see cref="Graph"/>).</summary>
+    public bool IsProduct(int task) => Graph is { } g && g.Products.ContainsKey(Heads[task].Name);
+
+    /// <summary>True when task <paramref name="task"/> has no loss of its own (<see cref="TaskGraph.Unsupervised"/>).</summary>
+    public bool IsUnsupervised(int task) => Graph is { } g && g.Unsupervised.Contains(Heads[task].Name, StringComparer.Ordinal);
+
     /// <summary>How weights and biases start.</summary>
     public Initializer Initializer { get; init; } = Initializer.PyTorchDefault;
 
@@ -121,6 +136,14 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
         for (int i = 0; i < TowerWidths.Count; i++)
             if (TowerWidths[i] <= 0) throw new ArgumentOutOfRangeException(nameof(Tower), TowerWidths[i], $"ModelSpec.Tower[{i}] must be positive.");
         Engine.Architecture.Of(this).Validate(this);
+        if (Graph is { } graph)
+        {
+            graph.Order(Heads); // names, kinds, cycles
+            if (graph.Inputs.Count > 0)
+                throw new NotSupportedException($"ModelSpec.Graph.Inputs (--task-input): towers reading other tasks' predictions are not built yet (task '{graph.Inputs.Keys.First()}').");
+            if (Architecture is not null and not SharedBottomArchitecture)
+                throw new NotSupportedException($"ModelSpec.Graph: ordered tasks run on a shared bottom only so far (the architecture is {Architecture.GetType().Name}).");
+        }
     }
 
     private static readonly JsonSerializerOptions s_json = new()

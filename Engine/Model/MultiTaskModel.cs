@@ -30,6 +30,7 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly Dense<float>[] _heads;
     private readonly Sequential<float>?[] _towers;
     private readonly (int Offset, int Length)[] _taskRanges;
+    private readonly int[]? _graphOrder;            // the task graph's order (products after their factors), or null
     private readonly Tensor<float>[] _features;
     private readonly Tensor<float>[] _boundary;
     private Tape<float>? _inference;
@@ -59,6 +60,7 @@ public sealed partial class MultiTaskModel : IDisposable
             {
                 var head = spec.Heads[t];
                 int first = Parameters.Slots.Count;
+                if (spec.IsProduct(t)) { _taskRanges[t] = (first, 0); continue; } // no tower, no output layer (§17.6)
                 Shared.RegisterTask(Parameters, t, head);
                 int width = Shared.FeatureWidth(t);
                 if (tower.Length > 0)
@@ -78,6 +80,7 @@ public sealed partial class MultiTaskModel : IDisposable
             Parameters.Dispose();
             throw;
         }
+        _graphOrder = spec.Graph?.Order(spec.Heads);
         _features = new Tensor<float>[tasks];
         // With embeddings, the embedded input is one more boundary tensor: a task-owned part that reads the input (an MMoE
         // gate) reaches the shared tables through it, so the stacked per-task backward stops there too.
@@ -119,7 +122,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>The input embedding (<see cref="ModelSpec.Embeddings"/>), or null when the model embeds no column.</summary>
     public InputEmbedding<float>? Embedding { get; }
 
-    /// <summary>The output layers, in task order.</summary>
+    /// <summary>The output layers, in task order (null for a product task, which has none: <see cref="ModelSpec.Graph"/>).</summary>
     public IReadOnlyList<Dense<float>> Heads => _heads;
 
     /// <summary>The towers, in task order (null where a task has none).</summary>
@@ -137,7 +140,7 @@ public sealed partial class MultiTaskModel : IDisposable
     /// <summary>The flat range [offset, offset + length) of output layer <paramref name="task"/>'s weight and bias.</summary>
     public (int Offset, int Length) HeadRange(int task)
     {
-        var head = _heads[task];
+        var head = _heads[task] ?? throw new InvalidOperationException($"Task '{Spec.Heads[task].Name}' is a product of other tasks and has no output layer.");
         int end = head.BiasSlot is { } b ? b.Offset + b.Length : head.WeightSlot.Offset + head.WeightSlot.Length;
         return (head.WeightSlot.Offset, end - head.WeightSlot.Offset);
     }
@@ -150,6 +153,7 @@ public sealed partial class MultiTaskModel : IDisposable
     {
         var (first, count) = _taskRanges[task];
         var slots = Parameters.Slots;
+        if (count == 0) return (first < slots.Count ? slots[first].Offset : Parameters.Count, 0); // a product task (§17.6)
         var last = slots[first + count - 1];
         return (slots[first].Offset, last.Offset + last.Length - slots[first].Offset);
     }
@@ -168,6 +172,7 @@ public sealed partial class MultiTaskModel : IDisposable
         Shared.Initialize(kind, seed);
         for (int i = 0; i < _heads.Length; i++)
         {
+            if (_heads[i] is null) continue; // a product task has no parameters
             _towers[i]?.Initialize(kind, seed ^ (0x94D049BB133111EBUL * (ulong)(i + 1)));
             _heads[i].Initialize(kind, seed ^ (0xD1B54A32D192ED03UL * (ulong)(i + 1)));
         }
@@ -195,10 +200,25 @@ public sealed partial class MultiTaskModel : IDisposable
         Shared.Forward(tape, inputs, _features, _boundary.AsSpan(0, Shared.BoundaryCount));
         for (int i = 0; i < _heads.Length; i++)
         {
+            if (_heads[i] is null) continue; // products after every independent task (their factors), below
             var h = _features[i];
             if (_towers[i] is { } tower) h = tower.Forward(tape, h);
             outputs[i] = _heads[i].Forward(tape, h);
         }
+        if (Spec.Graph is { } graph)
+            foreach (int t in _graphOrder!)
+                if (graph.Products.TryGetValue(Spec.Heads[t].Name, out var factors))
+                {
+                    // p_t = Π p_f, each factor's probability: σ(logit) for a task with an output layer, itself for a product.
+                    Tensor<float>? p = null;
+                    foreach (var f in factors)
+                    {
+                        int i = Spec.IndexOf(f);
+                        var q = _heads[i] is null ? outputs[i] : tape.Sigmoid(outputs[i]);
+                        p = p is null ? q : tape.Product(p, q);
+                    }
+                    outputs[t] = p!;
+                }
         return _boundary[0];
     }
 
@@ -246,7 +266,7 @@ public sealed partial class MultiTaskModel : IDisposable
         InputValidation.CheckMatrix(inputs, rows, Spec.Inputs, nameof(inputs));
         InputValidation.CheckCategoryIndices(inputs, rows, Spec, nameof(inputs));
         var tasks = new TaskPrediction[_heads.Length];
-        for (int t = 0; t < tasks.Length; t++) tasks[t] = new TaskPrediction(Spec.Heads[t], rows);
+        for (int t = 0; t < tasks.Length; t++) tasks[t] = new TaskPrediction(Spec.Heads[t], rows, Spec.IsProduct(t));
         for (int start = 0; start < rows; start += MaxPredictionBatch)
         {
             int count = Math.Min(MaxPredictionBatch, rows - start);

@@ -24,8 +24,9 @@ public enum PredictionUnits
 /// </summary>
 public sealed class TaskPrediction
 {
-    internal TaskPrediction(TaskHead head, int rows)
+    internal TaskPrediction(TaskHead head, int rows, bool probabilities = false)
     {
+        _valuesAreProbabilities = probabilities;
         Name = head.Name;
         Kind = head.Kind;
         Outputs = head.Outputs;
@@ -37,6 +38,8 @@ public sealed class TaskPrediction
             Classes = new int[Kind == TaskKind.MultiLabel ? Values.Length : rows];
         }
     }
+
+    private readonly bool _valuesAreProbabilities; // a product task (§17.6): Values hold p, not a logit
 
     /// <summary>The task.</summary>
     public string Name { get; }
@@ -77,6 +80,7 @@ public sealed class TaskPrediction
         {
             for (int i = 0; i < Values.Length; i++)
             {
+                if (_valuesAreProbabilities) { Probabilities![i] = Values[i]; Classes![i] = Values[i] > 0.5f ? 1 : 0; continue; }
                 Probabilities![i] = (float)Kernels.BinaryCrossEntropyReference.Sigmoid(Values[i]);
                 Classes![i] = Values[i] > 0 ? 1 : 0;
             }

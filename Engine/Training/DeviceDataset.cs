@@ -34,6 +34,11 @@ public sealed class DeviceDataset : IDisposable
         for (int i = 0; i < _tasks.Length; i++)
         {
             var head = spec.Heads[i];
+            if (spec.IsUnsupervised(i)) // no loss of its own (§17.6): no labels needed, any the data has are not used
+            {
+                _tasks[i] = TaskData.Binary(head.Name, Enumerable.Repeat(MissingLabel.Class, data.Rows).ToArray());
+                continue;
+            }
             var task = data.Tasks.FirstOrDefault(t => t.Name == head.Name)
                 ?? throw new ArgumentException($"{name}: the data has no targets for the model's task '{head.Name}' (data tasks: {string.Join(", ", data.Tasks.Select(t => t.Name))}).", name);
             if (task.Kind != head.Kind)

@@ -58,6 +58,8 @@ public sealed class TrainingStep : IDisposable
     private long _steps;
     private long _randomStep;                              // steps run since construction: the dropout masks' step (never reset)
 
+    private readonly bool[] _isProduct; // task t's output is a probability (a product of tasks, §17.6), not a logit
+
     /// <summary>
     /// Prepares a step for <paramref name="model"/> and batches of at most <paramref name="maxBatch"/> rows: builds
     /// the optimizer (head parameter groups), clipper, weighting, combiner and their device buffers.
@@ -107,6 +109,9 @@ public sealed class TrainingStep : IDisposable
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
+            if (UsesTaskGradients && model.Spec.Graph is not null)
+                throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
+                    "data-parallel per-task steps are not built for them yet (the CTR tower would join the shared block, docs/maths.md §17.6); train with the weighted sum of losses.");
             if (UsesTaskGradients)
             {
                 var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
@@ -131,6 +136,8 @@ public sealed class TrainingStep : IDisposable
             for (int t = 0; t < tasks; t++)
             {
                 var (offset, length) = model.TaskRange(t);
+                // A product's factor is also trained by the product's loss (ESMM's CVR tower has no label at all): not gated.
+                if (length == 0 || model.Spec.Graph is { } graph && graph.Products.Values.Any(f => f.Contains(model.Spec.Heads[t].Name))) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
@@ -149,6 +156,7 @@ public sealed class TrainingStep : IDisposable
         _outputs = new Tensor<float>[tasks];
         _losses = new Tensor<float>[tasks];
         _taskRanges = new (int, int)[tasks];
+        _isProduct = [.. Enumerable.Range(0, tasks).Select(model.Spec.IsProduct)];
         for (int t = 0; t < tasks; t++) _taskRanges[t] = model.TaskRange(t);
         ResetStatistics();
     }
@@ -280,6 +288,7 @@ public sealed class TrainingStep : IDisposable
             _losses[t] = heads[t].Kind switch
             {
                 TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
                 TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
                 _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
             };
@@ -347,7 +356,7 @@ public sealed class TrainingStep : IDisposable
             if (heads[t].Kind == TaskKind.Regression)
                 metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
             else if (heads[t].Kind is TaskKind.Binary or TaskKind.MultiLabel)
-                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows));
+                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows), _isProduct[t] ? _tape.Arena.Take(_outputs[t].Length) : default);
             else
                 metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
     }

@@ -16,79 +16,6 @@ namespace Engine.Tests.Autodiff;
 /// </summary>
 public class EsmmGradientTests
 {
-    private const int Batch = 8, Features = 4, Missing = MissingLabel.Class;
-
-    private sealed class EsmmNet : IDisposable
-    {
-        public readonly FlatParameters<double> Parameters;
-        public readonly Sequential<double> Trunk, CtrTower, CvrTower;
-        public readonly Dense<double> CtrHead, CvrHead;
-        public readonly Leaves<double> Leaves;
-        public readonly Tensor<double> X;
-        public readonly Labels Click, Conversion;
-        public readonly Backend<double> Backend;
-        private readonly DeviceBuffer<int> _click, _conversion;
-
-        public EsmmNet(Backend<double> backend)
-        {
-            Backend = backend;
-            // Layout: what both losses reach first (trunk, CTR tower, CTR output layer: one contiguous shared block),
-            // then the CVR tower and output layer, which only the CTCVR loss reaches.
-            Parameters = new FlatParameters<double>(backend);
-            Trunk = Sequential<double>.Mlp(Parameters, "trunk", Features, [6], Activation.Relu, Activation.Relu);
-            CtrTower = Sequential<double>.Mlp(Parameters, "towers.ctr", 6, [5], Activation.Relu, Activation.Relu);
-            CtrHead = new Dense<double>(Parameters, "heads.ctr", 5, 1);
-            CvrTower = Sequential<double>.Mlp(Parameters, "towers.cvr", 6, [5], Activation.Relu, Activation.Relu);
-            CvrHead = new Dense<double>(Parameters, "heads.cvr", 5, 1);
-            Parameters.Allocate();
-            Trunk.Initialize(Initializer.KaimingUniform, seed: 71);
-            CtrTower.Initialize(Initializer.KaimingUniform, seed: 72);
-            CvrTower.Initialize(Initializer.KaimingUniform, seed: 73);
-            CtrHead.Initialize(Initializer.XavierUniform, seed: 74);
-            CvrHead.Initialize(Initializer.XavierUniform, seed: 75);
-            foreach (var layer in new[] { Trunk.Dense(0), CtrTower.Dense(0), CvrTower.Dense(0), CtrHead, CvrHead })
-                Init.Upload(backend, Tolerance.Random(layer.Outputs, 300 + layer.Outputs, 0.05, 0.3), layer.Bias!.Data); // ReLUs away from 0
-            backend.Fill(Parameters.Gradients, 0);
-            Leaves = new Leaves<double>(backend);
-            X = Leaves.Make("x", Batch, Features, Tolerance.Random(Batch * Features, 77, -2, 2), requiresGrad: false);
-            // Impressions: click, and click-and-convert (1 only after a click); one row of each label missing.
-            _click = backend.Allocate<int>([1, 0, 1, 1, 0, Missing, 1, 0]);
-            _conversion = backend.Allocate<int>([1, 0, 0, 1, 0, 0, Missing, 0]);
-            Click = new Labels(_click.View);
-            Conversion = new Labels(_conversion.View);
-        }
-
-        /// <summary>The shared group: every parameter both losses reach.</summary>
-        public ParameterGroup<double> Shared => new([.. Trunk.Parameters.Parameters, .. CtrTower.Parameters.Parameters, .. CtrHead.Parameters]);
-
-        /// <summary>The CVR tower and output layer: reached by the CTCVR loss only.</summary>
-        public ParameterGroup<double> CvrOwn => new([.. CvrTower.Parameters.Parameters, .. CvrHead.Parameters]);
-
-        public (Tensor<double>[] Losses, Tensor<double> Features, Tensor<double> CtrLogit) Forward(Tape<double> tape)
-        {
-            var h = Trunk.Forward(tape, X);
-            var zCtr = CtrHead.Forward(tape, CtrTower.Forward(tape, h));
-            var zCvr = CvrHead.Forward(tape, CvrTower.Forward(tape, h));
-            var ctr = tape.MaskedBinaryCrossEntropy(zCtr, Click);
-            var ctcvr = tape.MaskedProbabilityCrossEntropy(tape.Product(tape.Sigmoid(zCtr), tape.Sigmoid(zCvr)), Conversion);
-            return ([ctr, ctcvr], h, zCtr);
-        }
-
-        public IEnumerable<(string Name, ParameterGroup<double> Group)> Groups =>
-        [
-            ("trunk", Trunk.Parameters),
-            ("ctr tower + output", new ParameterGroup<double>([.. CtrTower.Parameters.Parameters, .. CtrHead.Parameters])),
-            ("cvr tower + output", CvrOwn),
-        ];
-
-        public void Dispose()
-        {
-            _click.Dispose();
-            _conversion.Dispose();
-            Leaves.Dispose();
-            Parameters.Dispose();
-        }
-    }
 
     public static TheoryData<int> Tasks => new() { 0, 1 };
 
@@ -159,5 +86,87 @@ public class EsmmGradientTests
         Assert.Contains(actual[..length], v => v != 0);
         Assert.Contains(actual[length..], v => v != 0);
         Assert.Contains(actualOwn, v => v != 0);
+    }
+}
+
+/// <summary>The small ESMM model of <see cref="EsmmGradientTests"/> in float64, parameters named as MultiTaskModel names
+/// them (trunk.0, towers.ctr.0, heads.ctr, towers.cvr.0, heads.cvr) and laid out in its order.</summary>
+internal sealed class EsmmNet : IDisposable
+{
+    public const int Batch = 8, Features = 4, Missing = MissingLabel.Class;
+
+    public readonly FlatParameters<double> Parameters;
+    public readonly Sequential<double> Trunk, CtrTower, CvrTower;
+    public readonly Dense<double> CtrHead, CvrHead;
+    public readonly Leaves<double> Leaves;
+    public readonly Tensor<double> X;
+    public readonly Labels Click, Conversion;
+    public readonly Backend<double> Backend;
+    private readonly DeviceBuffer<int> _click, _conversion;
+
+    /// <summary>Labels of <see cref="X"/>'s rows: click, and click-and-convert (1 only after a click); one of each missing.</summary>
+    public static readonly int[] ClickLabels = [1, 0, 1, 1, 0, Missing, 1, 0], ConversionLabels = [1, 0, 0, 1, 0, 0, Missing, 0];
+
+    /// <summary>The inputs [8 × 4].</summary>
+    public static double[] Inputs => Tolerance.Random(Batch * Features, 77, -2, 2);
+
+    public EsmmNet(Backend<double> backend, double[]? parameterValues = null)
+    {
+        Backend = backend;
+        // Layout: what both losses reach first (trunk, CTR tower, CTR output layer: one contiguous shared block),
+        // then the CVR tower and output layer, which only the CTCVR loss reaches.
+        Parameters = new FlatParameters<double>(backend);
+        Trunk = Sequential<double>.Mlp(Parameters, "trunk", Features, [6], Activation.Relu, Activation.Relu);
+        CtrTower = Sequential<double>.Mlp(Parameters, "towers.ctr", 6, [5], Activation.Relu, Activation.Relu);
+        CtrHead = new Dense<double>(Parameters, "heads.ctr", 5, 1);
+        CvrTower = Sequential<double>.Mlp(Parameters, "towers.cvr", 6, [5], Activation.Relu, Activation.Relu);
+        CvrHead = new Dense<double>(Parameters, "heads.cvr", 5, 1);
+        Parameters.Allocate();
+        Trunk.Initialize(Initializer.KaimingUniform, seed: 71);
+        CtrTower.Initialize(Initializer.KaimingUniform, seed: 72);
+        CvrTower.Initialize(Initializer.KaimingUniform, seed: 73);
+        CtrHead.Initialize(Initializer.XavierUniform, seed: 74);
+        CvrHead.Initialize(Initializer.XavierUniform, seed: 75);
+        foreach (var layer in new[] { Trunk.Dense(0), CtrTower.Dense(0), CvrTower.Dense(0), CtrHead, CvrHead })
+            Init.Upload(backend, Tolerance.Random(layer.Outputs, 300 + layer.Outputs, 0.05, 0.3), layer.Bias!.Data); // ReLUs away from 0
+        if (parameterValues is not null) Init.Upload(backend, parameterValues, Parameters.Values);
+        backend.Fill(Parameters.Gradients, 0);
+        Leaves = new Leaves<double>(backend);
+        X = Leaves.Make("x", Batch, Features, Inputs, requiresGrad: false);
+        _click = backend.Allocate<int>(ClickLabels);
+        _conversion = backend.Allocate<int>(ConversionLabels);
+        Click = new Labels(_click.View);
+        Conversion = new Labels(_conversion.View);
+    }
+
+    /// <summary>The shared group: every parameter both losses reach.</summary>
+    public ParameterGroup<double> Shared => new([.. Trunk.Parameters.Parameters, .. CtrTower.Parameters.Parameters, .. CtrHead.Parameters]);
+
+    /// <summary>The CVR tower and output layer: reached by the CTCVR loss only.</summary>
+    public ParameterGroup<double> CvrOwn => new([.. CvrTower.Parameters.Parameters, .. CvrHead.Parameters]);
+
+    public (Tensor<double>[] Losses, Tensor<double> Features, Tensor<double> CtrLogit) Forward(Tape<double> tape)
+    {
+        var h = Trunk.Forward(tape, X);
+        var zCtr = CtrHead.Forward(tape, CtrTower.Forward(tape, h));
+        var zCvr = CvrHead.Forward(tape, CvrTower.Forward(tape, h));
+        var ctr = tape.MaskedBinaryCrossEntropy(zCtr, Click);
+        var ctcvr = tape.MaskedProbabilityCrossEntropy(tape.Product(tape.Sigmoid(zCtr), tape.Sigmoid(zCvr)), Conversion);
+        return ([ctr, ctcvr], h, zCtr);
+    }
+
+    public IEnumerable<(string Name, ParameterGroup<double> Group)> Groups =>
+    [
+        ("trunk", Trunk.Parameters),
+        ("ctr tower + output", new ParameterGroup<double>([.. CtrTower.Parameters.Parameters, .. CtrHead.Parameters])),
+        ("cvr tower + output", CvrOwn),
+    ];
+
+    public void Dispose()
+    {
+        _click.Dispose();
+        _conversion.Dispose();
+        Leaves.Dispose();
+        Parameters.Dispose();
     }
 }
