@@ -37,6 +37,7 @@ public static class LabelRemoval
         {
             RegressionTargets r => Without(r, rows),
             ClassTargets c => Without(c, rows),
+            MultiLabelTargets m => Without(m, rows),
             _ => throw new ArgumentException($"Task '{task}' has an unknown kind.", nameof(task)),
         }).ToList();
         return data.With(data.Inputs, tasks);
@@ -54,5 +55,13 @@ public static class LabelRemoval
         var classes = (int[])c.Classes.Clone();
         foreach (int row in rows) classes[row] = ClassTargets.Missing;
         return new ClassTargets(c.Name, c.Column, c.Labels, classes, c.Kind);
+    }
+
+    /// <summary>A multi-label task loses all k labels of each chosen row (the row is unlabelled for the task).</summary>
+    private static MultiLabelTargets Without(MultiLabelTargets m, int[] rows)
+    {
+        var labels = (int[])m.Labels.Clone();
+        foreach (int row in rows) labels.AsSpan(row * m.Width, m.Width).Fill(MultiLabelTargets.Missing);
+        return new MultiLabelTargets(m.Name, m.Columns, labels);
     }
 }

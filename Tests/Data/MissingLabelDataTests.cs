@@ -90,4 +90,18 @@ public class MissingLabelDataTests : IDisposable
         Assert.Equal(4, data.Task("c").LabelledCount); // the original is unchanged
         Assert.Throws<ArgumentOutOfRangeException>(() => LabelRemoval.ChooseRows(10, 1.5, 0));
     }
+
+    [Fact]
+    public void The_label_remover_unlabels_whole_rows_of_a_multi_label_task()
+    {
+        int[] labels = [1, 0, 1, MultiLabelTargets.Missing, 0, 0, 1, 1];   // 4 rows × 2 labels, 7 labelled pairs
+        var data = CsvTable.Load(Write("x,y,c\n1,2,a\n2,3,b\n3,6,a\n4,5,b\n"), Schema);
+        var multi = data.With(data.Inputs, [.. data.Tasks, new MultiLabelTargets("tags", ["t1", "t2"], labels)]);
+        var removed = (MultiLabelTargets)LabelRemoval.Remove(multi, "tags", 0.5, seed: 1).Task("tags");
+        var rows = LabelRemoval.ChooseRows(4, 0.5, seed: 1);
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < 2; k++)
+                Assert.Equal(rows.Contains(r) ? MultiLabelTargets.Missing : labels[r * 2 + k], removed.Labels[r * 2 + k]);
+        Assert.Equal(7, ((MultiLabelTargets)multi.Task("tags")).LabelledCount);   // the original is unchanged
+    }
 }
