@@ -45,8 +45,8 @@ public sealed class ImtlCombiner<T>(Backend<T> backend) : GramCombiner<T>(backen
 /// objective Σₜ e^{sₜ}Lₜ − sₜ, so λₜ = e^{sₜ} and ∂/∂sₜ = e^{sₜ}Lₜ − 1 (the scaled losses e^{sₜ}Lₜ are driven to 1, i.e.
 /// to equal values). It is uncertainty weighting's objective exp(−σ)L + σ with σ = −s, so it shares its kernel
 /// (<see cref="Backend{T}.UncertaintyWeights"/> with sign +1), its learned-parameter plumbing (own optimizer of the
-/// model's kind without weight decay, clipped with the model) and — like it — its sₜ are <b>not</b> saved in
-/// checkpoints (the trainer has no resume path, docs/maths.md §18.2). Initial sₜ: 0 as LibMTL (option <c>init</c>).
+/// model's kind without weight decay, clipped with the model) and — like it — its sₜ and their optimizer state are saved
+/// with the step's state (<c>optimizer.param.imtl.loss_scale</c>, <c>TrainingStep.SaveState</c>) and resumed. Initial sₜ: 0 as LibMTL (option <c>init</c>).
 /// </summary>
 public sealed class ImtlLossWeighting<T> : UncertaintyWeighting<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -23,46 +23,50 @@ public class UncertaintyResumeTests
     {
         Epochs = epochs,
         BatchSize = 0,
-        Step = new StepOptions { Method = method, MethodOptions = method == "uncertainty" ? new Dictionary<string, string> { ["init"] = "-0.5" } : new Dictionary<string, string>(), LearningRate = 0.05, MaxGradNorm = 1.0 },
+        Step = new StepOptions { Method = method, MethodOptions = method == "static" ? new Dictionary<string, string>() : new Dictionary<string, string> { ["init"] = "-0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
     };
 
-    [Fact]
-    public void A_resumed_run_continues_the_log_variances_and_their_moments_exactly()
+    /// <summary>uncertainty's log-variances and IMTL-L's loss scales (the same plumbing, sign +1).</summary>
+    [Theory]
+    [InlineData("uncertainty", "uncertainty.log_variance")]
+    [InlineData("imtl-l", "imtl.loss_scale")]
+    public void A_resumed_run_continues_the_learned_parameters_and_their_moments_exactly(string method, string parameter)
     {
+        string learned = TrainingStep.LearnedValuesBuffer + "." + parameter;
         using var dir = new TempDirectory();
         string path = dir.File_("half.safetensors");
         var data = Problems.Data(32, seed: 5);
 
         using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
-        var whole = new Trainer(Options(6)).Fit(uninterrupted, data, cancellationToken: Ct);
+        var whole = new Trainer(Options(6, method)).Fit(uninterrupted, data, cancellationToken: Ct);
 
         using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
         {
-            var half = new Trainer(Options(3)).Fit(first, data, cancellationToken: Ct);
-            Assert.Equal(2, half.OptimizerState.Tensors[LogVariances].Length);
-            Assert.All(half.OptimizerState.Tensors[LogVariances], s => Assert.NotEqual(-0.5f, s));   // they moved: the test can tell
-            Assert.Contains("exp_avg_sq.uncertainty.log_variance", half.OptimizerState.Tensors.Keys);
+            var half = new Trainer(Options(3, method)).Fit(first, data, cancellationToken: Ct);
+            Assert.Equal(2, half.OptimizerState.Tensors[learned].Length);
+            Assert.All(half.OptimizerState.Tensors[learned], s => Assert.NotEqual(-0.5f, s));   // they moved: the test can tell
+            Assert.Contains("exp_avg_sq." + parameter, half.OptimizerState.Tensors.Keys);
             first.Save(path, optimizerState: half.OptimizerState);
         }
         var checkpoint = Checkpoint.Load(path);
-        Assert.True(checkpoint.Tensors.Contains("optimizer." + LogVariances));
+        Assert.True(checkpoint.Tensors.Contains("optimizer." + learned));
         using var resumed = MultiTaskModel.Load(path, Cpu);
-        var rest = new Trainer(Options(3) with { InitialOptimizerState = MultiTaskModel.ReadOptimizerState(checkpoint) })
+        var rest = new Trainer(Options(3, method) with { InitialOptimizerState = MultiTaskModel.ReadOptimizerState(checkpoint) })
             .Fit(resumed, data, cancellationToken: Ct);
 
         Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
-        Assert.Equal(whole.OptimizerState.Tensors[LogVariances], rest.OptimizerState.Tensors[LogVariances]);
+        Assert.Equal(whole.OptimizerState.Tensors[learned], rest.OptimizerState.Tensors[learned]);
         foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
         Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
 
-        // Without the sᵢ (resumed from the model optimizer's state alone, sᵢ back at −0.5) the trajectory differs.
+        // A state stripped of them is refused, naming the tensor (resuming would silently restart them at −0.5).
         using var forgetful = MultiTaskModel.Load(path, Cpu);
         var modelOnly = MultiTaskModel.ReadOptimizerState(checkpoint)!;
-        var stripped = new OptimizerState<float>(modelOnly.Tensors.Where(e => !e.Key.EndsWith(".uncertainty.log_variance", StringComparison.Ordinal))
+        var stripped = new OptimizerState<float>(modelOnly.Tensors.Where(e => !e.Key.EndsWith("." + parameter, StringComparison.Ordinal))
             .ToDictionary(e => e.Key, e => e.Value), modelOnly.Scalars);
         var error = Assert.Throws<ArgumentException>(() =>
-            new Trainer(Options(3) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
-        Assert.Contains($"'{LogVariances}'", error.Message);
+            new Trainer(Options(3, method) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains($"'{learned}'", error.Message);
     }
 
     [Fact]
