@@ -63,7 +63,10 @@ internal sealed class TrainFlags
     public readonly Option<int> StepSize = new("--step-size") { HelpName = "STEPS", Description = "step schedule: optimizer steps between decays.", DefaultValueFactory = _ => DefaultStep.ScheduleStepSize };
     public readonly Option<int?> DecaySteps = new("--decay-steps") { HelpName = "STEPS", Description = "cosine schedule: steps from the base rate to --min-lr (default: the whole run)." };
     public readonly Option<double> Gamma = new("--gamma") { HelpName = "GAMMA", Description = "step/exponential schedule: decay factor γ.", DefaultValueFactory = _ => DefaultStep.ScheduleGamma };
-    public readonly Option<double> MinLr = new("--min-lr") { HelpName = "LR", Description = "cosine schedule: the rate it decays to.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
+    public readonly Option<double> MinLr = new("--min-lr") { HelpName = "LR", Description = "cosine schedule: the rate it decays to; plateau schedule: the lowest rate.", DefaultValueFactory = _ => DefaultStep.MinLearningRate };
+    public readonly Option<int> PlateauPatience = new("--plateau-patience") { HelpName = "EPOCHS", Description = "plateau schedule: epochs without improvement before lr ← max(lr·γ, --min-lr).", DefaultValueFactory = _ => DefaultStep.PlateauPatience };
+    public readonly Option<double> PlateauThreshold = new("--plateau-threshold") { HelpName = "REL", Description = "plateau schedule: the relative improvement that counts.", DefaultValueFactory = _ => DefaultStep.PlateauThreshold };
+    public readonly Option<int> PlateauCooldown = new("--plateau-cooldown") { HelpName = "EPOCHS", Description = "plateau schedule: epochs after a reduction before bad epochs count again.", DefaultValueFactory = _ => DefaultStep.PlateauCooldown };
     public readonly Option<int> Warmup = new("--warmup") { HelpName = "STEPS", Description = "Linear warm-up steps.", DefaultValueFactory = _ => DefaultStep.WarmupSteps };
     public readonly Option<double?> Clip = new("--clip") { Description = "Clip the global gradient norm to this (default: off).", HelpName = "MAX_NORM" };
     public readonly Option<string?> Method = new("--method") { HelpName = "NAME[+NAME]", Description = $"The method: a loss weighting, a gradient method, or WEIGHTING+GRADIENT ('mtl methods' lists them with their options): {MethodsCommand.Names()}. Supersedes --combine and --weighting (kept as aliases)." };
@@ -97,7 +100,7 @@ internal sealed class TrainFlags
             Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
-            Schedule, StepSize, DecaySteps, Gamma, MinLr, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
+            Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
         {
@@ -163,8 +166,13 @@ internal sealed class TrainFlags
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
                 DecaySteps = p.GetValue(DecaySteps) is { } decay ? (int)PositiveCount("--decay-steps", decay) : null,
-                ScheduleGamma = Positive("--gamma", p.GetValue(Gamma)),
+                ScheduleGamma = Enum<ScheduleKind>(p, Schedule) == ScheduleKind.Plateau
+                    ? p.GetValue(Gamma) is var f and > 0 and < 1 ? f : throw new UsageException($"--gamma {Show(p.GetValue(Gamma))}: the plateau schedule's factor must lie in (0, 1).")
+                    : Positive("--gamma", p.GetValue(Gamma)),
                 MinLearningRate = NonNegative("--min-lr", p.GetValue(MinLr)),
+                PlateauPatience = (int)NonNegative("--plateau-patience", p.GetValue(PlateauPatience)),
+                PlateauThreshold = NonNegative("--plateau-threshold", p.GetValue(PlateauThreshold)),
+                PlateauCooldown = (int)NonNegative("--plateau-cooldown", p.GetValue(PlateauCooldown)),
                 WarmupSteps = (int)NonNegative("--warmup", p.GetValue(Warmup)),
                 MaxGradNorm = p.GetValue(Clip) is { } clip ? Positive("--clip", clip) : null,
                 Combination = Enum<CombinationMethod>(p, Combine),

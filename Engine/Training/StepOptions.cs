@@ -39,6 +39,9 @@ public enum ScheduleKind
     Exponential,
     /// <summary>Cosine annealing from base to <see cref="StepOptions.MinLearningRate"/> over the decay steps.</summary>
     Cosine,
+    /// <summary>Reduce on plateau (<see cref="Optimizers.PlateauSchedule"/>): lr ← max(lr·γ, min-lr) after more than
+    /// <see cref="StepOptions.PlateauPatience"/> epochs without a relative improvement of the watched loss.</summary>
+    Plateau,
 }
 
 /// <summary>
@@ -135,14 +138,23 @@ public sealed record StepOptions
     /// <summary>Step schedule: steps between decays.</summary>
     public int ScheduleStepSize { get; init; } = 1000;
 
-    /// <summary>Step and exponential schedules: the factor γ.</summary>
+    /// <summary>Step and exponential schedules: the factor γ; plateau schedule: the factor of a reduction (must be &lt; 1).</summary>
     public double ScheduleGamma { get; init; } = 0.1;
 
     /// <summary>Cosine schedule: steps from the base rate to the minimum; null = the whole run (the trainer knows it).</summary>
     public int? DecaySteps { get; init; }
 
-    /// <summary>Cosine schedule: the final learning rate.</summary>
+    /// <summary>Cosine schedule: the final learning rate; plateau schedule: the lowest rate.</summary>
     public double MinLearningRate { get; init; }
+
+    /// <summary>Plateau schedule: epochs without improvement tolerated before a reduction (PyTorch's patience, 10).</summary>
+    public int PlateauPatience { get; init; } = 10;
+
+    /// <summary>Plateau schedule: the relative improvement that counts (PyTorch's threshold, 1e-4).</summary>
+    public double PlateauThreshold { get; init; } = 1e-4;
+
+    /// <summary>Plateau schedule: epochs after a reduction before bad epochs count again (PyTorch's cooldown, 0).</summary>
+    public int PlateauCooldown { get; init; }
 
     /// <summary>Accumulate per-task training metrics (loss, RMSE/MAE, accuracy) on the device every step
     /// (a few small launches per task). Off: only the losses are accumulated.</summary>

@@ -88,6 +88,8 @@ public sealed class Trainer
         var weightCheck = communicator is null ? null : new WeightCheck(model, communicator, Options.Distributed!.WeightCheckSteps);
         if (communicator is not null) communicator.Broadcast(model.Parameters.Values, 0);   // every rank starts from rank 0's weights
         if (Options.InitialOptimizerState is { } state) step.LoadState(state);   // learned method parameters (uncertainty's sᵢ) too
+        if (step.Plateau is not null && communicator is not null && validation is null)
+            throw new ArgumentException("The plateau schedule of a distributed run watches the validation loss (the training loss is each rank's own): pass validation data.", nameof(validation));
         using var evaluator = validation is null ? null : new Evaluator(model);
         using var best = Options.EarlyStoppingPatience is null ? null : backend.Allocate<float>(model.Parameters.Count);
 
@@ -150,6 +152,9 @@ public sealed class Trainer
             history.Add(report);
             progress?.Report(report);
             ThrowIfDiverged(epoch, heads, statistics.Tasks);
+            // Reduce on plateau: the weighted validation loss (the same on every rank), or the training loss without
+            // validation data; the new rate applies from the next epoch's first step.
+            step.Plateau?.Observe(validationLoss ?? report.TrainLoss);
 
             if (best is not null)
             {

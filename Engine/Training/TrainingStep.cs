@@ -93,6 +93,7 @@ public sealed class TrainingStep : IDisposable
         {
             _tape = Own(new Tape<float>(_backend));
             var schedule = CreateSchedule(options, totalSteps);
+            Plateau = schedule as PlateauSchedule;
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
             _taskLosses = Own(_backend.Allocate<float>(tasks));
@@ -179,6 +180,10 @@ public sealed class TrainingStep : IDisposable
     /// <summary>The optimizer of the model's parameters (state: <see cref="IOptimizer{T}.SaveState"/>; the step's whole
     /// state, learned method parameters included: <see cref="SaveState"/>).</summary>
     public IOptimizer<float> Optimizer => _optimizer;
+
+    /// <summary>The reduce-on-plateau schedule when <see cref="StepOptions.Schedule"/> is <see cref="ScheduleKind.Plateau"/>
+    /// (the trainer feeds it one value per epoch), else null.</summary>
+    public PlateauSchedule? Plateau { get; }
 
     /// <summary>Prefix of a learned method parameter's values in <see cref="SaveState"/>: <c>param.{name}</c>, e.g.
     /// <c>param.uncertainty.log_variance</c> (a checkpoint stores it as <c>optimizer.param.uncertainty.log_variance</c>).</summary>
@@ -510,6 +515,7 @@ public sealed class TrainingStep : IDisposable
         ScheduleKind.Constant => o.WarmupSteps > 0 ? new ConstantSchedule { WarmupSteps = o.WarmupSteps } : null,
         ScheduleKind.Step => new StepSchedule(o.ScheduleStepSize, o.ScheduleGamma) { WarmupSteps = o.WarmupSteps },
         ScheduleKind.Exponential => new ExponentialSchedule(o.ScheduleGamma) { WarmupSteps = o.WarmupSteps },
+        ScheduleKind.Plateau => new PlateauSchedule(o.ScheduleGamma, o.PlateauPatience, o.PlateauThreshold, o.PlateauCooldown, o.MinLearningRate) { WarmupSteps = o.WarmupSteps },
         ScheduleKind.Cosine => new CosineSchedule(o.DecaySteps ?? (int)Math.Max(1, Math.Min(int.MaxValue, (totalSteps
             ?? throw new ArgumentException("A cosine schedule needs StepOptions.DecaySteps (or a trainer that knows the number of steps).", nameof(o.DecaySteps)))
             - o.WarmupSteps)), o.MinLearningRate) { WarmupSteps = o.WarmupSteps },
