@@ -25,11 +25,11 @@ public static class MethodTableCommand
 
     public static int Run(string[] args)
     {
-        var seeds = Option(args, "--seeds", "1,2,3").Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var datasets = Option(args, "--datasets", "energy,wine").Split(',');
-        var only = Option(args, "--methods", "");
-        int threads = int.Parse(Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
-        var output = Option(args, "--out", "");
+        var seeds = CommandArgs.Option(args, "--seeds", "1,2,3").Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var datasets = CommandArgs.Option(args, "--datasets", "energy,wine").Split(',');
+        var only = CommandArgs.Option(args, "--methods", "");
+        int threads = int.Parse(CommandArgs.Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
+        var output = CommandArgs.Option(args, "--out", "");
         var methods = MethodRegistry.All.Select(m => m.Name).Where(n => only.Length == 0 || only.Split(',').Contains(n)).ToArray();
         if (methods.Length == 0) { Console.Error.WriteLine($"--methods: none of '{only}' is registered (mtl methods lists them)."); return 2; }
 
@@ -123,13 +123,5 @@ public static class MethodTableCommand
         if (v.Length == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
         double sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
         return $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {sd.ToString(format.TrimStart('+').Split(';')[0], CultureInfo.InvariantCulture)}";
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        if (i < 0) return fallback;
-        if (i + 1 >= args.Length) throw new ArgumentException($"{name} needs a value.");
-        return args[i + 1];
     }
 }
