@@ -33,6 +33,7 @@ internal enum OpKind
     Embedding,
     MaskedProbabilityCrossEntropy,
     WeightedSoftmaxCrossEntropy,
+    PositiveWeightedBinaryCrossEntropy,
 }
 
 /// <summary>
@@ -50,6 +51,8 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
     public T Alpha;
     /// <summary>A second scalar of an op (the smooth-L1 loss's scale; its β is <see cref="Alpha"/>).</summary>
     public T Scale;
+    /// <summary>A second integer of an op (the label columns of a positive-weighted BCE).</summary>
+    public int Columns;
     /// <summary>Number of groups of an op over groups of rows (the experts of a batched linear or a mixture).</summary>
     public int Groups;
     public View<int> Labels;
@@ -77,6 +80,7 @@ internal sealed class OpRecord<T> where T : unmanaged, IFloatingPointIeee754<T>
         Alpha = T.Zero;
         Scale = T.Zero;
         Groups = 0;
+        Columns = 0;
         Labels = default;
         Saved = default;
         Scratch = default;

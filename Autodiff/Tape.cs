@@ -187,6 +187,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.MaskedSoftmaxCrossEntropy: Ops.MaskedSoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.MaskedBinaryCrossEntropy: Ops.MaskedBinaryCrossEntropyBackward(this, record); break;
             case OpKind.WeightedSoftmaxCrossEntropy: Ops.WeightedSoftmaxCrossEntropyBackward(this, record); break;
+            case OpKind.PositiveWeightedBinaryCrossEntropy: Ops.PositiveWeightedBinaryCrossEntropyBackward(this, record); break;
             case OpKind.MaskedSmoothL1: Ops.MaskedSmoothL1Backward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;

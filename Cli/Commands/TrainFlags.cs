@@ -35,6 +35,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
     public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K), as EPS for every --classification task or TASK:EPS (repeat per task; a TASK:EPS overrides EPS). Not for --binary or --multilabel tasks.", "[TASK:]EPS");
     public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
+    public readonly Option<string[]> PosWeight = List("--pos-weight", "A binary or multi-label task's positive-class weight, as TASK:P (every label) or TASK:P0,P1,… (one per label column, in --multilabel order); finite, ≥ 0 (PyTorch's BCEWithLogitsLoss(pos_weight=p): the positive term times p, the mean still over the labelled entries; repeat per task).", "TASK:P[,P…]");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -104,7 +105,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, LabelSmoothing, ClassWeights, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -148,7 +149,8 @@ internal sealed class TrainFlags
             Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss)),
             LabelSmoothing = Smoothings(p.GetValue(LabelSmoothing), out double? everyTask),
             DefaultLabelSmoothing = everyTask,
-            ClassWeights = ClassWeightLists(p.GetValue(ClassWeights)),
+            ClassWeights = ClassWeightLists("--class-weights", p.GetValue(ClassWeights)),
+            PositiveWeights = ClassWeightLists("--pos-weight", p.GetValue(PosWeight)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -480,21 +482,21 @@ internal sealed class TrainFlags
 
     /// <summary>--class-weights TASK:W0,W1,… values → a dictionary; weights finite, ≥ 0 and not all 0; a malformed value or a
     /// task given twice is a usage error naming the flag. (The count is checked against the task's classes with the data.)</summary>
-    internal static Dictionary<string, double[]> ClassWeightLists(string[]? values)
+    internal static Dictionary<string, double[]> ClassWeightLists(string flag, string[]? values)
     {
         var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var value in values ?? [])
         {
             int colon = value.LastIndexOf(':');
-            if (colon <= 0 || colon == value.Length - 1) throw new UsageException($"--class-weights: '{value}' is not TASK:W0,W1,… (e.g. --class-weights color:1,3).");
+            if (colon <= 0 || colon == value.Length - 1) throw new UsageException(flag == "--pos-weight" ? $"--pos-weight: '{value}' is not TASK:P[,P…] (e.g. --pos-weight clicked:3)." : $"--class-weights: '{value}' is not TASK:W0,W1,… (e.g. --class-weights color:1,3).");
             string task = value[..colon].Trim();
             var parts = value[(colon + 1)..].Split(',');
             var weights = new double[parts.Length];
             for (int i = 0; i < parts.Length; i++)
                 if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]) || !double.IsFinite(weights[i]) || weights[i] < 0)
-                    throw new UsageException($"--class-weights {value}: weight {i} ('{parts[i].Trim()}') must be a finite number ≥ 0.");
-            if (weights.All(w => w == 0)) throw new UsageException($"--class-weights {value}: the weights must not all be 0.");
-            if (!result.TryAdd(task, weights)) throw new UsageException($"--class-weights: '{task}' is given twice.");
+                    throw new UsageException($"{flag} {value}: weight {i} ('{parts[i].Trim()}') must be a finite number ≥ 0.");
+            if (flag == "--class-weights" && weights.All(w => w == 0)) throw new UsageException($"{flag} {value}: the weights must not all be 0.");
+            if (!result.TryAdd(task, weights)) throw new UsageException($"{flag}: '{task}' is given twice.");
         }
         return result;
     }
@@ -509,10 +511,13 @@ internal sealed class TrainFlags
         {
             if (s.Classification.Contains(task)) continue;
             string why = s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task)
-                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, which has no {(flag == "--class-weights" ? "class weights" : "label smoothing")} here; train it as --classification {task} to get them)"
+                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, {(flag == "--class-weights" ? $"whose weighting is --pos-weight {task}:P" : $"which has no label smoothing here; train it as --classification {task} to get it")})"
                 : "";
             throw new UsageException($"{flag}: '{task}' is not a --classification task{why}; classification tasks: {known}.");
         }
+        foreach (var task in s.PositiveWeights.Keys)
+            if (!s.Binary.Contains(task) && !s.MultiLabel.Any(m => m.Name == task))
+                throw new UsageException($"--pos-weight: '{task}' is not a --binary or --multilabel task{(s.Classification.Contains(task) ? $" (a --classification task takes --class-weights {task}:W0,W1,…)" : "")}; binary and multi-label tasks: {(s.Binary.Count + s.MultiLabel.Count > 0 ? string.Join(", ", [.. s.Binary, .. s.MultiLabel.Select(m => m.Name)]) : "none")}.");
         if (s.DefaultLabelSmoothing is not null && s.Classification.Count == 0)
             throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (binary and multi-label tasks have no label smoothing).");
     }

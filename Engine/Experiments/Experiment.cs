@@ -144,6 +144,17 @@ public static class Experiment
         return weights;
     }
 
+    /// <summary>--pos-weight of a binary or multi-label task: one value for every label, or one per label.</summary>
+    private static double[] PositiveWeightsOf(string task, double[] weights, TaskKind kind, int labels)
+    {
+        if (kind is not (TaskKind.Binary or TaskKind.MultiLabel))
+            throw new ExperimentSetupException($"--pos-weight {task}: '{task}' is a {kind} task; positive weights apply to binary and multi-label tasks.");
+        if (weights.Length == 1) return [.. Enumerable.Repeat(weights[0], labels)];
+        if (weights.Length != labels)
+            throw new ExperimentSetupException($"--pos-weight {task}: {weights.Length} weights for {labels} labels; give one for all or one per label.");
+        return weights;
+    }
+
     private static ModelSpec SpecOf(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
@@ -164,6 +175,7 @@ public static class Experiment
                 LabelSmoothing = targets.Kind != TaskKind.Classification ? null
                     : settings.LabelSmoothing.TryGetValue(name, out var eps) ? eps : settings.DefaultLabelSmoothing,
                 ClassWeights = settings.ClassWeights.TryGetValue(name, out var classWeights) ? ClassWeightsOf(name, classWeights, targets) : null,
+                PositiveWeights = settings.PositiveWeights.TryGetValue(name, out var positive) ? PositiveWeightsOf(name, positive, targets.Kind, outputs) : null,
             };
         }).ToArray())
         {
@@ -326,6 +338,10 @@ public static class Experiment
         foreach (var (flag, task) in settings.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(settings.ClassWeights.Keys.Select(t => ("--class-weights", t))))
             if (!classification.Contains(task))
                 throw new ExperimentSetupException($"{flag} names '{task}', but the classification tasks are: {(classification.Length > 0 ? string.Join(", ", classification) : "none")}.");
+        var logistic = data.Tasks.Where(t => t.Kind is TaskKind.Binary or TaskKind.MultiLabel).Select(t => t.Name).ToArray();
+        foreach (var task in settings.PositiveWeights.Keys)
+            if (!logistic.Contains(task))
+                throw new ExperimentSetupException($"--pos-weight names '{task}', but the binary and multi-label tasks are: {(logistic.Length > 0 ? string.Join(", ", logistic) : "none")}.");
         foreach (var (task, loss) in settings.Losses)
             if (!regression.Contains(task))
                 throw new ExperimentSetupException($"--loss {task}:{loss} names '{task}', but the regression tasks are: {(regression.Length > 0 ? string.Join(", ", regression) : "none")}.");

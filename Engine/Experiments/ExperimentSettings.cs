@@ -65,6 +65,10 @@ public sealed record ExperimentSettings
     /// <summary>Class weights of classification tasks, by task name, in class-index order (maths §19.9).</summary>
     public IReadOnlyDictionary<string, double[]> ClassWeights { get; init; } = new Dictionary<string, double[]>();
 
+    /// <summary>Positive-class weights of binary and multi-label tasks, by task name: one value for every label, or one per
+    /// label column (maths §19.10).</summary>
+    public IReadOnlyDictionary<string, double[]> PositiveWeights { get; init; } = new Dictionary<string, double[]>();
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 

@@ -37,6 +37,12 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<double>? ClassWeights { get; init; }
 
+    /// <summary>A binary or multi-label task's positive-class weights, one per logit (PyTorch's
+    /// <c>BCEWithLogitsLoss(pos_weight=p)</c>: the positive term is multiplied by p, the mean still divides by the labelled
+    /// count; maths §19.10). Null (the default) is all ones; written to the checkpoint only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? PositiveWeights { get; init; }
+
     /// <summary>True when the task trains with the weighted/smoothed cross-entropy of §19.9 rather than the masked one of §19.1.</summary>
     internal bool UsesWeightedCrossEntropy => LabelSmoothing is > 0 || ClassWeights is not null;
 
@@ -81,6 +87,15 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
                 throw new ArgumentException($"{where} ('{Name}'): label smoothing applies to classification (softmax) tasks, not to a {Kind} task.", nameof(LabelSmoothing));
             if (!(eps >= 0 && eps <= 1))
                 throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), eps, $"{where} ('{Name}'): the label smoothing ε must lie in [0, 1].");
+        }
+        if (PositiveWeights is { } positive)
+        {
+            if (Kind is not (TaskKind.Binary or TaskKind.MultiLabel))
+                throw new ArgumentException($"{where} ('{Name}'): positive weights apply to binary and multi-label tasks, not to a {Kind} task.", nameof(PositiveWeights));
+            if (positive.Count != Outputs)
+                throw new ArgumentException($"{where} ('{Name}'): {positive.Count} positive weights for {Outputs} logits (one per label).", nameof(PositiveWeights));
+            if (positive.Any(w => !(w >= 0) || !double.IsFinite(w)))
+                throw new ArgumentOutOfRangeException(nameof(PositiveWeights), $"{where} ('{Name}'): positive weights must be finite and ≥ 0.");
         }
         if (ClassWeights is { } weights)
         {

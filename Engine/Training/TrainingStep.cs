@@ -87,6 +87,9 @@ public sealed class TrainingStep : IDisposable
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
+        for (int t = 0; t < model.TaskCount; t++)
+            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].PositiveWeights is not null)
+                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights.");
         if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
             throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
                 "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
@@ -349,7 +352,7 @@ public sealed class TrainingStep : IDisposable
             {
                 TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
                 TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
-                TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.3 or §19.10
                 _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
             };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));

@@ -37,12 +37,20 @@ public sealed partial class IlgpuBackend
         KernelChecks.Scalar(this, loss, nameof(loss));
         KernelChecks.Scalar(this, count, nameof(count));
         int groups = ReductionGroups(batch, 2 * classes);
-        var partials = (_weightedPartials ??= Accelerator.Allocate1D<float>(3 * MaxReductionGroups)).View;
+        var partials = WeightedPartials;
         _weightedPartialsKernel ??= Accelerator.LoadKernel<Dense, Labels, Dense, Dense, LossWeighting, int, Dense, Dense>(WeightedCrossEntropyPartialsKernel);
         _weightedPartialsKernel(Launched(), new KernelConfig(groups, GroupSize), logits.Ilgpu(), labels.Ilgpu(), WeightsOrDummy(rowWeights), WeightsOrDummy(classWeights),
             Settings(rowWeights, classWeights, smoothing, classes), batch, probabilities.Ilgpu(), partials);
+        FinishWeighted(groups, loss, count, weightSum);
+    }
+
+    private Dense WeightedPartials => (_weightedPartials ??= Accelerator.Allocate1D<float>(3 * MaxReductionGroups)).View;
+
+    /// <summary>Pass 2 of the weighted losses: loss = Σ ℓ / D (0 when D = 0), count = n, weightSum = D.</summary>
+    private void FinishWeighted(int groups, View<float> loss, View<float> count, View<float> weightSum)
+    {
         _weightedFinish ??= Accelerator.LoadKernel<Dense, int, Dense, Dense, Dense>(WeightedFinishKernel);
-        _weightedFinish(Launched(), new KernelConfig(1, GroupSize), partials, groups, loss.Ilgpu(), count.Ilgpu(), weightSum.Ilgpu());
+        _weightedFinish(Launched(), new KernelConfig(1, GroupSize), WeightedPartials, groups, loss.Ilgpu(), count.Ilgpu(), weightSum.Ilgpu());
     }
 
     /// <inheritdoc/>

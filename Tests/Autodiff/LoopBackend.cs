@@ -439,6 +439,40 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             }
     }
 
+    public override void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
+        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities); var R = S(rowWeights); var W = S(positiveWeights);
+        T total = T.Zero, d = T.Zero; int n = 0;
+        for (int i = 0; i < Z.Length; i++)
+        {
+            T z = Z[i], sigma = T.One / (T.One + T.Exp(-z));
+            P[i] = sigma;
+            if (Y[i] < 0) continue;
+            T r = R.IsEmpty ? T.One : R[i / columns];
+            n++;
+            d += r;                                        // −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z)
+            T softplus(T x) => T.Max(x, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(x)));
+            total += r * (Y[i] == 1 ? W[i % columns] * softplus(-z) : softplus(z));
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
+    }
+
+    public override void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
+        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); var R = S(rowWeights); var W = S(positiveWeights);
+        T up = S(upstream)[0], d = S(weightSum)[0];
+        for (int i = 0; i < P.Length; i++)
+        {
+            T g = T.Zero;   // ∂/∂z of −p·log σ(z) is −p(1 − σ); of −log(1 − σ(z)) it is σ
+            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (Y[i] == 1 ? -W[i % columns] * (T.One - P[i]) : P[i]) / d;
+            D[i] = (accumulate ? D[i] : T.Zero) + g;
+        }
+    }
+
     public override void MaskedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> probabilities, View<T> loss, View<T> count)
     {
         var Z = S(logits); var Y = S(labels); var P = S(probabilities);

@@ -175,4 +175,47 @@ public class ClassificationLossOptionsTests
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--class-weights", "label:1,2,3"]), Engine.Cli.ExitCodes.BadInput, // the count needs the data
             "--class-weights label", "3 weights for 2 classes", "in the order neg, pos");
     }
+
+    /// <summary>A binary task with pos_weight: one full-batch SGD step's loss and head-bias step against
+    /// <see cref="PositiveWeightedBceReference"/> on the model's logits (rtol 2e-6; 1e-4 + 1e-7 for the step).</summary>
+    [Fact]
+    public void A_binary_task_with_a_positive_weight_steps_as_the_float64_reference()
+    {
+        var rng = new Random(4);
+        const int rows = 40;
+        var x = new float[rows * 4];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(2 * rng.NextDouble() - 1);
+        var y = Enumerable.Range(0, rows).Select(i => i % 6 == 5 ? MissingLabel.Class : x[i * 4] + x[i * 4 + 1] > 0.5 ? 1 : 0).ToArray();
+        var data = new TrainingData(x, 4, [TaskData.Binary("b", y)]);
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(new ModelSpec(4, [8], [TaskHead.Binary("b") with { PositiveWeights = [3.0] }]) { Seed = 5 }, cpu);
+        var logits = Array.ConvertAll(model.Predict(data.Inputs, data.Rows)["b"].Values, v => (double)v);
+        var expected = PositiveWeightedBceReference.Forward(logits, y, 1, null, [3.0]);
+        float bias = model.ReadParameter("heads.b.bias")[0];
+        using var device = DeviceDataset.Upload(model, data, shuffleable: false);
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.5 }, rows);
+        step.Run(device, 0, rows);
+        Assert.Equal(expected.Loss, cpu.ToArray(step.TaskLosses)[0], 2e-6 * expected.Loss);
+        double g = expected.Gradient.Sum();
+        Assert.Equal(bias - 0.5 * g, model.ReadParameter("heads.b.bias")[0], 1e-4 * Math.Abs(0.5 * g) + 1e-7);
+    }
+
+    [Fact]
+    public void The_cli_takes_pos_weight_for_binary_tasks_and_refuses_it_elsewhere()
+    {
+        using var dir = new TempDirectory();
+        var csv = dir.Write("d.csv", Mtl.SyntheticCsv());
+        string model = dir.File_("b.safetensors");
+        var ok = Mtl.Run("train", "--data", csv, "--regression", "y", "--binary", "label", "--categorical", "shade", "--epochs", "5", "--pos-weight", "label:2.5", "--save", model);
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        using (var loaded = MultiTaskModel.Load(model, new CpuBackend<float>()))
+            Assert.Equal([2.5], loaded.Spec.Heads.Single(h => h.Name == "label").PositiveWeights!);
+        var usage = Engine.Cli.ExitCodes.Usage;
+        Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--pos-weight", "label:2"]), usage, "--pos-weight", "'label' is not a --binary or --multilabel task", "--class-weights label:W0,W1");
+        Mtl.AssertFails(Mtl.Run("train", "--data", csv, "--regression", "y", "--binary", "label", "--epochs", "1", "--pos-weight", "label:-1"), usage, "--pos-weight label:-1", "weight 0 ('-1')");
+        Mtl.AssertFails(Mtl.Run("train", "--data", csv, "--regression", "y", "--binary", "label", "--epochs", "1", "--class-weights", "label:1,2"), usage,
+            "--class-weights", "'label' is a binary or multi-label task", "--pos-weight label:P");
+        Mtl.AssertFails(Mtl.Run("train", "--data", csv, "--regression", "y", "--binary", "label", "--categorical", "shade", "--epochs", "1", "--pos-weight", "label:1,2"), Engine.Cli.ExitCodes.BadInput,
+            "--pos-weight label", "2 weights for 1 labels");
+    }
 }
