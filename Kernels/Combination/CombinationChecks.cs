@@ -102,9 +102,11 @@ public static class CombinationChecks
     /// <summary>FAMO's operands: losses and weights of one length T ≥ 1, a state of <see cref="FamoSolver.StateLength"/>(T),
     /// all on <paramref name="backend"/>; a positive finite learning rate, γ, ε and m finite with γ, ε ≥ 0, β₁, β₂ in [0, 1),
     /// ε_Adam &gt; 0.</summary>
-    public static void CheckFamo<T>(Backend backend, View<T> losses, FamoParameters p, View<T> state, View<T> weights)
+    public static void CheckFamo<T>(Backend backend, View<T> losses, FamoParameters p, View<T> state, View<T> weights, int phase = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (phase is < FamoSolver.LogitsThenWeights or > FamoSolver.LogitsOnly)
+            throw new ArgumentOutOfRangeException(nameof(phase), phase, "FAMO's phase must be FamoSolver.LogitsThenWeights, WeightsOnly or LogitsOnly.");
         Check.Owned(backend, losses, nameof(losses));
         Check.Owned(backend, state, nameof(state));
         Check.Owned(backend, weights, nameof(weights));

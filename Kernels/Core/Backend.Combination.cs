@@ -125,7 +125,11 @@ public abstract partial class Backend<T>
     /// some δᵢ is not finite); then <c>weights[i] = (zᵢ/Dᵢ)/Σⱼ(zⱼ/Dⱼ)</c>, z = softmax(w), Dᵢ = Lᵢ − m + ε (all NaN when
     /// some Dᵢ ≤ 0), and the losses are stored for the next step. <paramref name="state"/>:
     /// <see cref="FamoSolver.StateLength"/>(T) elements, zero at the start.</summary>
-    public abstract void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights);
+    /// <remarks><paramref name="phase"/>: <see cref="FamoSolver.LogitsThenWeights"/> (both, as above),
+    /// <see cref="FamoSolver.WeightsOnly"/> (the weights, the losses stored; no logit step) or
+    /// <see cref="FamoSolver.LogitsOnly"/> (the logit step from the stored losses and <paramref name="losses"/>, the losses
+    /// after the model step on the same batch; nothing stored, <paramref name="weights"/> untouched).</remarks>
+    public abstract void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase = FamoSolver.LogitsThenWeights);
 
     /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
     /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all

@@ -501,7 +501,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
-    public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights) => throw new NotSupportedException();
+    public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase) => throw new NotSupportedException();
     public override void Dropout(View<T> input, DropoutMask mask, View<T> output, bool accumulate)
     {
         var x = S(input); var y = S(output);
