@@ -56,9 +56,11 @@ internal sealed class TrainFlags
     public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
     public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
     public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
-    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw and rmsprop (default 1e-8), added outside the square root." };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD or RMSprop momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double> Alpha = new("--alpha") { HelpName = "A", Description = "RMSprop: smoothing constant α in [0, 1] of v ← αv + (1 − α)g².", DefaultValueFactory = _ => DefaultStep.Alpha };
+    public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -104,7 +106,7 @@ internal sealed class TrainFlags
         {
             Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
@@ -162,12 +164,14 @@ internal sealed class TrainFlags
                 LearningRate = Positive("--lr", p.GetValue(Lr)),
                 Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
                 Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
-                Epsilon = Positive("--eps", p.GetValue(Eps)),
+                Epsilon = p.GetValue(Eps) is { } eps ? Positive("--eps", eps) : null,
                 WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
                 Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
                 Nesterov = p.GetValue(Nesterov),
                 Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
+                Alpha = InClosedUnitInterval("--alpha", p.GetValue(Alpha)),
+                Centered = p.GetValue(Centered),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
@@ -226,8 +230,10 @@ internal sealed class TrainFlags
         if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
             try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
-        if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
-            throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer is not (OptimizerKind.Sgd or OptimizerKind.RmsProp) && step.Momentum != 0)
+            throw new UsageException($"--momentum applies to --optimizer sgd or rmsprop, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer != OptimizerKind.Sgd && step.Nesterov)
+            throw new UsageException($"--nesterov applies to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
             throw new UsageException("--nesterov needs --momentum above 0.");
         if (step.Optimizer != OptimizerKind.Sgd && step.Dampening != 0)
@@ -236,10 +242,15 @@ internal sealed class TrainFlags
             throw new UsageException("--dampening needs --momentum above 0 (without momentum there is no buffer to dampen).");
         if (step.Nesterov && step.Dampening != 0)
             throw new UsageException("--nesterov needs --dampening 0.");
-        if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
-            throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
-        if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
-            throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
+        bool adam = step.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW;
+        if (!adam && step.AmsGrad)
+            throw new UsageException($"--amsgrad applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (!adam && !step.BiasCorrection)
+            throw new UsageException($"--no-bias-correction applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer == OptimizerKind.Sgd && step.Epsilon is not null)
+            throw new UsageException("--eps applies to --optimizer adam, adamw or rmsprop, not sgd.");
+        if (step.Optimizer != OptimizerKind.RmsProp && (step.Alpha != DefaultStep.Alpha || step.Centered))
+            throw new UsageException($"--alpha and --centered apply to --optimizer rmsprop, not {FlagName(step.Optimizer)}.");
         if (s.Graph is { } graph) CheckGraph(s, graph);
         var bound = Architecture.Bind(p, Hidden, s);
         if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)

@@ -23,7 +23,7 @@ namespace Engine.Training;
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates); the sᵢ have their own
+/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
 /// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite.</item>
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
@@ -195,15 +195,35 @@ public sealed class TrainingStep : IDisposable
     /// method learns parameters of its own (uncertainty's log-variances sᵢ, IMTL-L's scales), their values
     /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
     /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
+    /// A method with state of its own (<see cref="IMethodState{T}"/>: FAMO's logits and their Adam moments) adds it as
+    /// <c>method.{name}</c>.
     /// </summary>
     public OptimizerState<float> SaveState()
     {
         var model = _optimizer.SaveState();
-        if (_extra is null) return model;
+        var methodState = MethodStateBuffers();
+        if (_extra is null && methodState.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
-        foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
-        foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        if (_extra is not null)
+        {
+            foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
+            foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        }
+        foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
         return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>Prefix of a method's own state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>): <c>method.{name}</c>,
+    /// e.g. <c>method.famo.logits</c> (a checkpoint stores it as <c>optimizer.method.famo.logits</c>).</summary>
+    public const string MethodStateBuffer = "method";
+
+    /// <summary>The named state views of the step's methods (empty when they keep none).</summary>
+    private List<(string Name, View<float> Values)> MethodStateBuffers()
+    {
+        var all = new List<(string, View<float>)>();
+        if (_weighting is IMethodState<float> w) all.AddRange(w.StateBuffers);
+        if (_combiner is IMethodState<float> c) all.AddRange(c.StateBuffers);
+        return all;
     }
 
     /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
@@ -212,32 +232,62 @@ public sealed class TrainingStep : IDisposable
     public void LoadState(OptimizerState<float> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (_extra is null)
+        var methodValues = TakeMethodState(ref state);
+        if (_extra is null) _optimizer.LoadState(state);
+        else LoadLearned(state);
+        foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
+    }
+
+    /// <summary>Checks and removes the <c>method.*</c> entries from <paramref name="state"/>: each the step's methods keep must be
+    /// there with its length and finite; any other is refused by name. Returns what to upload once the rest has loaded.</summary>
+    private List<(View<float> View, float[] Values)> TakeMethodState(ref OptimizerState<float> state)
+    {
+        string prefix = MethodStateBuffer + ".";
+        var own = state.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var uploads = new List<(View<float>, float[])>();
+        foreach (var (name, view) in MethodStateBuffers())
         {
-            _optimizer.LoadState(state);
-            return;
+            uploads.Add((view, TakeChecked(own, prefix + name, name, view.Length, "kept")));
         }
-        var learned = _extra.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        if (own.Count > 0)
+            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's methods ({Plan}) keep no such state.", nameof(state));
+        if (uploads.Count > 0)
+            state = new OptimizerState<float>(state.Tensors.Where(e => !e.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+        return uploads;
+    }
+
+    /// <summary>Removes <paramref name="key"/> from <paramref name="own"/>: there, of <paramref name="length"/> elements, finite;
+    /// otherwise an <see cref="ArgumentException"/> naming the tensor (the state came from a run whose method
+    /// <paramref name="verb"/> no <paramref name="name"/>, or is damaged).</summary>
+    private static float[] TakeChecked(Dictionary<string, float[]> own, string key, string name, long length, string verb)
+    {
+        if (!own.Remove(key, out var v))
+            throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method {verb} no '{name}', so this run cannot resume it exactly.", "state");
+        if (v.Length != length)
+            throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{name}' has {length}.", "state");
+        if (!v.All(float.IsFinite))
+            throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", "state");
+        return v;
+    }
+
+    /// <summary>The model optimizer's state and the learned method parameters' values and optimizer state.</summary>
+    private void LoadLearned(OptimizerState<float> state)
+    {
+        var learned = _extra!.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         // Names are {buffer}.{parameter}; buffer names (exp_avg, momentum_buffer, param, …) hold no dot.
         bool IsLearned(string name) => learned.Contains(name[(name.IndexOf('.') + 1)..]);
         var own = state.Tensors.Where(e => IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var slot in _extra.Slots)
+        foreach (var slot in _extra!.Slots)
         {
-            string key = $"{LearnedValuesBuffer}.{slot.Name}";
-            if (!own.Remove(key, out var v))
-                throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method learned no '{slot.Name}', so this run cannot resume it exactly.", nameof(state));
-            if (v.Length != slot.Length)
-                throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{slot.Name}' has {slot.Length}.", nameof(state));
-            if (!v.All(float.IsFinite))
-                throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", nameof(state));
-            values.Add(slot.Name, v);
+            values.Add(slot.Name, TakeChecked(own, $"{LearnedValuesBuffer}.{slot.Name}", slot.Name, slot.Length, "learned"));
         }
         var modelState = new OptimizerState<float>(state.Tensors.Where(e => !IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
         var extraState = new OptimizerState<float>(own, state.Scalars);
         _optimizer.LoadState(modelState);
         _extraOptimizer!.LoadState(extraState);
-        foreach (var slot in _extra.Slots) _backend.Upload<float>(values[slot.Name], _extra.ValuesOf(slot));
+        foreach (var slot in _extra!.Slots) _backend.Upload<float>(values[slot.Name], _extra!.ValuesOf(slot));
     }
 
     /// <summary>The task weighting (weights on the device).</summary>
@@ -528,7 +578,7 @@ public sealed class TrainingStep : IDisposable
     {
         OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
         {
-            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
+            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
             Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, BiasCorrection = o.BiasCorrection,
             Groups = groups, Schedule = schedule,
         }),
@@ -536,6 +586,11 @@ public sealed class TrainingStep : IDisposable
         {
             LearningRate = o.LearningRate, Momentum = o.Momentum, Dampening = o.Dampening, Nesterov = o.Nesterov,
             WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.RmsProp => new RmsProp<float>(backend, parameters, new RmsPropOptions
+        {
+            LearningRate = o.LearningRate, Alpha = o.Alpha, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
+            Momentum = o.Momentum, Centered = o.Centered, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };
