@@ -50,6 +50,7 @@ public sealed class TrainingStep : IDisposable
     private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
     private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
+    private readonly TaskLossWeights _lossWeights;         // class weights and label smoothing of classification tasks (§19.9)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly MetricAccumulator? _stepMetrics;      // data-parallel runs: this step's error sums, reduced in the exchange
@@ -91,6 +92,9 @@ public sealed class TrainingStep : IDisposable
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
+        if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
+            throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
+                "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
 
         var disposables = new List<IDisposable>();
         T Own<T>(T d) where T : IDisposable { disposables.Add(d); return d; }
@@ -102,6 +106,7 @@ public sealed class TrainingStep : IDisposable
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
             _taskLosses = Own(_backend.Allocate<float>(tasks));
+            _lossWeights = Own(new TaskLossWeights(_backend, model.Spec.Heads));
             _trunk = model.SharedParameters;
 
             // The methods, built from the registry with what they declared they need.
@@ -149,8 +154,9 @@ public sealed class TrainingStep : IDisposable
             for (int t = 0; t < tasks; t++)
             {
                 var (offset, length) = model.TaskRange(t);
-                // A product's factor is also trained by the product's loss (ESMM's CVR tower has no label at all): not gated.
-                if (length == 0 || model.Spec.Graph is { } graph && graph.Products.Values.Any(f => f.Contains(model.Spec.Heads[t].Name))) continue;
+                // A product's factor, or a task whose prediction another tower reads, is also trained by that task's loss
+                // (ESMM's CVR tower has no label at all): not gated.
+                if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
@@ -423,7 +429,7 @@ public sealed class TrainingStep : IDisposable
                 TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
                 TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
                 TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
-                _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
             };
             _backend.Copy(_losses[t].Data, lossVector.Slice(t, 1));
             if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
