@@ -38,6 +38,8 @@ public sealed class TrainingStep : IDisposable
     private readonly Optimizer<float> _optimizer;
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
+    private readonly ITaskGradientWeighting<float>? _gradientWeighting; // reads the per-task gradients after the combiner (GradNorm)
+    private readonly IMethodState<float>? _methodState;                 // device state saved and resumed (GradNorm's weights, moments)
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
@@ -108,7 +110,9 @@ public sealed class TrainingStep : IDisposable
                 Losses = _taskLosses.View, LearnedParameters = _extra,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
-            UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
+            _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
+            _methodState = _weighting as IMethodState<float>;
+            UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
                 throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
@@ -194,15 +198,59 @@ public sealed class TrainingStep : IDisposable
     /// method learns parameters of its own (uncertainty's log-variances sᵢ, IMTL-L's scales), their values
     /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
     /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
+    /// A method that keeps device state of its own (<see cref="IMethodState{T}"/>: GradNorm's weights, their Adam moments,
+    /// Lᵢ(0)) adds it as <c>method.{name}</c>.
     /// </summary>
     public OptimizerState<float> SaveState()
     {
         var model = _optimizer.SaveState();
-        if (_extra is null) return model;
+        if (_extra is null && _methodState is null) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
-        foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
-        foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        if (_extra is not null)
+        {
+            foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
+            foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        }
+        foreach (var (name, values) in _methodState?.State ?? []) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(values));
         return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>Prefix of a method's own device state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>):
+    /// <c>method.{name}</c>, e.g. <c>method.gradnorm.weight</c>.</summary>
+    public const string MethodStateBuffer = "method";
+
+    /// <summary>Takes the method's own state out of <paramref name="state"/> (checked: throws naming a missing, misshapen,
+    /// non-finite or unknown tensor; uploaded by <paramref name="upload"/> once the rest has loaded). What is left is the
+    /// optimizers' state.</summary>
+    private OptimizerState<float> SplitMethodState(OptimizerState<float> state, out Action upload)
+    {
+        upload = () => { };
+        string prefix = MethodStateBuffer + ".";
+        var own = state.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        if (_methodState is null && own.Count == 0) return state;
+        var values = new List<(float[] Values, View<float> Target)>();
+        foreach (var (name, target) in _methodState?.State ?? [])
+        {
+            values.Add((Take(own, prefix + name, name, target.Length, "kept"), target));
+        }
+        if (own.Count > 0)
+            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's method ('{Plan}') keeps no such state.", nameof(state));
+        upload = () => { foreach (var (v, target) in values) _backend.Upload<float>(v, target); };
+        return new OptimizerState<float>(state.Tensors.Where(e => !e.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+    }
+
+    /// <summary>Removes <paramref name="key"/> from <paramref name="own"/>; throws naming it when it is missing (saved by a
+    /// run whose method <paramref name="verb"/> no <paramref name="name"/>), of another length, or not finite.</summary>
+    private static float[] Take(Dictionary<string, float[]> own, string key, string name, int length, string verb)
+    {
+        if (!own.Remove(key, out var v))
+            throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method {verb} no '{name}', so this run cannot resume it exactly.", "state");
+        if (v.Length != length)
+            throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{name}' has {length}.", "state");
+        if (!v.All(float.IsFinite))
+            throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", "state");
+        return v;
     }
 
     /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
@@ -211,9 +259,11 @@ public sealed class TrainingStep : IDisposable
     public void LoadState(OptimizerState<float> state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        state = SplitMethodState(state, out var uploadMethodState);
         if (_extra is null)
         {
             _optimizer.LoadState(state);
+            uploadMethodState();
             return;
         }
         var learned = _extra.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
@@ -223,20 +273,14 @@ public sealed class TrainingStep : IDisposable
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var slot in _extra.Slots)
         {
-            string key = $"{LearnedValuesBuffer}.{slot.Name}";
-            if (!own.Remove(key, out var v))
-                throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method learned no '{slot.Name}', so this run cannot resume it exactly.", nameof(state));
-            if (v.Length != slot.Length)
-                throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{slot.Name}' has {slot.Length}.", nameof(state));
-            if (!v.All(float.IsFinite))
-                throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", nameof(state));
-            values.Add(slot.Name, v);
+            values.Add(slot.Name, Take(own, $"{LearnedValuesBuffer}.{slot.Name}", slot.Name, slot.Length, "learned"));
         }
         var modelState = new OptimizerState<float>(state.Tensors.Where(e => !IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
         var extraState = new OptimizerState<float>(own, state.Scalars);
         _optimizer.LoadState(modelState);
         _extraOptimizer!.LoadState(extraState);
         foreach (var slot in _extra.Slots) _backend.Upload<float>(values[slot.Name], _extra.ValuesOf(slot));
+        uploadMethodState();
     }
 
     /// <summary>The task weighting (weights on the device).</summary>
@@ -332,6 +376,8 @@ public sealed class TrainingStep : IDisposable
                 Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
+            // GradNorm: the next step's weights from these (global) gradients and losses; this step's stay in `weights`.
+            _gradientWeighting?.ObserveTaskGradients(perTask, _trunk.Length, _taskLosses.View);
             for (int t = 0; t < tasks; t++)
             {
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);

@@ -86,3 +86,23 @@ public abstract class TaskWeighting<T> : ITaskWeighting<T> where T : unmanaged, 
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>A loss weighting that also reads the step's per-task gradients of the shared parameters (GradNorm): the step
+/// computes them when the weighting declares <see cref="MethodNeeds.SharedGradients"/> and calls
+/// <see cref="ObserveTaskGradients"/> after the combiner has used this step's <see cref="ITaskWeighting{T}.Weights"/>.</summary>
+public interface ITaskGradientWeighting<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>From the UNWEIGHTED task gradients [Tasks × <paramref name="length"/>] of the shared parameters and the
+    /// step's losses (T), on the device; updates what the next step's weights will be (no host read).</summary>
+    void ObserveTaskGradients(View<T> taskGradients, int length, View<T> taskLosses);
+}
+
+/// <summary>A method with state of its own on the device (learned weights, optimizer moments) that a resumed run must
+/// continue exactly: the training step saves each buffer with its optimizer state as <c>method.{name}</c> and restores it
+/// (<c>TrainingStep.SaveState</c>, <c>TrainingStep.LoadState</c>).</summary>
+public interface IMethodState<T> where T : unmanaged
+{
+    /// <summary>The state's buffers, by name (lower case, dotted: <c>gradnorm.weight</c>); views of device memory the
+    /// method owns.</summary>
+    IReadOnlyList<(string Name, View<T> Values)> State { get; }
+}

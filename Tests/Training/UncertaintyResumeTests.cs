@@ -69,6 +69,61 @@ public class UncertaintyResumeTests
         Assert.Contains($"'{learned}'", error.Message);
     }
 
+    /// <summary>GradNorm's weights are not parameters of any optimizer of the step: they, their Adam moments, Lᵢ(0) and the
+    /// update count live in its own device state, saved as <c>method.gradnorm.*</c>. 3 epochs, a checkpoint, 3 more epochs
+    /// equal 6 uninterrupted epochs bit for bit (the model, every optimizer tensor, the GradNorm state); a state without
+    /// it is refused naming the tensor, and one with it is refused by a method that keeps none.</summary>
+    [Fact]
+    public void GradNorm_resumes_its_weights_moments_and_initial_losses_exactly()
+    {
+        static TrainerOptions GradNorm(int epochs, string method = "gradnorm") => new()
+        {
+            Epochs = epochs,
+            BatchSize = 0,
+            Step = new StepOptions { Method = method, LearningRate = 0.05, MaxGradNorm = 1.0 },
+        };
+        const string weights = TrainingStep.MethodStateBuffer + ".gradnorm.weight";
+        using var dir = new TempDirectory();
+        string path = dir.File_("half.safetensors");
+        var data = Problems.Data(32, seed: 5);
+
+        using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var whole = new Trainer(GradNorm(6)).Fit(uninterrupted, data, cancellationToken: Ct);
+
+        using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
+        {
+            var half = new Trainer(GradNorm(3)).Fit(first, data, cancellationToken: Ct);
+            var saved = half.OptimizerState.Tensors;
+            Assert.Equal(2, saved[weights].Length);
+            Assert.All(saved[weights], w => Assert.NotEqual(1f, w));                            // they moved: the test can tell
+            Assert.Equal(2f, saved[weights].Sum(), 1e-5);
+            Assert.All(saved[TrainingStep.MethodStateBuffer + ".gradnorm.initial_loss"], l => Assert.True(l > 0));
+            Assert.Equal([3f], saved[TrainingStep.MethodStateBuffer + ".gradnorm.step"]);
+            Assert.Contains(TrainingStep.MethodStateBuffer + ".gradnorm.exp_avg_sq", saved.Keys);
+            first.Save(path, optimizerState: half.OptimizerState);
+        }
+        var checkpoint = Checkpoint.Load(path);
+        Assert.True(checkpoint.Tensors.Contains("optimizer." + weights));
+        using var resumed = MultiTaskModel.Load(path, Cpu);
+        var rest = new Trainer(GradNorm(3) with { InitialOptimizerState = MultiTaskModel.ReadOptimizerState(checkpoint) })
+            .Fit(resumed, data, cancellationToken: Ct);
+
+        Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+        Assert.Equal(whole.OptimizerState.Tensors.Keys.Order(), rest.OptimizerState.Tensors.Keys.Order());
+        foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
+        Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
+
+        var state = MultiTaskModel.ReadOptimizerState(checkpoint)!;
+        var stripped = new OptimizerState<float>(state.Tensors.Where(e => e.Key != weights).ToDictionary(e => e.Key, e => e.Value), state.Scalars);
+        using var forgetful = MultiTaskModel.Load(path, Cpu);
+        var error = Assert.Throws<ArgumentException>(() =>
+            new Trainer(GradNorm(1) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains($"'{weights}'", error.Message);
+        var refused = Assert.Throws<ArgumentException>(() =>
+            new Trainer(GradNorm(1, "static") with { InitialOptimizerState = state }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains(TrainingStep.MethodStateBuffer + ".gradnorm.", refused.Message);
+    }
+
     [Fact]
     public void A_state_without_learned_parameters_resumes_methods_that_have_none_and_is_refused_by_those_that_do()
     {
