@@ -3,6 +3,7 @@ using Engine.Autodiff;
 using System.Globalization;
 using Engine.Experiments;
 using Engine.Kernels;
+using Engine.Optimizers;
 using Engine.Training;
 
 namespace Engine.Cli.Commands;
@@ -29,6 +30,8 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
     public readonly Option<string[]> MultiLabel = List("--multilabel", "A multi-label task: k label columns of 0/1 (empty or NA: no label), one logit each, binary cross-entropy per label; NAME= names the task (default: its first column). Repeat per task.", "[NAME=]COL[,COL…]");
+    public readonly Option<string[]> TaskProduct = List("--task-product", "A binary task defined as the product of other binary tasks' probabilities, as NAME=A*B[*C…] (ESMM, Ma et al. 2018: --task-product ctcvr=ctr*cvr). NAME is a --binary column holding its own label, the AND of its factors' labels; it has no tower or output layer and is trained with the binary cross-entropy of the product. Repeat per product.", "NAME=A*B[*C…]");
+    public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored.", "TASK[,TASK…]");
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
@@ -51,9 +54,11 @@ internal sealed class TrainFlags
     public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
     public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
     public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
-    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw and rmsprop (default 1e-8), added outside the square root." };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD or RMSprop momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double> Alpha = new("--alpha") { HelpName = "A", Description = "RMSprop: smoothing constant α in [0, 1] of v ← αv + (1 − α)g².", DefaultValueFactory = _ => DefaultStep.Alpha };
+    public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -97,9 +102,9 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
@@ -138,6 +143,7 @@ internal sealed class TrainFlags
             Binary = Names(p.GetValue(Binary), "--binary"),
             MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
+            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -156,12 +162,14 @@ internal sealed class TrainFlags
                 LearningRate = Positive("--lr", p.GetValue(Lr)),
                 Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
                 Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
-                Epsilon = Positive("--eps", p.GetValue(Eps)),
+                Epsilon = p.GetValue(Eps) is { } eps ? Positive("--eps", eps) : null,
                 WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
                 Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
                 Nesterov = p.GetValue(Nesterov),
                 Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
+                Alpha = InClosedUnitInterval("--alpha", p.GetValue(Alpha)),
+                Centered = p.GetValue(Centered),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
@@ -203,12 +211,8 @@ internal sealed class TrainFlags
         if (s.Monitor is { } monitor)
         {
             if (s.Patience is null) throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric} is what early stopping watches: add --patience, e.g. --patience 10.");
-            if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: name the bad task or metric now (exit 2)
-                try
-                {
-                    monitor.Validate([.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
-                        .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))]);
-                }
+            if (DeclaredHeads(s) is { Length: > 0 } heads) // the tasks are known: name the bad task or metric now (exit 2)
+                try { monitor.Validate(heads); }
                 catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
@@ -224,8 +228,10 @@ internal sealed class TrainFlags
         if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
             try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
-        if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
-            throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer is not (OptimizerKind.Sgd or OptimizerKind.RmsProp) && step.Momentum != 0)
+            throw new UsageException($"--momentum applies to --optimizer sgd or rmsprop, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer != OptimizerKind.Sgd && step.Nesterov)
+            throw new UsageException($"--nesterov applies to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
             throw new UsageException("--nesterov needs --momentum above 0.");
         if (step.Optimizer != OptimizerKind.Sgd && step.Dampening != 0)
@@ -234,11 +240,75 @@ internal sealed class TrainFlags
             throw new UsageException("--dampening needs --momentum above 0 (without momentum there is no buffer to dampen).");
         if (step.Nesterov && step.Dampening != 0)
             throw new UsageException("--nesterov needs --dampening 0.");
-        if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
-            throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
-        if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
-            throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
-        return Architecture.Bind(p, Hidden, s);
+        bool adam = step.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW;
+        if (!adam && step.AmsGrad)
+            throw new UsageException($"--amsgrad applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (!adam && !step.BiasCorrection)
+            throw new UsageException($"--no-bias-correction applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer == OptimizerKind.Sgd && step.Epsilon is not null)
+            throw new UsageException("--eps applies to --optimizer adam, adamw or rmsprop, not sgd.");
+        if (step.Optimizer != OptimizerKind.RmsProp && (step.Alpha != DefaultStep.Alpha || step.Centered))
+            throw new UsageException($"--alpha and --centered apply to --optimizer rmsprop, not {FlagName(step.Optimizer)}.");
+        if (s.Graph is { } graph) CheckGraph(s, graph);
+        var bound = Architecture.Bind(p, Hidden, s);
+        if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)
+            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss) run on the shared bottom only so far (docs/maths.md §17.6).");
+        return bound;
+    }
+
+    /// <summary>The tasks the flags declare (empty when they name none: the bundled schema's, known once the file is read).</summary>
+    private static TaskHead[] DeclaredHeads(ExperimentSettings s) =>
+        [.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
+         .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))];
+
+    /// <summary>--task-product NAME=A*B[*C…] and --no-loss TASK,… → the task graph (null when neither is given); a malformed
+    /// value, a product or factor named twice is a usage error naming the flag.</summary>
+    internal static TaskGraph? Graph(string[]? products, string[]? noLoss)
+    {
+        var factorsOf = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var value in products ?? [])
+        {
+            int eq = value.IndexOf('=');
+            string name = eq > 0 ? value[..eq].Trim() : "";
+            var factors = eq > 0 ? value[(eq + 1)..].Split('*', StringSplitOptions.TrimEntries) : [];
+            if (name.Length == 0 || factors.Length < 2 || factors.Any(f => f.Length == 0))
+                throw new UsageException($"--task-product {value}: expected NAME=A*B[*C…], the product of at least two binary tasks (e.g. --task-product ctcvr=ctr*cvr).");
+            if (factors.Distinct(StringComparer.Ordinal).Count() != factors.Length) throw new UsageException($"--task-product {value}: a factor is named twice.");
+            if (!factorsOf.TryAdd(name, factors)) throw new UsageException($"--task-product: '{name}' is given twice.");
+        }
+        var unsupervised = Names(noLoss, "--no-loss");
+        if (unsupervised.Distinct(StringComparer.Ordinal).Count() != unsupervised.Length) throw new UsageException("--no-loss names a task twice.");
+        if (factorsOf.Count == 0 && unsupervised.Length == 0) return null;
+        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised };
+    }
+
+    /// <summary>The task graph against the declared tasks (names, kinds, cycles: <see cref="TaskGraph.Order"/>) and the options
+    /// that are not built for it; each a usage error naming the flag.</summary>
+    private static void CheckGraph(ExperimentSettings s, TaskGraph graph)
+    {
+        const string Flags = "--task-product, --no-loss";
+        var heads = DeclaredHeads(s);
+        if (heads.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
+        try { graph.Order(heads); }
+        catch (ArgumentException e)
+        {
+            string message = e.Message.Split(" (Parameter", 2)[0];
+            string flag = e.ParamName switch { nameof(TaskGraph.Unsupervised) => "--no-loss", nameof(TaskGraph.Inputs) => "--task-input", _ => "--task-product" };
+            if (message.StartsWith("TaskGraph: ", StringComparison.Ordinal)) { flag = Flags; message = message["TaskGraph: ".Length..]; }
+            else if (message.StartsWith("TaskGraph.", StringComparison.Ordinal)) message = message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+            if (flag == "--task-product" && message.Contains("is not a task", StringComparison.Ordinal))
+                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion).";
+            throw new UsageException($"{flag}: {message}");
+        }
+        if (s.Baselines) throw new UsageException($"--baselines trains one model per task, but {Flags} define tasks from others: drop --baselines.");
+        if (s.Distributed != "none") throw new UsageException($"--distributed {s.Distributed}: ordered tasks ({Flags}) are not built for data-parallel training yet.");
+        MethodPlan plan;
+        try { plan = MethodSelection.Resolve(s.Step, [.. heads.Select(h => h.Name)]); }
+        catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
+        if ((plan.Needs & MethodNeeds.SharedGradients) != 0 || s.Step.TaskGradientDiagnostics)
+            throw new UsageException($"--method {plan}{(s.Step.TaskGradientDiagnostics ? " with --diagnostics" : "")}: ordered tasks ({Flags}) train with the weighted sum of the task losses; per-task gradient methods and --diagnostics are not built for them yet (docs/maths.md §17.6).");
+        if (graph.Unsupervised.Count > 0 && plan.Weighting.Name != "static")
+            throw new UsageException($"--method {plan}: --no-loss {string.Join(",", graph.Unsupervised)} has no loss (0 in every step), which a {plan.Weighting.Name} weighting would read; train with the static weighting (--task-weight).");
     }
 
     // ---- value checks: each names its flag --------------------------------------------------------------

@@ -159,6 +159,7 @@ public static class Experiment
             Dropout = settings.Dropout,
             LayerNorm = settings.LayerNorm,
             Embeddings = Embeddings(settings, data),
+            Graph = settings.Graph,
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };
@@ -261,6 +262,32 @@ public static class Experiment
     private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy)
     { Auc = m.Auc, F1 = m.F1, RSquared = m.RSquared };
 
+    /// <summary>
+    /// A product task's label must be the AND of its factors' labels wherever they say something (ESMM: a conversion
+    /// needs a click): label 1 with a factor labelled 0, or label 0 with every factor labelled 1, is bad data, named by
+    /// file, row and column. A factor without a label in that row (ESMM's conversion where there was no click) constrains
+    /// nothing. Tasks the graph names but the data lacks are left to the model's own check.
+    /// </summary>
+    private static void CheckProductLabels(TaskGraph graph, Dataset data)
+    {
+        foreach (var (product, factors) in graph.Products)
+        {
+            if (data.Tasks.FirstOrDefault(t => t.Name == product) is not ClassTargets { Kind: TaskKind.Binary } y) continue;
+            var f = factors.Select(n => data.Tasks.FirstOrDefault(t => t.Name == n)).OfType<ClassTargets>().Where(c => c.Kind == TaskKind.Binary).ToArray();
+            if (f.Length != factors.Length) continue;
+            for (int r = 0; r < data.RowCount; r++)
+            {
+                int label = y.Classes[r];
+                if (label == ClassTargets.Missing) continue;
+                var zero = f.FirstOrDefault(c => c.Classes[r] == 0);
+                if (label == 1 && zero is not null || label == 0 && f.All(c => c.Classes[r] == 1))
+                    throw new DataFileException(data.Source, data.SourceLines[r], y.Column,
+                        $"'{product}' is the product {string.Join("·", factors)} (--task-product), so its label must be the AND of theirs: it is {Excerpt.Quote(y.Labels.LabelOf(label))} where " +
+                        (zero is not null ? $"'{zero.Name}' is {Excerpt.Quote(zero.Labels.LabelOf(0))}." : $"every factor is positive ({string.Join(", ", f.Select(c => $"{c.Name} = {Excerpt.Quote(c.Labels.LabelOf(1))}"))})."));
+            }
+        }
+    }
+
     /// <summary>Every task named in a setting must be a task of the data; baselines need test rows.</summary>
     private static void CheckSettings(ExperimentSettings settings, PreparedData prepared)
     {
@@ -268,6 +295,8 @@ public static class Experiment
         if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
         if (settings.Baselines && prepared.Test.RowCount == 0)
             throw new ExperimentSetupException("Baselines compare test metrics: the test fraction must be above 0.");
+        if (settings.Graph is not null && settings.Baselines)
+            throw new ExperimentSetupException("Baselines train one model per task, but ordered tasks (--task-product, --no-loss) define tasks from others: drop --baselines.");
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
         foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
@@ -276,6 +305,7 @@ public static class Experiment
             foreach (var key in keys)
                 if (!names.Contains(key))
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+        if (settings.Graph is { } graph) CheckProductLabels(graph, data);
         var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
         foreach (var (task, loss) in settings.Losses)
             if (!regression.Contains(task))

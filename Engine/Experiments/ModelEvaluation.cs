@@ -11,11 +11,12 @@ namespace Engine.Experiments;
 /// data used (e.g. "red"). Regression: null.</param>
 /// <param name="ClassNames">Classification: the classes in index order. Regression: null.</param>
 /// <param name="Probabilities">Classification: [rows × classes]. Regression: null.</param>
-/// <remarks>A binary task's <see cref="Probabilities"/> are [rows × 2], (1 − σ(z), σ(z)), and <see cref="Logits"/> holds z.</remarks>
+/// <remarks>A binary task's <see cref="Probabilities"/> are [rows × 2], (1 − σ(z), σ(z)), and <see cref="Logits"/> holds z; a product
+/// task's (<see cref="ModelSpec.Graph"/>) are (1 − p, p) with p = Π pᶠ, and it has no logits.</remarks>
 public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string> Columns, float[]? Values,
     string[]? Labels, IReadOnlyList<string>? ClassNames, float[]? Probabilities)
 {
-    /// <summary>Binary: the logits z [rows]; otherwise null.</summary>
+    /// <summary>Binary: the logits z [rows]; otherwise null, and null for a product task (its output is a probability).</summary>
     public float[]? Logits { get; init; }
 }
 
@@ -61,7 +62,9 @@ public static class ModelEvaluation
                 {
                     var two = new float[2 * p.Rows];
                     for (int r = 0; r < p.Rows; r++) { two[2 * r] = 1 - p.Probabilities![r]; two[2 * r + 1] = p.Probabilities[r]; }
-                    outputs.Add(new TaskOutput(head.Name, TaskKind.Binary, [column], null, labels, map.Labels, two) { Logits = (float[])p.Values.Clone() });
+                    // A product task (ESMM's pCTCVR, maths §17.6) outputs a probability, not a logit: no Logits.
+                    bool product = model.Spec.IsProduct(model.Spec.IndexOf(head.Name));
+                    outputs.Add(new TaskOutput(head.Name, TaskKind.Binary, [column], null, labels, map.Labels, two) { Logits = product ? null : (float[])p.Values.Clone() });
                 }
                 else outputs.Add(new TaskOutput(head.Name, TaskKind.Classification, [column], null, labels, map.Labels, p.Probabilities));
             }
@@ -85,6 +88,7 @@ public static class ModelEvaluation
             scores.Add(targets switch
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),
+                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!),
                 ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
                 MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!),

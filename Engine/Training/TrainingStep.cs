@@ -23,7 +23,7 @@ namespace Engine.Training;
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates); the sᵢ have their own
+/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
 /// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite.</item>
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
@@ -573,7 +573,7 @@ public sealed class TrainingStep : IDisposable
     {
         OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
         {
-            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
+            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
             Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, BiasCorrection = o.BiasCorrection,
             Groups = groups, Schedule = schedule,
         }),
@@ -581,6 +581,11 @@ public sealed class TrainingStep : IDisposable
         {
             LearningRate = o.LearningRate, Momentum = o.Momentum, Dampening = o.Dampening, Nesterov = o.Nesterov,
             WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.RmsProp => new RmsProp<float>(backend, parameters, new RmsPropOptions
+        {
+            LearningRate = o.LearningRate, Alpha = o.Alpha, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
+            Momentum = o.Momentum, Centered = o.Centered, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };
