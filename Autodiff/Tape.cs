@@ -186,6 +186,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.MaskedMse: Ops.MaskedMseBackward(this, record); break;
             case OpKind.MaskedSoftmaxCrossEntropy: Ops.MaskedSoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.MaskedBinaryCrossEntropy: Ops.MaskedBinaryCrossEntropyBackward(this, record); break;
+            case OpKind.WeightedSoftmaxCrossEntropy: Ops.WeightedSoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.MaskedSmoothL1: Ops.MaskedSmoothL1Backward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;

@@ -33,6 +33,8 @@ internal sealed class TrainFlags
     public readonly Option<string[]> TaskProduct = List("--task-product", "A binary task defined as the product of other binary tasks' probabilities, as NAME=A*B[*C…] (ESMM, Ma et al. 2018: --task-product ctcvr=ctr*cvr). NAME is a --binary column holding its own label, the AND of its factors' labels; it has no tower or output layer and is trained with the binary cross-entropy of the product. Repeat per product.", "NAME=A*B[*C…]");
     public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored.", "TASK[,TASK…]");
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
+    public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K), as EPS for every --classification task or TASK:EPS (repeat per task; a TASK:EPS overrides EPS). Not for --binary or --multilabel tasks.", "[TASK:]EPS");
+    public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -102,7 +104,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, LabelSmoothing, ClassWeights, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -144,6 +146,9 @@ internal sealed class TrainFlags
             MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
             Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss)),
+            LabelSmoothing = Smoothings(p.GetValue(LabelSmoothing), out double? everyTask),
+            DefaultLabelSmoothing = everyTask,
+            ClassWeights = ClassWeightLists(p.GetValue(ClassWeights)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -218,6 +223,7 @@ internal sealed class TrainFlags
         foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
             if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0 && !s.Regression.Contains(task))
                 throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task) ? " (classification, binary and multi-label tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
+        CheckClassificationFlags(s);
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)
@@ -446,6 +452,69 @@ internal sealed class TrainFlags
             if (!result.TryAdd(task, loss)) throw new UsageException($"--loss: '{task}' is given twice.");
         }
         return result;
+    }
+
+    /// <summary>--label-smoothing values: EPS (every classification task, returned in <paramref name="everyTask"/>) or TASK:EPS,
+    /// ε in [0, 1]; a malformed value, ε out of range or a task (or EPS) given twice is a usage error naming the flag.</summary>
+    internal static Dictionary<string, double> Smoothings(string[]? values, out double? everyTask)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        everyTask = null;
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            string task = colon < 0 ? "" : value[..colon].Trim(), number = value[(colon + 1)..].Trim();
+            if (colon == 0 || !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double eps))
+                throw new UsageException($"--label-smoothing {value}: expected EPS or TASK:EPS with EPS a number in [0, 1] (e.g. --label-smoothing 0.1 or --label-smoothing color:0.1).");
+            if (!(eps >= 0 && eps <= 1))
+                throw new UsageException($"--label-smoothing {value}: ε = {number} must lie in [0, 1].");
+            if (task.Length == 0)
+            {
+                if (everyTask is not null) throw new UsageException($"--label-smoothing {value}: an EPS for every task is given twice.");
+                everyTask = eps;
+            }
+            else if (!result.TryAdd(task, eps)) throw new UsageException($"--label-smoothing: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>--class-weights TASK:W0,W1,… values → a dictionary; weights finite, ≥ 0 and not all 0; a malformed value or a
+    /// task given twice is a usage error naming the flag. (The count is checked against the task's classes with the data.)</summary>
+    internal static Dictionary<string, double[]> ClassWeightLists(string[]? values)
+    {
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            if (colon <= 0 || colon == value.Length - 1) throw new UsageException($"--class-weights: '{value}' is not TASK:W0,W1,… (e.g. --class-weights color:1,3).");
+            string task = value[..colon].Trim();
+            var parts = value[(colon + 1)..].Split(',');
+            var weights = new double[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]) || !double.IsFinite(weights[i]) || weights[i] < 0)
+                    throw new UsageException($"--class-weights {value}: weight {i} ('{parts[i].Trim()}') must be a finite number ≥ 0.");
+            if (weights.All(w => w == 0)) throw new UsageException($"--class-weights {value}: the weights must not all be 0.");
+            if (!result.TryAdd(task, weights)) throw new UsageException($"--class-weights: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>With the tasks known from the flags: --label-smoothing and --class-weights must name --classification tasks
+    /// (binary and multi-label tasks are refused, saying why), and EPS for every task needs one.</summary>
+    private static void CheckClassificationFlags(ExperimentSettings s)
+    {
+        if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count == 0) return; // bundled schema: checked at Spec
+        string known = s.Classification.Count > 0 ? string.Join(", ", s.Classification) : "none";
+        foreach (var (flag, task) in s.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(s.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+        {
+            if (s.Classification.Contains(task)) continue;
+            string why = s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task)
+                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, which has no {(flag == "--class-weights" ? "class weights" : "label smoothing")} here; train it as --classification {task} to get them)"
+                : "";
+            throw new UsageException($"{flag}: '{task}' is not a --classification task{why}; classification tasks: {known}.");
+        }
+        if (s.DefaultLabelSmoothing is not null && s.Classification.Count == 0)
+            throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (binary and multi-label tasks have no label smoothing).");
     }
 
     /// <summary>"key=value" pairs → a dictionary of text values (checked later against the method's typed options).</summary>

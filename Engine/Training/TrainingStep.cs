@@ -39,7 +39,6 @@ public sealed class TrainingStep : IDisposable
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
     private readonly ITaskGradientWeighting<float>? _gradientWeighting; // reads the per-task gradients after the combiner (GradNorm)
-    private readonly IMethodState<float>? _methodState;                 // device state saved and resumed (GradNorm's weights, moments)
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
@@ -47,6 +46,7 @@ public sealed class TrainingStep : IDisposable
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
+    private readonly TaskLossWeights _lossWeights;         // class weights and label smoothing of classification tasks (§19.9)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly MetricAccumulator? _stepMetrics;      // data-parallel runs: this step's error sums, reduced in the exchange
@@ -88,6 +88,9 @@ public sealed class TrainingStep : IDisposable
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
+        if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
+            throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
+                "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
 
         var disposables = new List<IDisposable>();
         T Own<T>(T d) where T : IDisposable { disposables.Add(d); return d; }
@@ -99,6 +102,7 @@ public sealed class TrainingStep : IDisposable
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
             _taskLosses = Own(_backend.Allocate<float>(tasks));
+            _lossWeights = Own(new TaskLossWeights(_backend, model.Spec.Heads));
             _trunk = model.SharedParameters;
 
             // The methods, built from the registry with what they declared they need.
@@ -111,7 +115,6 @@ public sealed class TrainingStep : IDisposable
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
-            _methodState = _weighting as IMethodState<float>;
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
@@ -198,51 +201,72 @@ public sealed class TrainingStep : IDisposable
     /// method learns parameters of its own (uncertainty's log-variances sᵢ, IMTL-L's scales), their values
     /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
     /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
-    /// A method that keeps device state of its own (<see cref="IMethodState{T}"/>: GradNorm's weights, their Adam moments,
-    /// Lᵢ(0)) adds it as <c>method.{name}</c>.
+    /// A method with state of its own (<see cref="IMethodState{T}"/>: FAMO's logits and their Adam moments) adds it as
+    /// <c>method.{name}</c>.
     /// </summary>
     public OptimizerState<float> SaveState()
     {
         var model = _optimizer.SaveState();
-        if (_extra is null && _methodState is null) return model;
+        var methodState = MethodStateBuffers();
+        if (_extra is null && methodState.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
         if (_extra is not null)
         {
             foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
             foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
         }
-        foreach (var (name, values) in _methodState?.State ?? []) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(values));
+        foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
         return new OptimizerState<float>(tensors, model.Scalars);
     }
 
-    /// <summary>Prefix of a method's own device state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>):
-    /// <c>method.{name}</c>, e.g. <c>method.gradnorm.weight</c>.</summary>
+    /// <summary>Prefix of a method's own state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>): <c>method.{name}</c>,
+    /// e.g. <c>method.famo.logits</c> (a checkpoint stores it as <c>optimizer.method.famo.logits</c>).</summary>
     public const string MethodStateBuffer = "method";
 
-    /// <summary>Takes the method's own state out of <paramref name="state"/> (checked: throws naming a missing, misshapen,
-    /// non-finite or unknown tensor; uploaded by <paramref name="upload"/> once the rest has loaded). What is left is the
-    /// optimizers' state.</summary>
-    private OptimizerState<float> SplitMethodState(OptimizerState<float> state, out Action upload)
+    /// <summary>The named state views of the step's methods (empty when they keep none).</summary>
+    private List<(string Name, View<float> Values)> MethodStateBuffers()
     {
-        upload = () => { };
-        string prefix = MethodStateBuffer + ".";
-        var own = state.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        if (_methodState is null && own.Count == 0) return state;
-        var values = new List<(float[] Values, View<float> Target)>();
-        foreach (var (name, target) in _methodState?.State ?? [])
-        {
-            values.Add((Take(own, prefix + name, name, target.Length, "kept"), target));
-        }
-        if (own.Count > 0)
-            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's method ('{Plan}') keeps no such state.", nameof(state));
-        upload = () => { foreach (var (v, target) in values) _backend.Upload<float>(v, target); };
-        return new OptimizerState<float>(state.Tensors.Where(e => !e.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+        var all = new List<(string, View<float>)>();
+        if (_weighting is IMethodState<float> w) all.AddRange(w.StateBuffers);
+        if (_combiner is IMethodState<float> c) all.AddRange(c.StateBuffers);
+        return all;
     }
 
-    /// <summary>Removes <paramref name="key"/> from <paramref name="own"/>; throws naming it when it is missing (saved by a
-    /// run whose method <paramref name="verb"/> no <paramref name="name"/>), of another length, or not finite.</summary>
-    private static float[] Take(Dictionary<string, float[]> own, string key, string name, int length, string verb)
+    /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
+    /// the state lacks one this step needs (e.g. a state saved by a run whose method learned nothing, resumed with
+    /// <c>uncertainty</c>) or holds one it does not know.</summary>
+    public void LoadState(OptimizerState<float> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var methodValues = TakeMethodState(ref state);
+        if (_extra is null) _optimizer.LoadState(state);
+        else LoadLearned(state);
+        foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
+    }
+
+    /// <summary>Checks and removes the <c>method.*</c> entries from <paramref name="state"/>: each the step's methods keep must be
+    /// there with its length and finite; any other is refused by name. Returns what to upload once the rest has loaded.</summary>
+    private List<(View<float> View, float[] Values)> TakeMethodState(ref OptimizerState<float> state)
+    {
+        string prefix = MethodStateBuffer + ".";
+        var own = state.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var uploads = new List<(View<float>, float[])>();
+        foreach (var (name, view) in MethodStateBuffers())
+        {
+            uploads.Add((view, TakeChecked(own, prefix + name, name, view.Length, "kept")));
+        }
+        if (own.Count > 0)
+            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's methods ({Plan}) keep no such state.", nameof(state));
+        if (uploads.Count > 0)
+            state = new OptimizerState<float>(state.Tensors.Where(e => !e.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+        return uploads;
+    }
+
+    /// <summary>Removes <paramref name="key"/> from <paramref name="own"/>: there, of <paramref name="length"/> elements, finite;
+    /// otherwise an <see cref="ArgumentException"/> naming the tensor (the state came from a run whose method
+    /// <paramref name="verb"/> no <paramref name="name"/>, or is damaged).</summary>
+    private static float[] TakeChecked(Dictionary<string, float[]> own, string key, string name, long length, string verb)
     {
         if (!own.Remove(key, out var v))
             throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method {verb} no '{name}', so this run cannot resume it exactly.", "state");
@@ -253,34 +277,23 @@ public sealed class TrainingStep : IDisposable
         return v;
     }
 
-    /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
-    /// the state lacks one this step needs (e.g. a state saved by a run whose method learned nothing, resumed with
-    /// <c>uncertainty</c>) or holds one it does not know.</summary>
-    public void LoadState(OptimizerState<float> state)
+    /// <summary>The model optimizer's state and the learned method parameters' values and optimizer state.</summary>
+    private void LoadLearned(OptimizerState<float> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        state = SplitMethodState(state, out var uploadMethodState);
-        if (_extra is null)
-        {
-            _optimizer.LoadState(state);
-            uploadMethodState();
-            return;
-        }
-        var learned = _extra.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var learned = _extra!.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         // Names are {buffer}.{parameter}; buffer names (exp_avg, momentum_buffer, param, …) hold no dot.
         bool IsLearned(string name) => learned.Contains(name[(name.IndexOf('.') + 1)..]);
         var own = state.Tensors.Where(e => IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var slot in _extra.Slots)
+        foreach (var slot in _extra!.Slots)
         {
-            values.Add(slot.Name, Take(own, $"{LearnedValuesBuffer}.{slot.Name}", slot.Name, slot.Length, "learned"));
+            values.Add(slot.Name, TakeChecked(own, $"{LearnedValuesBuffer}.{slot.Name}", slot.Name, slot.Length, "learned"));
         }
         var modelState = new OptimizerState<float>(state.Tensors.Where(e => !IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
         var extraState = new OptimizerState<float>(own, state.Scalars);
         _optimizer.LoadState(modelState);
         _extraOptimizer!.LoadState(extraState);
-        foreach (var slot in _extra.Slots) _backend.Upload<float>(values[slot.Name], _extra.ValuesOf(slot));
-        uploadMethodState();
+        foreach (var slot in _extra!.Slots) _backend.Upload<float>(values[slot.Name], _extra!.ValuesOf(slot));
     }
 
     /// <summary>The task weighting (weights on the device).</summary>
@@ -339,7 +352,7 @@ public sealed class TrainingStep : IDisposable
                 TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
                 TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
                 TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
-                _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
+                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
             };
             _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
             if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)

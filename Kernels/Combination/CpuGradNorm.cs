@@ -13,7 +13,7 @@ internal unsafe readonly struct CpuGradNormMemory<T>(T* squaredNorms, T* losses,
 }
 
 /// <summary>GradNorm's weight update on the host: <see cref="GradNormSolver"/> (float64) over host memory. The O(T·P) pass
-/// before it, the squared norms of the task gradients, is the SIMD <c>SegmentedSumOfSquares</c>. Maths: docs/maths.md §18.10.</summary>
+/// before it, the squared norms of the task gradients, is the SIMD <c>SegmentedSumOfSquares</c>. Maths: docs/maths.md §18.11.</summary>
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>

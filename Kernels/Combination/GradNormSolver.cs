@@ -56,7 +56,7 @@ public readonly struct GradNormSettings
 /// This code is the readable reference and the kernel (host, and a single-thread ILGPU kernel).
 /// <para>State (T-typed, T = count): [0, T) w, the weights of the next step; [T, 2T) θ; [2T, 3T) Adam's exp_avg;
 /// [3T, 4T) exp_avg_sq; [4T, 5T) Lᵢ(0) (0 = not yet seen); [5T] the update count.</para>
-/// Maths: docs/maths.md §18.10.
+/// Maths: docs/maths.md §18.11.
 /// </summary>
 public static class GradNormSolver
 {

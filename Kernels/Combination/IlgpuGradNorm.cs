@@ -16,7 +16,7 @@ public readonly struct IlgpuGradNormMemory(FloatView squaredNorms, FloatView los
 
 /// <summary>GradNorm's weight update as a single-thread kernel: the same <see cref="GradNormSolver"/> code (float64,
 /// <see cref="DeviceMath"/>'s exp and log) over device memory, the state kept on the device, no host round-trip.
-/// Readable reference: Kernels/Combination/GradNormSolver.cs. Maths: docs/maths.md §18.10.</summary>
+/// Readable reference: Kernels/Combination/GradNormSolver.cs. Maths: docs/maths.md §18.11.</summary>
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, IlgpuGradNormMemory, int, GradNormSettings>? _gradNormKernel;

@@ -14,7 +14,7 @@ namespace Engine.Optimizers;
 /// engine computes the task gradients of the whole shared block anyway (<see cref="MethodNeeds.SharedGradients"/>), and
 /// the squared norms are one <see cref="Backend{T}.SegmentedSumOfSquares"/> over them. The state (weights, learned
 /// variable, Adam moments, Lᵢ(0), the update count) lives in one device buffer and is saved and resumed with the step's
-/// optimizer state (<see cref="IMethodState{T}"/>). Maths: docs/maths.md §18.10.
+/// optimizer state (<see cref="IMethodState{T}"/>). Maths: docs/maths.md §18.11.
 /// </summary>
 public sealed class GradNormWeighting<T> : TaskWeighting<T>, ITaskGradientWeighting<T>, IMethodState<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -31,7 +31,7 @@ public sealed class GradNormWeighting<T> : TaskWeighting<T>, ITaskGradientWeight
         _state = backend.Allocate<T>(GradNormSolver.StateLength(tasks));
         _sums = backend.Allocate<T>(tasks + 1);
         Reset();
-        State = [
+        StateBuffers = [
             ("gradnorm.weight", Slice(0)), ("gradnorm.variable", Slice(1)), ("gradnorm.exp_avg", Slice(2)),
             ("gradnorm.exp_avg_sq", Slice(3)), ("gradnorm.initial_loss", Slice(4)), ("gradnorm.step", _state.View.Slice(5 * tasks, 1)),
         ];
@@ -46,7 +46,7 @@ public sealed class GradNormWeighting<T> : TaskWeighting<T>, ITaskGradientWeight
     public View<T> StateBuffer => _state.View;
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, View<T> Values)> State { get; }
+    public IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
 
     /// <summary>Back to the initial state: w = 1, no Lᵢ(0), no moments.</summary>
     public void Reset()

@@ -96,13 +96,3 @@ public interface ITaskGradientWeighting<T> where T : unmanaged, IFloatingPointIe
     /// step's losses (T), on the device; updates what the next step's weights will be (no host read).</summary>
     void ObserveTaskGradients(View<T> taskGradients, int length, View<T> taskLosses);
 }
-
-/// <summary>A method with state of its own on the device (learned weights, optimizer moments) that a resumed run must
-/// continue exactly: the training step saves each buffer with its optimizer state as <c>method.{name}</c> and restores it
-/// (<c>TrainingStep.SaveState</c>, <c>TrainingStep.LoadState</c>).</summary>
-public interface IMethodState<T> where T : unmanaged
-{
-    /// <summary>The state's buffers, by name (lower case, dotted: <c>gradnorm.weight</c>); views of device memory the
-    /// method owns.</summary>
-    IReadOnlyList<(string Name, View<T> Values)> State { get; }
-}

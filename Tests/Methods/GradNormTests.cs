@@ -104,7 +104,7 @@ public sealed class GradNormTests
             weighting.Update(l.View);
             var used = Read(weighting.Weights);
             weighting.ObserveTaskGradients(g.View, length, l.View);
-            result[s] = (used, Read(weighting.State[0].Values));
+            result[s] = (used, Read(weighting.StateBuffers[0].Values));
         }
         return result;
     }
