@@ -32,7 +32,11 @@ internal sealed class TrainFlags
     public readonly Option<string[]> MultiLabel = List("--multilabel", "A multi-label task: k label columns of 0/1 (empty or NA: no label), one logit each, binary cross-entropy per label; NAME= names the task (default: its first column). Repeat per task.", "[NAME=]COL[,COL…]");
     public readonly Option<string[]> TaskProduct = List("--task-product", "A binary task defined as the product of other binary tasks' probabilities, as NAME=A*B[*C…] (ESMM, Ma et al. 2018: --task-product ctcvr=ctr*cvr). NAME is a --binary column holding its own label, the AND of its factors' labels; it has no tower or output layer and is trained with the binary cross-entropy of the product. Repeat per product.", "NAME=A*B[*C…]");
     public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored.", "TASK[,TASK…]");
+    public readonly Option<string[]> TaskInput = List("--task-input", "A task whose tower also reads other tasks' predictions, as TASK=SRC[,SRC…] (ordered tasks: its first layer reads [h | a₁ | …], aₛ a binary or multi-label source's probability, a product's p, a regression's value; gradients flow into the sources unless --detach-task-inputs). Repeat per task.", "TASK=SRC[,SRC…]");
+    public readonly Option<bool> DetachTaskInputs = new("--detach-task-inputs") { Description = "Towers read their --task-input predictions detached: the reading task's loss does not train the source tasks (default: end to end, as ESMM and AITM)." };
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
+    public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K), as EPS for every --classification task or TASK:EPS (repeat per task; a TASK:EPS overrides EPS). Not for --binary or --multilabel tasks.", "[TASK:]EPS");
+    public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -54,9 +58,11 @@ internal sealed class TrainFlags
     public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
     public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
     public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
-    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw and rmsprop (default 1e-8), added outside the square root." };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD or RMSprop momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double> Alpha = new("--alpha") { HelpName = "A", Description = "RMSprop: smoothing constant α in [0, 1] of v ← αv + (1 − α)g².", DefaultValueFactory = _ => DefaultStep.Alpha };
+    public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -100,9 +106,9 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
@@ -141,7 +147,10 @@ internal sealed class TrainFlags
             Binary = Names(p.GetValue(Binary), "--binary"),
             MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
-            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss)),
+            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss), p.GetValue(TaskInput), p.GetValue(DetachTaskInputs)),
+            LabelSmoothing = Smoothings(p.GetValue(LabelSmoothing), out double? everyTask),
+            DefaultLabelSmoothing = everyTask,
+            ClassWeights = ClassWeightLists(p.GetValue(ClassWeights)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -160,12 +169,14 @@ internal sealed class TrainFlags
                 LearningRate = Positive("--lr", p.GetValue(Lr)),
                 Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
                 Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
-                Epsilon = Positive("--eps", p.GetValue(Eps)),
+                Epsilon = p.GetValue(Eps) is { } eps ? Positive("--eps", eps) : null,
                 WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
                 Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
                 Nesterov = p.GetValue(Nesterov),
                 Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
+                Alpha = InClosedUnitInterval("--alpha", p.GetValue(Alpha)),
+                Centered = p.GetValue(Centered),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
@@ -214,6 +225,7 @@ internal sealed class TrainFlags
         foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
             if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0 && !s.Regression.Contains(task))
                 throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task) ? " (classification, binary and multi-label tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
+        CheckClassificationFlags(s);
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)
@@ -224,8 +236,10 @@ internal sealed class TrainFlags
         if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
             try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
-        if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
-            throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer is not (OptimizerKind.Sgd or OptimizerKind.RmsProp) && step.Momentum != 0)
+            throw new UsageException($"--momentum applies to --optimizer sgd or rmsprop, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer != OptimizerKind.Sgd && step.Nesterov)
+            throw new UsageException($"--nesterov applies to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
             throw new UsageException("--nesterov needs --momentum above 0.");
         if (step.Optimizer != OptimizerKind.Sgd && step.Dampening != 0)
@@ -234,14 +248,19 @@ internal sealed class TrainFlags
             throw new UsageException("--dampening needs --momentum above 0 (without momentum there is no buffer to dampen).");
         if (step.Nesterov && step.Dampening != 0)
             throw new UsageException("--nesterov needs --dampening 0.");
-        if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
-            throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
-        if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
-            throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
+        bool adam = step.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW;
+        if (!adam && step.AmsGrad)
+            throw new UsageException($"--amsgrad applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (!adam && !step.BiasCorrection)
+            throw new UsageException($"--no-bias-correction applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer == OptimizerKind.Sgd && step.Epsilon is not null)
+            throw new UsageException("--eps applies to --optimizer adam, adamw or rmsprop, not sgd.");
+        if (step.Optimizer != OptimizerKind.RmsProp && (step.Alpha != DefaultStep.Alpha || step.Centered))
+            throw new UsageException($"--alpha and --centered apply to --optimizer rmsprop, not {FlagName(step.Optimizer)}.");
         if (s.Graph is { } graph) CheckGraph(s, graph);
         var bound = Architecture.Bind(p, Hidden, s);
         if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)
-            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss) run on the shared bottom only so far (docs/maths.md §17.6).");
+            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss, --task-input) run on the shared bottom only so far (docs/maths.md §17.6).");
         return bound;
     }
 
@@ -250,10 +269,22 @@ internal sealed class TrainFlags
         [.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
          .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))];
 
-    /// <summary>--task-product NAME=A*B[*C…] and --no-loss TASK,… → the task graph (null when neither is given); a malformed
-    /// value, a product or factor named twice is a usage error naming the flag.</summary>
-    internal static TaskGraph? Graph(string[]? products, string[]? noLoss)
+    /// <summary>--task-product NAME=A*B[*C…], --no-loss TASK,…, --task-input TASK=SRC,… and --detach-task-inputs → the task graph
+    /// (null when none is given); a malformed value, a product, factor, task or source named twice is a usage error naming the flag.</summary>
+    internal static TaskGraph? Graph(string[]? products, string[]? noLoss, string[]? taskInputs = null, bool detach = false)
     {
+        var inputs = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var value in taskInputs ?? [])
+        {
+            int eq = value.IndexOf('=');
+            string name = eq > 0 ? value[..eq].Trim() : "";
+            var sources = eq > 0 ? ColumnList.Split(value[(eq + 1)..], "--task-input").ToArray() : [];
+            if (name.Length == 0 || sources.Length == 0)
+                throw new UsageException($"--task-input {value}: expected TASK=SRC[,SRC…], the tasks whose predictions TASK's tower reads (e.g. --task-input cvr=ctr).");
+            if (sources.Distinct(StringComparer.Ordinal).Count() != sources.Length) throw new UsageException($"--task-input {value}: a source is named twice.");
+            if (!inputs.TryAdd(name, sources)) throw new UsageException($"--task-input: '{name}' is given twice (name all its sources in one: --task-input {name}=a,b).");
+        }
+        if (detach && inputs.Count == 0) throw new UsageException("--detach-task-inputs applies to --task-input: name the tasks a tower reads, e.g. --task-input cvr=ctr.");
         var factorsOf = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var value in products ?? [])
         {
@@ -267,15 +298,15 @@ internal sealed class TrainFlags
         }
         var unsupervised = Names(noLoss, "--no-loss");
         if (unsupervised.Distinct(StringComparer.Ordinal).Count() != unsupervised.Length) throw new UsageException("--no-loss names a task twice.");
-        if (factorsOf.Count == 0 && unsupervised.Length == 0) return null;
-        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised };
+        if (factorsOf.Count == 0 && unsupervised.Length == 0 && inputs.Count == 0) return null;
+        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised, Inputs = inputs, DetachInputs = detach };
     }
 
     /// <summary>The task graph against the declared tasks (names, kinds, cycles: <see cref="TaskGraph.Order"/>) and the options
     /// that are not built for it; each a usage error naming the flag.</summary>
     private static void CheckGraph(ExperimentSettings s, TaskGraph graph)
     {
-        const string Flags = "--task-product, --no-loss";
+        const string Flags = "--task-product, --no-loss, --task-input";
         var heads = DeclaredHeads(s);
         if (heads.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
         try { graph.Order(heads); }
@@ -435,6 +466,69 @@ internal sealed class TrainFlags
             if (!result.TryAdd(task, loss)) throw new UsageException($"--loss: '{task}' is given twice.");
         }
         return result;
+    }
+
+    /// <summary>--label-smoothing values: EPS (every classification task, returned in <paramref name="everyTask"/>) or TASK:EPS,
+    /// ε in [0, 1]; a malformed value, ε out of range or a task (or EPS) given twice is a usage error naming the flag.</summary>
+    internal static Dictionary<string, double> Smoothings(string[]? values, out double? everyTask)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        everyTask = null;
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            string task = colon < 0 ? "" : value[..colon].Trim(), number = value[(colon + 1)..].Trim();
+            if (colon == 0 || !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double eps))
+                throw new UsageException($"--label-smoothing {value}: expected EPS or TASK:EPS with EPS a number in [0, 1] (e.g. --label-smoothing 0.1 or --label-smoothing color:0.1).");
+            if (!(eps >= 0 && eps <= 1))
+                throw new UsageException($"--label-smoothing {value}: ε = {number} must lie in [0, 1].");
+            if (task.Length == 0)
+            {
+                if (everyTask is not null) throw new UsageException($"--label-smoothing {value}: an EPS for every task is given twice.");
+                everyTask = eps;
+            }
+            else if (!result.TryAdd(task, eps)) throw new UsageException($"--label-smoothing: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>--class-weights TASK:W0,W1,… values → a dictionary; weights finite, ≥ 0 and not all 0; a malformed value or a
+    /// task given twice is a usage error naming the flag. (The count is checked against the task's classes with the data.)</summary>
+    internal static Dictionary<string, double[]> ClassWeightLists(string[]? values)
+    {
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            if (colon <= 0 || colon == value.Length - 1) throw new UsageException($"--class-weights: '{value}' is not TASK:W0,W1,… (e.g. --class-weights color:1,3).");
+            string task = value[..colon].Trim();
+            var parts = value[(colon + 1)..].Split(',');
+            var weights = new double[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]) || !double.IsFinite(weights[i]) || weights[i] < 0)
+                    throw new UsageException($"--class-weights {value}: weight {i} ('{parts[i].Trim()}') must be a finite number ≥ 0.");
+            if (weights.All(w => w == 0)) throw new UsageException($"--class-weights {value}: the weights must not all be 0.");
+            if (!result.TryAdd(task, weights)) throw new UsageException($"--class-weights: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>With the tasks known from the flags: --label-smoothing and --class-weights must name --classification tasks
+    /// (binary and multi-label tasks are refused, saying why), and EPS for every task needs one.</summary>
+    private static void CheckClassificationFlags(ExperimentSettings s)
+    {
+        if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count == 0) return; // bundled schema: checked at Spec
+        string known = s.Classification.Count > 0 ? string.Join(", ", s.Classification) : "none";
+        foreach (var (flag, task) in s.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(s.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+        {
+            if (s.Classification.Contains(task)) continue;
+            string why = s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task)
+                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, which has no {(flag == "--class-weights" ? "class weights" : "label smoothing")} here; train it as --classification {task} to get them)"
+                : "";
+            throw new UsageException($"{flag}: '{task}' is not a --classification task{why}; classification tasks: {known}.");
+        }
+        if (s.DefaultLabelSmoothing is not null && s.Classification.Count == 0)
+            throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (binary and multi-label tasks have no label smoothing).");
     }
 
     /// <summary>"key=value" pairs → a dictionary of text values (checked later against the method's typed options).</summary>

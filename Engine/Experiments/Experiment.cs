@@ -134,6 +134,16 @@ public static class Experiment
         return SpecOf(settings, data, tasks);
     }
 
+    /// <summary>--class-weights of a task: one per class of a classification task (the error names the classes in order).</summary>
+    private static double[] ClassWeightsOf(string task, double[] weights, TaskTargets targets)
+    {
+        if (targets is not ClassTargets { Kind: TaskKind.Classification } classes)
+            throw new ExperimentSetupException($"--class-weights {task}: '{task}' is a {targets.Kind} task; class weights apply to classification tasks.");
+        if (weights.Length != classes.ClassCount)
+            throw new ExperimentSetupException($"--class-weights {task}: {weights.Length} weights for {classes.ClassCount} classes; give one per class, in the order {string.Join(", ", classes.Labels.Labels)}.");
+        return weights;
+    }
+
     private static ModelSpec SpecOf(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
@@ -149,7 +159,12 @@ public static class Experiment
                 settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
                 settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null,
                 settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null)
-            { Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null };
+            {
+                Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null,
+                LabelSmoothing = targets.Kind != TaskKind.Classification ? null
+                    : settings.LabelSmoothing.TryGetValue(name, out var eps) ? eps : settings.DefaultLabelSmoothing,
+                ClassWeights = settings.ClassWeights.TryGetValue(name, out var classWeights) ? ClassWeightsOf(name, classWeights, targets) : null,
+            };
         }).ToArray())
         {
             TrunkActivation = settings.Activation,
@@ -307,6 +322,10 @@ public static class Experiment
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
         if (settings.Graph is { } graph) CheckProductLabels(graph, data);
         var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
+        var classification = data.Tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Name).ToArray();
+        foreach (var (flag, task) in settings.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(settings.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+            if (!classification.Contains(task))
+                throw new ExperimentSetupException($"{flag} names '{task}', but the classification tasks are: {(classification.Length > 0 ? string.Join(", ", classification) : "none")}.");
         foreach (var (task, loss) in settings.Losses)
             if (!regression.Contains(task))
                 throw new ExperimentSetupException($"--loss {task}:{loss} names '{task}', but the regression tasks are: {(regression.Length > 0 ? string.Join(", ", regression) : "none")}.");

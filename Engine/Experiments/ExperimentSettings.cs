@@ -56,6 +56,15 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public TaskGraph? Graph { get; init; }
 
+    /// <summary>Label smoothing ε of classification tasks, by task name (maths §19.9); overrides <see cref="DefaultLabelSmoothing"/>.</summary>
+    public IReadOnlyDictionary<string, double> LabelSmoothing { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Label smoothing ε of every classification task not in <see cref="LabelSmoothing"/>; null = none.</summary>
+    public double? DefaultLabelSmoothing { get; init; }
+
+    /// <summary>Class weights of classification tasks, by task name, in class-index order (maths §19.9).</summary>
+    public IReadOnlyDictionary<string, double[]> ClassWeights { get; init; } = new Dictionary<string, double[]>();
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 

@@ -99,6 +99,31 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(minLoss), minLoss, "minLoss must be positive and finite.");
     }
 
+    /// <summary>FAMO's operands: losses and weights of one length T ≥ 1, a state of <see cref="FamoSolver.StateLength"/>(T),
+    /// all on <paramref name="backend"/>; a positive finite learning rate, γ, ε and m finite with γ, ε ≥ 0, β₁, β₂ in [0, 1),
+    /// ε_Adam &gt; 0.</summary>
+    public static void CheckFamo<T>(Backend backend, View<T> losses, FamoParameters p, View<T> state, View<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        Check.Length(state, FamoSolver.StateLength((int)losses.Length), nameof(state));
+        if (!(p.LearningRate > 0) || !double.IsFinite(p.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(p), p.LearningRate, "FAMO's learning rate must be positive and finite.");
+        if (!(p.WeightDecay >= 0) || !double.IsFinite(p.WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(p), p.WeightDecay, "FAMO's weight decay γ must be finite and ≥ 0.");
+        if (!(p.Epsilon >= 0) || !double.IsFinite(p.Epsilon))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Epsilon, "FAMO's ε must be finite and ≥ 0.");
+        if (!double.IsFinite(p.MinLoss)) throw new ArgumentOutOfRangeException(nameof(p), p.MinLoss, "FAMO's min-loss must be finite.");
+        if (!(p.Beta1 >= 0 && p.Beta1 < 1) || !(p.Beta2 >= 0 && p.Beta2 < 1))
+            throw new ArgumentOutOfRangeException(nameof(p), (p.Beta1, p.Beta2), "FAMO's Adam betas must lie in [0, 1).");
+        if (!(p.AdamEpsilon > 0) || !double.IsFinite(p.AdamEpsilon))
+            throw new ArgumentOutOfRangeException(nameof(p), p.AdamEpsilon, "FAMO's Adam ε must be positive and finite.");
+    }
+
     /// <summary>A weight vector of at least one task on <paramref name="backend"/>.</summary>
     public static void CheckWeights<T>(Backend backend, View<T> weights) where T : unmanaged
     {

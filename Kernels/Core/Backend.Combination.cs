@@ -119,6 +119,14 @@ public abstract partial class Backend<T>
     /// every backend and every run, a fresh draw each step, no state on the device.</summary>
     public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
 
+    /// <summary>FAMO (Liu et al. 2023), one step from the device-resident task losses (<see cref="FamoSolver"/>, float64
+    /// arithmetic, one thread): when <paramref name="state"/> holds the previous step's losses, one Adam step on the
+    /// logits w with gradient Jᵀδ + γw (δᵢ = log(L′ᵢ − m + ε) − log(Lᵢ − m + ε), J the Jacobian of softmax; skipped when
+    /// some δᵢ is not finite); then <c>weights[i] = (zᵢ/Dᵢ)/Σⱼ(zⱼ/Dⱼ)</c>, z = softmax(w), Dᵢ = Lᵢ − m + ε (all NaN when
+    /// some Dᵢ ≤ 0), and the losses are stored for the next step. <paramref name="state"/>:
+    /// <see cref="FamoSolver.StateLength"/>(T) elements, zero at the start.</summary>
+    public abstract void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights);
+
     /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
     /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all
     /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and

@@ -192,3 +192,13 @@ public interface ILearnedWeighting
     /// <summary>Writes the initial values of the registered parameters.</summary>
     void InitializeParameters();
 }
+
+/// <summary>A method with state of its own that is not a parameter trained by the model's optimizer (FAMO's logits, their
+/// Adam moments, the previous losses): the step saves each named view with its state as <c>method.{name}</c>
+/// (<c>TrainingStep.SaveState</c>) and restores it on resume, so a resumed run continues exactly.</summary>
+public interface IMethodState<T> where T : unmanaged
+{
+    /// <summary>The state as named device views (names hold dots, e.g. <c>famo.logits</c>; the views stay valid for the
+    /// method's lifetime).</summary>
+    IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
+}

@@ -9,11 +9,12 @@ using Engine.Training;
 namespace Engine.Tests.Cli;
 
 /// <summary>
-/// ESMM from the command line (docs/cli.md, <c>--task-product</c>, <c>--no-loss</c>; docs/maths.md §17.6) on a synthetic
+/// ESMM from the command line (docs/cli.md, <c>--task-product</c>, <c>--no-loss</c>, <c>--task-input</c>; docs/maths.md §17.6, §17.7) on a synthetic
 /// click/conversion table written here, ESMM's setting: every row is an impression with a click label; the conversion
 /// label exists only where there was a click (empty elsewhere); the CTCVR label is click AND conversion. Checked: the
 /// training run's per-epoch losses equal, bit for bit, those of the same model built and trained through the library API
-/// (<see cref="Trainer"/> on a hand-built <see cref="ModelSpec"/> with <c>TaskGraph.Esmm</c>); <c>predict</c> writes every task
+/// (<see cref="Trainer"/> on a hand-built <see cref="ModelSpec"/> with <c>TaskGraph.Esmm</c>), also with the conversion tower
+/// reading pCTR (<c>--task-input conversion=click</c>, end to end and detached); <c>predict</c> writes every task
 /// and P(ctcvr=1) = P(click=1)·P(conversion=1) row by row (rtol 1e-6, float32 on the device against the product of the two
 /// printed float32 probabilities); <c>evaluate</c> reports every task, the conversion task on the clicked rows only, and its
 /// CTCVR loss and accuracy equal those computed in float64 from the predicted probabilities; bad flags exit 2 naming the flag,
@@ -56,11 +57,20 @@ public sealed class EsmmCliTests : IDisposable
          "--hidden", "8", "--tower", "6", "--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "--batch-size", "16",
          "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--test", "0.25", .. more];
 
-    [Fact]
-    public void Training_follows_the_library_api_run_of_the_same_spec_bit_for_bit()
+    /// <summary>ESMM; ESMM with the conversion tower also reading pCTR (§17.7), end to end and detached.</summary>
+    public static TheoryData<string[], bool, bool> Graphs => new()
+    {
+        { [], false, false },
+        { ["--task-input", "conversion=click"], true, false },
+        { ["--task-input", "conversion=click", "--detach-task-inputs"], true, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void Training_follows_the_library_api_run_of_the_same_spec_bit_for_bit(string[] flags, bool inputs, bool detach)
     {
         var csv = Write("clicks.csv", ClickCsv());
-        var run = Mtl.Run(TrainFlags(csv, "--json"));
+        var run = Mtl.Run(TrainFlags(csv, [.. flags, "--json"]));
         Assert.True(run.ExitCode == 0, run.ToString());
         using var report = JsonDocument.Parse(run.Output);
         var history = report.RootElement.GetProperty("history").EnumerateArray().ToArray();
@@ -78,6 +88,8 @@ public sealed class EsmmCliTests : IDisposable
         {
             Tower = [6], Graph = TaskGraph.Esmm("ctcvr", "click", "conversion"), Seed = Seed,
         };
+        if (inputs) spec = spec with { Graph = spec.Graph! with { Inputs = new Dictionary<string, string[]> { ["conversion"] = ["click"] }, DetachInputs = detach } };
+        Assert.Equal(inputs ? "click" : null, graph.GetProperty("inputs").TryGetProperty("conversion", out var read) ? read[0].GetString() : null);
         using var backend = Engine.Kernels.Device.Create("auto");
         using var model = MultiTaskModel.Create(spec, backend);
         var result = new Trainer(new TrainerOptions
@@ -86,6 +98,7 @@ public sealed class EsmmCliTests : IDisposable
             Step = ExperimentSettings.DefaultStep with { CombinationSeed = Seed },
         }).Fit(model, train, null, null, TestContext.Current.CancellationToken);
 
+        Assert.Equal(inputs ? 6 * 9 : 6 * 8, model.Parameters.Slots.Single(q => q.Name == "towers.conversion.0.weight").Length);
         Assert.Equal(Epochs, result.History.Count);
         for (int e = 0; e < Epochs; e++)
         {
@@ -177,6 +190,12 @@ public sealed class EsmmCliTests : IDisposable
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion", "--method", "dwa" }, "--no-loss conversion", "static weighting")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--baselines" }, "--baselines")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--arch", "mmoe" }, "--arch mmoe", "shared bottom")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--task-input", "ctcvr=click" }, "--task-input", "'ctcvr' is a product")]
+    [InlineData(new[] { "--task-input", "conversion=clicks" }, "--task-input", "'clicks' is not a task")]
+    [InlineData(new[] { "--task-input", "conversion" }, "--task-input conversion", "TASK=SRC")]
+    [InlineData(new[] { "--task-input", "conversion=click", "--task-input", "click=conversion" }, "cycle: click → conversion → click")]
+    [InlineData(new[] { "--detach-task-inputs" }, "--detach-task-inputs", "--task-input")]
+    [InlineData(new[] { "--no-loss", "conversion", "--task-input", "x3=conversion", "--detach-task-inputs" }, "--no-loss", "'conversion' has no loss")]
     public void Bad_graph_flags_exit_2_naming_the_flag(string[] flags, params string[] fragments)
     {
         var csv = Write("clicks.csv", ClickCsv(40));
