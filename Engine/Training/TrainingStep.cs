@@ -144,8 +144,9 @@ public sealed class TrainingStep : IDisposable
             for (int t = 0; t < tasks; t++)
             {
                 var (offset, length) = model.TaskRange(t);
-                // A product's factor is also trained by the product's loss (ESMM's CVR tower has no label at all): not gated.
-                if (length == 0 || model.Spec.Graph is { } graph && graph.Products.Values.Any(f => f.Contains(model.Spec.Heads[t].Name))) continue;
+                // A product's factor, or a task whose prediction another tower reads, is also trained by that task's loss
+                // (ESMM's CVR tower has no label at all): not gated.
+                if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));

@@ -639,4 +639,15 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < width; j++) ys[r * yCols + j] = xs[r * xCols + j];
     }
+
+    public override void CopyColumnBlock(View<T> x, View<T> y, ColumnBlock b)
+    {
+        var xs = S(x); var ys = S(y);
+        for (int r = 0; r < b.Rows; r++)
+            for (int j = 0; j < b.Width; j++)
+            {
+                int to = r * b.YCols + b.YOffset + j;
+                ys[to] = (b.Accumulate ? ys[to] : T.Zero) + xs[r * b.XCols + b.XOffset + j];
+            }
+    }
 }
