@@ -307,8 +307,10 @@ internal sealed class TrainFlags
     private static void CheckGraph(ExperimentSettings s, TaskGraph graph)
     {
         const string Flags = "--task-product, --no-loss, --task-input";
-        var heads = DeclaredHeads(s);
-        if (heads.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
+        var declared = DeclaredHeads(s);
+        // A --no-loss task that is no column is a binary task with no labels at all (ESMM's CVR beside click and ctcvr columns).
+        TaskHead[] heads = [.. declared, .. graph.Unsupervised.Where(u => declared.All(h => h.Name != u)).Select(u => TaskHead.Binary(u))];
+        if (declared.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
         try { graph.Order(heads); }
         catch (ArgumentException e)
         {
@@ -317,7 +319,7 @@ internal sealed class TrainFlags
             if (message.StartsWith("TaskGraph: ", StringComparison.Ordinal)) { flag = Flags; message = message["TaskGraph: ".Length..]; }
             else if (message.StartsWith("TaskGraph.", StringComparison.Ordinal)) message = message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
             if (flag == "--task-product" && message.Contains("is not a task", StringComparison.Ordinal))
-                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion).";
+                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion); a factor without a column must be --no-loss.";
             throw new UsageException($"{flag}: {message}");
         }
         if (s.Baselines) throw new UsageException($"--baselines trains one model per task, but {Flags} define tasks from others: drop --baselines.");
@@ -327,6 +329,8 @@ internal sealed class TrainFlags
         catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
         if ((plan.Needs & MethodNeeds.SharedGradients) != 0 || s.Step.TaskGradientDiagnostics)
             throw new UsageException($"--method {plan}{(s.Step.TaskGradientDiagnostics ? " with --diagnostics" : "")}: ordered tasks ({Flags}) train with the weighted sum of the task losses; per-task gradient methods and --diagnostics are not built for them yet (docs/maths.md §17.6).");
+        if (s.Monitor is { } monitor && graph.Unsupervised.Contains(monitor.Task))
+            throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric}: '{monitor.Task}' is a --no-loss task, with no validation loss or labels to watch; monitor a task with a loss.");
         if (graph.Unsupervised.Count > 0 && plan.Weighting.Name != "static")
             throw new UsageException($"--method {plan}: --no-loss {string.Join(",", graph.Unsupervised)} has no loss (0 in every step), which a {plan.Weighting.Name} weighting would read; train with the static weighting (--task-weight).");
     }

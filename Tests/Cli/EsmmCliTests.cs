@@ -139,6 +139,35 @@ public sealed class EsmmCliTests : IDisposable
     }
 
     [Fact]
+    public void A_no_loss_factor_needs_no_column_and_is_predicted_but_not_scored()
+    {
+        // Only click and click-and-convert labels (the conversion column is left out by --inputs): cvr is the model's own.
+        var csv = Write("clicks.csv", ClickCsv());
+        var model = Path.Combine(_dir, "esmm.safetensors");
+        var train = Mtl.Run("train", "--data", csv, "--inputs", "x1,x2,x3", "--binary", "click,ctcvr", "--task-product", "ctcvr=click*cvr", "--no-loss", "cvr",
+            "--hidden", "8", "--tower", "6", "--epochs", "4", "--seed", "5", "--save", model, "--report", Path.Combine(_dir, "report.json"));
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("cvr (binary, no column; no loss)", train.Error);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")));
+        Assert.Equal(["click", "ctcvr"], report.RootElement.GetProperty("metrics").GetProperty("test").EnumerateArray().Select(m => m.GetProperty("task").GetString()));
+
+        var predict = Mtl.Run("predict", "--model", model, "--data", csv, "--probabilities");
+        Assert.True(predict.ExitCode == 0, predict.ToString());
+        var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("x1,x2,x3,click,P(click=0),P(click=1),ctcvr,P(ctcvr=0),P(ctcvr=1),cvr,P(cvr=0),P(cvr=1)", lines[0]);
+        foreach (var f in lines.Skip(1).Select(l => l.Split(',')))
+        {
+            double ctr = Parse(f[5]), ctcvr = Parse(f[8]), cvr = Parse(f[11]);
+            Assert.True(Math.Abs(ctcvr - ctr * cvr) <= 1e-6 * ctr * cvr, $"pCTCVR {ctcvr} vs pCTR·pCVR {ctr * cvr}");
+            Assert.Equal(cvr > 0.5 ? "1" : "0", f[9]);
+        }
+        var evaluate = Mtl.Run("evaluate", "--model", model, "--data", csv, "--report", "-");
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        using var scores = JsonDocument.Parse(evaluate.Output);
+        Assert.Equal(["click", "ctcvr"], scores.RootElement.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("task").GetString()));
+    }
+
+    [Fact]
     public void Export_refuses_the_model_naming_what_is_missing()
     {
         var csv = Write("clicks.csv", ClickCsv(40));
@@ -195,6 +224,8 @@ public sealed class EsmmCliTests : IDisposable
     [InlineData(new[] { "--task-input", "conversion" }, "--task-input conversion", "TASK=SRC")]
     [InlineData(new[] { "--task-input", "conversion=click", "--task-input", "click=conversion" }, "cycle: click → conversion → click")]
     [InlineData(new[] { "--detach-task-inputs" }, "--detach-task-inputs", "--task-input")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion", "--validation", "0.2", "--patience", "2", "--monitor", "conversion:auc" }, "--monitor conversion:auc", "--no-loss task")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*cvr" }, "'cvr' is not a task", "must be --no-loss")]
     [InlineData(new[] { "--no-loss", "conversion", "--task-input", "x3=conversion", "--detach-task-inputs" }, "--no-loss", "'conversion' has no loss")]
     public void Bad_graph_flags_exit_2_naming_the_flag(string[] flags, params string[] fragments)
     {
