@@ -38,6 +38,7 @@ public sealed class TrainingStep : IDisposable
     private readonly Optimizer<float> _optimizer;
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
+    private readonly ITaskGradientWeighting<float>? _gradientWeighting; // reads the per-task gradients after the combiner (GradNorm)
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
@@ -113,7 +114,8 @@ public sealed class TrainingStep : IDisposable
                 Losses = _taskLosses.View, LearnedParameters = _extra,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
-            UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
+            _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
+            UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
                 throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
@@ -388,6 +390,8 @@ public sealed class TrainingStep : IDisposable
                 Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
+            // GradNorm: the next step's weights from these (global) gradients and losses; this step's stay in `weights`.
+            _gradientWeighting?.ObserveTaskGradients(perTask, _trunk.Length, _taskLosses.View);
             for (int t = 0; t < tasks; t++)
             {
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);

@@ -161,4 +161,11 @@ public abstract partial class Backend<T>
     /// updated with rate <paramref name="beta"/>.</summary>
     public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
         View<double> workspace, View<T> coefficients);
+
+    /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
+    /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms
+    /// ‖∇_W Lᵢ‖² (T) of the unweighted task gradients of the shared parameters and the losses Lᵢ (T): the gradient
+    /// sign(wᵢ‖∇Lᵢ‖ − Ḡ·rᵢ^α)·‖∇Lᵢ‖ of L_grad, an Adam or SGD step with its own rate, then Σw = T. Float64 inside, one
+    /// thread, the same code on every backend (<see cref="GradNormSolver"/>).</summary>
+    public abstract void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings);
 }

@@ -613,6 +613,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings) => throw new NotSupportedException();
     public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 
     public override void EmbeddingGather(View<T> x, View<T> table, EmbeddingLayout l, View<T> y)
