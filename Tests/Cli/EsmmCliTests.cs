@@ -72,6 +72,7 @@ public sealed class EsmmCliTests : IDisposable
         var csv = Write("clicks.csv", ClickCsv());
         var run = Mtl.Run(TrainFlags(csv, [.. flags, "--json"]));
         Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"conversion (binary, positive class '1'; no loss{(inputs ? $"; tower reads click{(detach ? " (detached)" : "")}" : "")})", run.Error);
         using var report = JsonDocument.Parse(run.Output);
         var history = report.RootElement.GetProperty("history").EnumerateArray().ToArray();
         Assert.Equal(Epochs, history.Length);
