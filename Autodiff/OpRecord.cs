@@ -32,6 +32,7 @@ internal enum OpKind
     Product,
     Embedding,
     MaskedProbabilityCrossEntropy,
+    ConcatColumns,
     WeightedSoftmaxCrossEntropy,
     PositiveWeightedBinaryCrossEntropy,
 }

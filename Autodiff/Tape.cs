@@ -203,6 +203,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;
             case OpKind.Product: Ops.ProductBackward(this, record); break;
             case OpKind.MaskedProbabilityCrossEntropy: Ops.MaskedProbabilityCrossEntropyBackward(this, record); break;
+            case OpKind.ConcatColumns: Ops.ConcatColumnsBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

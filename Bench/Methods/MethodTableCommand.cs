@@ -16,12 +16,13 @@ namespace Engine.Bench.Methods;
 /// on each bundled dataset with each seed (the seed sets the split, the initial weights and the batch order), with the
 /// default settings of <c>mtl train</c> for that dataset and only <c>--method</c> changed. Each row reports, over the
 /// seeds, the mean ± sample standard deviation of every task's primary test metric (original units) and of Δm against
-/// the single-task models of the same seed (trained once per seed, with the same settings), and the training wall time.
+/// the single-task models of the same seed (trained once per seed, with the same settings). Each run's training seconds
+/// go to the progress lines on stderr only: wall time on a shared machine is not a step cost (MethodStepBenchmarks is).
 /// A run that fails (diverged, or the method refuses the data) is reported with its reason, not dropped.
 /// </summary>
 public static class MethodTableCommand
 {
-    private sealed record MethodRun(string Method, ulong Seed, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, long Steps, string? Failure);
+    private sealed record MethodRun(string Method, ulong Seed, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, string? Failure);
 
     public static int Run(string[] args)
     {
@@ -78,13 +79,11 @@ public static class MethodTableCommand
         {
             using var outcome = Experiment.Run(settings, backend);
             var test = outcome.Report.Metrics.Test;
-            int batch = settings.BatchSize == 0 ? outcome.Data.Train.RowCount : settings.BatchSize;
-            long steps = (long)outcome.Report.Epochs * ((outcome.Data.Train.RowCount + batch - 1) / batch);
-            return new MethodRun(method, seed, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, steps, null);
+            return new MethodRun(method, seed, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
         }
         catch (Exception e) when (e is TrainingDivergedException or ArgumentException or ExperimentSetupException or NotSupportedException)
         {
-            return new MethodRun(method, seed, null, double.NaN, 0, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            return new MethodRun(method, seed, null, double.NaN, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
     }
 
@@ -95,19 +94,18 @@ public static class MethodTableCommand
         s.AppendLine($"### {dataset} ({settings.Epochs} epochs, batch {settings.BatchSize}, test split)").AppendLine();
         s.Append("| method | kind |");
         foreach (var t in tasks) s.Append($" {t.Task} {t.PrimaryName} |");
-        s.AppendLine(" Δm % | train s | ms/step | failed runs |");
-        s.Append("|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|---|---|");
+        s.AppendLine(" Δm % | failed runs |");
+        s.Append("|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
         s.Append("| single-task (each task alone) | — |");
         foreach (var t in tasks) s.Append($" {MeanSd(baselines.Values.Select(b => b.First(x => x.Task == t.Task).Primary))} |");
-        s.AppendLine(" 0 | | | |");
+        s.AppendLine(" 0 | |");
         foreach (var group in runs.GroupBy(r => r.Method))
         {
             var kind = MethodRegistry.Get(group.Key).Kind switch { MethodKind.LossWeighting => "weighting", MethodKind.Gradient => "gradient", _ => "preset" };
             var ok = group.Where(r => r.Failure is null).ToArray();
             s.Append($"| {group.Key} | {kind} |");
             foreach (var t in tasks) s.Append($" {MeanSd(ok.Select(r => r.Test!.First(x => x.Task == t.Task).Primary))} |");
-            s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "+0.00;-0.00")} | {(ok.Length == 0 ? "" : ok.Average(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture))} |");
-            s.Append($" {(ok.Length == 0 ? "" : (1000 * ok.Sum(r => r.Seconds) / ok.Sum(r => r.Steps)).ToString("0.000", CultureInfo.InvariantCulture))} |");
+            s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "0.00", signed: true)} |");
             var failed = group.Where(r => r.Failure is not null).ToArray();
             s.AppendLine(failed.Length == 0 ? " |" : $" {failed.Length} of {group.Count()}: {failed[0].Failure!.Replace("|", "/")} |");
         }
@@ -115,13 +113,16 @@ public static class MethodTableCommand
     }
 
     /// <summary>"mean ± sd" (sample standard deviation, n − 1; just the value for one run, empty for none).</summary>
-    internal static string MeanSd(IEnumerable<double> values, string format = "0.0000")
+    internal static string MeanSd(IEnumerable<double> values, string format = "0.0000", bool signed = false)
     {
         var v = values.ToArray();
         if (v.Length == 0) return "";
         double mean = v.Average();
-        if (v.Length == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
+        string m = mean.ToString(format, CultureInfo.InvariantCulture);
+        if (m.TrimStart('-').Trim('0', '.').Length == 0) m = m.TrimStart('-');   // −0.00 → 0.00
+        else if (signed && mean > 0) m = "+" + m;
+        if (v.Length == 1) return m;
         double sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
-        return $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {sd.ToString(format.TrimStart('+').Split(';')[0], CultureInfo.InvariantCulture)}";
+        return $"{m} ± {sd.ToString(format, CultureInfo.InvariantCulture)}";
     }
 }

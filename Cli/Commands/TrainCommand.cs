@@ -129,8 +129,10 @@ internal static class TrainCommand
     private static string Summary(PreparedData data, TaskGraph? graph)
     {
         string Graph(string task) => (graph?.Products.TryGetValue(task, out var f) == true ? $"; product {string.Join("·", f!)}" : "")
-            + (graph?.Unsupervised.Contains(task) == true ? "; no loss" : "");
-        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))}{Graph(t.Name)})" : $"{t.Name} (classification, {c.ClassCount} classes)") : t is MultiLabelTargets m ? $"{t.Name} (multi-label, {m.Width} labels)" : $"{t.Name} (regression)"));
+            + (graph?.Unsupervised.Contains(task) == true ? "; no loss" : "")
+            + (graph?.Inputs.TryGetValue(task, out var read) == true ? $"; tower reads {string.Join(", ", read!)}{(graph.DetachInputs ? " (detached)" : "")}" : "");
+        var columnless = (graph?.Unsupervised ?? []).Where(u => data.All.Tasks.All(t => t.Name != u)).Select(u => $", {u} (binary, no column; no loss)");
+        var tasks = string.Concat(columnless.Prepend(string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))}{Graph(t.Name)})" : $"{t.Name} (classification, {c.ClassCount} classes)") : t is MultiLabelTargets m ? $"{t.Name} (multi-label, {m.Width} labels{Graph(t.Name)})" : $"{t.Name} (regression{Graph(t.Name)})"))));
         return $"{Path.GetFileName(data.All.Source)}: {data.All.RowCount} rows, {data.All.InputCount} inputs; tasks: {tasks}; " +
                $"split {data.Split.Train.Length}/{data.Split.Validation.Length}/{data.Split.Test.Length} rows (train/validation/test).";
     }

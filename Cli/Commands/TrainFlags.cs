@@ -31,7 +31,9 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
     public readonly Option<string[]> MultiLabel = List("--multilabel", "A multi-label task: k label columns of 0/1 (empty or NA: no label), one logit each, binary cross-entropy per label; NAME= names the task (default: its first column). Repeat per task.", "[NAME=]COL[,COL…]");
     public readonly Option<string[]> TaskProduct = List("--task-product", "A binary task defined as the product of other binary tasks' probabilities, as NAME=A*B[*C…] (ESMM, Ma et al. 2018: --task-product ctcvr=ctr*cvr). NAME is a --binary column holding its own label, the AND of its factors' labels; it has no tower or output layer and is trained with the binary cross-entropy of the product. Repeat per product.", "NAME=A*B[*C…]");
-    public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored.", "TASK[,TASK…]");
+    public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products (or undetached --task-input towers) that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored; a binary task with no column may be named here (it is then predicted, not scored).", "TASK[,TASK…]");
+    public readonly Option<string[]> TaskInput = List("--task-input", "A task whose tower also reads other tasks' predictions, as TASK=SRC[,SRC…] (ordered tasks: its first layer reads [h | a₁ | …], aₛ a binary or multi-label source's probability, a product's p, a regression's value; gradients flow into the sources unless --detach-task-inputs). Repeat per task.", "TASK=SRC[,SRC…]");
+    public readonly Option<bool> DetachTaskInputs = new("--detach-task-inputs") { Description = "Towers read their --task-input predictions detached: the reading task's loss does not train the source tasks (default: end to end, as ESMM and AITM)." };
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
     public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K), as EPS for every --classification task or TASK:EPS (repeat per task; a TASK:EPS overrides EPS). Not for --binary or --multilabel tasks.", "[TASK:]EPS");
     public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
@@ -105,7 +107,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -146,7 +148,7 @@ internal sealed class TrainFlags
             Binary = Names(p.GetValue(Binary), "--binary"),
             MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
-            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss)),
+            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss), p.GetValue(TaskInput), p.GetValue(DetachTaskInputs)),
             LabelSmoothing = Smoothings(p.GetValue(LabelSmoothing), out double? everyTask),
             DefaultLabelSmoothing = everyTask,
             ClassWeights = ClassWeightLists("--class-weights", p.GetValue(ClassWeights)),
@@ -260,7 +262,7 @@ internal sealed class TrainFlags
         if (s.Graph is { } graph) CheckGraph(s, graph);
         var bound = Architecture.Bind(p, Hidden, s);
         if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)
-            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss) run on the shared bottom only so far (docs/maths.md §17.6).");
+            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss, --task-input) run on the shared bottom only so far (docs/maths.md §17.6).");
         return bound;
     }
 
@@ -269,10 +271,22 @@ internal sealed class TrainFlags
         [.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
          .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))];
 
-    /// <summary>--task-product NAME=A*B[*C…] and --no-loss TASK,… → the task graph (null when neither is given); a malformed
-    /// value, a product or factor named twice is a usage error naming the flag.</summary>
-    internal static TaskGraph? Graph(string[]? products, string[]? noLoss)
+    /// <summary>--task-product NAME=A*B[*C…], --no-loss TASK,…, --task-input TASK=SRC,… and --detach-task-inputs → the task graph
+    /// (null when none is given); a malformed value, a product, factor, task or source named twice is a usage error naming the flag.</summary>
+    internal static TaskGraph? Graph(string[]? products, string[]? noLoss, string[]? taskInputs = null, bool detach = false)
     {
+        var inputs = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var value in taskInputs ?? [])
+        {
+            int eq = value.IndexOf('=');
+            string name = eq > 0 ? value[..eq].Trim() : "";
+            var sources = eq > 0 ? ColumnList.Split(value[(eq + 1)..], "--task-input").ToArray() : [];
+            if (name.Length == 0 || sources.Length == 0)
+                throw new UsageException($"--task-input {value}: expected TASK=SRC[,SRC…], the tasks whose predictions TASK's tower reads (e.g. --task-input cvr=ctr).");
+            if (sources.Distinct(StringComparer.Ordinal).Count() != sources.Length) throw new UsageException($"--task-input {value}: a source is named twice.");
+            if (!inputs.TryAdd(name, sources)) throw new UsageException($"--task-input: '{name}' is given twice (name all its sources in one: --task-input {name}=a,b).");
+        }
+        if (detach && inputs.Count == 0) throw new UsageException("--detach-task-inputs applies to --task-input: name the tasks a tower reads, e.g. --task-input cvr=ctr.");
         var factorsOf = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var value in products ?? [])
         {
@@ -286,17 +300,19 @@ internal sealed class TrainFlags
         }
         var unsupervised = Names(noLoss, "--no-loss");
         if (unsupervised.Distinct(StringComparer.Ordinal).Count() != unsupervised.Length) throw new UsageException("--no-loss names a task twice.");
-        if (factorsOf.Count == 0 && unsupervised.Length == 0) return null;
-        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised };
+        if (factorsOf.Count == 0 && unsupervised.Length == 0 && inputs.Count == 0) return null;
+        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised, Inputs = inputs, DetachInputs = detach };
     }
 
     /// <summary>The task graph against the declared tasks (names, kinds, cycles: <see cref="TaskGraph.Order"/>) and the options
     /// that are not built for it; each a usage error naming the flag.</summary>
     private static void CheckGraph(ExperimentSettings s, TaskGraph graph)
     {
-        const string Flags = "--task-product, --no-loss";
-        var heads = DeclaredHeads(s);
-        if (heads.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
+        const string Flags = "--task-product, --no-loss, --task-input";
+        var declared = DeclaredHeads(s);
+        // A --no-loss task that is no column is a binary task with no labels at all (ESMM's CVR beside click and ctcvr columns).
+        TaskHead[] heads = [.. declared, .. graph.Unsupervised.Where(u => declared.All(h => h.Name != u)).Select(u => TaskHead.Binary(u))];
+        if (declared.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
         try { graph.Order(heads); }
         catch (ArgumentException e)
         {
@@ -305,7 +321,7 @@ internal sealed class TrainFlags
             if (message.StartsWith("TaskGraph: ", StringComparison.Ordinal)) { flag = Flags; message = message["TaskGraph: ".Length..]; }
             else if (message.StartsWith("TaskGraph.", StringComparison.Ordinal)) message = message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
             if (flag == "--task-product" && message.Contains("is not a task", StringComparison.Ordinal))
-                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion).";
+                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion); a factor without a column must be --no-loss.";
             throw new UsageException($"{flag}: {message}");
         }
         if (s.Baselines) throw new UsageException($"--baselines trains one model per task, but {Flags} define tasks from others: drop --baselines.");
@@ -315,6 +331,8 @@ internal sealed class TrainFlags
         catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
         if ((plan.Needs & MethodNeeds.SharedGradients) != 0 || s.Step.TaskGradientDiagnostics)
             throw new UsageException($"--method {plan}{(s.Step.TaskGradientDiagnostics ? " with --diagnostics" : "")}: ordered tasks ({Flags}) train with the weighted sum of the task losses; per-task gradient methods and --diagnostics are not built for them yet (docs/maths.md §17.6).");
+        if (s.Monitor is { } monitor && graph.Unsupervised.Contains(monitor.Task))
+            throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric}: '{monitor.Task}' is a --no-loss task, with no validation loss or labels to watch; monitor a task with a loss.");
         if (graph.Unsupervised.Count > 0 && plan.Weighting.Name != "static")
             throw new UsageException($"--method {plan}: --no-loss {string.Join(",", graph.Unsupervised)} has no loss (0 in every step), which a {plan.Weighting.Name} weighting would read; train with the static weighting (--task-weight).");
     }

@@ -72,7 +72,7 @@ public static class Experiment
     {
         CheckSettings(settings, data);
         var watch = Stopwatch.StartNew();
-        var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
+        var model = Train(settings, data, TaskNames(settings, data.All), backend,
             progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result, communicator);
         try
         {
@@ -125,6 +125,11 @@ public static class Experiment
         return new BaselineReport(deltaM, gains, runs);
     }
 
+    /// <summary>The data's tasks, then the loss-free tasks of the graph that have no column (ESMM's CVR from a file with only
+    /// click and click-and-convert labels: <c>--no-loss cvr</c>, maths §17.6).</summary>
+    public static string[] TaskNames(ExperimentSettings settings, Dataset data) =>
+        [.. data.Tasks.Select(t => t.Name), .. (settings.Graph?.Unsupervised ?? []).Where(u => !data.Tasks.Any(t => t.Name == u))];
+
     /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
     public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks)
     {
@@ -158,6 +163,8 @@ public static class Experiment
     private static ModelSpec SpecOf(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
+            if (settings.Graph?.Unsupervised.Contains(name) == true && !data.Tasks.Any(t => t.Name == name))
+                return TaskHead.Binary(name);   // a loss-free task without a column: a factor of a product (§17.6)
             var targets = data.Task(name);
             int outputs = targets switch
             {

@@ -26,6 +26,9 @@ public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string
 /// </summary>
 public static class ModelEvaluation
 {
+    /// <summary>The classes of a loss-free binary task that has no column (so no labels were read): 0 and 1.</summary>
+    private static readonly LabelMap UnlabelledBinary = new(["0", "1"]);
+
     /// <summary>
     /// Predicts every task for every row of <paramref name="raw"/> (a dataset in original units, encoded with the
     /// model's <see cref="DataEncoding"/>); the inputs are standardized with <paramref name="scale"/> first.
@@ -55,6 +58,7 @@ public static class ModelEvaluation
             else
             {
                 var map = encoding.Labels.TryGetValue(head.Name, out var m) ? m
+                    : head.Kind == TaskKind.Binary && model.Spec.IsUnsupervised(model.Spec.IndexOf(head.Name)) ? UnlabelledBinary // no column (§17.6)
                     : throw new ArgumentException($"The model has no label map for classification task '{head.Name}'.", nameof(encoding));
                 var labels = p.Classes!.Select(map.LabelOf).ToArray();
                 var column = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns[0] ?? head.Name;
@@ -83,8 +87,9 @@ public static class ModelEvaluation
         var scores = new List<TaskScore>(outputs.Count);
         foreach (var output in outputs)
         {
-            var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task)
-                ?? throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
+            var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task);
+            if (targets is null && model.Spec.IsUnsupervised(model.Spec.IndexOf(output.Task))) continue; // a loss-free task without a column: nothing to score
+            if (targets is null) throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
             scores.Add(targets switch
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),

@@ -24,7 +24,10 @@ namespace Engine.Training;
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
 /// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
-/// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite.</item>
+/// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite;</item>
+/// <item>for a weighting that learns from the batch after the step (<see cref="IReevaluatingWeighting{T}"/>: <c>famo</c> with
+/// <c>update=same-batch</c>), the forward pass over the same batch again (same dropout masks, no backward) and its losses
+/// handed to it.</item>
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
 /// device from the host. Statistics are read between epochs by <see cref="ReadStatistics"/>.
@@ -38,12 +41,15 @@ public sealed class TrainingStep : IDisposable
     private readonly Optimizer<float> _optimizer;
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
+    private readonly ITaskGradientWeighting<float>? _gradientWeighting; // reads the per-task gradients after the combiner (GradNorm)
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
+    private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
+    private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
     private readonly TaskLossWeights _lossWeights;         // class weights and label smoothing of classification tasks (§19.9)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
@@ -116,7 +122,15 @@ public sealed class TrainingStep : IDisposable
                 Losses = _taskLosses.View, LearnedParameters = _extra,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
-            UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
+            if (_weighting is IReevaluatingWeighting<float> { ReevaluatesBatch: true } reevaluating)
+            {
+                if (communicator is not null)
+                    throw new NotSupportedException($"'{Plan.Weighting.Name}' re-evaluates the batch after the step, which a data-parallel run would have to exchange a second time; not built (famo: use update=next-batch).");
+                _reevaluating = reevaluating;
+                _lossesAfterStep = Own(_backend.Allocate<float>(tasks));
+            }
+            _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
+            UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
                 throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
@@ -145,8 +159,9 @@ public sealed class TrainingStep : IDisposable
             for (int t = 0; t < tasks; t++)
             {
                 var (offset, length) = model.TaskRange(t);
-                // A product's factor is also trained by the product's loss (ESMM's CVR tower has no label at all): not gated.
-                if (length == 0 || model.Spec.Graph is { } graph && graph.Products.Values.Any(f => f.Contains(model.Spec.Heads[t].Name))) continue;
+                // A product's factor, or a task whose prediction another tower reads, is also trained by that task's loss
+                // (ESMM's CVR tower has no label at all): not gated.
+                if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
@@ -333,31 +348,13 @@ public sealed class TrainingStep : IDisposable
         if (rows > MaxBatch) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"The step was prepared for batches of at most {MaxBatch} rows.");
         _lastData = data;
         int tasks = _model.TaskCount;
-        var heads = _model.Spec.Heads;
         var gradients = _model.Parameters.Gradients;
 
         // 1. Forward: features, head outputs, task losses (gathered into one T-vector on the device).
-        _tape.Reset();
-        _tape.Training = true;                             // dropout drops (masks of (spec seed, step, layer, element))
-        _tape.RandomSeed = _model.Spec.Seed;
-        _tape.RandomStep = _randomStep++;
+        long randomStep = _randomStep++;
         _backend.Fill(gradients, 0f);
         if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
-        var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
-        _model.Forward(_tape, x, _outputs);
-        for (int t = 0; t < tasks; t++)
-        {
-            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
-            _losses[t] = heads[t].Kind switch
-            {
-                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
-                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
-                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.3 or §19.10
-                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
-            };
-            _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
-            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
-        }
+        Forward(data, firstRow, rows, randomStep, _taskLosses.View);
 
         // The losses into the epoch's sums (data-parallel: the global ones, after the exchange). Data-parallel: this
         // step's error sums into the scratch accumulator now, so that they travel in the step's one buffer.
@@ -390,6 +387,8 @@ public sealed class TrainingStep : IDisposable
                 Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
+            // GradNorm: the next step's weights from these (global) gradients and losses; this step's stay in `weights`.
+            _gradientWeighting?.ObserveTaskGradients(perTask, _trunk.Length, _taskLosses.View);
             for (int t = 0; t < tasks; t++)
             {
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
@@ -408,7 +407,40 @@ public sealed class TrainingStep : IDisposable
         _backend.Axpy(1f, _clipper.SumsOfSquares, _normSums.View);
         _optimizer.Step();
         _extraOptimizer?.Step();
+
+        // 7. A weighting that learns from the losses after the step (famo, update=same-batch): the batch again, same masks.
+        if (_reevaluating is not null)
+        {
+            Forward(data, firstRow, rows, randomStep, _lossesAfterStep!.View);
+            _reevaluating.AfterStep(_lossesAfterStep.View);
+        }
         _steps++;
+    }
+
+    /// <summary>The forward pass over the batch (dropout masks of <paramref name="randomStep"/>) and every task loss, the
+    /// losses gathered into <paramref name="lossVector"/> (T, on the device) and kept on the tape in <c>_losses</c>.</summary>
+    private void Forward(DeviceDataset data, int firstRow, int rows, long randomStep, View<float> lossVector)
+    {
+        var heads = _model.Spec.Heads;
+        _tape.Reset();
+        _tape.Training = true;                             // dropout drops (masks of (spec seed, step, layer, element))
+        _tape.RandomSeed = _model.Spec.Seed;
+        _tape.RandomStep = randomStep;
+        var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
+        _model.Forward(_tape, x, _outputs);
+        for (int t = 0; t < heads.Count; t++)
+        {
+            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
+            _losses[t] = heads[t].Kind switch
+            {
+                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
+                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.3 or §19.10
+                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
+            };
+            _backend.Copy(_losses[t].Data, lossVector.Slice(t, 1));
+            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
+        }
     }
 
     /// <summary>Error sums and correct counts of this batch into <paramref name="metrics"/>.</summary>
@@ -493,6 +525,7 @@ public sealed class TrainingStep : IDisposable
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
+        _lossesAfterStep?.Dispose();
         _taskLabelled.Dispose();
         _taskGradients?.Dispose();
         _monitor?.Dispose();

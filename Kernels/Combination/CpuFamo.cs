@@ -17,9 +17,9 @@ internal unsafe readonly struct CpuFamoMemory<T>(T* losses, T* state, T* weights
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights)
+    public override unsafe void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase)
     {
-        CombinationChecks.CheckFamo(this, losses, parameters, state, weights);
-        FamoSolver.Step(new CpuFamoMemory<T>(losses.Pointer(), state.Pointer(), weights.Pointer()), (int)losses.Length, parameters);
+        CombinationChecks.CheckFamo(this, losses, parameters, state, weights, phase);
+        FamoSolver.Step(new CpuFamoMemory<T>(losses.Pointer(), state.Pointer(), weights.Pointer()), (int)losses.Length, parameters, phase);
     }
 }

@@ -46,11 +46,20 @@ public static class FamoSolver
     /// <summary>Elements of the state for <paramref name="count"/> tasks.</summary>
     public static int StateLength(int count) => 4 * count + 2;
 
-    /// <summary>Updates the state from the step's losses and writes the weights.</summary>
-    public static void Step<TMemory>(TMemory m, int count, FamoParameters p) where TMemory : struct, IFamoMemory
+    /// <summary><see cref="Step"/>'s phase: both parts (the logit step from the stored and the given losses, then the
+    /// weights from the given losses, which are stored).</summary>
+    public const int LogitsThenWeights = 0;
+    /// <summary>Only the weights from the given losses, which are stored (same-batch FAMO, before the backward).</summary>
+    public const int WeightsOnly = 1;
+    /// <summary>Only the logit step from the stored losses and the given ones, the losses after the model step on the same
+    /// batch (same-batch FAMO); nothing is stored, the weights are not written.</summary>
+    public const int LogitsOnly = 2;
+
+    /// <summary>Updates the state from the step's losses and writes the weights, or one of the two (<paramref name="phase"/>).</summary>
+    public static void Step<TMemory>(TMemory m, int count, FamoParameters p, int phase = LogitsThenWeights) where TMemory : struct, IFamoMemory
     {
         int t = count, avg = t, avgSq = 2 * t, previous = 3 * t, steps = 4 * t, stored = 4 * t + 1;
-        if (m.Get(stored) != 0 && DeltasAreFinite(m, t, previous, p))
+        if (phase != WeightsOnly && m.Get(stored) != 0 && DeltasAreFinite(m, t, previous, p))
         {
             double max = MaxLogit(m, t), sum = ExpSum(m, t, max), zDelta = 0;
             for (int i = 0; i < t; i++) zDelta += DeviceMath.Exp(m.Get(i) - max) / sum * Delta(m, i, previous, p);
@@ -69,6 +78,7 @@ public static class FamoSolver
             m.Set(steps, k);
         }
 
+        if (phase == LogitsOnly) return;
         // λ; every weight NaN when some Dᵢ is not positive (a NaN loss, or one ≤ m − ε), so the non-finite guard skips the step.
         double newMax = MaxLogit(m, t), newSum = ExpSum(m, t, newMax), total = 0;
         for (int i = 0; i < t; i++)

@@ -19,18 +19,18 @@ public readonly struct IlgpuFamoMemory(FloatView losses, FloatView state, FloatV
 /// reference: Kernels/Combination/FamoSolver.cs. Maths: docs/maths.md §18.10.</summary>
 public sealed partial class IlgpuBackend
 {
-    private Action<AcceleratorStream, Index1D, IlgpuFamoMemory, int, FamoParameters>? _famoKernel;
+    private Action<AcceleratorStream, Index1D, IlgpuFamoMemory, int, FamoParameters, int>? _famoKernel;
 
-    private static void FamoKernel(Index1D index, IlgpuFamoMemory memory, int count, FamoParameters parameters)
+    private static void FamoKernel(Index1D index, IlgpuFamoMemory memory, int count, FamoParameters parameters, int phase)
     {
-        if (index == 0) FamoSolver.Step(memory, count, parameters);
+        if (index == 0) FamoSolver.Step(memory, count, parameters, phase);
     }
 
     /// <inheritdoc/>
-    public override void FamoWeights(View<float> losses, FamoParameters parameters, View<float> state, View<float> weights)
+    public override void FamoWeights(View<float> losses, FamoParameters parameters, View<float> state, View<float> weights, int phase)
     {
-        CombinationChecks.CheckFamo(this, losses, parameters, state, weights);
-        _famoKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuFamoMemory, int, FamoParameters>(FamoKernel);
-        _famoKernel(Launched(), 1, new IlgpuFamoMemory(losses.Ilgpu(), state.Ilgpu(), weights.Ilgpu()), (int)losses.Length, parameters);
+        CombinationChecks.CheckFamo(this, losses, parameters, state, weights, phase);
+        _famoKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuFamoMemory, int, FamoParameters, int>(FamoKernel);
+        _famoKernel(Launched(), 1, new IlgpuFamoMemory(losses.Ilgpu(), state.Ilgpu(), weights.Ilgpu()), (int)losses.Length, parameters, phase);
     }
 }

@@ -202,3 +202,15 @@ public interface IMethodState<T> where T : unmanaged
     /// method's lifetime).</summary>
     IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
 }
+
+/// <summary>A weighting that learns from the batch's losses after the model step (FAMO as its authors run it): the step
+/// then runs the forward pass over the same batch a second time (same dropout masks, no backward) and hands it those
+/// losses.</summary>
+public interface IReevaluatingWeighting<T> where T : unmanaged
+{
+    /// <summary>Whether this instance wants the second forward (an option may turn it off).</summary>
+    bool ReevaluatesBatch { get; }
+
+    /// <summary>After the optimizer step, from the same batch's task losses at the new parameters (T, on the device).</summary>
+    void AfterStep(View<T> lossesAfterStep);
+}

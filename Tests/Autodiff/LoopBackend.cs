@@ -581,7 +581,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
-    public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights) => throw new NotSupportedException();
+    public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase) => throw new NotSupportedException();
     public override void Dropout(View<T> input, DropoutMask mask, View<T> output, bool accumulate)
     {
         var x = S(input); var y = S(output);
@@ -647,6 +647,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings) => throw new NotSupportedException();
     public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 
     public override void EmbeddingGather(View<T> x, View<T> table, EmbeddingLayout l, View<T> y)
@@ -671,5 +672,16 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         var xs = S(x); var ys = S(y);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < width; j++) ys[r * yCols + j] = xs[r * xCols + j];
+    }
+
+    public override void CopyColumnBlock(View<T> x, View<T> y, ColumnBlock b)
+    {
+        var xs = S(x); var ys = S(y);
+        for (int r = 0; r < b.Rows; r++)
+            for (int j = 0; j < b.Width; j++)
+            {
+                int to = r * b.YCols + b.YOffset + j;
+                ys[to] = (b.Accumulate ? ys[to] : T.Zero) + xs[r * b.XCols + b.XOffset + j];
+            }
     }
 }

@@ -9,11 +9,12 @@ using Engine.Training;
 namespace Engine.Tests.Cli;
 
 /// <summary>
-/// ESMM from the command line (docs/cli.md, <c>--task-product</c>, <c>--no-loss</c>; docs/maths.md §17.6) on a synthetic
+/// ESMM from the command line (docs/cli.md, <c>--task-product</c>, <c>--no-loss</c>, <c>--task-input</c>; docs/maths.md §17.6, §17.7) on a synthetic
 /// click/conversion table written here, ESMM's setting: every row is an impression with a click label; the conversion
 /// label exists only where there was a click (empty elsewhere); the CTCVR label is click AND conversion. Checked: the
 /// training run's per-epoch losses equal, bit for bit, those of the same model built and trained through the library API
-/// (<see cref="Trainer"/> on a hand-built <see cref="ModelSpec"/> with <c>TaskGraph.Esmm</c>); <c>predict</c> writes every task
+/// (<see cref="Trainer"/> on a hand-built <see cref="ModelSpec"/> with <c>TaskGraph.Esmm</c>), also with the conversion tower
+/// reading pCTR (<c>--task-input conversion=click</c>, end to end and detached); <c>predict</c> writes every task
 /// and P(ctcvr=1) = P(click=1)·P(conversion=1) row by row (rtol 1e-6, float32 on the device against the product of the two
 /// printed float32 probabilities); <c>evaluate</c> reports every task, the conversion task on the clicked rows only, and its
 /// CTCVR loss and accuracy equal those computed in float64 from the predicted probabilities; bad flags exit 2 naming the flag,
@@ -56,12 +57,22 @@ public sealed class EsmmCliTests : IDisposable
          "--hidden", "8", "--tower", "6", "--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "--batch-size", "16",
          "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--test", "0.25", .. more];
 
-    [Fact]
-    public void Training_follows_the_library_api_run_of_the_same_spec_bit_for_bit()
+    /// <summary>ESMM; ESMM with the conversion tower also reading pCTR (§17.7), end to end and detached.</summary>
+    public static TheoryData<string[], bool, bool> Graphs => new()
+    {
+        { [], false, false },
+        { ["--task-input", "conversion=click"], true, false },
+        { ["--task-input", "conversion=click", "--detach-task-inputs"], true, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void Training_follows_the_library_api_run_of_the_same_spec_bit_for_bit(string[] flags, bool inputs, bool detach)
     {
         var csv = Write("clicks.csv", ClickCsv());
-        var run = Mtl.Run(TrainFlags(csv, "--json"));
+        var run = Mtl.Run(TrainFlags(csv, [.. flags, "--json"]));
         Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"conversion (binary, positive class '1'; no loss{(inputs ? $"; tower reads click{(detach ? " (detached)" : "")}" : "")})", run.Error);
         using var report = JsonDocument.Parse(run.Output);
         var history = report.RootElement.GetProperty("history").EnumerateArray().ToArray();
         Assert.Equal(Epochs, history.Length);
@@ -78,6 +89,8 @@ public sealed class EsmmCliTests : IDisposable
         {
             Tower = [6], Graph = TaskGraph.Esmm("ctcvr", "click", "conversion"), Seed = Seed,
         };
+        if (inputs) spec = spec with { Graph = spec.Graph! with { Inputs = new Dictionary<string, string[]> { ["conversion"] = ["click"] }, DetachInputs = detach } };
+        Assert.Equal(inputs ? "click" : null, graph.GetProperty("inputs").TryGetProperty("conversion", out var read) ? read[0].GetString() : null);
         using var backend = Engine.Kernels.Device.Create("auto");
         using var model = MultiTaskModel.Create(spec, backend);
         var result = new Trainer(new TrainerOptions
@@ -86,6 +99,7 @@ public sealed class EsmmCliTests : IDisposable
             Step = ExperimentSettings.DefaultStep with { CombinationSeed = Seed },
         }).Fit(model, train, null, null, TestContext.Current.CancellationToken);
 
+        Assert.Equal(inputs ? 6 * 9 : 6 * 8, model.Parameters.Slots.Single(q => q.Name == "towers.conversion.0.weight").Length);
         Assert.Equal(Epochs, result.History.Count);
         for (int e = 0; e < Epochs; e++)
         {
@@ -123,6 +137,35 @@ public sealed class EsmmCliTests : IDisposable
             if (f[9] == "1") positives++;
         }
         Assert.InRange(positives, 1, Rows - 1); // the model separates some rows: the products are not all one side of ½
+    }
+
+    [Fact]
+    public void A_no_loss_factor_needs_no_column_and_is_predicted_but_not_scored()
+    {
+        // Only click and click-and-convert labels (the conversion column is left out by --inputs): cvr is the model's own.
+        var csv = Write("clicks.csv", ClickCsv());
+        var model = Path.Combine(_dir, "esmm.safetensors");
+        var train = Mtl.Run("train", "--data", csv, "--inputs", "x1,x2,x3", "--binary", "click,ctcvr", "--task-product", "ctcvr=click*cvr", "--no-loss", "cvr",
+            "--hidden", "8", "--tower", "6", "--epochs", "4", "--seed", "5", "--save", model, "--report", Path.Combine(_dir, "report.json"));
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("cvr (binary, no column; no loss)", train.Error);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")));
+        Assert.Equal(["click", "ctcvr"], report.RootElement.GetProperty("metrics").GetProperty("test").EnumerateArray().Select(m => m.GetProperty("task").GetString()));
+
+        var predict = Mtl.Run("predict", "--model", model, "--data", csv, "--probabilities");
+        Assert.True(predict.ExitCode == 0, predict.ToString());
+        var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("x1,x2,x3,click,P(click=0),P(click=1),ctcvr,P(ctcvr=0),P(ctcvr=1),cvr,P(cvr=0),P(cvr=1)", lines[0]);
+        foreach (var f in lines.Skip(1).Select(l => l.Split(',')))
+        {
+            double ctr = Parse(f[5]), ctcvr = Parse(f[8]), cvr = Parse(f[11]);
+            Assert.True(Math.Abs(ctcvr - ctr * cvr) <= 1e-6 * ctr * cvr, $"pCTCVR {ctcvr} vs pCTR·pCVR {ctr * cvr}");
+            Assert.Equal(cvr > 0.5 ? "1" : "0", f[9]);
+        }
+        var evaluate = Mtl.Run("evaluate", "--model", model, "--data", csv, "--report", "-");
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        using var scores = JsonDocument.Parse(evaluate.Output);
+        Assert.Equal(["click", "ctcvr"], scores.RootElement.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("task").GetString()));
     }
 
     [Fact]
@@ -177,6 +220,14 @@ public sealed class EsmmCliTests : IDisposable
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion", "--method", "dwa" }, "--no-loss conversion", "static weighting")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--baselines" }, "--baselines")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--arch", "mmoe" }, "--arch mmoe", "shared bottom")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--task-input", "ctcvr=click" }, "--task-input", "'ctcvr' is a product")]
+    [InlineData(new[] { "--task-input", "conversion=clicks" }, "--task-input", "'clicks' is not a task")]
+    [InlineData(new[] { "--task-input", "conversion" }, "--task-input conversion", "TASK=SRC")]
+    [InlineData(new[] { "--task-input", "conversion=click", "--task-input", "click=conversion" }, "cycle: click → conversion → click")]
+    [InlineData(new[] { "--detach-task-inputs" }, "--detach-task-inputs", "--task-input")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion", "--validation", "0.2", "--patience", "2", "--monitor", "conversion:auc" }, "--monitor conversion:auc", "--no-loss task")]
+    [InlineData(new[] { "--task-product", "ctcvr=click*cvr" }, "'cvr' is not a task", "must be --no-loss")]
+    [InlineData(new[] { "--no-loss", "conversion", "--task-input", "x3=conversion", "--detach-task-inputs" }, "--no-loss", "'conversion' has no loss")]
     public void Bad_graph_flags_exit_2_naming_the_flag(string[] flags, params string[] fragments)
     {
         var csv = Write("clicks.csv", ClickCsv(40));

@@ -77,26 +77,33 @@ public sealed class FamoTests
 
     /// <summary>Runs a fixture case on <paramref name="backend"/>: per step the weights λ and the logits after the update,
     /// then the final Adam state, each checked by <paramref name="check"/>(expected, actual, what).</summary>
-    private static void RunCase<T>(Backend<T> backend, JsonElement c, Action<double[], double[], string> check)
+    /// <remarks>Next-batch (<paramref name="sameBatch"/> false): Update(L[t]) for every t, then Update(L[N]) makes torch's
+    /// last logit step. Same-batch: Update(L[t]) forms λ, AfterStep(L[t+1]) is torch's update(curr_loss).</remarks>
+    private static void RunCase<T>(Backend<T> backend, JsonElement c, Action<double[], double[], string> check, bool sameBatch = false)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int tasks = c.GetProperty("tasks").GetInt32();
-        string name = c.GetProperty("name").GetString()!;
+        string name = c.GetProperty("name").GetString()! + (sameBatch ? " (same-batch)" : "");
         using var famo = new FamoWeighting<T>(backend, tasks, c.GetProperty("w_lr").GetDouble(), c.GetProperty("gamma").GetDouble(),
-            1e-8, c.GetProperty("min_loss").GetDouble());
+            1e-8, c.GetProperty("min_loss").GetDouble(), sameBatch);
         using var losses = backend.Allocate<T>(tasks);
         double[] D(View<T> v) => Array.ConvertAll(backend.ToArray(v), x => double.CreateTruncating(x));
         var rows = c.GetProperty("losses");
-        for (int t = 0; t < rows.GetArrayLength(); t++)
+        int n = rows.GetArrayLength();
+        double[] Losses(int t) => t < n ? Row(rows[t]) : Row(c.GetProperty("next_loss"));
+        for (int t = 0; t < n; t++)
         {
-            backend.Upload<T>(Array.ConvertAll(Row(rows[t]), T.CreateTruncating), losses.View);
+            backend.Upload<T>(Array.ConvertAll(Losses(t), T.CreateTruncating), losses.View);
             famo.Update(losses.View);
             check(Row(c.GetProperty("logits")[t]), D(famo.Logits), $"{name}: logits at step {t}");
             check(Row(c.GetProperty("weights")[t]), D(famo.Weights), $"{name}: λ at step {t}");
+            if (!sameBatch) continue;
+            backend.Upload<T>(Array.ConvertAll(Losses(t + 1), T.CreateTruncating), losses.View);
+            famo.AfterStep(losses.View);
         }
-        // torch makes its last update from the losses after the last step; so does the next Update.
-        backend.Upload<T>(Array.ConvertAll(Row(c.GetProperty("next_loss")), T.CreateTruncating), losses.View);
-        famo.Update(losses.View);
+        // torch makes its last update from the losses after the last step; so does the next Update (next-batch).
+        backend.Upload<T>(Array.ConvertAll(Losses(n), T.CreateTruncating), losses.View);
+        if (!sameBatch) famo.Update(losses.View);
         check(Row(c.GetProperty("final_logits")), D(famo.Logits), $"{name}: final logits");
         var state = D(famo.State);
         check(Row(c.GetProperty("exp_avg")), state[tasks..(2 * tasks)], $"{name}: exp_avg");
@@ -111,7 +118,8 @@ public sealed class FamoTests
         var cases = Fixture().GetProperty("cases").EnumerateArray().Where(c => c.GetProperty("dtype").GetString() == "float64").ToArray();
         Assert.Equal(3, cases.Length);
         foreach (var c in cases)
-            RunCase(TestDevices.Reference, c, (e, a, what) => Tolerance.AllClose(e, a, 1e-12, 1e-12, what));
+            foreach (bool sameBatch in new[] { false, true })
+                RunCase(TestDevices.Reference, c, (e, a, what) => Tolerance.AllClose(e, a, 1e-12, 1e-12, what), sameBatch);
     }
 
     /// <summary>The authors' class run in float32 (torch's default dtype), on every float32 device: λ and logits to 1e-6
@@ -125,7 +133,45 @@ public sealed class FamoTests
         var cases = Fixture().GetProperty("cases").EnumerateArray().Where(c => c.GetProperty("dtype").GetString() == "float32").ToArray();
         Assert.Equal(3, cases.Length);
         foreach (var c in cases)
-            RunCase(backend, c, (e, a, what) => Tolerance.AllClose(e, a, 1e-5, 1e-6, what));
+            foreach (bool sameBatch in new[] { false, true })
+                RunCase(backend, c, (e, a, what) => Tolerance.AllClose(e, a, 1e-5, 1e-6, what), sameBatch);
+    }
+
+    /// <summary>With one full batch per step and no dropout, the batch re-evaluated after the step (<c>update=same-batch</c>,
+    /// the authors' schedule, a second forward) is the next step's forward, so the two schedules train the same model bit
+    /// for bit: the claim of docs/maths.md §18.10, through the step's second forward. Then, with mini-batches, they differ.</summary>
+    [Fact]
+    public void Same_batch_and_next_batch_agree_bit_for_bit_on_full_batches()
+    {
+        var cpu = new CpuBackend<float>();
+        float[][] Run(string update, int rows, out float[] weights)
+        {
+            using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
+            using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1));
+            using var step = new TrainingStep(model, new StepOptions
+            {
+                Method = "famo", LearningRate = 0.02, MethodOptions = new Dictionary<string, string> { ["w-lr"] = "0.1", ["update"] = update },
+            }, 64);
+            Assert.Equal(update == "same-batch", ((FamoWeighting<float>)step.Weighting).ReevaluatesBatch);
+            var trace = new List<float[]>();
+            for (int s = 0; s < 12; s++)
+            {
+                step.Run(device, rows == 64 ? 0 : (s % 4) * rows, rows);
+                trace.Add(cpu.ToArray(step.Weighting.Weights));
+            }
+            weights = cpu.ToArray(model.Parameters.Values);
+            return [.. trace];
+        }
+        var next = Run("next-batch", 64, out var nextModel);
+        var same = Run("same-batch", 64, out var sameModel);
+        for (int s = 0; s < next.Length; s++) Assert.Equal(next[s], same[s]);
+        Assert.Equal(nextModel, sameModel);
+        Assert.NotEqual(next[1], next[^1]);                                             // λ moved: the test can tell
+        var nextMini = Run("next-batch", 16, out _);
+        var sameMini = Run("same-batch", 16, out _);
+        Assert.NotEqual(nextMini[^1], sameMini[^1]);
+        using var famo = new FamoWeighting<float>(cpu, 2);
+        Assert.Throws<InvalidOperationException>(() => famo.AfterStep(famo.Weights));
     }
 
     public static TheoryData<string, int, double, double, double, double> Settings => new()
@@ -322,5 +368,14 @@ public sealed class FamoTests
             Cli.Mtl.AssertFails(Cli.Mtl.Run([.. flags, "--method", "famo", "--method-option", "gamma=-1"]), 2, "option 'gamma': '-1'");
         }
         finally { File.Delete(csv); }
+    }
+
+    /// <summary><c>update=same-batch</c>: the step's second forward and the logit step after the optimizer allocate nothing
+    /// once warm either, and the run trains.</summary>
+    [Fact]
+    public void Same_batch_famo_allocates_nothing_per_warm_step()
+    {
+        MethodTraining.TrainsThroughTheRegistry("famo", new Dictionary<string, string> { ["update"] = "same-batch" },
+            step => Assert.True(((FamoWeighting<float>)step.Weighting).ReevaluatesBatch));
     }
 }
