@@ -67,6 +67,17 @@ public static class CombinationChecks
         Check.Positive(maxIterations, nameof(maxIterations));
     }
 
+    /// <summary>Nash-MTL's checks: those of every Gram solve, at least one iteration and a finite max-norm ≥ 0 (0: no clipping).</summary>
+    public static void CheckNashMtl<T>(Backend backend, View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckGramSolve(backend, gram, count, weights, workspace, NashMtlSolver.WorkspaceLength(count), coefficients);
+        Check.Positive(maxIterations, nameof(maxIterations));
+        if (!(maxNorm >= 0) || double.IsInfinity(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "Nash-MTL's max-norm must be finite and ≥ 0 (0: no clipping).");
+    }
+
     /// <summary>GradVac's checks: those of every Gram solve and β in [0, 1].</summary>
     public static void CheckGradVac<T>(Backend backend, View<T> gram, int count, View<T> weights, double beta,
         View<double> workspace, View<T> coefficients)

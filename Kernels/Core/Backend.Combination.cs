@@ -158,6 +158,15 @@ public abstract partial class Backend<T>
     public abstract void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations,
         View<double> workspace, View<T> coefficients);
 
+    /// <summary>Nash-MTL (Navon et al. 2022): the coefficients a (count) of the Nash bargaining direction Σᵢ αᵢwᵢgᵢ, α &gt; 0
+    /// solving G̃α = 1/α for the weighted Gram matrix G̃, then clipped to norm <paramref name="maxNorm"/> as the reference's
+    /// <c>clip_grad_norm_</c> (none when 0), in float64 on the device, one thread (Newton's method, at most
+    /// <paramref name="maxIterations"/> steps, <see cref="NashMtlSolver"/>); with <paramref name="update"/> false the last
+    /// solve's α are reused; <paramref name="workspace"/>: <see cref="NashMtlSolver.WorkspaceLength"/> elements (zero the
+    /// state at <see cref="NashMtlSolver.StateOffset"/> once).</summary>
+    public abstract void NashMtlCoefficients(View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm, bool update,
+        View<double> workspace, View<T> coefficients);
+
     /// <summary>GradVac (Wang et al. 2021): the coefficients a (count) of Σᵢ g̃ᵢ' (each g̃ᵢ = wᵢgᵢ raised to its EMA cosine
     /// targets against the others, in the order <paramref name="randomKey"/> shuffles) from the Gram matrix and the
     /// weights, in float64 on the device, one thread (<see cref="GradVacSolver"/>); the targets live in

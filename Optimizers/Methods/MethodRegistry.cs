@@ -51,6 +51,7 @@ public static class MethodRegistry
         Register(AlignedMtlCombiner<float>.Method);
         Register(UpgradCombiner<float>.Method);
         Register(GradVacCombiner<float>.Method);
+        Register(NashMtlCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }
