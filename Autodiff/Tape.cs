@@ -186,6 +186,8 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.MaskedMse: Ops.MaskedMseBackward(this, record); break;
             case OpKind.MaskedSoftmaxCrossEntropy: Ops.MaskedSoftmaxCrossEntropyBackward(this, record); break;
             case OpKind.MaskedBinaryCrossEntropy: Ops.MaskedBinaryCrossEntropyBackward(this, record); break;
+            case OpKind.WeightedSoftmaxCrossEntropy: Ops.WeightedSoftmaxCrossEntropyBackward(this, record); break;
+            case OpKind.PositiveWeightedBinaryCrossEntropy: Ops.PositiveWeightedBinaryCrossEntropyBackward(this, record); break;
             case OpKind.MaskedSmoothL1: Ops.MaskedSmoothL1Backward(this, record); break;
             case OpKind.WeightedSum: Ops.WeightedSumBackward(this, record); break;
             case OpKind.BatchedLinear: Ops.BatchedLinearBackward(this, record); break;
@@ -201,6 +203,7 @@ public sealed partial class Tape<T> : IDisposable where T : unmanaged, IFloating
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackward(this, record); break;
             case OpKind.Product: Ops.ProductBackward(this, record); break;
             case OpKind.MaskedProbabilityCrossEntropy: Ops.MaskedProbabilityCrossEntropyBackward(this, record); break;
+            case OpKind.ConcatColumns: Ops.ConcatColumnsBackward(this, record); break;
             default: throw new InvalidOperationException($"No backward for {record.Kind}.");
         }
     }

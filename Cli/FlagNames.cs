@@ -18,6 +18,7 @@ internal static class FlagNames
         ["Schedule"] = "--schedule", ["Optimizer"] = "--optimizer",
         ["Beta1"] = "--beta1", ["Beta2"] = "--beta2", ["Epsilon"] = "--eps", ["WeightDecay"] = "--weight-decay",
         ["Momentum"] = "--momentum", ["Dampening"] = "--dampening",
+        ["Alpha"] = "--alpha",
         ["MaxGradNorm"] = "--clip",
         ["Combination"] = "--combine", ["Weighting"] = "--weighting",
         ["PcGradReduction"] = "--pcgrad-reduction",

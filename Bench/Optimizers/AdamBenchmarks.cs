@@ -10,8 +10,9 @@ namespace Engine.Bench.Optimizers;
 /// Fused Adam over 1M and 10M float32 parameters against a plain Copy of the same number of bytes (the
 /// memory-bandwidth floor: Adam moves 28 bytes per parameter with AMSGrad off — θ, g, m, v read, θ, m, v written — so
 /// the Copy moves 3.5·N floats from one buffer to another, as Compare/KernelComparison.cs does), and clip + Adam against Adam alone (clipping folded into the fused
-/// kernel should add one read of g, not a read and a write). Devices: the SIMD CPU path, and CUDA
-/// when this machine has it. GPU work is synchronised inside each operation so the time is the kernel's.
+/// kernel should add one read of g, not a read and a write). Beside them the other fused optimizers over the same
+/// parameters: RMSprop plain (20 bytes per parameter: θ, g, v read, θ, v written) and centered with momentum (36 bytes:
+/// ḡ and the buffer too). Devices: the SIMD CPU path, and CUDA when this machine has it. GPU work is synchronised inside each operation so the time is the kernel's.
 /// </summary>
 [MemoryDiagnoser]
 public class AdamBenchmarks
@@ -19,6 +20,7 @@ public class AdamBenchmarks
     private Backend<float> _backend = null!;
     private FlatParameters<float> _parameters = null!;
     private Adam<float> _adam = null!;
+    private RmsProp<float> _rmsProp = null!, _rmsPropCentered = null!;
     private GradientClipper<float> _clipper = null!;
     private DeviceBuffer<float> _copySource = null!, _copyTarget = null!;
 
@@ -57,6 +59,8 @@ public class AdamBenchmarks
         _copyTarget = _backend.Allocate<float>(_parameters.Count / 2 * 7);
         _backend.Fill(_copySource.View, 1f);
         _adam = new Adam<float>(_backend, _parameters, AdamOptions.AdamW());
+        _rmsProp = new RmsProp<float>(_backend, _parameters, new RmsPropOptions { LearningRate = 1e-3 });
+        _rmsPropCentered = new RmsProp<float>(_backend, _parameters, new RmsPropOptions { LearningRate = 1e-3, Momentum = 0.9, Centered = true });
         _clipper = new GradientClipper<float>(_backend, _parameters, _adam.Control);
     }
 
@@ -65,6 +69,8 @@ public class AdamBenchmarks
     {
         _clipper.Dispose();
         _adam.Dispose();
+        _rmsProp.Dispose();
+        _rmsPropCentered.Dispose();
         _copySource.Dispose();
         _copyTarget.Dispose();
         _parameters.Dispose();
@@ -84,6 +90,22 @@ public class AdamBenchmarks
     public void Adam()
     {
         _adam.Step();
+        _backend.Synchronize();
+    }
+
+    /// <summary>One fused RMSprop step, PyTorch's defaults (20 bytes per parameter).</summary>
+    [Benchmark]
+    public void RmsProp()
+    {
+        _rmsProp.Step();
+        _backend.Synchronize();
+    }
+
+    /// <summary>One fused centered RMSprop step with momentum (36 bytes per parameter).</summary>
+    [Benchmark]
+    public void RmsPropCenteredMomentum()
+    {
+        _rmsPropCentered.Step();
         _backend.Synchronize();
     }
 

@@ -17,7 +17,7 @@ public sealed class EngineStep : IStepRunner
     private readonly TrainingStep _step;
     private readonly int _batch;
 
-    private EngineStep(Workload workload, StepVariant variant, Backend<float> backend, ulong seed)
+    private EngineStep(Workload workload, StepVariant variant, Backend<float> backend, ulong seed, string? method)
     {
         var heads = workload.Heads.Select((h, i) => h.Kind == HeadKind.Regression
             ? TaskHead.Regression($"reg{i}", h.Outputs)
@@ -44,18 +44,20 @@ public sealed class EngineStep : IStepRunner
         _data = DeviceDataset.Upload(_model, new TrainingData(x, width, tasks));
         _step = new TrainingStep(_model, new StepOptions
         {
-            Combination = variant == StepVariant.Sum ? CombinationMethod.Sum : CombinationMethod.PcGrad,
+            Combination = variant == StepVariant.PcGrad && method is null ? CombinationMethod.PcGrad : CombinationMethod.Sum,
             CombinationSeed = (int)seed,
             MaxGradNorm = 1.0,
             Optimizer = OptimizerKind.Adam,
             LearningRate = 1e-3,
             TrackMetrics = false,
+            Method = method,
         }, _batch);
     }
 
-    /// <summary>The library's step on <paramref name="workload"/>.</summary>
-    public static IStepRunner Create(Workload workload, StepVariant variant, Backend<float> backend, ulong seed = 0) =>
-        new EngineStep(workload, variant, backend, seed);
+    /// <summary>The library's step on <paramref name="workload"/>; <paramref name="method"/> (a registry name, as
+    /// <c>--method</c>) replaces the variant's combination when given.</summary>
+    public static IStepRunner Create(Workload workload, StepVariant variant, Backend<float> backend, ulong seed = 0, string? method = null) =>
+        new EngineStep(workload, variant, backend, seed, method);
 
     /// <inheritdoc/>
     public string Implementation => "Engine.Training.TrainingStep (MultiTaskModel, Adam, clip 1.0)";

@@ -26,7 +26,8 @@ internal static class ExportCommand
         new CommandFiles().Reads("--model", modelPath).Writes("--onnx", onnxPath).Check();
         using var backend = Devices.Open("cpu");
         using var saved = SavedModel.Load(modelPath, backend);
-        saved.Model.ExportOnnx(onnxPath, new OnnxExportOptions { Standardization = withStandardization ? saved.Standardization : null });
+        try { saved.Model.ExportOnnx(onnxPath, new OnnxExportOptions { Standardization = withStandardization ? saved.Standardization : null }); }
+        catch (NotSupportedException e) { throw new BadInputException($"{modelPath}: {e.Message}", e); } // e.g. ordered tasks (maths §17.6)
         var outputs = saved.Model.Spec.Heads.SelectMany(h => h.Kind != Data.TaskKind.Regression
             ? new[] { OnnxExport.OutputName(h), OnnxExport.ProbabilitiesName(h) } : [OnnxExport.OutputName(h)]);
         context.Status($"Wrote {onnxPath}: input '{OnnxExport.InputName}' [batch × {saved.Model.Spec.Inputs}]" +

@@ -70,7 +70,7 @@ internal static class TrainCommand
         using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
         var communicator = (ICommunicator?)nccl ?? mpi;
         var console = context.Console;
-        context.Status(Summary(data));
+        context.Status(Summary(data, settings.Graph));
         context.Status($"Device: {backend.Info}");
         if (communicator is not null)
             context.Status($"Distributed: {communicator.Description}; each rank trains on its shard, --batch-size is the global batch.");
@@ -126,9 +126,13 @@ internal static class TrainCommand
         catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
     }
 
-    private static string Summary(PreparedData data)
+    private static string Summary(PreparedData data, TaskGraph? graph)
     {
-        var tasks = string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))})" : $"{t.Name} (classification, {c.ClassCount} classes)") : t is MultiLabelTargets m ? $"{t.Name} (multi-label, {m.Width} labels)" : $"{t.Name} (regression)"));
+        string Graph(string task) => (graph?.Products.TryGetValue(task, out var f) == true ? $"; product {string.Join("·", f!)}" : "")
+            + (graph?.Unsupervised.Contains(task) == true ? "; no loss" : "")
+            + (graph?.Inputs.TryGetValue(task, out var read) == true ? $"; tower reads {string.Join(", ", read!)}{(graph.DetachInputs ? " (detached)" : "")}" : "");
+        var columnless = (graph?.Unsupervised ?? []).Where(u => data.All.Tasks.All(t => t.Name != u)).Select(u => $", {u} (binary, no column; no loss)");
+        var tasks = string.Concat(columnless.Prepend(string.Join(", ", data.All.Tasks.Select(t => t is ClassTargets c ? (c.Kind == Engine.Data.TaskKind.Binary ? $"{t.Name} (binary, positive class {Excerpt.Quote(c.Labels.LabelOf(1))}{Graph(t.Name)})" : $"{t.Name} (classification, {c.ClassCount} classes)") : t is MultiLabelTargets m ? $"{t.Name} (multi-label, {m.Width} labels{Graph(t.Name)})" : $"{t.Name} (regression{Graph(t.Name)})"))));
         return $"{Path.GetFileName(data.All.Source)}: {data.All.RowCount} rows, {data.All.InputCount} inputs; tasks: {tasks}; " +
                $"split {data.Split.Train.Length}/{data.Split.Validation.Length}/{data.Split.Test.Length} rows (train/validation/test).";
     }

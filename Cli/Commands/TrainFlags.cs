@@ -3,6 +3,7 @@ using Engine.Autodiff;
 using System.Globalization;
 using Engine.Experiments;
 using Engine.Kernels;
+using Engine.Optimizers;
 using Engine.Training;
 
 namespace Engine.Cli.Commands;
@@ -29,7 +30,14 @@ internal sealed class TrainFlags
     public readonly Option<string[]> Classification = List("--classification", "Classification label columns, one task each.");
     public readonly Option<string[]> Binary = List("--binary", "Binary label columns (exactly two classes; one logit, binary cross-entropy), one task each.");
     public readonly Option<string[]> MultiLabel = List("--multilabel", "A multi-label task: k label columns of 0/1 (empty or NA: no label), one logit each, binary cross-entropy per label; NAME= names the task (default: its first column). Repeat per task.", "[NAME=]COL[,COL…]");
+    public readonly Option<string[]> TaskProduct = List("--task-product", "A binary task defined as the product of other binary tasks' probabilities, as NAME=A*B[*C…] (ESMM, Ma et al. 2018: --task-product ctcvr=ctr*cvr). NAME is a --binary column holding its own label, the AND of its factors' labels; it has no tower or output layer and is trained with the binary cross-entropy of the product. Repeat per product.", "NAME=A*B[*C…]");
+    public readonly Option<string[]> NoLoss = List("--no-loss", "Tasks without a loss of their own, trained only through the products (or undetached --task-input towers) that read them (ESMM's CVR: --no-loss cvr); their labels, where a row has one, are only scored; a binary task with no column may be named here (it is then predicted, not scored).", "TASK[,TASK…]");
+    public readonly Option<string[]> TaskInput = List("--task-input", "A task whose tower also reads other tasks' predictions, as TASK=SRC[,SRC…] (ordered tasks: its first layer reads [h | a₁ | …], aₛ a binary or multi-label source's probability, a product's p, a regression's value; gradients flow into the sources unless --detach-task-inputs). Repeat per task.", "TASK=SRC[,SRC…]");
+    public readonly Option<bool> DetachTaskInputs = new("--detach-task-inputs") { Description = "Towers read their --task-input predictions detached: the reading task's loss does not train the source tasks (default: end to end, as ESMM and AITM)." };
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
+    public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K), as EPS for every --classification task or TASK:EPS (repeat per task; a TASK:EPS overrides EPS). Not for --binary or --multilabel tasks.", "[TASK:]EPS");
+    public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
+    public readonly Option<string[]> PosWeight = List("--pos-weight", "A binary or multi-label task's positive-class weight, as TASK:P (every label) or TASK:P0,P1,… (one per label column, in --multilabel order); finite, ≥ 0 (PyTorch's BCEWithLogitsLoss(pos_weight=p): the positive term times p, the mean still over the labelled entries; repeat per task).", "TASK:P[,P…]");
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
     public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seeds the split, the initial weights and the batch order.", DefaultValueFactory = _ => Defaults.Seed };
@@ -51,9 +59,11 @@ internal sealed class TrainFlags
     public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
     public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
     public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double> Eps = new("--eps") { HelpName = "EPS", Description = "Adam ε.", DefaultValueFactory = _ => DefaultStep.Epsilon };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam/sgd, decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
-    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw and rmsprop (default 1e-8), added outside the square root." };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD or RMSprop momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
+    public readonly Option<double> Alpha = new("--alpha") { HelpName = "A", Description = "RMSprop: smoothing constant α in [0, 1] of v ← αv + (1 − α)g².", DefaultValueFactory = _ => DefaultStep.Alpha };
+    public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -97,9 +107,9 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, Loss, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
@@ -138,6 +148,11 @@ internal sealed class TrainFlags
             Binary = Names(p.GetValue(Binary), "--binary"),
             MultiLabel = MultiLabelTasks(p.GetValue(MultiLabel)),
             Losses = Losses(p.GetValue(Loss)),
+            Graph = Graph(p.GetValue(TaskProduct), p.GetValue(NoLoss), p.GetValue(TaskInput), p.GetValue(DetachTaskInputs)),
+            LabelSmoothing = Smoothings(p.GetValue(LabelSmoothing), out double? everyTask),
+            DefaultLabelSmoothing = everyTask,
+            ClassWeights = ClassWeightLists("--class-weights", p.GetValue(ClassWeights)),
+            PositiveWeights = ClassWeightLists("--pos-weight", p.GetValue(PosWeight)),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -156,12 +171,14 @@ internal sealed class TrainFlags
                 LearningRate = Positive("--lr", p.GetValue(Lr)),
                 Beta1 = InUnitInterval("--beta1", p.GetValue(Beta1)),
                 Beta2 = InUnitInterval("--beta2", p.GetValue(Beta2)),
-                Epsilon = Positive("--eps", p.GetValue(Eps)),
+                Epsilon = p.GetValue(Eps) is { } eps ? Positive("--eps", eps) : null,
                 WeightDecay = NonNegative("--weight-decay", p.GetValue(WeightDecay)),
                 Momentum = InUnitInterval("--momentum", p.GetValue(Momentum)),
                 Nesterov = p.GetValue(Nesterov),
                 Dampening = InClosedUnitInterval("--dampening", p.GetValue(Dampening)),
                 AmsGrad = p.GetValue(AmsGrad),
+                Alpha = InClosedUnitInterval("--alpha", p.GetValue(Alpha)),
+                Centered = p.GetValue(Centered),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
@@ -203,17 +220,14 @@ internal sealed class TrainFlags
         if (s.Monitor is { } monitor)
         {
             if (s.Patience is null) throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric} is what early stopping watches: add --patience, e.g. --patience 10.");
-            if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: name the bad task or metric now (exit 2)
-                try
-                {
-                    monitor.Validate([.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
-                        .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))]);
-                }
+            if (DeclaredHeads(s) is { Length: > 0 } heads) // the tasks are known: name the bad task or metric now (exit 2)
+                try { monitor.Validate(heads); }
                 catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         foreach (var task in s.Losses.Keys) // a loss for a task that is not a --regression one: exit 2 (bundled schema: checked at Spec)
             if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0 && !s.Regression.Contains(task))
                 throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task) ? " (classification, binary and multi-label tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
+        CheckClassificationFlags(s);
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");
         if (s.Baselines && s.TestFraction == 0)
@@ -224,8 +238,10 @@ internal sealed class TrainFlags
         if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0) // the tasks are known: check names, keys and values now (exit 2)
             try { MethodSelection.Resolve(step, [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)]); }
             catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
-        if (step.Optimizer != OptimizerKind.Sgd && (step.Momentum != 0 || step.Nesterov))
-            throw new UsageException($"--momentum and --nesterov apply to --optimizer sgd, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer is not (OptimizerKind.Sgd or OptimizerKind.RmsProp) && step.Momentum != 0)
+            throw new UsageException($"--momentum applies to --optimizer sgd or rmsprop, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer != OptimizerKind.Sgd && step.Nesterov)
+            throw new UsageException($"--nesterov applies to --optimizer sgd, not {FlagName(step.Optimizer)}.");
         if (step.Nesterov && step.Momentum == 0)
             throw new UsageException("--nesterov needs --momentum above 0.");
         if (step.Optimizer != OptimizerKind.Sgd && step.Dampening != 0)
@@ -234,11 +250,91 @@ internal sealed class TrainFlags
             throw new UsageException("--dampening needs --momentum above 0 (without momentum there is no buffer to dampen).");
         if (step.Nesterov && step.Dampening != 0)
             throw new UsageException("--nesterov needs --dampening 0.");
-        if (step.Optimizer == OptimizerKind.Sgd && step.AmsGrad)
-            throw new UsageException("--amsgrad applies to --optimizer adam or adamw, not sgd.");
-        if (step.Optimizer == OptimizerKind.Sgd && !step.BiasCorrection)
-            throw new UsageException("--no-bias-correction applies to --optimizer adam or adamw, not sgd.");
-        return Architecture.Bind(p, Hidden, s);
+        bool adam = step.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW;
+        if (!adam && step.AmsGrad)
+            throw new UsageException($"--amsgrad applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (!adam && !step.BiasCorrection)
+            throw new UsageException($"--no-bias-correction applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer == OptimizerKind.Sgd && step.Epsilon is not null)
+            throw new UsageException("--eps applies to --optimizer adam, adamw or rmsprop, not sgd.");
+        if (step.Optimizer != OptimizerKind.RmsProp && (step.Alpha != DefaultStep.Alpha || step.Centered))
+            throw new UsageException($"--alpha and --centered apply to --optimizer rmsprop, not {FlagName(step.Optimizer)}.");
+        if (s.Graph is { } graph) CheckGraph(s, graph);
+        var bound = Architecture.Bind(p, Hidden, s);
+        if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)
+            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss, --task-input) run on the shared bottom only so far (docs/maths.md §17.6).");
+        return bound;
+    }
+
+    /// <summary>The tasks the flags declare (empty when they name none: the bundled schema's, known once the file is read).</summary>
+    private static TaskHead[] DeclaredHeads(ExperimentSettings s) =>
+        [.. s.Regression.Select(n => TaskHead.Regression(n)), .. s.Classification.Select(n => TaskHead.Classification(n, 2)),
+         .. s.Binary.Select(n => TaskHead.Binary(n)), .. s.MultiLabel.Select(m => TaskHead.MultiLabel(m.Name, m.Columns.Count))];
+
+    /// <summary>--task-product NAME=A*B[*C…], --no-loss TASK,…, --task-input TASK=SRC,… and --detach-task-inputs → the task graph
+    /// (null when none is given); a malformed value, a product, factor, task or source named twice is a usage error naming the flag.</summary>
+    internal static TaskGraph? Graph(string[]? products, string[]? noLoss, string[]? taskInputs = null, bool detach = false)
+    {
+        var inputs = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var value in taskInputs ?? [])
+        {
+            int eq = value.IndexOf('=');
+            string name = eq > 0 ? value[..eq].Trim() : "";
+            var sources = eq > 0 ? ColumnList.Split(value[(eq + 1)..], "--task-input").ToArray() : [];
+            if (name.Length == 0 || sources.Length == 0)
+                throw new UsageException($"--task-input {value}: expected TASK=SRC[,SRC…], the tasks whose predictions TASK's tower reads (e.g. --task-input cvr=ctr).");
+            if (sources.Distinct(StringComparer.Ordinal).Count() != sources.Length) throw new UsageException($"--task-input {value}: a source is named twice.");
+            if (!inputs.TryAdd(name, sources)) throw new UsageException($"--task-input: '{name}' is given twice (name all its sources in one: --task-input {name}=a,b).");
+        }
+        if (detach && inputs.Count == 0) throw new UsageException("--detach-task-inputs applies to --task-input: name the tasks a tower reads, e.g. --task-input cvr=ctr.");
+        var factorsOf = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var value in products ?? [])
+        {
+            int eq = value.IndexOf('=');
+            string name = eq > 0 ? value[..eq].Trim() : "";
+            var factors = eq > 0 ? value[(eq + 1)..].Split('*', StringSplitOptions.TrimEntries) : [];
+            if (name.Length == 0 || factors.Length < 2 || factors.Any(f => f.Length == 0))
+                throw new UsageException($"--task-product {value}: expected NAME=A*B[*C…], the product of at least two binary tasks (e.g. --task-product ctcvr=ctr*cvr).");
+            if (factors.Distinct(StringComparer.Ordinal).Count() != factors.Length) throw new UsageException($"--task-product {value}: a factor is named twice.");
+            if (!factorsOf.TryAdd(name, factors)) throw new UsageException($"--task-product: '{name}' is given twice.");
+        }
+        var unsupervised = Names(noLoss, "--no-loss");
+        if (unsupervised.Distinct(StringComparer.Ordinal).Count() != unsupervised.Length) throw new UsageException("--no-loss names a task twice.");
+        if (factorsOf.Count == 0 && unsupervised.Length == 0 && inputs.Count == 0) return null;
+        return new TaskGraph { Products = factorsOf, Unsupervised = unsupervised, Inputs = inputs, DetachInputs = detach };
+    }
+
+    /// <summary>The task graph against the declared tasks (names, kinds, cycles: <see cref="TaskGraph.Order"/>) and the options
+    /// that are not built for it; each a usage error naming the flag.</summary>
+    private static void CheckGraph(ExperimentSettings s, TaskGraph graph)
+    {
+        const string Flags = "--task-product, --no-loss, --task-input";
+        var declared = DeclaredHeads(s);
+        // A --no-loss task that is no column is a binary task with no labels at all (ESMM's CVR beside click and ctcvr columns).
+        TaskHead[] heads = [.. declared, .. graph.Unsupervised.Where(u => declared.All(h => h.Name != u)).Select(u => TaskHead.Binary(u))];
+        if (declared.Length == 0) throw new UsageException($"{Flags} name tasks of the data: declare them, e.g. --binary click,conversion,ctcvr --task-product ctcvr=click*conversion --no-loss conversion.");
+        try { graph.Order(heads); }
+        catch (ArgumentException e)
+        {
+            string message = e.Message.Split(" (Parameter", 2)[0];
+            string flag = e.ParamName switch { nameof(TaskGraph.Unsupervised) => "--no-loss", nameof(TaskGraph.Inputs) => "--task-input", _ => "--task-product" };
+            if (message.StartsWith("TaskGraph: ", StringComparison.Ordinal)) { flag = Flags; message = message["TaskGraph: ".Length..]; }
+            else if (message.StartsWith("TaskGraph.", StringComparison.Ordinal)) message = message[(message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+            if (flag == "--task-product" && message.Contains("is not a task", StringComparison.Ordinal))
+                message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion); a factor without a column must be --no-loss.";
+            throw new UsageException($"{flag}: {message}");
+        }
+        if (s.Baselines) throw new UsageException($"--baselines trains one model per task, but {Flags} define tasks from others: drop --baselines.");
+        if (s.Distributed != "none") throw new UsageException($"--distributed {s.Distributed}: ordered tasks ({Flags}) are not built for data-parallel training yet.");
+        MethodPlan plan;
+        try { plan = MethodSelection.Resolve(s.Step, [.. heads.Select(h => h.Name)]); }
+        catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
+        if ((plan.Needs & MethodNeeds.SharedGradients) != 0 || s.Step.TaskGradientDiagnostics)
+            throw new UsageException($"--method {plan}{(s.Step.TaskGradientDiagnostics ? " with --diagnostics" : "")}: ordered tasks ({Flags}) train with the weighted sum of the task losses; per-task gradient methods and --diagnostics are not built for them yet (docs/maths.md §17.6).");
+        if (s.Monitor is { } monitor && graph.Unsupervised.Contains(monitor.Task))
+            throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric}: '{monitor.Task}' is a --no-loss task, with no validation loss or labels to watch; monitor a task with a loss.");
+        if (graph.Unsupervised.Count > 0 && plan.Weighting.Name != "static")
+            throw new UsageException($"--method {plan}: --no-loss {string.Join(",", graph.Unsupervised)} has no loss (0 in every step), which a {plan.Weighting.Name} weighting would read; train with the static weighting (--task-weight).");
     }
 
     // ---- value checks: each names its flag --------------------------------------------------------------
@@ -376,6 +472,72 @@ internal sealed class TrainFlags
             if (!result.TryAdd(task, loss)) throw new UsageException($"--loss: '{task}' is given twice.");
         }
         return result;
+    }
+
+    /// <summary>--label-smoothing values: EPS (every classification task, returned in <paramref name="everyTask"/>) or TASK:EPS,
+    /// ε in [0, 1]; a malformed value, ε out of range or a task (or EPS) given twice is a usage error naming the flag.</summary>
+    internal static Dictionary<string, double> Smoothings(string[]? values, out double? everyTask)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        everyTask = null;
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            string task = colon < 0 ? "" : value[..colon].Trim(), number = value[(colon + 1)..].Trim();
+            if (colon == 0 || !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double eps))
+                throw new UsageException($"--label-smoothing {value}: expected EPS or TASK:EPS with EPS a number in [0, 1] (e.g. --label-smoothing 0.1 or --label-smoothing color:0.1).");
+            if (!(eps >= 0 && eps <= 1))
+                throw new UsageException($"--label-smoothing {value}: ε = {number} must lie in [0, 1].");
+            if (task.Length == 0)
+            {
+                if (everyTask is not null) throw new UsageException($"--label-smoothing {value}: an EPS for every task is given twice.");
+                everyTask = eps;
+            }
+            else if (!result.TryAdd(task, eps)) throw new UsageException($"--label-smoothing: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>--class-weights TASK:W0,W1,… values → a dictionary; weights finite, ≥ 0 and not all 0; a malformed value or a
+    /// task given twice is a usage error naming the flag. (The count is checked against the task's classes with the data.)</summary>
+    internal static Dictionary<string, double[]> ClassWeightLists(string flag, string[]? values)
+    {
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var value in values ?? [])
+        {
+            int colon = value.LastIndexOf(':');
+            if (colon <= 0 || colon == value.Length - 1) throw new UsageException(flag == "--pos-weight" ? $"--pos-weight: '{value}' is not TASK:P[,P…] (e.g. --pos-weight clicked:3)." : $"--class-weights: '{value}' is not TASK:W0,W1,… (e.g. --class-weights color:1,3).");
+            string task = value[..colon].Trim();
+            var parts = value[(colon + 1)..].Split(',');
+            var weights = new double[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out weights[i]) || !double.IsFinite(weights[i]) || weights[i] < 0)
+                    throw new UsageException($"{flag} {value}: weight {i} ('{parts[i].Trim()}') must be a finite number ≥ 0.");
+            if (flag == "--class-weights" && weights.All(w => w == 0)) throw new UsageException($"{flag} {value}: the weights must not all be 0.");
+            if (!result.TryAdd(task, weights)) throw new UsageException($"{flag}: '{task}' is given twice.");
+        }
+        return result;
+    }
+
+    /// <summary>With the tasks known from the flags: --label-smoothing and --class-weights must name --classification tasks
+    /// (binary and multi-label tasks are refused, saying why), and EPS for every task needs one.</summary>
+    private static void CheckClassificationFlags(ExperimentSettings s)
+    {
+        if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count == 0) return; // bundled schema: checked at Spec
+        string known = s.Classification.Count > 0 ? string.Join(", ", s.Classification) : "none";
+        foreach (var (flag, task) in s.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(s.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+        {
+            if (s.Classification.Contains(task)) continue;
+            string why = s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task)
+                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, {(flag == "--class-weights" ? $"whose weighting is --pos-weight {task}:P" : $"which has no label smoothing here; train it as --classification {task} to get it")})"
+                : "";
+            throw new UsageException($"{flag}: '{task}' is not a --classification task{why}; classification tasks: {known}.");
+        }
+        foreach (var task in s.PositiveWeights.Keys)
+            if (!s.Binary.Contains(task) && !s.MultiLabel.Any(m => m.Name == task))
+                throw new UsageException($"--pos-weight: '{task}' is not a --binary or --multilabel task{(s.Classification.Contains(task) ? $" (a --classification task takes --class-weights {task}:W0,W1,…)" : "")}; binary and multi-label tasks: {(s.Binary.Count + s.MultiLabel.Count > 0 ? string.Join(", ", [.. s.Binary, .. s.MultiLabel.Select(m => m.Name)]) : "none")}.");
+        if (s.DefaultLabelSmoothing is not null && s.Classification.Count == 0)
+            throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (binary and multi-label tasks have no label smoothing).");
     }
 
     /// <summary>"key=value" pairs → a dictionary of text values (checked later against the method's typed options).</summary>

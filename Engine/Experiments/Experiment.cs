@@ -72,7 +72,7 @@ public static class Experiment
     {
         CheckSettings(settings, data);
         var watch = Stopwatch.StartNew();
-        var model = Train(settings, data, data.All.Tasks.Select(t => t.Name).ToArray(), backend,
+        var model = Train(settings, data, TaskNames(settings, data.All), backend,
             progress?.Invoke("multi-task", settings.Epochs), cancellation, out var result, communicator);
         try
         {
@@ -125,6 +125,11 @@ public static class Experiment
         return new BaselineReport(deltaM, gains, runs);
     }
 
+    /// <summary>The data's tasks, then the loss-free tasks of the graph that have no column (ESMM's CVR from a file with only
+    /// click and click-and-convert labels: <c>--no-loss cvr</c>, maths §17.6).</summary>
+    public static string[] TaskNames(ExperimentSettings settings, Dataset data) =>
+        [.. data.Tasks.Select(t => t.Name), .. (settings.Graph?.Unsupervised ?? []).Where(u => !data.Tasks.Any(t => t.Name == u))];
+
     /// <summary>The model for the given tasks of the data, as the settings describe it (heads in task order).</summary>
     public static ModelSpec Spec(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks)
     {
@@ -134,9 +139,32 @@ public static class Experiment
         return SpecOf(settings, data, tasks);
     }
 
+    /// <summary>--class-weights of a task: one per class of a classification task (the error names the classes in order).</summary>
+    private static double[] ClassWeightsOf(string task, double[] weights, TaskTargets targets)
+    {
+        if (targets is not ClassTargets { Kind: TaskKind.Classification } classes)
+            throw new ExperimentSetupException($"--class-weights {task}: '{task}' is a {targets.Kind} task; class weights apply to classification tasks.");
+        if (weights.Length != classes.ClassCount)
+            throw new ExperimentSetupException($"--class-weights {task}: {weights.Length} weights for {classes.ClassCount} classes; give one per class, in the order {string.Join(", ", classes.Labels.Labels)}.");
+        return weights;
+    }
+
+    /// <summary>--pos-weight of a binary or multi-label task: one value for every label, or one per label.</summary>
+    private static double[] PositiveWeightsOf(string task, double[] weights, TaskKind kind, int labels)
+    {
+        if (kind is not (TaskKind.Binary or TaskKind.MultiLabel))
+            throw new ExperimentSetupException($"--pos-weight {task}: '{task}' is a {kind} task; positive weights apply to binary and multi-label tasks.");
+        if (weights.Length == 1) return [.. Enumerable.Repeat(weights[0], labels)];
+        if (weights.Length != labels)
+            throw new ExperimentSetupException($"--pos-weight {task}: {weights.Length} weights for {labels} labels; give one for all or one per label.");
+        return weights;
+    }
+
     private static ModelSpec SpecOf(ExperimentSettings settings, Dataset data, IReadOnlyList<string> tasks) =>
         new(data.InputCount, settings.Hidden.ToArray(), tasks.Select(name =>
         {
+            if (settings.Graph?.Unsupervised.Contains(name) == true && !data.Tasks.Any(t => t.Name == name))
+                return TaskHead.Binary(name);   // a loss-free task without a column: a factor of a product (§17.6)
             var targets = data.Task(name);
             int outputs = targets switch
             {
@@ -149,7 +177,13 @@ public static class Experiment
                 settings.TaskWeights.TryGetValue(name, out var w) ? w : 1.0,
                 settings.HeadLearningRates.TryGetValue(name, out var lr) ? lr : null,
                 settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null)
-            { Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null };
+            {
+                Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null,
+                LabelSmoothing = targets.Kind != TaskKind.Classification ? null
+                    : settings.LabelSmoothing.TryGetValue(name, out var eps) ? eps : settings.DefaultLabelSmoothing,
+                ClassWeights = settings.ClassWeights.TryGetValue(name, out var classWeights) ? ClassWeightsOf(name, classWeights, targets) : null,
+                PositiveWeights = settings.PositiveWeights.TryGetValue(name, out var positive) ? PositiveWeightsOf(name, positive, targets.Kind, outputs) : null,
+            };
         }).ToArray())
         {
             TrunkActivation = settings.Activation,
@@ -159,6 +193,7 @@ public static class Experiment
             Dropout = settings.Dropout,
             LayerNorm = settings.LayerNorm,
             Embeddings = Embeddings(settings, data),
+            Graph = settings.Graph,
             Initializer = settings.Initializer,
             Seed = settings.Seed,
         };
@@ -261,6 +296,32 @@ public static class Experiment
     private static EpochTaskMetrics Metrics(TaskMetrics m) => new(m.Task, m.Loss, m.Rmse, m.Mae, m.Accuracy)
     { Auc = m.Auc, F1 = m.F1, RSquared = m.RSquared };
 
+    /// <summary>
+    /// A product task's label must be the AND of its factors' labels wherever they say something (ESMM: a conversion
+    /// needs a click): label 1 with a factor labelled 0, or label 0 with every factor labelled 1, is bad data, named by
+    /// file, row and column. A factor without a label in that row (ESMM's conversion where there was no click) constrains
+    /// nothing. Tasks the graph names but the data lacks are left to the model's own check.
+    /// </summary>
+    private static void CheckProductLabels(TaskGraph graph, Dataset data)
+    {
+        foreach (var (product, factors) in graph.Products)
+        {
+            if (data.Tasks.FirstOrDefault(t => t.Name == product) is not ClassTargets { Kind: TaskKind.Binary } y) continue;
+            var f = factors.Select(n => data.Tasks.FirstOrDefault(t => t.Name == n)).OfType<ClassTargets>().Where(c => c.Kind == TaskKind.Binary).ToArray();
+            if (f.Length != factors.Length) continue;
+            for (int r = 0; r < data.RowCount; r++)
+            {
+                int label = y.Classes[r];
+                if (label == ClassTargets.Missing) continue;
+                var zero = f.FirstOrDefault(c => c.Classes[r] == 0);
+                if (label == 1 && zero is not null || label == 0 && f.All(c => c.Classes[r] == 1))
+                    throw new DataFileException(data.Source, data.SourceLines[r], y.Column,
+                        $"'{product}' is the product {string.Join("·", factors)} (--task-product), so its label must be the AND of theirs: it is {Excerpt.Quote(y.Labels.LabelOf(label))} where " +
+                        (zero is not null ? $"'{zero.Name}' is {Excerpt.Quote(zero.Labels.LabelOf(0))}." : $"every factor is positive ({string.Join(", ", f.Select(c => $"{c.Name} = {Excerpt.Quote(c.Labels.LabelOf(1))}"))})."));
+            }
+        }
+    }
+
     /// <summary>Every task named in a setting must be a task of the data; baselines need test rows.</summary>
     private static void CheckSettings(ExperimentSettings settings, PreparedData prepared)
     {
@@ -268,6 +329,8 @@ public static class Experiment
         if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
         if (settings.Baselines && prepared.Test.RowCount == 0)
             throw new ExperimentSetupException("Baselines compare test metrics: the test fraction must be above 0.");
+        if (settings.Graph is not null && settings.Baselines)
+            throw new ExperimentSetupException("Baselines train one model per task, but ordered tasks (--task-product, --no-loss) define tasks from others: drop --baselines.");
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
         foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),
@@ -276,7 +339,16 @@ public static class Experiment
             foreach (var key in keys)
                 if (!names.Contains(key))
                     throw new ExperimentSetupException($"{flag} names task '{key}', but the tasks are: {string.Join(", ", names)}.");
+        if (settings.Graph is { } graph) CheckProductLabels(graph, data);
         var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
+        var classification = data.Tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Name).ToArray();
+        foreach (var (flag, task) in settings.LabelSmoothing.Keys.Select(t => ("--label-smoothing", t)).Concat(settings.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+            if (!classification.Contains(task))
+                throw new ExperimentSetupException($"{flag} names '{task}', but the classification tasks are: {(classification.Length > 0 ? string.Join(", ", classification) : "none")}.");
+        var logistic = data.Tasks.Where(t => t.Kind is TaskKind.Binary or TaskKind.MultiLabel).Select(t => t.Name).ToArray();
+        foreach (var task in settings.PositiveWeights.Keys)
+            if (!logistic.Contains(task))
+                throw new ExperimentSetupException($"--pos-weight names '{task}', but the binary and multi-label tasks are: {(logistic.Length > 0 ? string.Join(", ", logistic) : "none")}.");
         foreach (var (task, loss) in settings.Losses)
             if (!regression.Contains(task))
                 throw new ExperimentSetupException($"--loss {task}:{loss} names '{task}', but the regression tasks are: {(regression.Length > 0 ? string.Join(", ", regression) : "none")}.");

@@ -50,6 +50,25 @@ public sealed record ExperimentSettings
     /// <summary>The loss of a regression task, by task name (L1, Huber(δ)); a task left out is trained with MSE (maths §19.6).</summary>
     public IReadOnlyDictionary<string, RegressionLoss> Losses { get; init; } = new Dictionary<string, RegressionLoss>();
 
+    /// <summary>Ordered tasks (<c>--task-product</c>, <c>--no-loss</c>; <see cref="ModelSpec.Graph"/>, docs/maths.md §17.6): products
+    /// of binary tasks (ESMM's pCTCVR = pCTR·pCVR) and tasks without a loss of their own. Every task it names is a task of
+    /// the data (a product task's column holds its own label, e.g. click AND conversion); null = every task independent.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public TaskGraph? Graph { get; init; }
+
+    /// <summary>Label smoothing ε of classification tasks, by task name (maths §19.9); overrides <see cref="DefaultLabelSmoothing"/>.</summary>
+    public IReadOnlyDictionary<string, double> LabelSmoothing { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Label smoothing ε of every classification task not in <see cref="LabelSmoothing"/>; null = none.</summary>
+    public double? DefaultLabelSmoothing { get; init; }
+
+    /// <summary>Class weights of classification tasks, by task name, in class-index order (maths §19.9).</summary>
+    public IReadOnlyDictionary<string, double[]> ClassWeights { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>Positive-class weights of binary and multi-label tasks, by task name: one value for every label, or one per
+    /// label column (maths §19.10).</summary>
+    public IReadOnlyDictionary<string, double[]> PositiveWeights { get; init; } = new Dictionary<string, double[]>();
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 

@@ -11,11 +11,12 @@ namespace Engine.Experiments;
 /// data used (e.g. "red"). Regression: null.</param>
 /// <param name="ClassNames">Classification: the classes in index order. Regression: null.</param>
 /// <param name="Probabilities">Classification: [rows × classes]. Regression: null.</param>
-/// <remarks>A binary task's <see cref="Probabilities"/> are [rows × 2], (1 − σ(z), σ(z)), and <see cref="Logits"/> holds z.</remarks>
+/// <remarks>A binary task's <see cref="Probabilities"/> are [rows × 2], (1 − σ(z), σ(z)), and <see cref="Logits"/> holds z; a product
+/// task's (<see cref="ModelSpec.Graph"/>) are (1 − p, p) with p = Π pᶠ, and it has no logits.</remarks>
 public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string> Columns, float[]? Values,
     string[]? Labels, IReadOnlyList<string>? ClassNames, float[]? Probabilities)
 {
-    /// <summary>Binary: the logits z [rows]; otherwise null.</summary>
+    /// <summary>Binary: the logits z [rows]; otherwise null, and null for a product task (its output is a probability).</summary>
     public float[]? Logits { get; init; }
 }
 
@@ -25,6 +26,9 @@ public sealed record TaskOutput(string Task, TaskKind Kind, IReadOnlyList<string
 /// </summary>
 public static class ModelEvaluation
 {
+    /// <summary>The classes of a loss-free binary task that has no column (so no labels were read): 0 and 1.</summary>
+    private static readonly LabelMap UnlabelledBinary = new(["0", "1"]);
+
     /// <summary>
     /// Predicts every task for every row of <paramref name="raw"/> (a dataset in original units, encoded with the
     /// model's <see cref="DataEncoding"/>); the inputs are standardized with <paramref name="scale"/> first.
@@ -54,6 +58,7 @@ public static class ModelEvaluation
             else
             {
                 var map = encoding.Labels.TryGetValue(head.Name, out var m) ? m
+                    : head.Kind == TaskKind.Binary && model.Spec.IsUnsupervised(model.Spec.IndexOf(head.Name)) ? UnlabelledBinary // no column (§17.6)
                     : throw new ArgumentException($"The model has no label map for classification task '{head.Name}'.", nameof(encoding));
                 var labels = p.Classes!.Select(map.LabelOf).ToArray();
                 var column = raw.Schema.Tasks.FirstOrDefault(t => t.Name == head.Name)?.Columns[0] ?? head.Name;
@@ -61,7 +66,9 @@ public static class ModelEvaluation
                 {
                     var two = new float[2 * p.Rows];
                     for (int r = 0; r < p.Rows; r++) { two[2 * r] = 1 - p.Probabilities![r]; two[2 * r + 1] = p.Probabilities[r]; }
-                    outputs.Add(new TaskOutput(head.Name, TaskKind.Binary, [column], null, labels, map.Labels, two) { Logits = (float[])p.Values.Clone() });
+                    // A product task (ESMM's pCTCVR, maths §17.6) outputs a probability, not a logit: no Logits.
+                    bool product = model.Spec.IsProduct(model.Spec.IndexOf(head.Name));
+                    outputs.Add(new TaskOutput(head.Name, TaskKind.Binary, [column], null, labels, map.Labels, two) { Logits = product ? null : (float[])p.Values.Clone() });
                 }
                 else outputs.Add(new TaskOutput(head.Name, TaskKind.Classification, [column], null, labels, map.Labels, p.Probabilities));
             }
@@ -80,11 +87,13 @@ public static class ModelEvaluation
         var scores = new List<TaskScore>(outputs.Count);
         foreach (var output in outputs)
         {
-            var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task)
-                ?? throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
+            var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task);
+            if (targets is null && model.Spec.IsUnsupervised(model.Spec.IndexOf(output.Task))) continue; // a loss-free task without a column: nothing to score
+            if (targets is null) throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
             scores.Add(targets switch
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),
+                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!),
                 ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
                 MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!),

@@ -146,22 +146,38 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z
     /// (stable form, maths §19.3, so no probability rounds to 0 or 1), accuracy and P/R/F1 of the prediction [z &gt; 0],
     /// AUC of z (the same ranking as σ(z)).</summary>
-    public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits)
+    public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits) => Binary(targets, logits, probabilities: false);
+
+    /// <summary>Scores a binary task from its probabilities [rows × 2], (1 − p, p), as a product task (ESMM's pCTCVR, maths
+    /// §17.6) predicts them: the loss is the mean binary cross-entropy of p with PyTorch's logs clamped at −100 (§19.7, what it is
+    /// trained on), accuracy and P/R/F1 of [p &gt; ½], AUC of p.</summary>
+    public static TaskScore BinaryProbabilities(ClassTargets targets, ReadOnlySpan<float> probabilities)
+    {
+        if (probabilities.Length != 2L * targets.RowCount)
+            throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {targets.RowCount} rows × 2 classes.", nameof(probabilities));
+        var p = new float[targets.RowCount];
+        for (int r = 0; r < p.Length; r++) p[r] = probabilities[2 * r + 1];
+        return Binary(targets, p, probabilities: true);
+    }
+
+    /// <summary>The binary scores from one number per row: a logit z (decision z &gt; 0) or a probability p (decision p &gt; ½).</summary>
+    private static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> score, bool probabilities)
     {
         int rows = targets.RowCount;
-        if (logits.Length != rows) throw new ArgumentException($"Task '{targets.Name}': {logits.Length} logits for {rows} rows.", nameof(logits));
+        if (score.Length != rows) throw new ArgumentException($"Task '{targets.Name}': {score.Length} logits for {rows} rows.", nameof(score));
         double loss = 0;
         int correct = 0, labelled = 0;
         var predicted = new int[rows];
         var scores = new double[rows];
+        float threshold = probabilities ? 0.5f : 0;
         for (int r = 0; r < rows; r++)
         {
-            scores[r] = logits[r];
-            predicted[r] = logits[r] > 0 ? 1 : 0;
+            scores[r] = score[r];
+            predicted[r] = score[r] > threshold ? 1 : 0;
             int label = targets.Classes[r];
             if (label == ClassTargets.Missing) continue;
             labelled++;
-            loss += Kernels.BinaryCrossEntropyReference.Loss(logits[r], label);
+            loss += probabilities ? Kernels.ProbabilityCrossEntropyReference.Loss(score[r], label) : Kernels.BinaryCrossEntropyReference.Loss(score[r], label);
             if (predicted[r] == label) correct++;
         }
         int n = Math.Max(1, labelled);

@@ -73,8 +73,8 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
     /// pCTCVR = pCTR·pCVR) and tasks without a loss of their own. A product task has no tower and no output layer (no
     /// parameters); its output is a probability, trained with the binary cross-entropy of a probability (§19.7). Null:
     /// every task independent. Written to checkpoints only when set (<c>"graph":{"products":{…},"unsupervised":[…]}</c>).
-    /// Today the model runs <see cref="TaskGraph.Products"/> and <see cref="TaskGraph.Unsupervised"/> on a shared bottom,
-    /// trained by the weighted sum of losses; tower inputs (<see cref="TaskGraph.Inputs"/>) are refused.</summary>
+    /// <see cref="TaskGraph.Inputs"/>: towers that also read other tasks' predictions (§17.7). Today the model runs graphs on a
+    /// shared bottom, trained by the weighted sum of losses.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TaskGraph? Graph { get; init; }
 
@@ -139,8 +139,6 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
         if (Graph is { } graph)
         {
             graph.Order(Heads); // names, kinds, cycles
-            if (graph.Inputs.Count > 0)
-                throw new NotSupportedException($"ModelSpec.Graph.Inputs (--task-input): towers reading other tasks' predictions are not built yet (task '{graph.Inputs.Keys.First()}').");
             if (Architecture is not null and not SharedBottomArchitecture)
                 throw new NotSupportedException($"ModelSpec.Graph: ordered tasks run on a shared bottom only so far (the architecture is {Architecture.GetType().Name}).");
         }

@@ -31,6 +31,8 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly Sequential<float>?[] _towers;
     private readonly (int Offset, int Length)[] _taskRanges;
     private readonly int[]? _graphOrder;            // the task graph's order (products after their factors), or null
+    private readonly int[]?[] _towerSources;        // task → the tasks whose predictions its tower reads (§17.7), or null
+    private readonly Tensor<float>[]?[] _towerParts; // task → [h, a₁, a₂, …], filled by each Forward (no allocation)
     private readonly Tensor<float>[] _features;
     private readonly Tensor<float>[] _boundary;
     private Tape<float>? _inference;
@@ -49,6 +51,14 @@ public sealed partial class MultiTaskModel : IDisposable
         _heads = new Dense<float>[tasks];
         _towers = new Sequential<float>?[tasks];
         _taskRanges = new (int, int)[tasks];
+        _towerSources = new int[]?[tasks];
+        _towerParts = new Tensor<float>[]?[tasks];
+        for (int t = 0; t < tasks; t++)
+            if (spec.Graph is { } g && g.Inputs.TryGetValue(spec.Heads[t].Name, out var sources))
+            {
+                _towerSources[t] = [.. sources.Select(spec.IndexOf)];
+                _towerParts[t] = new Tensor<float>[1 + sources.Length];
+            }
         try
         {
             // The embedding tables come first: shared parameters, at the head of the shared block.
@@ -62,7 +72,7 @@ public sealed partial class MultiTaskModel : IDisposable
                 int first = Parameters.Slots.Count;
                 if (spec.IsProduct(t)) { _taskRanges[t] = (first, 0); continue; } // no tower, no output layer (§17.6)
                 Shared.RegisterTask(Parameters, t, head);
-                int width = Shared.FeatureWidth(t);
+                int width = Shared.FeatureWidth(t) + (_towerSources[t] ?? []).Sum(s => spec.Heads[s].Outputs); // [h | a₁ | …] (§17.7)
                 if (tower.Length > 0)
                 {
                     _towers[t] = Sequential<float>.Mlp(Parameters, "towers." + head.Name, width, tower, spec.TrunkActivation, spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
@@ -198,29 +208,45 @@ public sealed partial class MultiTaskModel : IDisposable
             _boundary[^1] = inputs;
         }
         Shared.Forward(tape, inputs, _features, _boundary.AsSpan(0, Shared.BoundaryCount));
-        for (int i = 0; i < _heads.Length; i++)
+        // In the graph's order (every task after the tasks it reads), or in head order without a graph.
+        for (int k = 0; k < _heads.Length; k++)
         {
-            if (_heads[i] is null) continue; // products after every independent task (their factors), below
+            int i = _graphOrder is null ? k : _graphOrder[k];
+            if (_heads[i] is null)
+            {
+                // p_t = Π p_f, each factor's probability: σ(logit) for a task with an output layer, itself for a product.
+                Tensor<float>? p = null;
+                foreach (var f in Spec.Graph!.Products[Spec.Heads[i].Name])
+                {
+                    var q = Prediction(tape, Spec.IndexOf(f), outputs);
+                    p = p is null ? q : tape.Product(p, q);
+                }
+                outputs[i] = p!;
+                continue;
+            }
             var h = _features[i];
+            if (_towerParts[i] is { } parts)
+            {
+                // [h | a₁ | a₂ …]: the tower also reads the predictions of the tasks before it (§17.7), detached if asked.
+                var sources = _towerSources[i]!;
+                parts[0] = h;
+                for (int s = 0; s < sources.Length; s++)
+                {
+                    var a = Prediction(tape, sources[s], outputs);
+                    parts[s + 1] = Spec.Graph!.DetachInputs ? tape.Detach(a) : a;
+                }
+                h = tape.ConcatColumns(parts);
+            }
             if (_towers[i] is { } tower) h = tower.Forward(tape, h);
             outputs[i] = _heads[i].Forward(tape, h);
         }
-        if (Spec.Graph is { } graph)
-            foreach (int t in _graphOrder!)
-                if (graph.Products.TryGetValue(Spec.Heads[t].Name, out var factors))
-                {
-                    // p_t = Π p_f, each factor's probability: σ(logit) for a task with an output layer, itself for a product.
-                    Tensor<float>? p = null;
-                    foreach (var f in factors)
-                    {
-                        int i = Spec.IndexOf(f);
-                        var q = _heads[i] is null ? outputs[i] : tape.Sigmoid(outputs[i]);
-                        p = p is null ? q : tape.Product(p, q);
-                    }
-                    outputs[t] = p!;
-                }
         return _boundary[0];
     }
+
+    /// <summary>What another task reads of task <paramref name="t"/>'s output: a product's p as it is, a binary or multi-label
+    /// task's σ(z), a regression's value z.</summary>
+    private Tensor<float> Prediction(Tape<float> tape, int t, Span<Tensor<float>> outputs) =>
+        _heads[t] is null || Spec.Heads[t].Kind == TaskKind.Regression ? outputs[t] : tape.Sigmoid(outputs[t]);
 
     /// <summary>The shared part's boundary tensors of the last <see cref="Forward"/> (what
     /// <see cref="Tape{T}.BackwardPerTaskThrough"/> takes; one tensor except for PLE).</summary>

@@ -15,11 +15,26 @@ public sealed record TaskGraph
     /// <summary>Task → the binary tasks whose probabilities it is the product of (at least two).</summary>
     public IReadOnlyDictionary<string, string[]> Products { get; init; } = new Dictionary<string, string[]>();
 
-    /// <summary>Task → the tasks whose predictions its tower reads besides the shared part's features.</summary>
+    /// <summary>Task → the tasks whose predictions its tower reads besides the shared part's features (docs/maths.md §17.7):
+    /// the tower's first layer (or the output layer, without a tower) reads [h | a₁ | a₂ …], aₛ the source's probability
+    /// (binary: σ(z); a product: p; multi-label: σ(z) per label) or its value (regression, in training units).
+    /// Multi-class classification tasks cannot be read.</summary>
     public IReadOnlyDictionary<string, string[]> Inputs { get; init; } = new Dictionary<string, string[]>();
+
+    /// <summary>Whether a tower reads its inputs detached (PyTorch's <c>detach()</c>: no gradient from the reading task's loss
+    /// reaches the source task) instead of end to end. Default false: gradients flow into the source, as ESMM's CTCVR loss
+    /// trains the CTR tower and AITM's (Xi et al., KDD 2021) conversion loss trains the click tower through its transfer.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool DetachInputs { get; init; }
 
     /// <summary>Tasks with no loss of their own (each must be a factor of a product, or it would learn nothing).</summary>
     public IReadOnlyList<string> Unsupervised { get; init; } = [];
+
+    /// <summary>True when another task's loss trains <paramref name="task"/> through this graph: it is a factor of a product,
+    /// or a tower reads its prediction without <see cref="DetachInputs"/>.</summary>
+    public bool IsTrainedByOthers(string task) =>
+        Products.Values.Any(f => f.Contains(task, StringComparer.Ordinal))
+        || !DetachInputs && Inputs.Values.Any(s => s is not null && s.Contains(task, StringComparer.Ordinal));
 
     /// <summary>ESMM's graph: <paramref name="product"/> = <paramref name="first"/>·<paramref name="second"/>, the second
     /// (pCVR) without a loss of its own.</summary>
@@ -56,10 +71,19 @@ public sealed record TaskGraph
             reads[t].AddRange(factors.Select(f => Find(f, nameof(Products))));
         }
         foreach (var (task, sources) in Inputs)
-            reads[Find(task, nameof(Inputs))].AddRange((sources ?? []).Select(s => Find(s, nameof(Inputs))));
+        {
+            if (sources is null || sources.Length == 0)
+                throw new ArgumentException($"TaskGraph.Inputs: '{task}' reads no task.", nameof(Inputs));
+            if (sources.Distinct(StringComparer.Ordinal).Count() != sources.Length)
+                throw new ArgumentException($"TaskGraph.Inputs: '{task}' reads a task twice.", nameof(Inputs));
+            reads[Find(task, nameof(Inputs))].AddRange(sources.Select(s => Find(s, nameof(Inputs))));
+            foreach (var source in sources)
+                if (heads[index[source]].Kind == TaskKind.Classification)
+                    throw new ArgumentException($"TaskGraph.Inputs: '{task}' reads '{source}', a multi-class task; a tower reads a binary, multi-label or product task's probabilities or a regression's values.", nameof(Inputs));
+        }
         foreach (var u in Unsupervised)
-            if (!Products.Values.Any(f => f.Contains(heads[Find(u, nameof(Unsupervised))].Name, StringComparer.Ordinal)))
-                throw new ArgumentException($"TaskGraph.Unsupervised: '{u}' has no loss and no product reads it, so nothing would train it.", nameof(Unsupervised));
+            if (!IsTrainedByOthers(heads[Find(u, nameof(Unsupervised))].Name))
+                throw new ArgumentException($"TaskGraph.Unsupervised: '{u}' has no loss and no product reads it (nor a tower, undetached), so nothing would train it.", nameof(Unsupervised));
 
         // Depth-first, in head order: 0 unvisited, 1 on the path, 2 done. A task met again while on the path closes a cycle.
         var state = new int[heads.Count];

@@ -26,6 +26,26 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RegressionLoss? Loss { get; init; }
 
+    /// <summary>A classification task's label smoothing ε ∈ [0, 1] (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>: the
+    /// target is (1 − ε)·onehot + ε/K; maths §19.9). Null (the default) is 0; written to the checkpoint only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? LabelSmoothing { get; init; }
+
+    /// <summary>A classification task's class weights w₀ … w_{K−1} (finite, ≥ 0, not all 0; PyTorch's
+    /// <c>CrossEntropyLoss(weight=w)</c>: 'mean' divides by Σ w_{yᵣ}; maths §19.9). Null (the default) is all ones; written to
+    /// the checkpoint only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? ClassWeights { get; init; }
+
+    /// <summary>A binary or multi-label task's positive-class weights, one per logit (PyTorch's
+    /// <c>BCEWithLogitsLoss(pos_weight=p)</c>: the positive term is multiplied by p, the mean still divides by the labelled
+    /// count; maths §19.10). Null (the default) is all ones; written to the checkpoint only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? PositiveWeights { get; init; }
+
+    /// <summary>True when the task trains with the weighted/smoothed cross-entropy of §19.9 rather than the masked one of §19.1.</summary>
+    internal bool UsesWeightedCrossEntropy => LabelSmoothing is > 0 || ClassWeights is not null;
+
     /// <summary>The loss the task is trained with (MSE unless <see cref="Loss"/> says otherwise).</summary>
     internal RegressionLoss RegressionLossOrMse => Loss ?? RegressionLoss.Mse;
 
@@ -61,6 +81,31 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
         if (Loss is not null && Kind != TaskKind.Regression)
             throw new ArgumentException($"{where} ('{Name}'): a {Kind} task has no choice of loss (Loss = {Loss} applies to regression tasks).", nameof(Loss));
         Loss?.Validate($"{where} ('{Name}')");
+        if (LabelSmoothing is { } eps)
+        {
+            if (Kind != TaskKind.Classification)
+                throw new ArgumentException($"{where} ('{Name}'): label smoothing applies to classification (softmax) tasks, not to a {Kind} task.", nameof(LabelSmoothing));
+            if (!(eps >= 0 && eps <= 1))
+                throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), eps, $"{where} ('{Name}'): the label smoothing ε must lie in [0, 1].");
+        }
+        if (PositiveWeights is { } positive)
+        {
+            if (Kind is not (TaskKind.Binary or TaskKind.MultiLabel))
+                throw new ArgumentException($"{where} ('{Name}'): positive weights apply to binary and multi-label tasks, not to a {Kind} task.", nameof(PositiveWeights));
+            if (positive.Count != Outputs)
+                throw new ArgumentException($"{where} ('{Name}'): {positive.Count} positive weights for {Outputs} logits (one per label).", nameof(PositiveWeights));
+            if (positive.Any(w => !(w >= 0) || !double.IsFinite(w)))
+                throw new ArgumentOutOfRangeException(nameof(PositiveWeights), $"{where} ('{Name}'): positive weights must be finite and ≥ 0.");
+        }
+        if (ClassWeights is { } weights)
+        {
+            if (Kind != TaskKind.Classification)
+                throw new ArgumentException($"{where} ('{Name}'): class weights apply to classification (softmax) tasks, not to a {Kind} task.", nameof(ClassWeights));
+            if (weights.Count != Outputs)
+                throw new ArgumentException($"{where} ('{Name}'): {weights.Count} class weights for {Outputs} classes (one per class).", nameof(ClassWeights));
+            if (weights.Any(w => !(w >= 0) || !double.IsFinite(w)) || weights.All(w => w == 0))
+                throw new ArgumentOutOfRangeException(nameof(ClassWeights), $"{where} ('{Name}'): class weights must be finite, ≥ 0 and not all 0.");
+        }
         if (!(LossWeight >= 0) || !double.IsFinite(LossWeight))
             throw new ArgumentOutOfRangeException(nameof(LossWeight), LossWeight, $"{where} ('{Name}'): LossWeight must be finite and ≥ 0.");
         if (LearningRate is { } lr && (!(lr >= 0) || !double.IsFinite(lr)))

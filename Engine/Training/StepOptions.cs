@@ -26,6 +26,8 @@ public enum OptimizerKind
     AdamW,
     /// <summary>SGD with optional momentum, dampening, Nesterov.</summary>
     Sgd,
+    /// <summary>RMSprop with optional momentum and centering (PyTorch's <c>RMSprop</c>); weight decay is L2.</summary>
+    RmsProp,
 }
 
 /// <summary>The learning-rate schedule (Engine.Optimizers' schedules), each after an optional linear warm-up.</summary>
@@ -107,14 +109,20 @@ public sealed record StepOptions
     /// <summary>Adam β₂.</summary>
     public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>Adam ε.</summary>
-    public double Epsilon { get; init; } = 1e-8;
+    /// <summary>ε of Adam and RMSprop; null: the optimizer's PyTorch default (1e-8).</summary>
+    public double? Epsilon { get; init; }
 
-    /// <summary>Weight decay λ (L2 for Adam and SGD, decoupled for AdamW); heads may override it.</summary>
+    /// <summary>Weight decay λ (L2 for Adam, SGD and RMSprop, decoupled for AdamW); heads may override it.</summary>
     public double WeightDecay { get; init; }
 
-    /// <summary>SGD momentum μ.</summary>
+    /// <summary>Momentum μ of SGD and RMSprop.</summary>
     public double Momentum { get; init; }
+
+    /// <summary>RMSprop α, the smoothing constant of the running averages (PyTorch's 0.99).</summary>
+    public double Alpha { get; init; } = 0.99;
+
+    /// <summary>RMSprop: centered, normalising by √(v − ḡ²) instead of √v.</summary>
+    public bool Centered { get; init; }
 
     /// <summary>SGD Nesterov momentum (needs μ &gt; 0 and dampening 0).</summary>
     public bool Nesterov { get; init; }

@@ -23,8 +23,11 @@ namespace Engine.Training;
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD, head parameter groups with their own learning rates); the sᵢ have their own
-/// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite.</item>
+/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
+/// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite;</item>
+/// <item>for a weighting that learns from the batch after the step (<see cref="IReevaluatingWeighting{T}"/>: <c>famo</c> with
+/// <c>update=same-batch</c>), the forward pass over the same batch again (same dropout masks, no backward) and its losses
+/// handed to it.</item>
 /// </list>
 /// Once warm (the first step sized the arena and pools), <see cref="Run"/> allocates nothing and never reads the
 /// device from the host. Statistics are read between epochs by <see cref="ReadStatistics"/>.
@@ -38,13 +41,17 @@ public sealed class TrainingStep : IDisposable
     private readonly Optimizer<float> _optimizer;
     private readonly GradientClipper<float> _clipper;
     private readonly ITaskWeighting<float> _weighting;
+    private readonly ITaskGradientWeighting<float>? _gradientWeighting; // reads the per-task gradients after the combiner (GradNorm)
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
+    private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
+    private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
+    private readonly TaskLossWeights _lossWeights;         // class weights and label smoothing of classification tasks (§19.9)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
     private readonly MetricAccumulator _metrics;
     private readonly MetricAccumulator? _stepMetrics;      // data-parallel runs: this step's error sums, reduced in the exchange
@@ -86,6 +93,12 @@ public sealed class TrainingStep : IDisposable
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
+        for (int t = 0; t < model.TaskCount; t++)
+            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].PositiveWeights is not null)
+                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights.");
+        if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
+            throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
+                "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
 
         var disposables = new List<IDisposable>();
         T Own<T>(T d) where T : IDisposable { disposables.Add(d); return d; }
@@ -97,6 +110,7 @@ public sealed class TrainingStep : IDisposable
             _optimizer = Own(CreateOptimizer(_backend, model.Parameters, options, HeadGroups(model), schedule));
             _clipper = Own(new GradientClipper<float>(_backend, model.Parameters, _optimizer.Control));
             _taskLosses = Own(_backend.Allocate<float>(tasks));
+            _lossWeights = Own(new TaskLossWeights(_backend, model.Spec.Heads));
             _trunk = model.SharedParameters;
 
             // The methods, built from the registry with what they declared they need.
@@ -108,7 +122,15 @@ public sealed class TrainingStep : IDisposable
                 Losses = _taskLosses.View, LearnedParameters = _extra,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
-            UsesTaskGradients = (Plan.Gradient.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
+            if (_weighting is IReevaluatingWeighting<float> { ReevaluatesBatch: true } reevaluating)
+            {
+                if (communicator is not null)
+                    throw new NotSupportedException($"'{Plan.Weighting.Name}' re-evaluates the batch after the step, which a data-parallel run would have to exchange a second time; not built (famo: use update=next-batch).");
+                _reevaluating = reevaluating;
+                _lossesAfterStep = Own(_backend.Allocate<float>(tasks));
+            }
+            _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
+            UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
                 throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
@@ -137,8 +159,9 @@ public sealed class TrainingStep : IDisposable
             for (int t = 0; t < tasks; t++)
             {
                 var (offset, length) = model.TaskRange(t);
-                // A product's factor is also trained by the product's loss (ESMM's CVR tower has no label at all): not gated.
-                if (length == 0 || model.Spec.Graph is { } graph && graph.Products.Values.Any(f => f.Contains(model.Spec.Heads[t].Name))) continue;
+                // A product's factor, or a task whose prediction another tower reads, is also trained by that task's loss
+                // (ESMM's CVR tower has no label at all): not gated.
+                if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
@@ -194,15 +217,35 @@ public sealed class TrainingStep : IDisposable
     /// method learns parameters of its own (uncertainty's log-variances sᵢ, IMTL-L's scales), their values
     /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
     /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
+    /// A method with state of its own (<see cref="IMethodState{T}"/>: FAMO's logits and their Adam moments) adds it as
+    /// <c>method.{name}</c>.
     /// </summary>
     public OptimizerState<float> SaveState()
     {
         var model = _optimizer.SaveState();
-        if (_extra is null) return model;
+        var methodState = MethodStateBuffers();
+        if (_extra is null && methodState.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
-        foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
-        foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        if (_extra is not null)
+        {
+            foreach (var (name, values) in _extraOptimizer!.SaveState().Tensors) tensors.Add(name, values);
+            foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
+        }
+        foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
         return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>Prefix of a method's own state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>): <c>method.{name}</c>,
+    /// e.g. <c>method.famo.logits</c> (a checkpoint stores it as <c>optimizer.method.famo.logits</c>).</summary>
+    public const string MethodStateBuffer = "method";
+
+    /// <summary>The named state views of the step's methods (empty when they keep none).</summary>
+    private List<(string Name, View<float> Values)> MethodStateBuffers()
+    {
+        var all = new List<(string, View<float>)>();
+        if (_weighting is IMethodState<float> w) all.AddRange(w.StateBuffers);
+        if (_combiner is IMethodState<float> c) all.AddRange(c.StateBuffers);
+        return all;
     }
 
     /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
@@ -211,32 +254,62 @@ public sealed class TrainingStep : IDisposable
     public void LoadState(OptimizerState<float> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (_extra is null)
+        var methodValues = TakeMethodState(ref state);
+        if (_extra is null) _optimizer.LoadState(state);
+        else LoadLearned(state);
+        foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
+    }
+
+    /// <summary>Checks and removes the <c>method.*</c> entries from <paramref name="state"/>: each the step's methods keep must be
+    /// there with its length and finite; any other is refused by name. Returns what to upload once the rest has loaded.</summary>
+    private List<(View<float> View, float[] Values)> TakeMethodState(ref OptimizerState<float> state)
+    {
+        string prefix = MethodStateBuffer + ".";
+        var own = state.Tensors.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var uploads = new List<(View<float>, float[])>();
+        foreach (var (name, view) in MethodStateBuffers())
         {
-            _optimizer.LoadState(state);
-            return;
+            uploads.Add((view, TakeChecked(own, prefix + name, name, view.Length, "kept")));
         }
-        var learned = _extra.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        if (own.Count > 0)
+            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's methods ({Plan}) keep no such state.", nameof(state));
+        if (uploads.Count > 0)
+            state = new OptimizerState<float>(state.Tensors.Where(e => !e.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
+        return uploads;
+    }
+
+    /// <summary>Removes <paramref name="key"/> from <paramref name="own"/>: there, of <paramref name="length"/> elements, finite;
+    /// otherwise an <see cref="ArgumentException"/> naming the tensor (the state came from a run whose method
+    /// <paramref name="verb"/> no <paramref name="name"/>, or is damaged).</summary>
+    private static float[] TakeChecked(Dictionary<string, float[]> own, string key, string name, long length, string verb)
+    {
+        if (!own.Remove(key, out var v))
+            throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method {verb} no '{name}', so this run cannot resume it exactly.", "state");
+        if (v.Length != length)
+            throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{name}' has {length}.", "state");
+        if (!v.All(float.IsFinite))
+            throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", "state");
+        return v;
+    }
+
+    /// <summary>The model optimizer's state and the learned method parameters' values and optimizer state.</summary>
+    private void LoadLearned(OptimizerState<float> state)
+    {
+        var learned = _extra!.Slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         // Names are {buffer}.{parameter}; buffer names (exp_avg, momentum_buffer, param, …) hold no dot.
         bool IsLearned(string name) => learned.Contains(name[(name.IndexOf('.') + 1)..]);
         var own = state.Tensors.Where(e => IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var slot in _extra.Slots)
+        foreach (var slot in _extra!.Slots)
         {
-            string key = $"{LearnedValuesBuffer}.{slot.Name}";
-            if (!own.Remove(key, out var v))
-                throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method learned no '{slot.Name}', so this run cannot resume it exactly.", nameof(state));
-            if (v.Length != slot.Length)
-                throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{slot.Name}' has {slot.Length}.", nameof(state));
-            if (!v.All(float.IsFinite))
-                throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", nameof(state));
-            values.Add(slot.Name, v);
+            values.Add(slot.Name, TakeChecked(own, $"{LearnedValuesBuffer}.{slot.Name}", slot.Name, slot.Length, "learned"));
         }
         var modelState = new OptimizerState<float>(state.Tensors.Where(e => !IsLearned(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal), state.Scalars);
         var extraState = new OptimizerState<float>(own, state.Scalars);
         _optimizer.LoadState(modelState);
         _extraOptimizer!.LoadState(extraState);
-        foreach (var slot in _extra.Slots) _backend.Upload<float>(values[slot.Name], _extra.ValuesOf(slot));
+        foreach (var slot in _extra!.Slots) _backend.Upload<float>(values[slot.Name], _extra!.ValuesOf(slot));
     }
 
     /// <summary>The task weighting (weights on the device).</summary>
@@ -275,31 +348,13 @@ public sealed class TrainingStep : IDisposable
         if (rows > MaxBatch) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"The step was prepared for batches of at most {MaxBatch} rows.");
         _lastData = data;
         int tasks = _model.TaskCount;
-        var heads = _model.Spec.Heads;
         var gradients = _model.Parameters.Gradients;
 
         // 1. Forward: features, head outputs, task losses (gathered into one T-vector on the device).
-        _tape.Reset();
-        _tape.Training = true;                             // dropout drops (masks of (spec seed, step, layer, element))
-        _tape.RandomSeed = _model.Spec.Seed;
-        _tape.RandomStep = _randomStep++;
+        long randomStep = _randomStep++;
         _backend.Fill(gradients, 0f);
         if (_extra is not null) _backend.Fill(_extra.Gradients, 0f);
-        var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
-        _model.Forward(_tape, x, _outputs);
-        for (int t = 0; t < tasks; t++)
-        {
-            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
-            _losses[t] = heads[t].Kind switch
-            {
-                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
-                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
-                TaskKind.Binary or TaskKind.MultiLabel => _tape.MaskedBinaryCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
-                _ => _tape.MaskedSoftmaxCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),
-            };
-            _backend.Copy(_losses[t].Data, _taskLosses.Slice(t, 1));
-            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
-        }
+        Forward(data, firstRow, rows, randomStep, _taskLosses.View);
 
         // The losses into the epoch's sums (data-parallel: the global ones, after the exchange). Data-parallel: this
         // step's error sums into the scratch accumulator now, so that they travel in the step's one buffer.
@@ -332,6 +387,8 @@ public sealed class TrainingStep : IDisposable
                 Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
+            // GradNorm: the next step's weights from these (global) gradients and losses; this step's stay in `weights`.
+            _gradientWeighting?.ObserveTaskGradients(perTask, _trunk.Length, _taskLosses.View);
             for (int t = 0; t < tasks; t++)
             {
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
@@ -350,7 +407,40 @@ public sealed class TrainingStep : IDisposable
         _backend.Axpy(1f, _clipper.SumsOfSquares, _normSums.View);
         _optimizer.Step();
         _extraOptimizer?.Step();
+
+        // 7. A weighting that learns from the losses after the step (famo, update=same-batch): the batch again, same masks.
+        if (_reevaluating is not null)
+        {
+            Forward(data, firstRow, rows, randomStep, _lossesAfterStep!.View);
+            _reevaluating.AfterStep(_lossesAfterStep.View);
+        }
         _steps++;
+    }
+
+    /// <summary>The forward pass over the batch (dropout masks of <paramref name="randomStep"/>) and every task loss, the
+    /// losses gathered into <paramref name="lossVector"/> (T, on the device) and kept on the tape in <c>_losses</c>.</summary>
+    private void Forward(DeviceDataset data, int firstRow, int rows, long randomStep, View<float> lossVector)
+    {
+        var heads = _model.Spec.Heads;
+        _tape.Reset();
+        _tape.Training = true;                             // dropout drops (masks of (spec seed, step, layer, element))
+        _tape.RandomSeed = _model.Spec.Seed;
+        _tape.RandomStep = randomStep;
+        var x = _tape.Input(data.Inputs(firstRow, rows), rows, _model.Spec.Inputs, "inputs");
+        _model.Forward(_tape, x, _outputs);
+        for (int t = 0; t < heads.Count; t++)
+        {
+            var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
+            _losses[t] = heads[t].Kind switch
+            {
+                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
+                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.3 or §19.10
+                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
+            };
+            _backend.Copy(_losses[t].Data, lossVector.Slice(t, 1));
+            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
+        }
     }
 
     /// <summary>Error sums and correct counts of this batch into <paramref name="metrics"/>.</summary>
@@ -435,6 +525,7 @@ public sealed class TrainingStep : IDisposable
         _metrics.Dispose();
         _normSums.Dispose();
         _taskLosses.Dispose();
+        _lossesAfterStep?.Dispose();
         _taskLabelled.Dispose();
         _taskGradients?.Dispose();
         _monitor?.Dispose();
@@ -527,7 +618,7 @@ public sealed class TrainingStep : IDisposable
     {
         OptimizerKind.Adam or OptimizerKind.AdamW => new Adam<float>(backend, parameters, new AdamOptions
         {
-            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon, WeightDecay = o.WeightDecay,
+            LearningRate = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
             Decoupled = o.Optimizer == OptimizerKind.AdamW, AmsGrad = o.AmsGrad, BiasCorrection = o.BiasCorrection,
             Groups = groups, Schedule = schedule,
         }),
@@ -535,6 +626,11 @@ public sealed class TrainingStep : IDisposable
         {
             LearningRate = o.LearningRate, Momentum = o.Momentum, Dampening = o.Dampening, Nesterov = o.Nesterov,
             WeightDecay = o.WeightDecay, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.RmsProp => new RmsProp<float>(backend, parameters, new RmsPropOptions
+        {
+            LearningRate = o.LearningRate, Alpha = o.Alpha, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
+            Momentum = o.Momentum, Centered = o.Centered, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };

@@ -110,11 +110,58 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(minLoss), minLoss, "minLoss must be positive and finite.");
     }
 
+    /// <summary>FAMO's operands: losses and weights of one length T ≥ 1, a state of <see cref="FamoSolver.StateLength"/>(T),
+    /// all on <paramref name="backend"/>; a positive finite learning rate, γ, ε and m finite with γ, ε ≥ 0, β₁, β₂ in [0, 1),
+    /// ε_Adam &gt; 0.</summary>
+    public static void CheckFamo<T>(Backend backend, View<T> losses, FamoParameters p, View<T> state, View<T> weights, int phase = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (phase is < FamoSolver.LogitsThenWeights or > FamoSolver.LogitsOnly)
+            throw new ArgumentOutOfRangeException(nameof(phase), phase, "FAMO's phase must be FamoSolver.LogitsThenWeights, WeightsOnly or LogitsOnly.");
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        Check.Length(state, FamoSolver.StateLength((int)losses.Length), nameof(state));
+        if (!(p.LearningRate > 0) || !double.IsFinite(p.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(p), p.LearningRate, "FAMO's learning rate must be positive and finite.");
+        if (!(p.WeightDecay >= 0) || !double.IsFinite(p.WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(p), p.WeightDecay, "FAMO's weight decay γ must be finite and ≥ 0.");
+        if (!(p.Epsilon >= 0) || !double.IsFinite(p.Epsilon))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Epsilon, "FAMO's ε must be finite and ≥ 0.");
+        if (!double.IsFinite(p.MinLoss)) throw new ArgumentOutOfRangeException(nameof(p), p.MinLoss, "FAMO's min-loss must be finite.");
+        if (!(p.Beta1 >= 0 && p.Beta1 < 1) || !(p.Beta2 >= 0 && p.Beta2 < 1))
+            throw new ArgumentOutOfRangeException(nameof(p), (p.Beta1, p.Beta2), "FAMO's Adam betas must lie in [0, 1).");
+        if (!(p.AdamEpsilon > 0) || !double.IsFinite(p.AdamEpsilon))
+            throw new ArgumentOutOfRangeException(nameof(p), p.AdamEpsilon, "FAMO's Adam ε must be positive and finite.");
+    }
+
     /// <summary>A weight vector of at least one task on <paramref name="backend"/>.</summary>
     public static void CheckWeights<T>(Backend backend, View<T> weights) where T : unmanaged
     {
         Check.Owned(backend, weights, nameof(weights));
         Check.Positive(weights.Length, nameof(weights));
+    }
+
+    /// <summary>GradNorm's checks: squared norms and losses of one length T, a state of <see cref="GradNormSolver.StateLength"/>,
+    /// α finite ≥ 0, a positive finite learning rate, Adam's β in [0, 1), ε &gt; 0, a known optimizer and parameterization.</summary>
+    public static void CheckGradNorm<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, squaredNorms, nameof(squaredNorms));
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, state, nameof(state));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), squaredNorms, nameof(squaredNorms));
+        Check.Length(state, GradNormSolver.StateLength(losses.Length), nameof(state));
+        if (!(s.Alpha >= 0) || double.IsInfinity(s.Alpha)) throw new ArgumentOutOfRangeException(nameof(s), s.Alpha, "GradNorm's alpha must be finite and ≥ 0.");
+        if (!(s.LearningRate > 0) || double.IsInfinity(s.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(s), s.LearningRate, "GradNorm's learning rate must be positive and finite.");
+        if (!(s.Beta1 >= 0 && s.Beta1 < 1) || !(s.Beta2 >= 0 && s.Beta2 < 1) || !(s.Epsilon > 0))
+            throw new ArgumentOutOfRangeException(nameof(s), "GradNorm's Adam needs β₁, β₂ in [0, 1) and ε > 0.");
+        if (s.Optimizer is not (GradNormSolver.Adam or GradNormSolver.Sgd) || s.Parameterization is not (GradNormSolver.Paper or GradNormSolver.Softmax))
+            throw new ArgumentOutOfRangeException(nameof(s), "GradNorm's optimizer must be Adam or Sgd and its parameterization Paper or Softmax.");
     }
 
     public static void CheckUncertainty<T>(Backend backend, View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, View<T> totalLoss,

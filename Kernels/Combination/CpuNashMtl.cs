@@ -2,7 +2,7 @@ namespace Engine.Kernels.Cpu;
 
 /// <summary>Nash-MTL's coefficients on the host: <see cref="NashMtlSolver"/> (float64, Newton's method on
 /// ½αᵀG̃α − Σ log α) over host memory. The O(T·P) passes around it are the SIMD <c>Gram</c> and <c>LinearCombination</c>
-/// kernels. Maths: docs/maths.md §18.10.</summary>
+/// kernels. Maths: docs/maths.md §18.12.</summary>
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>

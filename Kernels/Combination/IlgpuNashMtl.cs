@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>Nash-MTL's coefficients as a single-thread kernel: the same <see cref="NashMtlSolver"/> code (float64, Newton's
-/// method on ½αᵀG̃α − Σ log α) over device memory, no host round-trip. Maths: docs/maths.md §18.10.</summary>
+/// method on ½αᵀG̃α − Σ log α) over device memory, no host round-trip. Maths: docs/maths.md §18.12.</summary>
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, IlgpuCombinationMemory, int, int, double, int>? _nashMtlKernel;

@@ -23,7 +23,7 @@ namespace Engine.Kernels;
 /// solve are reused (the reference's <c>update_weights_every</c>) and only the clipping is recomputed.</para>
 /// Workspace (float64, T = count): [0, T²) G̃; [T², 2T²) the active tasks' n×n Gram A (stride n); [2T², 3T²) ∇²f and its
 /// Cholesky factor (stride n); then α, ∇f, d, the trial point, the active tasks' indices, β and the last solve's β (T each).
-/// Maths: docs/maths.md §18.10.
+/// Maths: docs/maths.md §18.12.
 /// </summary>
 public static class NashMtlSolver
 {

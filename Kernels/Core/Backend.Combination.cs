@@ -119,6 +119,18 @@ public abstract partial class Backend<T>
     /// every backend and every run, a fresh draw each step, no state on the device.</summary>
     public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
 
+    /// <summary>FAMO (Liu et al. 2023), one step from the device-resident task losses (<see cref="FamoSolver"/>, float64
+    /// arithmetic, one thread): when <paramref name="state"/> holds the previous step's losses, one Adam step on the
+    /// logits w with gradient Jᵀδ + γw (δᵢ = log(L′ᵢ − m + ε) − log(Lᵢ − m + ε), J the Jacobian of softmax; skipped when
+    /// some δᵢ is not finite); then <c>weights[i] = (zᵢ/Dᵢ)/Σⱼ(zⱼ/Dⱼ)</c>, z = softmax(w), Dᵢ = Lᵢ − m + ε (all NaN when
+    /// some Dᵢ ≤ 0), and the losses are stored for the next step. <paramref name="state"/>:
+    /// <see cref="FamoSolver.StateLength"/>(T) elements, zero at the start.</summary>
+    /// <remarks><paramref name="phase"/>: <see cref="FamoSolver.LogitsThenWeights"/> (both, as above),
+    /// <see cref="FamoSolver.WeightsOnly"/> (the weights, the losses stored; no logit step) or
+    /// <see cref="FamoSolver.LogitsOnly"/> (the logit step from the stored losses and <paramref name="losses"/>, the losses
+    /// after the model step on the same batch; nothing stored, <paramref name="weights"/> untouched).</remarks>
+    public abstract void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase = FamoSolver.LogitsThenWeights);
+
     /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
     /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all
     /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and
@@ -162,4 +174,11 @@ public abstract partial class Backend<T>
     /// updated with rate <paramref name="beta"/>.</summary>
     public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
         View<double> workspace, View<T> coefficients);
+
+    /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
+    /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms
+    /// ‖∇_W Lᵢ‖² (T) of the unweighted task gradients of the shared parameters and the losses Lᵢ (T): the gradient
+    /// sign(wᵢ‖∇Lᵢ‖ − Ḡ·rᵢ^α)·‖∇Lᵢ‖ of L_grad, an Adam or SGD step with its own rate, then Σw = T. Float64 inside, one
+    /// thread, the same code on every backend (<see cref="GradNormSolver"/>).</summary>
+    public abstract void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings);
 }

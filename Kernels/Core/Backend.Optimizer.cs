@@ -69,6 +69,27 @@ public readonly record struct SgdSettings(
     }
 }
 
+/// <summary>Hyper-parameters of one fused RMSprop launch (one parameter group), PyTorch 1.13 semantics (<c>torch.optim.RMSprop</c>).</summary>
+/// <param name="LearningRate">lr (already scheduled for this step).</param>
+/// <param name="Alpha">α, the smoothing constant of the running averages.</param>
+/// <param name="Epsilon">ε, added outside the square root: √v + ε (centered: √(v − ḡ²) + ε).</param>
+/// <param name="WeightDecay">λ, L2: g ← g + λθ.</param>
+/// <param name="Momentum">μ; 0 turns momentum (and its buffer) off.</param>
+/// <param name="Centered">Divide by the estimated standard deviation √(v − ḡ²) instead of the root mean square √v (keeps ḡ).</param>
+public readonly record struct RmsPropSettings(
+    double LearningRate, double Alpha = 0.99, double Epsilon = 1e-8, double WeightDecay = 0, double Momentum = 0, bool Centered = false)
+{
+    /// <summary>Throws unless every hyper-parameter is in its valid range (PyTorch's checks; α also ≤ 1, see docs/maths.md §13.8).</summary>
+    public void Validate()
+    {
+        if (!(LearningRate >= 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be finite and ≥ 0.");
+        if (!(Alpha >= 0 && Alpha <= 1)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "α must lie in [0, 1].");
+        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon)) throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be finite and ≥ 0.");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "The weight decay must be finite and ≥ 0.");
+        if (!(Momentum >= 0) || double.IsInfinity(Momentum)) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "The momentum must be finite and ≥ 0.");
+    }
+}
+
 public abstract partial class Backend<T>
 {
     /// <summary>
@@ -107,4 +128,12 @@ public abstract partial class Backend<T>
     /// <paramref name="momentumBuffer"/> is empty when momentum is 0.</summary>
     public abstract void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer,
         SgdSettings settings, View<T> control);
+
+    /// <summary>One fused RMSprop step over a parameter group (L2 weight decay, momentum, centered), reading g·scale and
+    /// the skip flag: v ← αv + (1−α)g², [ḡ ← αḡ + (1−α)g], d = √(v [− ḡ²]) + ε, then θ ← θ − lr·g/d or, with momentum,
+    /// buf ← μ·buf + g/d, θ ← θ − lr·buf. <paramref name="gradientAverage"/> is empty unless centered,
+    /// <paramref name="momentumBuffer"/> empty when the momentum is 0. Maths: docs/maths.md §13.8.</summary>
+    public abstract void RmsPropStep(View<T> parameters, View<T> gradients, View<T> squareAverage, View<T> gradientAverage,
+        View<T> momentumBuffer, RmsPropSettings settings, View<T> control);
+
 }

@@ -41,4 +41,32 @@ internal static class MaskedLossChecks
         if (ReferenceEquals(difference.Buffer, mask.Buffer) && difference.Offset < mask.Offset + mask.Length && mask.Offset < difference.Offset + difference.Length)
             throw new ArgumentException("difference and mask must not overlap.", nameof(mask));
     }
+
+    /// <summary>Weighted cross-entropy: the masked checks, optional row weights [batch] and class weights [classes] (empty = all
+    /// ones), ε ∈ [0, 1] and a 1-element weight sum.</summary>
+    public static void Weighted<T>(Backend backend, View<T> matrix, string matrixName, View<int> labels, int batch, int classes,
+        View<T> rowWeights, View<T> classWeights, T smoothing, View<T> weightSum) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        KernelChecks.Classification(backend, matrix, matrixName, labels, batch, classes);
+        KernelChecks.Scalar(backend, weightSum, nameof(weightSum));
+        if (!rowWeights.IsEmpty) { Check.Owned(backend, rowWeights, nameof(rowWeights)); Check.Length(rowWeights, batch, nameof(rowWeights)); }
+        if (!classWeights.IsEmpty) { Check.Owned(backend, classWeights, nameof(classWeights)); Check.Length(classWeights, classes, nameof(classWeights)); }
+        if (!(smoothing >= T.Zero && smoothing <= T.One))
+            throw new ArgumentOutOfRangeException(nameof(smoothing), smoothing, "The label smoothing ε must lie in [0, 1].");
+    }
+
+    /// <summary>Positive-weighted BCE: logits and labels of one length, a whole number of rows of <paramref name="columns"/>,
+    /// the k positive weights, optional row weights [rows] and a 1-element weight sum.</summary>
+    public static void PositiveWeighted<T>(Backend backend, View<T> matrix, string matrixName, View<int> labels, View<T> rowWeights,
+        View<T> positiveWeights, int columns, View<T> weightSum) where T : unmanaged
+    {
+        Check.Positive(columns, nameof(columns));
+        if (matrix.Length % columns != 0)
+            throw new ArgumentException($"{matrixName} has {matrix.Length} elements, not a whole number of rows of {columns} labels.", matrixName);
+        KernelChecks.Classification(backend, matrix, matrixName, labels, matrix.Length, 1);
+        KernelChecks.Scalar(backend, weightSum, nameof(weightSum));
+        Check.Owned(backend, positiveWeights, nameof(positiveWeights));
+        Check.Length(positiveWeights, columns, nameof(positiveWeights));
+        if (!rowWeights.IsEmpty) { Check.Owned(backend, rowWeights, nameof(rowWeights)); Check.Length(rowWeights, matrix.Length / columns, nameof(rowWeights)); }
+    }
 }

@@ -36,6 +36,24 @@ internal static class OptimizerChecks
         Check.Length(control, StepControl.Length, nameof(control));
     }
 
+    /// <summary>The checks both backends make before an RMSprop step.</summary>
+    public static void RmsProp<TElement>(Backend backend, View<TElement> parameters, View<TElement> gradients, View<TElement> squareAverage,
+        View<TElement> gradientAverage, View<TElement> momentumBuffer, RmsPropSettings settings, View<TElement> control) where TElement : unmanaged
+    {
+        settings.Validate();
+        Check.Owned(backend, parameters, nameof(parameters));
+        Check.Owned(backend, gradients, nameof(gradients));
+        Check.Owned(backend, squareAverage, nameof(squareAverage));
+        Check.Owned(backend, gradientAverage, nameof(gradientAverage));
+        Check.Owned(backend, momentumBuffer, nameof(momentumBuffer));
+        Check.Owned(backend, control, nameof(control));
+        Check.SameLength(parameters, nameof(parameters), gradients, nameof(gradients));
+        Check.SameLength(parameters, nameof(parameters), squareAverage, nameof(squareAverage));
+        if (settings.Centered) Check.Length(gradientAverage, parameters.Length, nameof(gradientAverage));
+        if (settings.Momentum != 0) Check.Length(momentumBuffer, parameters.Length, nameof(momentumBuffer));
+        Check.Length(control, StepControl.Length, nameof(control));
+    }
+
     /// <summary>Checks shared by both backends' <see cref="Backend{T}.SegmentedSumOfSquares"/>.</summary>
     public static void SegmentedSumOfSquares<TElement>(Backend backend, View<TElement> x, View<int> segmentOffsets, View<TElement> result)
         where TElement : unmanaged

@@ -192,3 +192,25 @@ public interface ILearnedWeighting
     /// <summary>Writes the initial values of the registered parameters.</summary>
     void InitializeParameters();
 }
+
+/// <summary>A method with state of its own that is not a parameter trained by the model's optimizer (FAMO's logits, their
+/// Adam moments, the previous losses): the step saves each named view with its state as <c>method.{name}</c>
+/// (<c>TrainingStep.SaveState</c>) and restores it on resume, so a resumed run continues exactly.</summary>
+public interface IMethodState<T> where T : unmanaged
+{
+    /// <summary>The state as named device views (names hold dots, e.g. <c>famo.logits</c>; the views stay valid for the
+    /// method's lifetime).</summary>
+    IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
+}
+
+/// <summary>A weighting that learns from the batch's losses after the model step (FAMO as its authors run it): the step
+/// then runs the forward pass over the same batch a second time (same dropout masks, no backward) and hands it those
+/// losses.</summary>
+public interface IReevaluatingWeighting<T> where T : unmanaged
+{
+    /// <summary>Whether this instance wants the second forward (an option may turn it off).</summary>
+    bool ReevaluatesBatch { get; }
+
+    /// <summary>After the optimizer step, from the same batch's task losses at the new parameters (T, on the device).</summary>
+    void AfterStep(View<T> lossesAfterStep);
+}

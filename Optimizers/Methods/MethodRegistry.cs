@@ -38,6 +38,8 @@ public static class MethodRegistry
         Register(GeometricLossWeighting<float>.Method);
         Register(RandomLossWeighting<float>.Method);
         Register(ImtlLossWeighting<float>.Method);
+        Register(FamoWeighting<float>.Method);
+        Register(GradNormWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);
         Register(ProjectionCombiner<float>.Method);

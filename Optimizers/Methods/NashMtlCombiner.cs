@@ -18,7 +18,7 @@ namespace Engine.Optimizers;
 /// disagreement point; the reference keeps its previous α when ECOS fails. (3) A zero-gradient task is left out
 /// (α = 0; the reference's problem is then infeasible). (4) With <c>update-every</c> the per-task gradients are still
 /// computed every step (the reference skips them). The task weights only matter where they are 0: the solution is
-/// scale-invariant (αᵢ ∝ 1/wᵢ). Maths: docs/maths.md §18.10.
+/// scale-invariant (αᵢ ∝ 1/wᵢ). Maths: docs/maths.md §18.12.
 /// </summary>
 public sealed class NashMtlCombiner<T>(Backend<T> backend, double maxNorm = 1.0, int updateEvery = 1, int maxIterations = 100)
     : GramCombiner<T>(backend) where T : unmanaged, IFloatingPointIeee754<T>

@@ -86,3 +86,13 @@ public abstract class TaskWeighting<T> : ITaskWeighting<T> where T : unmanaged, 
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>A loss weighting that also reads the step's per-task gradients of the shared parameters (GradNorm): the step
+/// computes them when the weighting declares <see cref="MethodNeeds.SharedGradients"/> and calls
+/// <see cref="ObserveTaskGradients"/> after the combiner has used this step's <see cref="ITaskWeighting{T}.Weights"/>.</summary>
+public interface ITaskGradientWeighting<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>From the UNWEIGHTED task gradients [Tasks × <paramref name="length"/>] of the shared parameters and the
+    /// step's losses (T), on the device; updates what the next step's weights will be (no host read).</summary>
+    void ObserveTaskGradients(View<T> taskGradients, int length, View<T> taskLosses);
+}

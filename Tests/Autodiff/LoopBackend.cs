@@ -303,6 +303,17 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int i = 0; i < P.Length; i++) D[i] = (accumulate ? D[i] : T.Zero) + up * two * (P[i] - Tt[i]) / n;
     }
 
+    /// <summary>p = softmax(z) by the max shift; returns the max m and S = Σ e^{z − m}.</summary>
+    private static (T Max, T Sum) Softmax(ReadOnlySpan<T> z, Span<T> p)
+    {
+        T max = z[0];
+        foreach (var v in z) max = T.Max(max, v);
+        T sum = T.Zero;
+        foreach (var v in z) sum += T.Exp(v - max);
+        for (int j = 0; j < z.Length; j++) p[j] = T.Exp(z[j] - max) / sum;
+        return (max, sum);
+    }
+
     public override void SoftmaxCrossEntropyForward(View<T> logits, View<int> labels, int batch, int classes, View<T> probabilities, View<T> loss)
     {
         var Z = S(logits); var Y = S(labels); var P = S(probabilities);
@@ -310,11 +321,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int i = 0; i < batch; i++)
         {
             var z = Z.Slice(i * classes, classes);
-            T max = z[0];
-            foreach (var v in z) max = T.Max(max, v);
-            T sum = T.Zero;
-            foreach (var v in z) sum += T.Exp(v - max);
-            for (int j = 0; j < classes; j++) P[i * classes + j] = T.Exp(z[j] - max) / sum;
+            var (max, sum) = Softmax(z, P.Slice(i * classes, classes));
             total += T.Log(sum) - (z[Y[i]] - max);
         }
         S(loss)[0] = total / T.CreateChecked(batch);
@@ -370,11 +377,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         for (int i = 0; i < batch; i++)
         {
             var z = Z.Slice(i * classes, classes);
-            T max = z[0];
-            foreach (var v in z) max = T.Max(max, v);
-            T sum = T.Zero;
-            foreach (var v in z) sum += T.Exp(v - max);
-            for (int j = 0; j < classes; j++) P[i * classes + j] = T.Exp(z[j] - max) / sum;
+            var (max, sum) = Softmax(z, P.Slice(i * classes, classes));
             if (Y[i] >= 0) { total += T.Log(sum) - (z[Y[i]] - max); n++; }
         }
         S(count)[0] = T.CreateChecked(n);
@@ -391,6 +394,83 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
                 T g = Y[i] < 0 ? T.Zero : up * (P[i * classes + j] - (j == Y[i] ? T.One : T.Zero)) / n;
                 D[i * classes + j] = (accumulate ? D[i * classes + j] : T.Zero) + g;
             }
+    }
+
+    public override void WeightedSoftmaxCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> classWeights, T smoothing,
+        int batch, int classes, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities); var R = S(rowWeights); var W = S(classWeights);
+        T total = T.Zero, d = T.Zero, k = T.CreateChecked(classes); int n = 0;
+        for (int i = 0; i < batch; i++)
+        {
+            var z = Z.Slice(i * classes, classes);
+            var (max, sum) = Softmax(z, P.Slice(i * classes, classes));
+            if (Y[i] < 0) continue;
+            n++;
+            T r = R.IsEmpty ? T.One : R[i], wy = W.IsEmpty ? T.One : W[Y[i]];
+            d += r * wy;
+            for (int j = 0; j < classes; j++)                 // −Σ_j q_j log p_j with q_j = (1 − ε)w_y[j = y] + (ε/K)w_j
+            {
+                T q = (j == Y[i] ? (T.One - smoothing) * wy : T.Zero) + smoothing / k * (W.IsEmpty ? T.One : W[j]);
+                total -= r * q * (z[j] - max - T.Log(sum));
+            }
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
+    }
+
+    public override void WeightedSoftmaxCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> classWeights, T smoothing,
+        int batch, int classes, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); var R = S(rowWeights); var W = S(classWeights);
+        T up = S(upstream)[0], d = S(weightSum)[0], k = T.CreateChecked(classes);
+        for (int i = 0; i < batch; i++)
+            for (int j = 0; j < classes; j++)
+            {
+                T g = T.Zero;
+                if (Y[i] >= 0 && d > T.Zero)
+                    for (int l = 0; l < classes; l++)           // Σ_l q_l ∂(−log p_l)/∂z_j = Σ_l q_l (p_j − [l = j])
+                    {
+                        T q = (l == Y[i] ? (T.One - smoothing) * (W.IsEmpty ? T.One : W[Y[i]]) : T.Zero) + smoothing / k * (W.IsEmpty ? T.One : W[l]);
+                        g += up * (R.IsEmpty ? T.One : R[i]) * q * (P[i * classes + j] - (l == j ? T.One : T.Zero)) / d;
+                    }
+                D[i * classes + j] = (accumulate ? D[i * classes + j] : T.Zero) + g;
+            }
+    }
+
+    public override void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
+        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+    {
+        var Z = S(logits); var Y = S(labels); var P = S(probabilities); var R = S(rowWeights); var W = S(positiveWeights);
+        T total = T.Zero, d = T.Zero; int n = 0;
+        for (int i = 0; i < Z.Length; i++)
+        {
+            T z = Z[i], sigma = T.One / (T.One + T.Exp(-z));
+            P[i] = sigma;
+            if (Y[i] < 0) continue;
+            T r = R.IsEmpty ? T.One : R[i / columns];
+            n++;
+            d += r;                                        // −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z)
+            T softplus(T x) => T.Max(x, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(x)));
+            total += r * (Y[i] == 1 ? W[i % columns] * softplus(-z) : softplus(z));
+        }
+        S(count)[0] = T.CreateChecked(n);
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
+    }
+
+    public override void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
+        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+    {
+        var P = S(probabilities); var Y = S(labels); var D = S(dLogits); var R = S(rowWeights); var W = S(positiveWeights);
+        T up = S(upstream)[0], d = S(weightSum)[0];
+        for (int i = 0; i < P.Length; i++)
+        {
+            T g = T.Zero;   // ∂/∂z of −p·log σ(z) is −p(1 − σ); of −log(1 − σ(z)) it is σ
+            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (Y[i] == 1 ? -W[i % columns] * (T.One - P[i]) : P[i]) / d;
+            D[i] = (accumulate ? D[i] : T.Zero) + g;
+        }
     }
 
     public override void MaskedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> probabilities, View<T> loss, View<T> count)
@@ -492,6 +572,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotSupportedException();
     public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();
     public override void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer, SgdSettings settings, View<T> control) => throw new NotSupportedException();
+    public override void RmsPropStep(View<T> parameters, View<T> gradients, View<T> squareAverage, View<T> gradientAverage, View<T> momentumBuffer, RmsPropSettings settings, View<T> control) => throw new NotSupportedException();
     public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotSupportedException();
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
     public override void AdvanceStep(View<T> control) => throw new NotSupportedException();
@@ -500,6 +581,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
+    public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase) => throw new NotSupportedException();
     public override void Dropout(View<T> input, DropoutMask mask, View<T> output, bool accumulate)
     {
         var x = S(input); var y = S(output);
@@ -566,6 +648,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void NashMtlCoefficients(View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm, bool update, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings) => throw new NotSupportedException();
     public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 
     public override void EmbeddingGather(View<T> x, View<T> table, EmbeddingLayout l, View<T> y)
@@ -590,5 +673,16 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         var xs = S(x); var ys = S(y);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < width; j++) ys[r * yCols + j] = xs[r * xCols + j];
+    }
+
+    public override void CopyColumnBlock(View<T> x, View<T> y, ColumnBlock b)
+    {
+        var xs = S(x); var ys = S(y);
+        for (int r = 0; r < b.Rows; r++)
+            for (int j = 0; j < b.Width; j++)
+            {
+                int to = r * b.YCols + b.YOffset + j;
+                ys[to] = (b.Accumulate ? ys[to] : T.Zero) + xs[r * b.XCols + b.XOffset + j];
+            }
     }
 }

@@ -28,7 +28,7 @@ public class CliErrorTests : IDisposable
     [InlineData(new[] { "train", "--hidden", "64,x" }, "--hidden")]
     [InlineData(new[] { "train", "--hidden", "0" }, "--hidden")]
     [InlineData(new[] { "train", "--combine", "average" }, "average")]
-    [InlineData(new[] { "train", "--optimizer", "rmsprop" }, "rmsprop")]
+    [InlineData(new[] { "train", "--optimizer", "lamb" }, "lamb")]
     [InlineData(new[] { "train", "--test", "1.5" }, "--test")]
     [InlineData(new[] { "train", "--validation", "0.5", "--test", "0.5" }, "no rows to train")]
     [InlineData(new[] { "train", "--patience", "3" }, "--validation")]

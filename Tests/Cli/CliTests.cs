@@ -240,7 +240,7 @@ public class CliTests : IDisposable
             "--epochs", "--batch-size", "--seed", "--device", "--init-weights", "--save", "--patience", "--validation", "--test",
             "--baselines", "--report", "--data", "--delimiter", "--min-delta", "--pcgrad-reduction", "--projection-reference",
             "--diagnostics", "--cagrad-c", "--dwa-temperature", "--dampening", "--no-bias-correction", "--head-decay",
-            "--output-activation", "--init <",
+            "--output-activation", "--init <", "--alpha", "--centered",
         })
             Assert.Contains(flag, r.Output);
     }
@@ -281,6 +281,7 @@ public class CliTests : IDisposable
             ["--weighting", "loss-balanced"], ["--weighting", "dwa"], ["--weighting", "uncertainty"],
             ["--activation", "tanh", "--hidden", "8,8", "--task-weight", "y=2", "--head-lr", "label=0.001"],
             ["--optimizer", "sgd", "--momentum", "0.9", "--dampening", "0.1"], ["--no-bias-correction"],
+            ["--optimizer", "rmsprop", "--lr", "0.001", "--momentum", "0.5", "--centered", "--alpha", "0.9", "--weight-decay", "0.01"],
             ["--head-decay", "label=0.01", "--output-activation", "identity", "--init", "xavier-uniform"],
             ["--hidden", "8", "--batch-size", "0"],
         ];

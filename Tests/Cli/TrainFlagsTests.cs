@@ -44,6 +44,16 @@ public class TrainFlagsTests
     }
 
     [Fact]
+    public void Rmsprop_flags_reach_the_step_options_and_eps_defaults_to_the_optimizers_own()
+    {
+        var rms = Bind("--optimizer", "rmsprop", "--alpha", "0.9", "--centered", "--momentum", "0.5", "--eps", "1e-6").Step;
+        Assert.Equal((OptimizerKind.RmsProp, 0.9, true, 0.5, (double?)1e-6), (rms.Optimizer, rms.Alpha, rms.Centered, rms.Momentum, rms.Epsilon));
+        var defaults = Bind("--optimizer", "rmsprop").Step;
+        Assert.Equal((0.99, false, 0.0, (double?)null), (defaults.Alpha, defaults.Centered, defaults.Momentum, defaults.Epsilon));
+        Assert.Null(Bind().Step.Epsilon); // null: the optimizer's PyTorch default (1e-8 for adam and rmsprop)
+    }
+
+    [Fact]
     public void Model_flags_reach_the_settings()
     {
         var s = Bind("--head-decay", "a=0.01", "--head-decay", "b=0", "--output-activation", "tanh", "--init", "kaiming-uniform");
@@ -61,6 +71,17 @@ public class TrainFlagsTests
     [InlineData(new[] { "train", "--optimizer", "sgd", "--dampening", "0.5" }, "--momentum")]
     [InlineData(new[] { "train", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--dampening", "0.5" }, "--nesterov")]
     [InlineData(new[] { "train", "--optimizer", "sgd", "--no-bias-correction" }, "--no-bias-correction")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--alpha", "1.5" }, "--alpha")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--alpha", "-0.1" }, "--alpha")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--eps", "-1" }, "--eps")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--momentum", "1.5" }, "--momentum")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--momentum", "0.9", "--nesterov" }, "--nesterov")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--amsgrad" }, "--amsgrad")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--no-bias-correction" }, "--no-bias-correction")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--momentum", "0.9", "--dampening", "0.1" }, "--dampening")]
+    [InlineData(new[] { "train", "--centered" }, "--optimizer rmsprop")]
+    [InlineData(new[] { "train", "--optimizer", "sgd", "--alpha", "0.9" }, "--alpha")]
+    [InlineData(new[] { "train", "--optimizer", "sgd", "--eps", "1e-6" }, "--eps")]
     [InlineData(new[] { "train", "--head-decay", "a=-1" }, "--head-decay")]
     [InlineData(new[] { "train", "--head-decay", "a" }, "NAME=NUMBER")]
     [InlineData(new[] { "train", "--init", "zeros" }, "zeros")]

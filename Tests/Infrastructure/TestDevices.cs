@@ -40,6 +40,17 @@ public static class TestDevices
         }
     }
 
+    /// <summary>Every float32 device with a switch off and on (e.g. overwrite/accumulate, end to end/detached), for [MemberData].</summary>
+    public static TheoryData<string, bool> Float32WithSwitch
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (var name in Selected()) { data.Add(name, false); data.Add(name, true); }
+            return data;
+        }
+    }
+
     private static IEnumerable<string> Selected()
     {
         string? only = Environment.GetEnvironmentVariable("ENGINE_TEST_DEVICES");

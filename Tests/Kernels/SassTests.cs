@@ -104,11 +104,13 @@ public class SassTests
 
     /// <summary>The bandwidth-bound streaming kernels (Kernels/Ilgpu/IlgpuStreaming.cs): their hot loop is the float4
     /// grid-stride loop, and every global load and store in it is 128-bit — one per buffer (θ, g, m, v, and vMax only in
-    /// the AMSGrad kernel, which is compiled apart so the plain kernel's loop neither loads vMax nor branches on it).</summary>
+    /// the AMSGrad kernel, which is compiled apart so the plain kernel's loop neither loads vMax nor branches on it; RMSprop's
+/// one kernel holds ḡ and the momentum buffer behind uniform flags).</summary>
     [Theory]
     [InlineData("IlgpuBackend.AdamKernel<WithoutAmsGrad>", 4, 3)]
     [InlineData("IlgpuBackend.AdamKernel<WithAmsGrad>", 5, 4)]
     [InlineData("IlgpuBackend.SgdKernel", 3, 2)]
+    [InlineData("IlgpuBackend.RmsPropKernel", 5, 4)]           // θ, g, v, and ḡ and buf (each only when centered / with momentum)
     [InlineData("IlgpuBackend.ScaleByScalarKernel", 2, 1)]     // x, and y when accumulating
     [InlineData("IlgpuBackend.LinearKernel", 3, 1)]            // a, b, result (each only when the operation reads it)
     [InlineData("IlgpuBackend.ActivationForwardKernel", 1, 1)]

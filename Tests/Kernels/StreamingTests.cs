@@ -127,6 +127,50 @@ public class StreamingTests
         Tolerance.AllClose(buffer, backend.ToArray(bv), 1e-5, 1e-6, $"momentum buffer on {device}");
     }
 
+    public static TheoryData<string, int, bool, bool> RmsPropCases()
+    {
+        var data = new TheoryData<string, int, bool, bool>();
+        foreach (var device in TestDevices.Float32)
+            foreach (int phase in new[] { 0, 1, 3, -1 })
+                foreach (var (centered, momentum) in new[] { (false, false), (true, true), (true, false), (false, true) })
+                    data.Add(device.Data, phase, centered, momentum);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RmsPropCases))]
+    public void RmsProp_at_every_alignment_phase_matches_the_float64_reference(string device, int phase, bool centered, bool momentum)
+    {
+        // Tolerance: 3 float32 steps of up to lr/√(1−α) ≈ 0.1 on θ ~ 1 (as RmsPropTests): rtol 1e-5, atol 1e-6.
+        var backend = TestDevices.Get(device);
+        int n = 40_002, offset = phase < 0 ? 1 : phase, stateOffset = phase < 0 ? 2 : phase;
+        var settings = new RmsPropSettings(0.01, Alpha: 0.9, WeightDecay: 0.05, Momentum: momentum ? 0.9 : 0, Centered: centered);
+        var theta = TestModel<float>.Rounded(Tolerance.Random(n, seed: 12));
+        var state = new RmsPropReference.State(n);
+        using var p = Buffer(backend, n + 4, offset, theta, out var pv);
+        using var g = Buffer(backend, n + 4, offset, new double[n], out var gv);
+        using var v = Buffer(backend, n + 4, stateOffset, new double[n], out var vv);
+        using var a = Buffer(backend, n + 4, stateOffset, new double[n], out var av);
+        using var b = Buffer(backend, n + 4, stateOffset, new double[n], out var bv);
+        using var control = backend.Allocate<float>(StepControl.Length);
+        for (int step = 1; step <= 3; step++)
+        {
+            var grad = TestModel<float>.Rounded(Tolerance.Random(n, seed: 30 + step, lo: -3, hi: 3));
+            backend.Upload<float>(Tolerance.ToFloat(grad), gv);
+            backend.Upload<float>([0.5f, 0f, step, float.NaN, 0f], control.View); // scale ½, not skipped, t = step
+            backend.RmsPropStep(pv, gv, vv, centered ? av : default, momentum ? bv : default, settings, control.View);
+            RmsPropReference.Step(theta, grad, state, settings, scale: 0.5);
+        }
+        Tolerance.AllClose(theta, backend.ToArray(pv), 1e-5, 1e-6, $"θ on {device}");
+        Tolerance.AllClose(state.SquareAverage, backend.ToArray(vv), 1e-5, 1e-9, $"v on {device}");
+        if (centered) Tolerance.AllClose(state.GradientAverage, backend.ToArray(av), 1e-5, 1e-7, $"ḡ on {device}");
+        else Assert.All(backend.ToArray(a.View), value => Assert.Equal(0f, value)); // a buffer that is off is not written
+        if (momentum) Tolerance.AllClose(state.MomentumBuffer, backend.ToArray(bv), 1e-5, 1e-5, $"buf on {device}");
+        else Assert.All(backend.ToArray(b.View), value => Assert.Equal(0f, value));
+        Assert.All(backend.ToArray(p.View)[..offset], value => Assert.Equal(0f, value));
+        Assert.All(backend.ToArray(p.View)[(offset + n)..], value => Assert.Equal(0f, value));
+    }
+
     /// <summary>A zeroed buffer of <paramref name="size"/> floats with <paramref name="values"/> uploaded at
     /// <paramref name="offset"/>; <paramref name="view"/> is that window.</summary>
     private static DeviceBuffer<float> Buffer(Backend<float> backend, int size, int offset, double[] values, out View<float> view)

@@ -118,15 +118,7 @@ public class AdamTests
         Assert.Equal(6, adam.Control.ReadStepCount());
     }
 
-    public static TheoryData<string, int, int> Float32Cases()
-    {
-        var data = new TheoryData<string, int, int>();
-        foreach (var device in TestDevices.Float32)
-            foreach (int n in new[] { 1, 7, 33, 257, 1000 })
-                foreach (int config in new[] { 0, 2, 3, 5 })
-                    data.Add(device.Data, n, config);
-        return data;
-    }
+    public static TheoryData<string, int, int> Float32Cases() => OptimizerTestCases.DevicesSizesConfigs(0, 2, 3, 5);
 
     [Theory]
     [MemberData(nameof(Float32Cases))]
@@ -226,14 +218,10 @@ public class AdamTests
         var head = new ParameterGroup("head", ["p2"]) { LearningRate = 0.1 };
         using var adam = new Adam<float>(backend, model.Parameters, new AdamOptions { AmsGrad = true, Groups = [head], Schedule = new CosineSchedule(100) { WarmupSteps = 3 } });
         using var clipper = new GradientClipper<float>(backend, model.Parameters, adam.Control);
-        clipper.Clip(1.0);
-        adam.Step(); // warm-up: JIT, first-call paths
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        OptimizerTestCases.AssertAllocatesNothingOnceWarm(() =>
         {
             clipper.Clip(1.0);
             adam.Step();
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        });
     }
 }

@@ -28,24 +28,32 @@ public class OptimizerStateTests
         }
     }
 
-    public static TheoryData<string, bool> Cases()
+    private static RmsPropOptions RmsPropOptions => new()
     {
-        var data = new TheoryData<string, bool>();
+        LearningRate = 0.01, Momentum = 0.9, Centered = true, WeightDecay = 0.01, Schedule = new StepSchedule(3, 0.5),
+    };
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (bool adam in new[] { true, false })
-                data.Add(device.Data, adam);
+            foreach (string optimizer in new[] { "adam", "sgd", "rmsprop" })
+                data.Add(device.Data, optimizer);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Save_then_restore_continues_the_identical_trajectory(string device, bool adam)
+    public void Save_then_restore_continues_the_identical_trajectory(string device, string optimizer)
     {
         var backend = TestDevices.Get(device);
         var theta0 = Tolerance.Random(23, seed: 77);
-        IOptimizer<float> Create(TestModel<float> m) => adam
-            ? new Adam<float>(backend, m.Parameters, AdamOptions)
-            : new Sgd<float>(backend, m.Parameters, SgdOptions);
+        IOptimizer<float> Create(TestModel<float> m) => optimizer switch
+        {
+            "adam" => new Adam<float>(backend, m.Parameters, AdamOptions),
+            "sgd" => new Sgd<float>(backend, m.Parameters, SgdOptions),
+            _ => new RmsProp<float>(backend, m.Parameters, RmsPropOptions),
+        };
 
         // Uninterrupted: 8 steps.
         using var a = new TestModel<float>(backend, 20, 3);

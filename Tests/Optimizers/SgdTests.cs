@@ -83,15 +83,7 @@ public class SgdTests
         Tolerance.AllClose(theta, model.Values(), 1e-13, 1e-15, "θ");
     }
 
-    public static TheoryData<string, int, int> Float32Cases()
-    {
-        var data = new TheoryData<string, int, int>();
-        foreach (var device in TestDevices.Float32)
-            foreach (int n in new[] { 1, 7, 33, 257, 1000 })
-                foreach (int config in new[] { 0, 2, 4 })
-                    data.Add(device.Data, n, config);
-        return data;
-    }
+    public static TheoryData<string, int, int> Float32Cases() => OptimizerTestCases.DevicesSizesConfigs(0, 2, 4);
 
     [Theory]
     [MemberData(nameof(Float32Cases))]

@@ -40,6 +40,34 @@ public class AllocationTests
         Assert.Equal(24, step.ReadStatistics().Steps);
     }
 
+    /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
+    /// the product's probability and a regression's value (the column concatenation), end to end and detached.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach)
+    {
+        var cpu = new CpuBackend<float>();
+        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        {
+            Tower = [4],
+            Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctcvr", "ctr"] }, DetachInputs = detach },
+        };
+        using var model = MultiTaskModel.Create(spec, cpu);
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
+        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]),
+            TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
+        using var device = DeviceDataset.Upload(model, data, shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0 }, 16);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     public static TheoryData<CombinationMethod, string, string> Schedules => new()
     {
         { CombinationMethod.Sum, nameof(WorkerSchedule.Normal), nameof(WorkerSchedule.Normal) },
@@ -93,7 +121,7 @@ public class AllocationTests
     public static TheoryData<string, string, string> MethodSchedules()
     {
         var data = new TheoryData<string, string, string>();
-        foreach (var method in new[] { "rlw", "rlw+mgda", "gls", "gls+pcgrad", "uncertainty+mgda", "dwa+cagrad", "graddrop", "loss-balanced+projection" })
+        foreach (var method in new[] { "rlw", "rlw+mgda", "gls", "gls+pcgrad", "uncertainty+mgda", "dwa+cagrad", "graddrop", "loss-balanced+projection", "famo", "famo+mgda", "gradnorm", "gradnorm+mgda" })
         {
             data.Add(method, nameof(WorkerSchedule.HelpersOnly), nameof(WorkerSchedule.CallerOnly));
             data.Add(method, nameof(WorkerSchedule.CallerOnly), nameof(WorkerSchedule.HelpersOnly));

@@ -59,13 +59,29 @@ public class ModelCheckpointTests
         Assert.NotEqual(Cpu.ToArray(model.Parameters.Values), Cpu.ToArray(fresh.Parameters.Values)); // the state mattered
     }
 
-    [Fact]
-    public void Resuming_from_a_checkpoint_continues_exactly_like_an_uninterrupted_run()
+    /// <summary>Each optimizer's options for the resume test, and the state buffers its checkpoint must hold.</summary>
+    private static (StepOptions Options, string[] State) ResumeSetup(string optimizer) => optimizer switch
+    {
+        "adam" => (new StepOptions { LearningRate = 0.01, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5, AmsGrad = true },
+            ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+        "rmsprop" => (new StepOptions
+        {
+            Optimizer = OptimizerKind.RmsProp, LearningRate = 0.01, Momentum = 0.9, Centered = true, Alpha = 0.95, WeightDecay = 0.01,
+            MaxGradNorm = 1.0, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5,
+        }, ["square_avg", "grad_avg", "momentum_buffer"]),
+        _ => throw new ArgumentOutOfRangeException(nameof(optimizer)),
+    };
+
+    public static TheoryData<string> ResumeOptimizers() => ["adam", "rmsprop"];
+
+    [Theory]
+    [MemberData(nameof(ResumeOptimizers))]
+    public void Resuming_from_a_checkpoint_continues_exactly_like_an_uninterrupted_run(string optimizer)
     {
         using var dir = new TempDirectory();
         string path = dir.File_("resume.safetensors");
         var data = Problems.Data(16, seed: 3);
-        var options = new StepOptions { LearningRate = 0.01, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5, AmsGrad = true };
+        var (options, stateNames) = ResumeSetup(optimizer);
 
         using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
         using (var device = DeviceDataset.Upload(uninterrupted, data))
@@ -82,15 +98,24 @@ public class ModelCheckpointTests
             first.Save(path, optimizerState: step.Optimizer.SaveState());
         }
 
+        var checkpoint = Checkpoint.Load(path);
+        foreach (string name in stateNames) // PyTorch's state names under the optimizer. prefix
+            Assert.True(checkpoint.Tensors.Contains($"optimizer.{name}.trunk.0.weight"), $"optimizer.{name}.trunk.0.weight is saved");
         using var resumed = MultiTaskModel.Load(path, Cpu);
         using (var device = DeviceDataset.Upload(resumed, data))
         using (var step = new TrainingStep(resumed, options, 16))
         {
-            step.Optimizer.LoadState(MultiTaskModel.ReadOptimizerState(Checkpoint.Load(path))!);
+            step.Optimizer.LoadState(MultiTaskModel.ReadOptimizerState(checkpoint)!);
             Assert.Equal(0.01 * 0.25, step.Optimizer.CurrentLearningRate(), 15); // the schedule resumes at step 2
             step.Run(device, 0, 16);
         }
         Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+
+        using var fresh = MultiTaskModel.Load(path, Cpu); // the same step without the state ends elsewhere: the state mattered
+        using (var device = DeviceDataset.Upload(fresh, data))
+        using (var step = new TrainingStep(fresh, options, 16))
+            step.Run(device, 0, 16);
+        Assert.NotEqual(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(fresh.Parameters.Values));
     }
 
     [Fact]

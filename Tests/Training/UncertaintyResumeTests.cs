@@ -8,7 +8,7 @@ using Engine.Training;
 namespace Engine.Tests.Training;
 
 /// <summary>
-/// Uncertainty weighting's log-variances sᵢ are training state outside the model: <see cref="TrainingStep.SaveState"/>
+/// Uncertainty weighting's log-variances sᵢ (and FAMO's logits) are training state outside the model: <see cref="TrainingStep.SaveState"/>
 /// saves them (values and Adam moments) with the optimizer's state, and a run resumed from a checkpoint continues exactly
 /// as an uninterrupted one, sᵢ included.
 /// </summary>
@@ -91,5 +91,95 @@ public class UncertaintyResumeTests
         var refused = Assert.Throws<ArgumentException>(() =>
             new Trainer(Options(1) with { InitialOptimizerState = plain.OptimizerState }).Fit(learned, data, cancellationToken: Ct));
         Assert.Contains($"'{LogVariances}'", refused.Message);
+    }
+
+    private static TrainerOptions Famo(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "famo", MethodOptions = new Dictionary<string, string> { ["w-lr"] = "0.1" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>FAMO's state (logits, their Adam moments, the previous losses, the counters) is the method's own, not a
+    /// learned parameter: saved as <c>method.famo.*</c>, and a resumed run continues exactly as the uninterrupted one.</summary>
+    [Fact]
+    public void Famo_resumes_its_logits_moments_and_previous_losses_exactly()
+    {
+        string logits = TrainingStep.MethodStateBuffer + ".famo.logits";
+        string[] names = ["logits", "exp_avg", "exp_avg_sq", "previous_losses", "counters"];
+        AssertMethodStateResumesExactly(Famo, logits, saved =>
+        {
+            foreach (var n in names) Assert.Contains($"{TrainingStep.MethodStateBuffer}.famo.{n}", saved.Keys);
+            var w = saved[logits];
+            Assert.True(Math.Abs(w[0] - w[1]) > 1e-3, $"the logits moved apart: ({w[0]}, {w[1]})");   // the test can tell
+            Assert.Equal([2f, 1f], saved[TrainingStep.MethodStateBuffer + ".famo.counters"]); // 2 Adam steps, L′ held
+        });
+    }
+
+    private static TrainerOptions GradNorm(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "gradnorm", LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>GradNorm's weights are not parameters of any optimizer of the step: they, their Adam moments, Lᵢ(0) and the
+    /// update count live in its own device state, saved as <c>method.gradnorm.*</c>; 3 epochs, a checkpoint and 3 more equal
+    /// 6 uninterrupted epochs bit for bit.</summary>
+    [Fact]
+    public void GradNorm_resumes_its_weights_moments_and_initial_losses_exactly()
+    {
+        string weights = TrainingStep.MethodStateBuffer + ".gradnorm.weight", prefix = TrainingStep.MethodStateBuffer + ".gradnorm.";
+        AssertMethodStateResumesExactly(GradNorm, weights, saved =>
+        {
+            Assert.Equal(2, saved[weights].Length);
+            Assert.All(saved[weights], w => Assert.NotEqual(1f, w));                            // they moved: the test can tell
+            Assert.Equal(2f, saved[weights].Sum(), 1e-5);
+            Assert.All(saved[prefix + "initial_loss"], l => Assert.True(l > 0));
+            Assert.Equal([3f], saved[prefix + "step"]);
+            Assert.Contains(prefix + "exp_avg_sq", saved.Keys);
+        });
+    }
+
+    /// <summary>A method's own state (<c>method.{name}</c>): 3 epochs of <paramref name="options"/>, a checkpoint (after
+    /// <paramref name="checkHalf"/> on the saved tensors), 3 more epochs from it equal 6 uninterrupted epochs bit for bit
+    /// (the model, every optimizer tensor, the scalars). Without <paramref name="key"/> the resume is refused by name; a run
+    /// of <c>static</c> refuses the state.</summary>
+    private static void AssertMethodStateResumesExactly(Func<int, TrainerOptions> options, string key, Action<IReadOnlyDictionary<string, float[]>> checkHalf)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File_("half.safetensors");
+        var data = Problems.Data(32, seed: 5);
+
+        using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var whole = new Trainer(options(6)).Fit(uninterrupted, data, cancellationToken: Ct);
+
+        using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
+        {
+            var half = new Trainer(options(3)).Fit(first, data, cancellationToken: Ct);
+            checkHalf(half.OptimizerState.Tensors);
+            first.Save(path, optimizerState: half.OptimizerState);
+        }
+        var checkpoint = Checkpoint.Load(path);
+        Assert.True(checkpoint.Tensors.Contains("optimizer." + key));
+        using var resumed = MultiTaskModel.Load(path, Cpu);
+        var rest = new Trainer(options(3) with { InitialOptimizerState = MultiTaskModel.ReadOptimizerState(checkpoint) })
+            .Fit(resumed, data, cancellationToken: Ct);
+
+        Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+        Assert.Equal(whole.OptimizerState.Tensors.Keys.Order(), rest.OptimizerState.Tensors.Keys.Order());
+        foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
+        Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
+
+        // Without it the resume is refused by name (it would restart the state); a run whose method keeps none refuses it.
+        var saved = MultiTaskModel.ReadOptimizerState(checkpoint)!;
+        var stripped = new OptimizerState<float>(saved.Tensors.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value), saved.Scalars);
+        using var forgetful = MultiTaskModel.Load(path, Cpu);
+        var missing = Assert.Throws<ArgumentException>(() =>
+            new Trainer(options(1) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains($"'{key}'", missing.Message);
+        var unknown = Assert.Throws<ArgumentException>(() =>
+            new Trainer(Options(1, method: "static") with { InitialOptimizerState = saved }).Fit(forgetful, data, cancellationToken: Ct));
+        Assert.Contains(key[..(key.LastIndexOf('.') + 1)], unknown.Message);
     }
 }

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text;
+using Engine.Data;
+using Engine.Experiments;
+using Engine.Kernels.Cpu;
+using Engine.Optimizers;
+using Engine.Training;
+
+namespace Engine.Bench.Methods;
+
+/// <summary>
+/// <c>dotnet run -c Release --project Bench -- methods [--seeds 1,2,3] [--datasets energy,wine] [--methods a,b,…]
+/// [--threads 2] [--out FILE]</c>: the results tables of the method library. Every registered method (loss weightings,
+/// gradient methods and presets, read from <see cref="MethodRegistry"/>: a method registered later gets its row without
+/// an edit here) is trained by <see cref="Experiment.Run(ExperimentSettings, Kernels.Backend{float}, Func{string, int, IProgress{EpochReport}?}?, CancellationToken)"/>
+/// on each bundled dataset with each seed (the seed sets the split, the initial weights and the batch order), with the
+/// default settings of <c>mtl train</c> for that dataset and only <c>--method</c> changed. Each row reports, over the
+/// seeds, the mean ± sample standard deviation of every task's primary test metric (original units) and of Δm against
+/// the single-task models of the same seed (trained once per seed, with the same settings). Each run's training seconds
+/// go to the progress lines on stderr only: wall time on a shared machine is not a step cost (MethodStepBenchmarks is).
+/// A run that fails (diverged, or the method refuses the data) is reported with its reason, not dropped.
+/// </summary>
+public static class MethodTableCommand
+{
+    private sealed record MethodRun(string Method, ulong Seed, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, string? Failure);
+
+    public static int Run(string[] args)
+    {
+        var seeds = CommandArgs.Option(args, "--seeds", "1,2,3").Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var datasets = CommandArgs.Option(args, "--datasets", "energy,wine").Split(',');
+        var only = CommandArgs.Option(args, "--methods", "");
+        int threads = int.Parse(CommandArgs.Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
+        var output = CommandArgs.Option(args, "--out", "");
+        var methods = MethodRegistry.All.Select(m => m.Name).Where(n => only.Length == 0 || only.Split(',').Contains(n)).ToArray();
+        if (methods.Length == 0) { Console.Error.WriteLine($"--methods: none of '{only}' is registered (mtl methods lists them)."); return 2; }
+
+        var text = new StringBuilder();
+        text.AppendLine($"Seeds {string.Join(", ", seeds)}; {threads} CPU threads; {Environment.ProcessorCount} logical CPUs; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}.");
+        using var backend = new CpuBackend<float>(threads);
+        foreach (var name in datasets)
+        {
+            var settings = Settings(name);
+            Console.Error.WriteLine($"{name}: single-task baselines and {methods.Length} methods × {seeds.Length} seeds");
+            var baselines = seeds.ToDictionary(s => s, s => Baselines(settings with { Seed = s }, backend));
+            var runs = new List<MethodRun>();
+            foreach (var method in methods)
+                foreach (var seed in seeds)
+                {
+                    var run = Train(settings with { Seed = seed, Step = settings.Step with { Method = method } }, method, seed, baselines[seed], backend);
+                    Console.Error.WriteLine($"  {method} seed {seed}: {(run.Failure ?? $"Δm {run.DeltaM:+0.00;-0.00} %, {run.Seconds:0.00} s")}");
+                    runs.Add(run);
+                }
+            text.AppendLine().Append(Table(name, settings, baselines, runs));
+        }
+        Console.Write(text);
+        if (output.Length > 0) File.WriteAllText(output, text.ToString());
+        return 0;
+    }
+
+    /// <summary>The default <c>mtl train</c> settings of a bundled dataset (docs/results.md): energy with its 300 epochs,
+    /// wine with 30 (quality overfits after that).</summary>
+    private static ExperimentSettings Settings(string dataset) => dataset switch
+    {
+        "energy" => new ExperimentSettings(),
+        "wine" => new ExperimentSettings { DataPath = PreparedData.BundledPath(BundledDatasets.WineQualityFile), Epochs = 30 },
+        _ => throw new ArgumentException($"--datasets: unknown dataset '{dataset}' (energy, wine)."),
+    };
+
+    /// <summary>The single-task models of one seed (Experiment's own baselines, from a run of the plain sum).</summary>
+    private static IReadOnlyList<TaskScore> Baselines(ExperimentSettings settings, CpuBackend<float> backend)
+    {
+        using var outcome = Experiment.Run(settings with { Baselines = true }, backend);
+        return [.. outcome.Report.Baselines!.Runs.SelectMany(r => r.Metrics.Test)];
+    }
+
+    private static MethodRun Train(ExperimentSettings settings, string method, ulong seed, IReadOnlyList<TaskScore> singleTask, CpuBackend<float> backend)
+    {
+        try
+        {
+            using var outcome = Experiment.Run(settings, backend);
+            var test = outcome.Report.Metrics.Test;
+            return new MethodRun(method, seed, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
+        }
+        catch (Exception e) when (e is TrainingDivergedException or ArgumentException or ExperimentSetupException or NotSupportedException)
+        {
+            return new MethodRun(method, seed, null, double.NaN, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    private static string Table(string dataset, ExperimentSettings settings, Dictionary<ulong, IReadOnlyList<TaskScore>> baselines, List<MethodRun> runs)
+    {
+        var tasks = baselines.Values.First();
+        var s = new StringBuilder();
+        s.AppendLine($"### {dataset} ({settings.Epochs} epochs, batch {settings.BatchSize}, test split)").AppendLine();
+        s.Append("| method | kind |");
+        foreach (var t in tasks) s.Append($" {t.Task} {t.PrimaryName} |");
+        s.AppendLine(" Δm % | failed runs |");
+        s.Append("|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
+        s.Append("| single-task (each task alone) | — |");
+        foreach (var t in tasks) s.Append($" {MeanSd(baselines.Values.Select(b => b.First(x => x.Task == t.Task).Primary))} |");
+        s.AppendLine(" 0 | |");
+        foreach (var group in runs.GroupBy(r => r.Method))
+        {
+            var kind = MethodRegistry.Get(group.Key).Kind switch { MethodKind.LossWeighting => "weighting", MethodKind.Gradient => "gradient", _ => "preset" };
+            var ok = group.Where(r => r.Failure is null).ToArray();
+            s.Append($"| {group.Key} | {kind} |");
+            foreach (var t in tasks) s.Append($" {MeanSd(ok.Select(r => r.Test!.First(x => x.Task == t.Task).Primary))} |");
+            s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "0.00", signed: true)} |");
+            var failed = group.Where(r => r.Failure is not null).ToArray();
+            s.AppendLine(failed.Length == 0 ? " |" : $" {failed.Length} of {group.Count()}: {failed[0].Failure!.Replace("|", "/")} |");
+        }
+        return s.ToString();
+    }
+
+    /// <summary>"mean ± sd" (sample standard deviation, n − 1; just the value for one run, empty for none).</summary>
+    internal static string MeanSd(IEnumerable<double> values, string format = "0.0000", bool signed = false)
+    {
+        var v = values.ToArray();
+        if (v.Length == 0) return "";
+        double mean = v.Average();
+        string m = mean.ToString(format, CultureInfo.InvariantCulture);
+        if (m.TrimStart('-').Trim('0', '.').Length == 0) m = m.TrimStart('-');   // −0.00 → 0.00
+        else if (signed && mean > 0) m = "+" + m;
+        if (v.Length == 1) return m;
+        double sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        return $"{m} ± {sd.ToString(format, CultureInfo.InvariantCulture)}";
+    }
+}
