@@ -67,6 +67,17 @@ public static class CombinationChecks
         Check.Positive(maxIterations, nameof(maxIterations));
     }
 
+    /// <summary>FairGrad's checks: those of every Gram solve, at least one iteration and a finite α &gt; 0.</summary>
+    public static void CheckFairGrad<T>(Backend backend, View<T> gram, int count, View<T> weights, double alpha, int maxIterations,
+        View<double> workspace, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckGramSolve(backend, gram, count, weights, workspace, FairGradSolver.WorkspaceLength(count), coefficients);
+        Check.Positive(maxIterations, nameof(maxIterations));
+        if (!(alpha > 0) || double.IsInfinity(alpha))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "FairGrad's alpha must be finite and > 0.");
+    }
+
     /// <summary>Nash-MTL's checks: those of every Gram solve, at least one iteration and a finite max-norm ≥ 0 (0: no clipping).</summary>
     public static void CheckNashMtl<T>(Backend backend, View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm,
         View<double> workspace, View<T> coefficients)

@@ -167,6 +167,13 @@ public abstract partial class Backend<T>
     public abstract void NashMtlCoefficients(View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm, bool update,
         View<double> workspace, View<T> coefficients);
 
+    /// <summary>FairGrad (Ban &amp; Ji 2024): the coefficients a (count) of the α-fair update Σᵢ βᵢwᵢgᵢ, β &gt; 0 solving
+    /// G̃β = β^(−1/<paramref name="alpha"/>) for the weighted Gram matrix G̃, in float64 on the device, one thread (Newton's
+    /// method, at most <paramref name="maxIterations"/> steps, <see cref="FairGradSolver"/>; 0 when it does not converge);
+    /// <paramref name="workspace"/>: <see cref="FairGradSolver.WorkspaceLength"/> elements.</summary>
+    public abstract void FairGradCoefficients(View<T> gram, int count, View<T> weights, double alpha, int maxIterations,
+        View<double> workspace, View<T> coefficients);
+
     /// <summary>GradVac (Wang et al. 2021): the coefficients a (count) of Σᵢ g̃ᵢ' (each g̃ᵢ = wᵢgᵢ raised to its EMA cosine
     /// targets against the others, in the order <paramref name="randomKey"/> shuffles) from the Gram matrix and the
     /// weights, in float64 on the device, one thread (<see cref="GradVacSolver"/>); the targets live in

@@ -52,6 +52,7 @@ public static class MethodRegistry
         Register(UpgradCombiner<float>.Method);
         Register(GradVacCombiner<float>.Method);
         Register(NashMtlCombiner<float>.Method);
+        Register(FairGradCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }

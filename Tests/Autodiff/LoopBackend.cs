@@ -646,6 +646,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void FairGradCoefficients(View<T> gram, int count, View<T> weights, double alpha, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void NashMtlCoefficients(View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm, bool update, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings) => throw new NotSupportedException();
