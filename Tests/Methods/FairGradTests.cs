@@ -9,7 +9,7 @@ namespace Engine.Tests.Methods;
 /// <c>fairgrad</c> (Ban &amp; Ji 2024): β against a float64 reference written here with another algorithm (cyclic
 /// coordinate minimisation, each coordinate's equation solved by bisection); LibMTL's FairGrad (scipy least_squares) run in
 /// PyTorch 1.13; the paper's special cases (α = 1 is Nash-MTL's equation, orthogonal gradients in closed form, α → ∞ equal
-/// utilities: max-min fairness) and the scaling law; the degenerate cases; float32 on every device against float64;
+/// utilities: max-min fairness, α → 0 the plain sum) and the scaling law; the degenerate cases; float32 on every device against float64;
 /// training through the registry (no allocation per warm step) and <c>mtl train --method fairgrad</c>.
 /// </summary>
 public sealed class FairGradTests
@@ -171,6 +171,22 @@ public sealed class FairGradTests
         var inverse = ReferenceBeta(gram, 1e12);   // the reference at α = 10¹²: G̃β = 1 to rounding
         Assert.All(inverse, v => Assert.True(v > 0));
         Tolerance.AllClose(inverse, beta, 1e-4, 0, "β = G̃⁻¹1");
+    }
+
+    /// <summary>The paper's α → 0 limit is utilitarian (linear scalarisation): β → 1, d → Σ g̃ᵢ. To first order in α,
+    /// βᵢ = (G̃1)ᵢ^(−α) (here G̃1 &gt; 0); with α = 10⁻³ β matches it within rtol 2e-6 (the O(α²) term is below 1e-6 for
+    /// the fixture gradients, by a float64 solve in numpy), lies within 10⁻³ of 1, and matches the reference (rtol 1e-8).</summary>
+    [Fact]
+    public void Small_alpha_tends_to_the_plain_sum()
+    {
+        var g = MethodTraining.FixtureGradients();
+        var gram = CombinationTestSupport.GramOf(g);
+        const double alpha = 1e-3;
+        var (_, beta) = Run(TestDevices.Reference, g, [1, 1, 1], alpha);
+        double[] firstOrder = [.. Enumerable.Range(0, 3).Select(i => Math.Pow(Enumerable.Range(0, 3).Sum(j => gram[i, j]), -alpha))];
+        Tolerance.AllClose(firstOrder, beta, 2e-6, 0, "β = (G̃1)^(−α) + O(α²)");
+        Assert.All(beta, v => Assert.InRange(v, 1 - 1e-3, 1));
+        Tolerance.AllClose(ReferenceBeta(gram, alpha), beta, 1e-8, 0, "reference");
     }
 
     /// <summary>Scaling every gradient by c scales β by c^(−2α/(1+α)) and the update by c^((1−α)/(1+α)) (rtol 1e-10),
