@@ -148,6 +148,21 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(p), p.AdamEpsilon, "FAMO's Adam ε must be positive and finite.");
     }
 
+    /// <summary>STCH's operands: losses and weights of one length T ≥ 1, a state of T + 2, all on <paramref name="backend"/>;
+    /// μ positive and finite, W ≥ 0.</summary>
+    public static void CheckStch<T>(Backend backend, View<T> losses, T mu, int warmupEpochs, View<T> state, View<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        Check.Length(state, losses.Length + 2, nameof(state));
+        if (!(mu > T.Zero) || !T.IsFinite(mu)) throw new ArgumentOutOfRangeException(nameof(mu), mu, "STCH's μ must be positive and finite.");
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupEpochs);
+    }
+
     /// <summary>A weight vector of at least one task on <paramref name="backend"/>.</summary>
     public static void CheckWeights<T>(Backend backend, View<T> weights) where T : unmanaged
     {

@@ -119,6 +119,14 @@ public abstract partial class Backend<T>
     /// every backend and every run, a fresh draw each step, no state on the device.</summary>
     public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
 
+    /// <summary>STCH, smooth Tchebycheff scalarization (Lin et al. 2024) as LibMTL runs it, from the device-resident task
+    /// losses and <paramref name="state"/> = [Σ warm-up-epoch losses (T), their count, epochs completed e] (float64
+    /// arithmetic, one thread). e &lt; W: <c>weights[i] = 1/(Lᵢ + 1e-20)</c> (the gradient of Σ log Lᵢ); e = W: the same,
+    /// and Lᵢ is added to the sums; e &gt; W: nᵢ = sumᵢ/count (the nadir point), ℓᵢ = log(Lᵢ/nᵢ + 1e-20), p = softmax(ℓ/μ),
+    /// <c>weights[i] = T·pᵢ/(Lᵢ + 1e-20·nᵢ)</c> (the gradient of T·μ·log Σ exp(ℓⱼ/μ)). With
+    /// <paramref name="endOfEpoch"/> only e += 1 (losses and weights are not touched).</summary>
+    public abstract void StchWeights(View<T> losses, T mu, int warmupEpochs, View<T> state, View<T> weights, bool endOfEpoch);
+
     /// <summary>FAMO (Liu et al. 2023), one step from the device-resident task losses (<see cref="FamoSolver"/>, float64
     /// arithmetic, one thread): when <paramref name="state"/> holds the previous step's losses, one Adam step on the
     /// logits w with gradient Jᵀδ + γw (δᵢ = log(L′ᵢ − m + ε) − log(Lᵢ − m + ε), J the Jacobian of softmax; skipped when

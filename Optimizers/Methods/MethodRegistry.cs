@@ -39,6 +39,7 @@ public static class MethodRegistry
         Register(RandomLossWeighting<float>.Method);
         Register(ImtlLossWeighting<float>.Method);
         Register(FamoWeighting<float>.Method);
+        Register(StchWeighting<float>.Method);
         Register(GradNormWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);

@@ -149,6 +149,7 @@ public class SassTests
     [InlineData("IlgpuBackend.UncertaintyKernel")]   // was 64 B
     [InlineData("IlgpuBackend.GeometricMeanKernel")] // was 64 B
     [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
+    [InlineData("IlgpuBackend.StchKernel")]
     public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();

@@ -116,6 +116,28 @@ public class UncertaintyResumeTests
         });
     }
 
+    private static TrainerOptions Stch(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "stch", MethodOptions = new Dictionary<string, string> { ["warmup-epochs"] = "1", ["mu"] = "0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>STCH's nadir sums, their count and the epoch counter are saved as <c>method.stch.*</c>: after 3 full-batch
+    /// epochs with W = 1 (epoch 1 summed once, epoch 2 ran STCH proper) a resumed run continues in STCH exactly as the
+    /// uninterrupted one (without the state it would restart the warm-up).</summary>
+    [Fact]
+    public void Stch_resumes_its_nadir_point_and_epoch_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".stch.";
+        AssertMethodStateResumesExactly(Stch, prefix + "epoch", saved =>
+        {
+            Assert.Equal([3f], saved[prefix + "epoch"]);
+            Assert.Equal([1f], saved[prefix + "warmup_steps"]);
+            Assert.All(saved[prefix + "warmup_loss_sums"], l => Assert.True(l > 0));
+        });
+    }
+
     private static TrainerOptions GradNorm(int epochs) => new()
     {
         Epochs = epochs,
