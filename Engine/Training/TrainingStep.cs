@@ -23,7 +23,7 @@ namespace Engine.Training;
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
+/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop/Adagrad, head parameter groups with their own learning rates); the sᵢ have their own
 /// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite;</item>
 /// <item>for a weighting that learns from the batch after the step (<see cref="IReevaluatingWeighting{T}"/>: <c>famo</c> with
 /// <c>update=same-batch</c>), the forward pass over the same batch again (same dropout masks, no backward) and its losses
@@ -631,6 +631,11 @@ public sealed class TrainingStep : IDisposable
         {
             LearningRate = o.LearningRate, Alpha = o.Alpha, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
             Momentum = o.Momentum, Centered = o.Centered, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.Adagrad => new Adagrad<float>(backend, parameters, new AdagradOptions
+        {
+            LearningRate = o.LearningRate, LearningRateDecay = o.LearningRateDecay, WeightDecay = o.WeightDecay,
+            InitialAccumulatorValue = o.InitialAccumulatorValue, Epsilon = o.Epsilon ?? 1e-10, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };

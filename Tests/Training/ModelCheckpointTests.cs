@@ -69,10 +69,15 @@ public class ModelCheckpointTests
             Optimizer = OptimizerKind.RmsProp, LearningRate = 0.01, Momentum = 0.9, Centered = true, Alpha = 0.95, WeightDecay = 0.01,
             MaxGradNorm = 1.0, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5,
         }, ["square_avg", "grad_avg", "momentum_buffer"]),
+        "adagrad" => (new StepOptions
+        {
+            Optimizer = OptimizerKind.Adagrad, LearningRate = 0.01, LearningRateDecay = 0.5, InitialAccumulatorValue = 0.1, WeightDecay = 0.01,
+            MaxGradNorm = 1.0, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5,
+        }, ["sum"]),
         _ => throw new ArgumentOutOfRangeException(nameof(optimizer)),
     };
 
-    public static TheoryData<string> ResumeOptimizers() => ["adam", "rmsprop"];
+    public static TheoryData<string> ResumeOptimizers() => ["adam", "rmsprop", "adagrad"];
 
     [Theory]
     [MemberData(nameof(ResumeOptimizers))]
