@@ -222,7 +222,7 @@ public sealed class TrainingStep : IDisposable
     /// </summary>
     public OptimizerState<float> SaveState()
     {
-        var model = _optimizer.SaveState();
+        var model = WithPlateauState(_optimizer.SaveState());
         var methodState = MethodStateBuffers();
         if (_extra is null && methodState.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
@@ -233,6 +233,40 @@ public sealed class TrainingStep : IDisposable
         }
         foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
         return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>With <see cref="Plateau"/>, the optimizer's state plus the plateau's (<see cref="PlateauSchedule.StateNames"/>: best,
+    /// bad epochs, cooldown left, reductions) among the scalars; otherwise the state as it is.</summary>
+    private OptimizerState<float> WithPlateauState(OptimizerState<float> state)
+    {
+        if (Plateau is null) return state;
+        var scalars = new Dictionary<string, double>(state.Scalars, StringComparer.Ordinal);
+        foreach (var (name, value) in Plateau.SaveState()) scalars.Add(name, value);
+        return new OptimizerState<float>(state.Tensors, scalars);
+    }
+
+    /// <summary>Checks and removes the plateau's scalars from <paramref name="state"/> and restores <see cref="Plateau"/> from them.
+    /// A state saved with a plateau schedule resumed without one, or the other way round, is refused: the learning-rate
+    /// sequence could not continue as it would have.</summary>
+    private void TakePlateauState(ref OptimizerState<float> state)
+    {
+        var scalars = state.Scalars;
+        bool saved = PlateauSchedule.StateNames.Any(scalars.ContainsKey);
+        if (Plateau is null)
+        {
+            if (saved)
+                throw new ArgumentException("The optimizer state holds a reduce-on-plateau schedule's state, but this run's schedule is not plateau: " +
+                    "resume with the same schedule (--schedule plateau).", nameof(state));
+            return;
+        }
+        foreach (string name in PlateauSchedule.StateNames)
+            if (!scalars.ContainsKey(name))
+                throw new ArgumentException($"The optimizer state has no '{name}': it was saved by a run without the plateau schedule, " +
+                    "so this run's plateau cannot resume exactly.", nameof(state));
+        Plateau.Restore(scalars[PlateauSchedule.BestName], scalars[PlateauSchedule.BadEpochsName], scalars[PlateauSchedule.CooldownLeftName],
+            scalars[PlateauSchedule.ReductionsName]);
+        state = new OptimizerState<float>(state.Tensors, scalars.Where(e => !PlateauSchedule.StateNames.Contains(e.Key))
+            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
     }
 
     /// <summary>Prefix of a method's own state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>): <c>method.{name}</c>,
@@ -254,9 +288,20 @@ public sealed class TrainingStep : IDisposable
     public void LoadState(OptimizerState<float> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var methodValues = TakeMethodState(ref state);
-        if (_extra is null) _optimizer.LoadState(state);
-        else LoadLearned(state);
+        var plateau = Plateau?.SaveState().ToArray();
+        TakePlateauState(ref state);
+        List<(View<float> View, float[] Values)> methodValues;
+        try
+        {
+            methodValues = TakeMethodState(ref state);
+            if (_extra is null) _optimizer.LoadState(state);
+            else LoadLearned(state);
+        }
+        catch when (plateau is not null)
+        {
+            Plateau!.Restore(plateau[0].Value, plateau[1].Value, plateau[2].Value, plateau[3].Value); // nothing changed
+            throw;
+        }
         foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
     }
 
