@@ -12,7 +12,7 @@ namespace Engine.Bench.Optimizers;
 /// the Copy moves 3.5·N floats from one buffer to another, as Compare/KernelComparison.cs does), and clip + Adam against Adam alone (clipping folded into the fused
 /// kernel should add one read of g, not a read and a write). Beside them the other fused optimizers over the same
 /// parameters: RMSprop plain (20 bytes per parameter: θ, g, v read, θ, v written) and centered with momentum (36 bytes:
-/// ḡ and the buffer too). Devices: the SIMD CPU path, and CUDA when this machine has it. GPU work is synchronised inside each operation so the time is the kernel's.
+/// ḡ and the buffer too), and Adagrad with lr decay (20 bytes: θ, g, the sum of squares read, θ and the sum written). Devices: the SIMD CPU path, and CUDA when this machine has it. GPU work is synchronised inside each operation so the time is the kernel's.
 /// </summary>
 [MemoryDiagnoser]
 public class AdamBenchmarks
@@ -21,6 +21,7 @@ public class AdamBenchmarks
     private FlatParameters<float> _parameters = null!;
     private Adam<float> _adam = null!;
     private RmsProp<float> _rmsProp = null!, _rmsPropCentered = null!;
+    private Adagrad<float> _adagrad = null!;
     private GradientClipper<float> _clipper = null!;
     private DeviceBuffer<float> _copySource = null!, _copyTarget = null!;
 
@@ -61,6 +62,7 @@ public class AdamBenchmarks
         _adam = new Adam<float>(_backend, _parameters, AdamOptions.AdamW());
         _rmsProp = new RmsProp<float>(_backend, _parameters, new RmsPropOptions { LearningRate = 1e-3 });
         _rmsPropCentered = new RmsProp<float>(_backend, _parameters, new RmsPropOptions { LearningRate = 1e-3, Momentum = 0.9, Centered = true });
+        _adagrad = new Adagrad<float>(_backend, _parameters, new AdagradOptions { LearningRateDecay = 1e-4 });
         _clipper = new GradientClipper<float>(_backend, _parameters, _adam.Control);
     }
 
@@ -71,6 +73,7 @@ public class AdamBenchmarks
         _adam.Dispose();
         _rmsProp.Dispose();
         _rmsPropCentered.Dispose();
+        _adagrad.Dispose();
         _copySource.Dispose();
         _copyTarget.Dispose();
         _parameters.Dispose();
@@ -106,6 +109,14 @@ public class AdamBenchmarks
     public void RmsPropCenteredMomentum()
     {
         _rmsPropCentered.Step();
+        _backend.Synchronize();
+    }
+
+    /// <summary>One fused Adagrad step with lr decay (20 bytes per parameter; the decayed rate from the device step count).</summary>
+    [Benchmark]
+    public void Adagrad()
+    {
+        _adagrad.Step();
         _backend.Synchronize();
     }
 

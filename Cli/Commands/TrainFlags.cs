@@ -59,11 +59,13 @@ internal sealed class TrainFlags
     public readonly Option<double> Lr = new("--lr") { HelpName = "LR", Description = "Learning rate.", DefaultValueFactory = _ => DefaultStep.LearningRate };
     public readonly Option<double> Beta1 = new("--beta1") { HelpName = "B1", Description = "Adam β₁.", DefaultValueFactory = _ => DefaultStep.Beta1 };
     public readonly Option<double> Beta2 = new("--beta2") { HelpName = "B2", Description = "Adam β₂.", DefaultValueFactory = _ => DefaultStep.Beta2 };
-    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw and rmsprop (default 1e-8), added outside the square root." };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
+    public readonly Option<double?> Eps = new("--eps") { HelpName = "EPS", Description = "ε of adam/adamw, rmsprop (default 1e-8) and adagrad (default 1e-10), added outside the square root." };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { HelpName = "L", Description = "Weight decay (L2 for adam, sgd, rmsprop and adagrad; decoupled for adamw).", DefaultValueFactory = _ => DefaultStep.WeightDecay };
     public readonly Option<double> Momentum = new("--momentum") { HelpName = "MU", Description = "SGD or RMSprop momentum.", DefaultValueFactory = _ => DefaultStep.Momentum };
     public readonly Option<double> Alpha = new("--alpha") { HelpName = "A", Description = "RMSprop: smoothing constant α in [0, 1] of v ← αv + (1 − α)g².", DefaultValueFactory = _ => DefaultStep.Alpha };
     public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
+    public readonly Option<double> LrDecay = new("--lr-decay") { HelpName = "D", Description = "Adagrad: step t uses lr/(1 + (t − 1)·D).", DefaultValueFactory = _ => DefaultStep.LearningRateDecay };
+    public readonly Option<double> InitialAccumulator = new("--initial-accumulator") { HelpName = "S0", Description = "Adagrad: starting value of the sum of squared gradients.", DefaultValueFactory = _ => DefaultStep.InitialAccumulatorValue };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -109,7 +111,7 @@ internal sealed class TrainFlags
         {
             Data, Delimiter, Encoding, StrictLabels, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
-            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered,
+            Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered, LrDecay, InitialAccumulator,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
             Epochs, BatchSize, Patience, Monitor, MinDelta, Device, Distributed, InitWeights, Save, Baselines, Report,
         })
@@ -179,6 +181,8 @@ internal sealed class TrainFlags
                 AmsGrad = p.GetValue(AmsGrad),
                 Alpha = InClosedUnitInterval("--alpha", p.GetValue(Alpha)),
                 Centered = p.GetValue(Centered),
+                LearningRateDecay = NonNegative("--lr-decay", p.GetValue(LrDecay)),
+                InitialAccumulatorValue = NonNegative("--initial-accumulator", p.GetValue(InitialAccumulator)),
                 BiasCorrection = !p.GetValue(NoBiasCorrection),
                 Schedule = Enum<ScheduleKind>(p, Schedule),
                 ScheduleStepSize = (int)PositiveCount("--step-size", p.GetValue(StepSize)),
@@ -256,9 +260,11 @@ internal sealed class TrainFlags
         if (!adam && !step.BiasCorrection)
             throw new UsageException($"--no-bias-correction applies to --optimizer adam or adamw, not {FlagName(step.Optimizer)}.");
         if (step.Optimizer == OptimizerKind.Sgd && step.Epsilon is not null)
-            throw new UsageException("--eps applies to --optimizer adam, adamw or rmsprop, not sgd.");
+            throw new UsageException("--eps applies to --optimizer adam, adamw, rmsprop or adagrad, not sgd.");
         if (step.Optimizer != OptimizerKind.RmsProp && (step.Alpha != DefaultStep.Alpha || step.Centered))
             throw new UsageException($"--alpha and --centered apply to --optimizer rmsprop, not {FlagName(step.Optimizer)}.");
+        if (step.Optimizer != OptimizerKind.Adagrad && (step.LearningRateDecay != 0 || step.InitialAccumulatorValue != 0))
+            throw new UsageException($"--lr-decay and --initial-accumulator apply to --optimizer adagrad, not {FlagName(step.Optimizer)}.");
         if (s.Graph is { } graph) CheckGraph(s, graph);
         var bound = Architecture.Bind(p, Hidden, s);
         if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)

@@ -7,7 +7,8 @@ namespace Engine;
 public sealed partial class MultiTaskModel
 {
     private static readonly string[] s_optimizerScalars =
-        [OptimizerState<float>.Step, OptimizerState<float>.SkippedSteps, OptimizerState<float>.ScheduleStep];
+        [OptimizerState<float>.Step, OptimizerState<float>.SkippedSteps, OptimizerState<float>.ScheduleStep,
+         PlateauSchedule.BadEpochsName, PlateauSchedule.CooldownLeftName, PlateauSchedule.ReductionsName];
 
     /// <summary>
     /// Writes the model to a safetensors checkpoint (atomically): every parameter as F32 under its
@@ -92,8 +93,9 @@ public sealed partial class MultiTaskModel
             long[] shape = slot is null ? [values.Length] : Array.ConvertAll(slot.Shape, d => (long)d);
             file.Add(CheckpointNames.Optimizer(name[..dot], parameter), SafeTensor.FromFloat32(values, shape));
         }
-        foreach (var (name, value) in state.Scalars)
-            file.Add(CheckpointNames.OptimizerPrefix + name, SafeTensor.ScalarInt64((long)value));
+        foreach (var (name, value) in state.Scalars) // counters as I64; the plateau's best loss as F64 (+∞ before the first epoch)
+            file.Add(CheckpointNames.OptimizerPrefix + name,
+                name == PlateauSchedule.BestName ? SafeTensor.ScalarFloat64(value) : SafeTensor.ScalarInt64((long)value));
     }
 
     /// <summary>
@@ -218,7 +220,13 @@ public sealed partial class MultiTaskModel
         {
             string rest = name[CheckpointNames.OptimizerPrefix.Length..];
             var tensor = checkpoint.Tensors[name];
-            if (s_optimizerScalars.Contains(rest))
+            if (rest == PlateauSchedule.BestName)
+            {
+                if (tensor.DType != SafeTensorDType.F64 || tensor.ElementCount != 1)
+                    throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"must be an F64 scalar but is {tensor.DType} [{string.Join(", ", tensor.Shape)}].");
+                scalars[rest] = tensor.ToFloat64()[0];
+            }
+            else if (s_optimizerScalars.Contains(rest))
             {
                 if (tensor.DType != SafeTensorDType.I64)
                     throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"dtype is {tensor.DType} but optimizer counters are I64.");

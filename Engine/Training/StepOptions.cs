@@ -28,6 +28,8 @@ public enum OptimizerKind
     Sgd,
     /// <summary>RMSprop with optional momentum and centering (PyTorch's <c>RMSprop</c>); weight decay is L2.</summary>
     RmsProp,
+    /// <summary>Adagrad (PyTorch's <c>Adagrad</c>): per-parameter rates from the sum of squared gradients; weight decay is L2.</summary>
+    Adagrad,
 }
 
 /// <summary>The learning-rate schedule (Engine.Optimizers' schedules), each after an optional linear warm-up.</summary>
@@ -109,7 +111,7 @@ public sealed record StepOptions
     /// <summary>Adam β₂.</summary>
     public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>ε of Adam and RMSprop; null: the optimizer's PyTorch default (1e-8).</summary>
+    /// <summary>ε of Adam, RMSprop and Adagrad; null: the optimizer's PyTorch default (1e-8; Adagrad 1e-10).</summary>
     public double? Epsilon { get; init; }
 
     /// <summary>Weight decay λ (L2 for Adam, SGD and RMSprop, decoupled for AdamW); heads may override it.</summary>
@@ -123,6 +125,12 @@ public sealed record StepOptions
 
     /// <summary>RMSprop: centered, normalising by √(v − ḡ²) instead of √v.</summary>
     public bool Centered { get; init; }
+
+    /// <summary>Adagrad lr_decay: step t uses lr/(1 + (t − 1)·lr_decay).</summary>
+    public double LearningRateDecay { get; init; }
+
+    /// <summary>Adagrad initial_accumulator_value, the starting sum of squares.</summary>
+    public double InitialAccumulatorValue { get; init; }
 
     /// <summary>SGD Nesterov momentum (needs μ &gt; 0 and dampening 0).</summary>
     public bool Nesterov { get; init; }

@@ -23,7 +23,7 @@ namespace Engine.Training;
 /// <item>metrics accumulated on the device (losses, error sums, correct counts);</item>
 /// <item>global-norm clipping: norms measured (uncertainty's log-variances sᵢ included), the scale written to the
 /// optimizer's control block (stays on the device);</item>
-/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop, head parameter groups with their own learning rates); the sᵢ have their own
+/// <item>the optimizer step (Adam/AdamW/SGD/RMSprop/Adagrad, head parameter groups with their own learning rates); the sᵢ have their own
 /// optimizer of the same kind, clipped by the same scale and skipped with the model when the norm is not finite;</item>
 /// <item>for a weighting that learns from the batch after the step (<see cref="IReevaluatingWeighting{T}"/>: <c>famo</c> with
 /// <c>update=same-batch</c>), the forward pass over the same batch again (same dropout masks, no backward) and its losses
@@ -222,7 +222,7 @@ public sealed class TrainingStep : IDisposable
     /// </summary>
     public OptimizerState<float> SaveState()
     {
-        var model = _optimizer.SaveState();
+        var model = WithPlateauState(_optimizer.SaveState());
         var methodState = MethodStateBuffers();
         if (_extra is null && methodState.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
@@ -233,6 +233,40 @@ public sealed class TrainingStep : IDisposable
         }
         foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
         return new OptimizerState<float>(tensors, model.Scalars);
+    }
+
+    /// <summary>With <see cref="Plateau"/>, the optimizer's state plus the plateau's (<see cref="PlateauSchedule.StateNames"/>: best,
+    /// bad epochs, cooldown left, reductions) among the scalars; otherwise the state as it is.</summary>
+    private OptimizerState<float> WithPlateauState(OptimizerState<float> state)
+    {
+        if (Plateau is null) return state;
+        var scalars = new Dictionary<string, double>(state.Scalars, StringComparer.Ordinal);
+        foreach (var (name, value) in Plateau.SaveState()) scalars.Add(name, value);
+        return new OptimizerState<float>(state.Tensors, scalars);
+    }
+
+    /// <summary>Checks and removes the plateau's scalars from <paramref name="state"/> and restores <see cref="Plateau"/> from them.
+    /// A state saved with a plateau schedule resumed without one, or the other way round, is refused: the learning-rate
+    /// sequence could not continue as it would have.</summary>
+    private void TakePlateauState(ref OptimizerState<float> state)
+    {
+        var scalars = state.Scalars;
+        bool saved = PlateauSchedule.StateNames.Any(scalars.ContainsKey);
+        if (Plateau is null)
+        {
+            if (saved)
+                throw new ArgumentException("The optimizer state holds a reduce-on-plateau schedule's state, but this run's schedule is not plateau: " +
+                    "resume with the same schedule (--schedule plateau).", nameof(state));
+            return;
+        }
+        foreach (string name in PlateauSchedule.StateNames)
+            if (!scalars.ContainsKey(name))
+                throw new ArgumentException($"The optimizer state has no '{name}': it was saved by a run without the plateau schedule, " +
+                    "so this run's plateau cannot resume exactly.", nameof(state));
+        Plateau.Restore(scalars[PlateauSchedule.BestName], scalars[PlateauSchedule.BadEpochsName], scalars[PlateauSchedule.CooldownLeftName],
+            scalars[PlateauSchedule.ReductionsName]);
+        state = new OptimizerState<float>(state.Tensors, scalars.Where(e => !PlateauSchedule.StateNames.Contains(e.Key))
+            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
     }
 
     /// <summary>Prefix of a method's own state in <see cref="SaveState"/> (<see cref="IMethodState{T}"/>): <c>method.{name}</c>,
@@ -254,9 +288,20 @@ public sealed class TrainingStep : IDisposable
     public void LoadState(OptimizerState<float> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var methodValues = TakeMethodState(ref state);
-        if (_extra is null) _optimizer.LoadState(state);
-        else LoadLearned(state);
+        var plateau = Plateau?.SaveState().ToArray();
+        TakePlateauState(ref state);
+        List<(View<float> View, float[] Values)> methodValues;
+        try
+        {
+            methodValues = TakeMethodState(ref state);
+            if (_extra is null) _optimizer.LoadState(state);
+            else LoadLearned(state);
+        }
+        catch when (plateau is not null)
+        {
+            Plateau!.Restore(plateau[0].Value, plateau[1].Value, plateau[2].Value, plateau[3].Value); // nothing changed
+            throw;
+        }
         foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
     }
 
@@ -631,6 +676,11 @@ public sealed class TrainingStep : IDisposable
         {
             LearningRate = o.LearningRate, Alpha = o.Alpha, Epsilon = o.Epsilon ?? 1e-8, WeightDecay = o.WeightDecay,
             Momentum = o.Momentum, Centered = o.Centered, Groups = groups, Schedule = schedule,
+        }),
+        OptimizerKind.Adagrad => new Adagrad<float>(backend, parameters, new AdagradOptions
+        {
+            LearningRate = o.LearningRate, LearningRateDecay = o.LearningRateDecay, WeightDecay = o.WeightDecay,
+            InitialAccumulatorValue = o.InitialAccumulatorValue, Epsilon = o.Epsilon ?? 1e-10, Groups = groups, Schedule = schedule,
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(o.Optimizer), o.Optimizer, "Unknown optimizer."),
     };

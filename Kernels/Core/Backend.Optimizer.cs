@@ -90,6 +90,24 @@ public readonly record struct RmsPropSettings(
     }
 }
 
+/// <summary>Hyper-parameters of one fused Adagrad launch (one parameter group), PyTorch 1.13 semantics (<c>torch.optim.Adagrad</c>).</summary>
+/// <param name="LearningRate">lr (already scheduled for this step); the kernel decays it by the device step count t:
+/// clr = lr/(1 + (t − 1)·lr_decay).</param>
+/// <param name="LearningRateDecay">lr_decay ≥ 0.</param>
+/// <param name="Epsilon">ε, added outside the square root: √(Σg²) + ε.</param>
+/// <param name="WeightDecay">λ, L2: g ← g + λθ.</param>
+public readonly record struct AdagradSettings(double LearningRate, double LearningRateDecay = 0, double Epsilon = 1e-10, double WeightDecay = 0)
+{
+    /// <summary>Throws unless every hyper-parameter is in its valid range (PyTorch's checks).</summary>
+    public void Validate()
+    {
+        if (!(LearningRate >= 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be finite and ≥ 0.");
+        if (!(LearningRateDecay >= 0) || double.IsInfinity(LearningRateDecay)) throw new ArgumentOutOfRangeException(nameof(LearningRateDecay), LearningRateDecay, "The learning-rate decay must be finite and ≥ 0.");
+        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon)) throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be finite and ≥ 0.");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "The weight decay must be finite and ≥ 0.");
+    }
+}
+
 public abstract partial class Backend<T>
 {
     /// <summary>
@@ -135,5 +153,10 @@ public abstract partial class Backend<T>
     /// <paramref name="momentumBuffer"/> empty when the momentum is 0. Maths: docs/maths.md §13.8.</summary>
     public abstract void RmsPropStep(View<T> parameters, View<T> gradients, View<T> squareAverage, View<T> gradientAverage,
         View<T> momentumBuffer, RmsPropSettings settings, View<T> control);
+
+    /// <summary>One fused Adagrad step over a parameter group (L2 weight decay, lr decay), reading g·scale, the skip flag
+    /// and the step count t: g ← g + λθ, s ← s + g², θ ← θ − clr·g/(√s + ε) with clr = lr/(1 + (t − 1)·lr_decay).
+    /// Maths: docs/maths.md §13.9.</summary>
+    public abstract void AdagradStep(View<T> parameters, View<T> gradients, View<T> stateSum, AdagradSettings settings, View<T> control);
 
 }

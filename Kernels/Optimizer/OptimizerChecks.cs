@@ -54,6 +54,20 @@ internal static class OptimizerChecks
         Check.Length(control, StepControl.Length, nameof(control));
     }
 
+    /// <summary>The checks both backends make before an Adagrad step.</summary>
+    public static void Adagrad<TElement>(Backend backend, View<TElement> parameters, View<TElement> gradients, View<TElement> stateSum,
+        AdagradSettings settings, View<TElement> control) where TElement : unmanaged
+    {
+        settings.Validate();
+        Check.Owned(backend, parameters, nameof(parameters));
+        Check.Owned(backend, gradients, nameof(gradients));
+        Check.Owned(backend, stateSum, nameof(stateSum));
+        Check.Owned(backend, control, nameof(control));
+        Check.SameLength(parameters, nameof(parameters), gradients, nameof(gradients));
+        Check.SameLength(parameters, nameof(parameters), stateSum, nameof(stateSum));
+        Check.Length(control, StepControl.Length, nameof(control));
+    }
+
     /// <summary>Checks shared by both backends' <see cref="Backend{T}.SegmentedSumOfSquares"/>.</summary>
     public static void SegmentedSumOfSquares<TElement>(Backend backend, View<TElement> x, View<int> segmentOffsets, View<TElement> result)
         where TElement : unmanaged

@@ -48,6 +48,38 @@ public sealed class PlateauSchedule : LearningRateSchedule
     /// <summary>Reductions so far (k).</summary>
     public int Reductions { get; private set; }
 
+    /// <summary>Name of <see cref="Best"/> among an optimizer state's scalars (a checkpoint stores it as the F64 scalar
+    /// <c>optimizer.schedule.plateau.best</c>).</summary>
+    public const string BestName = "schedule.plateau.best";
+    /// <summary>Name of <see cref="BadEpochs"/> among an optimizer state's scalars (I64 in a checkpoint).</summary>
+    public const string BadEpochsName = "schedule.plateau.bad_epochs";
+    /// <summary>Name of <see cref="CooldownLeft"/> among an optimizer state's scalars (I64 in a checkpoint).</summary>
+    public const string CooldownLeftName = "schedule.plateau.cooldown_left";
+    /// <summary>Name of <see cref="Reductions"/> among an optimizer state's scalars (I64 in a checkpoint).</summary>
+    public const string ReductionsName = "schedule.plateau.reductions";
+    /// <summary>The four names of the plateau's state, <see cref="BestName"/> first.</summary>
+    public static readonly IReadOnlyList<string> StateNames = [BestName, BadEpochsName, CooldownLeftName, ReductionsName];
+
+    /// <summary>The plateau's state under <see cref="StateNames"/>, to resume it with <see cref="Restore"/>.</summary>
+    public IEnumerable<KeyValuePair<string, double>> SaveState() =>
+    [
+        new(BestName, Best), new(BadEpochsName, BadEpochs), new(CooldownLeftName, CooldownLeft), new(ReductionsName, Reductions),
+    ];
+
+    /// <summary>Sets the state a <see cref="SaveState"/> wrote: best (+∞ or finite), and the counters, whole numbers ≥ 0
+    /// with the cooldown left at most <see cref="Cooldown"/>. Throws <see cref="ArgumentException"/> naming the value otherwise
+    /// (nothing changed).</summary>
+    public void Restore(double best, double badEpochs, double cooldownLeft, double reductions)
+    {
+        if (double.IsNaN(best) || double.IsNegativeInfinity(best))
+            throw new ArgumentException($"Plateau state '{BestName}' is {best}; it must be finite or +∞.", "state");
+        static int Count(string name, double value, int max) => value >= 0 && value == Math.Floor(value) && value <= max ? (int)value
+            : throw new ArgumentException($"Plateau state '{name}' is {value}; it must be a whole number in [0, {max}].", "state");
+        int bad = Count(BadEpochsName, badEpochs, int.MaxValue), cool = Count(CooldownLeftName, cooldownLeft, Cooldown);
+        int reduced = Count(ReductionsName, reductions, int.MaxValue);
+        (Best, BadEpochs, CooldownLeft, Reductions) = (best, bad, cool, reduced);
+    }
+
     /// <summary>Takes the epoch's value; returns true when it reduced the rate. A value that is not finite counts as
     /// no improvement (PyTorch's comparison with NaN is false).</summary>
     public bool Observe(double value)

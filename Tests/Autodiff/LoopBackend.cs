@@ -573,6 +573,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();
     public override void SgdStep(View<T> parameters, View<T> gradients, View<T> momentumBuffer, SgdSettings settings, View<T> control) => throw new NotSupportedException();
     public override void RmsPropStep(View<T> parameters, View<T> gradients, View<T> squareAverage, View<T> gradientAverage, View<T> momentumBuffer, RmsPropSettings settings, View<T> control) => throw new NotSupportedException();
+    public override void AdagradStep(View<T> parameters, View<T> gradients, View<T> stateSum, AdagradSettings settings, View<T> control) => throw new NotSupportedException();
     public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotSupportedException();
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
     public override void AdvanceStep(View<T> control) => throw new NotSupportedException();

@@ -282,6 +282,7 @@ public class CliTests : IDisposable
             ["--activation", "tanh", "--hidden", "8,8", "--task-weight", "y=2", "--head-lr", "label=0.001"],
             ["--optimizer", "sgd", "--momentum", "0.9", "--dampening", "0.1"], ["--no-bias-correction"],
             ["--optimizer", "rmsprop", "--lr", "0.001", "--momentum", "0.5", "--centered", "--alpha", "0.9", "--weight-decay", "0.01"],
+            ["--optimizer", "adagrad", "--lr", "0.05", "--lr-decay", "0.01", "--initial-accumulator", "0.1", "--weight-decay", "0.01", "--clip", "1"],
             ["--head-decay", "label=0.01", "--output-activation", "identity", "--init", "xavier-uniform"],
             ["--hidden", "8", "--batch-size", "0"],
         ];

@@ -54,6 +54,15 @@ public class TrainFlagsTests
     }
 
     [Fact]
+    public void Adagrad_flags_reach_the_step_options()
+    {
+        var ada = Bind("--optimizer", "adagrad", "--lr-decay", "0.1", "--initial-accumulator", "0.5", "--eps", "1e-6", "--weight-decay", "0.01").Step;
+        Assert.Equal((OptimizerKind.Adagrad, 0.1, 0.5, (double?)1e-6, 0.01), (ada.Optimizer, ada.LearningRateDecay, ada.InitialAccumulatorValue, ada.Epsilon, ada.WeightDecay));
+        var defaults = Bind("--optimizer", "adagrad").Step;
+        Assert.Equal((0.0, 0.0, (double?)null), (defaults.LearningRateDecay, defaults.InitialAccumulatorValue, defaults.Epsilon));
+    }
+
+    [Fact]
     public void Model_flags_reach_the_settings()
     {
         var s = Bind("--head-decay", "a=0.01", "--head-decay", "b=0", "--output-activation", "tanh", "--init", "kaiming-uniform");
@@ -80,6 +89,12 @@ public class TrainFlagsTests
     [InlineData(new[] { "train", "--optimizer", "rmsprop", "--no-bias-correction" }, "--no-bias-correction")]
     [InlineData(new[] { "train", "--optimizer", "rmsprop", "--momentum", "0.9", "--dampening", "0.1" }, "--dampening")]
     [InlineData(new[] { "train", "--centered" }, "--optimizer rmsprop")]
+    [InlineData(new[] { "train", "--optimizer", "adagrad", "--lr-decay", "-0.1" }, "--lr-decay")]
+    [InlineData(new[] { "train", "--optimizer", "adagrad", "--initial-accumulator", "-1" }, "--initial-accumulator")]
+    [InlineData(new[] { "train", "--optimizer", "adagrad", "--momentum", "0.9" }, "--momentum")]
+    [InlineData(new[] { "train", "--optimizer", "adagrad", "--centered" }, "--centered")]
+    [InlineData(new[] { "train", "--lr-decay", "0.1" }, "--optimizer adagrad")]
+    [InlineData(new[] { "train", "--optimizer", "rmsprop", "--initial-accumulator", "0.1" }, "--optimizer adagrad")]
     [InlineData(new[] { "train", "--optimizer", "sgd", "--alpha", "0.9" }, "--alpha")]
     [InlineData(new[] { "train", "--optimizer", "sgd", "--eps", "1e-6" }, "--eps")]
     [InlineData(new[] { "train", "--head-decay", "a=-1" }, "--head-decay")]

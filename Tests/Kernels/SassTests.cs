@@ -111,6 +111,7 @@ public class SassTests
     [InlineData("IlgpuBackend.AdamKernel<WithAmsGrad>", 5, 4)]
     [InlineData("IlgpuBackend.SgdKernel", 3, 2)]
     [InlineData("IlgpuBackend.RmsPropKernel", 5, 4)]           // θ, g, v, and ḡ and buf (each only when centered / with momentum)
+    [InlineData("IlgpuBackend.AdagradKernel", 3, 2)]           // θ, g, s
     [InlineData("IlgpuBackend.ScaleByScalarKernel", 2, 1)]     // x, and y when accumulating
     [InlineData("IlgpuBackend.LinearKernel", 3, 1)]            // a, b, result (each only when the operation reads it)
     [InlineData("IlgpuBackend.ActivationForwardKernel", 1, 1)]

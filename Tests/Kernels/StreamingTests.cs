@@ -171,6 +171,43 @@ public class StreamingTests
         Assert.All(backend.ToArray(p.View)[(offset + n)..], value => Assert.Equal(0f, value));
     }
 
+    public static TheoryData<string, int> AdagradCases()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var device in TestDevices.Float32)
+            foreach (int phase in new[] { 0, 1, 3, -1 })
+                data.Add(device.Data, phase);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AdagradCases))]
+    public void Adagrad_at_every_alignment_phase_matches_the_float64_reference(string device, int phase)
+    {
+        // Tolerance: 3 float32 steps of up to lr = 0.05 on θ ~ 1 (as AdagradTests): rtol 1e-5, atol 1e-6; s: rtol 1e-5, atol 1e-9.
+        var backend = TestDevices.Get(device);
+        int n = 40_002, offset = phase < 0 ? 1 : phase, stateOffset = phase < 0 ? 2 : phase;
+        var settings = new AdagradSettings(0.05, LearningRateDecay: 0.1, WeightDecay: 0.05);
+        var theta = TestModel<float>.Rounded(Tolerance.Random(n, seed: 12));
+        var sum = new double[n];
+        using var p = Buffer(backend, n + 4, offset, theta, out var pv);
+        using var g = Buffer(backend, n + 4, offset, new double[n], out var gv);
+        using var s = Buffer(backend, n + 4, stateOffset, new double[n], out var sv);
+        using var control = backend.Allocate<float>(StepControl.Length);
+        for (int step = 1; step <= 3; step++)
+        {
+            var grad = TestModel<float>.Rounded(Tolerance.Random(n, seed: 30 + step, lo: -3, hi: 3));
+            backend.Upload<float>(Tolerance.ToFloat(grad), gv);
+            backend.Upload<float>([0.5f, 0f, step, float.NaN, 0f], control.View); // scale ½, not skipped, t = step
+            backend.AdagradStep(pv, gv, sv, settings, control.View);
+            AdagradReference.Step(theta, grad, sum, step, settings, scale: 0.5);
+        }
+        Tolerance.AllClose(theta, backend.ToArray(pv), 1e-5, 1e-6, $"θ on {device}");
+        Tolerance.AllClose(sum, backend.ToArray(sv), 1e-5, 1e-9, $"s on {device}");
+        Assert.All(backend.ToArray(p.View)[..offset], value => Assert.Equal(0f, value));
+        Assert.All(backend.ToArray(p.View)[(offset + n)..], value => Assert.Equal(0f, value));
+    }
+
     /// <summary>A zeroed buffer of <paramref name="size"/> floats with <paramref name="values"/> uploaded at
     /// <paramref name="offset"/>; <paramref name="view"/> is that window.</summary>
     private static DeviceBuffer<float> Buffer(Backend<float> backend, int size, int offset, double[] values, out View<float> view)

@@ -33,11 +33,16 @@ public class OptimizerStateTests
         LearningRate = 0.01, Momentum = 0.9, Centered = true, WeightDecay = 0.01, Schedule = new StepSchedule(3, 0.5),
     };
 
+    private static AdagradOptions AdagradOptions => new()
+    {
+        LearningRate = 0.05, LearningRateDecay = 0.1, InitialAccumulatorValue = 0.1, WeightDecay = 0.01, Schedule = new StepSchedule(3, 0.5),
+    };
+
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (string optimizer in new[] { "adam", "sgd", "rmsprop" })
+            foreach (string optimizer in new[] { "adam", "sgd", "rmsprop", "adagrad" })
                 data.Add(device.Data, optimizer);
         return data;
     }
@@ -52,6 +57,7 @@ public class OptimizerStateTests
         {
             "adam" => new Adam<float>(backend, m.Parameters, AdamOptions),
             "sgd" => new Sgd<float>(backend, m.Parameters, SgdOptions),
+            "adagrad" => new Adagrad<float>(backend, m.Parameters, AdagradOptions),
             _ => new RmsProp<float>(backend, m.Parameters, RmsPropOptions),
         };
 

@@ -86,4 +86,30 @@ public class PlateauScheduleTests
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--schedule", "plateau", "--plateau-patience", "-1"]), Engine.Cli.ExitCodes.Usage,
             "--plateau-patience");
     }
+
+    [Fact]
+    public void Restore_continues_the_saved_plateau_and_refuses_impossible_values()
+    {
+        var a = new PlateauSchedule(0.5, patience: 1, threshold: 0.01, cooldown: 2);
+        foreach (double m in new[] { 1.0, 0.9, 0.95, 0.97, 0.99, 0.98 }) a.Observe(m);
+        Assert.True(a.Reductions > 0);
+        var saved = a.SaveState().ToDictionary(e => e.Key, e => e.Value);
+        Assert.Equal(PlateauSchedule.StateNames, saved.Keys);
+        var b = new PlateauSchedule(0.5, patience: 1, threshold: 0.01, cooldown: 2);
+        b.Restore(saved[PlateauSchedule.BestName], saved[PlateauSchedule.BadEpochsName], saved[PlateauSchedule.CooldownLeftName], saved[PlateauSchedule.ReductionsName]);
+        Assert.Equal((a.Best, a.BadEpochs, a.CooldownLeft, a.Reductions), (b.Best, b.BadEpochs, b.CooldownLeft, b.Reductions));
+        foreach (double m in new[] { 0.97, 0.96, 0.99, 0.5, 0.6, 0.7, 0.8 })
+        {
+            Assert.Equal(a.Observe(m), b.Observe(m));
+            Assert.Equal(a.LearningRate(0.1, 0), b.LearningRate(0.1, 0));
+        }
+
+        var before = (b.Best, b.BadEpochs, b.CooldownLeft, b.Reductions);
+        Assert.Throws<ArgumentException>(() => b.Restore(double.NaN, 0, 0, 0));
+        Assert.Throws<ArgumentException>(() => b.Restore(double.NegativeInfinity, 0, 0, 0));
+        Assert.Throws<ArgumentException>(() => b.Restore(1, 0, 3, 0));   // more cooldown left than the cooldown
+        Assert.Throws<ArgumentException>(() => b.Restore(1, 0.5, 0, 0));
+        Assert.Throws<ArgumentException>(() => b.Restore(1, 0, 0, -1));
+        Assert.Equal(before, (b.Best, b.BadEpochs, b.CooldownLeft, b.Reductions)); // nothing changed
+    }
 }

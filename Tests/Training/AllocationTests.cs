@@ -40,6 +40,30 @@ public class AllocationTests
         Assert.Equal(24, step.ReadStatistics().Steps);
     }
 
+    /// <summary>The optimizers other than the default Adam, each with its own state and flags (Adagrad's lr decay reads the
+    /// device step count), under clipping and a plateau schedule.</summary>
+    [Theory]
+    [InlineData(OptimizerKind.Sgd)]
+    [InlineData(OptimizerKind.RmsProp)]
+    [InlineData(OptimizerKind.Adagrad)]
+    public void A_warm_step_of_each_optimizer_allocates_nothing(OptimizerKind optimizer)
+    {
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
+        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        var options = new StepOptions
+        {
+            Optimizer = optimizer, MaxGradNorm = 1.0, Schedule = ScheduleKind.Plateau,
+            LearningRateDecay = optimizer == OptimizerKind.Adagrad ? 0.01 : 0, InitialAccumulatorValue = optimizer == OptimizerKind.Adagrad ? 0.1 : 0,
+        };
+        using var step = new TrainingStep(model, options, 16);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
     /// the product's probability and a regression's value (the column concatenation), end to end and detached.</summary>
     [Theory]

@@ -5,6 +5,7 @@ using Engine.Kernels;
 using Engine.Kernels.Cpu;
 using Engine.Tests.Data;
 using Engine.Tests.Infrastructure;
+using Engine.Optimizers;
 using Engine.Training;
 
 namespace Engine.Tests.Training;
@@ -69,10 +70,65 @@ public class ModelCheckpointTests
             Optimizer = OptimizerKind.RmsProp, LearningRate = 0.01, Momentum = 0.9, Centered = true, Alpha = 0.95, WeightDecay = 0.01,
             MaxGradNorm = 1.0, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5,
         }, ["square_avg", "grad_avg", "momentum_buffer"]),
+        "adagrad" => (new StepOptions
+        {
+            Optimizer = OptimizerKind.Adagrad, LearningRate = 0.01, LearningRateDecay = 0.5, InitialAccumulatorValue = 0.1, WeightDecay = 0.01,
+            MaxGradNorm = 1.0, Schedule = ScheduleKind.Exponential, ScheduleGamma = 0.5,
+        }, ["sum"]),
         _ => throw new ArgumentOutOfRangeException(nameof(optimizer)),
     };
 
-    public static TheoryData<string> ResumeOptimizers() => ["adam", "rmsprop"];
+    [Fact]
+    public void A_plateau_schedule_resumes_its_best_bad_epochs_cooldown_and_reductions()
+    {
+        // Full batches (no shuffle), patience 0, a 30 % threshold and a cooldown of 1: the rate is cut in most epochs, so
+        // the plateau's state at the save point decides the learning-rate sequence after it.
+        using var dir = new TempDirectory();
+        string path = dir.File_("plateau.safetensors");
+        var data = Problems.Data(32, seed: 5);
+        var step = new StepOptions
+        {
+            Optimizer = OptimizerKind.Adagrad, LearningRate = 0.05, LearningRateDecay = 0.01, Schedule = ScheduleKind.Plateau,
+            ScheduleGamma = 0.5, PlateauPatience = 0, PlateauThreshold = 0.3, PlateauCooldown = 1,
+        };
+        TrainerOptions Options(int epochs) => new() { Epochs = epochs, BatchSize = 0, Step = step };
+
+        using var uninterrupted = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var all = new Trainer(Options(7)).Fit(uninterrupted, data, cancellationToken: Ct);
+
+        using var first = MultiTaskModel.Create(Problems.Spec(), Cpu);
+        var head = new Trainer(Options(4)).Fit(first, data, cancellationToken: Ct);
+        first.Save(path, optimizerState: head.OptimizerState);
+        var checkpoint = Checkpoint.Load(path);
+        Assert.Equal(SafeTensorDType.F64, checkpoint.Tensors["optimizer.schedule.plateau.best"].DType);
+        Assert.True(checkpoint.Tensors["optimizer.schedule.plateau.reductions"].ToInt64()[0] > 0, "the rate was cut before the save");
+        var state = MultiTaskModel.ReadOptimizerState(checkpoint)!;
+        Assert.Equal(head.OptimizerState.Scalars, state.Scalars); // best exactly (F64), the counters as I64
+
+        using var resumed = MultiTaskModel.Load(path, Cpu);
+        var tail = new Trainer(Options(3) with { InitialOptimizerState = state }).Fit(resumed, data, cancellationToken: Ct);
+        Assert.Equal(all.History.Select(r => r.LearningRate), head.History.Concat(tail.History).Select(r => r.LearningRate));
+        Assert.Equal(Cpu.ToArray(uninterrupted.Parameters.Values), Cpu.ToArray(resumed.Parameters.Values));
+        Assert.Equal(all.OptimizerState.Scalars, tail.OptimizerState.Scalars);
+
+        // Without the plateau's state the sequence would differ (the state mattered) …
+        var restarted = new Dictionary<string, double>(state.Scalars) { ["schedule.plateau.best"] = double.PositiveInfinity,
+            ["schedule.plateau.bad_epochs"] = 0, ["schedule.plateau.cooldown_left"] = 0, ["schedule.plateau.reductions"] = 0 };
+        using var fresh = MultiTaskModel.Load(path, Cpu);
+        var other = new Trainer(Options(3) with { InitialOptimizerState = new(state.Tensors, restarted) }).Fit(fresh, data, cancellationToken: Ct);
+        Assert.NotEqual(tail.History.Select(r => r.LearningRate), other.History.Select(r => r.LearningRate));
+
+        // … and a mismatched resume is refused: plateau state into another schedule, a state without it into a plateau run.
+        using var again = MultiTaskModel.Load(path, Cpu);
+        var constant = Options(1) with { Step = step with { Schedule = ScheduleKind.Constant }, InitialOptimizerState = state };
+        Assert.Contains("--schedule plateau", Assert.Throws<ArgumentException>(() => new Trainer(constant).Fit(again, data, cancellationToken: Ct)).Message);
+        var without = new OptimizerState<float>(state.Tensors, state.Scalars.Where(e => !e.Key.StartsWith("schedule.", StringComparison.Ordinal))
+            .ToDictionary(e => e.Key, e => e.Value));
+        Assert.Contains("schedule.plateau.best", Assert.Throws<ArgumentException>(() =>
+            new Trainer(Options(1) with { InitialOptimizerState = without }).Fit(again, data, cancellationToken: Ct)).Message);
+    }
+
+    public static TheoryData<string> ResumeOptimizers() => ["adam", "rmsprop", "adagrad"];
 
     [Theory]
     [MemberData(nameof(ResumeOptimizers))]
