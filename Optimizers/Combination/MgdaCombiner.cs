@@ -85,6 +85,15 @@ public sealed class MgdaCombiner<T> : GradientCombiner<T> where T : unmanaged, I
         [SolverOptions.MaxIterations, SolverOptions.Tolerance, NormalizationOption],
         gradient: c => new MgdaCombiner<float>(c.Backend, c.Arguments.Integer("max-iterations"), c.Arguments.Real("tolerance"),
             ParseNormalization(c.Arguments.Choice("normalization")), c.Losses));
+    /// <summary>The registry entry <c>mgda-ub</c> (Sener &amp; Koltun 2018 §3.3): the same min-norm solve on the T per-task
+    /// gradients of the shared representation Z (flattened B·width), whose combination Σ aᵢ∂Lᵢ/∂Z is backpropagated through
+    /// the shared part once (<c>TrainingStep</c>, <see cref="MethodNeeds.RepresentationGradients"/>); docs/maths.md §18.16.</summary>
+    public static MethodDescriptor UpperBound { get; } = new("mgda-ub",
+        "MGDA-UB: min-norm point of the hull of the task gradients of the shared representation Z, then one shared backward (Frank–Wolfe, float64, on the device)",
+        "Sener & Koltun 2018", MethodNeeds.RepresentationGradients | MethodNeeds.Losses,
+        [SolverOptions.MaxIterations, SolverOptions.Tolerance, NormalizationOption],
+        gradient: c => new MgdaCombiner<float>(c.Backend, c.Arguments.Integer("max-iterations"), c.Arguments.Real("tolerance"),
+            ParseNormalization(c.Arguments.Choice("normalization")), c.Losses));
 }
 
 /// <summary>The options every Frank–Wolfe-based method shares.</summary>
