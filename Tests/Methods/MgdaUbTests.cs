@@ -52,6 +52,74 @@ public class MgdaUbTests
         Tolerance.AllClose(Array.ConvertAll(sumTrunk, v => (double)v), trunk, 1e-4, 1e-6, "trunk gradient");
     }
 
+    /// <summary>The paper's upper bound (§3.3), in float64 on a hand-written model Z = tanh(XW + b), Lᵢ = ½·mean_r(Z_r·vᵢ − yᵢᵣ)²,
+    /// with the Jacobian J = ∂vec Z/∂θ written out: for the α the engine's MGDA finds on the Z-gradients,
+    /// ‖Σ αᵢ∇_θLᵢ‖ = ‖Jᵀ Σ αᵢ∇_Z Lᵢ‖ ≤ ‖J‖₂·‖Σ αᵢ∇_Z Lᵢ‖ (‖J‖₂ by power iteration on JᵀJ).</summary>
+    [Fact]
+    public void The_upper_bound_of_the_paper_holds()
+    {
+        const int rows = 6, inputs = 3, width = 4, tasks = 3;
+        var rng = new Random(5);
+        double Next() => 2 * rng.NextDouble() - 1;
+        var x = new double[rows, inputs]; var w = new double[inputs, width]; var bias = new double[width];
+        var v = new double[tasks, width]; var y = new double[tasks, rows];
+        for (int r = 0; r < rows; r++) for (int j = 0; j < inputs; j++) x[r, j] = Next();
+        for (int j = 0; j < inputs; j++) for (int k = 0; k < width; k++) w[j, k] = Next();
+        for (int k = 0; k < width; k++) bias[k] = 0.3 * Next();
+        for (int i = 0; i < tasks; i++) { for (int k = 0; k < width; k++) v[i, k] = Next(); for (int r = 0; r < rows; r++) y[i, r] = Next(); }
+        var z = new double[rows, width];
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < width; k++)
+            {
+                double s = bias[k];
+                for (int j = 0; j < inputs; j++) s += x[r, j] * w[j, k];
+                z[r, k] = Math.Tanh(s);
+            }
+        // ∇_Z Lᵢ [rows·width] and J [rows·width × (inputs·width + width)].
+        int p = inputs * width + width;
+        var dz = new double[tasks][];
+        for (int i = 0; i < tasks; i++)
+        {
+            dz[i] = new double[rows * width];
+            for (int r = 0; r < rows; r++)
+            {
+                double e = -y[i, r];
+                for (int k = 0; k < width; k++) e += z[r, k] * v[i, k];
+                for (int k = 0; k < width; k++) dz[i][r * width + k] = e * v[i, k] / rows;
+            }
+        }
+        var jac = new double[rows * width, p];
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < width; k++)
+            {
+                double d = 1 - z[r, k] * z[r, k];
+                for (int j = 0; j < inputs; j++) jac[r * width + k, j * width + k] = d * x[r, j];
+                jac[r * width + k, inputs * width + k] = d;
+            }
+        double[] JT(double[] u) { var o = new double[p]; for (int a = 0; a < rows * width; a++) for (int b = 0; b < p; b++) o[b] += jac[a, b] * u[a]; return o; }
+        double[] J(double[] t) { var o = new double[rows * width]; for (int a = 0; a < rows * width; a++) for (int b = 0; b < p; b++) o[a] += jac[a, b] * t[b]; return o; }
+        var q = Enumerable.Repeat(1.0, p).ToArray();
+        double sigma2 = 0;
+        for (int it = 0; it < 2000; it++)
+        {
+            var next = JT(J(q));
+            sigma2 = Math.Sqrt(Dot(next, next)) / Math.Sqrt(Dot(q, q));
+            q = next.Select(e => e / Math.Sqrt(Dot(next, next))).ToArray();
+        }
+        double jNorm = Math.Sqrt(sigma2);
+
+        using var mgda = new MgdaCombiner<double>(TestDevices.Reference);
+        var upstream = Run(TestDevices.Reference, mgda, dz, [1, 1, 1]);
+        var alpha = TestDevices.Reference.ToArray(mgda.Coefficients);
+        var thetaGrads = dz.Select(JT).ToArray();
+        var lhs = Combination(alpha, thetaGrads);
+        double left = Math.Sqrt(Dot(lhs, lhs)), right = jNorm * Math.Sqrt(Dot(upstream, upstream));
+        Assert.True(right > 1e-6, "a Pareto-stationary case proves nothing");
+        Assert.True(left <= right * (1 + 1e-9), $"‖Σαᵢ∇θLᵢ‖ = {left:R} > ‖J‖·‖Σαᵢ∇ZLᵢ‖ = {right:R}");
+        // And Σαᵢ∇θLᵢ is Jᵀ applied to the combined upstream (what the one shared backward computes).
+        Tolerance.AllClose(JT(upstream), lhs, 1e-12, 1e-14, "Jᵀ·upstream");
+    }
+
     /// <summary>Through the registry with each normalisation: trains, a warm step allocates nothing.</summary>
     [Theory]
     [InlineData("none")]
