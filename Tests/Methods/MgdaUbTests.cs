@@ -132,6 +132,29 @@ public class MgdaUbTests
             Assert.IsType<MgdaCombiner<float>>(step.Combiner);
         });
 
+    /// <summary>Shared parts with one boundary tensor other than the shared bottom (the experts' outputs of MMoE and
+    /// DSelect-k, cross-stitch's): Z is that tensor; a step trains and a warm step allocates nothing.</summary>
+    [Theory]
+    [InlineData("mmoe")]
+    [InlineData("dselect-k")]
+    [InlineData("cross-stitch")]
+    public void Single_boundary_architectures_train(string architecture)
+    {
+        Architecture arch = architecture switch
+        {
+            "mmoe" => new MmoeArchitecture(3),
+            "dselect-k" => new DSelectKArchitecture(4, 2, 1.0, 0.01),
+            _ => new CrossStitchArchitecture(),
+        };
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = arch }, cpu);
+        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1));
+        using var step = new TrainingStep(model, new StepOptions { Method = "mgda-ub", LearningRate = 0.01 }, 16);
+        Assert.True(step.UsesRepresentationGradients);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+        MethodTraining.WarmStepsAllocateNothingAndLowerTheLoss(step, device);
+    }
+
     /// <summary>A shared part the tasks reach through several tensors (PLE) is refused with a clear error.</summary>
     [Fact]
     public void Several_representations_are_refused()
