@@ -155,7 +155,7 @@ public class MgdaUbTests
         MethodTraining.WarmStepsAllocateNothingAndLowerTheLoss(step, device);
     }
 
-    /// <summary>A shared part the tasks reach through several tensors (PLE) is refused with a clear error.</summary>
+    /// <summary>A shared part the tasks reach through several tensors (PLE), and task-gradient diagnostics, are refused with a clear error.</summary>
     [Fact]
     public void Several_representations_are_refused()
     {
@@ -163,6 +163,9 @@ public class MgdaUbTests
         using var model = MultiTaskModel.Create(Problems.Spec(tower: [4]) with { Architecture = new PleArchitecture(2, 1, 3) }, cpu);
         var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Method = "mgda-ub" }, 16));
         Assert.Contains("single representation", e.Message);
+        using var plain = MultiTaskModel.Create(Problems.Spec(), cpu);
+        var d = Assert.Throws<NotSupportedException>(() => new TrainingStep(plain, new StepOptions { Method = "mgda-ub", TaskGradientDiagnostics = true }, 16));
+        Assert.Contains("diagnostics", d.Message);
     }
 
     /// <summary><c>mtl train --method mgda-ub</c> trains.</summary>
