@@ -73,6 +73,61 @@ public sealed partial class Tape<T>
                 throw new ArgumentException($"BackwardPerTask: roots[{t}] is {root}; every root must be a scalar recorded by an op while the tape was recording.", nameof(roots));
         }
 
+        HeadsToRepresentation(roots, shared, seeds, sharedIndex);
+
+        // 2. All tasks at once through the trunk.
+        _pass = NextPass();
+        shared.GradPass = _pass;
+        _stackedTasks = tasks;
+        _stackedGroup = group;
+        _stackedTarget = perTaskGradients;
+        try
+        {
+            for (int i = sharedIndex; i >= 0; i--) RunStacked(_records[i]);
+            // A group parameter the trunk pass never reached has a zero gradient in every row.
+            var parameters = group.Parameters;
+            for (int p = 0; p < parameters.Count; p++)
+                if (parameters[p].GradPass != _pass)
+                    for (int t = 0; t < tasks; t++) Backend.Fill(StackedGradOf(parameters[p], out _).For(t), T.Zero);
+        }
+        finally
+        {
+            _stackedTasks = 0;
+            _stackedGroup = null;
+            _stackedTarget = default;
+        }
+    }
+
+    /// <summary>
+    /// The first half of <see cref="BackwardPerTask"/> alone, for methods on the representation gradients (MGDA-UB, Sener &amp;
+    /// Koltun 2018 §3.3; LibMTL's <c>rep_grad</c>): each root i backpropagated through its own head only, down to
+    /// <paramref name="shared"/> Z, its ∂Lᵢ/∂Z written to row block i of the returned [T × Z.Length] view (the tape's
+    /// scratch, valid until the next pass); head parameters accumulate their gradients as in a plain pass. Then
+    /// <see cref="Backward(Tensor{T}, View{T})"/> from Z with the combined upstream Σ aᵢ∂Lᵢ/∂Z walks the shared part once.
+    /// Same requirements as <see cref="BackwardPerTask"/> (the heads reach the shared part only through Z).
+    /// </summary>
+    public View<T> BackwardToRepresentation(ReadOnlySpan<Tensor<T>> roots, Tensor<T> shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        Check.Positive(roots.Length, nameof(roots));
+        int sharedIndex = IndexOfRecord(shared);
+        if (sharedIndex < 0)
+            throw new ArgumentException($"BackwardToRepresentation: {shared} is not the output of an op recorded on this tape since the last Reset.", nameof(shared));
+        for (int t = 0; t < roots.Length; t++)
+        {
+            var root = roots[t] ?? throw new ArgumentNullException(nameof(roots), $"roots[{t}] is null.");
+            if (root.IsLeaf || !root.RequiresGrad || root.Length != 1)
+                throw new ArgumentException($"BackwardToRepresentation: roots[{t}] is {root}; every root must be a scalar recorded by an op while the tape was recording.", nameof(roots));
+        }
+        HeadsToRepresentation(roots, shared, default, sharedIndex);
+        return shared.StackedGrad;
+    }
+
+    /// <summary>Each root through its own head, stopping at <paramref name="shared"/> (record <paramref name="sharedIndex"/>),
+    /// whose gradient goes to row block t of <c>shared.StackedGrad</c> [T × shared.Length].</summary>
+    private void HeadsToRepresentation(ReadOnlySpan<Tensor<T>> roots, Tensor<T> shared, View<T> seeds, int sharedIndex)
+    {
+        int tasks = roots.Length;
         int length = shared.Length;
         if (shared.StackedGrad.Length != tasks * length) shared.StackedGrad = Arena.Take(tasks * length);
         var stacked = shared.StackedGrad;
@@ -99,28 +154,6 @@ public sealed partial class Tape<T>
             }
         }
         finally { shared.Grad = ownGrad; }
-
-        // 2. All tasks at once through the trunk.
-        _pass = NextPass();
-        shared.GradPass = _pass;
-        _stackedTasks = tasks;
-        _stackedGroup = group;
-        _stackedTarget = perTaskGradients;
-        try
-        {
-            for (int i = sharedIndex; i >= 0; i--) RunStacked(_records[i]);
-            // A group parameter the trunk pass never reached has a zero gradient in every row.
-            var parameters = group.Parameters;
-            for (int p = 0; p < parameters.Count; p++)
-                if (parameters[p].GradPass != _pass)
-                    for (int t = 0; t < tasks; t++) Backend.Fill(StackedGradOf(parameters[p], out _).For(t), T.Zero);
-        }
-        finally
-        {
-            _stackedTasks = 0;
-            _stackedGroup = null;
-            _stackedTarget = default;
-        }
     }
 
     /// <summary>

@@ -45,6 +45,7 @@ public sealed class TrainingStep : IDisposable
     private readonly FlatParameters<float>? _extra;        // training-only parameters (uncertainty log-variances)
     private readonly Optimizer<float>? _extraOptimizer;    // updates _extra; clipped and skipped with the model (same norm)
     private readonly IGradientCombiner<float>? _combiner;
+    private DeviceBuffer<float>? _upstream;
     private readonly GradientConflictMonitor<float>? _monitor;
     private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
@@ -135,7 +136,26 @@ public sealed class TrainingStep : IDisposable
             if (UsesTaskGradients && model.Spec.Graph is not null)
                 throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
                     "data-parallel per-task steps are not built for them yet (the CTR tower would join the shared block, docs/maths.md §17.6); train with the weighted sum of losses.");
-            if (UsesTaskGradients)
+            UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
+            if (UsesRepresentationGradients)
+            {
+                // MGDA-UB (docs/maths.md §18.16): the per-task gradients of the one shared representation Z, combined, then
+                // the shared part backpropagated once; needs a single boundary tensor every head reads.
+                string name = Plan.Gradient.Name;
+                if (communicator is not null)
+                    throw new NotSupportedException($"'{name}' combines the representation gradients of the local batch; a data-parallel run would have to exchange them (not built).");
+                if (model.Spec.Graph is not null)
+                    throw new NotSupportedException($"'{name}': ordered tasks (ModelSpec.Graph, --task-product) are not built for representation-gradient methods.");
+                if (model.Boundary.Length != 1)
+                    throw new NotSupportedException($"'{name}' needs a shared part with a single representation Z that every head reads (a shared bottom, " +
+                        $"without input embeddings); this model's tasks reach the shared parameters through {model.Boundary.Length} tensors. Use 'mgda' on the shared parameters' gradients.");
+                if (options.TaskGradientDiagnostics)
+                    throw new NotSupportedException($"'{name}' computes no per-task gradients of the shared parameters, so task-gradient diagnostics are not available with it.");
+                var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
+                if (combiner is IDisposable d) Own(d);
+                _combiner = combiner;
+            }
+            if (UsesTaskGradients && !UsesRepresentationGradients)
             {
                 var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
                 if (combiner is IDisposable d) Own(d);
@@ -199,6 +219,11 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>True when the step computes per-task trunk gradients (any combination but Sum, or diagnostics on).</summary>
     public bool UsesTaskGradients { get; }
+
+    /// <summary>True when the gradient method works on the per-task gradients of the shared representation Z
+    /// (<see cref="MethodNeeds.RepresentationGradients"/>, MGDA-UB): one walk per head down to Z, the method's
+    /// combination of the T Z-gradients, and one backward of the shared part.</summary>
+    public bool UsesRepresentationGradients { get; }
 
     /// <summary>The optimizer of the model's parameters (state: <see cref="IOptimizer{T}.SaveState"/>; the step's whole
     /// state, learned method parameters included: <see cref="SaveState"/>).</summary>
@@ -416,7 +441,26 @@ public sealed class TrainingStep : IDisposable
         var weights = _weighting.Weights;
 
         // 3. Backward.
-        if (!UsesTaskGradients)
+        if (UsesRepresentationGradients)
+        {
+            // ∂Lᵢ/∂Z of each UNWEIGHTED Lᵢ through its own head [T × Z]; heads' own gradients as in the per-task path.
+            var z = _model.Boundary[0];
+            var perTask = _tape.BackwardToRepresentation(_losses, z);
+            for (int t = 0; t < tasks; t++)
+            {
+                var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
+                _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
+            }
+            if (_upstream is null || _upstream.Length < z.Length)                  // once, at the largest batch
+            {
+                _upstream?.Dispose();
+                _upstream = _backend.Allocate<float>(z.Length);
+            }
+            var upstream = _upstream.View.Slice(0, z.Length);
+            _combiner!.Combine(perTask, tasks, weights, upstream);       // Σ aᵢ ∂Lᵢ/∂Z
+            _tape.Backward(z, upstream);                                  // the shared part, once
+        }
+        else if (!UsesTaskGradients)
         {
             var total = _tape.WeightedSum(_tape.Input(weights, 1, tasks, "task_weights"), _losses);
             _tape.Backward(total);
@@ -575,6 +619,7 @@ public sealed class TrainingStep : IDisposable
         _taskGradients?.Dispose();
         _monitor?.Dispose();
         (_combiner as IDisposable)?.Dispose();
+        _upstream?.Dispose();
         _extraOptimizer?.Dispose();
         _weighting.Dispose();
         _extra?.Dispose();

@@ -110,6 +110,23 @@ public static class CombinationChecks
         Check.Length(conflicts, (long)count * count, nameof(conflicts));
     }
 
+    /// <summary>MGDA's normaliser: a count×count Gram matrix, losses, weights and the output of count entries, a known mode.</summary>
+    public static void CheckMgdaNormalizer<T>(Backend backend, View<T> gram, int count, View<T> losses, View<T> weights,
+        MgdaNormalization normalization, View<T> normalized)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, normalized, nameof(normalized));
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(losses, count, nameof(losses));
+        Check.Length(weights, count, nameof(weights));
+        Check.Length(normalized, count, nameof(normalized));
+        if (!Check.IsDefined(normalization)) throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown MGDA normalization.");
+    }
+
     public static void CheckLossBalanced<T>(Backend backend, View<T> losses, T minLoss, View<T> weights)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

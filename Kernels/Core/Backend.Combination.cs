@@ -87,6 +87,11 @@ public abstract partial class Backend<T>
     public abstract void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
         uint randomKey, View<double> workspace, View<T> coefficients);
 
+    /// <summary>MGDA's gradient normalisation (Sener &amp; Koltun 2018): <c>normalized[i] = weights[i]/cᵢ</c> with cᵢ = 1, ‖gᵢ‖ = √Gᵢᵢ,
+    /// Lᵢ or Lᵢ‖gᵢ‖ (<see cref="MgdaNormalizer"/>, float64, one thread); a cᵢ that is not positive and finite counts as 1.</summary>
+    public abstract void MgdaNormalizedWeights(View<T> gram, int count, View<T> losses, View<T> weights, MgdaNormalization normalization,
+        View<T> normalized);
+
     /// <summary>
     /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero)
     /// and, for i ≠ j, <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps).

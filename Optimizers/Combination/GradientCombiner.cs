@@ -41,6 +41,12 @@ public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where 
     {
     }
 
+    /// <summary>Called when the scratch is released (a new task count, or <see cref="Dispose"/>): release what
+    /// <see cref="ScratchAllocated"/> allocated.</summary>
+    protected virtual void ScratchReleased()
+    {
+    }
+
     /// <summary>Float64 workspace elements the solve needs for <paramref name="tasks"/> tasks.</summary>
     protected abstract int WorkspaceLength(int tasks);
 
@@ -82,6 +88,7 @@ public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where 
 
     private void DisposeScratch()
     {
+        if (_gram is not null) ScratchReleased();
         _gram?.Dispose();
         _coefficients?.Dispose();
         _workspace?.Dispose();

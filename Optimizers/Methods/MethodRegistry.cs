@@ -47,6 +47,7 @@ public static class MethodRegistry
         Register(PcGradCombiner<float>.Method);
         Register(CaGradCombiner<float>.Method);
         Register(MgdaCombiner<float>.Method);
+        Register(MgdaCombiner<float>.UpperBound);
         Register(GradDropCombiner<float>.Method);
         Register(ImtlCombiner<float>.Method);
         Register(AlignedMtlCombiner<float>.Method);
