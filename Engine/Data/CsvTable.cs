@@ -247,7 +247,46 @@ public static class CsvTable
                 tasks.Add(new ClassTargets(task.Name, task.Columns[0], map, classes, task.Kind));
             }
         }
-        return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray());
+        var weights = schema.WeightColumn is null ? null : SampleWeights(raw, Column(schema.WeightColumn), tasks);
+        return new Dataset(raw.Path, schema, encoding, inputNames, inputs, tasks, raw.Lines.ToArray(), weights);
+    }
+
+    /// <summary>The sample-weight column (maths §19.11): every cell a finite number ≥ 0 (a missing or unparseable cell is an
+    /// error naming the file, row and column), and for every task some labelled row of positive weight.</summary>
+    private static float[] SampleWeights(RawTable raw, int c, IReadOnlyList<TaskTargets> tasks)
+    {
+        var weights = new float[raw.Records.Count];
+        for (int r = 0; r < weights.Length; r++)
+        {
+            float w = Number(raw, r, c);
+            weights[r] = w >= 0 ? w
+                : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c], $"the sample weight {Excerpt.Quote(raw.Records[r][c])} is negative; weights must be ≥ 0.");
+        }
+        foreach (var task in tasks)
+        {
+            bool anyLabelled = false, anyWeighted = false;
+            for (int r = 0; r < weights.Length && !anyWeighted; r++)
+                if (IsLabelled(task, r)) { anyLabelled = true; anyWeighted = weights[r] > 0; }
+            if (anyLabelled && !anyWeighted)
+                throw new DataFileException(raw.Path, 1, raw.Header[c],
+                    $"every row labelled for task '{task.Name}' has sample weight 0, so the task's weighted loss would be 0/0; give some of its rows a positive weight.");
+        }
+        return weights;
+    }
+
+    /// <summary>Whether row r carries a label (any label, for a multi-column task) of the task.</summary>
+    private static bool IsLabelled(TaskTargets task, int r) => task switch
+    {
+        RegressionTargets t => HasNumber(t.Values.AsSpan(r * t.Width, t.Width)),
+        MultiLabelTargets m => m.Labels.AsSpan(r * m.Width, m.Width).ContainsAnyExcept(MultiLabelTargets.Missing),
+        ClassTargets k => k.Classes[r] != ClassTargets.Missing,
+        _ => true,
+    };
+
+    private static bool HasNumber(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values) if (!float.IsNaN(v)) return true;
+        return false;
     }
 
     /// <summary>A multi-label task's k columns: each cell 0 or 1 (any spelling of the number), or absent (no label).</summary>

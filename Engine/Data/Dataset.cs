@@ -34,10 +34,17 @@ public sealed class Dataset
     /// <summary>For each row, the 1-based line of the file it was read from (for messages about a row).</summary>
     public int[] SourceLines { get; }
 
+    /// <summary>The sample weight of each row (maths §19.11: finite, ≥ 0), read from <see cref="TableSchema.WeightColumn"/>;
+    /// null when the rows are unweighted.</summary>
+    public float[]? SampleWeights { get; }
+
     /// <summary>Creates a dataset; checks that every block has RowCount rows.</summary>
     public Dataset(string source, TableSchema schema, DataEncoding encoding, IReadOnlyList<string> inputNames,
-        float[] inputs, IReadOnlyList<TaskTargets> tasks, int[] sourceLines)
+        float[] inputs, IReadOnlyList<TaskTargets> tasks, int[] sourceLines, float[]? sampleWeights = null)
     {
+        SampleWeights = sampleWeights;
+        if (sampleWeights is not null && sampleWeights.Length != sourceLines.Length)
+            throw new ArgumentException($"{sampleWeights.Length} sample weights for {sourceLines.Length} rows.", nameof(sampleWeights));
         Source = source;
         Schema = schema;
         Encoding = encoding;
@@ -74,12 +81,18 @@ public sealed class Dataset
         }
         var tasks = new TaskTargets[Tasks.Count];
         for (int t = 0; t < tasks.Length; t++) tasks[t] = Tasks[t].Select(rows);
-        return new Dataset(Source, Schema, Encoding, InputNames, inputs, tasks, lines);
+        float[]? weights = null;
+        if (SampleWeights is not null)
+        {
+            weights = new float[rows.Length];
+            for (int i = 0; i < rows.Length; i++) weights[i] = SampleWeights[rows[i]];
+        }
+        return new Dataset(Source, Schema, Encoding, InputNames, inputs, tasks, lines, weights);
     }
 
     /// <summary>A copy with other features and task targets (same rows, names and encoding).</summary>
     internal Dataset With(float[] inputs, IReadOnlyList<TaskTargets> tasks) =>
-        new(Source, Schema, Encoding, InputNames, inputs, tasks, SourceLines);
+        new(Source, Schema, Encoding, InputNames, inputs, tasks, SourceLines, SampleWeights);
 }
 
 /// <summary>The targets of one task over all rows of a dataset.</summary>

@@ -93,15 +93,21 @@ public sealed class TableSchema
     /// <summary>The tasks, in order.</summary>
     public IReadOnlyList<TaskSpec> Tasks { get; }
 
+    /// <summary>The column of per-row sample weights (maths §19.11), neither an input nor a target; null when the rows are
+    /// unweighted. Written to the schema JSON (so a checkpoint records it) only when set.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? WeightColumn { get; }
+
     /// <summary>Creates a schema; every column may have one role only and task names must be distinct.</summary>
     [JsonConstructor]
     public TableSchema(IReadOnlyList<string> numericInputs, IReadOnlyList<string> categoricalInputs, IReadOnlyList<TaskSpec> tasks,
-        IReadOnlyList<string>? embeddedInputs = null)
+        IReadOnlyList<string>? embeddedInputs = null, string? weightColumn = null)
     {
         NumericInputs = (numericInputs ?? []).ToArray();
         CategoricalInputs = (categoricalInputs ?? []).ToArray();
         EmbeddedInputs = (embeddedInputs ?? []).ToArray();
         Tasks = (tasks ?? []).ToArray();
+        WeightColumn = weightColumn;
 
         var roles = new Dictionary<string, string>(StringComparer.Ordinal);
         void Claim(string column, string role)
@@ -122,36 +128,40 @@ public sealed class TableSchema
             if (!taskNames.Add(t.Name)) throw new ArgumentException($"Two tasks are named '{t.Name}'.");
             foreach (var c in t.Columns) Claim(c, $"a target of task '{t.Name}'");
         }
+        if (WeightColumn is not null) Claim(WeightColumn, "the sample-weight column");
     }
 
     /// <summary>A schema with no columns, to build on with the <c>With…</c> methods.</summary>
     public static TableSchema Empty { get; } = new([], [], []);
 
     /// <summary>Adds numeric input columns.</summary>
-    public TableSchema WithNumeric(params string[] columns) => new([.. NumericInputs, .. columns], CategoricalInputs, Tasks, EmbeddedInputs);
+    public TableSchema WithNumeric(params string[] columns) => new([.. NumericInputs, .. columns], CategoricalInputs, Tasks, EmbeddedInputs, WeightColumn);
 
     /// <summary>Adds categorical (one-hot) input columns.</summary>
-    public TableSchema WithCategorical(params string[] columns) => new(NumericInputs, [.. CategoricalInputs, .. columns], Tasks, EmbeddedInputs);
+    public TableSchema WithCategorical(params string[] columns) => new(NumericInputs, [.. CategoricalInputs, .. columns], Tasks, EmbeddedInputs, WeightColumn);
 
     /// <summary>Adds embedded categorical input columns (<see cref="EmbeddedInputs"/>).</summary>
-    public TableSchema WithEmbedded(params string[] columns) => new(NumericInputs, CategoricalInputs, Tasks, [.. EmbeddedInputs, .. columns]);
+    public TableSchema WithEmbedded(params string[] columns) => new(NumericInputs, CategoricalInputs, Tasks, [.. EmbeddedInputs, .. columns], WeightColumn);
 
     /// <summary>Adds a task.</summary>
-    public TableSchema WithTask(TaskSpec task) => new(NumericInputs, CategoricalInputs, [.. Tasks, task], EmbeddedInputs);
+    public TableSchema WithTask(TaskSpec task) => new(NumericInputs, CategoricalInputs, [.. Tasks, task], EmbeddedInputs, WeightColumn);
 
     /// <summary>Adds one regression task per column, each named after its column.</summary>
     public TableSchema WithRegression(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Regression)], EmbeddedInputs);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Regression)], EmbeddedInputs, WeightColumn);
 
     /// <summary>Adds one classification task per column, each named after its column.</summary>
     public TableSchema WithClassification(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Classification)], EmbeddedInputs);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Classification)], EmbeddedInputs, WeightColumn);
 
     /// <summary>Adds one binary task (two classes, one logit) per column, each named after its column.</summary>
     public TableSchema WithBinary(params string[] columns) =>
-        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Binary)], EmbeddedInputs);
+        new(NumericInputs, CategoricalInputs, [.. Tasks, .. columns.Select(TaskSpec.Binary)], EmbeddedInputs, WeightColumn);
 
-    /// <summary>The same inputs without tasks: for files to predict on, which have no target columns.</summary>
+    /// <summary>The same columns with <paramref name="column"/> as the sample-weight column (§19.11).</summary>
+    public TableSchema WithWeightColumn(string column) => new(NumericInputs, CategoricalInputs, Tasks, EmbeddedInputs, column);
+
+    /// <summary>The same inputs without tasks (and without a weight column): for files to predict on, which have no target columns.</summary>
     public TableSchema InputsOnly() => new(NumericInputs, CategoricalInputs, [], EmbeddedInputs);
 
     /// <summary>The task with this name.</summary>

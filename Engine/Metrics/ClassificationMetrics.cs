@@ -41,6 +41,43 @@ public static class ClassificationMetrics
         return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
     }
 
+    /// <summary>
+    /// The sample-weighted ROC AUC (maths §19.11), scikit-learn's <c>roc_auc_score(y, s, sample_weight=w)</c>: the trapezoidal
+    /// area under the weighted ROC curve, which is the weighted pair count
+    /// <c>AUC = Σ_{i∈P} Σ_{j∈N} wᵢwⱼ(1[sᵢ &gt; sⱼ] + ½·1[sᵢ = sⱼ]) / (W₊W₋)</c>, W₊/W₋ the positives'/negatives' total weight.
+    /// Computed in one sort: tied scores form a group, a group's positive weight meets the negative weight below it in full
+    /// and its own negative weight by half. Labels −1 are skipped; null when W₊ or W₋ is 0. Weights ≡ 1 give <see cref="Auc(ReadOnlySpan{double}, ReadOnlySpan{int})"/>.
+    /// </summary>
+    public static double? Auc(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, ReadOnlySpan<double> weights)
+    {
+        if (scores.Length != labels.Length || weights.Length != labels.Length)
+            throw new ArgumentException($"{scores.Length} scores and {weights.Length} weights for {labels.Length} labels.", nameof(labels));
+        var labelled = new List<(double Score, int Label, double Weight)>(scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (labels[i] < 0) continue;
+            if (labels[i] > 1) throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"labels[{i}] = {labels[i]} is not 0 or 1.");
+            if (double.IsNaN(scores[i])) throw new ArgumentException($"scores[{i}] is NaN.", nameof(scores));
+            if (!(weights[i] >= 0) || !double.IsFinite(weights[i])) throw new ArgumentOutOfRangeException(nameof(weights), weights[i], $"weights[{i}] must be finite and ≥ 0.");
+            labelled.Add((scores[i], labels[i], weights[i]));
+        }
+        labelled.Sort((a, b) => a.Score.CompareTo(b.Score));
+        double negativesBelow = 0, positives = 0, area = 0;
+        for (int start = 0; start < labelled.Count;)
+        {
+            int end = start;
+            double groupPositive = 0, groupNegative = 0;
+            for (; end < labelled.Count && labelled[end].Score == labelled[start].Score; end++)
+                if (labelled[end].Label == 1) groupPositive += labelled[end].Weight; else groupNegative += labelled[end].Weight;
+            area += groupPositive * (negativesBelow + 0.5 * groupNegative);
+            positives += groupPositive;
+            negativesBelow += groupNegative;
+            start = end;
+        }
+        if (positives == 0 || negativesBelow == 0) return null;
+        return area / (positives * negativesBelow);
+    }
+
     /// <summary>Precision TP/(TP + FP), recall TP/(TP + FN) and F1 = 2PR/(P + R) of one positive class from its counts;
     /// a ratio with a zero denominator is 0 (scikit-learn's <c>zero_division=0</c>).</summary>
     public static (double Precision, double Recall, double F1) PrecisionRecallF1(long truePositives, long falsePositives, long falseNegatives)

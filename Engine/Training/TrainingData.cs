@@ -149,6 +149,9 @@ public sealed class TrainingData
     public static TrainingData FromDataset(Dataset data, Standardization? standardization = null)
     {
         ArgumentNullException.ThrowIfNull(data);
+        if (data.SampleWeights is not null)
+            throw new NotSupportedException($"{data.Source}: training and evaluating with sample weights (column '{data.Schema.WeightColumn}') is not " +
+                "implemented yet: the losses take row weights (maths §19.11) but the trainer does not pass them (issue #14).");
         var tasks = data.Tasks.Select(t => t switch
         {
             RegressionTargets r => TaskData.Regression(r.Name, r.Values, r.Width,

@@ -20,12 +20,20 @@ public abstract partial class Backend<T>
     /// <c>count[0] = n = #{i : tᵢ not NaN}</c> and <c>loss[0] = (1/max(n, 1))·Σ_{tᵢ not NaN} (pᵢ − tᵢ)²</c>, so a batch
     /// without a label gives loss 0 (never NaN). A NaN <i>prediction</i> with a present target still gives NaN.
     /// Both scalars stay on the device (<see cref="MaskedMseBackward"/> reads the count there).
+    /// With per-row sample weights sᵣ (<paramref name="rowWeights"/> non-empty, one per row of the [rows × columns]
+    /// prediction, columns = prediction.Length / rowWeights.Length) the loss is the weighted mean over the labelled
+    /// elements, <c>L = Σ sᵣmᵢ(pᵢ − tᵢ)² / D</c>, <c>D = Σ sᵣmᵢ</c> written to <paramref name="weightSum"/> (required
+    /// then), L = 0 when D = 0; count is still n. Empty row weights run the unweighted kernel unchanged (maths §19.11).
     /// </summary>
-    public abstract void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count);
+    public abstract void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default);
 
     /// <summary><c>dpᵢ (+)= upstream[0]·2(pᵢ − tᵢ)/max(n, 1)</c> where tᵢ is present, <c>(+)= 0</c> where it is NaN;
-    /// <paramref name="count"/> is the n written by <see cref="MaskedMseForward"/>.</summary>
-    public abstract void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate);
+    /// <paramref name="count"/> is the n written by <see cref="MaskedMseForward"/>. With <paramref name="rowWeights"/>
+    /// non-empty, <paramref name="count"/> is the weight sum D instead and <c>dpᵢ (+)= upstream·2sᵣ(pᵢ − tᵢ)/D</c>
+    /// (0 when D = 0).</summary>
+    public abstract void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default);
 
     /// <summary>
     /// Masked softmax cross-entropy: a negative label (<see cref="MissingLabel.Class"/>) means "no label" and the row is

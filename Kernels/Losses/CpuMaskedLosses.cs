@@ -12,10 +12,12 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count)
+    public override unsafe void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Scalar(this, loss, nameof(loss));
+        if (!rowWeights.IsEmpty) { WeightedMseForward(prediction, target, loss, count, rowWeights, weightSum); return; }
         var job = new MaskedSquaredErrorJob { P = prediction.Pointer(), Target = target.Pointer() };
         double sum = RunChunks(job, prediction.Length);
         double n = RunChunks(new PresentCountJob { Target = target.Pointer() }, prediction.Length);
@@ -24,11 +26,22 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public override unsafe void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    public override unsafe void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
         KernelChecks.Scalar(this, upstream, nameof(upstream));
+        if (!rowWeights.IsEmpty)
+        {
+            // ∂L/∂pᵢ = 2sᵣ(pᵢ − tᵢ)/D where tᵢ is present (0 when D = 0); count holds D here.
+            MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+            double weightSum = ToDouble(count.Span()[0]);
+            T cw = FromDouble(weightSum > 0 ? 2.0 * ToDouble(upstream.Span()[0]) / weightSum : 0);
+            RunChunks(new WeightedMseGradientJob { P = prediction.Pointer(), Target = target.Pointer(), S = rowWeights.Pointer(), D = dPrediction.Pointer(),
+                C = cw, Columns = prediction.Length / rowWeights.Length, Accumulate = accumulate }, rowWeights.Length, costPerItem: prediction.Length / rowWeights.Length);
+            return;
+        }
         // ∂L/∂pᵢ = 2(pᵢ − tᵢ)/max(n, 1) where tᵢ is present, 0 where it is NaN; times the upstream gradient.
         T c = FromDouble(2.0 * ToDouble(upstream.Span()[0]) / Math.Max(ToDouble(count.Span()[0]), 1));
         var job = new MaskedMseGradientJob { P = prediction.Pointer(), Target = target.Pointer(), D = dPrediction.Pointer(), C = c, Accumulate = accumulate };
@@ -84,6 +97,90 @@ public sealed partial class CpuBackend<T>
             if (accumulate) TensorPrimitives.FusedMultiplyAdd(pi, c, di, di); // d += c·p
             else TensorPrimitives.Multiply(pi, c, di);                        // d  = c·p
             di[y[i]] -= c;                                                     // d[i, yᵢ] −= c
+        }
+    }
+
+    /// <summary>§19.11: L = Σ sᵣmᵢ(pᵢ − tᵢ)² / D, D = Σ sᵣmᵢ (0 when D = 0), n = Σ mᵢ; sums per row in T, rows added in double.</summary>
+    private unsafe void WeightedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count, View<T> rowWeights, View<T> weightSum)
+    {
+        MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+        KernelChecks.Scalar(this, weightSum, nameof(weightSum));
+        int columns = prediction.Length / rowWeights.Length;
+        var job = new WeightedSquaredErrorJob { P = prediction.Pointer(), Target = target.Pointer(), S = rowWeights.Pointer(), Columns = columns };
+        double sum = RunChunks(job, rowWeights.Length, costPerItem: columns);
+        var weightsOnly = job;
+        weightsOnly.WeightsOnly = true;
+        double d = RunChunks(weightsOnly, rowWeights.Length, costPerItem: columns);
+        double n = RunChunks(new PresentCountJob { Target = target.Pointer() }, prediction.Length);
+        count.Span()[0] = FromDouble(n);
+        weightSum.Span()[0] = FromDouble(d);
+        loss.Span()[0] = FromDouble(d > 0 ? sum / d : 0);
+    }
+
+    /// <summary>Per row r: sᵣ·Σ_{present} (p − t)² (or sᵣ·#present when <see cref="WeightsOnly"/>); a one-column task
+    /// (rows = elements) runs Vector256 lanes over the rows, wider rows a scalar loop over their columns.</summary>
+    private unsafe struct WeightedSquaredErrorJob : IChunkJob
+    {
+        public T* P, Target, S;
+        public int Columns;
+        public bool WeightsOnly;
+
+        public readonly double Run(int start, int count)
+        {
+            double total = 0;
+            int r = start, end = start + count;
+            if (Columns == 1)
+            {
+                int width = Vector256<T>.Count;
+                var one = Vector256.Create(T.One);
+                for (; r + width <= end; r += width)
+                {
+                    var tv = Vector256.Load(Target + r);
+                    var d = Vector256.Load(P + r) - tv;
+                    var term = WeightsOnly ? one : d * d;
+                    var sv = Vector256.Load(S + r);                                  // a row of weight 0 adds 0, even if p is not finite
+                    var keep = Vector256.Equals(tv, tv) & ~Vector256.Equals(sv, Vector256<T>.Zero);
+                    term = Vector256.ConditionalSelect(keep, sv * term, Vector256<T>.Zero);
+                    total += ToDouble(Vector256.Sum(term));
+                }
+            }
+            for (; r < end; r++)
+            {
+                T row = T.Zero;
+                for (int j = 0; j < Columns; j++)
+                {
+                    long i = (long)r * Columns + j;
+                    if (T.IsNaN(Target[i])) continue;
+                    T d = P[i] - Target[i];
+                    row += WeightsOnly ? T.One : d * d;
+                }
+                if (S[r] != T.Zero) total += ToDouble(S[r] * row);
+            }
+            return total;
+        }
+    }
+
+    /// <summary>dp (+)= c·sᵣ·(p − t) where t is present, (+)= 0 where it is NaN; over rows r.</summary>
+    private unsafe struct WeightedMseGradientJob : IChunkJob
+    {
+        public T* P, Target, S, D;
+        public T C;
+        public int Columns;
+        public bool Accumulate;
+
+        public readonly double Run(int start, int count)
+        {
+            for (int r = start; r < start + count; r++)
+            {
+                T c = C * S[r];
+                for (int j = 0; j < Columns; j++)
+                {
+                    long i = (long)r * Columns + j;
+                    T g = T.IsNaN(Target[i]) || c == T.Zero ? T.Zero : c * (P[i] - Target[i]);
+                    D[i] = Accumulate ? D[i] + g : g;
+                }
+            }
+            return 0;
         }
     }
 

@@ -23,14 +23,29 @@ public sealed partial class IlgpuBackend
     private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, Dense, Dense, int>? _maskedMseBackward;
     private Action<AcceleratorStream, Index1D, Dense, Labels, int, Dense, Dense, Dense, int>? _maskedCrossEntropyBackward;
     private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, Dense>? _maskedDifference;
+    private Action<AcceleratorStream, KernelConfig, Dense, Dense, Dense, int, int, Dense>? _weightedMsePartials;
+    private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, int, Dense, Dense, Dense, int>? _weightedMseBackward;
 
     private Dense MaskedPartials => (_maskedPartials ??= Accelerator.Allocate1D<float>(2 * MaxReductionGroups)).View;
 
     /// <inheritdoc/>
-    public override void MaskedMseForward(View<float> prediction, View<float> target, View<float> loss, View<float> count)
+    public override void MaskedMseForward(View<float> prediction, View<float> target, View<float> loss, View<float> count,
+        View<float> rowWeights = default, View<float> weightSum = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Scalar(this, loss, nameof(loss));
+        if (!rowWeights.IsEmpty)
+        {
+            // §19.11: the three-sum reduction of the weighted losses (Σ sᵣmᵢdᵢ², n, D), finished by WeightedFinishKernel.
+            MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+            KernelChecks.Scalar(this, weightSum, nameof(weightSum));
+            int wgroups = ReductionGroups(prediction.Length);
+            _weightedMsePartials ??= Accelerator.LoadKernel<Dense, Dense, Dense, int, int, Dense>(WeightedMsePartialsKernel);
+            _weightedMsePartials(Launched(), new KernelConfig(wgroups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), rowWeights.Ilgpu(),
+                prediction.Length / rowWeights.Length, prediction.Length, WeightedPartials);
+            FinishWeighted(wgroups, loss, count, weightSum);
+            return;
+        }
         int groups = ReductionGroups(prediction.Length);
         _maskedMsePartials ??= Accelerator.LoadKernel<Dense, Dense, int, Dense>(MaskedMsePartialsKernel);
         _maskedMsePartials(Launched(), new KernelConfig(groups, GroupSize), prediction.Ilgpu(), target.Ilgpu(), prediction.Length, MaskedPartials);
@@ -38,11 +53,20 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public override void MaskedMseBackward(View<float> prediction, View<float> target, View<float> count, View<float> upstream, View<float> dPrediction, bool accumulate)
+    public override void MaskedMseBackward(View<float> prediction, View<float> target, View<float> count, View<float> upstream, View<float> dPrediction, bool accumulate,
+        View<float> rowWeights = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
         KernelChecks.Scalar(this, upstream, nameof(upstream));
+        if (!rowWeights.IsEmpty)
+        {
+            MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+            _weightedMseBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int, Dense, Dense, Dense, int>(WeightedMseBackwardKernel);
+            _weightedMseBackward(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), rowWeights.Ilgpu(), prediction.Length / rowWeights.Length,
+                count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
+            return;
+        }
         _maskedMseBackward ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, Dense, Dense, int>(MaskedMseBackwardKernel);
         _maskedMseBackward(Launched(), prediction.Length, prediction.Ilgpu(), target.Ilgpu(), count.Ilgpu(), upstream.Ilgpu(), dPrediction.Ilgpu(), accumulate ? 1 : 0);
     }
@@ -99,6 +123,36 @@ public sealed partial class IlgpuBackend
         sum = GroupSum(sum);
         present = GroupSum(present);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = present; }
+    }
+
+    /// <summary>Per group: Σ sᵣ(p − t)², the present count and Σ sᵣ over present targets into the weighted partials
+    /// (element i in row i / columns).</summary>
+    internal static void WeightedMsePartialsKernel(Dense prediction, Dense target, Dense rowWeights, int columns, int n, Dense partials)
+    {
+        float sum = 0, present = 0, denominator = 0;
+        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+        {
+            float t = target[i];
+            if (!XMath.IsNaN(t)) { float s = rowWeights[i / columns], d = prediction[i] - t; sum += s != 0 ? s * (d * d) : 0; present += 1; denominator += s; }
+        }
+        sum = GroupSum(sum);
+        present = GroupSum(present);
+        denominator = GroupSum(denominator);
+        if (Group.IsFirstThread)
+        {
+            partials[Grid.IdxX] = sum;
+            partials[MaxReductionGroups + Grid.IdxX] = present;
+            partials[2 * MaxReductionGroups + Grid.IdxX] = denominator;
+        }
+    }
+
+    /// <summary>dp (+)= 2·upstream·sᵣ(p − t)/D where t is present and D &gt; 0, (+)= 0 otherwise.</summary>
+    internal static void WeightedMseBackwardKernel(Index1D i, Dense prediction, Dense target, Dense rowWeights, int columns, Dense weightSum, Dense upstream,
+        Dense dPrediction, int accumulate)
+    {
+        float sum = weightSum[0], s = rowWeights[i / columns], t = target[i];
+        float d = !XMath.IsNaN(t) && sum > 0 && s != 0 ? 2 * upstream[0] * s * (prediction[i] - t) / sum : 0;
+        dPrediction[i] = accumulate != 0 ? dPrediction[i] + d : d;
     }
 
     /// <summary>Per row: the softmax saved for every row; the labelled rows' losses and their number, per group.</summary>

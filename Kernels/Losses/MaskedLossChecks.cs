@@ -10,6 +10,15 @@ internal static class MaskedLossChecks
         KernelChecks.Scalar(backend, count, nameof(count));
     }
 
+    /// <summary>Row-weighted masked MSE: the masked checks, then the row weights owned by the backend and dividing the
+    /// prediction into whole rows.</summary>
+    public static void RowWeights<T>(Backend backend, View<T> prediction, View<T> rowWeights) where T : unmanaged
+    {
+        Check.Owned(backend, rowWeights, nameof(rowWeights));
+        if (prediction.Length % rowWeights.Length != 0)
+            throw new ArgumentException($"{rowWeights.Length} row weights do not divide the prediction's {prediction.Length} elements into whole rows.", nameof(rowWeights));
+    }
+
     /// <summary>Masked cross-entropy: the batch×classes matrix, its labels and the count scalar.</summary>
     public static void Classification<T>(Backend backend, View<T> matrix, string matrixName, View<int> labels, int batch, int classes, View<T> count) where T : unmanaged
     {

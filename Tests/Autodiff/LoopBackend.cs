@@ -352,9 +352,21 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         S(count)[0] = T.CreateChecked(correct);
     }
 
-    public override void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count)
+    public override void MaskedMseForward(View<T> prediction, View<T> target, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(prediction); var Tt = S(target);
+        if (!rowWeights.IsEmpty)
+        {
+            var W = S(rowWeights); int columns = P.Length / W.Length, labelled = 0;
+            T total = T.Zero, d = T.Zero;
+            for (int i = 0; i < P.Length; i++)
+                if (!T.IsNaN(Tt[i])) { total += W[i / columns] * (P[i] - Tt[i]) * (P[i] - Tt[i]); d += W[i / columns]; labelled++; }
+            S(count)[0] = T.CreateChecked(labelled);
+            S(weightSum)[0] = d;
+            S(loss)[0] = d > T.Zero ? total / d : T.Zero;
+            return;
+        }
         T sum = T.Zero; int n = 0;
         for (int i = 0; i < P.Length; i++)
             if (!T.IsNaN(Tt[i])) { sum += (P[i] - Tt[i]) * (P[i] - Tt[i]); n++; }
@@ -362,9 +374,18 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
         S(loss)[0] = sum / T.CreateChecked(Math.Max(n, 1));
     }
 
-    public override void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    public override void MaskedMseBackward(View<T> prediction, View<T> target, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
+        if (!rowWeights.IsEmpty)
+        {
+            var W = S(rowWeights); int columns = P.Length / W.Length; T sum = S(count)[0];
+            for (int i = 0; i < P.Length; i++)
+                D[i] = (accumulate ? D[i] : T.Zero) + (T.IsNaN(Tt[i]) || !(sum > T.Zero) || W[i / columns] == T.Zero ? T.Zero
+                    : up * T.CreateChecked(2) * W[i / columns] * (P[i] - Tt[i]) / sum);
+            return;
+        }
         T n = T.Max(S(count)[0], T.One), two = T.CreateChecked(2);
         for (int i = 0; i < P.Length; i++)
             D[i] = (accumulate ? D[i] : T.Zero) + (T.IsNaN(Tt[i]) ? T.Zero : up * two * (P[i] - Tt[i]) / n);
