@@ -9,6 +9,7 @@ namespace Engine.Tests.Kernels;
 /// exactly once, errors surface in the caller, concurrent callers are safe, and a warm parallel kernel allocates
 /// nothing on the calling thread.
 /// </summary>
+[Collection(nameof(MeasuredThreadAllocations))]
 public class CpuWorkersTests
 {
     private sealed class CountingWork(int items) : ParallelWork
@@ -136,6 +137,7 @@ public class CpuWorkersTests
         using var workers = new CpuWorkers(2);
         var work = new SlowHelperWork();
         for (int i = 0; i < 5; i++) workers.Run(work, 4);
+        ThreadStaticTable.GrowForCurrentThread();   // the runtime's one-time table growth is not Run's (its doc)
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 30; i++) workers.Run(work, 4);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
@@ -171,6 +173,7 @@ public class CpuWorkersTests
         for (int round = 0; round < 3; round++)
             for (int k = 0; k < kernels.Length; k++)
             {
+                if (round == 2) ThreadStaticTable.GrowForCurrentThread();   // not the kernel's (its doc)
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 kernels[k]();
                 if (round == 2) allocated[k] = GC.GetAllocatedBytesForCurrentThread() - before;
