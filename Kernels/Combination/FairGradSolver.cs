@@ -106,35 +106,7 @@ public static class FairGradSolver
             m.Set(grad + p, ax - power);
             for (int r = 0; r < n; r++) m.Set(h + p * n + r, m.Get(a + p * n + r) + (p == r ? power / (alpha * xp) : 0.0));
         }
-        for (int c = 0; c < n; c++)
-        {
-            double diagonal = m.Get(h + c * n + c);
-            for (int k = 0; k < c; k++) diagonal -= m.Get(h + c * n + k) * m.Get(h + c * n + k);
-            if (!(diagonal > 0)) return double.NaN;
-            double l = Math.Sqrt(diagonal);
-            m.Set(h + c * n + c, l);
-            for (int r = c + 1; r < n; r++)
-            {
-                double s = m.Get(h + r * n + c);
-                for (int k = 0; k < c; k++) s -= m.Get(h + r * n + k) * m.Get(h + c * n + k);
-                m.Set(h + r * n + c, s / l);
-            }
-        }
-        for (int r = 0; r < n; r++)
-        {
-            double s = -m.Get(grad + r);
-            for (int k = 0; k < r; k++) s -= m.Get(h + r * n + k) * m.Get(dir + k);
-            m.Set(dir + r, s / m.Get(h + r * n + r));
-        }
-        for (int r = n - 1; r >= 0; r--)
-        {
-            double s = m.Get(dir + r);
-            for (int k = r + 1; k < n; k++) s -= m.Get(h + k * n + r) * m.Get(dir + k);
-            m.Set(dir + r, s / m.Get(h + r * n + r));
-        }
-        double decrement = 0;
-        for (int r = 0; r < n; r++) decrement -= m.Get(grad + r) * m.Get(dir + r);
-        return decrement;
+        return NewtonSystem.Solve(m, n, h, grad, dir);
     }
 
     /// <summary>f at the point stored at <paramref name="at"/> (+∞ outside β &gt; 0).</summary>
