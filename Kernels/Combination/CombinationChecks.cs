@@ -187,6 +187,38 @@ public static class CombinationChecks
         Check.Positive(weights.Length, nameof(weights));
     }
 
+    /// <summary>ExcessMTL's risk pass: gradients [T × P] and the accumulated squares of the same length, T ≥ 1 risks, all on
+    /// <paramref name="backend"/>.</summary>
+    public static void CheckExcessRisks<T>(Backend backend, View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, taskGradients, nameof(taskGradients));
+        Check.Owned(backend, squaredSums, nameof(squaredSums));
+        Check.Owned(backend, risks, nameof(risks));
+        Check.Positive(tasks, nameof(tasks));
+        Check.Length(risks, tasks, nameof(risks));
+        Check.SameLength(taskGradients, nameof(taskGradients), squaredSums, nameof(squaredSums));
+        if (taskGradients.Length % tasks != 0)
+            throw new ArgumentException($"taskGradients has {taskGradients.Length} elements, not a multiple of the {tasks} tasks.", nameof(taskGradients));
+        if (taskGradients.Length / tasks > int.MaxValue)
+            throw new ArgumentException($"ExcessMTL's rows of {taskGradients.Length / tasks} elements exceed int.MaxValue.", nameof(taskGradients));
+    }
+
+    /// <summary>ExcessMTL's weight update: risks and weights of one length T ≥ 1, a state of
+    /// <see cref="ExcessMtlSolver.StateLength"/>, a positive finite step size.</summary>
+    public static void CheckExcessMtl<T>(Backend backend, View<T> risks, View<T> state, View<T> weights, double stepSize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, risks, nameof(risks));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(risks.Length, nameof(risks));
+        Check.SameLength(risks, nameof(risks), weights, nameof(weights));
+        Check.Length(state, ExcessMtlSolver.StateLength((int)risks.Length), nameof(state));
+        if (!(stepSize > 0) || !double.IsFinite(stepSize))
+            throw new ArgumentOutOfRangeException(nameof(stepSize), stepSize, "ExcessMTL's robust step size must be positive and finite.");
+    }
+
     /// <summary>GradNorm's checks: squared norms and losses of one length T, a state of <see cref="GradNormSolver.StateLength"/>,
     /// α finite ≥ 0, a positive finite learning rate, Adam's β in [0, 1), ε &gt; 0, a known optimizer and parameterization.</summary>
     public static void CheckGradNorm<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings s)

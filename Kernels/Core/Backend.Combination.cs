@@ -195,6 +195,18 @@ public abstract partial class Backend<T>
     public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
         View<double> workspace, View<T> coefficients);
 
+    /// <summary>ExcessMTL's O(T·P) pass (He et al. 2024; <see cref="ExcessMtlReference.Risks"/>): over the unweighted task
+    /// gradients [<paramref name="tasks"/> × P] of the shared parameters, the accumulated squares S ← S + g² in place (an
+    /// element whose new sum is not finite keeps its old one) and <c>risks[i] = Σₚ gᵢₚ²/√(Sᵢₚ + ε)</c>, ε =
+    /// <see cref="ExcessMtlSolver.Epsilon"/>, summed in float64 on the CPU path, float32 per group and atomics on ILGPU
+    /// (a NaN term shows as +∞).</summary>
+    public abstract void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks);
+
+    /// <summary>ExcessMTL's weight update (<see cref="ExcessMtlSolver"/>, float64, one thread): at the first update the
+    /// risks are kept as the tasks' scales r⁰, afterwards wᵢ ← wᵢ·exp(η·rᵢ/r⁰ᵢ), Σw = T; the weights are written to
+    /// <paramref name="weights"/>. <paramref name="state"/>: <see cref="ExcessMtlSolver.StateLength"/>(T) elements.</summary>
+    public abstract void ExcessMtlStep(View<T> risks, View<T> state, double stepSize, View<T> weights);
+
     /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
     /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms
     /// ‖∇_W Lᵢ‖² (T) of the unweighted task gradients of the shared parameters and the losses Lᵢ (T): the gradient

@@ -179,6 +179,8 @@ public sealed class MethodContext
     public int Seed { get; init; }
     /// <summary>The method's options, parsed and checked.</summary>
     public required MethodArguments Arguments { get; init; }
+    /// <summary>P, the number of shared parameters (the row length of the per-task gradients [T × P]).</summary>
+    public int SharedLength { get; init; }
     /// <summary>The step's task-loss vector (T, on the device; rewritten every step before the methods run).</summary>
     public View<float> Losses { get; init; }
     /// <summary>With <see cref="MethodNeeds.LearnedParameters"/>: where to register parameters (not yet allocated); the step

@@ -41,6 +41,7 @@ public static class MethodRegistry
         Register(FamoWeighting<float>.Method);
         Register(StchWeighting<float>.Method);
         Register(GradNormWeighting<float>.Method);
+        Register(ExcessMtlWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);
         Register(ProjectionCombiner<float>.Method);

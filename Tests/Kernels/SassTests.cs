@@ -151,6 +151,7 @@ public class SassTests
     [InlineData("IlgpuBackend.GeometricMeanKernel")] // was 64 B
     [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
     [InlineData("IlgpuBackend.StchKernel")]
+    [InlineData("IlgpuBackend.ExcessMtlKernel")]
     public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();

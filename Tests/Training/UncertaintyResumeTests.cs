@@ -163,6 +163,30 @@ public class UncertaintyResumeTests
         });
     }
 
+    private static TrainerOptions ExcessMtl(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "excess-mtl", MethodOptions = new Dictionary<string, string> { ["robust-step-size"] = "0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>ExcessMTL's weights, its scales r⁰, the update count and S (the accumulated squared task gradients
+    /// [T × P]) are saved as <c>method.excess-mtl.*</c>; 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit
+    /// for bit (without S the resumed risks would restart from a fresh AdaGrad diagonal).</summary>
+    [Fact]
+    public void ExcessMtl_resumes_its_weights_scales_and_squared_gradient_sums_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".excess-mtl.";
+        AssertMethodStateResumesExactly(ExcessMtl, prefix + "grad_sum", saved =>
+        {
+            Assert.All(saved[prefix + "weight"], w => Assert.NotEqual(1f, w));                 // they moved: the test can tell
+            Assert.Equal(2f, saved[prefix + "weight"].Sum(), 1e-5);
+            Assert.All(saved[prefix + "initial_risk"], r => Assert.True(r > 0));
+            Assert.Equal([3f], saved[prefix + "updates"]);
+            Assert.Contains(saved[prefix + "grad_sum"], s => s > 0);
+        });
+    }
+
     /// <summary>A method's own state (<c>method.{name}</c>): 3 epochs of <paramref name="options"/>, a checkpoint (after
     /// <paramref name="checkHalf"/> on the saved tensors), 3 more epochs from it equal 6 uninterrupted epochs bit for bit
     /// (the model, every optimizer tensor, the scalars). Without <paramref name="key"/> the resume is refused by name; a run
