@@ -235,7 +235,7 @@ public sealed class MissingInputTests : IDisposable
     }
 
     [Fact]
-    public void Mtl_train_with_missing_inputs_trains_saves_and_predicts()
+    public void Mtl_train_with_missing_inputs_trains_saves_predicts_and_evaluates()
     {
         var csv = _dir.Write("train.csv", TrainingCsv());
         var model = _dir.File_("model.safetensors");
@@ -256,5 +256,9 @@ public sealed class MissingInputTests : IDisposable
         Assert.Equal("x1,x2,city,y", lines[0]);
         Assert.Equal(3, lines.Length);
         Assert.True(double.IsFinite(double.Parse(lines[1].Split(',')[^1], CultureInfo.InvariantCulture)), lines[1]);
+
+        var evaluated = Mtl.Run("evaluate", "--model", model, "--data", csv, "--device", "cpu", "--report", "-");
+        Assert.True(evaluated.ExitCode == 0, evaluated.ToString());
+        Assert.Contains("\"rows\":90", evaluated.Output.Replace(" ", ""), StringComparison.OrdinalIgnoreCase);
     }
 }
