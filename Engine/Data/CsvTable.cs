@@ -209,7 +209,8 @@ public static class CsvTable
         {
             int c = Column(name);
             for (int r = 0; r < rows; r++)
-                inputs[(long)r * width + offset] = allowMissingInputs && IsAbsent(raw.Records[r][c]) ? float.NaN : Number(raw, r, c);
+                inputs[(long)r * width + offset] = !IsAbsent(raw.Records[r][c]) ? Number(raw, r, c)
+                    : allowMissingInputs ? float.NaN : throw MissingNumericInput(raw, r, c);
             offset++;
         }
         foreach (var name in schema.CategoricalInputs)
@@ -326,6 +327,12 @@ public static class CsvTable
     {
         for (int r = 0; r < raw.Records.Count; r++) yield return oneHot ? PresentCategory(raw, r, c) : Present(raw, r, c);
     }
+
+    /// <summary>A missing numeric input cell under <see cref="MissingInputs.Error"/>: the load error, and the policy that fills it.</summary>
+    private static DataFileException MissingNumericInput(RawTable raw, int r, int c) =>
+        new(raw.Path, raw.Lines[r], raw.Header[c],
+            $"missing value ({(raw.Records[r][c].Length == 0 ? "empty field" : Excerpt.Quote(raw.Records[r][c]))}) in a numeric input; " +
+            "--missing-inputs mean (or mean-indicator) fills it with the column's training mean.");
 
     /// <summary>The value of a one-hot input cell under a missing-input policy: a missing cell is refused, saying why.</summary>
     private static string PresentCategory(RawTable raw, int r, int c) => !IsAbsent(raw.Records[r][c]) ? raw.Records[r][c]

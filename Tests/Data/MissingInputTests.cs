@@ -41,6 +41,7 @@ public sealed class MissingInputTests : IDisposable
         Assert.Equal(3, error.Line);                  // header = line 1; "NA" is on the second data row
         Assert.Equal("x", error.Column);
         Assert.Contains($"{path}, row 3, column 'x': missing value ('NA')", error.Message);
+        Assert.Contains("--missing-inputs mean", error.Message);   // and what would fill it
         Assert.Throws<DataFileException>(() => CsvTable.Load(path, Schema, missingInputs: MissingInputs.Error));
     }
 
