@@ -124,6 +124,9 @@ public sealed class Standardization
             float z = inputs[i];
             if (float.IsFinite(z) && Math.Abs(z) <= MaxStandardizedInput) continue;
             int row = i / width, column = i % width;
+            if (float.IsNaN(data.Inputs[i]))   // a missing cell read under a policy, but this standardization has no imputation
+                throw new DataFileException(data.Source, data.SourceLines[row], data.InputNames[column],
+                    "missing value, and the standardization has no imputation (fitted with --missing-inputs error) to fill it.");
             throw new DataFileException(data.Source, data.SourceLines[row], data.InputNames[column],
                 $"the value {data.Inputs[i]:G9} is {(double)(data.Inputs[i] - Inputs.Mean[column]) / Inputs.Std[column]:G3} training standard deviations " +
                 $"from the training mean ({Inputs.Mean[column]:G6}); beyond {MaxStandardizedInput:G} the network overflows float32. " +

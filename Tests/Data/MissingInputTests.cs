@@ -172,6 +172,11 @@ public sealed class MissingInputTests : IDisposable
         Assert.Null(plain.Imputation);
         Assert.DoesNotContain("missingInputs", plain.ToJson());
         Assert.Null(Standardization.FromJson(plain.ToJson()).Imputation);
+        // A file read with a policy, standardized by one fitted without: the missing cell is named, not standardized to NaN.
+        var holes = CsvTable.Load(_dir.Write("holes.csv", "x,z,y\n1,,3\n"), Schema, missingInputs: MissingInputs.Mean);
+        var error = Assert.Throws<DataFileException>(() => plain.StandardizeInputs(holes));
+        Assert.Equal((2L, "z"), (error.Line, error.Column));
+        Assert.Contains("no imputation", error.Message);
     }
 
     /// <summary>A table with x1 missing in about 1 row in 6 and x2 complete: y = 2·x1 − x2 (x1 missing: y = −x2 + 1).</summary>
