@@ -34,7 +34,8 @@ internal static class EvaluateCommand
         new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath == "-" ? null : reportPath).Check(); // "-": stdout
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema, delimiter, saved.Encoding, text);
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema, delimiter, saved.Encoding, text,
+            saved.Standardization.Imputation?.Policy ?? MissingInputs.Error);
         foreach (var line in EmbeddingVocabulary.DescribeUnseen(raw)) context.Error.WriteLine(line);   // counted, not an error
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
         context.Status($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");

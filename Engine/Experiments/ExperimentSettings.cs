@@ -26,6 +26,10 @@ public sealed record ExperimentSettings
     /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
     public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
 
+    /// <summary>What a missing input cell means (maths §19.12): a load error (default), the training mean, or the training mean
+    /// plus a 0/1 indicator column per numeric column with a missing training cell.</summary>
+    public Data.MissingInputs MissingInputs { get; init; } = Data.MissingInputs.Error;
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 
