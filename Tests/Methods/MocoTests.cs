@@ -167,7 +167,7 @@ public sealed class MocoTests
     public void Matches_the_float64_reference(string device)
     {
         var backend = TestDevices.Get(device);
-        int length = TestDevices.IsEmulated(device) ? 1999 : 20_003;
+        int length = TestDevices.IsEmulated(device) ? 257 : 20_003;   // ILGPU's CPU emulation runs one thread at a time
         bool clipped = false;
         for (int tasks = 2; tasks <= 5; tasks++)
             foreach (var (normalize, softmax) in new[] { (true, false), (false, false), (true, true), (false, true) })
