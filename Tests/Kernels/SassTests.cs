@@ -151,6 +151,8 @@ public class SassTests
     [InlineData("IlgpuBackend.GeometricMeanKernel")] // was 64 B
     [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
     [InlineData("IlgpuBackend.StchKernel")]
+    [InlineData("IlgpuBackend.MocoScalesKernel")]
+    [InlineData("IlgpuBackend.MocoLambdaKernel")]
     public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();

@@ -159,7 +159,7 @@ public sealed class MocoTests
     }
 
     /// <summary>float32 (CPU SIMD tracking, Gram and combination + the float64 solves; ILGPU) and float64 against the
-    /// reference over six steps (y, λ and t carried) for T = 2..5, unequal weights and losses, each normalisation and each
+    /// reference over six steps (y, λ and t carried) for T = 2..5 (2 and 4, P = 257, on ILGPU's slow CPU emulation), unequal weights and losses, each normalisation and each
     /// λ update, a γ large enough that the projection clips λ to a face of the simplex: rtol 1e-4 + atol 1e-5·max|result|
     /// float32, 1e-10 float64; λ and Y too.</summary>
     [Theory]
@@ -169,7 +169,8 @@ public sealed class MocoTests
         var backend = TestDevices.Get(device);
         int length = TestDevices.IsEmulated(device) ? 257 : 20_003;   // ILGPU's CPU emulation runs one thread at a time
         bool clipped = false;
-        for (int tasks = 2; tasks <= 5; tasks++)
+        int[] taskCounts = TestDevices.IsEmulated(device) ? [2, 4] : [2, 3, 4, 5];
+        foreach (int tasks in taskCounts)
             foreach (var (normalize, softmax) in new[] { (true, false), (false, false), (true, true), (false, true) })
             {
                 var p = Settings(beta: 0.6, betaSigma: 0.3, gamma: normalize ? 1.5 : 30.0 / length, gammaSigma: 0.4, rho: 0.1, normalize: normalize, softmax: softmax);
