@@ -151,7 +151,8 @@ public static class CombinationChecks
         Check.Length(scales, count + 1, nameof(scales));
     }
 
-    private static void CheckMoco(MocoParameters p)
+    /// <summary>MoCo's settings: β in (0, 1], γ &gt; 0, σ_β, σ_γ, ρ finite and ≥ 0, a known normalisation and λ update.</summary>
+    public static void CheckMoco(MocoParameters p)
     {
         if (!(p.Beta > 0 && p.Beta <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p.Beta, "MoCo's beta must lie in (0, 1].");
         if (!(p.Gamma > 0) || !double.IsFinite(p.Gamma)) throw new ArgumentOutOfRangeException(nameof(p), p.Gamma, "MoCo's gamma must be positive and finite.");

@@ -13,11 +13,17 @@ public readonly struct MocoParameters(double beta, double betaSigma, double gamm
 /// the state (backend precision, read and written as float64) and the T + 1 scales of the tracking pass.</summary>
 public interface IMocoScalesMemory
 {
+    /// <summary>‖gᵢ‖² of task <paramref name="task"/>'s gradient (read only when normalising).</summary>
     double SquaredNorm(int task);
+    /// <summary>The step's loss Lᵢ (read only when normalising).</summary>
     double Loss(int task);
+    /// <summary>The task weight wᵢ.</summary>
     double Weight(int task);
+    /// <summary>Reads state element <paramref name="index"/>.</summary>
     double Get(int index);
+    /// <summary>Writes state element <paramref name="index"/> (rounded to the backend's precision).</summary>
     void Set(int index, double value);
+    /// <summary>Writes scale <paramref name="index"/> (0 … T) of the tracking pass.</summary>
     void SetScale(int index, double value);
 }
 
@@ -25,11 +31,17 @@ public interface IMocoScalesMemory
 /// (backend precision), a float64 workspace (T) and the coefficients λ of the update Σᵢ λᵢyᵢ.</summary>
 public interface IMocoLambdaMemory
 {
+    /// <summary>Entry <paramref name="index"/> (row-major) of G = YYᵀ.</summary>
     double Gram(int index);
+    /// <summary>Reads state element <paramref name="index"/>.</summary>
     double Get(int index);
+    /// <summary>Writes state element <paramref name="index"/> (rounded to the backend's precision).</summary>
     void Set(int index, double value);
+    /// <summary>Reads float64 workspace element <paramref name="index"/>.</summary>
     double Work(int index);
+    /// <summary>Writes float64 workspace element <paramref name="index"/>.</summary>
     void SetWork(int index, double value);
+    /// <summary>Writes the coefficient λᵢ of task <paramref name="task"/>.</summary>
     void SetCoefficient(int task, double value);
 }
 

@@ -40,6 +40,7 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
         ArgumentNullException.ThrowIfNull(backend);
         Check.Positive(tasks, nameof(tasks));
         Check.Positive(length, nameof(length));
+        CombinationChecks.CheckMoco(parameters);
         if (parameters.Normalization == MocoSolver.NormalizeByLoss) Check.Length(losses, tasks, nameof(losses));
         Backend = backend;
         Tasks = tasks;

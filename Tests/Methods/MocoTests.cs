@@ -308,6 +308,22 @@ public sealed class MocoTests
         }
     }
 
+    /// <summary>Settings outside their domains are refused when the combiner is built: β ∉ (0, 1], γ ≤ 0, a negative σ or ρ,
+    /// an unknown normalisation or λ update; in range they are accepted.</summary>
+    [Fact]
+    public void Settings_outside_their_domains_are_refused()
+    {
+        var backend = TestDevices.Reference;
+        foreach (var bad in new[]
+        {
+            Settings(beta: 0), Settings(beta: 1.5), Settings(gamma: 0), Settings(gamma: double.PositiveInfinity), Settings(betaSigma: -0.1),
+            Settings(gammaSigma: -1), Settings(rho: -0.5), new MocoParameters(0.5, 0.5, 0.1, 0.5, 0, 2, 0), new MocoParameters(0.5, 0.5, 0.1, 0.5, 0, 0, 7),
+        })
+            Assert.Throws<ArgumentOutOfRangeException>(() => new Harness<double>(backend, 2, 4, bad));
+        using var fine = new Harness<double>(backend, 2, 4, Settings(beta: 1, betaSigma: 0, gamma: 5, gammaSigma: 0, rho: 2));
+        Assert.Equal([0.5, 0.5], fine.Lambda);
+    }
+
     /// <summary>Through the registry: <c>moco</c> (options reach the combiner) and <c>gls+moco</c> train (loss down), a warm
     /// step allocates nothing, and the device step counter has counted the 204 steps.</summary>
     [Theory]
