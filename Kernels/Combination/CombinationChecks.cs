@@ -98,6 +98,73 @@ public static class CombinationChecks
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "GradVac's beta must lie in [0, 1].");
     }
 
+    /// <summary>MoCo's scales: count = weights.Length tasks, the state and scales of their lengths, the settings in range.</summary>
+    public static void CheckMocoScales<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters p,
+        View<T> state, View<T> scales)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, scales, nameof(scales));
+        int count = (int)weights.Length;
+        Check.Positive(count, nameof(weights));
+        Check.Length(state, MocoSolver.StateLength(count), nameof(state));
+        Check.Length(scales, count + 1, nameof(scales));
+        if (p.Normalization == MocoSolver.NormalizeByLoss)
+        {
+            Check.Owned(backend, squaredNorms, nameof(squaredNorms));
+            Check.Owned(backend, losses, nameof(losses));
+            Check.Length(squaredNorms, count, nameof(squaredNorms));
+            Check.Length(losses, count, nameof(losses));
+        }
+        CheckMoco(p);
+    }
+
+    /// <summary>MoCo's λ step: the Gram matrix (count×count), the state, count float64 of workspace, count coefficients.</summary>
+    public static void CheckMocoLambda<T>(Backend backend, View<T> gram, int count, MocoParameters p, View<T> state, View<double> workspace,
+        View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, workspace, nameof(workspace));
+        Check.Owned(backend, coefficients, nameof(coefficients));
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(state, MocoSolver.StateLength(count), nameof(state));
+        if (workspace.Length < count) throw new ArgumentException($"workspace has {workspace.Length} elements; MoCo needs {count}.", nameof(workspace));
+        Check.Length(coefficients, count, nameof(coefficients));
+        CheckMoco(p);
+    }
+
+    /// <summary>MoCo's tracking pass: tracked and vectors count × length, scales count + 1.</summary>
+    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, tracked, nameof(tracked));
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, scales, nameof(scales));
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(tracked, (long)count * length, nameof(tracked));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(scales, count + 1, nameof(scales));
+    }
+
+    /// <summary>MoCo's settings: β in (0, 1], γ &gt; 0, σ_β, σ_γ, ρ finite and ≥ 0, a known normalisation and λ update.</summary>
+    public static void CheckMoco(MocoParameters p)
+    {
+        if (!(p.Beta > 0 && p.Beta <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p.Beta, "MoCo's beta must lie in (0, 1].");
+        if (!(p.Gamma > 0) || !double.IsFinite(p.Gamma)) throw new ArgumentOutOfRangeException(nameof(p), p.Gamma, "MoCo's gamma must be positive and finite.");
+        if (!(p.BetaSigma >= 0) || !double.IsFinite(p.BetaSigma) || !(p.GammaSigma >= 0) || !double.IsFinite(p.GammaSigma))
+            throw new ArgumentOutOfRangeException(nameof(p), "MoCo's beta-sigma and gamma-sigma must be finite and ≥ 0.");
+        if (!(p.Rho >= 0) || !double.IsFinite(p.Rho)) throw new ArgumentOutOfRangeException(nameof(p), p.Rho, "MoCo's rho must be finite and ≥ 0.");
+        if (p.Normalization is not (MocoSolver.NoNormalization or MocoSolver.NormalizeByLoss))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Normalization, "MoCo's normalization must be MocoSolver.NoNormalization or NormalizeByLoss.");
+        if (p.Update is not (MocoSolver.Projection or MocoSolver.Softmax))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Update, "MoCo's lambda update must be MocoSolver.Projection or Softmax.");
+    }
+
     public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -206,6 +206,21 @@ public abstract partial class Backend<T>
     /// risks are kept as the tasks' scales r⁰, afterwards wᵢ ← wᵢ·exp(η·rᵢ/r⁰ᵢ), Σw = T; the weights are written to
     /// <paramref name="weights"/>. <paramref name="state"/>: <see cref="ExcessMtlSolver.StateLength"/>(T) elements.</summary>
     public abstract void ExcessMtlStep(View<T> risks, View<T> state, double stepSize, View<T> weights);
+    /// <summary>MoCo (Fernando et al. 2023), the first T-sized part of a step (<see cref="MocoSolver.Scales"/>, float64, one
+    /// thread): the step count in <paramref name="state"/> (<see cref="MocoSolver.StateLength"/> elements: λ, then t) goes up by
+    /// one and <paramref name="scales"/> (count + 1) gets β_t·sᵢ and 1 − β_t for <see cref="MocoTrack"/>, with sᵢ = wᵢ, or
+    /// wᵢLᵢ/‖gᵢ‖ from <paramref name="squaredNorms"/> and <paramref name="losses"/> under
+    /// <see cref="MocoSolver.NormalizeByLoss"/> (then <paramref name="squaredNorms"/> holds ‖gᵢ‖², count of them).</summary>
+    public abstract void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales);
+
+    /// <summary>MoCo's tracking pass over the T × P rows: <c>tracked[i, k] = scales[T]·tracked[i, k] + scales[i]·vectors[i, k]</c>,
+    /// the scales (count + 1) read on the device.</summary>
+    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales);
+
+    /// <summary>MoCo, the second T-sized part of a step (<see cref="MocoSolver.Lambda"/>, float64, one thread): from the Gram
+    /// matrix of the tracked gradients, λ ← Π_Δ(λ − γ_t(G + ρI)λ) (or its softmax) in <paramref name="state"/>, and
+    /// <paramref name="coefficients"/> = λ; <paramref name="workspace"/>: count float64 elements.</summary>
+    public abstract void MocoLambda(View<T> gram, int count, MocoParameters parameters, View<T> state, View<double> workspace, View<T> coefficients);
 
     /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
     /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms

@@ -179,7 +179,8 @@ public sealed class MethodContext
     public int Seed { get; init; }
     /// <summary>The method's options, parsed and checked.</summary>
     public required MethodArguments Arguments { get; init; }
-    /// <summary>P, the number of shared parameters (the row length of the per-task gradients [T × P]).</summary>
+    /// <summary>The number P of shared parameters whose per-task gradients a gradient method combines (0 when not known;
+    /// a method keeping a T × P state, as <c>moco</c>, allocates it at construction).</summary>
     public int SharedLength { get; init; }
     /// <summary>The step's task-loss vector (T, on the device; rewritten every step before the methods run).</summary>
     public View<float> Losses { get; init; }

@@ -56,6 +56,7 @@ public static class MethodRegistry
         Register(GradVacCombiner<float>.Method);
         Register(NashMtlCombiner<float>.Method);
         Register(FairGradCombiner<float>.Method);
+        Register(MocoCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
     }

@@ -152,6 +152,8 @@ public class SassTests
     [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
     [InlineData("IlgpuBackend.StchKernel")]
     [InlineData("IlgpuBackend.ExcessMtlKernel")]
+    [InlineData("IlgpuBackend.MocoScalesKernel")]
+    [InlineData("IlgpuBackend.MocoLambdaKernel")]
     public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();

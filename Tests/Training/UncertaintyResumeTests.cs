@@ -184,6 +184,24 @@ public class UncertaintyResumeTests
             Assert.All(saved[prefix + "initial_risk"], r => Assert.True(r > 0));
             Assert.Equal([3f], saved[prefix + "updates"]);
             Assert.Contains(saved[prefix + "grad_sum"], s => s > 0);
+    private static TrainerOptions Moco(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "moco", MethodOptions = new Dictionary<string, string> { ["gamma"] = "2" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>MoCo's tracked gradients Y, its λ and its step count are saved as <c>method.moco.*</c>; 3 epochs, a
+    /// checkpoint and 3 more equal 6 uninterrupted epochs bit for bit (without them β_t, γ_t, Y and λ would restart).</summary>
+    [Fact]
+    public void Moco_resumes_its_tracked_gradients_lambda_and_step_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".moco.";
+        AssertMethodStateResumesExactly(Moco, prefix + "y", saved =>
+        {
+            Assert.Equal([3f], saved[prefix + "step"]);
+            Assert.True(saved[prefix + "lambda"].Any(l => Math.Abs(l - 0.5f) > 1e-4), "λ moved from 1/T: the test can tell");
+            Assert.Contains(saved[prefix + "y"], v => v != 0);
         });
     }
 
