@@ -120,7 +120,7 @@ public sealed class TrainingStep : IDisposable
             {
                 Backend = _backend, TaskNames = [.. model.Spec.Heads.Select(h => h.Name)],
                 LossWeights = [.. model.Spec.Heads.Select(h => h.LossWeight)], Seed = options.CombinationSeed, Arguments = arguments,
-                Losses = _taskLosses.View, LearnedParameters = _extra,
+                Losses = _taskLosses.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             if (_weighting is IReevaluatingWeighting<float> { ReevaluatesBatch: true } reevaluating)

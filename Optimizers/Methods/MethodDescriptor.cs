@@ -181,6 +181,9 @@ public sealed class MethodContext
     public required MethodArguments Arguments { get; init; }
     /// <summary>The step's task-loss vector (T, on the device; rewritten every step before the methods run).</summary>
     public View<float> Losses { get; init; }
+    /// <summary>The number of shared parameters P, the length of each per-task gradient row of
+    /// <see cref="MethodNeeds.SharedGradients"/> (a method that keeps per-task state of that size allocates it up front).</summary>
+    public int SharedLength { get; init; }
     /// <summary>With <see cref="MethodNeeds.LearnedParameters"/>: where to register parameters (not yet allocated); the step
     /// allocates them after construction and then calls <see cref="ILearnedWeighting.InitializeParameters"/>.</summary>
     public FlatParameters<float>? LearnedParameters { get; init; }
