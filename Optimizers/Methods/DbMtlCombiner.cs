@@ -15,8 +15,10 @@ namespace Engine.Optimizers;
 /// thread, which also counts the step) and the linear combination — with no host read; the reference is
 /// <see cref="DbMtlReference"/>. The averages (T × P) and the step count live on the device, allocated at construction,
 /// and are saved with the step's state (<see cref="IMethodState{T}"/>, <c>method.db-mtl.average</c>, <c>.steps</c>) and
-/// resumed. <b>Deviations:</b> none in the arithmetic; the step count is a float32 on the device (exact to 2²⁴ steps).
-/// Only the shared parameters' gradients (LibMTL refuses <c>rep_grad</c> too). Maths: docs/maths.md §18.15.
+/// resumed. <b>Deviations:</b> none in the arithmetic; the step count is a float32 on the device (exact to 2²⁴ steps) and
+/// the ILGPU kernel forms β/s^σ in float32. Only the shared parameters' gradients (LibMTL refuses <c>rep_grad</c> too).
+/// The step's conflict diagnostics read the raw per-task gradients (one more Gram pass; this is not a
+/// <see cref="GramCombiner{T}"/>). Maths: docs/maths.md §18.15.
 /// </summary>
 public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
