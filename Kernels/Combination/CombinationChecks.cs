@@ -324,6 +324,49 @@ public static class CombinationChecks
     }
 
     /// <summary>The shape checks of LinearCombination.</summary>
+    /// <summary>The checks of DB-MTL's three kernels (<see cref="Backend{T}.LogLossWeights"/>, <see cref="Backend{T}.DbMtlAverage"/>,
+    /// <see cref="Backend{T}.DbMtlCoefficients"/>).</summary>
+    public static void CheckLogLoss<T>(Backend backend, View<T> losses, double epsilon, View<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        if (!(epsilon >= 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "ε must be finite and ≥ 0.");
+    }
+
+    /// <inheritdoc cref="CheckLogLoss"/>
+    public static void CheckDbMtlAverage<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, View<T> steps,
+        double beta, double betaSigma, View<T> average) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Owned(backend, average, nameof(average));
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(weights, count, nameof(weights));
+        Check.Length(steps, 1, nameof(steps));
+        Check.Length(average, (long)count * length, nameof(average));
+        if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "DB-MTL's beta must lie in [0, 1].");
+        if (!(betaSigma >= 0) || !double.IsFinite(betaSigma)) throw new ArgumentOutOfRangeException(nameof(betaSigma), betaSigma, "DB-MTL's beta-sigma must be finite and ≥ 0.");
+    }
+
+    /// <inheritdoc cref="CheckLogLoss"/>
+    public static void CheckDbMtlCoefficients<T>(Backend backend, View<T> gram, int count, View<T> steps, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Owned(backend, coefficients, nameof(coefficients));
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(steps, 1, nameof(steps));
+        Check.Length(coefficients, count, nameof(coefficients));
+    }
+
     public static void CheckLinearCombination<T>(Backend backend, View<T> vectors, int count, int length, View<T> coefficients, View<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -221,6 +221,21 @@ public abstract partial class Backend<T>
     /// matrix of the tracked gradients, λ ← Π_Δ(λ − γ_t(G + ρI)λ) (or its softmax) in <paramref name="state"/>, and
     /// <paramref name="coefficients"/> = λ; <paramref name="workspace"/>: count float64 elements.</summary>
     public abstract void MocoLambda(View<T> gram, int count, MocoParameters parameters, View<T> state, View<double> workspace, View<T> coefficients);
+    /// <summary>DB-MTL's loss-scale balancing (Lin et al. 2023): <c>weights[i] = 1/(Lᵢ + ε)</c> from the device-resident task
+    /// losses (float64 inside, one thread), so that Σ wᵢLᵢ has the gradient of Σ log(Lᵢ + ε) (LibMTL: ε = 1e-8).</summary>
+    public abstract void LogLossWeights(View<T> losses, double epsilon, View<T> weights);
+
+    /// <summary>DB-MTL's moving average of the weighted task gradients (<see cref="DbMtlReference"/>):
+    /// <c>average[i, k] = g̃ + b·(average[i, k] − g̃)</c>, g̃ = wᵢ·vectors[i, k], with the rate
+    /// <c>b = β/(s + 1)^σ</c>, s = <paramref name="steps"/>[0] read on the device (this kernel does not change it;
+    /// <see cref="DbMtlCoefficients"/> counts the step). One pass over the count × length rows.</summary>
+    public abstract void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma,
+        View<T> average);
+
+    /// <summary>DB-MTL's gradient-magnitude balancing from the Gram matrix of the averages (count × count; only its diagonal
+    /// is read): <c>coefficients[i] = maxⱼ uⱼ/(uᵢ + 1e-8)</c>, uᵢ = √Gᵢᵢ (LibMTL's 1e-8), so every average is rescaled to the
+    /// largest norm; then <c>steps[0] += 1</c>. Float64, one thread.</summary>
+    public abstract void DbMtlCoefficients(View<T> gram, int count, View<T> steps, View<T> coefficients);
 
     /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
     /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms

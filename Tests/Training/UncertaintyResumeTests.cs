@@ -184,6 +184,9 @@ public class UncertaintyResumeTests
             Assert.All(saved[prefix + "initial_risk"], r => Assert.True(r > 0));
             Assert.Equal([3f], saved[prefix + "updates"]);
             Assert.Contains(saved[prefix + "grad_sum"], s => s > 0);
+        });
+    }
+
     private static TrainerOptions Moco(int epochs) => new()
     {
         Epochs = epochs,
@@ -202,6 +205,27 @@ public class UncertaintyResumeTests
             Assert.Equal([3f], saved[prefix + "step"]);
             Assert.True(saved[prefix + "lambda"].Any(l => Math.Abs(l - 0.5f) > 1e-4), "λ moved from 1/T: the test can tell");
             Assert.Contains(saved[prefix + "y"], v => v != 0);
+        });
+    }
+
+    private static TrainerOptions DbMtl(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "db-mtl", MethodOptions = new Dictionary<string, string> { ["beta"] = "0.8", ["beta-sigma"] = "0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>DB-MTL's moving averages of the task gradients (T × shared parameters) and its step count (the rate
+    /// β/s^σ) are saved as <c>method.db-mtl.*</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit
+    /// (without them the averages would restart at 0 and the rate at β).</summary>
+    [Fact]
+    public void Db_mtl_resumes_its_gradient_averages_and_step_count_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".db-mtl.";
+        AssertMethodStateResumesExactly(DbMtl, prefix + "average", saved =>
+        {
+            Assert.Equal([3f], saved[prefix + "steps"]);
+            Assert.Contains(saved[prefix + "average"], v => v != 0);                          // they moved: the test can tell
         });
     }
 
