@@ -26,6 +26,11 @@ public sealed record ExperimentSettings
     /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
     public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
 
+    /// <summary>The column of per-row sample weights (<c>--weight-column</c>, maths §19.11): every task's loss and the reported
+    /// metrics are weighted by it; null = unweighted. Each cell must be a finite number ≥ 0 (a bad cell is a load error naming
+    /// the file, row and column).</summary>
+    public string? WeightColumn { get; init; }
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 
