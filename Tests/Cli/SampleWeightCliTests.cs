@@ -52,6 +52,10 @@ public class SampleWeightCliTests
         var unweighted = JsonSerializer.Deserialize<EvaluationReport>(plain.Output, ExperimentReport.Json)!.Metrics;
         Assert.All(unweighted, s => Assert.False(s.Weighted, s.Task));
         Assert.NotEqual(scores.Single(s => s.Task == "y").Rmse, unweighted.Single(s => s.Task == "y").Rmse);
+        var table = Mtl.Run("evaluate", "--model", model, "--data", csv, "--weight-column", "w");   // the table says what is weighted
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("weighted by the sample weights", table.Output);
+        Assert.DoesNotContain("weighted by the sample weights", Mtl.Run("evaluate", "--model", model, "--data", csv).Output);
     }
 
     [Theory]
