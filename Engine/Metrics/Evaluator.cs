@@ -97,14 +97,12 @@ internal sealed class Evaluator : IDisposable
         var heads = _model.Spec.Heads;
         for (int t = 0; t < heads.Count; t++)
         {
-            if (heads[t].Kind == TaskKind.Regression && heads[t].RegressionLossOrMse.Kind != RegressionLossKind.Mse)
-                throw new NotSupportedException($"Task '{heads[t].Name}' has the {heads[t].RegressionLossOrMse} loss, which has no sample-weighted kernel yet (maths §19.11).");
             if (_model.Spec.IsProduct(t))
                 throw new NotSupportedException($"Task '{heads[t].Name}' is a product task (§17.6), whose loss has no sample-weighted kernel yet.");
         }
     }
 
-    /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): weighted MSE, BCE (p ≡ 1) or softmax cross-entropy
+    /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): the regression's weighted loss (MSE, L1 or Huber), BCE (p ≡ 1) or softmax cross-entropy
     /// (no class weights, no smoothing: the plain loss, as without sample weights), D into <c>_weightSums</c>[t]; then the
     /// error sums as without weights (the weighted error metrics are computed from the outputs, <see cref="WithScores"/>).</summary>
     private void WeightedLoss(int t, DeviceDataset data, int start, int rows, View<float> weights, View<float> loss, View<float> labelled)
@@ -116,7 +114,7 @@ internal sealed class Evaluator : IDisposable
         if (head.Kind == TaskKind.Regression)
         {
             var targets = data.Targets(t, start, rows);
-            backend.MaskedMseForward(output, targets, loss, labelled, weights, weightSum);
+            head.RegressionLossOrMse.Forward(backend, output, targets, loss, labelled, weights, weightSum);
             _accumulator.AddRegression(t, output, targets, rows, _tape.Arena.Take(3 * output.Length));
         }
         else if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)

@@ -32,7 +32,7 @@ internal sealed class TaskLossWeights : IDisposable
     }
 
     /// <summary>The batch's denominators Dₜ (T, on the device) of the weighted losses, written by the last
-    /// <see cref="Record"/> / <see cref="RecordBinary"/> / <see cref="RecordMse"/> of each task: Σ sᵣmᵣ with sample weights.</summary>
+    /// <see cref="Record"/> / <see cref="RecordBinary"/> / <see cref="RecordRegression"/> of each task: Σ sᵣmᵣ with sample weights.</summary>
     public View<float> WeightSums => _weightSums.View;
 
     /// <summary>A classification task's loss on the tape, its labelled count written to <paramref name="count"/>: §19.9's for a
@@ -51,9 +51,10 @@ internal sealed class TaskLossWeights : IDisposable
             ? tape.PositiveWeightedBinaryCrossEntropy(logits, labels, rowWeights, _weights[t]!.View, count, _weightSums.Slice(t, 1))
             : tape.MaskedBinaryCrossEntropy(logits, labels, count);
 
-    /// <summary>A regression task's sample-weighted MSE (§19.11) on the tape, D into <see cref="WeightSums"/>[t].</summary>
-    public Tensor<float> RecordMse(Tape<float> tape, int t, Tensor<float> prediction, Tensor<float> target, View<float> count, View<float> rowWeights) =>
-        tape.MaskedMse(prediction, target, count, rowWeights, _weightSums.Slice(t, 1));
+    /// <summary>A regression task's loss (MSE, L1 or Huber) on the tape: sample-weighted (§19.11, D into <see cref="WeightSums"/>[t])
+    /// when <paramref name="rowWeights"/> is non-empty, §19.1's or §19.5's masked mean otherwise.</summary>
+    public Tensor<float> RecordRegression(Tape<float> tape, int t, Tensor<float> prediction, Tensor<float> target, View<float> count, View<float> rowWeights) =>
+        _heads[t].RegressionLossOrMse.Record(tape, prediction, target, count, rowWeights, rowWeights.IsEmpty ? default : _weightSums.Slice(t, 1));
 
     public void Dispose()
     {

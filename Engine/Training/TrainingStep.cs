@@ -509,9 +509,9 @@ public sealed class TrainingStep : IDisposable
         _steps++;
     }
 
-    /// <summary>Sample weights (maths §19.11) train every task whose loss has a row-weighted kernel: MSE, softmax
+    /// <summary>Sample weights (maths §19.11) train every task whose loss has a row-weighted kernel: MSE, L1, Huber, softmax
     /// cross-entropy (with or without class weights and smoothing), BCE and multi-label BCE (with or without positive
-    /// weights). Anything else is refused by name rather than trained unweighted.</summary>
+    /// weights). Anything else (a product task, a data-parallel run) is refused by name rather than trained unweighted.</summary>
     private void CheckSampleWeights()
     {
         if (_exchange is not null)
@@ -520,9 +520,6 @@ public sealed class TrainingStep : IDisposable
         var heads = _model.Spec.Heads;
         for (int t = 0; t < heads.Count; t++)
         {
-            if (heads[t].Kind == TaskKind.Regression && heads[t].RegressionLossOrMse.Kind != RegressionLossKind.Mse)
-                throw new NotSupportedException($"Task '{heads[t].Name}' trains with the {heads[t].RegressionLossOrMse} loss, which has no sample-weighted kernel yet " +
-                    "(maths §19.11: MSE, cross-entropy and BCE have one): train it with mse, or without sample weights.");
             if (_isProduct[t])
                 throw new NotSupportedException($"Task '{heads[t].Name}' is a product task (§17.6, BCE of a probability), whose loss has no sample-weighted kernel yet.");
         }
@@ -545,8 +542,7 @@ public sealed class TrainingStep : IDisposable
             var weights = data.SampleWeights(firstRow, rows); // empty when unweighted; else the weighted means of §19.11
             _losses[t] = heads[t].Kind switch
             {
-                TaskKind.Regression when !weights.IsEmpty => _lossWeights.RecordMse(_tape, t, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled, weights),
-                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
+                TaskKind.Regression => _lossWeights.RecordRegression(_tape, t, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled, weights),
                 TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
                 TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights), // §19.3 or §19.10
                 _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights),          // §19.1 or §19.9
