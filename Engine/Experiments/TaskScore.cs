@@ -87,10 +87,7 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             standardizedLoss += w * loss.Of(z);
             mass += w;
         }
-        double n = weights is null ? Math.Max(1, present) : mass;
-        if (n == 0)                          // no weight mass: a loss of 0 (as the weighted losses), no error metrics
-            return new TaskScore(targets.Name, TaskKind.Regression, rows, 0, null, null, null)
-            { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k), Weighted = true };
+        double n = weights is null ? Math.Max(1, present) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         return new TaskScore(targets.Name, TaskKind.Regression, rows,
             standardizedLoss / n, Math.Sqrt(squares / n), absolute / n, null)
         { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k), Weighted = weights is not null };
@@ -124,10 +121,10 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             if (best == label) correct += w;
             mass += w;
         }
-        double n = weights is null ? Math.Max(1, labelled) : mass;
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predictedClasses, targets.Classes, c);
-        double loss = n > 0 ? crossEntropy / n : 0;
-        return new TaskScore(targets.Name, TaskKind.Classification, labelled, loss, null, null, n > 0 ? correct / n : null)
+        double loss = crossEntropy / n;
+        return new TaskScore(targets.Name, TaskKind.Classification, labelled, loss, null, null, correct / n)
         { LogLoss = loss, Precision = precision, Recall = recall, F1 = f1, Weighted = weights is not null };
     }
 
@@ -161,10 +158,10 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             }
             if (any) rows++;
         }
-        double n = weights is null ? Math.Max(1, labelled) : mass;
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1, auc) = Metrics.ClassificationMetrics.MultiLabel(logits, targets.Labels, k);
-        double mean = n > 0 ? loss / n : 0;
-        return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, mean, null, null, n > 0 ? correct / n : null)
+        double mean = loss / n;
+        return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, mean, null, null, correct / n)
         { LogLoss = mean, Precision = precision, Recall = recall, F1 = f1, Auc = weights is null ? auc : null, Weighted = weights is not null };
     }
 
@@ -209,10 +206,10 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             if (predicted[r] == label) correct += w;
             mass += w;
         }
-        double n = weights is null ? Math.Max(1, labelled) : mass;
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predicted, targets.Classes, 2);
-        double mean = n > 0 ? loss / n : 0;
-        return new TaskScore(targets.Name, TaskKind.Binary, labelled, mean, null, null, n > 0 ? correct / n : null)
+        double mean = loss / n;
+        return new TaskScore(targets.Name, TaskKind.Binary, labelled, mean, null, null, correct / n)
         {
             LogLoss = mean, Precision = precision, Recall = recall, F1 = f1,
             Auc = weights is null ? Metrics.ClassificationMetrics.Auc(scores, targets.Classes)

@@ -67,6 +67,8 @@ public class WeightedMetricsTests
         Assert.Equal(0.0, b.Accuracy!.Value);
         Assert.Equal(0.0, b.Auc!.Value);
         Same(TaskScore.Binary(binary, z), TaskScore.Binary(binary, z, [1f, 1f, 1f]));
+        var massless = TaskScore.Binary(binary, z, [0f, 0f, 4f]);   // no weight on a labelled row: 0, as a split without labels scores
+        Assert.Equal((0.0, 0.0), (massless.Loss, massless.Accuracy!.Value));
 
         // Classification, 2 classes: p(label) = (0.5, 0.25, 0.8), s = (2, 0, 1): loss (2 ln 2 + ln 1.25)/3, accuracy: rows 0 (tie →
         // class 0 = label) and 2 right, row 1 weighs 0 → 3/3.
