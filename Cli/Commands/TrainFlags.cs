@@ -66,7 +66,7 @@ internal sealed class TrainFlags
     public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<double> LrDecay = new("--lr-decay") { HelpName = "D", Description = "Adagrad: step t uses lr/(1 + (t − 1)·D).", DefaultValueFactory = _ => DefaultStep.LearningRateDecay };
     public readonly Option<double> InitialAccumulator = new("--initial-accumulator") { HelpName = "S0", Description = "Adagrad: starting value of the sum of squared gradients.", DefaultValueFactory = _ => DefaultStep.InitialAccumulatorValue };
-    public readonly Option<string?> WeightColumn = new("--weight-column") { HelpName = "COL", Description = "A column of per-row sample weights (finite, ≥ 0; neither an input nor a target): every task's loss is the weighted mean Σ w·ℓ / Σ w over its labelled rows of the batch (a weight of 2 counts the row twice), and the reported loss, RMSE, MAE, accuracy, log-loss and binary AUC are weighted alike. Product tasks (--task-product) and --distributed are not supported with it yet." };
+    public readonly Option<string?> WeightColumn = new("--weight-column") { HelpName = "COL", Description = "A column of per-row sample weights (finite, ≥ 0; neither an input nor a target): every task's loss is the weighted mean Σ w·ℓ / Σ w over its labelled rows of the batch (a weight of 2 counts the row twice), and the reported loss, RMSE, MAE, accuracy, log-loss and binary AUC are weighted alike. Not with --distributed yet." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
@@ -240,8 +240,6 @@ internal sealed class TrainFlags
         {
             if (s.Distributed != "none")
                 throw new UsageException($"--weight-column {weights} with --distributed {s.Distributed}: data-parallel training with sample weights is not supported yet (the exchange weights each rank by its labelled count, not its weight sum).");
-            if (s.Graph is { Products.Count: > 0 })
-                throw new UsageException($"--weight-column {weights} with --task-product: a product task's loss has no sample-weighted kernel yet.");
         }
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");

@@ -95,7 +95,7 @@ public static class ModelEvaluation
             scores.Add(targets switch
             {
                 RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss, weights),
-                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!), // a product: unweighted
+                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!, weights),
                 ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!, weights),
                 MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!, weights),
                 ClassTargets c => TaskScore.Classification(c, output.Probabilities!, weights),

@@ -174,13 +174,13 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// <summary>Scores a binary task from its probabilities [rows × 2], (1 − p, p), as a product task (ESMM's pCTCVR, maths
     /// §17.6) predicts them: the loss is the mean binary cross-entropy of p with PyTorch's logs clamped at −100 (§19.7, what it is
     /// trained on), accuracy and P/R/F1 of [p &gt; ½], AUC of p.</summary>
-    public static TaskScore BinaryProbabilities(ClassTargets targets, ReadOnlySpan<float> probabilities)
+    public static TaskScore BinaryProbabilities(ClassTargets targets, ReadOnlySpan<float> probabilities, float[]? weights = null)
     {
         if (probabilities.Length != 2L * targets.RowCount)
             throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {targets.RowCount} rows × 2 classes.", nameof(probabilities));
         var p = new float[targets.RowCount];
         for (int r = 0; r < p.Length; r++) p[r] = probabilities[2 * r + 1];
-        return Binary(targets, p, probabilities: true, weights: null);
+        return Binary(targets, p, probabilities: true, weights);
     }
 
     /// <summary>The binary scores from one number per row: a logit z (decision z &gt; 0) or a probability p (decision p &gt; ½).</summary>

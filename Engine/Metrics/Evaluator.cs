@@ -89,17 +89,12 @@ internal sealed class Evaluator : IDisposable
         return communicator is null ? WithScores(data, metrics) : metrics; // data-parallel: the rank has only its shard's outputs
     }
 
-    /// <summary>Sample-weighted data (maths §19.11): the losses with a row-weighted kernel only, on one process.</summary>
+    /// <summary>Sample-weighted data (maths §19.11): on one process only.</summary>
     private void CheckWeighted(Engine.Distributed.ICommunicator? communicator)
     {
         if (communicator is not null)
             throw new NotSupportedException("Evaluating sample-weighted data in a data-parallel run is not supported yet (the weight masses are not exchanged).");
         var heads = _model.Spec.Heads;
-        for (int t = 0; t < heads.Count; t++)
-        {
-            if (_model.Spec.IsProduct(t))
-                throw new NotSupportedException($"Task '{heads[t].Name}' is a product task (§17.6), whose loss has no sample-weighted kernel yet.");
-        }
     }
 
     /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): the regression's weighted loss (MSE, L1 or Huber), BCE (p ≡ 1) or softmax cross-entropy
@@ -120,9 +115,11 @@ internal sealed class Evaluator : IDisposable
         else if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)
         {
             var labels = data.Labels(t, start, rows);
-            backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), head.Outputs,
+            bool product = _model.Spec.IsProduct(t);
+            if (product) backend.MaskedProbabilityCrossEntropyForward(output, labels, loss, labelled, weights, weightSum);   // §19.7
+            else backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), head.Outputs,
                 _tape.Arena.Take(output.Length), loss, labelled, weightSum);
-            _accumulator.AddBinary(t, output, labels);
+            _accumulator.AddBinary(t, output, labels, product ? _tape.Arena.Take(output.Length) : default);
         }
         else
         {

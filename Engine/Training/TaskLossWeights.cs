@@ -51,6 +51,11 @@ internal sealed class TaskLossWeights : IDisposable
             ? tape.PositiveWeightedBinaryCrossEntropy(logits, labels, rowWeights, _weights[t]!.View, count, _weightSums.Slice(t, 1))
             : tape.MaskedBinaryCrossEntropy(logits, labels, count);
 
+    /// <summary>A product task's BCE of probabilities (§19.7) on the tape, sample-weighted (§19.11) when <paramref name="rowWeights"/>
+    /// is non-empty.</summary>
+    public Tensor<float> RecordProduct(Tape<float> tape, int t, Tensor<float> probabilities, Labels labels, View<float> count, View<float> rowWeights) =>
+        tape.MaskedProbabilityCrossEntropy(probabilities, labels, count, rowWeights, rowWeights.IsEmpty ? default : _weightSums.Slice(t, 1));
+
     /// <summary>A regression task's loss (MSE, L1 or Huber) on the tape: sample-weighted (§19.11, D into <see cref="WeightSums"/>[t])
     /// when <paramref name="rowWeights"/> is non-empty, §19.1's or §19.5's masked mean otherwise.</summary>
     public Tensor<float> RecordRegression(Tape<float> tape, int t, Tensor<float> prediction, Tensor<float> target, View<float> count, View<float> rowWeights) =>

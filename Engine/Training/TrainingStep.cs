@@ -509,20 +509,14 @@ public sealed class TrainingStep : IDisposable
         _steps++;
     }
 
-    /// <summary>Sample weights (maths §19.11) train every task whose loss has a row-weighted kernel: MSE, L1, Huber, softmax
-    /// cross-entropy (with or without class weights and smoothing), BCE and multi-label BCE (with or without positive
-    /// weights). Anything else (a product task, a data-parallel run) is refused by name rather than trained unweighted.</summary>
+    /// <summary>Sample weights (maths §19.11) train every task kind (each loss has a row-weighted kernel: MSE, L1, Huber,
+    /// softmax cross-entropy with or without class weights and smoothing, BCE with or without positive weights, a product's
+    /// BCE of probabilities); a data-parallel run is refused rather than trained with the wrong global mean.</summary>
     private void CheckSampleWeights()
     {
         if (_exchange is not null)
             throw new NotSupportedException("Sample weights in a data-parallel run are not supported yet: the exchange weights each rank's means by its " +
                 "labelled counts n, not by its weight sums D = Σ sᵣmᵣ (maths §19.11, §20). Train on one process.");
-        var heads = _model.Spec.Heads;
-        for (int t = 0; t < heads.Count; t++)
-        {
-            if (_isProduct[t])
-                throw new NotSupportedException($"Task '{heads[t].Name}' is a product task (§17.6, BCE of a probability), whose loss has no sample-weighted kernel yet.");
-        }
     }
 
     /// <summary>The forward pass over the batch (dropout masks of <paramref name="randomStep"/>) and every task loss, the
@@ -543,7 +537,7 @@ public sealed class TrainingStep : IDisposable
             _losses[t] = heads[t].Kind switch
             {
                 TaskKind.Regression => _lossWeights.RecordRegression(_tape, t, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled, weights),
-                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
+                TaskKind.Binary when _isProduct[t] => _lossWeights.RecordProduct(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights), // §19.7
                 TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights), // §19.3 or §19.10
                 _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights),          // §19.1 or §19.9
             };

@@ -516,27 +516,39 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
-    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count)
+    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(probabilities); var Y = S(labels);
-        T total = T.Zero, floor = T.CreateChecked(-100); int n = 0;
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T total = T.Zero, d = T.Zero, floor = T.CreateChecked(-100); int n = 0;
         for (int i = 0; i < P.Length; i++)
         {
             if (Y[i] < 0) continue;
-            T y = T.CreateChecked(Y[i]);
-            total -= y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor);
+            T y = T.CreateChecked(Y[i]), w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            if (w != T.Zero) total -= w * (y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor));
+            d += w;
             n++;
         }
         S(count)[0] = T.CreateChecked(n);
-        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+        if (rowWeights.IsEmpty) { S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1)); return; }
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
     }
 
-    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate)
+    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(probabilities); var Y = S(labels); var D = S(dProbabilities); T up = S(upstream)[0];
-        T n = T.Max(S(count)[0], T.One), eps = T.CreateChecked((double)1e-12f);
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T n = rowWeights.IsEmpty ? T.Max(S(count)[0], T.One) : S(count)[0], eps = T.CreateChecked((double)1e-12f);
         for (int i = 0; i < P.Length; i++)
-            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        {
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 || w == T.Zero || !(n > T.Zero) ? T.Zero : up * w * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        }
     }
 
     public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count,

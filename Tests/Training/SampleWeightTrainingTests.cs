@@ -15,7 +15,8 @@ namespace Engine.Tests.Training;
 /// batch, SGD; float32, summed in another order: max |Δθ| ≤ 2e-6 after 3 steps); weights ≡ 1 train as no weights (≤ 1e-6, mini-batches shuffled alike); a row of
 /// weight 0 has no influence (its targets changed: bit-identical parameters; the row removed: ≤ 2e-6); a batch whose rows
 /// all weigh 0 gives loss 0 and an exactly zero gradient; the evaluation metrics equal those of the duplicated rows; and
-/// the training on the ILGPU kernels (ILGPU-CPU) matches the CPU path; data-parallel runs are refused.
+/// an ESMM product task trains with integer weights as with the rows duplicated; the training on the ILGPU kernels
+/// (ILGPU-CPU) matches the CPU path; data-parallel runs are refused.
 /// </summary>
 public class SampleWeightTrainingTests
 {
@@ -89,6 +90,35 @@ public class SampleWeightTrainingTests
         Assert.True(MaxDifference(weighted, duplicated) <= 2e-6, $"max |Δθ| = {MaxDifference(weighted, duplicated):G3}");
         for (int t = 0; t < 4; t++)   // the epoch's training loss: the weighted mean, the duplicated rows' mean
             Assert.Equal(duplicatedRun.History[^1].Train[t].Loss, weightedRun.History[^1].Train[t].Loss, 2e-6);
+    }
+
+    /// <summary>ESMM (§17.6): the product task ctcvr = ctr·cvr trains with the weighted BCE of probabilities (§19.7), cvr has
+    /// no loss. Integer weights against the rows duplicated: 3 full-batch SGD epochs, max |Δθ| ≤ 2e-6.</summary>
+    [Fact]
+    public void A_product_task_trains_with_integer_weights_as_the_rows_duplicated()
+    {
+        var spec = new ModelSpec(4, [6], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr")])
+        {
+            Tower = [5], Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr"), Seed = 9,
+        };
+        var d = Columns(30, 10);
+        var click = d.B.Select(b => b < 0 ? 0 : b).ToArray();
+        var conversion = Enumerable.Range(0, 30).Select(i => click[i] == 1 && d.X[4 * i] > 0 ? 1 : 0).ToArray();
+        var times = Enumerable.Range(0, 30).Select(i => 1 + i % 3).ToArray();
+        var rows = Enumerable.Range(0, 30).SelectMany(i => Enumerable.Repeat(i, times[i])).ToArray();
+        TrainingData Esmm(int[] r, float[]? w) => new([.. r.SelectMany(i => d.X.Skip(4 * i).Take(4))], 4,
+            [TaskData.Binary("ctr", [.. r.Select(i => click[i])]), TaskData.Binary("ctcvr", [.. r.Select(i => conversion[i])])], w);
+        double[] Fit(TrainingData data)
+        {
+            var cpu = new CpuBackend<float>();
+            using var model = MultiTaskModel.Create(spec, cpu);
+            new Trainer(new TrainerOptions { Epochs = 3, BatchSize = 0, Step = Sgd }).Fit(model, data, cancellationToken: Ct);   // full batch
+            return Array.ConvertAll(cpu.ToArray(model.Parameters.Values), v => (double)v);
+        }
+        var all = Enumerable.Range(0, 30).ToArray();
+        var weighted = Fit(Esmm(all, Array.ConvertAll(times, t => (float)t)));
+        Assert.True(MaxDifference(weighted, Fit(Esmm(all, null))) > 1e-3, "the weights must change the training");
+        Assert.True(MaxDifference(weighted, Fit(Esmm(rows, null))) <= 2e-6, $"max |Δθ| = {MaxDifference(weighted, Fit(Esmm(rows, null))):G3}");
     }
 
     [Fact]
