@@ -90,11 +90,10 @@ internal sealed class Evaluator : IDisposable
     }
 
     /// <summary>Sample-weighted data (maths §19.11): on one process only.</summary>
-    private void CheckWeighted(Engine.Distributed.ICommunicator? communicator)
+    private static void CheckWeighted(Engine.Distributed.ICommunicator? communicator)
     {
         if (communicator is not null)
             throw new NotSupportedException("Evaluating sample-weighted data in a data-parallel run is not supported yet (the weight masses are not exchanged).");
-        var heads = _model.Spec.Heads;
     }
 
     /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): the regression's weighted loss (MSE, L1 or Huber), BCE (p ≡ 1) or softmax cross-entropy
