@@ -12,7 +12,7 @@ namespace Engine.Tests.Cli;
 /// <c>mtl train --weight-column COL</c> and <c>mtl evaluate --weight-column COL</c> (maths §19.11) end to end on a small
 /// temporary CSV: the report records the column and marks every score weighted; evaluate scores weighted with the flag and
 /// unweighted without it; a bad weight cell is a bad-input error naming the file's row and the column; a missing column,
-/// a column with another role and an empty name are errors naming them; an l1 loss trains weighted.
+/// a column with another role and an empty name are errors naming them; an l1 loss and an ESMM product task train weighted.
 /// </summary>
 public class SampleWeightCliTests
 {
@@ -59,6 +59,24 @@ public class SampleWeightCliTests
         Assert.True(table.ExitCode == 0, table.ToString());
         Assert.Contains("weighted by the sample weights", table.Output);
         Assert.DoesNotContain("weighted by the sample weights", Mtl.Run("evaluate", "--model", model, "--data", csv).Output);
+    }
+
+    /// <summary>ESMM (--task-product ctcvr=click*conversion, --no-loss conversion) with a weight column: every score weighted,
+    /// the product task's included.</summary>
+    [Fact]
+    public void An_esmm_product_task_trains_with_a_weight_column()
+    {
+        using var dir = new TempDirectory();
+        var lines = EsmmCliTests.ClickCsv(120).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var text = new StringBuilder(lines[0] + ",w\n");
+        for (int i = 1; i < lines.Length; i++) text.Append(lines[i]).Append(',').Append(1 + i % 3).Append('\n');
+        var csv = dir.Write("clicks.csv", text.ToString());
+        var run = Mtl.Run("train", "--data", csv, "--inputs", "x1,x2,x3", "--binary", "click,conversion,ctcvr", "--task-product", "ctcvr=click*conversion",
+            "--no-loss", "conversion", "--hidden", "8", "--tower", "6", "--epochs", "3", "--batch-size", "16", "--test", "0.25", "--weight-column", "w", "--report", "-");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var test = ExperimentReport.FromJson(run.Output).Metrics.Test;
+        Assert.Contains(test, s => s.Task == "ctcvr");
+        Assert.All(test, s => Assert.True(s.Weighted && double.IsFinite(s.Loss), s.Task));
     }
 
     [Theory]
