@@ -70,7 +70,7 @@ public static class ToyCommand
         using var losses = backend.Allocate<float>(2);
         var context = new MethodContext
         {
-            Backend = backend, TaskNames = tasks, LossWeights = [0.5, 0.5], Seed = 1, Losses = losses.View,
+            Backend = backend, TaskNames = tasks, LossWeights = [0.5, 0.5], Seed = 1, Losses = losses.View, SharedLength = 2,
             Arguments = MethodArguments.Parse(method, new Dictionary<string, string>(), tasks),
         };
         var combiner = method.CreateGradient!(context);

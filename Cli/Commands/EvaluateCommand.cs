@@ -43,7 +43,8 @@ internal static class EvaluateCommand
         TableSchema schema;
         try { schema = new TableSchema(s.NumericInputs, s.CategoricalInputs, s.Tasks, s.EmbeddedInputs, weightColumn?.Trim()); }
         catch (ArgumentException e) { throw new UsageException($"--weight-column {weightColumn}: {e.Message}"); }
-        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, schema, delimiter, saved.Encoding, text);
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, schema, delimiter, saved.Encoding, text,
+            saved.Standardization.Imputation?.Policy ?? MissingInputs.Error);
         foreach (var line in EmbeddingVocabulary.DescribeUnseen(raw)) context.Error.WriteLine(line);   // counted, not an error
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);
         context.Status($"{Path.GetFileName(dataPath)}: {raw.RowCount} rows, model {Path.GetFileName(modelPath)}.");

@@ -33,7 +33,8 @@ internal static class PredictCommand
         new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--output", outputPath).Check();
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text);
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema.InputsOnly(), delimiter, saved.Encoding, text,
+            saved.Standardization.Imputation?.Policy ?? MissingInputs.Error);
         foreach (var line in EmbeddingVocabulary.DescribeUnseen(raw)) context.Error.WriteLine(line);   // counted, not an error
         var outputs = ModelEvaluation.PredictOriginalUnits(saved.Model, raw, saved.Standardization, saved.Encoding);
         if (outputPath is null) context.Output.Write(PredictionCsv.ToText(raw, outputs, probabilities, delimiter ?? ','));

@@ -68,6 +68,7 @@ internal sealed class TrainFlags
     public readonly Option<double> InitialAccumulator = new("--initial-accumulator") { HelpName = "S0", Description = "Adagrad: starting value of the sum of squared gradients.", DefaultValueFactory = _ => DefaultStep.InitialAccumulatorValue };
     public readonly Option<string?> WeightColumn = new("--weight-column") { HelpName = "COL", Description = "A column of per-row sample weights (finite, ≥ 0; neither an input nor a target): every task's loss is the weighted mean Σ w·ℓ / Σ w over its labelled rows of the batch (a weight of 2 counts the row twice), and the reported loss, RMSE, MAE, accuracy, log-loss and binary AUC are weighted alike. Not with --distributed yet." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
+    public readonly Option<string> MissingInputs = Choice("--missing-inputs", "A missing input cell (empty, NA, ?): error (a load error naming the row and column); mean (a numeric cell gets its column's mean over the training split, an embedded cell the reserved unseen row); mean-indicator (as mean, plus a 0/1 input COL_missing per numeric column with a missing training cell). The means and indicators are stored with the model and applied when predicting; a one-hot --categorical cell cannot be missing.", Defaults.MissingInputs);
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
     public readonly Option<double> Dampening = new("--dampening") { HelpName = "D", Description = "SGD: dampening d in [0, 1] of the momentum buffer, b ← μb + (1 − d)g (needs --momentum).", DefaultValueFactory = _ => DefaultStep.Dampening };
     public readonly Option<bool> AmsGrad = new("--amsgrad") { Description = "Adam/AdamW: the AMSGrad variant." };
@@ -110,7 +111,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, WeightColumn, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, MissingInputs, WeightColumn, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered, LrDecay, InitialAccumulator,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -146,6 +147,7 @@ internal sealed class TrainFlags
             WeightColumn = p.GetValue(WeightColumn) is { } weightColumn
                 ? weightColumn.Trim() is { Length: > 0 } column ? column : throw new UsageException("--weight-column: name the column of sample weights.")
                 : null,
+            MissingInputs = Enum<Engine.Data.MissingInputs>(p, MissingInputs),
             Inputs = Names(p.GetValue(Inputs), "--inputs") is { Length: > 0 } inputs ? inputs : null,
             Categorical = Names(p.GetValue(Categorical), "--categorical"),
             Embed = EmbedColumns(Names(p.GetValue(Embed), "--embed")),
@@ -394,6 +396,7 @@ internal sealed class TrainFlags
         "KaimingNormal" => "kaiming-normal",
         "XavierUniform" => "xavier-uniform",
         "XavierNormal" => "xavier-normal",
+        "MeanIndicator" => "mean-indicator",
         var other => other.ToLowerInvariant(),
     };
 

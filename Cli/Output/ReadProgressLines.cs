@@ -33,12 +33,15 @@ internal sealed class ReadProgressLines(TextWriter error, bool terminal, long mi
         error.Flush();
     }
 
-    /// <summary>Reads <paramref name="path"/> as <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>
-    /// does, with this progress on the context's stderr.</summary>
-    public static Dataset LoadCsv(CliContext context, string path, TableSchema schema, char? delimiter, DataEncoding? encoding, System.Text.Encoding? text)
+    /// <summary>Reads <paramref name="path"/> as <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/>
+    /// does, with this progress on the context's stderr; <paramref name="missingInputs"/>: the saved model's policy
+    /// (<see cref="Standardization.Imputation"/>), so a missing input cell is read as missing exactly when the model imputes it.</summary>
+    public static Dataset LoadCsv(CliContext context, string path, TableSchema schema, char? delimiter, DataEncoding? encoding, System.Text.Encoding? text,
+        MissingInputs missingInputs = MissingInputs.Error)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return CsvTable.Load(file, schema, delimiter, encoding, text, source: path, progress: new ReadProgressLines(context.Error, context.ErrorInteractive));
+        return CsvTable.Load(file, schema, delimiter, encoding, text, source: path, progress: new ReadProgressLines(context.Error, context.ErrorInteractive),
+            missingInputs: missingInputs);
     }
 }

@@ -29,35 +29,42 @@ public static class CsvTable
     /// sequence is an error naming its line and column, never decoded to U+FFFD.</param>
     /// <param name="missingLabels">What a missing cell in a target column means: no label for that task in that row
     /// (<see cref="MissingLabels.Allow"/>, the default) or an error (<see cref="MissingLabels.Error"/>).</param>
+    /// <param name="missingInputs">What a missing cell in an input column means (maths §19.12): an error
+    /// (<see cref="MissingInputs.Error"/>, the default), or — for any other policy — kept missing: NaN in a numeric column (NaN is
+    /// the mask: a parsed number is always finite), the reserved index (the vocabulary's count) in an embedded column. A one-hot
+    /// column has no missing category, so a missing cell there is an error under every policy. The filling itself is
+    /// <see cref="InputImputation"/>'s, fitted on the training split.</param>
     public static Dataset Load(string path, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null,
-        MissingLabels missingLabels = MissingLabels.Allow)
+        MissingLabels missingLabels = MissingLabels.Allow, MissingInputs missingInputs = MissingInputs.Error)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
+        if (!Enum.IsDefined(missingInputs)) throw new ArgumentOutOfRangeException(nameof(missingInputs), missingInputs, "Unknown missing-input policy.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var raw = ReadRecords(file, path, delimiter, text);
         schema ??= InferSchema(raw);
-        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
+        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow, missingInputs != MissingInputs.Error);
     }
 
     /// <summary>
-    /// As <see cref="Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>, from the rest of
+    /// As <see cref="Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/>, from the rest of
     /// <paramref name="stream"/> (left open; a stream that cannot seek is read into memory first, as the UTF-8 check and the
     /// parse each need a pass). Messages name <paramref name="source"/>, by default the file of a <see cref="FileStream"/> or
     /// the stream's type (<c>&lt;MemoryStream&gt;</c>), with the line and column. <paramref name="progress"/>, if given, hears
     /// the bytes parsed after each read of the parser (synchronously, on this thread).
     /// </summary>
     public static Dataset Load(Stream stream, TableSchema? schema = null, char? delimiter = null, DataEncoding? encoding = null, System.Text.Encoding? text = null,
-        MissingLabels missingLabels = MissingLabels.Allow, string? source = null, IProgress<ReadProgress>? progress = null)
+        MissingLabels missingLabels = MissingLabels.Allow, string? source = null, IProgress<ReadProgress>? progress = null, MissingInputs missingInputs = MissingInputs.Error)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!Enum.IsDefined(missingLabels)) throw new ArgumentOutOfRangeException(nameof(missingLabels), missingLabels, "Unknown missing-label policy.");
+        if (!Enum.IsDefined(missingInputs)) throw new ArgumentOutOfRangeException(nameof(missingInputs), missingInputs, "Unknown missing-input policy.");
         source = Checkpoints.StreamNames.Of(stream, source);
         using var seekable = stream.CanSeek ? null : new MemoryStream(Checkpoints.StreamNames.ReadToEnd(stream), writable: false);
         var raw = ReadRecords(seekable ?? stream, source, delimiter, text, progress);
         schema ??= InferSchema(raw);
-        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow);
+        return Encode(raw, schema, encoding, missingLabels == MissingLabels.Allow, missingInputs != MissingInputs.Error);
     }
 
     /// <summary>The header and records of a file as strings, with the line each record starts on.</summary>
@@ -154,7 +161,7 @@ public static class CsvTable
         return new TableSchema(numeric, categorical, []);
     }
 
-    private static Dataset Encode(RawTable raw, TableSchema schema, DataEncoding? given, bool allowMissingLabels)
+    private static Dataset Encode(RawTable raw, TableSchema schema, DataEncoding? given, bool allowMissingLabels, bool allowMissingInputs)
     {
         int Column(string name)
         {
@@ -171,8 +178,9 @@ public static class CsvTable
         foreach (var name in schema.CategoricalInputs.Concat(schema.EmbeddedInputs))
         {
             int c = Column(name);
+            bool embedded = schema.EmbeddedInputs.Contains(name);
             categories[name] = given is null
-                ? LabelMap.Fit(ValuesOf(raw, c, name))
+                ? LabelMap.Fit(allowMissingInputs && embedded ? LabelsOf(raw, c) : ValuesOf(raw, c, name, allowMissingInputs))
                 : given.Categories.TryGetValue(name, out var m) ? m
                 : throw new ArgumentException($"The encoding has no vocabulary for categorical column '{name}'.", nameof(given));
         }
@@ -200,7 +208,9 @@ public static class CsvTable
         foreach (var name in schema.NumericInputs)
         {
             int c = Column(name);
-            for (int r = 0; r < rows; r++) inputs[(long)r * width + offset] = Number(raw, r, c);
+            for (int r = 0; r < rows; r++)
+                inputs[(long)r * width + offset] = !IsAbsent(raw.Records[r][c]) ? Number(raw, r, c)
+                    : allowMissingInputs ? float.NaN : throw MissingNumericInput(raw, r, c);
             offset++;
         }
         foreach (var name in schema.CategoricalInputs)
@@ -208,16 +218,18 @@ public static class CsvTable
             int c = Column(name);
             var vocabulary = categories[name];
             for (int r = 0; r < rows; r++)
-                inputs[(long)r * width + offset + Index(raw, r, c, vocabulary, "category")] = 1f;
+                inputs[(long)r * width + offset + Index(raw, r, c, vocabulary, "category", allowMissingInputs)] = 1f;
             offset += vocabulary.Count;
         }
         foreach (var name in schema.EmbeddedInputs)
         {
-            // A value the vocabulary lacks gets the reserved index Count (the table's last row), not an error.
+            // A value the vocabulary lacks gets the reserved index Count (the table's last row), not an error; so does a
+            // missing cell when missing inputs are allowed.
             int c = Column(name);
             var vocabulary = categories[name];
             for (int r = 0; r < rows; r++)
-                inputs[(long)r * width + offset] = vocabulary.TryGetIndex(Present(raw, r, c), out int index) ? index : vocabulary.Count;
+                inputs[(long)r * width + offset] = allowMissingInputs && IsAbsent(raw.Records[r][c]) ? vocabulary.Count
+                    : vocabulary.TryGetIndex(Present(raw, r, c), out int index) ? index : vocabulary.Count;
             offset++;
         }
 
@@ -309,11 +321,25 @@ public static class CsvTable
         return new MultiLabelTargets(task.Name, task.Columns, labels);
     }
 
-    /// <summary>The values of a label or category column, each checked for being present.</summary>
-    private static IEnumerable<string> ValuesOf(RawTable raw, int c, string name)
+    /// <summary>The values of a label or category column, each checked for being present (<paramref name="oneHot"/>: a
+    /// one-hot input read under a missing-input policy, whose missing cell the error explains).</summary>
+    private static IEnumerable<string> ValuesOf(RawTable raw, int c, string name, bool oneHot = false)
     {
-        for (int r = 0; r < raw.Records.Count; r++) yield return Present(raw, r, c);
+        for (int r = 0; r < raw.Records.Count; r++) yield return oneHot ? PresentCategory(raw, r, c) : Present(raw, r, c);
     }
+
+    /// <summary>A missing numeric input cell under <see cref="MissingInputs.Error"/>: the load error, and the policy that fills it.</summary>
+    private static DataFileException MissingNumericInput(RawTable raw, int r, int c) =>
+        new(raw.Path, raw.Lines[r], raw.Header[c],
+            $"missing value ({(raw.Records[r][c].Length == 0 ? "empty field" : Excerpt.Quote(raw.Records[r][c]))}) in a numeric input; " +
+            "--missing-inputs mean (or mean-indicator) fills it with the column's training mean.");
+
+    /// <summary>The value of a one-hot input cell under a missing-input policy: a missing cell is refused, saying why.</summary>
+    private static string PresentCategory(RawTable raw, int r, int c) => !IsAbsent(raw.Records[r][c]) ? raw.Records[r][c]
+        : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c],
+            $"missing value ({(raw.Records[r][c].Length == 0 ? "empty field" : Excerpt.Quote(raw.Records[r][c]))}) in a one-hot categorical input: " +
+            "--missing-inputs fills numeric columns (the training mean) and embedded columns (the reserved unseen row) only, and a one-hot " +
+            $"column has no missing category. Fill the cell, or embed the column (--embed {raw.Header[c]}).");
 
     /// <summary>The present values of a label column (missing cells are "no label" and skipped).</summary>
     private static IEnumerable<string> LabelsOf(RawTable raw, int c)
@@ -333,9 +359,9 @@ public static class CsvTable
         return text;
     }
 
-    private static int Index(RawTable raw, int r, int c, LabelMap map, string what)
+    private static int Index(RawTable raw, int r, int c, LabelMap map, string what, bool oneHotUnderPolicy = false)
     {
-        var text = Present(raw, r, c);
+        var text = oneHotUnderPolicy ? PresentCategory(raw, r, c) : Present(raw, r, c);
         return map.TryGetIndex(text, out int index) ? index
             : throw new DataFileException(raw.Path, raw.Lines[r], raw.Header[c],
                 $"{what} {Excerpt.Quote(text)} was never seen in the training data (known: {map.Describe()}).");

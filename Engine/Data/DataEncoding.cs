@@ -6,7 +6,7 @@ namespace Engine.Data;
 /// <summary>
 /// How the non-numeric columns of a table are turned into numbers: the vocabulary of each categorical input
 /// (its one-hot slots) and the label map of each classification task. Fitted on the training file, stored
-/// in the checkpoint (<c>engine.labels</c>), and passed to <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/> for new data so that
+/// in the checkpoint (<c>engine.labels</c>), and passed to <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/> for new data so that
 /// indices mean the same thing; a value the training data never had is then an error.
 /// </summary>
 public sealed class DataEncoding

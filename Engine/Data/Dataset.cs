@@ -2,7 +2,7 @@ namespace Engine.Data;
 
 /// <summary>
 /// A table loaded into memory, ready for training: a float32 feature matrix [rows × inputs] (row-major) and
-/// one target block per task. Produced by <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>; <see cref="Select"/> takes a subset
+/// one target block per task. Produced by <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/>; <see cref="Select"/> takes a subset
 /// of rows (a split), <see cref="Standardization.Apply"/> a standardized copy.
 /// </summary>
 public sealed class Dataset

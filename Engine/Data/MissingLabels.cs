@@ -2,7 +2,7 @@ namespace Engine.Data;
 
 /// <summary>
 /// What an empty, <c>NA</c> or <c>?</c> cell (any of <see cref="CsvTable.MissingMarkers"/>) in a <b>target</b> column
-/// means. Missing <i>inputs</i> are always an error.
+/// means. Missing <i>inputs</i> are <see cref="MissingInputs"/>' concern (an error by default).
 /// </summary>
 public enum MissingLabels
 {

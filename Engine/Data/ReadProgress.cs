@@ -1,7 +1,7 @@
 namespace Engine.Data;
 
 /// <summary>How far a CSV read has got: <see cref="BytesRead"/> of <see cref="TotalBytes"/> of <see cref="Source"/> parsed.
-/// Reported by <see cref="CsvTable.Load(Stream, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, string?, IProgress{ReadProgress}?)"/>
+/// Reported by <see cref="CsvTable.Load(Stream, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, string?, IProgress{ReadProgress}?, MissingInputs)"/>
 /// as the parser reads (the UTF-8 check before it, a fast pass, is not counted).</summary>
 public readonly record struct ReadProgress(string Source, long BytesRead, long TotalBytes)
 {

@@ -8,7 +8,7 @@ public static class TextEncodings
     static TextEncodings() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
     /// <summary>The encoding called <paramref name="name"/> (e.g. <c>utf-8</c>, <c>latin1</c>, <c>windows-1252</c>, <c>utf-16</c>);
-    /// null or empty: null (UTF-8, checked strictly by <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>).</summary>
+    /// null or empty: null (UTF-8, checked strictly by <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/>).</summary>
     /// <exception cref="ArgumentException">No encoding has that name.</exception>
     public static Encoding? Resolve(string? name)
     {

@@ -31,6 +31,10 @@ public sealed record ExperimentSettings
     /// the file, row and column).</summary>
     public string? WeightColumn { get; init; }
 
+    /// <summary>What a missing input cell means (maths §19.12): a load error (default), the training mean, or the training mean
+    /// plus a 0/1 indicator column per numeric column with a missing training cell.</summary>
+    public Data.MissingInputs MissingInputs { get; init; } = Data.MissingInputs.Error;
+
     /// <summary>Numeric input columns; null = every column that is neither a target nor categorical.</summary>
     public IReadOnlyList<string>? Inputs { get; init; }
 

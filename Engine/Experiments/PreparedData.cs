@@ -6,11 +6,13 @@ namespace Engine.Experiments;
 /// A dataset made ready for training: loaded with its schema, split by a seeded shuffle, and standardized
 /// with μ and σ fitted on the training rows only (inputs and regression targets), so nothing of the
 /// validation or test rows leaks into training. Keeps the unstandardized splits too: metrics are reported
-/// in the data's own units, against the targets as they were read.
+/// in the data's own units, against the targets as they were read. With a missing-input policy (maths §19.12) the
+/// imputation is fitted on the training rows too, and every dataset here is imputed (missing numeric cells hold the
+/// training mean, the indicator columns follow the numeric inputs): the layout the model reads.
 /// </summary>
 public sealed class PreparedData
 {
-    /// <summary>The whole file as read (original units).</summary>
+    /// <summary>The whole file as read (original units; imputed, when missing inputs are allowed).</summary>
     public Dataset All { get; }
 
     /// <summary>Which rows went where.</summary>
@@ -71,14 +73,15 @@ public sealed class PreparedData
         var text = Text(settings);
         CheckColumnsExist(path, schema, settings.Delimiter, text);
         Dataset data;
-        if (progress is null) data = CsvTable.Load(path, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels);
+        if (progress is null) data = CsvTable.Load(path, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, missingInputs: settings.MissingInputs);
         else
         {
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            data = CsvTable.Load(file, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, source: path, progress: progress);
+            data = CsvTable.Load(file, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, source: path, progress: progress,
+                missingInputs: settings.MissingInputs);
         }
-        return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed);
+        return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
     }
 
     private static System.Text.Encoding? Text(ExperimentSettings settings)
@@ -87,8 +90,9 @@ public sealed class PreparedData
         catch (ArgumentException e) { throw new ExperimentSetupException($"--encoding {e.Message}", e); }
     }
 
-    /// <summary>Splits <paramref name="data"/> by <paramref name="seed"/> and fits the standardization on the training rows.</summary>
-    public static PreparedData From(Dataset data, double validationFraction, double testFraction, ulong seed)
+    /// <summary>Splits <paramref name="data"/> by <paramref name="seed"/> and fits the standardization — and, with a
+    /// <paramref name="missingInputs"/> policy, the imputation before it — on the training rows.</summary>
+    public static PreparedData From(Dataset data, double validationFraction, double testFraction, ulong seed, MissingInputs missingInputs = MissingInputs.Error)
     {
         double train = 1 - validationFraction - testFraction;
         if (!(validationFraction >= 0 && testFraction >= 0 && train > 0))
@@ -98,7 +102,8 @@ public sealed class PreparedData
         if (split.Train.Length == 0)
             throw new ExperimentSetupException($"{data.Source} has {data.RowCount} rows: none is left for training after the split.");
         data = EmbeddingVocabulary.FitOnRows(data, split.Train);   // embedded columns: the training split's categories only
-        return new PreparedData(data, split, Standardization.Fit(data, split.Train));
+        var standardization = Standardization.Fit(data, split.Train, missingInputs);
+        return new PreparedData(standardization.Impute(data), split, standardization);
     }
 
     /// <summary>
@@ -189,7 +194,7 @@ public sealed class PreparedData
 
     /// <summary>
     /// The column names in a file's header row, in order (for "every other column is an input"). Only the first
-    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/>'s.
+    /// line is read; quotes are honoured. The full, validating read is <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/>'s.
     /// </summary>
     internal static IReadOnlyList<string> Header(string path, char? delimiter, System.Text.Encoding? text = null)
     {

@@ -82,6 +82,9 @@ public static class OnnxExport
         if (spec.Graph is not null)
             throw new NotSupportedException("ONNX export of ordered tasks (ModelSpec.Graph: a product task has no output layer) is not built yet.");
         var scale = options.Standardization;
+        if (scale?.Imputation is { } imputation)   // maths §19.12: the graph has no NaN test yet
+            throw new NotSupportedException($"the model imputes missing inputs (--missing-inputs {Standardization.PolicyName(imputation.Policy)}), which the ONNX graph " +
+                "does not do yet: export without the standardization (standardized inputs, imputed and indicator columns included, as the model sees them).");
         if (scale is not null && scale.Inputs.Width != spec.Inputs)
             throw new ArgumentException($"options.Standardization scales {scale.Inputs.Width} inputs but the model takes {spec.Inputs}.", nameof(options));
 

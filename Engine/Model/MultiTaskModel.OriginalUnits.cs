@@ -8,7 +8,8 @@ public sealed partial class MultiTaskModel
     /// <summary>
     /// Predicts every task for <paramref name="rows"/> raw rows, in original units both ways: <paramref name="rawInputs"/>
     /// ([rows × Spec.Inputs], row-major) is the encoded row as the CSV holds it (numeric columns in their own units, then
-    /// the one-hot slots: <see cref="Dataset.Inputs"/>); the inputs are standardized, z = (x − μ)/σ, the model runs, and
+    /// the one-hot slots: <see cref="Dataset.Inputs"/>; with an <see cref="Standardization.Imputation"/>, NaN marks a missing numeric
+    /// cell and the rows are <see cref="Standardization.RawInputCount"/> wide, then imputed, maths §19.12); the inputs are standardized, z = (x − μ)/σ, the model runs, and
     /// each regression value comes back as x = z·σ + μ with its task's target scale (<see cref="Predictions.Units"/> is
     /// <see cref="PredictionUnits.Original"/>). Classification logits, probabilities and classes are those of
     /// <see cref="Predict"/>.
@@ -25,16 +26,20 @@ public sealed partial class MultiTaskModel
     {
         scale = ScaleFor(scale);
         Check.Positive(rows, nameof(rows));
-        if (rawInputs.Length != (long)rows * Spec.Inputs)
-            throw new ArgumentException($"rawInputs holds {rawInputs.Length} values; {rows} rows × {Spec.Inputs} inputs need {(long)rows * Spec.Inputs}.", nameof(rawInputs));
-        var z = rawInputs.ToArray();
+        int width = scale.RawInputCount;
+        if (rawInputs.Length != (long)rows * width)
+            throw new ArgumentException($"rawInputs holds {rawInputs.Length} values; {rows} rows × {width} inputs need {(long)rows * width}.", nameof(rawInputs));
+        var x = scale.Imputation?.Apply(rawInputs, width) ?? rawInputs.ToArray();
+        if (x.Length != (long)rows * Spec.Inputs)
+            throw new ArgumentException($"The standardization scales {scale.Inputs.Width} inputs but the model takes {Spec.Inputs}.", nameof(scale));
+        var z = (float[])x.Clone();
         scale.Inputs.Transform(z);
         for (int i = 0; i < z.Length; i++)
         {
             if (float.IsFinite(z[i]) && Math.Abs(z[i]) <= Standardization.MaxStandardizedInput) continue;
             int row = i / Spec.Inputs, column = i % Spec.Inputs;
-            throw new ArgumentException($"rawInputs[row {row}, column {column}] = {rawInputs[i]:G9} is " +
-                $"{(double)(rawInputs[i] - scale.Inputs.Mean[column]) / scale.Inputs.Std[column]:G3} training standard deviations from the " +
+            throw new ArgumentException($"rawInputs[row {row}, column {column}] = {x[i]:G9} is " +
+                $"{(double)(x[i] - scale.Inputs.Mean[column]) / scale.Inputs.Std[column]:G3} training standard deviations from the " +
                 $"training mean ({scale.Inputs.Mean[column]:G6}); beyond {Standardization.MaxStandardizedInput:G} (or NaN/±∞) the network overflows float32.",
                 nameof(rawInputs));
         }
@@ -43,7 +48,7 @@ public sealed partial class MultiTaskModel
 
     /// <summary>
     /// <see cref="PredictOriginalUnits(ReadOnlySpan{float}, int, Standardization?)"/> on every row of a raw dataset (e.g.
-    /// <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels)"/> of new rows, encoded with the model's
+    /// <see cref="CsvTable.Load(string, TableSchema?, char?, DataEncoding?, System.Text.Encoding?, MissingLabels, MissingInputs)"/> of new rows, encoded with the model's
     /// <see cref="DataEncoding"/>); an input out of range is a <see cref="DataFileException"/> naming the file, line and column.
     /// </summary>
     public Predictions PredictOriginalUnits(Dataset raw, Standardization? scale = null)

@@ -121,7 +121,7 @@ public sealed class TrainingStep : IDisposable
             {
                 Backend = _backend, TaskNames = [.. model.Spec.Heads.Select(h => h.Name)],
                 LossWeights = [.. model.Spec.Heads.Select(h => h.LossWeight)], Seed = options.CombinationSeed, Arguments = arguments,
-                Losses = _taskLosses.View, LearnedParameters = _extra,
+                Losses = _taskLosses.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
             };
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             if (_weighting is IReevaluatingWeighting<float> { ReevaluatesBatch: true } reevaluating)
@@ -479,7 +479,8 @@ public sealed class TrainingStep : IDisposable
                 Exchange(rows, globalRows);
                 _weighting.Update(_taskLosses.View);
             }
-            // GradNorm: the next step's weights from these (global) gradients and losses; this step's stay in `weights`.
+            // GradNorm: the next step's weights from these (global) gradients and losses, this step's stay in `weights`;
+            // ExcessMTL: this step's weights (`weights` is its buffer) from them.
             _gradientWeighting?.ObserveTaskGradients(perTask, _trunk.Length, _taskLosses.View);
             for (int t = 0; t < tasks; t++)
             {

@@ -98,6 +98,73 @@ public static class CombinationChecks
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "GradVac's beta must lie in [0, 1].");
     }
 
+    /// <summary>MoCo's scales: count = weights.Length tasks, the state and scales of their lengths, the settings in range.</summary>
+    public static void CheckMocoScales<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters p,
+        View<T> state, View<T> scales)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, scales, nameof(scales));
+        int count = (int)weights.Length;
+        Check.Positive(count, nameof(weights));
+        Check.Length(state, MocoSolver.StateLength(count), nameof(state));
+        Check.Length(scales, count + 1, nameof(scales));
+        if (p.Normalization == MocoSolver.NormalizeByLoss)
+        {
+            Check.Owned(backend, squaredNorms, nameof(squaredNorms));
+            Check.Owned(backend, losses, nameof(losses));
+            Check.Length(squaredNorms, count, nameof(squaredNorms));
+            Check.Length(losses, count, nameof(losses));
+        }
+        CheckMoco(p);
+    }
+
+    /// <summary>MoCo's λ step: the Gram matrix (count×count), the state, count float64 of workspace, count coefficients.</summary>
+    public static void CheckMocoLambda<T>(Backend backend, View<T> gram, int count, MocoParameters p, View<T> state, View<double> workspace,
+        View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, workspace, nameof(workspace));
+        Check.Owned(backend, coefficients, nameof(coefficients));
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(state, MocoSolver.StateLength(count), nameof(state));
+        if (workspace.Length < count) throw new ArgumentException($"workspace has {workspace.Length} elements; MoCo needs {count}.", nameof(workspace));
+        Check.Length(coefficients, count, nameof(coefficients));
+        CheckMoco(p);
+    }
+
+    /// <summary>MoCo's tracking pass: tracked and vectors count × length, scales count + 1.</summary>
+    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, tracked, nameof(tracked));
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, scales, nameof(scales));
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(tracked, (long)count * length, nameof(tracked));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(scales, count + 1, nameof(scales));
+    }
+
+    /// <summary>MoCo's settings: β in (0, 1], γ &gt; 0, σ_β, σ_γ, ρ finite and ≥ 0, a known normalisation and λ update.</summary>
+    public static void CheckMoco(MocoParameters p)
+    {
+        if (!(p.Beta > 0 && p.Beta <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p.Beta, "MoCo's beta must lie in (0, 1].");
+        if (!(p.Gamma > 0) || !double.IsFinite(p.Gamma)) throw new ArgumentOutOfRangeException(nameof(p), p.Gamma, "MoCo's gamma must be positive and finite.");
+        if (!(p.BetaSigma >= 0) || !double.IsFinite(p.BetaSigma) || !(p.GammaSigma >= 0) || !double.IsFinite(p.GammaSigma))
+            throw new ArgumentOutOfRangeException(nameof(p), "MoCo's beta-sigma and gamma-sigma must be finite and ≥ 0.");
+        if (!(p.Rho >= 0) || !double.IsFinite(p.Rho)) throw new ArgumentOutOfRangeException(nameof(p), p.Rho, "MoCo's rho must be finite and ≥ 0.");
+        if (p.Normalization is not (MocoSolver.NoNormalization or MocoSolver.NormalizeByLoss))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Normalization, "MoCo's normalization must be MocoSolver.NoNormalization or NormalizeByLoss.");
+        if (p.Update is not (MocoSolver.Projection or MocoSolver.Softmax))
+            throw new ArgumentOutOfRangeException(nameof(p), p.Update, "MoCo's lambda update must be MocoSolver.Projection or Softmax.");
+    }
+
     public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -187,6 +254,38 @@ public static class CombinationChecks
         Check.Positive(weights.Length, nameof(weights));
     }
 
+    /// <summary>ExcessMTL's risk pass: gradients [T × P] and the accumulated squares of the same length, T ≥ 1 risks, all on
+    /// <paramref name="backend"/>.</summary>
+    public static void CheckExcessRisks<T>(Backend backend, View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, taskGradients, nameof(taskGradients));
+        Check.Owned(backend, squaredSums, nameof(squaredSums));
+        Check.Owned(backend, risks, nameof(risks));
+        Check.Positive(tasks, nameof(tasks));
+        Check.Length(risks, tasks, nameof(risks));
+        Check.SameLength(taskGradients, nameof(taskGradients), squaredSums, nameof(squaredSums));
+        if (taskGradients.Length % tasks != 0)
+            throw new ArgumentException($"taskGradients has {taskGradients.Length} elements, not a multiple of the {tasks} tasks.", nameof(taskGradients));
+        if (taskGradients.Length / tasks > int.MaxValue)
+            throw new ArgumentException($"ExcessMTL's rows of {taskGradients.Length / tasks} elements exceed int.MaxValue.", nameof(taskGradients));
+    }
+
+    /// <summary>ExcessMTL's weight update: risks and weights of one length T ≥ 1, a state of
+    /// <see cref="ExcessMtlSolver.StateLength"/>, a positive finite step size.</summary>
+    public static void CheckExcessMtl<T>(Backend backend, View<T> risks, View<T> state, View<T> weights, double stepSize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, risks, nameof(risks));
+        Check.Owned(backend, state, nameof(state));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(risks.Length, nameof(risks));
+        Check.SameLength(risks, nameof(risks), weights, nameof(weights));
+        Check.Length(state, ExcessMtlSolver.StateLength((int)risks.Length), nameof(state));
+        if (!(stepSize > 0) || !double.IsFinite(stepSize))
+            throw new ArgumentOutOfRangeException(nameof(stepSize), stepSize, "ExcessMTL's robust step size must be positive and finite.");
+    }
+
     /// <summary>GradNorm's checks: squared norms and losses of one length T, a state of <see cref="GradNormSolver.StateLength"/>,
     /// α finite ≥ 0, a positive finite learning rate, Adam's β in [0, 1), ε &gt; 0, a known optimizer and parameterization.</summary>
     public static void CheckGradNorm<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings s)
@@ -225,6 +324,49 @@ public static class CombinationChecks
     }
 
     /// <summary>The shape checks of LinearCombination.</summary>
+    /// <summary>The checks of DB-MTL's three kernels (<see cref="Backend{T}.LogLossWeights"/>, <see cref="Backend{T}.DbMtlAverage"/>,
+    /// <see cref="Backend{T}.DbMtlCoefficients"/>).</summary>
+    public static void CheckLogLoss<T>(Backend backend, View<T> losses, double epsilon, View<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, losses, nameof(losses));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Positive(losses.Length, nameof(losses));
+        Check.SameLength(losses, nameof(losses), weights, nameof(weights));
+        if (!(epsilon >= 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "ε must be finite and ≥ 0.");
+    }
+
+    /// <inheritdoc cref="CheckLogLoss"/>
+    public static void CheckDbMtlAverage<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, View<T> steps,
+        double beta, double betaSigma, View<T> average) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, vectors, nameof(vectors));
+        Check.Owned(backend, weights, nameof(weights));
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Owned(backend, average, nameof(average));
+        Check.Positive(count, nameof(count));
+        Check.NonNegative(length, nameof(length));
+        Check.Length(vectors, (long)count * length, nameof(vectors));
+        Check.Length(weights, count, nameof(weights));
+        Check.Length(steps, 1, nameof(steps));
+        Check.Length(average, (long)count * length, nameof(average));
+        if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "DB-MTL's beta must lie in [0, 1].");
+        if (!(betaSigma >= 0) || !double.IsFinite(betaSigma)) throw new ArgumentOutOfRangeException(nameof(betaSigma), betaSigma, "DB-MTL's beta-sigma must be finite and ≥ 0.");
+    }
+
+    /// <inheritdoc cref="CheckLogLoss"/>
+    public static void CheckDbMtlCoefficients<T>(Backend backend, View<T> gram, int count, View<T> steps, View<T> coefficients)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Owned(backend, coefficients, nameof(coefficients));
+        Check.Positive(count, nameof(count));
+        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(steps, 1, nameof(steps));
+        Check.Length(coefficients, count, nameof(coefficients));
+    }
+
     public static void CheckLinearCombination<T>(Backend backend, View<T> vectors, int count, int length, View<T> coefficients, View<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -45,16 +45,7 @@ public static class NashMtlSolver
         CombinationSolver.WeightGram(m, t);
         if (update)
         {
-            double maxDiagonal = 0;
-            for (int i = 0; i < t; i++)
-                if (m.Get(i * t + i) > maxDiagonal) maxDiagonal = m.Get(i * t + i);
-            int n = 0;
-            for (int i = 0; i < t; i++)
-            {
-                m.Set(state + i, 0.0);
-                double d = m.Get(i * t + i);
-                if (d > 0 && d > 1e-20 * maxDiagonal) { m.Set(index + n, i); n++; }
-            }
+            int n = FairNewton.SelectActiveTasks(m, t, state);
             if (n > 0 && Newton(m, t, n, maxIterations))
                 for (int k = 0; k < n; k++) m.Set(state + (int)m.Get(index + k), m.Get(x + k));
         }
@@ -71,29 +62,25 @@ public static class NashMtlSolver
         CombinationSolver.WriteCoefficients(m, t, beta);
     }
 
-    /// <summary>Newton's method on f(α) = ½αᵀAα − Σ log αᵢ over the n active tasks (A copied to [T², T² + n²)); α at
+    /// <summary>Newton's method on f(α) = ½αᵀAα − Σ log αᵢ over the n active tasks (A at [T², T² + n²)); α at
     /// [3T², 3T² + n). False when it does not converge (no solution: Pareto-stationary, or numerically so).</summary>
     private static bool Newton<TMemory>(TMemory m, int t, int n, int maxIterations) where TMemory : struct, ICombinationMemory
     {
-        int a = t * t, x = 3 * t * t;
-        for (int p = 0; p < n; p++)
-        {
-            int i = (int)m.Get(x + 4 * t + p);
-            for (int r = 0; r < n; r++) m.Set(a + p * n + r, m.Get(i * t + (int)m.Get(x + 4 * t + r)));
-            m.Set(x + p, 1.0 / Math.Sqrt(m.Get(a + p * n + p)));
-        }
-        if (!RescaleAlongTheRay(m, t, n)) return false;
+        int a = t * t, x = 3 * t * t, dir = x + 2 * t;
+        var log = new LogUtility();
+        for (int p = 0; p < n; p++) m.Set(x + p, 1.0 / Math.Sqrt(m.Get(a + p * n + p)));
+        if (!FairNewton.RescaleAlongTheRay(m, t, n, log)) return false;
         double previous = double.PositiveInfinity;
         bool quadratic = false;
         for (int iteration = 0; iteration < maxIterations; iteration++)
         {
-            double decrement = NewtonDirection(m, t, n);
+            double decrement = FairNewton.Direction(m, t, n, log);
             if (!(decrement >= 0) || double.IsInfinity(decrement)) return false;
             if (decrement < 1.0 / 16)
             {
                 // Quadratic phase: a full step (inside the Dikin ellipsoid, so α stays positive). Exact arithmetic shrinks
                 // λ² by ≥ 80× a step here; no shrinking at all means rounding is reached.
-                Step(m, t, n, 1.0);
+                for (int p = 0; p < n; p++) m.Set(x + p, m.Get(x + p) + m.Get(dir + p));
                 if (decrement <= 1e-24 || (quadratic && decrement > 0.5 * previous)) return true;
                 quadratic = true;
                 previous = decrement;
@@ -101,85 +88,8 @@ public static class NashMtlSolver
             }
             quadratic = false;
             previous = decrement;
-            if (!DampedStep(m, t, n, decrement) || !RescaleAlongTheRay(m, t, n)) return false;
+            if (!FairNewton.DampedStep(m, t, n, log, decrement) || !FairNewton.RescaleAlongTheRay(m, t, n, log)) return false;
         }
         return false;
-    }
-
-    /// <summary>∇f = Aα − 1/α at [x + T, …), ∇²f = A + diag(1/α²) Cholesky-factored at [2T², …), d = −∇²f⁻¹∇f at
-    /// [x + 2T, …); returns λ² = −∇f·d (NaN when a pivot is not positive).</summary>
-    private static double NewtonDirection<TMemory>(TMemory m, int t, int n) where TMemory : struct, ICombinationMemory
-    {
-        int a = t * t, h = 2 * t * t, x = 3 * t * t, grad = x + t, dir = grad + t;
-        for (int p = 0; p < n; p++)
-        {
-            double ax = 0, xp = m.Get(x + p);
-            for (int r = 0; r < n; r++) ax += m.Get(a + p * n + r) * m.Get(x + r);
-            m.Set(grad + p, ax - 1.0 / xp);
-            for (int r = 0; r < n; r++) m.Set(h + p * n + r, m.Get(a + p * n + r) + (p == r ? 1.0 / (xp * xp) : 0.0));
-        }
-        return NewtonSystem.Solve(m, n, h, grad, dir);
-    }
-
-    /// <summary>α ← α + s·d.</summary>
-    private static void Step<TMemory>(TMemory m, int t, int n, double s) where TMemory : struct, ICombinationMemory
-    {
-        int x = 3 * t * t, dir = x + 2 * t;
-        for (int p = 0; p < n; p++) m.Set(x + p, m.Get(x + p) + s * m.Get(dir + p));
-    }
-
-    /// <summary>f at the point stored at <paramref name="at"/> (+∞ outside α &gt; 0).</summary>
-    private static double Objective<TMemory>(TMemory m, int t, int n, int at) where TMemory : struct, ICombinationMemory
-    {
-        int a = t * t;
-        double f = 0;
-        for (int p = 0; p < n; p++)
-        {
-            double xp = m.Get(at + p);
-            if (!(xp > 0)) return double.PositiveInfinity;
-            double ax = 0;
-            for (int r = 0; r < n; r++) ax += m.Get(a + p * n + r) * m.Get(at + r);
-            f += 0.5 * xp * ax - DeviceMath.Log(xp);
-        }
-        return f;
-    }
-
-    /// <summary>The damped step: s = min(1, 0.99 × the largest that keeps α &gt; 0), halved until f(α + s·d) ≤
-    /// f(α) − ¼·s·λ²; false when 60 halvings do not get there.</summary>
-    private static bool DampedStep<TMemory>(TMemory m, int t, int n, double decrement) where TMemory : struct, ICombinationMemory
-    {
-        int x = 3 * t * t, dir = x + 2 * t, trial = x + 3 * t;
-        double s = 1.0;
-        for (int p = 0; p < n; p++)
-        {
-            double dp = m.Get(dir + p);
-            if (dp < 0 && -0.99 * m.Get(x + p) / dp < s) s = -0.99 * m.Get(x + p) / dp;
-        }
-        double f0 = Objective(m, t, n, x);
-        for (int halving = 0; halving < 60; halving++)
-        {
-            for (int p = 0; p < n; p++) m.Set(trial + p, m.Get(x + p) + s * m.Get(dir + p));
-            if (Objective(m, t, n, trial) <= f0 - 0.25 * s * decrement)
-            {
-                for (int p = 0; p < n; p++) m.Set(x + p, m.Get(trial + p));
-                return true;
-            }
-            s *= 0.5;
-        }
-        return false;
-    }
-
-    /// <summary>α ← α·√(n/αᵀAα), the minimiser of f along the ray through α (f(cα) = ½c²αᵀAα − n·log c − Σ log αᵢ);
-    /// false when αᵀAα is not positive (a vanishing non-negative combination) or not finite.</summary>
-    private static bool RescaleAlongTheRay<TMemory>(TMemory m, int t, int n) where TMemory : struct, ICombinationMemory
-    {
-        int a = t * t, x = 3 * t * t;
-        double q = 0;
-        for (int p = 0; p < n; p++)
-            for (int r = 0; r < n; r++) q += m.Get(x + p) * m.Get(a + p * n + r) * m.Get(x + r);
-        if (!(q > 0) || double.IsInfinity(q)) return false;
-        double c = Math.Sqrt(n / q);
-        for (int p = 0; p < n; p++) m.Set(x + p, c * m.Get(x + p));
-        return true;
     }
 }

@@ -195,6 +195,48 @@ public abstract partial class Backend<T>
     public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
         View<double> workspace, View<T> coefficients);
 
+    /// <summary>ExcessMTL's O(T·P) pass (He et al. 2024; <see cref="ExcessMtlReference.Risks"/>): over the unweighted task
+    /// gradients [<paramref name="tasks"/> × P] of the shared parameters, the accumulated squares S ← S + g² in place (an
+    /// element whose new sum is not finite keeps its old one) and <c>risks[i] = Σₚ gᵢₚ²/√(Sᵢₚ + ε)</c>, ε =
+    /// <see cref="ExcessMtlSolver.Epsilon"/>, summed in float64 on the CPU path, float32 per group and atomics on ILGPU
+    /// (a NaN term shows as +∞).</summary>
+    public abstract void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks);
+
+    /// <summary>ExcessMTL's weight update (<see cref="ExcessMtlSolver"/>, float64, one thread): at the first update the
+    /// risks are kept as the tasks' scales r⁰, afterwards wᵢ ← wᵢ·exp(η·rᵢ/r⁰ᵢ), Σw = T; the weights are written to
+    /// <paramref name="weights"/>. <paramref name="state"/>: <see cref="ExcessMtlSolver.StateLength"/>(T) elements.</summary>
+    public abstract void ExcessMtlStep(View<T> risks, View<T> state, double stepSize, View<T> weights);
+    /// <summary>MoCo (Fernando et al. 2023), the first T-sized part of a step (<see cref="MocoSolver.Scales"/>, float64, one
+    /// thread): the step count in <paramref name="state"/> (<see cref="MocoSolver.StateLength"/> elements: λ, then t) goes up by
+    /// one and <paramref name="scales"/> (count + 1) gets β_t·sᵢ and 1 − β_t for <see cref="MocoTrack"/>, with sᵢ = wᵢ, or
+    /// wᵢLᵢ/‖gᵢ‖ from <paramref name="squaredNorms"/> and <paramref name="losses"/> under
+    /// <see cref="MocoSolver.NormalizeByLoss"/> (then <paramref name="squaredNorms"/> holds ‖gᵢ‖², count of them).</summary>
+    public abstract void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales);
+
+    /// <summary>MoCo's tracking pass over the T × P rows: <c>tracked[i, k] = scales[T]·tracked[i, k] + scales[i]·vectors[i, k]</c>,
+    /// the scales (count + 1) read on the device.</summary>
+    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales);
+
+    /// <summary>MoCo, the second T-sized part of a step (<see cref="MocoSolver.Lambda"/>, float64, one thread): from the Gram
+    /// matrix of the tracked gradients, λ ← Π_Δ(λ − γ_t(G + ρI)λ) (or its softmax) in <paramref name="state"/>, and
+    /// <paramref name="coefficients"/> = λ; <paramref name="workspace"/>: count float64 elements.</summary>
+    public abstract void MocoLambda(View<T> gram, int count, MocoParameters parameters, View<T> state, View<double> workspace, View<T> coefficients);
+    /// <summary>DB-MTL's loss-scale balancing (Lin et al. 2023): <c>weights[i] = 1/(Lᵢ + ε)</c> from the device-resident task
+    /// losses (float64 inside, one thread), so that Σ wᵢLᵢ has the gradient of Σ log(Lᵢ + ε) (LibMTL: ε = 1e-8).</summary>
+    public abstract void LogLossWeights(View<T> losses, double epsilon, View<T> weights);
+
+    /// <summary>DB-MTL's moving average of the weighted task gradients (<see cref="DbMtlReference"/>):
+    /// <c>average[i, k] = g̃ + b·(average[i, k] − g̃)</c>, g̃ = wᵢ·vectors[i, k], with the rate
+    /// <c>b = β/(s + 1)^σ</c>, s = <paramref name="steps"/>[0] read on the device (this kernel does not change it;
+    /// <see cref="DbMtlCoefficients"/> counts the step). One pass over the count × length rows.</summary>
+    public abstract void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma,
+        View<T> average);
+
+    /// <summary>DB-MTL's gradient-magnitude balancing from the Gram matrix of the averages (count × count; only its diagonal
+    /// is read): <c>coefficients[i] = maxⱼ uⱼ/(uᵢ + 1e-8)</c>, uᵢ = √Gᵢᵢ (LibMTL's 1e-8), so every average is rescaled to the
+    /// largest norm; then <c>steps[0] += 1</c>. Float64, one thread.</summary>
+    public abstract void DbMtlCoefficients(View<T> gram, int count, View<T> steps, View<T> coefficients);
+
     /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
     /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms
     /// ‖∇_W Lᵢ‖² (T) of the unweighted task gradients of the shared parameters and the losses Lᵢ (T): the gradient

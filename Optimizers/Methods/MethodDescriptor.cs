@@ -179,6 +179,9 @@ public sealed class MethodContext
     public int Seed { get; init; }
     /// <summary>The method's options, parsed and checked.</summary>
     public required MethodArguments Arguments { get; init; }
+    /// <summary>The number P of shared parameters whose per-task gradients a gradient method combines (0 when not known;
+    /// a method keeping a T × P state, as <c>moco</c>, <c>db-mtl-g</c> or <c>excess-mtl</c>, allocates it at construction).</summary>
+    public int SharedLength { get; init; }
     /// <summary>The step's task-loss vector (T, on the device; rewritten every step before the methods run).</summary>
     public View<float> Losses { get; init; }
     /// <summary>With <see cref="MethodNeeds.LearnedParameters"/>: where to register parameters (not yet allocated); the step

@@ -41,6 +41,8 @@ public static class MethodRegistry
         Register(FamoWeighting<float>.Method);
         Register(StchWeighting<float>.Method);
         Register(GradNormWeighting<float>.Method);
+        Register(ExcessMtlWeighting<float>.Method);
+        Register(DbMtlLossWeighting<float>.Method);
         // Gradient methods.
         Register(SumCombiner<float>.Method);
         Register(ProjectionCombiner<float>.Method);
@@ -55,8 +57,11 @@ public static class MethodRegistry
         Register(GradVacCombiner<float>.Method);
         Register(NashMtlCombiner<float>.Method);
         Register(FairGradCombiner<float>.Method);
+        Register(MocoCombiner<float>.Method);
+        Register(DbMtlCombiner<float>.Method);
         // Presets (a weighting and a gradient method together).
         Register(ImtlCombiner<float>.Preset);
+        Register(DbMtlCombiner<float>.Preset);
     }
 
     /// <summary>Every registered method, in registration order (loss weightings first, presets last).</summary>

@@ -87,12 +87,14 @@ public abstract class TaskWeighting<T> : ITaskWeighting<T> where T : unmanaged, 
     }
 }
 
-/// <summary>A loss weighting that also reads the step's per-task gradients of the shared parameters (GradNorm): the step
-/// computes them when the weighting declares <see cref="MethodNeeds.SharedGradients"/> and calls
-/// <see cref="ObserveTaskGradients"/> after the combiner has used this step's <see cref="ITaskWeighting{T}.Weights"/>.</summary>
+/// <summary>A loss weighting that also reads the step's per-task gradients of the shared parameters (GradNorm, ExcessMTL):
+/// the step computes them when the weighting declares <see cref="MethodNeeds.SharedGradients"/> and calls
+/// <see cref="ObserveTaskGradients"/> before the heads' gradients are scaled and the combiner runs, both reading
+/// <see cref="ITaskWeighting{T}.Weights"/> after it: GradNorm leaves them as they are (its update is for the next step),
+/// ExcessMTL rewrites them for this step.</summary>
 public interface ITaskGradientWeighting<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>From the UNWEIGHTED task gradients [Tasks × <paramref name="length"/>] of the shared parameters and the
-    /// step's losses (T), on the device; updates what the next step's weights will be (no host read).</summary>
+    /// step's losses (T), on the device; updates the weights of this step or the next (no host read).</summary>
     void ObserveTaskGradients(View<T> taskGradients, int length, View<T> taskLosses);
 }

@@ -129,11 +129,13 @@ public class SassTests
         Assert.Equal(0, r.SpillBytes + r.StackBytes);
     }
 
-    /// <summary>The Gram and the linear combination read the task rows as float4 (their hot loops also hold the pair loop
-    /// or the scalar coefficient load, so the check is on the whole kernel).</summary>
+    /// <summary>The Gram, the linear combination and DB-MTL's moving average read the task rows as float4 (their hot loops
+    /// also hold the pair loop, the scalar coefficient load or the row loop around the float4 and scalar parts, so the check
+    /// is on the whole kernel).</summary>
     [Theory]
     [InlineData("IlgpuBackend.GramKernel")]
     [InlineData("IlgpuBackend.LinearCombinationKernel")]
+    [InlineData("IlgpuBackend.DbMtlAverageKernel")]
     public void Gram_and_linear_combination_read_rows_with_128_bit_loads(string kernel)
     {
         RequirePtxas();
@@ -151,6 +153,11 @@ public class SassTests
     [InlineData("IlgpuBackend.GeometricMeanKernel")] // was 64 B
     [InlineData("IlgpuBackend.RandomSoftmaxKernel")] // was 112 B
     [InlineData("IlgpuBackend.StchKernel")]
+    [InlineData("IlgpuBackend.ExcessMtlKernel")]
+    [InlineData("IlgpuBackend.MocoScalesKernel")]
+    [InlineData("IlgpuBackend.MocoLambdaKernel")]
+    [InlineData("IlgpuBackend.LogLossKernel")]
+    [InlineData("IlgpuBackend.DbMtlCoefficientsKernel")]
     public void Kernels_with_float64_math_have_no_stack_frame(string kernel)
     {
         RequirePtxas();

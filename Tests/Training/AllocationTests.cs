@@ -148,7 +148,7 @@ public class AllocationTests
     public static TheoryData<string, string, string> MethodSchedules()
     {
         var data = new TheoryData<string, string, string>();
-        foreach (var method in new[] { "rlw", "rlw+mgda", "gls", "gls+pcgrad", "uncertainty+mgda", "dwa+cagrad", "graddrop", "loss-balanced+projection", "famo", "famo+mgda", "gradnorm", "gradnorm+mgda", "stch", "stch+mgda" })
+        foreach (var method in new[] { "rlw", "rlw+mgda", "gls", "gls+pcgrad", "uncertainty+mgda", "dwa+cagrad", "graddrop", "loss-balanced+projection", "famo", "famo+mgda", "gradnorm", "gradnorm+mgda", "excess-mtl", "excess-mtl+mgda", "stch", "stch+mgda", "moco", "gls+moco", "db-mtl", "db-mtl-l+pcgrad" })
         {
             data.Add(method, nameof(WorkerSchedule.HelpersOnly), nameof(WorkerSchedule.CallerOnly));
             data.Add(method, nameof(WorkerSchedule.CallerOnly), nameof(WorkerSchedule.HelpersOnly));

@@ -163,6 +163,72 @@ public class UncertaintyResumeTests
         });
     }
 
+    private static TrainerOptions ExcessMtl(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "excess-mtl", MethodOptions = new Dictionary<string, string> { ["robust-step-size"] = "0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>ExcessMTL's weights, its scales r⁰, the update count and S (the accumulated squared task gradients
+    /// [T × P]) are saved as <c>method.excess-mtl.*</c>; 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit
+    /// for bit (without S the resumed risks would restart from a fresh AdaGrad diagonal).</summary>
+    [Fact]
+    public void ExcessMtl_resumes_its_weights_scales_and_squared_gradient_sums_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".excess-mtl.";
+        AssertMethodStateResumesExactly(ExcessMtl, prefix + "grad_sum", saved =>
+        {
+            Assert.All(saved[prefix + "weight"], w => Assert.NotEqual(1f, w));                 // they moved: the test can tell
+            Assert.Equal(2f, saved[prefix + "weight"].Sum(), 1e-5);
+            Assert.All(saved[prefix + "initial_risk"], r => Assert.True(r > 0));
+            Assert.Equal([3f], saved[prefix + "updates"]);
+            Assert.Contains(saved[prefix + "grad_sum"], s => s > 0);
+        });
+    }
+
+    private static TrainerOptions Moco(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "moco", MethodOptions = new Dictionary<string, string> { ["gamma"] = "2" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>MoCo's tracked gradients Y, its λ and its step count are saved as <c>method.moco.*</c>; 3 epochs, a
+    /// checkpoint and 3 more equal 6 uninterrupted epochs bit for bit (without them β_t, γ_t, Y and λ would restart).</summary>
+    [Fact]
+    public void Moco_resumes_its_tracked_gradients_lambda_and_step_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".moco.";
+        AssertMethodStateResumesExactly(Moco, prefix + "y", saved =>
+        {
+            Assert.Equal([3f], saved[prefix + "step"]);
+            Assert.True(saved[prefix + "lambda"].Any(l => Math.Abs(l - 0.5f) > 1e-4), "λ moved from 1/T: the test can tell");
+            Assert.Contains(saved[prefix + "y"], v => v != 0);
+        });
+    }
+
+    private static TrainerOptions DbMtl(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "db-mtl", MethodOptions = new Dictionary<string, string> { ["beta"] = "0.8", ["beta-sigma"] = "0.5" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>DB-MTL's moving averages of the task gradients (T × shared parameters) and its step count (the rate
+    /// β/s^σ) are saved as <c>method.db-mtl.*</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit
+    /// (without them the averages would restart at 0 and the rate at β).</summary>
+    [Fact]
+    public void Db_mtl_resumes_its_gradient_averages_and_step_count_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".db-mtl.";
+        AssertMethodStateResumesExactly(DbMtl, prefix + "average", saved =>
+        {
+            Assert.Equal([3f], saved[prefix + "steps"]);
+            Assert.Contains(saved[prefix + "average"], v => v != 0);                          // they moved: the test can tell
+        });
+    }
+
     /// <summary>A method's own state (<c>method.{name}</c>): 3 epochs of <paramref name="options"/>, a checkpoint (after
     /// <paramref name="checkHalf"/> on the saved tensors), 3 more epochs from it equal 6 uninterrupted epochs bit for bit
     /// (the model, every optimizer tensor, the scalars). Without <paramref name="key"/> the resume is refused by name; a run

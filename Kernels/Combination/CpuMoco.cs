@@ -1,0 +1,82 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary><see cref="IMocoScalesMemory"/> over host pointers (state in the backend's precision T, arithmetic in float64).
+/// <paramref name="squaredNorms"/> and <paramref name="losses"/> may be null when the gradients are not normalised.</summary>
+internal unsafe readonly struct CpuMocoScalesMemory<T>(T* squaredNorms, T* losses, T* weights, T* state, T* scales) : IMocoScalesMemory
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public double SquaredNorm(int task) => double.CreateTruncating(squaredNorms[task]);
+    public double Loss(int task) => double.CreateTruncating(losses[task]);
+    public double Weight(int task) => double.CreateTruncating(weights[task]);
+    public double Get(int index) => double.CreateTruncating(state[index]);
+    public void Set(int index, double value) => state[index] = T.CreateTruncating(value);
+    public void SetScale(int index, double value) => scales[index] = T.CreateTruncating(value);
+}
+
+/// <summary><see cref="IMocoLambdaMemory"/> over host pointers.</summary>
+internal unsafe readonly struct CpuMocoLambdaMemory<T>(T* gram, T* state, double* work, T* coefficients) : IMocoLambdaMemory
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public double Gram(int index) => double.CreateTruncating(gram[index]);
+    public double Get(int index) => double.CreateTruncating(state[index]);
+    public void Set(int index, double value) => state[index] = T.CreateTruncating(value);
+    public double Work(int index) => work[index];
+    public void SetWork(int index, double value) => work[index] = value;
+    public void SetCoefficient(int task, double value) => coefficients[task] = T.CreateTruncating(value);
+}
+
+/// <summary>MoCo on the host: the two T-sized parts are <see cref="MocoSolver"/> (float64 loops; nothing for SIMD to do),
+/// the T × P tracking pass is one TensorPrimitives multiply and fused multiply-add per row chunk, split across the
+/// workers. Gram and linear combination around them are the SIMD kernels of Kernels/Combination/CpuGram.cs.
+/// Maths: docs/maths.md §18.17.</summary>
+public sealed partial class CpuBackend<T>
+{
+    /// <inheritdoc/>
+    public override unsafe void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales)
+    {
+        CombinationChecks.CheckMocoScales(this, squaredNorms, losses, weights, parameters, state, scales);
+        bool normalize = parameters.Normalization == MocoSolver.NormalizeByLoss;
+        MocoSolver.Scales(new CpuMocoScalesMemory<T>(normalize ? squaredNorms.Pointer() : null, normalize ? losses.Pointer() : null,
+            weights.Pointer(), state.Pointer(), scales.Pointer()), (int)weights.Length, parameters);
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales)
+    {
+        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales);
+        if (length == 0) return;
+        RunChunks(new TrackJob { Tracked = tracked.Pointer(), Vectors = vectors.Pointer(), Scales = scales.Pointer(), Count = count, Length = length },
+            count * length);
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void MocoLambda(View<T> gram, int count, MocoParameters parameters, View<T> state, View<double> workspace, View<T> coefficients)
+    {
+        CombinationChecks.CheckMocoLambda(this, gram, count, parameters, state, workspace, coefficients);
+        MocoSolver.Lambda(new CpuMocoLambdaMemory<T>(gram.Pointer(), state.Pointer(), workspace.Pointer(), coefficients.Pointer()), count, parameters);
+    }
+
+    /// <summary>y = d·y + sᵢ·g over the flat elements [start, start + n), cut at the row boundaries (row i has scale sᵢ).</summary>
+    private unsafe struct TrackJob : IChunkJob
+    {
+        public T* Tracked, Vectors, Scales;
+        public int Count, Length;
+
+        public readonly double Run(int start, int count)
+        {
+            T decay = Scales[Count];
+            for (int k = start, end = start + count; k < end;)
+            {
+                int row = k / Length, stop = Math.Min(end, (row + 1) * Length);
+                var y = new Span<T>(Tracked + k, stop - k);
+                TensorPrimitives.Multiply(y, decay, y);
+                TensorPrimitives.FusedMultiplyAdd(new ReadOnlySpan<T>(Vectors + k, stop - k), Scales[row], y, y);
+                k = stop;
+            }
+            return 0;
+        }
+    }
+}
