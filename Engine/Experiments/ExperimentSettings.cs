@@ -26,6 +26,11 @@ public sealed record ExperimentSettings
     /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
     public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
 
+    /// <summary>The column of per-row sample weights (<c>--weight-column</c>, maths §19.11): every task's loss and the reported
+    /// metrics are weighted by it; null = unweighted. Each cell must be a finite number ≥ 0 (a bad cell is a load error naming
+    /// the file, row and column).</summary>
+    public string? WeightColumn { get; init; }
+
     /// <summary>What a missing input cell means (maths §19.12): a load error (default), the training mean, or the training mean
     /// plus a 0/1 indicator column per numeric column with a missing training cell.</summary>
     public Data.MissingInputs MissingInputs { get; init; } = Data.MissingInputs.Error;

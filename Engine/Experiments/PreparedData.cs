@@ -59,8 +59,8 @@ public sealed class PreparedData
     public PreparedData WithOnlyTask(string task)
     {
         var spec = All.Schema.Task(task);
-        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec], All.Schema.EmbeddedInputs);
-        Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines);
+        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec], All.Schema.EmbeddedInputs, All.Schema.WeightColumn);
+        Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines, d.SampleWeights);
         return new PreparedData(Keep(All), Split, Standardization, Keep(RawTrain), Keep(RawValidation), Keep(RawTest),
             Keep(Train), Keep(Validation), Keep(Test));
     }
@@ -113,6 +113,15 @@ public sealed class PreparedData
     /// </summary>
     public static (string Path, TableSchema Schema) ResolveSource(ExperimentSettings settings)
     {
+        var (path, schema) = ResolveColumns(settings);
+        if (settings.WeightColumn is null) return (path, schema);
+        try { return (path, schema.WithWeightColumn(settings.WeightColumn)); }
+        catch (ArgumentException e) { throw new ExperimentSetupException($"--weight-column {settings.WeightColumn}: {e.Message}", e); }
+    }
+
+    /// <summary>The file and the input and task columns (<see cref="ResolveSource"/> before the weight column).</summary>
+    private static (string Path, TableSchema Schema) ResolveColumns(ExperimentSettings settings)
+    {
         string path = settings.DataPath ?? BundledPath(BundledDatasets.EnergyEfficiencyFile);
         if (settings.DataPath is null && !File.Exists(path))
             throw new FileNotFoundException(
@@ -139,7 +148,7 @@ public sealed class PreparedData
         var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).Concat(settings.MultiLabel.SelectMany(m => m.Columns))
             .ToHashSet(StringComparer.Ordinal);
         var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
-            .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
+            .Where(c => !targets.Contains(c) && c != settings.WeightColumn && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
         try
         {
             var schema = new TableSchema(inputs, settings.Categorical,
@@ -158,7 +167,8 @@ public sealed class PreparedData
     private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter, System.Text.Encoding? text)
     {
         var header = Header(path, delimiter, text);
-        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.EmbeddedInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
+        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.EmbeddedInputs).Concat(schema.Tasks.SelectMany(t => t.Columns))
+            .Concat(schema.WeightColumn is null ? [] : [schema.WeightColumn]))
             if (!header.Contains(column))
                 throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
     }

@@ -516,55 +516,78 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
-    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count)
+    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(probabilities); var Y = S(labels);
-        T total = T.Zero, floor = T.CreateChecked(-100); int n = 0;
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T total = T.Zero, d = T.Zero, floor = T.CreateChecked(-100); int n = 0;
         for (int i = 0; i < P.Length; i++)
         {
             if (Y[i] < 0) continue;
-            T y = T.CreateChecked(Y[i]);
-            total -= y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor);
+            T y = T.CreateChecked(Y[i]), w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            if (w != T.Zero) total -= w * (y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor));
+            d += w;
             n++;
         }
         S(count)[0] = T.CreateChecked(n);
-        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+        if (rowWeights.IsEmpty) { S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1)); return; }
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
     }
 
-    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate)
+    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(probabilities); var Y = S(labels); var D = S(dProbabilities); T up = S(upstream)[0];
-        T n = T.Max(S(count)[0], T.One), eps = T.CreateChecked((double)1e-12f);
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T n = rowWeights.IsEmpty ? T.Max(S(count)[0], T.One) : S(count)[0], eps = T.CreateChecked((double)1e-12f);
         for (int i = 0; i < P.Length; i++)
-            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        {
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 || w == T.Zero || !(n > T.Zero) ? T.Zero : up * w * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        }
     }
 
-    public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count)
+    public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(prediction); var Tt = S(target);
-        T sum = T.Zero; int n = 0, two = 2;
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T sum = T.Zero, d = T.Zero; int n = 0, two = 2;
         for (int i = 0; i < P.Length; i++)
         {
             if (T.IsNaN(Tt[i])) continue;
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
             T a = T.Abs(P[i] - Tt[i]);
-            sum += a < beta ? a * a / (T.CreateChecked(two) * beta) : a - beta / T.CreateChecked(two);
+            if (w != T.Zero) sum += w * (a < beta ? a * a / (T.CreateChecked(two) * beta) : a - beta / T.CreateChecked(two));
+            d += w;
             n++;
         }
         S(count)[0] = T.CreateChecked(n);
-        S(loss)[0] = scale * sum / T.CreateChecked(Math.Max(n, 1));
+        if (rowWeights.IsEmpty) { S(loss)[0] = scale * sum / T.CreateChecked(Math.Max(n, 1)); return; }
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? scale * sum / d : T.Zero;
     }
 
-    public override void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    public override void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
-        T n = T.Max(S(count)[0], T.One);
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T n = rowWeights.IsEmpty ? T.Max(S(count)[0], T.One) : S(count)[0];   // weighted: D (0: no gradient)
         for (int i = 0; i < P.Length; i++)
         {
             T g = T.Zero;
-            if (!T.IsNaN(Tt[i]))
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            if (!T.IsNaN(Tt[i]) && n > T.Zero && w != T.Zero)
             {
                 T d = P[i] - Tt[i];
-                g = up * scale * (T.Abs(d) < beta ? d / beta : T.CreateChecked(T.Sign(d))) / n;
+                g = up * scale * w * (T.Abs(d) < beta ? d / beta : T.CreateChecked(T.Sign(d))) / n;
             }
             D[i] = (accumulate ? D[i] : T.Zero) + g;
         }

@@ -200,12 +200,22 @@ public class AllocationTests
         WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
 
+    /// <summary>Sample weights (maths §19.11): the row-weighted MSE and cross-entropy, on the Σλᵢ Lᵢ and the per-task paths.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.Sum)]
+    [InlineData(CombinationMethod.PcGrad)]
+    public void A_warm_step_with_sample_weights_allocates_nothing(CombinationMethod combination) =>
+        AssertWarmStepAllocatesNothing(Problems.Spec(), combination, Weighted(Problems.Data(64, seed: 1)));
+
+    private static TrainingData Weighted(TrainingData data) =>
+        new(data.Inputs, data.InputWidth, data.Tasks, [.. Enumerable.Range(0, data.Rows).Select(r => (float)(r % 3))]);
+
     [Fact]
     public void Reordering_an_epoch_allocates_nothing()
     {
         var cpu = new CpuBackend<float>();
         using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        using var device = DeviceDataset.Upload(model, Weighted(Problems.Data(64, seed: 1)), shuffleable: true);   // the weights move too
         var order = Enumerable.Range(0, 64).Reverse().ToArray();
         device.Reorder(order);
         WarmAllocations.AssertNone(() => { device.Reorder(order); });
