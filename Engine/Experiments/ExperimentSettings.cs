@@ -73,6 +73,16 @@ public sealed record ExperimentSettings
     /// label column (maths §19.10).</summary>
     public IReadOnlyDictionary<string, double[]> PositiveWeights { get; init; } = new Dictionary<string, double[]>();
 
+    /// <summary>Labels removed at random for a partly-labelled experiment (<c>--remove-labels TASK=FRACTION</c>,
+    /// <see cref="Data.LabelRemoval"/>): by task name, the fraction in [0, 1) of all rows whose label of that task is removed
+    /// after loading and before the split, so every split (train, validation, test) lacks about that fraction and the
+    /// metrics count the remaining labelled rows only. Empty = none removed.</summary>
+    public IReadOnlyDictionary<string, double> RemoveLabels { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Seeds the rows <see cref="RemoveLabels"/> draws (per task, <see cref="Data.LabelRemoval.TaskSeed"/>); null = <see cref="Seed"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? RemoveLabelsSeed { get; init; }
+
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }
 
