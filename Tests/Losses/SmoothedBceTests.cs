@@ -162,6 +162,24 @@ public class SmoothedBceTests
     }
 
     [Fact]
+    public void A_warm_step_with_binary_smoothing_allocates_nothing()
+    {
+        var rng = new Random(6);
+        const int rows = 64;
+        var x = new float[rows * 4];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(2 * rng.NextDouble() - 1);
+        var y = Enumerable.Range(0, rows).Select(i => i % 5 == 4 ? MissingLabel.Class : x[i * 4] > 0 ? 1 : 0).ToArray();
+        var data = new TrainingData(x, 4, [TaskData.Binary("b", y), TaskData.Binary("c", [.. y.Select(v => v < 0 ? v : 1 - v)])]);
+        var cpu = new CpuBackend<float>();
+        using var model = MultiTaskModel.Create(new ModelSpec(4, [8], [TaskHead.Binary("b") with { LabelSmoothing = 0.1 },
+            TaskHead.Binary("c") with { LabelSmoothing = 0.2, PositiveWeights = [2.0] }]) { Seed = 5 }, cpu);
+        using var device = DeviceDataset.Upload(model, data, shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, 16);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+    }
+
+    [Fact]
     public void The_cli_smooths_a_binary_task_by_name_and_refuses_multi_label_and_product_tasks()
     {
         using var dir = new TempDirectory();
