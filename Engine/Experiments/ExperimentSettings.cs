@@ -65,7 +65,7 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public TaskGraph? Graph { get; init; }
 
-    /// <summary>Label smoothing ε of classification tasks, by task name (maths §19.9); overrides <see cref="DefaultLabelSmoothing"/>.</summary>
+    /// <summary>Label smoothing ε of classification (maths §19.9) and binary (§19.13) tasks, by task name; overrides <see cref="DefaultLabelSmoothing"/>.</summary>
     public IReadOnlyDictionary<string, double> LabelSmoothing { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Label smoothing ε of every classification task not in <see cref="LabelSmoothing"/>; null = none.</summary>
@@ -77,6 +77,16 @@ public sealed record ExperimentSettings
     /// <summary>Positive-class weights of binary and multi-label tasks, by task name: one value for every label, or one per
     /// label column (maths §19.10).</summary>
     public IReadOnlyDictionary<string, double[]> PositiveWeights { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>Labels removed at random for a partly-labelled experiment (<c>--remove-labels TASK=FRACTION</c>,
+    /// <see cref="Data.LabelRemoval"/>): by task name, the fraction in [0, 1) of all rows whose label of that task is removed
+    /// after loading and before the split, so every split (train, validation, test) lacks about that fraction and the
+    /// metrics count the remaining labelled rows only. Empty = none removed.</summary>
+    public IReadOnlyDictionary<string, double> RemoveLabels { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Seeds the rows <see cref="RemoveLabels"/> draws (per task, <see cref="Data.LabelRemoval.TaskSeed"/>); null = <see cref="Seed"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? RemoveLabelsSeed { get; init; }
 
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }

@@ -81,7 +81,21 @@ public sealed class PreparedData
             data = CsvTable.Load(file, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, source: path, progress: progress,
                 missingInputs: settings.MissingInputs);
         }
-        return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
+        return From(RemoveLabels(data, settings), settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
+    }
+
+    /// <summary>The data with <see cref="ExperimentSettings.RemoveLabels"/> applied (before the split, so from every split); a
+    /// task the data lacks or a fraction outside [0, 1) is a setup error naming <c>--remove-labels</c>.</summary>
+    private static Dataset RemoveLabels(Dataset data, ExperimentSettings settings)
+    {
+        foreach (var (task, fraction) in settings.RemoveLabels)
+        {
+            if (data.Tasks.All(t => t.Name != task))
+                throw new ExperimentSetupException($"--remove-labels: '{task}' is not a task of {data.Source} (tasks: {string.Join(", ", data.Tasks.Select(t => t.Name))}).");
+            if (!(fraction >= 0 && fraction < 1))
+                throw new ExperimentSetupException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--remove-labels {task}={fraction}: the fraction must lie in [0, 1)."));
+        }
+        return settings.RemoveLabels.Count == 0 ? data : LabelRemoval.Remove(data, settings.RemoveLabels, settings.RemoveLabelsSeed ?? settings.Seed);
     }
 
     private static System.Text.Encoding? Text(ExperimentSettings settings)

@@ -7,7 +7,8 @@ namespace Engine.Training;
 /// <summary>
 /// What a training step needs for the tasks that train with a weighted loss: a classification task's label smoothing and
 /// class weights (maths §19.9, <see cref="TaskHead.LabelSmoothing"/>, <see cref="TaskHead.ClassWeights"/>), a binary or
-/// multi-label task's positive weights (§19.10, <see cref="TaskHead.PositiveWeights"/>), and the rows' sample weights sᵣ
+/// multi-label task's positive weights (§19.10, <see cref="TaskHead.PositiveWeights"/>) or a binary task's label smoothing
+/// (§19.13, through §19.10's kernels with p ≡ 1 when it has no positive weights), and the rows' sample weights sᵣ
 /// (§19.11, <see cref="TrainingData.SampleWeights"/>, a view of the batch passed per call): those weights on the device
 /// (uploaded once, here) and a device scalar per task for the batch's denominator D. Tasks without any keep the masked
 /// losses of §19.1 and §19.3, bit for bit as before.
@@ -19,7 +20,8 @@ internal sealed class TaskLossWeights : IDisposable
     private readonly IReadOnlyList<TaskHead> _heads;
 
     /// <summary>Uploads the heads' class or positive weights; a binary or multi-label task without positive weights gets
-    /// p ≡ 1, which it uses only with sample weights (the kernel of §19.10 is then §19.3's BCE, weighted by row).</summary>
+    /// p ≡ 1, which it uses with sample weights or label smoothing (the kernel of §19.10 is then §19.3's BCE, weighted by
+    /// row, of the smoothed targets).</summary>
     public TaskLossWeights(Backend<float> backend, IReadOnlyList<TaskHead> heads)
     {
         _heads = heads;
@@ -44,11 +46,11 @@ internal sealed class TaskLossWeights : IDisposable
                 count, _weightSums.Slice(t, 1))
             : tape.MaskedSoftmaxCrossEntropy(logits, labels, count);
 
-    /// <summary>A binary or multi-label task's loss on the tape: §19.10's with positive weights or sample weights, §19.3's
-    /// masked BCE otherwise.</summary>
+    /// <summary>A binary or multi-label task's loss on the tape: §19.10's with positive weights, label smoothing (§19.13) or
+    /// sample weights, §19.3's masked BCE otherwise.</summary>
     public Tensor<float> RecordBinary(Tape<float> tape, int t, Tensor<float> logits, Labels labels, View<float> count, View<float> rowWeights = default) =>
-        _heads[t].PositiveWeights is not null || !rowWeights.IsEmpty
-            ? tape.PositiveWeightedBinaryCrossEntropy(logits, labels, rowWeights, _weights[t]!.View, count, _weightSums.Slice(t, 1))
+        _heads[t].UsesWeightedBinaryCrossEntropy || !rowWeights.IsEmpty
+            ? tape.PositiveWeightedBinaryCrossEntropy(logits, labels, rowWeights, _weights[t]!.View, count, _weightSums.Slice(t, 1), (float)(_heads[t].LabelSmoothing ?? 0))
             : tape.MaskedBinaryCrossEntropy(logits, labels, count);
 
     /// <summary>A product task's BCE of probabilities (§19.7) on the tape, sample-weighted (§19.11) when <paramref name="rowWeights"/>

@@ -96,8 +96,8 @@ public sealed class TrainingStep : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
         for (int t = 0; t < model.TaskCount; t++)
-            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].PositiveWeights is not null)
-                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights.");
+            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].UsesWeightedBinaryCrossEntropy)
+                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights or label smoothing.");
         if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
             throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
                 "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");

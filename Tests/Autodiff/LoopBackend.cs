@@ -461,7 +461,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     }
 
     public override void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+        T smoothing, int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
     {
         var Z = S(logits); var Y = S(labels); var P = S(probabilities); var R = S(rowWeights); var W = S(positiveWeights);
         T total = T.Zero, d = T.Zero; int n = 0;
@@ -474,7 +474,8 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             n++;
             d += r;                                        // −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z)
             T softplus(T x) => T.Max(x, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(x)));
-            total += r * (Y[i] == 1 ? W[i % columns] * softplus(-z) : softplus(z));
+            T t = T.CreateChecked(Y[i]) * (T.One - smoothing) + smoothing / T.CreateChecked(2);   // the smoothed target
+            total += r * (W[i % columns] * t * softplus(-z) + (T.One - t) * softplus(z));
         }
         S(count)[0] = T.CreateChecked(n);
         S(weightSum)[0] = d;
@@ -482,14 +483,15 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     }
 
     public override void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+        T smoothing, int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
     {
         var P = S(probabilities); var Y = S(labels); var D = S(dLogits); var R = S(rowWeights); var W = S(positiveWeights);
         T up = S(upstream)[0], d = S(weightSum)[0];
         for (int i = 0; i < P.Length; i++)
         {
-            T g = T.Zero;   // ∂/∂z of −p·log σ(z) is −p(1 − σ); of −log(1 − σ(z)) it is σ
-            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (Y[i] == 1 ? -W[i % columns] * (T.One - P[i]) : P[i]) / d;
+            T g = T.Zero;   // ∂/∂z of −p·t·log σ(z) is −p·t(1 − σ); of −(1 − t)·log(1 − σ(z)) it is (1 − t)σ
+            T t = T.CreateChecked(Math.Max(Y[i], 0)) * (T.One - smoothing) + smoothing / T.CreateChecked(2);
+            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (-W[i % columns] * t * (T.One - P[i]) + (T.One - t) * P[i]) / d;
             D[i] = (accumulate ? D[i] : T.Zero) + g;
         }
     }
