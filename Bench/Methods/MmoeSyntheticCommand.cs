@@ -45,6 +45,8 @@ public static class MmoeSyntheticCommand
         int batch = int.Parse(CommandArgs.Option(args, "--batch", "32"), CultureInfo.InvariantCulture);
         int threads = int.Parse(CommandArgs.Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
         var output = CommandArgs.Option(args, "--out", "");
+        var sines = CommandArgs.Option(args, "--sines", "normal");
+        if (sines is not ("normal" or "google")) { Console.Error.WriteLine($"--sines: 'normal' or 'google', not '{sines}'."); return 2; }
 
         using var backend = new CpuBackend<float>(threads);
         var counts = new Dictionary<string, int>();
@@ -53,7 +55,8 @@ public static class MmoeSyntheticCommand
         foreach (double p in ps)
             foreach (int seed in seeds)
             {
-                var data = MmoeSynthetic.Create(p, seed).Generate(rows + testRows, seed);
+                var (alphas, betas) = sines == "normal" ? MmoeSynthetic.NormalSines(MmoeSynthetic.PaperSines, seed) : (null, null);
+                var data = MmoeSynthetic.Create(p, seed, alphas: alphas, betas: betas).Generate(rows + testRows, seed);
                 var prepared = PreparedData.From(data, 0, (double)testRows / (rows + testRows), (ulong)seed);
                 foreach (var model in Models)
                 {
@@ -73,7 +76,7 @@ public static class MmoeSyntheticCommand
             }
 
         var text = new StringBuilder();
-        text.AppendLine(FormattableString.Invariant($"MMoE synthetic data (Ma et al. 2018, §4.1): d = 100, m = 10, c = 1, αⱼ = j, βⱼ = (j−1)², σ = 0.1; {rows} training and {testRows} test rows per seed; seeds {string.Join(", ", seeds)}; {epochs} epochs, batch {batch}, Adam lr 0.01 (cosine to 0); {threads} CPU threads; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}."));
+        text.AppendLine(FormattableString.Invariant($"MMoE synthetic data (Ma et al. 2018, §4.1): d = 100, m = 10, c = 1, {(sines == "normal" ? "αⱼ, βⱼ ~ N(0, 1) drawn per seed" : "αⱼ = j, βⱼ = (j−1)²")}, σ = 0.1; {rows} training and {testRows} test rows per seed; seeds {string.Join(", ", seeds)}; {epochs} epochs, batch {batch}, Adam lr 0.01 (cosine to 0); {threads} CPU threads; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}."));
         text.AppendLine().Append("Parameters: ").AppendLine(string.Join(", ", Models.Select(m => $"{m.Name} {counts[m.Name]}")) + ".").AppendLine();
         text.AppendLine("| p | model | test MSE y1 | test MSE y2 | mean test MSE |");
         text.AppendLine("|---|---|---|---|---|");

@@ -13,7 +13,8 @@ namespace Engine.Data;
 /// αⱼ = j, βⱼ = (j − 1)², j = 1…m. The noise is N(0, 0.01) in the paper, read here as variance 0.01 (σ = 0.1);
 /// Google's generator uses σ = 0.01. u₁, u₂ are Gram–Schmidt of two standard normal vectors drawn from the seed.
 /// <para>Deterministic: the seed of <see cref="Create"/> fixes u₁, u₂ (so w₁, w₂), and the seed of
-/// <see cref="Generate"/> fixes x and ε (<see cref="Random"/>(seed), Box–Muller normals). Labels are computed in float64
+/// <see cref="Generate"/> fixes x and ε (<see cref="Random"/>(seed), Box–Muller normals; each stream's seed salted, so one
+/// seed can serve all). Labels are computed in float64
 /// from x as stored (float32), then rounded to float32.</para>
 /// </summary>
 public sealed class MmoeSynthetic
@@ -53,9 +54,13 @@ public sealed class MmoeSynthetic
     }
 
     /// <summary>The two tasks for correlation <paramref name="p"/>, their directions u₁, u₂ drawn from <paramref name="seed"/>.</summary>
+    /// <remarks><paramref name="alphas"/>, <paramref name="betas"/>: the sine parameters (both or neither, length m);
+    /// null = Google's αⱼ = j, βⱼ = (j − 1)² with m = <paramref name="sines"/>.</remarks>
     public static MmoeSynthetic Create(double p, int seed, int dimension = PaperDimension, int sines = PaperSines,
-        double scale = 1, double noiseStd = 0.1)
+        double scale = 1, double noiseStd = 0.1, IReadOnlyList<double>? alphas = null, IReadOnlyList<double>? betas = null)
     {
+        if ((alphas is null) != (betas is null) || (alphas is not null && alphas.Count != betas!.Count))
+            throw new ArgumentException("Give both α and β, of the same length, or neither.", nameof(alphas));
         if (!(p >= -1 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "The correlation p must lie in [−1, 1].");
         if (dimension < 2) throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "Two orthogonal directions need d ≥ 2.");
         ArgumentOutOfRangeException.ThrowIfNegative(sines);
@@ -74,9 +79,19 @@ public sealed class MmoeSynthetic
             w1[i] = scale * u1[i];
             w2[i] = scale * (p * u1[i] + q * u2[i]);
         }
-        var alphas = Enumerable.Range(1, sines).Select(j => (double)j).ToArray();
-        var betas = Enumerable.Range(0, sines).Select(j => (double)j * j).ToArray();
-        return new MmoeSynthetic(p, scale, noiseStd, w1, w2, alphas, betas);
+        var a = alphas?.ToArray() ?? Enumerable.Range(1, sines).Select(j => (double)j).ToArray();
+        var b = betas?.ToArray() ?? Enumerable.Range(0, sines).Select(j => (double)j * j).ToArray();
+        return new MmoeSynthetic(p, scale, noiseStd, w1, w2, a, b);
+    }
+
+    /// <summary>αⱼ, βⱼ ~ N(0, <paramref name="std"/>²) independently, j = 1…m, from <see cref="Random"/>(salted seed): smooth sine
+    /// terms (|α| mostly below 2, against Google's αⱼ up to 10), for <see cref="Create"/>.</summary>
+    public static (double[] Alphas, double[] Betas) NormalSines(int sines, int seed, double std = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sines);
+        var normal = new Normal(seed ^ SineSalt);
+        var alphas = normal.Vector(sines).Select(v => v * std).ToArray();
+        return (alphas, normal.Vector(sines).Select(v => v * std).ToArray());
     }
 
     /// <summary>The noise-free label of task <paramref name="task"/> (0 or 1): wᵀx + Σⱼ sin(αⱼ·wᵀx + βⱼ), in float64.</summary>
@@ -100,7 +115,7 @@ public sealed class MmoeSynthetic
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         int d = Dimension;
-        var normal = new Normal(seed);
+        var normal = new Normal(seed ^ DataSalt);
         var inputs = new float[(long)rows * d];
         var y1 = new float[rows];
         var y2 = new float[rows];
@@ -118,6 +133,10 @@ public sealed class MmoeSynthetic
             inputs, [new RegressionTargets("y1", ["y1"], y1), new RegressionTargets("y2", ["y2"], y2)],
             Enumerable.Range(1, rows).ToArray());
     }
+
+    /// <summary>XORed into the seeds of <see cref="Generate"/> and <see cref="NormalSines"/>, so that one seed given to all
+    /// three draws three unrelated streams (else row 0's x would be a multiple of u₁).</summary>
+    private const int DataSalt = 0x5EED_DA7A, SineSalt = 0x051E_5A1F;
 
     private static double Dot(double[] a, double[] b)
     {

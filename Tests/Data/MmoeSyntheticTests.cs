@@ -53,11 +53,14 @@ public class MmoeSyntheticTests
     }
 
     [Theory]
-    [InlineData(0.5)]
-    [InlineData(0.9)]
-    public void Noise_free_labels_are_the_formula(double p)
+    [InlineData(0.5, false)]
+    [InlineData(0.9, false)]
+    [InlineData(0.5, true)]
+    public void Noise_free_labels_are_the_formula(double p, bool normalSines)
     {
-        var g = MmoeSynthetic.Create(p, 7);
+        var (alphas, betas) = normalSines ? MmoeSynthetic.NormalSines(10, 7) : (null, null);
+        var g = MmoeSynthetic.Create(p, 7, alphas: alphas, betas: betas);
+        if (normalSines) { Assert.Equal(alphas, g.Alphas); Assert.Equal(betas, g.Betas); }
         var data = g.Generate(500, 11, noise: false);
         Assert.Equal(100, data.InputCount);
         Assert.Equal(500, data.RowCount);
@@ -119,11 +122,32 @@ public class MmoeSyntheticTests
     }
 
     [Fact]
+    public void Normal_sines_are_seeded_standard_normal_draws()
+    {
+        var (a, b) = MmoeSynthetic.NormalSines(4000, 3);
+        Assert.Equal(a, MmoeSynthetic.NormalSines(4000, 3).Alphas);
+        Assert.NotEqual(a, MmoeSynthetic.NormalSines(4000, 4).Alphas);
+        foreach (var v in new[] { a, b })
+        {
+            double mean = v.Average(), sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+            Assert.True(Math.Abs(mean) < 5 / Math.Sqrt(v.Length) && Math.Abs(sd - 1) < 0.06, $"mean {mean}, sd {sd}");
+        }
+        // One seed for the tasks and the rows: row 0's x is not u₁'s direction (the streams are salted apart).
+        var g = MmoeSynthetic.Create(0.5, 3);
+        var x = g.Generate(1, 3).InputRow(0).ToArray();
+        double dot = 0, nx = 0;
+        for (int i = 0; i < x.Length; i++) { dot += x[i] * g.Weights[0][i]; nx += (double)x[i] * x[i]; }
+        Assert.True(Math.Abs(dot / Math.Sqrt(nx)) < 0.5, $"cosine of x₀ and w₁: {dot / Math.Sqrt(nx)}");
+    }
+
+    [Fact]
     public void Arguments_outside_their_domains_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => MmoeSynthetic.Create(1.5, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => MmoeSynthetic.Create(double.NaN, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => MmoeSynthetic.Create(0.5, 1, dimension: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => MmoeSynthetic.Create(0.5, 1, noiseStd: -1));
+        Assert.Throws<ArgumentException>(() => MmoeSynthetic.Create(0.5, 1, alphas: [1.0]));
+        Assert.Throws<ArgumentException>(() => MmoeSynthetic.Create(0.5, 1, alphas: [1.0], betas: [1.0, 2.0]));
     }
 }
