@@ -8,12 +8,15 @@ namespace Engine.Bench.Methods;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Bench -- mmoe-synthetic [--p 0.5,0.9,1.0] [--seeds 1,2,3,4,5] [--rows 10000]
-/// [--test-rows 2000] [--epochs 20] [--batch 32] [--threads 2] [--out FILE]</c>: the synthetic benchmark of the MMoE
+/// [--validation-rows 2000] [--test-rows 2000] [--epochs 100] [--patience 10] [--batch 32] [--lr 0.01] [--sines normal|google] [--threads 2]
+/// [--out FILE]</c>: the synthetic benchmark of the MMoE
 /// paper (Ma et al., KDD 2018, §4.1 and §5.3). For each correlation p and seed, <see cref="MmoeSynthetic"/> draws the two
-/// tasks (u₁, u₂ from the seed) and rows + test-rows examples (x and noise from the seed); the three models below are
-/// trained by <see cref="Experiment"/> on the same rows with the same settings (Adam, lr 0.01 with cosine decay to 0, MSE
-/// on the standardized targets, <c>mtl train</c>'s defaults; the seed also sets the split, the initial weights and the
-/// batch order) and scored on the held-out rows. Models, all with a ReLU tower of 8 per task and a linear head:
+/// tasks (u₁, u₂ from the seed; <c>--sines normal</c>: αⱼ, βⱼ ~ N(0, 1) from the seed, <c>google</c>: αⱼ = j,
+/// βⱼ = (j − 1)²) and rows + validation-rows + test-rows examples (x and noise from the seed); the three models below are
+/// trained by <see cref="Experiment"/> on the same rows with the same settings (Adam, lr 0.01 by default, cosine decay to 0 over
+/// the epochs, MSE on the standardized targets, <c>mtl train</c>'s defaults; early stopping after patience epochs
+/// without a better validation loss, the best epoch's weights restored; the seed also sets the split, the initial
+/// weights and the batch order) and scored on the test rows. Models, all with a ReLU tower of 8 per task and a linear head:
 /// <list type="bullet">
 /// <item>MMoE: 8 experts of one ReLU layer of 16, one softmax gate per task (the paper's §5.3 sizes);</item>
 /// <item>OMoE: 8 experts of 17, one gate for both tasks (one unit more per expert buys back the second gate's
@@ -40,9 +43,12 @@ public static class MmoeSyntheticCommand
         var ps = CommandArgs.Option(args, "--p", "0.5,0.9,1.0").Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var seeds = CommandArgs.Option(args, "--seeds", "1,2,3,4,5").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         int rows = int.Parse(CommandArgs.Option(args, "--rows", "10000"), CultureInfo.InvariantCulture);
+        int validationRows = int.Parse(CommandArgs.Option(args, "--validation-rows", "2000"), CultureInfo.InvariantCulture);
         int testRows = int.Parse(CommandArgs.Option(args, "--test-rows", "2000"), CultureInfo.InvariantCulture);
-        int epochs = int.Parse(CommandArgs.Option(args, "--epochs", "20"), CultureInfo.InvariantCulture);
+        int epochs = int.Parse(CommandArgs.Option(args, "--epochs", "100"), CultureInfo.InvariantCulture);
+        int patience = int.Parse(CommandArgs.Option(args, "--patience", "10"), CultureInfo.InvariantCulture);
         int batch = int.Parse(CommandArgs.Option(args, "--batch", "32"), CultureInfo.InvariantCulture);
+        double lr = double.Parse(CommandArgs.Option(args, "--lr", "0.01"), CultureInfo.InvariantCulture);
         int threads = int.Parse(CommandArgs.Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
         var output = CommandArgs.Option(args, "--out", "");
         var sines = CommandArgs.Option(args, "--sines", "normal");
@@ -50,33 +56,39 @@ public static class MmoeSyntheticCommand
 
         using var backend = new CpuBackend<float>(threads);
         var counts = new Dictionary<string, int>();
+        var epochsRun = new List<int>();
         // mse[(p, model)] = one (task 1, task 2) pair per seed.
         var mse = new Dictionary<(double, string), List<(double, double)>>();
         foreach (double p in ps)
             foreach (int seed in seeds)
             {
                 var (alphas, betas) = sines == "normal" ? MmoeSynthetic.NormalSines(MmoeSynthetic.PaperSines, seed) : (null, null);
-                var data = MmoeSynthetic.Create(p, seed, alphas: alphas, betas: betas).Generate(rows + testRows, seed);
-                var prepared = PreparedData.From(data, 0, (double)testRows / (rows + testRows), (ulong)seed);
+                int all = rows + validationRows + testRows;
+                double validation = (double)validationRows / all, test = (double)testRows / all;
+                var data = MmoeSynthetic.Create(p, seed, alphas: alphas, betas: betas).Generate(all, seed);
+                var prepared = PreparedData.From(data, validation, test, (ulong)seed);
                 foreach (var model in Models)
                 {
                     var settings = new ExperimentSettings
                     {
                         Seed = (ulong)seed, Architecture = model.Architecture, Hidden = [model.Hidden], Tower = [8],
-                        Epochs = epochs, BatchSize = batch, TestFraction = (double)testRows / (rows + testRows),
+                        Epochs = epochs, BatchSize = batch, ValidationFraction = validation, TestFraction = test,
+                        Patience = validationRows > 0 ? patience : null,
+                        Step = ExperimentSettings.DefaultStep with { LearningRate = lr },
                     };
                     using var outcome = Experiment.Run(settings, prepared, backend);
                     counts[model.Name] = outcome.Model.Parameters.Count;
-                    var test = outcome.Report.Metrics.Test;
-                    double m1 = Square(test[0].Rmse!.Value), m2 = Square(test[1].Rmse!.Value);
-                    Console.Error.WriteLine(FormattableString.Invariant($"p {p} seed {seed} {model.Name}: test MSE {m1:0.0000}, {m2:0.0000} ({outcome.Report.Seconds:0.0} s)"));
+                    var scores = outcome.Report.Metrics.Test;
+                    double m1 = Square(scores[0].Rmse!.Value), m2 = Square(scores[1].Rmse!.Value);
+                    Console.Error.WriteLine(FormattableString.Invariant($"p {p} seed {seed} {model.Name}: test MSE {m1:0.0000}, {m2:0.0000}, best epoch {outcome.Report.BestEpoch} ({outcome.Report.Seconds:0.0} s)"));
+                    epochsRun.Add(outcome.Report.BestEpoch);
                     if (!mse.TryGetValue((p, model.Name), out var list)) mse[(p, model.Name)] = list = [];
                     list.Add((m1, m2));
                 }
             }
 
         var text = new StringBuilder();
-        text.AppendLine(FormattableString.Invariant($"MMoE synthetic data (Ma et al. 2018, §4.1): d = 100, m = 10, c = 1, {(sines == "normal" ? "αⱼ, βⱼ ~ N(0, 1) drawn per seed" : "αⱼ = j, βⱼ = (j−1)²")}, σ = 0.1; {rows} training and {testRows} test rows per seed; seeds {string.Join(", ", seeds)}; {epochs} epochs, batch {batch}, Adam lr 0.01 (cosine to 0); {threads} CPU threads; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}."));
+        text.AppendLine(FormattableString.Invariant($"MMoE synthetic data (Ma et al. 2018, §4.1): d = 100, m = 10, c = 1, {(sines == "normal" ? "αⱼ, βⱼ ~ N(0, 1) drawn per seed" : "αⱼ = j, βⱼ = (j−1)²")}, σ = 0.1; {rows} training, {validationRows} validation and {testRows} test rows per seed; seeds {string.Join(", ", seeds)}; at most {epochs} epochs (patience {patience}; best epochs {epochsRun.Min()}–{epochsRun.Max()}, median {epochsRun.Order().ElementAt(epochsRun.Count / 2)}), batch {batch}, Adam lr {lr} (cosine to 0 over {epochs} epochs); {threads} CPU threads; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}."));
         text.AppendLine().Append("Parameters: ").AppendLine(string.Join(", ", Models.Select(m => $"{m.Name} {counts[m.Name]}")) + ".").AppendLine();
         text.AppendLine("| p | model | test MSE y1 | test MSE y2 | mean test MSE |");
         text.AppendLine("|---|---|---|---|---|");
