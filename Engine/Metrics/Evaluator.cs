@@ -116,8 +116,8 @@ internal sealed class Evaluator : IDisposable
             var labels = data.Labels(t, start, rows);
             bool product = _model.Spec.IsProduct(t);
             if (product) backend.MaskedProbabilityCrossEntropyForward(output, labels, loss, labelled, weights, weightSum);   // §19.7
-            else backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), head.Outputs,
-                _tape.Arena.Take(output.Length), loss, labelled, weightSum);
+            else backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), 0f, head.Outputs,
+                _tape.Arena.Take(output.Length), loss, labelled, weightSum);   // ε = 0: scored unsmoothed (§19.13)
             _accumulator.AddBinary(t, output, labels, product ? _tape.Arena.Take(output.Length) : default);
         }
         else
