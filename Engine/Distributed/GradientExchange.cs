@@ -43,7 +43,11 @@ public readonly record struct ExchangePart(View<float> Values, ExchangeWeight We
 /// labelled values, so its global mean is Σᵣ nₜ⁽ʳ⁾·xₜ⁽ʳ⁾ / Σᵣ nₜ⁽ʳ⁾. Each <see cref="ExchangeWeight.TaskMean"/> row is
 /// multiplied by this rank's nₜ⁽ʳ⁾ (read on the device from <c>counts</c>) before the sum; the counts travel in the same
 /// buffer, and after the sum every row is divided by the global Nₜ (0 where Nₜ = 0: no gradient, never NaN) and the
-/// counts view holds the global Nₜ. <b>Row-share</b> (the caller knows every row carries every label): every mean part
+/// counts view holds the global Nₜ. <b>Mass-weighted</b> (count-weighted with <c>masses</c>: sample weights, class
+/// weights, maths §19.9, §19.11): task t's loss on rank r is Σ w·ℓ / Dₜ⁽ʳ⁾ with its weight mass Dₜ⁽ʳ⁾ = Σ w·m (the
+/// count nₜ⁽ʳ⁾ for a task whose loss is a plain masked mean), so each row is multiplied by Dₜ⁽ʳ⁾ instead and divided by
+/// the global Dₜ = Σᵣ Dₜ⁽ʳ⁾: the exact global weighted mean; the masses travel in the same buffer after the counts, and
+/// after the sum the masses view holds the global Dₜ, the counts view the global Nₜ. <b>Row-share</b> (the caller knows every row carries every label): every mean part
 /// is scaled by the host scalar rows/globalRows (one launch, none on one rank: a one-rank run is bit-identical to a plain
 /// one), and the counts are still summed.</para>
 /// <para>The buffer is allocated once; a step adds one copy in and one out per part, the weighting launches (one per
@@ -54,8 +58,8 @@ public sealed class GradientExchange : IDisposable
     private readonly Backend<float> _backend;
     private readonly ExchangePart[] _parts;
     private readonly int[] _offsets;
-    private readonly View<float> _counts;
-    private readonly int _countsOffset, _meanLength;
+    private readonly View<float> _counts, _masses;
+    private readonly int _countsOffset, _massesOffset, _meanLength;
     private readonly DeviceBuffer<float> _buffer;
 
     /// <summary>Packs the parts and the labelled counts (after them) for the communicator.</summary>
@@ -64,16 +68,22 @@ public sealed class GradientExchange : IDisposable
     /// <param name="parts">The mean parts first, then the sums.</param>
     /// <param name="counts">The T labelled counts of this rank's batch (in); after <see cref="Run"/> the global ones.</param>
     /// <param name="countWeighted">False only when every row of the global data carries every label (row-share mode).</param>
-    public GradientExchange(Backend<float> backend, ICommunicator communicator, IReadOnlyList<ExchangePart> parts, View<float> counts, bool countWeighted)
+    /// <param name="masses">Count-weighted mode only, optional: the T weight masses Dₜ⁽ʳ⁾ of this rank's batch (in) that
+    /// weigh the task rows instead of the counts; after <see cref="Run"/> the global ones.</param>
+    public GradientExchange(Backend<float> backend, ICommunicator communicator, IReadOnlyList<ExchangePart> parts, View<float> counts, bool countWeighted,
+        View<float> masses = default)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(communicator);
         ArgumentNullException.ThrowIfNull(parts);
         if (counts.Length == 0) throw new ArgumentException("The exchange needs the T labelled counts.", nameof(counts));
+        if (!masses.IsEmpty && (!countWeighted || masses.Length != counts.Length))
+            throw new ArgumentException($"The weight masses ({masses.Length}) weigh a count-weighted exchange, one per task ({counts.Length}).", nameof(masses));
         _backend = backend;
         Communicator = communicator;
         CountWeighted = countWeighted;
         _counts = counts;
+        _masses = masses;
         _parts = [.. parts.Where(p => p.Values.Length > 0)];
         _offsets = new int[_parts.Length];
         long length = 0;
@@ -93,6 +103,8 @@ public sealed class GradientExchange : IDisposable
         }
         _countsOffset = (int)Math.Min(length, int.MaxValue);
         length += counts.Length;
+        _massesOffset = (int)Math.Min(length, int.MaxValue);
+        length += masses.Length;
         if (length > int.MaxValue) throw new ArgumentException($"The exchange would hold {length} floats; at most {int.MaxValue} fit one buffer.", nameof(parts));
         _buffer = backend.Allocate<float>((int)length);
         Length = (int)length;
@@ -101,8 +113,11 @@ public sealed class GradientExchange : IDisposable
     /// <summary>The communicator.</summary>
     public ICommunicator Communicator { get; }
 
-    /// <summary>True when the means are weighted by the labelled counts (false: by the row share).</summary>
+    /// <summary>True when the means are weighted by the labelled counts or the weight masses (false: by the row share).</summary>
     public bool CountWeighted { get; }
+
+    /// <summary>True when the means are weighted by the weight masses Dₜ (sample or class weights), not the counts.</summary>
+    public bool MassWeighted => !_masses.IsEmpty;
 
     /// <summary>Floats all-reduced per step (bytes: 4×).</summary>
     public int Length { get; }
@@ -117,6 +132,8 @@ public sealed class GradientExchange : IDisposable
         if (globalRows <= 0 || (uint)rows > (uint)globalRows)
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A rank's rows must lie in [0, {globalRows}] (the global batch).");
         var globalCounts = _buffer.Slice(_countsOffset, _counts.Length);
+        var weights = _masses.IsEmpty ? _counts : _masses;                  // what weighs the task rows: nₜ⁽ʳ⁾ or Dₜ⁽ʳ⁾
+        var globalWeights = _masses.IsEmpty ? globalCounts : _buffer.Slice(_massesOffset, _masses.Length);
         for (int i = 0; i < _parts.Length; i++)
         {
             var (values, weight, first, tasks) = _parts[i];
@@ -125,11 +142,12 @@ public sealed class GradientExchange : IDisposable
             if (CountWeighted && weight == ExchangeWeight.TaskMean)
             {
                 int width = values.Length / tasks;
-                for (int k = 0; k < tasks; k++)                              // nₜ⁽ʳ⁾·xₜ, the count read on the device
-                    _backend.ScaleByScalar(slot.Slice(k * width, width), _counts.Slice(first + k, 1), slot.Slice(k * width, width), accumulate: false);
+                for (int k = 0; k < tasks; k++)                              // nₜ⁽ʳ⁾·xₜ (or Dₜ⁽ʳ⁾·xₜ), read on the device
+                    _backend.ScaleByScalar(slot.Slice(k * width, width), weights.Slice(first + k, 1), slot.Slice(k * width, width), accumulate: false);
             }
         }
         _backend.Copy(_counts, globalCounts);
+        if (!_masses.IsEmpty) _backend.Copy(_masses, globalWeights);
         if (!CountWeighted && rows != globalRows && _meanLength > 0)
             _backend.Scale(_buffer.Slice(0, _meanLength), (float)((double)rows / globalRows));
 
@@ -140,10 +158,11 @@ public sealed class GradientExchange : IDisposable
             var (values, weight, first, tasks) = _parts[i];
             var slot = _buffer.Slice(_offsets[i], values.Length);
             if (CountWeighted && weight == ExchangeWeight.TaskMean)
-                _backend.DivideByCount(slot, globalCounts.Slice(first, tasks), values);   // Σᵣ nₜ⁽ʳ⁾xₜ⁽ʳ⁾ / Nₜ, 0 when Nₜ = 0
+                _backend.DivideByCount(slot, globalWeights.Slice(first, tasks), values);   // Σᵣ nₜ⁽ʳ⁾xₜ⁽ʳ⁾ / Nₜ (or by Dₜ), 0 when 0
             else _backend.Copy(slot, values);
         }
         _backend.Copy(globalCounts, _counts);
+        if (!_masses.IsEmpty) _backend.Copy(globalWeights, _masses);
     }
 
     /// <summary>Frees the buffer.</summary>

@@ -25,7 +25,8 @@ public static class ShardData
             for (int i = 0; i < rows.Count; i++) labels[i] = t.Classes![rows[i]];
             return TaskData.Classification(t.Name, labels, t.Width);
         }).ToList();
-        return new TrainingData(inputs, w, tasks);
+        float[]? weights = data.SampleWeights is { } s ? [.. rows.Select(r => s[r])] : null;   // a row keeps its weight (§19.11)
+        return new TrainingData(inputs, w, tasks, weights);
     }
 
     /// <summary>True when every row of <paramref name="data"/> carries a label for every task (no NaN regression

@@ -61,12 +61,13 @@ public sealed class Trainer
     {
         // Data-parallel (maths §20): this rank keeps its shard of the rows; --batch is the global batch.
         var communicator = Options.Distributed?.Communicator;
-        if (communicator is not null && (train.SampleWeights ?? validation?.SampleWeights) is not null)
-            throw new NotSupportedException("Sample weights in a data-parallel run are not supported yet: the exchange weights each rank's means by its " +
-                "labelled counts n, not by its weight sums D = Σ sᵣmᵣ (maths §19.11, §20). Train on one process.");
+        if (communicator is not null && validation?.SampleWeights is not null)
+            throw new NotSupportedException("Sample-weighted validation data in a data-parallel run is not supported yet (the weighted metrics are " +
+                "computed from every output, which a rank does not hold; maths §19.11, §20). Weighted training data is: validate unweighted, or on one process.");
         var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
         int localBatch = 0;
-        bool everyRowLabelled = communicator is not null && ShardData.EveryRowLabelled(train);   // of the GLOBAL rows: the same on every rank
+        // of the GLOBAL rows: the same on every rank; sample weights: the ranks' means weighted by their weight sums (§20)
+        bool everyRowLabelled = communicator is not null && train.SampleWeights is null && ShardData.EveryRowLabelled(train);
         if (communicator is not null)
         {
             localBatch = Options.BatchSize == 0 || Options.BatchSize >= train.Rows ? 0 : Math.Max(1, Options.BatchSize / communicator.Size);

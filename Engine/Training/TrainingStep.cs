@@ -58,6 +58,8 @@ public sealed class TrainingStep : IDisposable
     private readonly MetricAccumulator _metrics;
     private readonly MetricAccumulator? _stepMetrics;      // data-parallel runs: this step's error sums, reduced in the exchange
     private readonly GradientExchange? _exchange;          // data-parallel runs only: the one all-reduce per step
+    private readonly DeviceBuffer<float>? _masses;         // [tasks], count-weighted exchange: each task's weight mass D (§20)
+    private readonly bool[] _lossWritesMass;               // task t's loss is a weighted mean Σ w·ℓ / D even without sample weights (§19.9)
     private readonly Tensor<float>[] _outputs, _losses;
     private readonly ParameterGroup<float> _trunk;       // the parameters more than one task's loss reaches
     private readonly (int Offset, int Length)[] _taskRanges; // each task's own parameters (gate, tower, head)
@@ -78,7 +80,8 @@ public sealed class TrainingStep : IDisposable
     /// the backward, ONE all-reduce (<see cref="GradientExchange"/>) turns this rank's gradients, losses, labelled counts
     /// and metric sums into the global batch's, and everything after it runs identically on every rank. Unless
     /// <paramref name="everyRowLabelled"/> (the caller checked that every row of the GLOBAL training data carries every
-    /// label), the step takes the per-task path and weights each task's mean by its labelled counts.</para>
+    /// label) and no task has class weights, the step takes the per-task path and weights each task's mean by its weight
+    /// mass D (sample weights, class weights: §19.9, §19.11; the labelled count n for a plain masked mean).</para>
     public TrainingStep(MultiTaskModel model, StepOptions options, int maxBatch, long? totalSteps = null, ICommunicator? communicator = null,
         bool everyRowLabelled = false)
     {
@@ -98,9 +101,14 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < model.TaskCount; t++)
             if (model.Spec.IsProduct(t) && model.Spec.Heads[t].UsesWeightedBinaryCrossEntropy)
                 throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights or label smoothing.");
-        if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
-            throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
-                "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
+        _lossWritesMass = [.. model.Spec.Heads.Select((h, t) => h.Kind switch
+        {
+            TaskKind.Regression => false,
+            TaskKind.Binary or TaskKind.MultiLabel => !model.Spec.IsProduct(t) && h.UsesWeightedBinaryCrossEntropy, // D = n then, written by §19.10's kernel
+            _ => h.UsesWeightedCrossEntropy,                                                                         // D = Σ w_y (§19.9)
+        })];
+        // Class weights make each rank's mean a Σ w_y-weighted one: the row share would be wrong even with every row labelled.
+        if (model.Spec.Heads.Any(h => h.ClassWeights is not null)) everyRowLabelled = false;
 
         var disposables = new List<IDisposable>();
         T Own<T>(T d) where T : IDisposable { disposables.Add(d); return d; }
@@ -190,6 +198,7 @@ public sealed class TrainingStep : IDisposable
             if (communicator is not null)
             {
                 if (options.TrackMetrics) _stepMetrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
+                if (!everyRowLabelled) _masses = Own(_backend.Allocate<float>(tasks));
                 _exchange = Own(CreateExchange(communicator, countWeighted: !everyRowLabelled));
             }
         }
@@ -467,7 +476,7 @@ public sealed class TrainingStep : IDisposable
         {
             var total = _tape.WeightedSum(_tape.Input(weights, 1, tasks, "task_weights"), _losses);
             _tape.Backward(total);
-            if (_exchange is not null) Exchange(rows, globalRows);        // data-parallel: THE all-reduce (maths §20)
+            if (_exchange is not null) Exchange(rows, globalRows, data.IsWeighted); // data-parallel: THE all-reduce (maths §20)
         }
         else
         {
@@ -476,7 +485,7 @@ public sealed class TrainingStep : IDisposable
             _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
             if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
             {
-                Exchange(rows, globalRows);
+                Exchange(rows, globalRows, data.IsWeighted);
                 _weighting.Update(_taskLosses.View);
             }
             // GradNorm: the next step's weights from these (global) gradients and losses, this step's stay in `weights`;
@@ -512,12 +521,13 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>Sample weights (maths §19.11) train every task kind (each loss has a row-weighted kernel: MSE, L1, Huber,
     /// softmax cross-entropy with or without class weights and smoothing, BCE with or without positive weights, a product's
-    /// BCE of probabilities); a data-parallel run is refused rather than trained with the wrong global mean.</summary>
+    /// BCE of probabilities); a data-parallel run weighs each rank's means by their weight sums D (maths §20), which a
+    /// row-share exchange (built for every row labelled, unweighted) cannot: refused rather than trained with the wrong mean.</summary>
     private void CheckSampleWeights()
     {
-        if (_exchange is not null)
-            throw new NotSupportedException("Sample weights in a data-parallel run are not supported yet: the exchange weights each rank's means by its " +
-                "labelled counts n, not by its weight sums D = Σ sᵣmᵣ (maths §19.11, §20). Train on one process.");
+        if (_exchange is { CountWeighted: false })
+            throw new NotSupportedException("Sample-weighted data in a data-parallel step built with everyRowLabelled: true (the row-share exchange): " +
+                "the ranks' means must be weighted by their weight sums D = Σ sᵣmᵣ (maths §19.11, §20); build the step with everyRowLabelled: false.");
     }
 
     /// <summary>The forward pass over the batch (dropout masks of <paramref name="randomStep"/>) and every task loss, the
@@ -560,17 +570,27 @@ public sealed class TrainingStep : IDisposable
                 metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
     }
 
-    /// <summary>THE all-reduce of a data-parallel step, then the global losses, counts and error sums into the epoch's sums.</summary>
-    private void Exchange(int rows, int globalRows)
+    /// <summary>THE all-reduce of a data-parallel step, then the global losses, counts and error sums into the epoch's sums.
+    /// Count-weighted: first each task's weight mass D⁽ʳ⁾ into <c>_masses</c> (device copies): what its loss divided by,
+    /// the weighted losses' D (sample weights, class weights) or the count n of a plain masked mean.</summary>
+    private void Exchange(int rows, int globalRows, bool sampleWeighted)
     {
         if (globalRows == 0) globalRows = rows;
+        if (_masses is not null)
+        {
+            _backend.Copy(_taskLabelled.View, _masses.View);
+            for (int t = 0; t < _model.TaskCount; t++)
+                if (sampleWeighted || _lossWritesMass[t]) _backend.Copy(_lossWeights.WeightSums.Slice(t, 1), _masses.Slice(t, 1));
+        }
         _exchange!.Run(rows, globalRows);
-        _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, globalRows);
+        if (sampleWeighted) _metrics.AddWeightedLosses(_taskLosses.View, _masses!.View, _taskLabelled.View, globalRows);
+        else _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, globalRows);
         if (_stepMetrics is not null) _metrics.AddErrorSums(_stepMetrics.ErrorSums);
     }
 
-    /// <summary>True when the data-parallel exchange weights each task's means by its labelled counts (labels may be
-    /// missing); false when it weights by the row share (every row labelled) or there is no exchange.</summary>
+    /// <summary>True when the data-parallel exchange weights each task's means by its weight mass D (labels may be missing,
+    /// sample or class weights; D = n for a plain masked mean); false when it weights by the row share (every row labelled,
+    /// no weights) or there is no exchange.</summary>
     public bool CountWeightedExchange => _exchange?.CountWeighted ?? false;
 
     /// <summary>Floats the data-parallel exchange all-reduces per step (0 without a communicator).</summary>
@@ -625,6 +645,7 @@ public sealed class TrainingStep : IDisposable
     public void Dispose()
     {
         _exchange?.Dispose();
+        _masses?.Dispose();
         _stepMetrics?.Dispose();
         _metrics.Dispose();
         _normSums.Dispose();
@@ -678,7 +699,7 @@ public sealed class TrainingStep : IDisposable
         }
         parts.Add(ExchangePart.PerTask(_taskLosses.View, tasks));
         if (_stepMetrics is not null) parts.Add(ExchangePart.Sum(_stepMetrics.ErrorSums));
-        return new GradientExchange(_backend, communicator, parts, _taskLabelled.View, countWeighted);
+        return new GradientExchange(_backend, communicator, parts, _taskLabelled.View, countWeighted, countWeighted ? _masses!.View : default);
     }
 
     private static void Validate(MultiTaskModel model, StepOptions o, MethodPlan plan)
