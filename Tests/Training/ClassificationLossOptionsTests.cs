@@ -129,15 +129,16 @@ public class ClassificationLossOptionsTests
     }
 
     [Fact]
-    public void A_data_parallel_step_refuses_class_weights_but_takes_smoothing()
+    public void A_data_parallel_step_with_class_weights_weighs_the_ranks_by_their_weight_sums()
     {
         var cpu = new CpuBackend<float>();
         var communicator = SingleProcessCommunicator.Instance;
         using (var smoothed = MultiTaskModel.Create(Spec(0.1, null), cpu))
-            new TrainingStep(smoothed, new StepOptions(), 16, communicator: communicator).Dispose();
+        using (var step = new TrainingStep(smoothed, new StepOptions(), 16, communicator: communicator, everyRowLabelled: true))
+            Assert.False(step.CountWeightedExchange);      // smoothing keeps the denominator n: the row share is exact
         using var weighted = MultiTaskModel.Create(Spec(null, [1, 2, 3, 4]), cpu);
-        var error = Assert.Throws<NotSupportedException>(() => new TrainingStep(weighted, new StepOptions(), 16, communicator: communicator));
-        Assert.Contains("Task 'c' has class weights", error.Message);
+        using var classWeighted = new TrainingStep(weighted, new StepOptions(), 16, communicator: communicator, everyRowLabelled: true);
+        Assert.True(classWeighted.CountWeightedExchange);  // Σ w_y per rank: weighted by the masses (values: WeightedDistributedStepTests)
     }
 
     [Fact]

@@ -244,15 +244,19 @@ public class SampleWeightTrainingTests
         }
     }
 
+    /// <summary>A data-parallel run trains weighted data (the exchange weighs the ranks by their weight sums, maths §20;
+    /// the two-rank values: WeightedDistributedStepTests) and refuses weighted validation data (not built).</summary>
     [Fact]
-    public void A_data_parallel_run_with_weights_is_refused()
+    public void A_data_parallel_run_trains_weighted_data_and_refuses_weighted_validation()
     {
         var d = Columns(16, 7);
-        var weights = Enumerable.Repeat(1f, 16).ToArray();
+        var weights = Enumerable.Range(0, 16).Select(r => 1f + r % 3).ToArray();
         var cpu = new CpuBackend<float>();
         using var plain = MultiTaskModel.Create(Spec(), cpu);
         var distributed = new TrainerOptions { Epochs = 1, Distributed = new DistributedOptions { Communicator = SingleProcessCommunicator.Instance } };
-        var refused = Assert.Throws<NotSupportedException>(() => new Trainer(distributed).Fit(plain, Data(d, weights), cancellationToken: Ct));
-        Assert.Contains("data-parallel", refused.Message);
+        var result = new Trainer(distributed).Fit(plain, Data(d, weights), cancellationToken: Ct);
+        Assert.Single(result.History);
+        var refused = Assert.Throws<NotSupportedException>(() => new Trainer(distributed).Fit(plain, Data(d, weights), Data(d, weights), cancellationToken: Ct));
+        Assert.Contains("validation", refused.Message);
     }
 }
