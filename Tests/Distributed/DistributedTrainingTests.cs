@@ -28,6 +28,14 @@ public sealed class DistributedTrainingTests
     public void Two_ranks_with_labels_missing_unevenly_follow_one_rank_over_the_full_batch_with_identical_weights() =>
         FollowsOneRank("missing", LossTolerance, WeightTolerance);
 
+    /// <summary>Sample weights and class weights (Trajectory.Weighted: the missing labels above, rank 0's rows weighing
+    /// 0.25–0.75 and rank 1's 1–4, class weights 1, 3, 0.5): each task's global gradient is Σᵣ Dₜ⁽ʳ⁾gₜ⁽ʳ⁾ / Σᵣ Dₜ⁽ʳ⁾ with
+    /// the weight sums D (maths §20). Same tolerances: a multiplication by Dₜ⁽ʳ⁾ (no longer an integer: one rounding) and
+    /// one division per element.</summary>
+    [Fact]
+    public void Two_weighted_ranks_with_unequal_weight_sums_follow_one_rank_over_the_full_batch_with_identical_weights() =>
+        FollowsOneRank("weighted", LossTolerance, WeightTolerance);
+
     private static void FollowsOneRank(string scenario, double lossTolerance, double weightTolerance)
     {
         using var dir = new TempDirectory();

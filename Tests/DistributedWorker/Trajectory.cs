@@ -53,6 +53,26 @@ public static class Trajectory
         output.Add("minibatch.distributed: " + Train(backend, data, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20));
     }
 
+    /// <summary>
+    /// As <see cref="Missing"/>, with sample weights (maths §19.11) and class weights (1, 3, 0.5) on task c (§19.9): rank 0's
+    /// rows weigh 0.25–0.75, rank 1's 1–4, so each rank's weight sums D⁽ʳ⁾ differ from its labelled counts and from the
+    /// other rank's; the exchange weighs the ranks by D⁽ʳ⁾ (§20).
+    /// </summary>
+    public static void Weighted(ICommunicator c, Backend<float> backend, List<string> output)
+    {
+        var missing = MissingLabels(c.Size);
+        var rank0 = new HashSet<int>(new RowShards(Rows, c.Size, RowShards.SeedFor(Seed)).RowsOf(0));
+        var data = new TrainingData(missing.Inputs, Inputs, missing.Tasks,
+            [.. Enumerable.Range(0, Rows).Select(i => rank0.Contains(i) ? 0.25f * (1 + i % 3) : 1f + i % 4)]);
+        double[] classWeights = [1, 3, 0.5];
+        foreach (var (name, method) in Methods)
+        {
+            output.Add($"{name}.distributed: " + Train(backend, data, method, new DistributedOptions { Communicator = c, WeightCheckSteps = 5 }, classWeights: classWeights));
+            if (c.Rank == 0) output.Add($"{name}.reference: " + Train(backend, data, method, null, classWeights: classWeights));
+        }
+        output.Add("minibatch.distributed: " + Train(backend, data, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20, classWeights: classWeights));
+    }
+
     /// <summary><see cref="Problem"/> with the labels of <see cref="Missing"/> removed (for <paramref name="ranks"/> = 2).</summary>
     public static TrainingData MissingLabels(int ranks)
     {
@@ -96,9 +116,10 @@ public static class Trajectory
     }
 
     /// <summary>"loss1 loss2 … | w1 w2 …": the epochs' training losses Σλᵢ Lᵢ, then every weight's bits (hex).</summary>
-    private static string Train(Backend<float> backend, TrainingData data, CombinationMethod method, DistributedOptions? distributed, int batch = 0)
+    private static string Train(Backend<float> backend, TrainingData data, CombinationMethod method, DistributedOptions? distributed, int batch = 0,
+        double[]? classWeights = null)
     {
-        var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a", 1), TaskHead.Regression("b", 1), new TaskHead("c", TaskKind.Classification, 3)])
+        var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a", 1), TaskHead.Regression("b", 1), new TaskHead("c", TaskKind.Classification, 3) { ClassWeights = classWeights }])
         { Seed = 7 };
         using var model = MultiTaskModel.Create(spec, backend);
         var options = new TrainerOptions
