@@ -105,4 +105,27 @@ public sealed class MpiLaunchTests
         Assert.True(history[29].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
         Assert.True(File.Exists(model));
     }
+
+    /// <summary><c>--weight-column</c> and <c>--class-weights</c> with <c>--distributed mpi</c> (maths §20): trains on two
+    /// ranks with <c>--validation 0</c>; weighted validation on a data-parallel run is refused (exit 2, naming the flags).</summary>
+    [Fact]
+    public void Mtl_train_distributed_trains_with_sample_and_class_weights_and_refuses_weighted_validation()
+    {
+        using var dir = new TempDirectory();
+        var lines = Engine.Tests.Cli.Mtl.SyntheticCsv(rows: 120).TrimEnd('\n').Split('\n');
+        var csv = dir.Write("weighted.csv", string.Join('\n', lines.Select((l, i) => l + (i == 0 ? ",w" : $",{1 + i % 3}"))) + "\n");
+        string report = dir.File_("run.json");
+        string[] train = ["train", "--distributed", "mpi", "--data", csv, "--regression", "y", "--classification", "label", "--categorical", "shade",
+            "--weight-column", "w", "--class-weights", "label:1,2", "--epochs", "20", "--batch-size", "16", "--test", "0.25"];
+        var run = MpiRun.Run(2, MpiRun.Mtl, [.. train, "--validation", "0", "--report", report]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        var history = json.RootElement.GetProperty("history");
+        Assert.Equal(20, history.GetArrayLength());
+        Assert.True(history[19].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
+
+        var refused = MpiRun.Run(2, MpiRun.Mtl, [.. train, "--validation", "0.1"]);
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("--validation 0", refused.Error);
+    }
 }
