@@ -14,7 +14,8 @@ namespace Engine.Bench.Methods;
 /// backward) for a loss weighting; for a per-task-gradient method the <c>sum</c> step scaled by
 /// <see cref="Workload.Flops"/>(PcGrad) / Flops(Sum) (the forward and the T trunk backwards, as README's PCGrad overhead),
 /// or, measured, <see cref="PerTaskPasses"/>. MemoryDiagnoser shows that a warm step allocates nothing, whatever the
-/// method. Threads: ENGINE_BENCH_THREADS (default 2); workloads: ENGINE_BENCH_WORKLOADS (comma-separated, default all three).
+/// method. Threads: ENGINE_BENCH_THREADS (default 2); workloads: ENGINE_BENCH_WORKLOADS (comma-separated, default all
+/// three); methods: ENGINE_BENCH_METHODS (comma-separated, default every registered one).
 /// <code>dotnet run -c Release --project Bench -- --filter '*MethodStepBenchmarks*' --job short</code>
 /// </summary>
 [MemoryDiagnoser]
@@ -35,8 +36,12 @@ public class MethodStepBenchmarks
         if (!MethodRegistry.Contains(PerTaskPasses.Name)) MethodRegistry.Register(PerTaskPasses);
     }
 
-    /// <summary>Every registered method's name (the baseline <see cref="PerTaskPasses"/> among them).</summary>
-    public static IEnumerable<string> Methods => MethodRegistry.All.Select(m => m.Name);
+    /// <summary>Every registered method's name (the baseline <see cref="PerTaskPasses"/> among them), or those named in
+    /// ENGINE_BENCH_METHODS (comma-separated).</summary>
+    public static IEnumerable<string> Methods =>
+        Environment.GetEnvironmentVariable("ENGINE_BENCH_METHODS") is { Length: > 0 } names
+            ? names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : MethodRegistry.All.Select(m => m.Name);
 
     /// <summary>The workloads: ENGINE_BENCH_WORKLOADS, or small, medium and large.</summary>
     public static IEnumerable<string> Workloads =>
