@@ -55,10 +55,11 @@ public static partial class Ops
     /// Masked binary cross-entropy with logits and a positive weight per label column (PyTorch 1.13's
     /// <c>BCEWithLogitsLoss(pos_weight=p)</c>, 'mean' over the labelled elements; negative labels ignored), extended by a row
     /// weight sᵣ (empty = 1): <c>L = Σ sᵣ[p_c·y·softplus(−z) + (1 − y)·softplus(z)] / Σ sᵣ</c> over the labelled elements, 0 when
-    /// the sum is 0. The logits are [rows × columns] (a binary task: 1 column). Maths: docs/maths.md §19.10.
+    /// the sum is 0. The logits are [rows × columns] (a binary task: 1 column). Maths: docs/maths.md §19.10. With label
+    /// smoothing ε (§19.13) y is replaced by the target t = y(1 − ε) + ε/2 (Keras' <c>BinaryCrossentropy(label_smoothing=ε)</c>).
     /// </summary>
     public static Tensor<T> PositiveWeightedBinaryCrossEntropy<T>(this Tape<T> tape, Tensor<T> logits, Labels labels, View<T> rowWeights, View<T> positiveWeights,
-        View<T> count = default, View<T> weightSum = default) where T : unmanaged, IFloatingPointIeee754<T>
+        View<T> count = default, View<T> weightSum = default, T smoothing = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(logits);
         if (labels.Length != logits.Length)
@@ -67,7 +68,7 @@ public static partial class Ops
         if (weightSum.IsEmpty) weightSum = tape.Arena.Take(1);
         var loss = tape.NewActivation(1, 1, logits.RequiresGrad, "positive_weighted_binary_cross_entropy");
         var probabilities = tape.Arena.Take(logits.Length);
-        tape.Backend.PositiveWeightedBinaryCrossEntropyForward(logits.Data, labels.Values, rowWeights, positiveWeights, logits.Cols, probabilities, loss.Data, count, weightSum);
+        tape.Backend.PositiveWeightedBinaryCrossEntropyForward(logits.Data, labels.Values, rowWeights, positiveWeights, smoothing, logits.Cols, probabilities, loss.Data, count, weightSum);
         if (loss.RequiresGrad)
         {
             var record = tape.Record(OpKind.PositiveWeightedBinaryCrossEntropy, loss);
@@ -78,16 +79,17 @@ public static partial class Ops
             record.RowWeights = rowWeights;
             record.ClassWeights = positiveWeights;
             record.Columns = logits.Cols;
+            record.Alpha = smoothing;
         }
         return loss;
     }
 
-    /// <summary>dzᵢ = dL·sᵣ((1 + (p_c − 1)yᵢ)σ(zᵢ) − p_c·yᵢ)/D for labelled elements, 0 for the others.</summary>
+    /// <summary>dzᵢ = dL·sᵣ((1 + (p_c − 1)tᵢ)σ(zᵢ) − p_c·tᵢ)/D for labelled elements (tᵢ the smoothed target), 0 for the others.</summary>
     internal static void PositiveWeightedBinaryCrossEntropyBackward<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var logits = record.A!;
         var dZ = tape.GradOf(logits, out bool accumulate);
-        tape.Backend.PositiveWeightedBinaryCrossEntropyBackward(record.Saved, record.Labels, record.RowWeights, record.ClassWeights, record.Columns,
+        tape.Backend.PositiveWeightedBinaryCrossEntropyBackward(record.Saved, record.Labels, record.RowWeights, record.ClassWeights, record.Alpha, record.Columns,
             record.Count, record.Output.Grad, dZ, accumulate);
     }
 }

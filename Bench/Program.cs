@@ -13,7 +13,7 @@ namespace Engine.Bench;
 /// <c>dotnet run -c Release --project Bench -- soak [--steps 1000000]</c> runs the soak benchmark (flat memory over a
 /// million training steps); <c>launches [--device cuda|ilgpu-cpu]</c> counts the kernel launches and host syncs of one
 /// training step; <c>methods</c> trains every registered method on the bundled datasets over three seeds (the results
-/// tables of docs/results.md); <c>toy</c> runs every gradient method on CAGrad's two-objective toy; <c>gpu gemm|adam|gram|steps</c> are the engine's side of Bench/gpu-run.sh, beside PyTorch. See Bench/README.md.
+/// tables of docs/results.md); <c>toy</c> runs every gradient method on CAGrad's two-objective toy; <c>mmoe-synthetic</c> compares shared-bottom, OMoE and MMoE on the MMoE paper's synthetic data; <c>gpu gemm|adam|gram|steps</c> are the engine's side of Bench/gpu-run.sh, beside PyTorch. See Bench/README.md.
 /// </summary>
 public static class Program
 {
@@ -38,6 +38,8 @@ public static class Program
             return Methods.MethodTableCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "toy")
             return Methods.ToyCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "mmoe-synthetic")
+            return Methods.MmoeSyntheticCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "soak")
             return Soak.SoakCommand.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

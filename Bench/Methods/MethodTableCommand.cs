@@ -10,7 +10,7 @@ namespace Engine.Bench.Methods;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Bench -- methods [--seeds 1,2,3] [--datasets energy,wine] [--methods a,b,…]
-/// [--threads 2] [--out FILE]</c>: the results tables of the method library. Every registered method (loss weightings,
+/// [--archs a,b,…] [--tower W1,W2,…] [--epochs N] [--threads 2] [--out FILE]</c>: the results tables of the method library. Every registered method (loss weightings,
 /// gradient methods and presets, read from <see cref="MethodRegistry"/>: a method registered later gets its row without
 /// an edit here) is trained by <see cref="Experiment.Run(ExperimentSettings, Kernels.Backend{float}, Func{string, int, IProgress{EpochReport}?}?, CancellationToken)"/>
 /// on each bundled dataset with each seed (the seed sets the split, the initial weights and the batch order), with the
@@ -19,10 +19,34 @@ namespace Engine.Bench.Methods;
 /// the single-task models of the same seed (trained once per seed, with the same settings). Each run's training seconds
 /// go to the progress lines on stderr only: wall time on a shared machine is not a step cost (MethodStepBenchmarks is).
 /// A run that fails (diverged, or the method refuses the data) is reported with its reason, not dropped.
+/// <para><c>--archs</c> adds the architecture axis (issue 12): every method is trained with each named shared part of
+/// <see cref="Sized"/> (sizes chosen so that every architecture has about the parameters of the default 64-64 shared
+/// bottom), the table gets an architecture and a parameter-count column, and Δm is still against the same single-task
+/// models (the default 64-64 trunk, one task each). <c>--tower</c> gives every architecture the same towers (default
+/// none: the shared-bottom row is then the plain method row). <c>--epochs</c> replaces every dataset's epochs (for a quick
+/// check; the tables of docs/results.md use the defaults).</para>
 /// </summary>
 public static class MethodTableCommand
 {
-    private sealed record MethodRun(string Method, ulong Seed, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, string? Failure);
+    private sealed record MethodRun(string Arch, string Method, ulong Seed, int Parameters, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, string? Failure);
+
+    /// <summary>The architectures of <c>--archs</c> in the table's order, each sized to about the parameters of the
+    /// default shared bottom (a 64-64 trunk: 4,866 parameters on energy, 5,123 on wine, with the output layers) so that
+    /// the rows compare the sharing and not the model's size: four experts of 30-30 (mmoe, omoe, dselect-k with k = 2;
+    /// cgc with two shared experts and one per task, four at T = 2); ple with the same four experts per level but two
+    /// levels of one 30-wide layer each (the same depth, two layers, as every other row); cross-stitch with one 45-45
+    /// column per task. No towers unless <c>--tower</c> gives them (then every row gets the same ones).</summary>
+    internal static ExperimentSettings Sized(ExperimentSettings settings, string arch) => arch switch
+    {
+        "shared-bottom" => settings with { Architecture = null, Hidden = [64, 64] },
+        "mmoe" => settings with { Architecture = new MmoeArchitecture(Experts: 4), Hidden = [30, 30] },
+        "omoe" => settings with { Architecture = new OmoeArchitecture(Experts: 4), Hidden = [30, 30] },
+        "cgc" => settings with { Architecture = new CgcArchitecture(Experts: 2, TaskExperts: 1), Hidden = [30, 30] },
+        "ple" => settings with { Architecture = new PleArchitecture(Experts: 2, TaskExperts: 1, Levels: 2), Hidden = [30] },
+        "cross-stitch" => settings with { Architecture = new CrossStitchArchitecture(), Hidden = [45, 45] },
+        "dselect-k" => settings with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2), Hidden = [30, 30] },
+        _ => throw new ArgumentException($"--archs: unknown architecture '{arch}' ({string.Join(", ", Architecture.Known.Keys.Order(StringComparer.Ordinal))})."),
+    };
 
     public static int Run(string[] args)
     {
@@ -31,6 +55,11 @@ public static class MethodTableCommand
         var only = CommandArgs.Option(args, "--methods", "");
         int threads = int.Parse(CommandArgs.Option(args, "--threads", "2"), CultureInfo.InvariantCulture);
         var output = CommandArgs.Option(args, "--out", "");
+        var archOption = CommandArgs.Option(args, "--archs", "");
+        var archs = archOption.Length == 0 ? ["shared-bottom"] : archOption.Split(',');
+        var tower = CommandArgs.Option(args, "--tower", "");
+        IReadOnlyList<int>? towers = tower.Length == 0 ? null : [.. tower.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))];
+        var epochs = CommandArgs.Option(args, "--epochs", "");
         var methods = MethodRegistry.All.Select(m => m.Name).Where(n => only.Length == 0 || only.Split(',').Contains(n)).ToArray();
         if (methods.Length == 0) { Console.Error.WriteLine($"--methods: none of '{only}' is registered (mtl methods lists them)."); return 2; }
 
@@ -39,18 +68,19 @@ public static class MethodTableCommand
         using var backend = new CpuBackend<float>(threads);
         foreach (var name in datasets)
         {
-            var settings = Settings(name);
-            Console.Error.WriteLine($"{name}: single-task baselines and {methods.Length} methods × {seeds.Length} seeds");
+            var settings = epochs.Length == 0 ? Settings(name) : Settings(name) with { Epochs = int.Parse(epochs, CultureInfo.InvariantCulture) };
+            Console.Error.WriteLine($"{name}: single-task baselines and {archs.Length} architectures × {methods.Length} methods × {seeds.Length} seeds");
             var baselines = seeds.ToDictionary(s => s, s => Baselines(settings with { Seed = s }, backend));
             var runs = new List<MethodRun>();
-            foreach (var method in methods)
-                foreach (var seed in seeds)
-                {
-                    var run = Train(settings with { Seed = seed, Step = settings.Step with { Method = method } }, method, seed, baselines[seed], backend);
-                    Console.Error.WriteLine($"  {method} seed {seed}: {(run.Failure ?? $"Δm {run.DeltaM:+0.00;-0.00} %, {run.Seconds:0.00} s")}");
-                    runs.Add(run);
-                }
-            text.AppendLine().Append(Table(name, settings, baselines, runs));
+            foreach (var arch in archs)
+                foreach (var method in methods)
+                    foreach (var seed in seeds)
+                    {
+                        var run = Train(Sized(settings, arch) with { Tower = towers, Seed = seed, Step = settings.Step with { Method = method } }, arch, method, seed, baselines[seed], backend);
+                        Console.Error.WriteLine($"  {(archOption.Length == 0 ? "" : arch + " ")}{method} seed {seed}: {(run.Failure ?? $"Δm {run.DeltaM:+0.00;-0.00;0.00} %, {run.Parameters} parameters, {run.Seconds:0.00} s")}");
+                        runs.Add(run);
+                    }
+            text.AppendLine().Append(Table(name, settings, baselines, runs, archOption.Length > 0));
         }
         Console.Write(text);
         if (output.Length > 0) File.WriteAllText(output, text.ToString());
@@ -73,37 +103,38 @@ public static class MethodTableCommand
         return [.. outcome.Report.Baselines!.Runs.SelectMany(r => r.Metrics.Test)];
     }
 
-    private static MethodRun Train(ExperimentSettings settings, string method, ulong seed, IReadOnlyList<TaskScore> singleTask, CpuBackend<float> backend)
+    private static MethodRun Train(ExperimentSettings settings, string arch, string method, ulong seed, IReadOnlyList<TaskScore> singleTask, CpuBackend<float> backend)
     {
         try
         {
             using var outcome = Experiment.Run(settings, backend);
             var test = outcome.Report.Metrics.Test;
-            return new MethodRun(method, seed, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
+            return new MethodRun(arch, method, seed, outcome.Model.Parameters.Count, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
         }
         catch (Exception e) when (e is TrainingDivergedException or ArgumentException or ExperimentSetupException or NotSupportedException)
         {
-            return new MethodRun(method, seed, null, double.NaN, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            return new MethodRun(arch, method, seed, 0, null, double.NaN, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
     }
 
-    private static string Table(string dataset, ExperimentSettings settings, Dictionary<ulong, IReadOnlyList<TaskScore>> baselines, List<MethodRun> runs)
+    private static string Table(string dataset, ExperimentSettings settings, Dictionary<ulong, IReadOnlyList<TaskScore>> baselines, List<MethodRun> runs, bool archColumns)
     {
         var tasks = baselines.Values.First();
         var s = new StringBuilder();
         s.AppendLine($"### {dataset} ({settings.Epochs} epochs, batch {settings.BatchSize}, test split)").AppendLine();
-        s.Append("| method | kind |");
+        s.Append(archColumns ? "| architecture | parameters | method | kind |" : "| method | kind |");
         foreach (var t in tasks) s.Append($" {t.Task} {t.PrimaryName} |");
         s.AppendLine(" Δm % | failed runs |");
-        s.Append("|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
-        s.Append("| single-task (each task alone) | — |");
+        s.Append(archColumns ? "|---|---|---|---|" : "|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
+        s.Append(archColumns ? "| single-task (each task alone, 64-64 trunk) | — | — | — |" : "| single-task (each task alone) | — |");
         foreach (var t in tasks) s.Append($" {MeanSd(baselines.Values.Select(b => b.First(x => x.Task == t.Task).Primary))} |");
         s.AppendLine(" 0 | |");
-        foreach (var group in runs.GroupBy(r => r.Method))
+        foreach (var group in runs.GroupBy(r => (r.Arch, r.Method)))
         {
-            var kind = MethodRegistry.Get(group.Key).Kind switch { MethodKind.LossWeighting => "weighting", MethodKind.Gradient => "gradient", _ => "preset" };
+            var kind = MethodRegistry.Get(group.Key.Method).Kind switch { MethodKind.LossWeighting => "weighting", MethodKind.Gradient => "gradient", _ => "preset" };
             var ok = group.Where(r => r.Failure is null).ToArray();
-            s.Append($"| {group.Key} | {kind} |");
+            if (archColumns) s.Append($"| {group.Key.Arch} | {(ok.Length == 0 ? "" : ok[0].Parameters.ToString("N0", CultureInfo.InvariantCulture))} ");
+            s.Append($"| {group.Key.Method} | {kind} |");
             foreach (var t in tasks) s.Append($" {MeanSd(ok.Select(r => r.Test!.First(x => x.Task == t.Task).Primary))} |");
             s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "0.00", signed: true)} |");
             var failed = group.Where(r => r.Failure is not null).ToArray();

@@ -11,7 +11,9 @@ namespace Engine.Cli.Commands;
 /// <summary>
 /// <c>mtl evaluate</c>: scores a saved model on every row of a CSV file that has the target columns, per task,
 /// in original units (loss, RMSE, MAE, accuracy). Labels and categories are read with the model's own maps, so
-/// a label the training data never had is an error naming the file, row and column.
+/// a label the training data never had is an error naming the file, row and column. With <c>--weight-column COL</c> the
+/// scores are weighted by that column's sample weights (maths §19.11); without it they are unweighted, whatever the
+/// model was trained with.
 /// </summary>
 internal static class EvaluateCommand
 {
@@ -22,19 +24,26 @@ internal static class EvaluateCommand
         var delimiter = SharedFlags.Delimiter();
         var encoding = SharedFlags.Encoding();
         var device = SharedFlags.Device();
+        var weightColumn = new Option<string?>("--weight-column") { Description = "Weigh the scores by this column's per-row sample weights (finite, ≥ 0): loss, RMSE, MAE, accuracy, log-loss and binary AUC (default: unweighted).", HelpName = "COL" };
         var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON (- : to stdout, instead of the table).", HelpName = "FILE.json" };
-        var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, encoding, device, report };
+        var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, encoding, device, weightColumn, report };
         command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, SharedFlags.ParseDelimiter(p.GetValue(delimiter)),
-            SharedFlags.ParseEncoding(p.GetValue(encoding)), p.GetValue(device)!, p.GetValue(report)));
+            SharedFlags.ParseEncoding(p.GetValue(encoding)), p.GetValue(device)!, p.GetValue(report), p.GetValue(weightColumn)));
         return command;
     }
 
-    private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, System.Text.Encoding? text, string device, string? reportPath)
+    private static int Run(CliContext context, string modelPath, string dataPath, char? delimiter, System.Text.Encoding? text, string device, string? reportPath,
+        string? weightColumn)
     {
+        if (weightColumn is not null && weightColumn.Trim().Length == 0) throw new UsageException("--weight-column: name the column of sample weights.");
         new CommandFiles().Reads("--model", modelPath).Reads("--data", dataPath).Writes("--report", reportPath == "-" ? null : reportPath).Check(); // "-": stdout
         using var backend = Devices.Open(device);
         using var saved = SavedModel.Load(modelPath, backend);
-        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, saved.Schema, delimiter, saved.Encoding, text,
+        var s = saved.Schema;
+        TableSchema schema;
+        try { schema = new TableSchema(s.NumericInputs, s.CategoricalInputs, s.Tasks, s.EmbeddedInputs, weightColumn?.Trim()); }
+        catch (ArgumentException e) { throw new UsageException($"--weight-column {weightColumn}: {e.Message}"); }
+        var raw = Output.ReadProgressLines.LoadCsv(context, dataPath, schema, delimiter, saved.Encoding, text,
             saved.Standardization.Imputation?.Policy ?? MissingInputs.Error);
         foreach (var line in EmbeddingVocabulary.DescribeUnseen(raw)) context.Error.WriteLine(line);   // counted, not an error
         var scores = ModelEvaluation.Score(saved.Model, raw, saved.Standardization, saved.Encoding);

@@ -71,6 +71,9 @@ internal static class TrainCommand
         var communicator = (ICommunicator?)nccl ?? mpi;
         var console = context.Console;
         context.Status(Summary(data, settings.Graph));
+        if (settings.RemoveLabels.Count > 0)
+            context.Status(string.Create(CultureInfo.InvariantCulture, $"Removed labels (--remove-labels, seed {settings.RemoveLabelsSeed ?? settings.Seed}): {string.Join(", ",
+                settings.RemoveLabels.Select(r => $"{r.Key} from {(int)Math.Round(r.Value * data.All.RowCount)} of {data.All.RowCount} rows ({data.All.Task(r.Key).LabelledCount} labelled left)"))}."));
         context.Status($"Device: {backend.Info}");
         if (communicator is not null)
             context.Status($"Distributed: {communicator.Description}; each rank trains on its shard, --batch-size is the global batch.");

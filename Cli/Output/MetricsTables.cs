@@ -7,7 +7,8 @@ namespace Engine.Cli.Output;
 /// <summary>The tables printed at the end of <c>mtl train</c> and by <c>mtl evaluate</c>.</summary>
 internal static class MetricsTables
 {
-    /// <summary>Per task and split: rows, loss, RMSE, MAE (original units), accuracy, AUC (binary), F1 (classification: of class 1 for a binary task, macro otherwise), R² (regression).</summary>
+    /// <summary>Per task and split: rows, loss, RMSE, MAE (original units), accuracy, AUC (binary), F1 (classification: of class 1 for a binary task, macro otherwise), R² (regression).
+    /// A caption says which are weighted when the scores are (<see cref="TaskScore.Weighted"/>).</summary>
     public static Table Scores(IEnumerable<(string Split, IReadOnlyList<TaskScore> Scores)> splits)
     {
         var table = new Table { Border = TableBorder.Rounded }
@@ -20,6 +21,8 @@ internal static class MetricsTables
         var rows = splits.Where(s => s.Scores.Count > 0)
             .SelectMany(s => s.Scores.Select(score => (s.Split, score)))
             .GroupBy(x => x.score.Task);
+        if (rows.Any(task => task.Any(x => x.score.Weighted)))   // --weight-column (maths §19.11)
+            table.Caption = new TableTitle("weighted by the sample weights: loss, RMSE, MAE, accuracy, AUC (binary); rows, F1 and R² are not weighted");
         foreach (var task in rows)
             foreach (var (split, s) in task)
                 table.AddRow(Markup.Escape(s.Task), split, s.Rows.ToString(CultureInfo.InvariantCulture), Number(s.Loss),

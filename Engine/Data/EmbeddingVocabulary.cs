@@ -43,7 +43,7 @@ public static class EmbeddingVocabulary
             categories[embedded[t]] = fitted;
         }
         var encoding = new DataEncoding(categories, data.Encoding.Labels);
-        return new Dataset(data.Source, data.Schema, encoding, data.InputNames, inputs, data.Tasks, data.SourceLines);
+        return new Dataset(data.Source, data.Schema, encoding, data.InputNames, inputs, data.Tasks, data.SourceLines, data.SampleWeights);
     }
 
     /// <summary>Per embedded column (schema order), the rows of <paramref name="data"/> whose value its vocabulary lacks

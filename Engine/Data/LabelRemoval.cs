@@ -43,6 +43,29 @@ public static class LabelRemoval
         return data.With(data.Inputs, tasks);
     }
 
+    /// <summary>
+    /// A copy of <paramref name="data"/> with labels removed from several tasks (<c>mtl train --remove-labels</c>): task t
+    /// loses round(f_t·rows) labels, rows drawn by <see cref="ChooseRows"/> with the seed <see cref="TaskSeed"/>(seed, t).
+    /// Each task has its own seed so the tasks' row sets are drawn independently (one seed for all would make the smaller
+    /// set a subset of the larger), and a task's rows depend only on the seed and its name, not on the other tasks.
+    /// </summary>
+    public static Dataset Remove(Dataset data, IReadOnlyDictionary<string, double> fractions, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(fractions);
+        foreach (var (task, fraction) in fractions) data = Remove(data, task, fraction, TaskSeed(seed, task));
+        return data;
+    }
+
+    /// <summary>The seed of <paramref name="task"/>'s rows: the 32-bit FNV-1a hash of its name (UTF-16 code units) XOR the
+    /// two halves of <paramref name="seed"/>. Stable across runs and platforms (unlike <see cref="string.GetHashCode()"/>).</summary>
+    public static int TaskSeed(ulong seed, string task)
+    {
+        uint hash = 2166136261;
+        foreach (char c in task) hash = unchecked((hash ^ c) * 16777619);
+        return unchecked((int)(hash ^ (uint)seed ^ (uint)(seed >> 32)));
+    }
+
     private static RegressionTargets Without(RegressionTargets r, int[] rows)
     {
         var values = (float[])r.Values.Clone();

@@ -26,6 +26,11 @@ public sealed record ExperimentSettings
     /// <summary>What a missing target cell means: no label for that task in that row (default), or a load error.</summary>
     public Data.MissingLabels MissingLabels { get; init; } = Data.MissingLabels.Allow;
 
+    /// <summary>The column of per-row sample weights (<c>--weight-column</c>, maths §19.11): every task's loss and the reported
+    /// metrics are weighted by it; null = unweighted. Each cell must be a finite number ≥ 0 (a bad cell is a load error naming
+    /// the file, row and column).</summary>
+    public string? WeightColumn { get; init; }
+
     /// <summary>What a missing input cell means (maths §19.12): a load error (default), the training mean, or the training mean
     /// plus a 0/1 indicator column per numeric column with a missing training cell.</summary>
     public Data.MissingInputs MissingInputs { get; init; } = Data.MissingInputs.Error;
@@ -60,7 +65,7 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public TaskGraph? Graph { get; init; }
 
-    /// <summary>Label smoothing ε of classification tasks, by task name (maths §19.9); overrides <see cref="DefaultLabelSmoothing"/>.</summary>
+    /// <summary>Label smoothing ε of classification (maths §19.9) and binary (§19.13) tasks, by task name; overrides <see cref="DefaultLabelSmoothing"/>.</summary>
     public IReadOnlyDictionary<string, double> LabelSmoothing { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Label smoothing ε of every classification task not in <see cref="LabelSmoothing"/>; null = none.</summary>
@@ -72,6 +77,16 @@ public sealed record ExperimentSettings
     /// <summary>Positive-class weights of binary and multi-label tasks, by task name: one value for every label, or one per
     /// label column (maths §19.10).</summary>
     public IReadOnlyDictionary<string, double[]> PositiveWeights { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>Labels removed at random for a partly-labelled experiment (<c>--remove-labels TASK=FRACTION</c>,
+    /// <see cref="Data.LabelRemoval"/>): by task name, the fraction in [0, 1) of all rows whose label of that task is removed
+    /// after loading and before the split, so every split (train, validation, test) lacks about that fraction and the
+    /// metrics count the remaining labelled rows only. Empty = none removed.</summary>
+    public IReadOnlyDictionary<string, double> RemoveLabels { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Seeds the rows <see cref="RemoveLabels"/> draws (per task, <see cref="Data.LabelRemoval.TaskSeed"/>); null = <see cref="Seed"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public ulong? RemoveLabelsSeed { get; init; }
 
     /// <summary>Fraction of the rows held out for validation (early stopping, reporting).</summary>
     public double ValidationFraction { get; init; }

@@ -77,7 +77,8 @@ public static class ModelEvaluation
     }
 
     /// <summary>
-    /// Scores the model on every task of <paramref name="raw"/> (which must hold the targets), in original units.
+    /// Scores the model on every task of <paramref name="raw"/> (which must hold the targets), in original units, weighted
+    /// by its <see cref="Dataset.SampleWeights"/> when it has them (<see cref="TaskScore.Weighted"/>).
     /// An empty dataset gives an empty list.
     /// </summary>
     public static IReadOnlyList<TaskScore> Score(MultiTaskModel model, Dataset raw, Standardization scale, DataEncoding encoding)
@@ -85,6 +86,7 @@ public static class ModelEvaluation
         if (raw.RowCount == 0) return [];
         var outputs = PredictOriginalUnits(model, raw, scale, encoding);
         var scores = new List<TaskScore>(outputs.Count);
+        var weights = raw.SampleWeights;   // the scores are weighted by row when the data has sample weights (maths §19.11)
         foreach (var output in outputs)
         {
             var targets = raw.Tasks.FirstOrDefault(t => t.Name == output.Task);
@@ -92,11 +94,11 @@ public static class ModelEvaluation
             if (targets is null) throw new ArgumentException($"{raw.Source} has no targets for task '{output.Task}'.", nameof(raw));
             scores.Add(targets switch
             {
-                RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss),
-                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!),
-                ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!),
-                MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!),
-                ClassTargets c => TaskScore.Classification(c, output.Probabilities!),
+                RegressionTargets r => TaskScore.Regression(r, output.Values!, scale.Target(r.Name), model.Spec.Heads.First(h => h.Name == r.Name).Loss, weights),
+                ClassTargets { Kind: TaskKind.Binary } b when output.Logits is null => TaskScore.BinaryProbabilities(b, output.Probabilities!, weights),
+                ClassTargets { Kind: TaskKind.Binary } b => TaskScore.Binary(b, output.Logits!, weights),
+                MultiLabelTargets m => TaskScore.MultiLabel(m, output.Logits!, weights),
+                ClassTargets c => TaskScore.Classification(c, output.Probabilities!, weights),
                 _ => throw new NotSupportedException(targets.GetType().Name),
             });
         }

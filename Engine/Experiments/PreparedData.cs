@@ -59,8 +59,8 @@ public sealed class PreparedData
     public PreparedData WithOnlyTask(string task)
     {
         var spec = All.Schema.Task(task);
-        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec], All.Schema.EmbeddedInputs);
-        Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines);
+        var schema = new TableSchema(All.Schema.NumericInputs, All.Schema.CategoricalInputs, [spec], All.Schema.EmbeddedInputs, All.Schema.WeightColumn);
+        Dataset Keep(Dataset d) => new(d.Source, schema, d.Encoding, d.InputNames, d.Inputs, [d.Task(task)], d.SourceLines, d.SampleWeights);
         return new PreparedData(Keep(All), Split, Standardization, Keep(RawTrain), Keep(RawValidation), Keep(RawTest),
             Keep(Train), Keep(Validation), Keep(Test));
     }
@@ -81,7 +81,21 @@ public sealed class PreparedData
             data = CsvTable.Load(file, schema, settings.Delimiter, text: text, missingLabels: settings.MissingLabels, source: path, progress: progress,
                 missingInputs: settings.MissingInputs);
         }
-        return From(data, settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
+        return From(RemoveLabels(data, settings), settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
+    }
+
+    /// <summary>The data with <see cref="ExperimentSettings.RemoveLabels"/> applied (before the split, so from every split); a
+    /// task the data lacks or a fraction outside [0, 1) is a setup error naming <c>--remove-labels</c>.</summary>
+    private static Dataset RemoveLabels(Dataset data, ExperimentSettings settings)
+    {
+        foreach (var (task, fraction) in settings.RemoveLabels)
+        {
+            if (data.Tasks.All(t => t.Name != task))
+                throw new ExperimentSetupException($"--remove-labels: '{task}' is not a task of {data.Source} (tasks: {string.Join(", ", data.Tasks.Select(t => t.Name))}).");
+            if (!(fraction >= 0 && fraction < 1))
+                throw new ExperimentSetupException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--remove-labels {task}={fraction}: the fraction must lie in [0, 1)."));
+        }
+        return settings.RemoveLabels.Count == 0 ? data : LabelRemoval.Remove(data, settings.RemoveLabels, settings.RemoveLabelsSeed ?? settings.Seed);
     }
 
     private static System.Text.Encoding? Text(ExperimentSettings settings)
@@ -113,6 +127,15 @@ public sealed class PreparedData
     /// </summary>
     public static (string Path, TableSchema Schema) ResolveSource(ExperimentSettings settings)
     {
+        var (path, schema) = ResolveColumns(settings);
+        if (settings.WeightColumn is null) return (path, schema);
+        try { return (path, schema.WithWeightColumn(settings.WeightColumn)); }
+        catch (ArgumentException e) { throw new ExperimentSetupException($"--weight-column {settings.WeightColumn}: {e.Message}", e); }
+    }
+
+    /// <summary>The file and the input and task columns (<see cref="ResolveSource"/> before the weight column).</summary>
+    private static (string Path, TableSchema Schema) ResolveColumns(ExperimentSettings settings)
+    {
         string path = settings.DataPath ?? BundledPath(BundledDatasets.EnergyEfficiencyFile);
         if (settings.DataPath is null && !File.Exists(path))
             throw new FileNotFoundException(
@@ -139,7 +162,7 @@ public sealed class PreparedData
         var targets = settings.Regression.Concat(settings.Classification).Concat(settings.Binary).Concat(settings.MultiLabel.SelectMany(m => m.Columns))
             .ToHashSet(StringComparer.Ordinal);
         var inputs = settings.Inputs ?? Header(path, settings.Delimiter, Text(settings))
-            .Where(c => !targets.Contains(c) && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
+            .Where(c => !targets.Contains(c) && c != settings.WeightColumn && !settings.Categorical.Contains(c) && !settings.Embed.Any(e => e.Column == c)).ToArray();
         try
         {
             var schema = new TableSchema(inputs, settings.Categorical,
@@ -158,7 +181,8 @@ public sealed class PreparedData
     private static void CheckColumnsExist(string path, TableSchema schema, char? delimiter, System.Text.Encoding? text)
     {
         var header = Header(path, delimiter, text);
-        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.EmbeddedInputs).Concat(schema.Tasks.SelectMany(t => t.Columns)))
+        foreach (var column in schema.NumericInputs.Concat(schema.CategoricalInputs).Concat(schema.EmbeddedInputs).Concat(schema.Tasks.SelectMany(t => t.Columns))
+            .Concat(schema.WeightColumn is null ? [] : [schema.WeightColumn]))
             if (!header.Contains(column))
                 throw new DataFileException(path, 1, column, $"no such column in the header (columns: {string.Join(", ", header)}).");
     }

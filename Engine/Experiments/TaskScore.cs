@@ -39,6 +39,12 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// <summary>Regression: R² = 1 − SS_res/SS_tot over the labelled values, pooled over the columns.</summary>
     public double? RSquared { get; init; }
 
+    /// <summary>True when the rows were scored with sample weights sᵣ (maths §19.11): <see cref="Loss"/>, <see cref="LogLoss"/>,
+    /// <see cref="Rmse"/>, <see cref="Mae"/>, <see cref="Accuracy"/> and a binary task's <see cref="Auc"/> are then the weighted
+    /// means Σ sᵣmᵢ·xᵢ / Σ sᵣmᵢ (a weight of 2 counts the row twice); <see cref="Rows"/>, <see cref="Precision"/>,
+    /// <see cref="Recall"/>, <see cref="F1"/>, <see cref="RSquared"/> and a multi-label task's AUC are not weighted.</summary>
+    public bool Weighted { get; init; }
+
     /// <summary>The metric Δm compares for this task: RMSE for a regression (the square root of the trained
     /// objective, in original units), accuracy for a classification.</summary>
     public double Primary => Kind == TaskKind.Regression ? Rmse!.Value : Accuracy!.Value;
@@ -53,16 +59,18 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// Scores regression predictions. <paramref name="predicted"/> and <paramref name="targets"/>.Values are
     /// [rows × k] in original units; <paramref name="scale"/> is the task's target standardizer (σ turns
     /// the errors back into the standardized units of the loss); <paramref name="loss"/> is the task's training loss
-    /// (null: MSE), which <see cref="Loss"/> reports.
+    /// (null: MSE), which <see cref="Loss"/> reports. With <paramref name="weights"/> (one sᵣ per row) the loss, RMSE and
+    /// MAE are weighted (<see cref="Weighted"/>).
     /// </summary>
-    public static TaskScore Regression(RegressionTargets targets, ReadOnlySpan<float> predicted, Standardizer scale, RegressionLoss? loss = null)
+    public static TaskScore Regression(RegressionTargets targets, ReadOnlySpan<float> predicted, Standardizer scale, RegressionLoss? loss = null,
+        float[]? weights = null)
     {
         loss ??= RegressionLoss.Mse;
         var y = targets.Values;
         if (predicted.Length != y.Length)
             throw new ArgumentException($"Task '{targets.Name}': {predicted.Length} predictions for {y.Length} target values.", nameof(predicted));
         int k = targets.Width, present = 0, rows = 0;
-        double squares = 0, absolute = 0, standardizedLoss = 0;
+        double squares = 0, absolute = 0, standardizedLoss = 0, mass = 0;
         for (int r = 0; r < targets.RowCount; r++)
             for (int j = 0; j < k; j++)
                 if (!float.IsNaN(y[r * k + j])) { rows++; break; }
@@ -70,28 +78,32 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         {
             if (float.IsNaN(y[i])) continue; // no label
             present++;
+            double w = weights?[i / k] ?? 1;
+            if (w == 0) continue;            // a weight-0 row adds nothing
             double error = (double)predicted[i] - y[i];
-            squares += error * error;
-            absolute += Math.Abs(error);
+            squares += w * error * error;
+            absolute += w * Math.Abs(error);
             double z = error / scale.Std[i % k];
-            standardizedLoss += loss.Of(z);
+            standardizedLoss += w * loss.Of(z);
+            mass += w;
         }
-        int n = Math.Max(1, present);
+        double n = weights is null ? Math.Max(1, present) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         return new TaskScore(targets.Name, TaskKind.Regression, rows,
             standardizedLoss / n, Math.Sqrt(squares / n), absolute / n, null)
-        { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k) };
+        { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k), Weighted = weights is not null };
     }
 
     private const double SmallestNormalFloat = 1.17549435e-38;
 
-    /// <summary>Scores class probabilities [rows × classes] against the labels.</summary>
-    public static TaskScore Classification(ClassTargets targets, ReadOnlySpan<float> probabilities)
+    /// <summary>Scores class probabilities [rows × classes] against the labels; with <paramref name="weights"/> (one sᵣ per
+    /// row) the loss and accuracy are weighted.</summary>
+    public static TaskScore Classification(ClassTargets targets, ReadOnlySpan<float> probabilities, float[]? weights = null)
     {
         int c = targets.ClassCount, rows = targets.RowCount;
         if (probabilities.Length != (long)rows * c)
             throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {rows} rows × {c} classes.", nameof(probabilities));
-        double crossEntropy = 0;
-        int correct = 0, labelled = 0;
+        double crossEntropy = 0, correct = 0, mass = 0;
+        int labelled = 0;
         var predictedClasses = new int[rows];
         for (int r = 0; r < rows; r++)
         {
@@ -99,74 +111,85 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             int label = targets.Classes[r];
             if (label == ClassTargets.Missing) continue;
             labelled++;
-            // log of a probability that rounded to 0 in float32: clamp at the smallest normal float.
-            crossEntropy -= Math.Log(Math.Max((double)p[label], SmallestNormalFloat));
             int best = 0;
             for (int j = 1; j < c; j++) if (p[j] > p[best]) best = j;
-            if (best == label) correct++;
             predictedClasses[r] = best;
+            double w = weights?[r] ?? 1;
+            if (w == 0) continue;
+            // log of a probability that rounded to 0 in float32: clamp at the smallest normal float.
+            crossEntropy -= w * Math.Log(Math.Max((double)p[label], SmallestNormalFloat));
+            if (best == label) correct += w;
+            mass += w;
         }
-        int n = Math.Max(1, labelled);
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predictedClasses, targets.Classes, c);
-        return new TaskScore(targets.Name, TaskKind.Classification, labelled, crossEntropy / n, null, null, (double)correct / n)
-        { LogLoss = crossEntropy / n, Precision = precision, Recall = recall, F1 = f1 };
+        double loss = crossEntropy / n;
+        return new TaskScore(targets.Name, TaskKind.Classification, labelled, loss, null, null, correct / n)
+        { LogLoss = loss, Precision = precision, Recall = recall, F1 = f1, Weighted = weights is not null };
     }
 
     /// <summary>Scores a multi-label task from its logits z [rows × k]: the loss is the mean binary cross-entropy over the
     /// labelled (row, label) pairs (what it is trained on), accuracy the fraction of those pairs predicted right ([z &gt; 0]),
     /// P/R/F1 micro-averaged over them, AUC the mean of the labels' AUCs (<see cref="Metrics.ClassificationMetrics.MultiLabel"/>);
     /// <see cref="Rows"/> counts the rows with at least one label.</summary>
-    public static TaskScore MultiLabel(MultiLabelTargets targets, ReadOnlySpan<float> logits)
+    /// <remarks>With <paramref name="weights"/> (one sᵣ per row, shared by the row's labels) the loss and accuracy are
+    /// weighted and the AUC is not reported (a weighted mean AUC over the labels is not built).</remarks>
+    public static TaskScore MultiLabel(MultiLabelTargets targets, ReadOnlySpan<float> logits, float[]? weights = null)
     {
         int k = targets.Width;
         if (logits.Length != targets.Labels.Length)
             throw new ArgumentException($"Task '{targets.Name}': {logits.Length} logits for {targets.RowCount} rows × {k} labels.", nameof(logits));
-        double loss = 0;
-        int correct = 0, labelled = 0, rows = 0;
+        double loss = 0, correct = 0, mass = 0;
+        int labelled = 0, rows = 0;
         for (int r = 0; r < targets.RowCount; r++)
         {
             bool any = false;
+            double w = weights?[r] ?? 1;
             for (int j = 0; j < k; j++)
             {
                 int i = r * k + j, label = targets.Labels[i];
                 if (label == MultiLabelTargets.Missing) continue;
                 any = true;
                 labelled++;
-                loss += Kernels.BinaryCrossEntropyReference.Loss(logits[i], label);
-                if ((logits[i] > 0 ? 1 : 0) == label) correct++;
+                if (w == 0) continue;
+                loss += w * Kernels.BinaryCrossEntropyReference.Loss(logits[i], label);
+                if ((logits[i] > 0 ? 1 : 0) == label) correct += w;
+                mass += w;
             }
             if (any) rows++;
         }
-        int n = Math.Max(1, labelled);
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1, auc) = Metrics.ClassificationMetrics.MultiLabel(logits, targets.Labels, k);
-        return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, loss / n, null, null, (double)correct / n)
-        { LogLoss = loss / n, Precision = precision, Recall = recall, F1 = f1, Auc = auc };
+        double mean = loss / n;
+        return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, mean, null, null, correct / n)
+        { LogLoss = mean, Precision = precision, Recall = recall, F1 = f1, Auc = weights is null ? auc : null, Weighted = weights is not null };
     }
 
     /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z
     /// (stable form, maths §19.3, so no probability rounds to 0 or 1), accuracy and P/R/F1 of the prediction [z &gt; 0],
     /// AUC of z (the same ranking as σ(z)).</summary>
-    public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits) => Binary(targets, logits, probabilities: false);
+    /// <remarks>With <paramref name="weights"/> (one sᵣ per row) the loss, accuracy and AUC are weighted.</remarks>
+    public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits, float[]? weights = null) => Binary(targets, logits, probabilities: false, weights);
 
     /// <summary>Scores a binary task from its probabilities [rows × 2], (1 − p, p), as a product task (ESMM's pCTCVR, maths
     /// §17.6) predicts them: the loss is the mean binary cross-entropy of p with PyTorch's logs clamped at −100 (§19.7, what it is
     /// trained on), accuracy and P/R/F1 of [p &gt; ½], AUC of p.</summary>
-    public static TaskScore BinaryProbabilities(ClassTargets targets, ReadOnlySpan<float> probabilities)
+    public static TaskScore BinaryProbabilities(ClassTargets targets, ReadOnlySpan<float> probabilities, float[]? weights = null)
     {
         if (probabilities.Length != 2L * targets.RowCount)
             throw new ArgumentException($"Task '{targets.Name}': {probabilities.Length} probabilities for {targets.RowCount} rows × 2 classes.", nameof(probabilities));
         var p = new float[targets.RowCount];
         for (int r = 0; r < p.Length; r++) p[r] = probabilities[2 * r + 1];
-        return Binary(targets, p, probabilities: true);
+        return Binary(targets, p, probabilities: true, weights);
     }
 
     /// <summary>The binary scores from one number per row: a logit z (decision z &gt; 0) or a probability p (decision p &gt; ½).</summary>
-    private static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> score, bool probabilities)
+    private static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> score, bool probabilities, float[]? weights)
     {
         int rows = targets.RowCount;
         if (score.Length != rows) throw new ArgumentException($"Task '{targets.Name}': {score.Length} logits for {rows} rows.", nameof(score));
-        double loss = 0;
-        int correct = 0, labelled = 0;
+        double loss = 0, correct = 0, mass = 0;
+        int labelled = 0;
         var predicted = new int[rows];
         var scores = new double[rows];
         float threshold = probabilities ? 0.5f : 0;
@@ -177,15 +200,21 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             int label = targets.Classes[r];
             if (label == ClassTargets.Missing) continue;
             labelled++;
-            loss += probabilities ? Kernels.ProbabilityCrossEntropyReference.Loss(score[r], label) : Kernels.BinaryCrossEntropyReference.Loss(score[r], label);
-            if (predicted[r] == label) correct++;
+            double w = weights?[r] ?? 1;
+            if (w == 0) continue;
+            loss += w * (probabilities ? Kernels.ProbabilityCrossEntropyReference.Loss(score[r], label) : Kernels.BinaryCrossEntropyReference.Loss(score[r], label));
+            if (predicted[r] == label) correct += w;
+            mass += w;
         }
-        int n = Math.Max(1, labelled);
+        double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predicted, targets.Classes, 2);
-        return new TaskScore(targets.Name, TaskKind.Binary, labelled, loss / n, null, null, (double)correct / n)
+        double mean = loss / n;
+        return new TaskScore(targets.Name, TaskKind.Binary, labelled, mean, null, null, correct / n)
         {
-            LogLoss = loss / n, Precision = precision, Recall = recall, F1 = f1,
-            Auc = Metrics.ClassificationMetrics.Auc(scores, targets.Classes),
+            LogLoss = mean, Precision = precision, Recall = recall, F1 = f1,
+            Auc = weights is null ? Metrics.ClassificationMetrics.Auc(scores, targets.Classes)
+                : Metrics.ClassificationMetrics.Auc(scores, targets.Classes, Metrics.WeightedMetrics.PerEntry(weights, 1)),
+            Weighted = weights is not null,
         };
     }
 }

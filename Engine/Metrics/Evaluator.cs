@@ -16,6 +16,8 @@ internal sealed class Evaluator : IDisposable
     private readonly Tape<float> _tape;
     private readonly MetricAccumulator _accumulator;
     private readonly DeviceBuffer<float> _losses, _labelled;
+    private readonly DeviceBuffer<float> _weightSums;   // [T]: a batch's weight masses D (sample-weighted data, §19.11)
+    private readonly DeviceBuffer<float> _ones;         // p ≡ 1 for the row-weighted BCE of a binary or multi-label task
     private readonly Tensor<float>[] _outputs;
     private DeviceBuffer<float>?[] _all = [];   // per task: the outputs of every row of the last data set (extra metrics)
 
@@ -26,6 +28,8 @@ internal sealed class Evaluator : IDisposable
         _accumulator = new MetricAccumulator(model.Backend, model.Spec.Heads);
         _losses = model.Backend.Allocate<float>(model.TaskCount);
         _labelled = model.Backend.Allocate<float>(model.TaskCount);
+        _weightSums = model.Backend.Allocate<float>(model.TaskCount);
+        _ones = model.Backend.Allocate<float>([.. Enumerable.Repeat(1f, model.Spec.Heads.Max(h => h.Outputs))]);
         _outputs = new Tensor<float>[model.TaskCount];
     }
 
@@ -38,6 +42,7 @@ internal sealed class Evaluator : IDisposable
         var backend = _model.Backend;
         var heads = _model.Spec.Heads;
         _accumulator.Reset();
+        if (data.IsWeighted) CheckWeighted(communicator);
         if (communicator is null) Prepare(data.Rows);
         for (int start = 0; start < data.Rows; start += _model.MaxPredictionBatch)
         {
@@ -48,11 +53,13 @@ internal sealed class Evaluator : IDisposable
                 var x = _tape.Input(data.Inputs(start, rows), rows, _model.Spec.Inputs, "inputs");
                 _model.Forward(_tape, x, _outputs);
             }
+            var weights = data.SampleWeights(start, rows);
             for (int t = 0; t < heads.Count; t++)
             {
                 var loss = _losses.Slice(t, 1);
                 var labelled = _labelled.Slice(t, 1);
-                if (heads[t].Kind == TaskKind.Regression)
+                if (!weights.IsEmpty) WeightedLoss(t, data, start, rows, weights, loss, labelled);
+                else if (heads[t].Kind == TaskKind.Regression)
                 {
                     var targets = data.Targets(t, start, rows);
                     heads[t].RegressionLossOrMse.Forward(backend, _outputs[t].Data, targets, loss, labelled); // the task's training loss (§19.6)
@@ -73,12 +80,53 @@ internal sealed class Evaluator : IDisposable
                     _accumulator.AddClassification(t, _outputs[t].Data, labels, rows);
                 }
             }
-            _accumulator.AddLosses(_losses.View, _labelled.View, rows);
+            if (weights.IsEmpty) _accumulator.AddLosses(_losses.View, _labelled.View, rows);
+            else _accumulator.AddWeightedLosses(_losses.View, _weightSums.View, _labelled.View, rows);
             if (communicator is null)
                 for (int t = 0; t < heads.Count; t++) backend.Copy(_outputs[t].Data, _all[t]!.Slice(start * heads[t].Outputs, rows * heads[t].Outputs));
         }
         var metrics = _accumulator.Read(Scales(data), communicator: communicator);
         return communicator is null ? WithScores(data, metrics) : metrics; // data-parallel: the rank has only its shard's outputs
+    }
+
+    /// <summary>Sample-weighted data (maths §19.11): on one process only.</summary>
+    private static void CheckWeighted(Engine.Distributed.ICommunicator? communicator)
+    {
+        if (communicator is not null)
+            throw new NotSupportedException("Evaluating sample-weighted data in a data-parallel run is not supported yet (the weight masses are not exchanged).");
+    }
+
+    /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): the regression's weighted loss (MSE, L1 or Huber), BCE (p ≡ 1) or softmax cross-entropy
+    /// (no class weights, no smoothing: the plain loss, as without sample weights), D into <c>_weightSums</c>[t]; then the
+    /// error sums as without weights (the weighted error metrics are computed from the outputs, <see cref="WithScores"/>).</summary>
+    private void WeightedLoss(int t, DeviceDataset data, int start, int rows, View<float> weights, View<float> loss, View<float> labelled)
+    {
+        var backend = _model.Backend;
+        var head = _model.Spec.Heads[t];
+        var output = _outputs[t].Data;
+        var weightSum = _weightSums.Slice(t, 1);
+        if (head.Kind == TaskKind.Regression)
+        {
+            var targets = data.Targets(t, start, rows);
+            head.RegressionLossOrMse.Forward(backend, output, targets, loss, labelled, weights, weightSum);
+            _accumulator.AddRegression(t, output, targets, rows, _tape.Arena.Take(3 * output.Length));
+        }
+        else if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)
+        {
+            var labels = data.Labels(t, start, rows);
+            bool product = _model.Spec.IsProduct(t);
+            if (product) backend.MaskedProbabilityCrossEntropyForward(output, labels, loss, labelled, weights, weightSum);   // §19.7
+            else backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), 0f, head.Outputs,
+                _tape.Arena.Take(output.Length), loss, labelled, weightSum);   // ε = 0: scored unsmoothed (§19.13)
+            _accumulator.AddBinary(t, output, labels, product ? _tape.Arena.Take(output.Length) : default);
+        }
+        else
+        {
+            var labels = data.Labels(t, start, rows);
+            backend.WeightedSoftmaxCrossEntropyForward(output, labels, weights, default, 0f, rows, head.Outputs, _tape.Arena.Take(output.Length),
+                loss, labelled, weightSum);
+            _accumulator.AddClassification(t, output, labels, rows);
+        }
     }
 
     /// <summary>Sizes the per-task output buffers for <paramref name="rows"/> rows (allocates only when the size changes).</summary>
@@ -95,6 +143,7 @@ internal sealed class Evaluator : IDisposable
     private TaskMetrics[] WithScores(DeviceDataset data, TaskMetrics[] metrics)
     {
         var heads = _model.Spec.Heads;
+        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy and AUC (maths §19.11); P/R/F1 and R² stay unweighted
         for (int t = 0; t < heads.Count; t++)
         {
             var outputs = _model.Backend.ToArray(_all[t]!.View);
@@ -110,6 +159,11 @@ internal sealed class Evaluator : IDisposable
                     for (int i = 0; i < p.Length; i++) { p[i] *= (float)scale[i % scale.Length]; targets[i] *= (float)scale[i % scale.Length]; }
                 }
                 metrics[t] = metrics[t] with { RSquared = ClassificationMetrics.RSquared(p, targets, heads[t].Outputs) };
+                if (weights is not null)
+                {
+                    var (rmse, mae) = WeightedMetrics.Regression(outputs, task.Values!, heads[t].Outputs, weights, task.Scale);
+                    metrics[t] = metrics[t] with { Rmse = rmse, Mae = mae, Weighted = true };
+                }
                 continue;
             }
             var labels = task.Classes!;
@@ -118,6 +172,9 @@ internal sealed class Evaluator : IDisposable
             {
                 var (microP, microR, microF1, meanAuc) = ClassificationMetrics.MultiLabel(outputs, labels, c);
                 metrics[t] = metrics[t] with { Precision = microP, Recall = microR, F1 = microF1, Auc = meanAuc };
+                if (weights is not null)
+                    metrics[t] = metrics[t] with { Accuracy = WeightedMetrics.Accuracy(Array.ConvertAll(outputs, z => z > 0 ? 1 : 0), labels, c, weights),
+                        Auc = null, Weighted = true };   // a weighted mean AUC over the labels is not built
                 continue;
             }
             var predicted = new int[data.Rows];
@@ -132,8 +189,11 @@ internal sealed class Evaluator : IDisposable
             metrics[t] = metrics[t] with
             {
                 Precision = precision, Recall = recall, F1 = f1,
-                Auc = heads[t].Kind == TaskKind.Binary ? ClassificationMetrics.Auc(Array.ConvertAll(outputs, v => (double)v), labels) : null,
+                Auc = heads[t].Kind != TaskKind.Binary ? null
+                    : weights is null ? ClassificationMetrics.Auc(Array.ConvertAll(outputs, v => (double)v), labels)
+                    : ClassificationMetrics.Auc(Array.ConvertAll(outputs, v => (double)v), labels, WeightedMetrics.PerEntry(weights, 1)),
             };
+            if (weights is not null) metrics[t] = metrics[t] with { Accuracy = WeightedMetrics.Accuracy(predicted, labels, 1, weights), Weighted = true };
         }
         return metrics;
     }
@@ -152,5 +212,7 @@ internal sealed class Evaluator : IDisposable
         _accumulator.Dispose();
         _losses.Dispose();
         _labelled.Dispose();
+        _weightSums.Dispose();
+        _ones.Dispose();
     }
 }

@@ -19,6 +19,8 @@ internal sealed class MetricAccumulator : IDisposable
     private readonly TaskHead[] _heads;
     private readonly int[] _offsets;
     private readonly DeviceBuffer<float> _sums, _counts;
+    private readonly DeviceBuffer<float> _masses;   // [T]: Σ Dᵢ, the weight masses of sample-weighted losses (§19.11)
+    private bool _weightedLosses;                   // the losses were added with AddWeightedLosses since the last reset
     private long _rows;
 
     public MetricAccumulator(Backend<float> backend, IReadOnlyList<TaskHead> heads)
@@ -34,6 +36,7 @@ internal sealed class MetricAccumulator : IDisposable
         }
         _sums = backend.Allocate<float>(length);
         _counts = backend.Allocate<float>(_heads.Length);
+        _masses = backend.Allocate<float>(_heads.Length);
         Reset();
     }
 
@@ -61,6 +64,8 @@ internal sealed class MetricAccumulator : IDisposable
     public void Reset()
     {
         _backend.Fill(_sums.View, 0f);
+        _backend.Fill(_masses.View, 0f);
+        _weightedLosses = false;
         _rows = 0;
     }
 
@@ -69,6 +74,18 @@ internal sealed class MetricAccumulator : IDisposable
     {
         _backend.Multiply(labelledCounts, taskLosses, LossSums, accumulate: true);
         _backend.Axpy(1f, labelledCounts, LabelledSums);
+        _rows += rows;
+    }
+
+    /// <summary>Adds a batch's sample-weighted task losses (maths §19.11): Σ += Dᵢ·Lᵢ with Dᵢ = Σ sᵣmᵣ the batch's weight mass
+    /// (<paramref name="weightSums"/>), so that the mean read is Σ sᵣmᵣℓᵣ / Σ sᵣmᵣ over all the rows added, and N += nᵢ
+    /// (the labelled counts, <paramref name="labelledCounts"/>). Do not mix with <see cref="AddLosses"/> between resets.</summary>
+    public void AddWeightedLosses(View<float> taskLosses, View<float> weightSums, View<float> labelledCounts, int rows)
+    {
+        _backend.Multiply(weightSums, taskLosses, LossSums, accumulate: true);
+        _backend.Axpy(1f, weightSums, _masses.View);
+        _backend.Axpy(1f, labelledCounts, LabelledSums);
+        _weightedLosses = true;
         _rows += rows;
     }
 
@@ -123,13 +140,14 @@ internal sealed class MetricAccumulator : IDisposable
     public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true, Engine.Distributed.ICommunicator? communicator = null)
     {
         var sums = ReadSums(communicator, out _);
+        var masses = _weightedLosses ? _backend.ToArray(_masses.View) : null;
         var result = new TaskMetrics[_heads.Length];
         int tasks = _heads.Length;
         for (int t = 0; t < tasks; t++)
         {
             var head = _heads[t];
             double labelled = sums[tasks + t];
-            double loss = sums[t] / Math.Max(labelled, 1);
+            double loss = masses is null ? sums[t] / Math.Max(labelled, 1) : masses[t] > 0 ? sums[t] / masses[t] : 0;
             long count = (long)Math.Round(labelled);
             if (!withErrors) { result[t] = new TaskMetrics(head.Name, head.Kind, loss, null, null, null, count); continue; }
             int o = _offsets[t];
@@ -169,5 +187,6 @@ internal sealed class MetricAccumulator : IDisposable
     {
         _sums.Dispose();
         _counts.Dispose();
+        _masses.Dispose();
     }
 }

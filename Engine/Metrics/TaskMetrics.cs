@@ -41,4 +41,9 @@ public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double
 
     /// <summary>Regression: R² = 1 − SS_res/SS_tot, pooled over the columns in original units.</summary>
     public double? RSquared { get; init; }
+
+    /// <summary>True when the data had sample weights (maths §19.11): <see cref="Loss"/>, <see cref="Rmse"/>, <see cref="Mae"/>,
+    /// <see cref="Accuracy"/> and a binary task's <see cref="Auc"/> are then weighted by row (a multi-label task's AUC is not
+    /// reported); <see cref="Precision"/>, <see cref="Recall"/>, <see cref="F1"/> and <see cref="RSquared"/> are not weighted.</summary>
+    public bool Weighted { get; init; }
 }

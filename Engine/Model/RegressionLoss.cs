@@ -60,22 +60,26 @@ public sealed record RegressionLoss(RegressionLossKind Kind, double Delta = 1.0)
     }
 
     /// <summary>The masked loss on the tape (its backward recorded): MSE, L1 or Huber(δ), mean over the present targets,
-    /// the present count written to <paramref name="count"/>.</summary>
-    internal Tensor<float> Record(Tape<float> tape, Tensor<float> prediction, Tensor<float> target, View<float> count) => Kind switch
+    /// the present count written to <paramref name="count"/>. With sample weights (<paramref name="rowWeights"/>, one per row)
+    /// the weighted mean of §19.11, its denominator D written to <paramref name="weightSum"/>.</summary>
+    internal Tensor<float> Record(Tape<float> tape, Tensor<float> prediction, Tensor<float> target, View<float> count,
+        View<float> rowWeights = default, View<float> weightSum = default) => Kind switch
     {
-        RegressionLossKind.L1 => tape.MaskedL1(prediction, target, count),
-        RegressionLossKind.Huber => tape.MaskedHuber(prediction, target, (float)Delta, count),
-        _ => tape.MaskedMse(prediction, target, count),
+        RegressionLossKind.L1 => tape.MaskedL1(prediction, target, count, rowWeights, weightSum),
+        RegressionLossKind.Huber => tape.MaskedHuber(prediction, target, (float)Delta, count, rowWeights, weightSum),
+        _ => tape.MaskedMse(prediction, target, count, rowWeights, weightSum),
     };
 
-    /// <summary>The same loss, forward only (evaluation): into <paramref name="loss"/>[0], the present count into <paramref name="count"/>.</summary>
-    internal void Forward(Backend<float> backend, View<float> prediction, View<float> target, View<float> loss, View<float> count)
+    /// <summary>The same loss, forward only (evaluation): into <paramref name="loss"/>[0], the present count into <paramref name="count"/>
+    /// (with <paramref name="rowWeights"/>, the weighted mean and D into <paramref name="weightSum"/>).</summary>
+    internal void Forward(Backend<float> backend, View<float> prediction, View<float> target, View<float> loss, View<float> count,
+        View<float> rowWeights = default, View<float> weightSum = default)
     {
         switch (Kind)
         {
-            case RegressionLossKind.L1: backend.MaskedSmoothL1Forward(prediction, target, 0f, 1f, loss, count); break;
-            case RegressionLossKind.Huber: backend.MaskedSmoothL1Forward(prediction, target, (float)Delta, (float)Delta, loss, count); break;
-            default: backend.MaskedMseForward(prediction, target, loss, count); break;
+            case RegressionLossKind.L1: backend.MaskedSmoothL1Forward(prediction, target, 0f, 1f, loss, count, rowWeights, weightSum); break;
+            case RegressionLossKind.Huber: backend.MaskedSmoothL1Forward(prediction, target, (float)Delta, (float)Delta, loss, count, rowWeights, weightSum); break;
+            default: backend.MaskedMseForward(prediction, target, loss, count, rowWeights, weightSum); break;
         }
     }
 

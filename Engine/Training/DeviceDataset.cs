@@ -6,7 +6,7 @@ namespace Engine.Training;
 /// <summary>
 /// A labelled set resident on the device, laid out for one model: inputs [rows × inputs] and, per head (in the
 /// model's task order), regression targets [rows × k] or class indices [rows]. A mini-batch is a contiguous window
-/// of rows (<see cref="Inputs"/>, <see cref="Targets"/>, <see cref="Labels"/>: views, no copy).
+/// of rows (<see cref="Inputs"/>, <see cref="Targets"/>, <see cref="Labels"/>, <see cref="SampleWeights"/>: views, no copy).
 /// <para><b>Shuffling without a gather kernel.</b> The set is uploaded once; each epoch <see cref="Reorder"/> writes
 /// the rows in a new order into host staging arrays allocated once (pinned), and uploads each buffer once. Mini-batches
 /// are then consecutive windows, so a training step reads only device memory and the host uploads once per epoch,
@@ -18,7 +18,9 @@ public sealed class DeviceDataset : IDisposable
     private readonly DeviceBuffer<float> _inputs;
     private readonly DeviceBuffer<float>?[] _targets;
     private readonly DeviceBuffer<int>?[] _labels;
+    private readonly DeviceBuffer<float>? _weights;  // the sample weights [rows], when the data has them
     private readonly float[] _inputStaging;
+    private readonly float[]? _weightStaging;
     private readonly float[]?[] _targetStaging;
     private readonly int[]?[] _labelStaging;
 
@@ -62,6 +64,7 @@ public sealed class DeviceDataset : IDisposable
             for (int i = 0; i < _tasks.Length; i++)
                 if (_tasks[i].Kind == TaskKind.Regression) _targets[i] = backend.Allocate<float>(_tasks[i].Values!);
                 else _labels[i] = backend.Allocate<int>(_tasks[i].Classes!);
+            if (data.SampleWeights is { } weights) _weights = backend.Allocate<float>(weights);
         }
         catch
         {
@@ -78,6 +81,7 @@ public sealed class DeviceDataset : IDisposable
         for (int i = 0; i < _tasks.Length; i++)
             if (_tasks[i].Kind == TaskKind.Regression) _targetStaging[i] = GC.AllocateUninitializedArray<float>(_tasks[i].Values!.Length, pinned: true);
             else _labelStaging[i] = GC.AllocateUninitializedArray<int>(Rows * _tasks[i].LabelWidth, pinned: true);
+        if (_weights is not null) _weightStaging = GC.AllocateUninitializedArray<float>(Rows, pinned: true);
     }
 
     /// <summary>Uploads <paramref name="data"/> for <paramref name="model"/>: every head needs a task of the same name,
@@ -117,6 +121,16 @@ public sealed class DeviceDataset : IDisposable
         var buffer = _targets[task] ?? throw new InvalidOperationException($"Task '{_tasks[task].Name}' is a classification: use Labels.");
         int width = _tasks[task].Width;
         return buffer.Slice(firstRow * width, rows * width);
+    }
+
+    /// <summary>True when the rows carry sample weights (<see cref="TrainingData.SampleWeights"/>).</summary>
+    public bool IsWeighted => _weights is not null;
+
+    /// <summary>The sample weights of rows [firstRow, firstRow + rows), or an empty view when the data is unweighted.</summary>
+    public View<float> SampleWeights(int firstRow, int rows)
+    {
+        CheckRows(firstRow, rows);
+        return _weights is null ? default : _weights.Slice(firstRow, rows);
     }
 
     /// <summary>Class indices of head <paramref name="task"/> for rows [firstRow, firstRow + rows).</summary>
@@ -165,6 +179,12 @@ public sealed class DeviceDataset : IDisposable
                 Model.Backend.Upload<int>(labels, _labels[t]!.View);
             }
         }
+        if (_weightStaging is not null)
+        {
+            var weights = Source.SampleWeights!;
+            for (int i = 0; i < order.Length; i++) _weightStaging[i] = weights[order[i]];
+            Model.Backend.Upload<float>(_weightStaging, _weights!.View);
+        }
     }
 
     /// <summary>Frees the device buffers.</summary>
@@ -173,5 +193,6 @@ public sealed class DeviceDataset : IDisposable
         _inputs?.Dispose();
         foreach (var b in _targets) b?.Dispose();
         foreach (var b in _labels) b?.Dispose();
+        _weights?.Dispose();
     }
 }

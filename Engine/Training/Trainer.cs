@@ -61,6 +61,9 @@ public sealed class Trainer
     {
         // Data-parallel (maths §20): this rank keeps its shard of the rows; --batch is the global batch.
         var communicator = Options.Distributed?.Communicator;
+        if (communicator is not null && (train.SampleWeights ?? validation?.SampleWeights) is not null)
+            throw new NotSupportedException("Sample weights in a data-parallel run are not supported yet: the exchange weights each rank's means by its " +
+                "labelled counts n, not by its weight sums D = Σ sᵣmᵣ (maths §19.11, §20). Train on one process.");
         var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
         int localBatch = 0;
         bool everyRowLabelled = communicator is not null && ShardData.EveryRowLabelled(train);   // of the GLOBAL rows: the same on every rank

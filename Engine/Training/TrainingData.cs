@@ -118,8 +118,10 @@ public sealed class TaskData
 /// </summary>
 public sealed class TrainingData
 {
-    /// <summary>Creates the set; <paramref name="inputs"/> is row-major [rows × <paramref name="inputWidth"/>].</summary>
-    public TrainingData(float[] inputs, int inputWidth, IReadOnlyList<TaskData> tasks)
+    /// <summary>Creates the set; <paramref name="inputs"/> is row-major [rows × <paramref name="inputWidth"/>].
+    /// <paramref name="sampleWeights"/> (one sᵣ per row, each finite and ≥ 0; null = unweighted) weighs every task's loss
+    /// and metrics by row (maths §19.11).</summary>
+    public TrainingData(float[] inputs, int inputWidth, IReadOnlyList<TaskData> tasks, float[]? sampleWeights = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(tasks);
@@ -136,22 +138,28 @@ public sealed class TrainingData
             if (!names.Add(t.Name)) throw new ArgumentException($"Task '{t.Name}' appears twice.", nameof(tasks));
             if (t.Rows != Rows) throw new ArgumentException($"Task '{t.Name}' has {t.Rows} rows but the inputs have {Rows}.", nameof(tasks));
         }
+        if (sampleWeights is not null)
+        {
+            if (sampleWeights.Length != Rows)
+                throw new ArgumentException($"{sampleWeights.Length} sample weights for {Rows} rows (one per row).", nameof(sampleWeights));
+            for (int r = 0; r < Rows; r++)
+                if (!(sampleWeights[r] >= 0) || float.IsInfinity(sampleWeights[r]))
+                    throw new ArgumentOutOfRangeException(nameof(sampleWeights), sampleWeights[r], $"sampleWeights[row {r}] = {sampleWeights[r]}: a sample weight must be finite and >= 0.");
+        }
         Inputs = inputs;
         InputWidth = inputWidth;
         Tasks = [.. tasks];
+        SampleWeights = sampleWeights;
     }
 
     /// <summary>
     /// The data of a (standardized) <see cref="Dataset"/>. When <paramref name="standardization"/> is the one that
     /// standardized it, each regression task's σ becomes its <see cref="TaskData.Scale"/>, so RMSE/MAE are reported in
-    /// the original units.
+    /// the original units. The dataset's <see cref="Dataset.SampleWeights"/> become <see cref="SampleWeights"/>.
     /// </summary>
     public static TrainingData FromDataset(Dataset data, Standardization? standardization = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (data.SampleWeights is not null)
-            throw new NotSupportedException($"{data.Source}: training and evaluating with sample weights (column '{data.Schema.WeightColumn}') is not " +
-                "implemented yet: the losses take row weights (maths §19.11) but the trainer does not pass them (issue #14).");
         var tasks = data.Tasks.Select(t => t switch
         {
             RegressionTargets r => TaskData.Regression(r.Name, r.Values, r.Width,
@@ -160,7 +168,7 @@ public sealed class TrainingData
             ClassTargets c => c.Kind == TaskKind.Binary ? TaskData.Binary(c.Name, c.Classes) : TaskData.Classification(c.Name, c.Classes, c.ClassCount),
             _ => throw new ArgumentException($"Task '{t.Name}' has an unknown kind.", nameof(data)),
         }).ToList();
-        return new TrainingData(data.Inputs, data.InputCount, tasks);
+        return new TrainingData(data.Inputs, data.InputCount, tasks, data.SampleWeights);
     }
 
     /// <summary>Number of rows.</summary>
@@ -174,6 +182,10 @@ public sealed class TrainingData
 
     /// <summary>The tasks' targets.</summary>
     public IReadOnlyList<TaskData> Tasks { get; }
+
+    /// <summary>The sample weight sᵣ of each row (finite, ≥ 0), or null when the rows are unweighted: each task's loss is then
+    /// Σ sᵣmᵣℓᵣ / Σ sᵣmᵣ over its labelled rows (maths §19.11), and the evaluation metrics are weighted alike.</summary>
+    public float[]? SampleWeights { get; }
 
     /// <summary>The task called <paramref name="name"/>.</summary>
     public TaskData this[string name] => Tasks.FirstOrDefault(t => t.Name == name)

@@ -11,7 +11,8 @@ namespace Engine.Training;
 /// One training step over a device batch, as a fixed sequence of launches on one stream:
 /// <list type="number">
 /// <item>forward: trunk, every head, every task loss Lᵢ (masked MSE, L1 or Huber, BCE or softmax cross-entropy: the mean over the rows
-/// labelled for task i, with the labelled count nᵢ kept on the device), the losses gathered in a T-vector on the device;</item>
+/// labelled for task i, with the labelled count nᵢ kept on the device; with sample weights sᵣ the weighted mean
+/// Σ sᵣmᵣℓᵣ / Σ sᵣmᵣ, maths §19.11), the losses gathered in a T-vector on the device;</item>
 /// <item>task weights λ from the losses (loss-balanced, uncertainty: one tiny kernel) or as they are;</item>
 /// <item>backward: for <see cref="CombinationMethod.Sum"/>, ONE backward of Σ λᵢLᵢ (the weights are read on the
 /// device by the WeightedSum op). Otherwise each task's UNWEIGHTED Lᵢ is backpropagated through its own head and then
@@ -95,8 +96,8 @@ public sealed class TrainingStep : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
         _maxNorm = options.MaxGradNorm ?? double.PositiveInfinity;
         for (int t = 0; t < model.TaskCount; t++)
-            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].PositiveWeights is not null)
-                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights.");
+            if (model.Spec.IsProduct(t) && model.Spec.Heads[t].UsesWeightedBinaryCrossEntropy)
+                throw new NotSupportedException($"Task '{model.Spec.Heads[t].Name}' is a product task (§17.6, BCE of a probability): it has no positive weights or label smoothing.");
         if (communicator is not null && model.Spec.Heads.FirstOrDefault(h => h.ClassWeights is not null) is { } weighted)
             throw new NotSupportedException($"Task '{weighted.Name}' has class weights, which a data-parallel run does not support yet: the exchange " +
                 "weights each rank's mean by its labelled count n, not by its Σ w_y (maths §19.9). Label smoothing alone is supported.");
@@ -416,6 +417,7 @@ public sealed class TrainingStep : IDisposable
         ArgumentNullException.ThrowIfNull(data);
         if (!ReferenceEquals(data.Model, _model)) throw new ArgumentException("The data was uploaded for another model.", nameof(data));
         if (rows > MaxBatch) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"The step was prepared for batches of at most {MaxBatch} rows.");
+        if (data.IsWeighted && !ReferenceEquals(data, _lastData)) CheckSampleWeights();
         _lastData = data;
         int tasks = _model.TaskCount;
         var gradients = _model.Parameters.Gradients;
@@ -428,7 +430,8 @@ public sealed class TrainingStep : IDisposable
 
         // The losses into the epoch's sums (data-parallel: the global ones, after the exchange). Data-parallel: this
         // step's error sums into the scratch accumulator now, so that they travel in the step's one buffer.
-        if (_exchange is null) _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
+        if (_exchange is null && data.IsWeighted) _metrics.AddWeightedLosses(_taskLosses.View, _lossWeights.WeightSums, _taskLabelled.View, rows);
+        else if (_exchange is null) _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, rows);
         else if (_stepMetrics is not null)
         {
             _stepMetrics.ResetErrorSums();
@@ -507,6 +510,16 @@ public sealed class TrainingStep : IDisposable
         _steps++;
     }
 
+    /// <summary>Sample weights (maths §19.11) train every task kind (each loss has a row-weighted kernel: MSE, L1, Huber,
+    /// softmax cross-entropy with or without class weights and smoothing, BCE with or without positive weights, a product's
+    /// BCE of probabilities); a data-parallel run is refused rather than trained with the wrong global mean.</summary>
+    private void CheckSampleWeights()
+    {
+        if (_exchange is not null)
+            throw new NotSupportedException("Sample weights in a data-parallel run are not supported yet: the exchange weights each rank's means by its " +
+                "labelled counts n, not by its weight sums D = Σ sᵣmᵣ (maths §19.11, §20). Train on one process.");
+    }
+
     /// <summary>The forward pass over the batch (dropout masks of <paramref name="randomStep"/>) and every task loss, the
     /// losses gathered into <paramref name="lossVector"/> (T, on the device) and kept on the tape in <c>_losses</c>.</summary>
     private void Forward(DeviceDataset data, int firstRow, int rows, long randomStep, View<float> lossVector)
@@ -521,12 +534,13 @@ public sealed class TrainingStep : IDisposable
         for (int t = 0; t < heads.Count; t++)
         {
             var labelled = _taskLabelled.Slice(t, 1); // masked losses: mean over the labelled rows, nᵢ written here
+            var weights = data.SampleWeights(firstRow, rows); // empty when unweighted; else the weighted means of §19.11
             _losses[t] = heads[t].Kind switch
             {
-                TaskKind.Regression => heads[t].RegressionLossOrMse.Record(_tape, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled),
-                TaskKind.Binary when _isProduct[t] => _tape.MaskedProbabilityCrossEntropy(_outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.7
-                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled), // §19.3 or §19.10
-                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled),          // §19.1 or §19.9
+                TaskKind.Regression => _lossWeights.RecordRegression(_tape, t, _outputs[t], _tape.Input(data.Targets(t, firstRow, rows), rows, heads[t].Outputs, "targets"), labelled, weights),
+                TaskKind.Binary when _isProduct[t] => _lossWeights.RecordProduct(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights), // §19.7
+                TaskKind.Binary or TaskKind.MultiLabel => _lossWeights.RecordBinary(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights), // §19.3 or §19.10
+                _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights),          // §19.1 or §19.9
             };
             _backend.Copy(_losses[t].Data, lossVector.Slice(t, 1));
             if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)

@@ -26,10 +26,17 @@ public abstract partial class Backend<T>
     /// <c>loss[0] = (1/max(n, 1))·Σ_{yᵢ ≥ 0} −[yᵢ·max(log pᵢ, −100) + (1 − yᵢ)·max(log1p(−pᵢ), −100)]</c>: the log clamped at
     /// −100 as PyTorch does, so p = 0 or 1 gives a finite loss. For a task whose output is already a probability (ESMM's
     /// pCTCVR = pCTR·pCVR, a product of sigmoids, has no logit). p outside [0, 1] gives NaN. Maths: docs/maths.md §19.7.
+    /// With per-row sample weights sᵣ (<paramref name="rowWeights"/> non-empty, one per row of the [rows × columns] matrix)
+    /// <c>loss[0] = Σ sᵣ·ℓᵢ / D</c>, D = Σ sᵣ over the labelled elements written to <paramref name="weightSum"/>, 0 when D = 0;
+    /// a row of weight 0 adds nothing (maths §19.11).
     /// </summary>
-    public abstract void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count);
+    public abstract void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default);
 
     /// <summary>The fused backward, PyTorch's: <c>dpᵢ (+)= upstream[0]·(pᵢ − yᵢ)/(max(n, 1)·max(pᵢ(1 − pᵢ), 10⁻¹²))</c> for
-    /// labelled elements, <c>(+)= 0</c> for the others (<paramref name="count"/> is what the forward wrote).</summary>
-    public abstract void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate);
+    /// labelled elements, <c>(+)= 0</c> for the others (<paramref name="count"/> is what the forward wrote). With
+    /// <paramref name="rowWeights"/>, <paramref name="count"/> holds D and the term is <c>upstream[0]·sᵣ·(pᵢ − yᵢ)/(D·max(pᵢ(1 − pᵢ), 10⁻¹²))</c>
+    /// (0 everywhere when D = 0).</summary>
+    public abstract void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate,
+        View<T> rowWeights = default);
 }

@@ -30,12 +30,16 @@ public abstract partial class Backend<T>
     /// the labelled elements (sᵣ the row's weight, 1 when <paramref name="rowWeights"/> is empty, so D = n as in PyTorch:
     /// pos_weight does not enter the denominator); 0 when D = 0. <c>count[0] = n</c>, the labelled elements;
     /// <c>probabilities[i] = σ(zᵢ)</c> for every element. Maths: docs/maths.md §19.10.
+    /// With label smoothing ε ∈ [0, 1] (§19.13; Keras' <c>BinaryCrossentropy(label_smoothing=ε)</c>) the label yᵢ is replaced by
+    /// the soft target tᵢ = yᵢ(1 − ε) + ε/2: <c>ℓᵢ = p_c·tᵢ·softplus(−zᵢ) + (1 − tᵢ)·softplus(zᵢ)</c>; ε = 0 is the loss above,
+    /// bit for bit.
     /// </summary>
     public abstract void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum);
+        T smoothing, int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum);
 
-    /// <summary>The fused backward: <c>dzᵢ (+)= upstream[0]·sᵣ·((1 + (p_c − 1)·yᵢ)·σ(zᵢ) − p_c·yᵢ)/D</c> for labelled elements,
-    /// <c>(+)= 0</c> for the others and everywhere when D = 0.</summary>
+    /// <summary>The fused backward: <c>dzᵢ (+)= upstream[0]·sᵣ·(p_c·tᵢ·(σ(zᵢ) − 1) + (1 − tᵢ)·σ(zᵢ))/D</c> for labelled elements
+    /// (tᵢ = yᵢ(1 − ε) + ε/2; with ε = 0, p_c(σ − 1) for yᵢ = 1 and σ for yᵢ = 0), <c>(+)= 0</c> for the others and everywhere
+    /// when D = 0.</summary>
     public abstract void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate);
+        T smoothing, int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate);
 }

@@ -6,14 +6,14 @@ namespace Engine.Kernels.Cpu;
 /// Positive-weighted binary cross-entropy with logits on the CPU path (maths: docs/maths.md §19.10; the element-by-element
 /// reference is <see cref="PositiveWeightedBceReference"/>). As the plain BCE (§19.3): blocks of <see cref="BceBlock"/>
 /// elements, e = e^{−|z|} and log(1 + e) with TensorPrimitives (SIMD), log1p(e) = log(u)·e/(u − 1) with u = 1 + e; then per
-/// element σ(z) written and p_c·y·softplus(−z) + (1 − y)·softplus(z) added (p_c the weight of the element's column), block
-/// sums in double. n and D are a host pass over the labels and row weights (which are checked there anyway).
+/// element σ(z) written and p_c·t·softplus(−z) + (1 − t)·softplus(z) added (p_c the weight of the element's column, t the
+/// label smoothed by ε: y(1 − ε) + ε/2, §19.13), block sums in double. n and D are a host pass over the labels and row weights (which are checked there anyway).
 /// </summary>
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
     public override unsafe void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+        T smoothing, int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
     {
         MaskedLossChecks.PositiveWeighted(this, logits, nameof(logits), labels, rowWeights, positiveWeights, columns, weightSum);
         KernelChecks.Unary(this, logits, nameof(logits), probabilities, nameof(probabilities));
@@ -29,7 +29,7 @@ public sealed partial class CpuBackend<T>
         var job = new PositiveWeightedBceJob
         {
             Z = logits.Pointer(), Labels = labels.Pointer(), P = probabilities.Pointer(), PositiveWeights = positiveWeights.Pointer(),
-            RowWeights = rowWeights.IsEmpty ? null : rowWeights.Pointer(), Columns = columns,
+            RowWeights = rowWeights.IsEmpty ? null : rowWeights.Pointer(), Columns = columns, Smoothing = smoothing,
         };
         double total = RunChunks(job, logits.Length, costPerItem: 8);
         count.Span()[0] = FromDouble(n);
@@ -39,14 +39,14 @@ public sealed partial class CpuBackend<T>
 
     /// <inheritdoc/>
     public override unsafe void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+        T smoothing, int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
     {
         MaskedLossChecks.PositiveWeighted(this, probabilities, nameof(probabilities), labels, rowWeights, positiveWeights, columns, weightSum);
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         KernelChecks.Unary(this, probabilities, nameof(probabilities), dLogits, nameof(dLogits));
         var y = labels.Span();
         MaskedLossChecks.LabelsInRange(y, 2);
-        // ∂L/∂zᵢ = c·sᵣ·((1 + (p_c − 1)·yᵢ)·σ(zᵢ) − p_c·yᵢ), c = upstream/D (0 when D = 0).
+        // ∂L/∂zᵢ = c·sᵣ·(p_c·tᵢ·(σ(zᵢ) − 1) + (1 − tᵢ)·σ(zᵢ)), tᵢ = yᵢ(1 − ε) + ε/2, c = upstream/D (0 when D = 0).
         double d0 = ToDouble(weightSum.Span()[0]);
         T c = FromDouble(d0 > 0 ? ToDouble(upstream.Span()[0]) / d0 : 0);
         var p = probabilities.Span();
@@ -58,12 +58,15 @@ public sealed partial class CpuBackend<T>
             T g = T.Zero;
             if (y[i] >= 0 && c != T.Zero)
             {
-                T s = rw.IsEmpty ? T.One : rw[i / columns], weight = pw[i % columns];
-                g = c * s * (y[i] == 1 ? weight * (p[i] - T.One) : p[i]);
+                T s = rw.IsEmpty ? T.One : rw[i / columns], t = SmoothedTarget(y[i], smoothing);
+                g = c * s * (pw[i % columns] * t * (p[i] - T.One) + (T.One - t) * p[i]);
             }
             d[i] = accumulate ? d[i] + g : g;
         }
     }
+
+    /// <summary>The smoothed target t = y(1 − ε) + ε/2 of a label y ∈ {0, 1}: 1 − ε/2 or ε/2 (exactly y when ε = 0).</summary>
+    private static T SmoothedTarget(int label, T smoothing) => label == 1 ? T.One - smoothing / (T.One + T.One) : smoothing / (T.One + T.One);
 
     /// <summary>For elements [start, start + count): pᵢ = σ(zᵢ) written; returns Σ over labelled i of sᵣ·ℓᵢ.</summary>
     private unsafe struct PositiveWeightedBceJob : IChunkJob
@@ -71,6 +74,7 @@ public sealed partial class CpuBackend<T>
         public T* Z, P, PositiveWeights, RowWeights;
         public int* Labels;
         public int Columns;
+        public T Smoothing;
 
         public readonly double Run(int start, int count)
         {
@@ -96,9 +100,9 @@ public sealed partial class CpuBackend<T>
                     T s = RowWeights is null ? T.One : RowWeights[element / Columns];
                     if (s == T.Zero) continue;                         // a zero-weight row adds nothing
                     T log1p = uj == T.One ? ej : logU[j] * (ej / (uj - T.One));
-                    T term = label == 1
-                        ? PositiveWeights[element % Columns] * (T.Max(-zj, T.Zero) + log1p)  // p_c·softplus(−z)
-                        : T.Max(zj, T.Zero) + log1p;                                          // softplus(z)
+                    T t = SmoothedTarget(label, Smoothing);
+                    T term = PositiveWeights[element % Columns] * t * (T.Max(-zj, T.Zero) + log1p)  // p_c·t·softplus(−z)
+                        + (T.One - t) * (T.Max(zj, T.Zero) + log1p);                                 // (1 − t)·softplus(z)
                     block += ToDouble(s * term);
                 }
                 total += block;

@@ -14,12 +14,14 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count)
+    public override unsafe void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         MaskedLossChecks.Classification(this, probabilities, nameof(probabilities), labels, probabilities.Length, 1, count);
         KernelChecks.Scalar(this, loss, nameof(loss));
         var y = labels.Span();
         MaskedLossChecks.LabelsInRange(y, 2);
+        if (!rowWeights.IsEmpty) { WeightedProbabilityCrossEntropyForward(probabilities, labels, loss, count, rowWeights, weightSum); return; }
         int n = 0;
         for (int i = 0; i < y.Length; i++) if (y[i] >= 0) n++;
         var job = new ProbabilityCrossEntropyJob { P = probabilities.Pointer(), Labels = labels.Pointer() };
@@ -29,22 +31,55 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public override unsafe void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate)
+    public override unsafe void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate,
+        View<T> rowWeights = default)
     {
         MaskedLossChecks.Classification(this, probabilities, nameof(probabilities), labels, probabilities.Length, 1, count);
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         KernelChecks.Unary(this, probabilities, nameof(probabilities), dProbabilities, nameof(dProbabilities));
         MaskedLossChecks.LabelsInRange(labels.Span(), 2);
+        if (!rowWeights.IsEmpty)
+        {
+            // §19.11: dpᵢ = upstream·sᵣ·(pᵢ − yᵢ)/(D·max(pᵢ(1 − pᵢ), 10⁻¹²)) for labelled elements (0 when D = 0); count holds D.
+            MaskedLossChecks.RowWeights(this, probabilities, rowWeights);
+            double d = ToDouble(count.Span()[0]);
+            T cw = FromDouble(d > 0 ? ToDouble(upstream.Span()[0]) / d : 0);
+            var weighted = new ProbabilityCrossEntropyGradientJob { P = probabilities.Pointer(), Labels = labels.Pointer(), D = dProbabilities.Pointer(), C = cw,
+                Accumulate = accumulate, S = rowWeights.Pointer(), Columns = probabilities.Length / rowWeights.Length };
+            RunChunks(weighted, probabilities.Length, costPerItem: 3);
+            return;
+        }
         T c = FromDouble(ToDouble(upstream.Span()[0]) / Math.Max(ToDouble(count.Span()[0]), 1));
         var job = new ProbabilityCrossEntropyGradientJob { P = probabilities.Pointer(), Labels = labels.Pointer(), D = dProbabilities.Pointer(), C = c, Accumulate = accumulate };
         RunChunks(job, probabilities.Length, costPerItem: 3);
     }
 
-    /// <summary>Returns Σ over labelled i in [start, start + count) of −[yᵢ·max(log pᵢ, −100) + (1 − yᵢ)·max(log1p(−pᵢ), −100)].</summary>
+    /// <summary>§19.11: L = Σ sᵣℓᵢ / D over the labelled elements, D = Σ sᵣ (0 when D = 0), n the labelled count; the weighted
+    /// terms by the SIMD job below (each lane times its row's weight), D a host loop over the labels.</summary>
+    private unsafe void WeightedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count, View<T> rowWeights, View<T> weightSum)
+    {
+        var y = labels.Span();
+        MaskedLossChecks.RowWeights(this, probabilities, rowWeights);
+        KernelChecks.Scalar(this, weightSum, nameof(weightSum));
+        int columns = probabilities.Length / rowWeights.Length, n = 0;
+        var s = rowWeights.Span();
+        double d = 0;
+        for (int i = 0; i < y.Length; i++) if (y[i] >= 0) { n++; d += ToDouble(s[i / columns]); }
+        var job = new ProbabilityCrossEntropyJob { P = probabilities.Pointer(), Labels = labels.Pointer(), S = rowWeights.Pointer(), Columns = columns };
+        double total = RunChunks(job, probabilities.Length, costPerItem: 8);
+        count.Span()[0] = FromDouble(n);
+        weightSum.Span()[0] = FromDouble(d);
+        loss.Span()[0] = FromDouble(d > 0 ? total / d : 0);
+    }
+
+    /// <summary>Returns Σ over labelled i in [start, start + count) of −[yᵢ·max(log pᵢ, −100) + (1 − yᵢ)·max(log1p(−pᵢ), −100)]
+    /// (times the row weight sᵣ, element i in row i / <see cref="Columns"/>, when <see cref="S"/> is set; a row of weight 0
+    /// adds 0).</summary>
     private unsafe struct ProbabilityCrossEntropyJob : IChunkJob
     {
-        public T* P;
+        public T* P, S;
         public int* Labels;
+        public int Columns;
 
         public readonly double Run(int start, int count)
         {
@@ -74,15 +109,24 @@ public sealed partial class CpuBackend<T>
                         var uv = Vector256.Load(up + j);
                         var log1m = Vector256.ConditionalSelect(Vector256.Equals(uv, one), -pv, Vector256.Load(lu + j) * (-pv / (uv - one)));
                         var term = -(yv * Vector256.Max(Vector256.Load(lp + j), floorV) + (one - yv) * Vector256.Max(log1m, floorV));
-                        acc += Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(yv, zero), term, zero);
+                        var keep = Vector256.GreaterThanOrEqual(yv, zero);
+                        if (S is not null)
+                        {
+                            var sv = RowWeightLanes(S, i + j, Columns);
+                            term *= sv;
+                            keep &= ~Vector256.Equals(sv, zero);
+                        }
+                        acc += Vector256.ConditionalSelect(keep, term, zero);
                     }
                 }
                 T block = Vector256.Sum(acc);
                 for (; j < b; j++)
                 {
                     if (y[j] < T.Zero) continue;
+                    T w = S is null ? T.One : S[(i + j) / Columns];
+                    if (w == T.Zero) continue;
                     T log1m = u[j] == T.One ? -p[j] : logU[j] * (-p[j] / (u[j] - T.One));
-                    block -= y[j] * T.Max(logP[j], floor) + (T.One - y[j]) * T.Max(log1m, floor);
+                    block -= w * (y[j] * T.Max(logP[j], floor) + (T.One - y[j]) * T.Max(log1m, floor));
                 }
                 total += ToDouble(block);
             }
@@ -90,12 +134,23 @@ public sealed partial class CpuBackend<T>
         }
     }
 
-    /// <summary>dᵢ (+)= C·(pᵢ − yᵢ)/max(pᵢ(1 − pᵢ), 10⁻¹²) for labelled elements, (+)= 0 for the others.</summary>
+    /// <summary>The weights of elements [first, first + lanes) as lanes: sᵣ of each element's row r = i / columns.</summary>
+    private static unsafe Vector256<T> RowWeightLanes(T* s, int first, int columns)
+    {
+        if (columns == 1) return Vector256.Load(s + first);
+        Span<T> lanes = stackalloc T[Vector256<T>.Count];
+        for (int l = 0; l < lanes.Length; l++) lanes[l] = s[(first + l) / columns];
+        return Vector256.Create<T>(lanes);
+    }
+
+    /// <summary>dᵢ (+)= C·(pᵢ − yᵢ)/max(pᵢ(1 − pᵢ), 10⁻¹²) for labelled elements, (+)= 0 for the others (times the row weight
+    /// sᵣ when <see cref="S"/> is set; 0 where it is 0).</summary>
     private unsafe struct ProbabilityCrossEntropyGradientJob : IChunkJob
     {
-        public T* P, D;
+        public T* P, D, S;
         public int* Labels;
         public T C;
+        public int Columns;
         public bool Accumulate;
 
         public readonly double Run(int start, int count)
@@ -119,14 +174,22 @@ public sealed partial class CpuBackend<T>
                         var pv = Vector256.Load(p + j);
                         var yv = Vector256.Load(yp + j);
                         var g = c * (pv - yv) / Vector256.Max(pv * (one - pv), epsV);
-                        g = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(yv, zero), g, zero);
+                        var keep = Vector256.GreaterThanOrEqual(yv, zero);
+                        if (S is not null)
+                        {
+                            var sv = RowWeightLanes(S, i + j, Columns);
+                            g *= sv;
+                            keep &= ~Vector256.Equals(sv, zero);
+                        }
+                        g = Vector256.ConditionalSelect(keep, g, zero);
                         if (Accumulate) g += Vector256.Load(d + j);
                         g.Store(d + j);
                     }
                 }
                 for (; j < b; j++)
                 {
-                    T g = y[j] >= T.Zero ? C * (p[j] - y[j]) / T.Max(p[j] * (T.One - p[j]), eps) : T.Zero;
+                    T w = S is null ? T.One : S[(i + j) / Columns];
+                    T g = y[j] >= T.Zero && w != T.Zero ? w * C * (p[j] - y[j]) / T.Max(p[j] * (T.One - p[j]), eps) : T.Zero;
                     d[j] = Accumulate ? d[j] + g : g;
                 }
             }

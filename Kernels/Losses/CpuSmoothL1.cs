@@ -10,11 +10,13 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count)
+    public override unsafe void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Scalar(this, loss, nameof(loss));
         MaskedLossChecks.Beta(beta);
+        if (!rowWeights.IsEmpty) { WeightedSmoothL1Forward(prediction, target, beta, scale, loss, count, rowWeights, weightSum); return; }
         var job = new SmoothL1Job { P = prediction.Pointer(), Target = target.Pointer(), Beta = beta };
         double sum = RunChunks(job, prediction.Length);
         double n = RunChunks(new PresentCountJob { Target = target.Pointer() }, prediction.Length);
@@ -23,15 +25,103 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public override unsafe void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    public override unsafe void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default)
     {
         MaskedLossChecks.Mse(this, prediction, target, count);
         KernelChecks.Binary(this, prediction, nameof(prediction), target, nameof(target), dPrediction, nameof(dPrediction));
         KernelChecks.Scalar(this, upstream, nameof(upstream));
         MaskedLossChecks.Beta(beta);
+        if (!rowWeights.IsEmpty)
+        {
+            // §19.11: ∂L/∂pᵢ = scale·sᵣ·s′β(dᵢ)/D where tᵢ is present (0 when D = 0); count holds D here.
+            MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+            double d = ToDouble(count.Span()[0]);
+            T cw = FromDouble(d > 0 ? ToDouble(scale) * ToDouble(upstream.Span()[0]) / d : 0);
+            RunChunks(new WeightedSmoothL1GradientJob { P = prediction.Pointer(), Target = target.Pointer(), S = rowWeights.Pointer(), D = dPrediction.Pointer(),
+                Beta = beta, C = cw, Columns = prediction.Length / rowWeights.Length, Accumulate = accumulate }, rowWeights.Length, costPerItem: prediction.Length / rowWeights.Length);
+            return;
+        }
         T c = FromDouble(ToDouble(scale) * ToDouble(upstream.Span()[0]) / Math.Max(ToDouble(count.Span()[0]), 1));
         var job = new SmoothL1GradientJob { P = prediction.Pointer(), Target = target.Pointer(), D = dPrediction.Pointer(), Beta = beta, C = c, Accumulate = accumulate };
         RunChunks(job, prediction.Length);
+    }
+
+    /// <summary>§19.11: L = scale·Σ sᵣmᵢ sβ(dᵢ) / D, D = Σ sᵣmᵢ (0 when D = 0), n = Σ mᵢ; per row in T (a scalar loop over the
+    /// row's columns), rows added in double.</summary>
+    private unsafe void WeightedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count, View<T> rowWeights, View<T> weightSum)
+    {
+        MaskedLossChecks.RowWeights(this, prediction, rowWeights);
+        KernelChecks.Scalar(this, weightSum, nameof(weightSum));
+        int columns = prediction.Length / rowWeights.Length;
+        var job = new WeightedSmoothL1Job { P = prediction.Pointer(), Target = target.Pointer(), S = rowWeights.Pointer(), Beta = beta, Columns = columns };
+        double sum = RunChunks(job, rowWeights.Length, costPerItem: columns);
+        var weightsOnly = job;
+        weightsOnly.WeightsOnly = true;
+        double d = RunChunks(weightsOnly, rowWeights.Length, costPerItem: columns);
+        double n = RunChunks(new PresentCountJob { Target = target.Pointer() }, prediction.Length);
+        count.Span()[0] = FromDouble(n);
+        weightSum.Span()[0] = FromDouble(d);
+        loss.Span()[0] = FromDouble(d > 0 ? ToDouble(scale) * sum / d : 0);
+    }
+
+    /// <summary>Per row r: sᵣ·Σ_{present} sβ(p − t) (or sᵣ·#present when <see cref="WeightsOnly"/>); a row of weight 0 adds 0.</summary>
+    private unsafe struct WeightedSmoothL1Job : IChunkJob
+    {
+        public T* P, Target, S;
+        public T Beta;
+        public int Columns;
+        public bool WeightsOnly;
+
+        public readonly double Run(int start, int count)
+        {
+            double total = 0;
+            T half = T.One / (T.One + T.One);
+            T inverse = Beta > T.Zero ? half / Beta : T.Zero;
+            for (int r = start; r < start + count; r++)
+            {
+                if (S[r] == T.Zero) continue;
+                T row = T.Zero;
+                for (int j = 0; j < Columns; j++)
+                {
+                    long i = (long)r * Columns + j;
+                    if (T.IsNaN(Target[i])) continue;
+                    T a = T.Abs(P[i] - Target[i]);
+                    row += WeightsOnly ? T.One : a < Beta ? a * a * inverse : a - half * Beta;
+                }
+                total += ToDouble(S[r] * row);
+            }
+            return total;
+        }
+    }
+
+    /// <summary>dp (+)= C·sᵣ·s′β(p − t) where t is present, (+)= 0 where it is NaN or sᵣ = 0; over rows r.</summary>
+    private unsafe struct WeightedSmoothL1GradientJob : IChunkJob
+    {
+        public T* P, Target, S, D;
+        public T Beta, C;
+        public int Columns;
+        public bool Accumulate;
+
+        public readonly double Run(int start, int count)
+        {
+            for (int r = start; r < start + count; r++)
+            {
+                T c = C * S[r];
+                for (int j = 0; j < Columns; j++)
+                {
+                    long i = (long)r * Columns + j;
+                    T g = T.Zero;
+                    if (!T.IsNaN(Target[i]) && c != T.Zero)
+                    {
+                        T d = P[i] - Target[i];
+                        g = T.Abs(d) < Beta ? c * d / Beta : d > T.Zero ? c : d < T.Zero ? -c : T.Zero;
+                    }
+                    D[i] = Accumulate ? D[i] + g : g;
+                }
+            }
+            return 0;
+        }
     }
 
     /// <summary>Σ over present targets of sβ(p − t), per block in T, block sums in double.</summary>

@@ -23,6 +23,22 @@ public static class ProbabilityCrossEntropyReference
     /// wherever no clamp is active).</summary>
     public static double Gradient(double p, int y) => (p - y) / Math.Max(p * (1 - p), VarianceFloor);
 
+    /// <summary>Sample weights (maths §19.11): L = Σ sᵣℓᵢ / D, D = Σ sᵣ over the labelled elements (element i in row
+    /// i / columns, columns = length / rowWeights.Length), ∂L/∂pᵢ = sᵣ·∂ℓ/∂pᵢ / D; L = 0 and ∂L = 0 when D = 0.</summary>
+    public static (double Loss, int Count, double WeightSum, double[] Gradient) Forward(ReadOnlySpan<double> probabilities, ReadOnlySpan<int> labels,
+        ReadOnlySpan<double> rowWeights)
+    {
+        int columns = probabilities.Length / rowWeights.Length, n = 0;
+        double sum = 0, denominator = 0;
+        for (int i = 0; i < probabilities.Length; i++)
+            if (labels[i] >= 0) { sum += rowWeights[i / columns] * Loss(probabilities[i], labels[i]); denominator += rowWeights[i / columns]; n++; }
+        var gradient = new double[probabilities.Length];
+        if (denominator > 0)
+            for (int i = 0; i < probabilities.Length; i++)
+                if (labels[i] >= 0) gradient[i] = rowWeights[i / columns] * Gradient(probabilities[i], labels[i]) / denominator;
+        return (denominator > 0 ? sum / denominator : 0, n, denominator, gradient);
+    }
+
     /// <summary>The mean loss over the labelled elements (label ≥ 0), their number, and ∂L/∂pᵢ (0 when unlabelled).</summary>
     public static (double Loss, int Count, double[] Gradient) Forward(ReadOnlySpan<double> probabilities, ReadOnlySpan<int> labels)
     {

@@ -461,7 +461,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     }
 
     public override void PositiveWeightedBinaryCrossEntropyForward(View<T> logits, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
+        T smoothing, int columns, View<T> probabilities, View<T> loss, View<T> count, View<T> weightSum)
     {
         var Z = S(logits); var Y = S(labels); var P = S(probabilities); var R = S(rowWeights); var W = S(positiveWeights);
         T total = T.Zero, d = T.Zero; int n = 0;
@@ -474,7 +474,8 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             n++;
             d += r;                                        // −log σ(z) = softplus(−z), −log(1 − σ(z)) = softplus(z)
             T softplus(T x) => T.Max(x, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(x)));
-            total += r * (Y[i] == 1 ? W[i % columns] * softplus(-z) : softplus(z));
+            T t = T.CreateChecked(Y[i]) * (T.One - smoothing) + smoothing / T.CreateChecked(2);   // the smoothed target
+            total += r * (W[i % columns] * t * softplus(-z) + (T.One - t) * softplus(z));
         }
         S(count)[0] = T.CreateChecked(n);
         S(weightSum)[0] = d;
@@ -482,14 +483,15 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     }
 
     public override void PositiveWeightedBinaryCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> rowWeights, View<T> positiveWeights,
-        int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
+        T smoothing, int columns, View<T> weightSum, View<T> upstream, View<T> dLogits, bool accumulate)
     {
         var P = S(probabilities); var Y = S(labels); var D = S(dLogits); var R = S(rowWeights); var W = S(positiveWeights);
         T up = S(upstream)[0], d = S(weightSum)[0];
         for (int i = 0; i < P.Length; i++)
         {
-            T g = T.Zero;   // ∂/∂z of −p·log σ(z) is −p(1 − σ); of −log(1 − σ(z)) it is σ
-            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (Y[i] == 1 ? -W[i % columns] * (T.One - P[i]) : P[i]) / d;
+            T g = T.Zero;   // ∂/∂z of −p·t·log σ(z) is −p·t(1 − σ); of −(1 − t)·log(1 − σ(z)) it is (1 − t)σ
+            T t = T.CreateChecked(Math.Max(Y[i], 0)) * (T.One - smoothing) + smoothing / T.CreateChecked(2);
+            if (Y[i] >= 0 && d > T.Zero) g = up * (R.IsEmpty ? T.One : R[i / columns]) * (-W[i % columns] * t * (T.One - P[i]) + (T.One - t) * P[i]) / d;
             D[i] = (accumulate ? D[i] : T.Zero) + g;
         }
     }
@@ -516,55 +518,78 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
             D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / n);
     }
 
-    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count)
+    public override void MaskedProbabilityCrossEntropyForward(View<T> probabilities, View<int> labels, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(probabilities); var Y = S(labels);
-        T total = T.Zero, floor = T.CreateChecked(-100); int n = 0;
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T total = T.Zero, d = T.Zero, floor = T.CreateChecked(-100); int n = 0;
         for (int i = 0; i < P.Length; i++)
         {
             if (Y[i] < 0) continue;
-            T y = T.CreateChecked(Y[i]);
-            total -= y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor);
+            T y = T.CreateChecked(Y[i]), w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            if (w != T.Zero) total -= w * (y * T.Max(T.Log(P[i]), floor) + (T.One - y) * T.Max(T.Log(T.One - P[i]), floor));
+            d += w;
             n++;
         }
         S(count)[0] = T.CreateChecked(n);
-        S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1));
+        if (rowWeights.IsEmpty) { S(loss)[0] = total / T.CreateChecked(Math.Max(n, 1)); return; }
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? total / d : T.Zero;
     }
 
-    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate)
+    public override void MaskedProbabilityCrossEntropyBackward(View<T> probabilities, View<int> labels, View<T> count, View<T> upstream, View<T> dProbabilities, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(probabilities); var Y = S(labels); var D = S(dProbabilities); T up = S(upstream)[0];
-        T n = T.Max(S(count)[0], T.One), eps = T.CreateChecked((double)1e-12f);
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T n = rowWeights.IsEmpty ? T.Max(S(count)[0], T.One) : S(count)[0], eps = T.CreateChecked((double)1e-12f);
         for (int i = 0; i < P.Length; i++)
-            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 ? T.Zero : up * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        {
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            D[i] = (accumulate ? D[i] : T.Zero) + (Y[i] < 0 || w == T.Zero || !(n > T.Zero) ? T.Zero : up * w * (P[i] - T.CreateChecked(Y[i])) / (n * T.Max(P[i] * (T.One - P[i]), eps)));
+        }
     }
 
-    public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count)
+    public override void MaskedSmoothL1Forward(View<T> prediction, View<T> target, T beta, T scale, View<T> loss, View<T> count,
+        View<T> rowWeights = default, View<T> weightSum = default)
     {
         var P = S(prediction); var Tt = S(target);
-        T sum = T.Zero; int n = 0, two = 2;
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T sum = T.Zero, d = T.Zero; int n = 0, two = 2;
         for (int i = 0; i < P.Length; i++)
         {
             if (T.IsNaN(Tt[i])) continue;
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
             T a = T.Abs(P[i] - Tt[i]);
-            sum += a < beta ? a * a / (T.CreateChecked(two) * beta) : a - beta / T.CreateChecked(two);
+            if (w != T.Zero) sum += w * (a < beta ? a * a / (T.CreateChecked(two) * beta) : a - beta / T.CreateChecked(two));
+            d += w;
             n++;
         }
         S(count)[0] = T.CreateChecked(n);
-        S(loss)[0] = scale * sum / T.CreateChecked(Math.Max(n, 1));
+        if (rowWeights.IsEmpty) { S(loss)[0] = scale * sum / T.CreateChecked(Math.Max(n, 1)); return; }
+        S(weightSum)[0] = d;
+        S(loss)[0] = d > T.Zero ? scale * sum / d : T.Zero;
     }
 
-    public override void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate)
+    public override void MaskedSmoothL1Backward(View<T> prediction, View<T> target, T beta, T scale, View<T> count, View<T> upstream, View<T> dPrediction, bool accumulate,
+        View<T> rowWeights = default)
     {
         var P = S(prediction); var Tt = S(target); var D = S(dPrediction); T up = S(upstream)[0];
-        T n = T.Max(S(count)[0], T.One);
+        var W = rowWeights.IsEmpty ? default : S(rowWeights);
+        int columns = rowWeights.IsEmpty ? 1 : P.Length / W.Length;
+        T n = rowWeights.IsEmpty ? T.Max(S(count)[0], T.One) : S(count)[0];   // weighted: D (0: no gradient)
         for (int i = 0; i < P.Length; i++)
         {
             T g = T.Zero;
-            if (!T.IsNaN(Tt[i]))
+            T w = rowWeights.IsEmpty ? T.One : W[i / columns];
+            if (!T.IsNaN(Tt[i]) && n > T.Zero && w != T.Zero)
             {
                 T d = P[i] - Tt[i];
-                g = up * scale * (T.Abs(d) < beta ? d / beta : T.CreateChecked(T.Sign(d))) / n;
+                g = up * scale * w * (T.Abs(d) < beta ? d / beta : T.CreateChecked(T.Sign(d))) / n;
             }
             D[i] = (accumulate ? D[i] : T.Zero) + g;
         }

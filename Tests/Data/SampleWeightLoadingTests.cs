@@ -8,7 +8,7 @@ namespace Engine.Tests.Data;
 /// The sample-weight column of a CSV (maths §19.11, issue #14): read into <see cref="Dataset.SampleWeights"/>, carried by a
 /// row selection, recorded in the schema JSON only when set; every bad cell an error naming the file, row and column; a task
 /// whose labelled rows all weigh 0 an error naming the task; the column in two roles or absent from the header an error; and
-/// the trainer refusing weighted data until it passes the weights to the losses.
+/// the weights carried into <see cref="TrainingData.SampleWeights"/> (checked there too: finite, ≥ 0, one per row).
 /// </summary>
 public class SampleWeightLoadingTests
 {
@@ -66,9 +66,12 @@ public class SampleWeightLoadingTests
     }
 
     [Fact]
-    public void The_trainer_refuses_weighted_data_until_it_passes_the_weights()
+    public void The_training_data_carries_the_weights_and_checks_them()
     {
-        var e = Assert.Throws<NotSupportedException>(() => TrainingData.FromDataset(Load("x,y,c,w\n1,2,a,1\n2,3,b,2\n")));
-        Assert.Contains("sample weights", e.Message);
+        Assert.Equal([1f, 2f], TrainingData.FromDataset(Load("x,y,c,w\n1,2,a,1\n2,3,b,2\n")).SampleWeights!);
+        TaskData[] tasks = [TaskData.Regression("y", [1f, 2f])];
+        Assert.Contains("row 1", Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingData([1f, 2f], 1, tasks, [1f, -1f])).Message);
+        Assert.Contains("row 0", Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingData([1f, 2f], 1, tasks, [float.NaN, 1f])).Message);
+        Assert.Contains("3 sample weights for 2 rows", Assert.Throws<ArgumentException>(() => new TrainingData([1f, 2f], 1, tasks, [1f, 1f, 1f])).Message);
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Tests.Infrastructure;
 using Engine.Distributed;
 using Engine.DistributedWorker;
 using Engine.Kernels;
@@ -86,9 +87,7 @@ public sealed class DistributedStepTests
         Assert.True(step.ExchangedFloats > model.TaskCount);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows: 32);      // share ½: the scale launch runs too
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows: 32);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows: 32); });
     }
 
     /// <summary>The contract: each step is exactly ONE all-reduce (of the device buffer), and reading the epoch's

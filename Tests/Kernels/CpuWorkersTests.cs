@@ -137,10 +137,7 @@ public class CpuWorkersTests
         using var workers = new CpuWorkers(2);
         var work = new SlowHelperWork();
         for (int i = 0; i < 5; i++) workers.Run(work, 4);
-        ThreadStaticTable.GrowForCurrentThread();   // the runtime's one-time table growth is not Run's (its doc)
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 30; i++) workers.Run(work, 4);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int i = 0; i < 30; i++) workers.Run(work, 4); });
         Assert.True(work.HelperItems > 0, "the helper never took an item, so the caller never had to wait");
     }
 
@@ -169,16 +166,13 @@ public class CpuWorkersTests
             () => cpu.Gram(big.View, 3, 100_000, gram.View),
             () => cpu.LinearCombination(big.View, 3, 100_000, coefficients.View, combined.View, accumulate: false),
         ];
-        var allocated = new long[kernels.Length];
-        for (int round = 0; round < 3; round++)
-            for (int k = 0; k < kernels.Length; k++)
-            {
-                if (round == 2) ThreadStaticTable.GrowForCurrentThread();   // not the kernel's (its doc)
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                kernels[k]();
-                if (round == 2) allocated[k] = GC.GetAllocatedBytesForCurrentThread() - before;
-            }
-        Assert.True(allocated.All(n => n == 0), $"bytes allocated by each warm kernel (shared-B̃ GEMM, column-slab GEMM, sum, Gram, combination): {string.Join(", ", allocated)}");
+        for (int round = 0; round < 2; round++)
+            foreach (var kernel in kernels) kernel();
+        for (int k = 0; k < kernels.Length; k++)
+        {
+            var kernel = kernels[k];
+            WarmAllocations.AssertNone(kernel, () => $"kernel {k} of shared-B̃ GEMM, column-slab GEMM, sum, Gram, combination");
+        }
     }
 
     /// <summary>Records which thread ran each item.</summary>

@@ -370,9 +370,7 @@ public class ElementwiseTests
             k.CountCorrect(x.View, labels.View, batch, classes, s.View);
         }
         for (int i = 0; i < 5; i++) Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) Step();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int i = 0; i < 100; i++) Step(); });
     }
 
     // ---- bad input -----------------------------------------------------------------------------

@@ -33,8 +33,8 @@ public class PositiveWeightedBceTests
         using var sum = k.Allocate<T>(1);
         using var d = k.Allocate<T>(Array.ConvertAll(dStart ?? new double[z.Length], T.CreateTruncating));
         View<T> rv = rw?.View ?? default;
-        k.PositiveWeightedBinaryCrossEntropyForward(zv.View, yv.View, rv, pw.View, columns, p.View, loss.View, count.View, sum.View);
-        k.PositiveWeightedBinaryCrossEntropyBackward(p.View, yv.View, rv, pw.View, columns, sum.View, u.View, d.View, accumulate: dStart is not null);
+        k.PositiveWeightedBinaryCrossEntropyForward(zv.View, yv.View, rv, pw.View, T.Zero, columns, p.View, loss.View, count.View, sum.View);
+        k.PositiveWeightedBinaryCrossEntropyBackward(p.View, yv.View, rv, pw.View, T.Zero, columns, sum.View, u.View, d.View, accumulate: dStart is not null);
         return (double.CreateTruncating(k.Read(loss.View)), double.CreateTruncating(k.Read(count.View)), double.CreateTruncating(k.Read(sum.View)),
             Array.ConvertAll(k.ToArray(d.View), double.CreateTruncating));
     }

@@ -31,15 +31,15 @@ internal static class MethodTraining
         double first = step.ReadStatistics().Tasks.Sum(t => t.Loss);
         step.ResetStatistics();
         var perStep = new long[200];
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < perStep.Length; s++)
+        WarmAllocations.AssertNone(() =>
         {
-            long start = GC.GetAllocatedBytesForCurrentThread();
-            step.Run(device, (s % 4) * 16, 16);
-            perStep[s] = GC.GetAllocatedBytesForCurrentThread() - start;
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{allocated} bytes allocated over {perStep.Length} warm steps; by step (index: bytes): " +
+            for (int s = 0; s < perStep.Length; s++)
+            {
+                long start = GC.GetAllocatedBytesForCurrentThread();
+                step.Run(device, (s % 4) * 16, 16);
+                perStep[s] = GC.GetAllocatedBytesForCurrentThread() - start;
+            }
+        }, () => $"{perStep.Length} warm steps each time; by step of the second (index: bytes): " +
             string.Join(", ", perStep.Select((bytes, index) => (bytes, index)).Where(p => p.bytes != 0).Select(p => $"{p.index}: {p.bytes}")));
         Assert.True(step.ReadStatistics().Tasks.Sum(t => t.Loss) < first);
     }

@@ -1,3 +1,4 @@
+using Engine.Tests.Infrastructure;
 namespace Engine.Tests.Optimizers;
 
 /// <summary>What the fused optimizers' tests share: the float32 parity grid and the no-allocation check.</summary>
@@ -19,8 +20,6 @@ internal static class OptimizerTestCases
     public static void AssertAllocatesNothingOnceWarm(Action step)
     {
         step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) step();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int i = 0; i < 10; i++) step(); });
     }
 }

@@ -34,12 +34,9 @@ public class AllocationTests
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, Weighting = weighting, MaxGradNorm = 1.0 }, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16); // warm: the arena and the pools grow here
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
-        Assert.Equal(24, step.ReadStatistics().Steps);
+        int windows = 0;
+        WarmAllocations.AssertNone(() => { windows++; for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        Assert.Equal(4 + 20 * windows, step.ReadStatistics().Steps);
     }
 
     /// <summary>The optimizers other than the default Adam, each with its own state and flags (Adagrad's lr decay reads the
@@ -61,9 +58,7 @@ public class AllocationTests
         using var step = new TrainingStep(model, options, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
 
     /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
@@ -89,9 +84,7 @@ public class AllocationTests
         using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0 }, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
 
     public static TheoryData<CombinationMethod, string, string> Schedules => new()
@@ -123,27 +116,26 @@ public class AllocationTests
     /// <summary>1024 rows through a 128-128 trunk: each GEMM is ≥ 1024·128·128 ≈ 1.7·10⁷ multiply-adds and each activation
     /// 131 072 elements, both above the CPU backend's thresholds for splitting work across its two workers. Three steps
     /// under the <paramref name="warm"/> schedule, then <paramref name="steps"/> under <paramref name="measured"/> that
-    /// allocate nothing on the caller or the helper.</summary>
-    private static void WarmThenMeasureAtASizeThatSplits(StepOptions options, string warm, string measured, int steps)
-    {
-        const int rows = 1024;
-        using var cpu = new CpuBackend<float>(threads: 2);
-        using var model = MultiTaskModel.Create(Problems.Spec(seed: 3, trunk: [128, 128]), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(rows, seed: 2), shuffleable: true);
-        using var step = new TrainingStep(model, options, rows);
-        cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(warm);
-        for (int s = 0; s < 3; s++) step.Run(device, 0, rows);
+    /// allocate nothing on the caller or the helper (the whole scenario, warm-up included, once more when it allocated:
+    /// <see cref="WarmAllocations.AssertNoneInAFreshRun"/>).</summary>
+    private static void WarmThenMeasureAtASizeThatSplits(StepOptions options, string warm, string measured, int steps) =>
+        WarmAllocations.AssertNoneInAFreshRun(() =>
+        {
+            const int rows = 1024;
+            using var cpu = new CpuBackend<float>(threads: 2);
+            using var model = MultiTaskModel.Create(Problems.Spec(seed: 3, trunk: [128, 128]), cpu);
+            using var device = DeviceDataset.Upload(model, Problems.Data(rows, seed: 2), shuffleable: true);
+            using var step = new TrainingStep(model, options, rows);
+            cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(warm);
+            for (int s = 0; s < 3; s++) step.Run(device, 0, rows);
 
-        cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(measured);
-        long helper = cpu.Workers.HelperAllocatedBytes;
-        ThreadStaticTable.GrowForCurrentThread();   // the runtime's one-time table growth is not the step's (its doc)
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < steps; s++) step.Run(device, 0, rows);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(0, cpu.Workers.HelperAllocatedBytes - helper);
-        Assert.Equal(3 + steps, step.ReadStatistics().Steps);
-        Assert.True(cpu.Workers.Started, "no kernel split across the threads: the schedules were not exercised");
-    }
+            cpu.Workers.Schedule = Enum.Parse<WorkerSchedule>(measured);
+            long helper = cpu.Workers.HelperAllocatedBytes;
+            long caller = WarmAllocations.Measure(() => { for (int s = 0; s < steps; s++) step.Run(device, 0, rows); });
+            Assert.Equal(3 + steps, step.ReadStatistics().Steps);
+            Assert.True(cpu.Workers.Started, "no kernel split across the threads: the schedules were not exercised");
+            return (caller, cpu.Workers.HelperAllocatedBytes - helper);
+        });
 
     public static TheoryData<string, string, string> MethodSchedules()
     {
@@ -205,21 +197,27 @@ public class AllocationTests
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
+
+    /// <summary>Sample weights (maths §19.11): the row-weighted MSE and cross-entropy, on the Σλᵢ Lᵢ and the per-task paths.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.Sum)]
+    [InlineData(CombinationMethod.PcGrad)]
+    public void A_warm_step_with_sample_weights_allocates_nothing(CombinationMethod combination) =>
+        AssertWarmStepAllocatesNothing(Problems.Spec(), combination, Weighted(Problems.Data(64, seed: 1)));
+
+    private static TrainingData Weighted(TrainingData data) =>
+        new(data.Inputs, data.InputWidth, data.Tasks, [.. Enumerable.Range(0, data.Rows).Select(r => (float)(r % 3))]);
 
     [Fact]
     public void Reordering_an_epoch_allocates_nothing()
     {
         var cpu = new CpuBackend<float>();
         using var model = MultiTaskModel.Create(Problems.Spec(), cpu);
-        using var device = DeviceDataset.Upload(model, Problems.Data(64, seed: 1), shuffleable: true);
+        using var device = DeviceDataset.Upload(model, Weighted(Problems.Data(64, seed: 1)), shuffleable: true);   // the weights move too
         var order = Enumerable.Range(0, 64).Reverse().ToArray();
         device.Reorder(order);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        device.Reorder(order);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmAllocations.AssertNone(() => { device.Reorder(order); });
     }
 }

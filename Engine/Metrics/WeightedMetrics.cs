@@ -1,0 +1,78 @@
+namespace Engine.Metrics;
+
+/// <summary>
+/// Sample-weighted error metrics in float64 (maths §19.11): each labelled value counts with its row's weight sᵣ ≥ 0, as it
+/// counts in the weighted losses. A weight of 2 is the row written twice; weights ≡ 1 give the unweighted metrics. With no
+/// weight mass (every labelled row weighs 0, or no label) the metric is null.
+/// </summary>
+public static class WeightedMetrics
+{
+    /// <summary>Weighted RMSE and MAE of a [rows × k] regression: RMSE = √(Σ sᵣmᵢσⱼ²eᵢ² / Σ sᵣmᵢ), MAE = Σ sᵣmᵢσⱼ|eᵢ| / Σ sᵣmᵢ,
+    /// eᵢ = pᵢ − tᵢ, mᵢ = 1 where tᵢ is not NaN, σⱼ the column's scale (<paramref name="scale"/>, null = 1).</summary>
+    public static (double? Rmse, double? Mae) Regression(ReadOnlySpan<float> predicted, ReadOnlySpan<float> targets, int k,
+        ReadOnlySpan<float> weights, IReadOnlyList<double>? scale = null)
+    {
+        Check(predicted.Length, targets.Length, k, weights.Length);
+        double squares = 0, absolute = 0, mass = 0;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (float.IsNaN(targets[i])) continue;
+            double s = weights[i / k];
+            if (s == 0) continue;                                 // selected away: a weight-0 row adds nothing, even a non-finite error
+            double e = ((double)predicted[i] - targets[i]) * (scale?[i % k] ?? 1.0);
+            squares += s * e * e;
+            absolute += s * Math.Abs(e);
+            mass += s;
+        }
+        return mass > 0 ? (Math.Sqrt(squares / mass), absolute / mass) : (null, null);
+    }
+
+    /// <summary>Weighted accuracy Σ sᵣ·1[predictedᵢ = labelᵢ] / Σ sᵣ over the labelled entries (label ≥ 0) of a [rows × k]
+    /// label matrix (k = 1: one class per row; k &gt; 1: a multi-label task's (row, label) pairs, row r = i / k).</summary>
+    public static double? Accuracy(ReadOnlySpan<int> predicted, ReadOnlySpan<int> labels, int k, ReadOnlySpan<float> weights)
+    {
+        Check(predicted.Length, labels.Length, k, weights.Length);
+        double correct = 0, mass = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0) continue;
+            double s = weights[i / k];
+            mass += s;
+            if (predicted[i] == labels[i]) correct += s;
+        }
+        return mass > 0 ? correct / mass : null;
+    }
+
+    /// <summary>Weighted mean Σ sᵣ·ℓᵢ / Σ sᵣ of per-entry losses over the entries <paramref name="labelled"/> marks, row r = i / k
+    /// (the weighted log-loss, from the per-entry cross-entropies); 0 without weight mass, as the weighted losses are.</summary>
+    public static double Mean(ReadOnlySpan<double> losses, ReadOnlySpan<bool> labelled, int k, ReadOnlySpan<float> weights)
+    {
+        Check(losses.Length, labelled.Length, k, weights.Length);
+        double sum = 0, mass = 0;
+        for (int i = 0; i < losses.Length; i++)
+        {
+            if (!labelled[i]) continue;
+            double s = weights[i / k];
+            if (s == 0) continue;
+            sum += s * losses[i];
+            mass += s;
+        }
+        return mass > 0 ? sum / mass : 0;
+    }
+
+    /// <summary>The row weights as doubles, each repeated k times (one per entry of a [rows × k] matrix): the weights the
+    /// weighted AUC (<see cref="ClassificationMetrics.Auc(ReadOnlySpan{double}, ReadOnlySpan{int}, ReadOnlySpan{double})"/>) takes.</summary>
+    public static double[] PerEntry(ReadOnlySpan<float> weights, int k)
+    {
+        var w = new double[weights.Length * k];
+        for (int i = 0; i < w.Length; i++) w[i] = weights[i / k];
+        return w;
+    }
+
+    private static void Check(int a, int b, int k, int rows)
+    {
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive.");
+        if (a != b || b != (long)rows * k)
+            throw new ArgumentException($"{a} values and {b} targets do not form {rows} weighted rows of {k}.");
+    }
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Engine.Bench.Methods;
+
+namespace Engine.Tests.Bench;
+
+/// <summary>The architecture axis of the results-table command (Bench/Methods/MethodTableCommand.cs, issue 12), at a
+/// tiny size: one seed, two epochs, energy only.</summary>
+public sealed class MethodTableCommandTests
+{
+    private static readonly string[] s_architectures = ["shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch", "dselect-k"];
+
+    [Fact]
+    public void The_architecture_axis_gives_a_row_per_architecture_with_finite_numbers_and_comparable_sizes()
+    {
+        string output = Path.Combine(Path.GetTempPath(), $"method-table-{Guid.NewGuid():N}.md");
+        try
+        {
+            int code = MethodTableCommand.Run(["--seeds", "1", "--datasets", "energy", "--methods", "sum", "--epochs", "2",
+                "--threads", "1", "--archs", string.Join(',', s_architectures), "--out", output]);
+            Assert.Equal(0, code);
+            var rows = File.ReadAllLines(output).Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Select(Cells).ToArray();
+            Assert.Equal(["architecture", "parameters", "method", "kind", "heating_load rmse", "cooling_load rmse", "Δm %", "failed runs"], rows[0]);
+            Assert.StartsWith("single-task", rows[1][0], StringComparison.Ordinal);
+            var body = rows[2..];
+            Assert.Equal(s_architectures, body.Select(r => r[0]));
+            int sharedBottom = Parameters(body[0]);
+            Assert.Equal(8 * 64 + 64 + 64 * 64 + 64 + 2 * (64 + 1), sharedBottom);   // the default 64-64 trunk and two output layers
+            foreach (var row in body)
+            {
+                Assert.Equal(["sum", "gradient"], row[2..4]);
+                Assert.Equal("", row[7]);                                            // no failed run
+                foreach (var cell in row[4..7])
+                    Assert.True(double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x),
+                        $"{row[0]}: '{cell}' is not a finite number");
+                // The documented sizes (MethodTableCommand.Sized): within 10 % of the shared bottom's parameters.
+                Assert.InRange(Parameters(row), sharedBottom * 0.9, sharedBottom * 1.1);
+            }
+            Assert.Equal(s_architectures.Length, body.Select(Parameters).Distinct().Count());   // each row trained its own architecture
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    private static string[] Cells(string line) => [.. line.Trim().Trim('|').Split('|').Select(c => c.Trim())];
+
+    private static int Parameters(string[] row) => int.Parse(row[1], NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+}
