@@ -671,8 +671,8 @@ public sealed class TrainingStep : IDisposable
         (plan.Weighting.Needs & MethodNeeds.Losses) != 0 && (plan.Weighting.Needs & MethodNeeds.LearnedParameters) == 0;
 
     /// <summary>The exchange's parts: what this rank's rows determine (maths §20), in buffer order:
-    /// [T × S per-task shared gradients | each task's own gradients | T losses | error sums | T labelled counts] on the
-    /// per-task path, [∇Σλᵢ Lᵢ | ∂/∂sᵢ | T losses | error sums | T counts] on the Σλᵢ Lᵢ path (row-share only).</summary>
+    /// [T × S per-task shared gradients | each task's own gradients | T losses | error sums | T labelled counts | T weight
+    /// masses D (count-weighted: what the task rows are weighted by)] on the per-task path, [∇Σλᵢ Lᵢ | ∂/∂sᵢ | T losses | error sums | T counts] on the Σλᵢ Lᵢ path (row-share only).</summary>
     private GradientExchange CreateExchange(ICommunicator communicator, bool countWeighted)
     {
         var gradients = _model.Parameters.Gradients;
