@@ -21,9 +21,15 @@ public static class ShardData
                 for (int i = 0; i < rows.Count; i++) t.Values!.AsSpan(rows[i] * t.Width, t.Width).CopyTo(values.AsSpan(i * t.Width, t.Width));
                 return TaskData.Regression(t.Name, values, t.Width, t.Scale);
             }
-            var labels = new int[rows.Count];
-            for (int i = 0; i < rows.Count; i++) labels[i] = t.Classes![rows[i]];
-            return TaskData.Classification(t.Name, labels, t.Width);
+            int k = t.LabelWidth;   // a multi-label row holds k labels; a classification or binary row one
+            var labels = new int[rows.Count * k];
+            for (int i = 0; i < rows.Count; i++) t.Classes!.AsSpan(rows[i] * k, k).CopyTo(labels.AsSpan(i * k, k));
+            return t.Kind switch
+            {
+                Engine.Data.TaskKind.Binary => TaskData.Binary(t.Name, labels),
+                Engine.Data.TaskKind.MultiLabel => TaskData.MultiLabel(t.Name, labels, t.Width),
+                _ => TaskData.Classification(t.Name, labels, t.Width),
+            };
         }).ToList();
         float[]? weights = data.SampleWeights is { } s ? [.. rows.Select(r => s[r])] : null;   // a row keeps its weight (§19.11)
         return new TrainingData(inputs, w, tasks, weights);
