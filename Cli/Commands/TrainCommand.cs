@@ -82,7 +82,7 @@ internal static class TrainCommand
         {
             try { return Experiment.Run(settings, data, backend, progress, context.Cancellation, communicator); }
             catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
-        });
+        }, settings.Graph?.Unsupervised);
         if (communicator is { Rank: not 0 }) return ExitCodes.Ok;   // rank 0 alone reports and writes the files
         var report = outcome.Report;
         foreach (var score in report.Metrics.Train)

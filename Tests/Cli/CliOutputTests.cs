@@ -106,6 +106,20 @@ public partial class CliOutputTests : IDisposable
     }
 
     [Fact]
+    public void A_task_without_a_loss_shows_no_training_loss_and_keeps_its_validation_score()
+    {
+        var train = new[]
+        {
+            new Engine.Metrics.TaskMetrics("click", Engine.Data.TaskKind.Binary, 0.25, null, null, 0.9, 10),
+            new Engine.Metrics.TaskMetrics("conversion", Engine.Data.TaskKind.Binary, 0, null, null, null, 0),
+        };
+        var validation = new[] { train[0] with { Loss = 0.5 }, train[1] with { Loss = 0.75, Labelled = 4 } };
+        var e = new Engine.Training.EpochReport(3, 5, train, validation, 1.0, [], null, null, TimeSpan.Zero);
+        Assert.Equal("click 0.25  conversion no loss  | validation click 0.5  conversion 0.75", TrainingProgress.Describe(e, ["conversion"]));
+        Assert.Equal("click 0.25  conversion 0  | validation click 0.5  conversion 0.75", TrainingProgress.Describe(e));
+    }
+
+    [Fact]
     public void Fit_cuts_a_description_to_the_width_it_is_given()
     {
         Assert.Equal("abc", TrainingProgress.Fit("abc", 5));

@@ -72,6 +72,8 @@ public sealed class EsmmCliTests : IDisposable
         var csv = Write("clicks.csv", ClickCsv());
         var run = Mtl.Run(TrainFlags(csv, [.. flags, "--json"]));
         Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("conversion no loss", run.Error);                     // the progress lines: no training loss of its own
+        Assert.DoesNotContain("conversion 0  ", run.Error);
         Assert.Contains($"conversion (binary, positive class '1'; no loss{(inputs ? $"; tower reads click{(detach ? " (detached)" : "")}" : "")})", run.Error);
         using var report = JsonDocument.Parse(run.Output);
         var history = report.RootElement.GetProperty("history").EnumerateArray().ToArray();
