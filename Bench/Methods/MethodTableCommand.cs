@@ -9,7 +9,7 @@ using Engine.Training;
 namespace Engine.Bench.Methods;
 
 /// <summary>
-/// <c>dotnet run -c Release --project Bench -- methods [--seeds 1,2,3] [--datasets energy,wine] [--methods a,b,…]
+/// <c>dotnet run -c Release --project Bench -- methods [--seeds 1,2,3] [--datasets energy,wine,mmoe-synthetic] [--p 0.5] [--methods a,b,…]
 /// [--archs a,b,…] [--tower W1,W2,…] [--epochs N] [--threads 2] [--out FILE]</c>: the results tables of the method library. Every registered method (loss weightings,
 /// gradient methods and presets, read from <see cref="MethodRegistry"/>: a method registered later gets its row without
 /// an edit here) is trained by <see cref="Experiment.Run(ExperimentSettings, Kernels.Backend{float}, Func{string, int, IProgress{EpochReport}?}?, CancellationToken)"/>
@@ -25,6 +25,12 @@ namespace Engine.Bench.Methods;
 /// models (the default 64-64 trunk, one task each). <c>--tower</c> gives every architecture the same towers (default
 /// none: the shared-bottom row is then the plain method row). <c>--epochs</c> replaces every dataset's epochs (for a quick
 /// check; the tables of docs/results.md use the defaults).</para>
+/// <para><c>--datasets mmoe-synthetic</c> (not in the default list) is the MMoE paper's synthetic benchmark at correlation
+/// <c>--p</c>, with the rows, split and settings of <see cref="MmoeSyntheticCommand"/> (each seed draws its own tasks and
+/// rows; 10,000 training, 2,000 validation and 2,000 test rows; at most 100 epochs with patience 10, Adam lr 0.01) and its
+/// MMoE (8 experts of 16, a tower of 8 per task); the single-task models are that MMoE with one task, on the same rows.
+/// <c>--archs</c> then replaces the MMoE by the architectures above (their sizes are those of the bundled datasets)
+/// and keeps the towers of 8 unless <c>--tower</c> gives others.</para>
 /// </summary>
 public static class MethodTableCommand
 {
@@ -60,6 +66,7 @@ public static class MethodTableCommand
         var tower = CommandArgs.Option(args, "--tower", "");
         IReadOnlyList<int>? towers = tower.Length == 0 ? null : [.. tower.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))];
         var epochs = CommandArgs.Option(args, "--epochs", "");
+        double p = double.Parse(CommandArgs.Option(args, "--p", "0.5"), CultureInfo.InvariantCulture);
         var methods = MethodRegistry.All.Select(m => m.Name).Where(n => only.Length == 0 || only.Split(',').Contains(n)).ToArray();
         if (methods.Length == 0) { Console.Error.WriteLine($"--methods: none of '{only}' is registered (mtl methods lists them)."); return 2; }
 
@@ -69,18 +76,21 @@ public static class MethodTableCommand
         foreach (var name in datasets)
         {
             var settings = epochs.Length == 0 ? Settings(name) : Settings(name) with { Epochs = int.Parse(epochs, CultureInfo.InvariantCulture) };
-            Console.Error.WriteLine($"{name}: single-task baselines and {archs.Length} architectures × {methods.Length} methods × {seeds.Length} seeds");
-            var baselines = seeds.ToDictionary(s => s, s => Baselines(settings with { Seed = s }, backend));
+            var title = name == "mmoe-synthetic" ? FormattableString.Invariant($"{name}, p = {p}, MMoE 8 × 16, towers 8") : name;
+            Console.Error.WriteLine($"{title}: single-task baselines and {archs.Length} architectures × {methods.Length} methods × {seeds.Length} seeds");
+            var data = seeds.ToDictionary(s => s, s => name == "mmoe-synthetic" ? MmoeSyntheticCommand.Data(p, (int)s) : PreparedData.Load(settings with { Seed = s }));
+            var baselines = seeds.ToDictionary(s => s, s => Baselines(settings with { Seed = s }, data[s], backend));
             var runs = new List<MethodRun>();
             foreach (var arch in archs)
                 foreach (var method in methods)
                     foreach (var seed in seeds)
                     {
-                        var run = Train(Sized(settings, arch) with { Tower = towers, Seed = seed, Step = settings.Step with { Method = method } }, arch, method, seed, baselines[seed], backend);
+                        var model = archOption.Length == 0 ? settings : Sized(settings, arch) with { Tower = towers ?? settings.Tower };
+                        var run = Train(model with { Seed = seed, Step = settings.Step with { Method = method } }, data[seed], arch, method, seed, baselines[seed], backend);
                         Console.Error.WriteLine($"  {(archOption.Length == 0 ? "" : arch + " ")}{method} seed {seed}: {(run.Failure ?? $"Δm {run.DeltaM:+0.00;-0.00;0.00} %, {run.Parameters} parameters, {run.Seconds:0.00} s")}");
                         runs.Add(run);
                     }
-            text.AppendLine().Append(Table(name, settings, baselines, runs, archOption.Length > 0));
+            text.AppendLine().Append(Table(title, settings, baselines, runs, archOption.Length > 0));
         }
         Console.Write(text);
         if (output.Length > 0) File.WriteAllText(output, text.ToString());
@@ -88,26 +98,27 @@ public static class MethodTableCommand
     }
 
     /// <summary>The default <c>mtl train</c> settings of a bundled dataset (docs/results.md): energy with its 300 epochs,
-    /// wine with 30 (quality overfits after that).</summary>
+    /// wine with 30 (quality overfits after that); mmoe-synthetic: <see cref="MmoeSyntheticCommand"/>'s settings and MMoE.</summary>
     private static ExperimentSettings Settings(string dataset) => dataset switch
     {
         "energy" => new ExperimentSettings(),
         "wine" => new ExperimentSettings { DataPath = PreparedData.BundledPath(BundledDatasets.WineQualityFile), Epochs = 30 },
-        _ => throw new ArgumentException($"--datasets: unknown dataset '{dataset}' (energy, wine)."),
+        "mmoe-synthetic" => MmoeSyntheticCommand.Settings(seed: 1) with { Architecture = new MmoeArchitecture(Experts: 8), Hidden = [16] },
+        _ => throw new ArgumentException($"--datasets: unknown dataset '{dataset}' (energy, wine, mmoe-synthetic)."),
     };
 
     /// <summary>The single-task models of one seed (Experiment's own baselines, from a run of the plain sum).</summary>
-    private static IReadOnlyList<TaskScore> Baselines(ExperimentSettings settings, CpuBackend<float> backend)
+    private static IReadOnlyList<TaskScore> Baselines(ExperimentSettings settings, PreparedData data, CpuBackend<float> backend)
     {
-        using var outcome = Experiment.Run(settings with { Baselines = true }, backend);
+        using var outcome = Experiment.Run(settings with { Baselines = true }, data, backend);
         return [.. outcome.Report.Baselines!.Runs.SelectMany(r => r.Metrics.Test)];
     }
 
-    private static MethodRun Train(ExperimentSettings settings, string arch, string method, ulong seed, IReadOnlyList<TaskScore> singleTask, CpuBackend<float> backend)
+    private static MethodRun Train(ExperimentSettings settings, PreparedData data, string arch, string method, ulong seed, IReadOnlyList<TaskScore> singleTask, CpuBackend<float> backend)
     {
         try
         {
-            using var outcome = Experiment.Run(settings, backend);
+            using var outcome = Experiment.Run(settings, data, backend);
             var test = outcome.Report.Metrics.Test;
             return new MethodRun(arch, method, seed, outcome.Model.Parameters.Count, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
         }
@@ -121,12 +132,13 @@ public static class MethodTableCommand
     {
         var tasks = baselines.Values.First();
         var s = new StringBuilder();
-        s.AppendLine($"### {dataset} ({settings.Epochs} epochs, batch {settings.BatchSize}, test split)").AppendLine();
+        s.AppendLine($"### {dataset} ({(settings.Patience is { } patience ? $"at most {settings.Epochs} epochs, patience {patience}" : $"{settings.Epochs} epochs")}, batch {settings.BatchSize}, test split)").AppendLine();
         s.Append(archColumns ? "| architecture | parameters | method | kind |" : "| method | kind |");
         foreach (var t in tasks) s.Append($" {t.Task} {t.PrimaryName} |");
         s.AppendLine(" Δm % | failed runs |");
         s.Append(archColumns ? "|---|---|---|---|" : "|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
-        s.Append(archColumns ? "| single-task (each task alone, 64-64 trunk) | — | — | — |" : "| single-task (each task alone) | — |");
+        string singleTask = settings.Architecture is null ? $"{string.Join('-', settings.Hidden)} trunk" : "the dataset's MMoE";
+        s.Append(archColumns ? $"| single-task (each task alone, {singleTask}) | — | — | — |" : "| single-task (each task alone) | — |");
         foreach (var t in tasks) s.Append($" {MeanSd(baselines.Values.Select(b => b.First(x => x.Task == t.Task).Primary))} |");
         s.AppendLine(" 0 | |");
         foreach (var group in runs.GroupBy(r => (r.Arch, r.Method)))

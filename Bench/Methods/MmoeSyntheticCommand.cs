@@ -62,20 +62,10 @@ public static class MmoeSyntheticCommand
         foreach (double p in ps)
             foreach (int seed in seeds)
             {
-                var (alphas, betas) = sines == "normal" ? MmoeSynthetic.NormalSines(MmoeSynthetic.PaperSines, seed) : (null, null);
-                int all = rows + validationRows + testRows;
-                double validation = (double)validationRows / all, test = (double)testRows / all;
-                var data = MmoeSynthetic.Create(p, seed, alphas: alphas, betas: betas).Generate(all, seed);
-                var prepared = PreparedData.From(data, validation, test, (ulong)seed);
+                var prepared = Data(p, seed, rows, validationRows, testRows, sines);
                 foreach (var model in Models)
                 {
-                    var settings = new ExperimentSettings
-                    {
-                        Seed = (ulong)seed, Architecture = model.Architecture, Hidden = [model.Hidden], Tower = [8],
-                        Epochs = epochs, BatchSize = batch, ValidationFraction = validation, TestFraction = test,
-                        Patience = validationRows > 0 ? patience : null,
-                        Step = ExperimentSettings.DefaultStep with { LearningRate = lr },
-                    };
+                    var settings = Settings(seed, rows, validationRows, testRows, epochs, patience, batch, lr) with { Architecture = model.Architecture, Hidden = [model.Hidden] };
                     using var outcome = Experiment.Run(settings, prepared, backend);
                     counts[model.Name] = outcome.Model.Parameters.Count;
                     var scores = outcome.Report.Metrics.Test;
@@ -108,6 +98,31 @@ public static class MmoeSyntheticCommand
         Console.Write(text);
         if (output.Length > 0) File.WriteAllText(output, text.ToString());
         return 0;
+    }
+
+    /// <summary>The rows of one correlation and seed, split into rows, validation-rows and test-rows (the split and the
+    /// draws from the seed, as described above).</summary>
+    internal static PreparedData Data(double p, int seed, int rows = 10000, int validationRows = 2000, int testRows = 2000, string sines = "normal")
+    {
+        var (alphas, betas) = sines == "normal" ? MmoeSynthetic.NormalSines(MmoeSynthetic.PaperSines, seed) : (null, null);
+        int all = rows + validationRows + testRows;
+        var data = MmoeSynthetic.Create(p, seed, alphas: alphas, betas: betas).Generate(all, seed);
+        return PreparedData.From(data, (double)validationRows / all, (double)testRows / all, (ulong)seed);
+    }
+
+    /// <summary>The training settings every model of the benchmark shares (towers of 8, early stopping, Adam with the
+    /// given lr); the caller sets the architecture and the expert or trunk width (MMoE: 8 experts of 16).</summary>
+    internal static ExperimentSettings Settings(int seed, int rows = 10000, int validationRows = 2000, int testRows = 2000,
+        int epochs = 100, int patience = 10, int batch = 32, double lr = 0.01)
+    {
+        int all = rows + validationRows + testRows;
+        return new ExperimentSettings
+        {
+            Seed = (ulong)seed, Tower = [8],
+            Epochs = epochs, BatchSize = batch, ValidationFraction = (double)validationRows / all, TestFraction = (double)testRows / all,
+            Patience = validationRows > 0 ? patience : null,
+            Step = ExperimentSettings.DefaultStep with { LearningRate = lr },
+        };
     }
 
     private static double Square(double x) => x * x;

@@ -3,8 +3,8 @@ using Engine.Bench.Methods;
 
 namespace Engine.Tests.Bench;
 
-/// <summary>The architecture axis of the results-table command (Bench/Methods/MethodTableCommand.cs, issue 12), at a
-/// tiny size: one seed, two epochs, energy only.</summary>
+/// <summary>The architecture axis of the results-table command (Bench/Methods/MethodTableCommand.cs, issue 12) and its
+/// MMoE synthetic dataset (issue 13), at a tiny size: one seed, two epochs.</summary>
 public sealed class MethodTableCommandTests
 {
     private static readonly string[] s_architectures = ["shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch", "dselect-k"];
@@ -36,6 +36,33 @@ public sealed class MethodTableCommandTests
                 Assert.InRange(Parameters(row), sharedBottom * 0.9, sharedBottom * 1.1);
             }
             Assert.Equal(s_architectures.Length, body.Select(Parameters).Distinct().Count());   // each row trained its own architecture
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void The_mmoe_synthetic_dataset_gives_a_row_per_method_with_finite_numbers_against_its_own_single_task_models()
+    {
+        string output = Path.Combine(Path.GetTempPath(), $"method-table-{Guid.NewGuid():N}.md");
+        try
+        {
+            int code = MethodTableCommand.Run(["--seeds", "1", "--datasets", "mmoe-synthetic", "--p", "0.5", "--methods", "sum,uncertainty",
+                "--epochs", "2", "--threads", "1", "--out", output]);
+            Assert.Equal(0, code);
+            var lines = File.ReadAllLines(output);
+            Assert.Contains(lines, l => l.StartsWith("### mmoe-synthetic, p = 0.5, MMoE 8 × 16, towers 8 (at most 2 epochs, patience 10, batch 32", StringComparison.Ordinal));
+            var rows = lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Select(Cells).ToArray();
+            Assert.Equal(["method", "kind", "y1 rmse", "y2 rmse", "Δm %", "failed runs"], rows[0]);
+            Assert.StartsWith("single-task", rows[1][0], StringComparison.Ordinal);
+            Assert.Equal(["uncertainty", "sum"], rows[2..].Select(r => r[0]));
+            foreach (var row in rows[1..])
+                foreach (var cell in row[2..5])
+                    Assert.True(double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x),
+                        $"{row[0]}: '{cell}' is not a finite number");
+            Assert.All(rows[2..], r => Assert.Equal("", r[5]));                  // no failed run
         }
         finally
         {
