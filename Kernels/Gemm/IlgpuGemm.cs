@@ -20,23 +20,40 @@ public sealed partial class IlgpuBackend
     {
         CheckGemm(m, n, k, a, b, c, bias, activation);
         if (m == 0 || n == 0) return;
+        LaunchGemm(transA, transB, m, n, k, alpha, a, 0, b, 0, beta, c, 0, 1, bias, 0, activation);
+    }
+
+    /// <summary>
+    /// <paramref name="problems"/> GEMMs of one shape in one launch, problem e at the element offsets e·stride of each
+    /// operand (grid z = problem): the fast <see cref="IlgpuSgemmKernel"/> when <see cref="CanUseSgemm"/> holds and every
+    /// stride is a multiple of 4 floats (each problem then keeps the 16-byte alignment), else the general
+    /// <see cref="IlgpuGemmKernel"/>. Arguments are checked by the caller; m, n &gt; 0. The launch is counted under
+    /// <paramref name="operation"/>, the caller's name.
+    /// </summary>
+    internal void LaunchGemm(bool transA, bool transB, int m, int n, int k, float alpha, View<float> a, int strideA, View<float> b, int strideB,
+        float beta, View<float> c, int strideC, int problems, View<float> bias, int strideBias, Activation activation,
+        [System.Runtime.CompilerServices.CallerMemberName] string operation = "")
+    {
+        if (problems == 1) strideA = strideB = strideC = strideBias = 0; // one problem: its strides are never used
         var cView = c.Ilgpu();
         // LoadStreamKernel binds the accelerator's default stream, which is this backend's Stream.
         // Empty operands (k = 0, or no bias) are never read by the kernels; C stands in for them.
-        var aView = a.IsEmpty ? cView : a.Ilgpu();
-        var bView = b.IsEmpty ? cView : b.Ilgpu();
+        bool noInner = k == 0;
+        var aView = noInner || a.IsEmpty ? cView : a.Ilgpu();
+        var bView = noInner || b.IsEmpty ? cView : b.Ilgpu();
         var biasView = bias.IsEmpty ? cView : bias.Ilgpu();
-        if (CanUseSgemm(transA, transB, m, n, k, a, b, c, bias))
+        if (CanUseSgemm(transA, transB, m, n, k, noInner ? default : a, noInner ? default : b, c, bias) &&
+            ((strideA | strideB | strideC | strideBias) & 3) == 0)
         {
-            var args = new IlgpuSgemmKernel.Arguments(m, n, k, alpha, beta, !bias.IsEmpty);
-            Launched();
-            Sgemm(transA, transB, activation)(IlgpuSgemmKernel.Config(m, n), aView, bView, cView, biasView, args);
+            var args = new IlgpuSgemmKernel.Arguments(m, n, k, alpha, beta, !bias.IsEmpty, strideA, strideB, strideC, strideBias);
+            Launched(operation); // counted under the caller's name: Gemm or BatchedGemm
+            Sgemm(transA, transB, activation)(IlgpuSgemmKernel.Config(m, n, problems), aView, bView, cView, biasView, args);
             return;
         }
         _gemm ??= Accelerator.LoadStreamKernel<Dense, Dense, Dense, Dense, IlgpuGemmKernel.Arguments>(IlgpuGemmKernel.Run);
-        var general = new IlgpuGemmKernel.Arguments(m, n, k, transA, transB, alpha, beta, !bias.IsEmpty, activation);
-        Launched();
-        _gemm(IlgpuGemmKernel.Config(m, n), aView, bView, cView, biasView, general);
+        var general = new IlgpuGemmKernel.Arguments(m, n, k, transA, transB, alpha, beta, !bias.IsEmpty, activation, strideA, strideB, strideC, strideBias);
+        Launched(operation);
+        _gemm(IlgpuGemmKernel.Config(m, n, problems), aView, bView, cView, biasView, general);
     }
 
     /// <summary>

@@ -36,13 +36,17 @@ internal static class IlgpuGemmKernel
     /// <summary>Padded leading dimensions of the shared tiles (k-major).</summary>
     private const int LdA = BM + 1, LdB = BN + 1;
 
-    /// <summary>Scalar arguments, passed by value.</summary>
-    public readonly struct Arguments(int m, int n, int k, bool transA, bool transB, float alpha, float beta, bool hasBias, Activation activation)
+    /// <summary>Scalar arguments, passed by value. A batch of problems adds per-problem element strides (problem e reads
+    /// A at e·StrideA, B at e·StrideB, the bias at e·StrideBias and writes C at e·StrideC; 0 repeats an operand), as in
+    /// <see cref="IlgpuSgemmKernel.Arguments"/>; one GEMM is a batch of one.</summary>
+    public readonly struct Arguments(int m, int n, int k, bool transA, bool transB, float alpha, float beta, bool hasBias, Activation activation,
+        int strideA = 0, int strideB = 0, int strideC = 0, int strideBias = 0)
     {
         public readonly int M = m, N = n, K = k;
         public readonly int TransA = transA ? 1 : 0, TransB = transB ? 1 : 0, HasBias = hasBias ? 1 : 0;
         public readonly int Activation = (int)activation;
         public readonly float Alpha = alpha, Beta = beta;
+        public readonly int StrideA = strideA, StrideB = strideB, StrideC = strideC, StrideBias = strideBias;
     }
 
     /// <summary>Eight floats that live in registers: one thread's 8 outputs of one row (columns tx + 16j),
@@ -65,20 +69,20 @@ internal static class IlgpuGemmKernel
             V4 = tile[start + 64], V5 = tile[start + 80], V6 = tile[start + 96], V7 = tile[start + 112],
         };
 
-        /// <summary>Writes row <paramref name="row"/>, columns col + 16j, through the epilogue.</summary>
-        public readonly void Store(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args, int row, int col)
+        /// <summary>Writes row <paramref name="row"/>, columns col + 16j, of problem <paramref name="problem"/> through the epilogue.</summary>
+        public readonly void Store(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args, int problem, int row, int col)
         {
             if (row >= args.M) return;
-            IlgpuGemmKernel.Store(c, bias, args, row, col, V0); IlgpuGemmKernel.Store(c, bias, args, row, col + 16, V1);
-            IlgpuGemmKernel.Store(c, bias, args, row, col + 32, V2); IlgpuGemmKernel.Store(c, bias, args, row, col + 48, V3);
-            IlgpuGemmKernel.Store(c, bias, args, row, col + 64, V4); IlgpuGemmKernel.Store(c, bias, args, row, col + 80, V5);
-            IlgpuGemmKernel.Store(c, bias, args, row, col + 96, V6); IlgpuGemmKernel.Store(c, bias, args, row, col + 112, V7);
+            IlgpuGemmKernel.Store(c, bias, args, problem, row, col, V0); IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 16, V1);
+            IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 32, V2); IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 48, V3);
+            IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 64, V4); IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 80, V5);
+            IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 96, V6); IlgpuGemmKernel.Store(c, bias, args, problem, row, col + 112, V7);
         }
     }
 
-    /// <summary>One group per 128×128 tile of C: grid (⌈n/128⌉, ⌈m/128⌉), group (16, 16).</summary>
-    public static KernelConfig Config(int m, int n) =>
-        new(new Index2D((n + BN - 1) / BN, (m + BM - 1) / BM), new Index2D(ThreadsX, ThreadsY));
+    /// <summary>One group per 128×128 tile of one problem's C: grid (⌈n/128⌉, ⌈m/128⌉, problems), group (16, 16).</summary>
+    public static KernelConfig Config(int m, int n, int problems = 1) =>
+        new(new Index3D((n + BN - 1) / BN, (m + BM - 1) / BM, problems), new Index3D(ThreadsX, ThreadsY, 1));
 
     public static void Run(ArrayView1D<float, Stride1D.Dense> a, ArrayView1D<float, Stride1D.Dense> b,
         ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args)
@@ -86,8 +90,9 @@ internal static class IlgpuGemmKernel
         var tileA = SharedMemory.Allocate<float>(BK * LdA); // tileA[kk·LdA + row] = op(A)[row0 + row, k0 + kk]
         var tileB = SharedMemory.Allocate<float>(BK * LdB); // tileB[kk·LdB + col] = op(B)[k0 + kk, col0 + col]
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * ThreadsX + tx;
-        int row0 = Grid.IdxY * BM, col0 = Grid.IdxX * BN;
+        int row0 = Grid.IdxY * BM, col0 = Grid.IdxX * BN, problem = Grid.IdxZ;
         int m = args.M, n = args.N, k = args.K;
+        int baseA = problem * args.StrideA, baseB = problem * args.StrideB;
 
         // The 8×8 register block: row i holds outputs (row0 + ty + 16i, col0 + tx + 16j), j = 0..7.
         Row8 c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -103,12 +108,12 @@ internal static class IlgpuGemmKernel
                 if (args.TransA != 0)
                 {
                     row = e % BM; kk = e / BM; // A is k×m: consecutive threads read consecutive rows of op(A)
-                    if (row0 + row < m && k0 + kk < k) v = a[(k0 + kk) * m + row0 + row];
+                    if (row0 + row < m && k0 + kk < k) v = a[baseA + (k0 + kk) * m + row0 + row];
                 }
                 else
                 {
                     kk = e % BK; row = e / BK; // A is m×k: consecutive threads read consecutive k
-                    if (row0 + row < m && k0 + kk < k) v = a[(row0 + row) * k + k0 + kk];
+                    if (row0 + row < m && k0 + kk < k) v = a[baseA + (row0 + row) * k + k0 + kk];
                 }
                 tileA[kk * LdA + row] = v;
             }
@@ -120,12 +125,12 @@ internal static class IlgpuGemmKernel
                 if (args.TransB != 0)
                 {
                     kk = e % BK; col = e / BK; // B is n×k: consecutive threads read consecutive k
-                    if (col0 + col < n && k0 + kk < k) v = b[(col0 + col) * k + k0 + kk];
+                    if (col0 + col < n && k0 + kk < k) v = b[baseB + (col0 + col) * k + k0 + kk];
                 }
                 else
                 {
                     col = e % BN; kk = e / BN; // B is k×n: consecutive threads read consecutive columns
-                    if (col0 + col < n && k0 + kk < k) v = b[(k0 + kk) * n + col0 + col];
+                    if (col0 + col < n && k0 + kk < k) v = b[baseB + (k0 + kk) * n + col0 + col];
                 }
                 tileB[kk * LdB + col] = v;
             }
@@ -144,21 +149,21 @@ internal static class IlgpuGemmKernel
         }
 
         int r0 = row0 + ty, q0 = col0 + tx;
-        c0.Store(c, bias, args, r0, q0); c1.Store(c, bias, args, r0 + 16, q0);
-        c2.Store(c, bias, args, r0 + 32, q0); c3.Store(c, bias, args, r0 + 48, q0);
-        c4.Store(c, bias, args, r0 + 64, q0); c5.Store(c, bias, args, r0 + 80, q0);
-        c6.Store(c, bias, args, r0 + 96, q0); c7.Store(c, bias, args, r0 + 112, q0);
+        c0.Store(c, bias, args, problem, r0, q0); c1.Store(c, bias, args, problem, r0 + 16, q0);
+        c2.Store(c, bias, args, problem, r0 + 32, q0); c3.Store(c, bias, args, problem, r0 + 48, q0);
+        c4.Store(c, bias, args, problem, r0 + 64, q0); c5.Store(c, bias, args, problem, r0 + 80, q0);
+        c6.Store(c, bias, args, problem, r0 + 96, q0); c7.Store(c, bias, args, problem, r0 + 112, q0);
     }
 
     /// <summary>The fused epilogue for one element: <c>C[row, col] = act(alpha·acc + beta·C + bias[col])</c>;
     /// C is not read when beta = 0 (it may hold garbage).</summary>
-    private static void Store(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args, int row, int col, float acc)
+    private static void Store(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias, Arguments args, int problem, int row, int col, float acc)
     {
         if (row >= args.M || col >= args.N) return;
-        int index = row * args.N + col;
+        int index = problem * args.StrideC + row * args.N + col;
         float v = args.Alpha * acc;
         if (args.Beta != 0) v += args.Beta * c[index];
-        if (args.HasBias != 0) v += bias[col];
+        if (args.HasBias != 0) v += bias[problem * args.StrideBias + col];
         c[index] = Activate(v, args.Activation);
     }
 

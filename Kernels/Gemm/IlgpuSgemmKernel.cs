@@ -32,15 +32,21 @@ internal static class IlgpuSgemmKernel
     /// <summary>Floats of one shared tile (BK rows of LdS).</summary>
     private const int TileFloats = BK * LdS;
 
-    /// <summary>Scalar arguments, passed by value.</summary>
-    public readonly struct Arguments(int m, int n, int k, float alpha, float beta, bool hasBias)
+    /// <summary>Scalar arguments, passed by value. A batch of problems (the experts of a mixture layer) adds per-problem
+    /// element strides: problem e reads A at e·StrideA, B at e·StrideB, the bias at e·StrideBias and writes C at e·StrideC
+    /// (each a multiple of 4, so every problem keeps the 16-byte alignment; 0 repeats an operand). One GEMM is a batch of
+    /// one with strides 0.</summary>
+    public readonly struct Arguments(int m, int n, int k, float alpha, float beta, bool hasBias,
+        int strideA = 0, int strideB = 0, int strideC = 0, int strideBias = 0)
     {
         public readonly int M = m, N = n, K = k, HasBias = hasBias ? 1 : 0;
         public readonly float Alpha = alpha, Beta = beta;
+        public readonly int StrideA = strideA, StrideB = strideB, StrideC = strideC, StrideBias = strideBias;
     }
 
-    /// <summary>One group per 128×128 tile of C: grid (⌈n/128⌉, ⌈m/128⌉), 256 threads.</summary>
-    public static KernelConfig Config(int m, int n) => new(new Index2D((n + BN - 1) / BN, (m + BM - 1) / BM), new Index2D(Threads, 1));
+    /// <summary>One group per 128×128 tile of one problem's C: grid (⌈n/128⌉, ⌈m/128⌉, problems), 256 threads.</summary>
+    public static KernelConfig Config(int m, int n, int problems = 1) =>
+        new(new Index3D((n + BN - 1) / BN, (m + BM - 1) / BM, problems), new Index3D(Threads, 1, 1));
 
     /// <summary>One lane's 8×8 block of C: row r (0…7) holds columns 0…3 in <c>Rr0</c> and 16…19 in <c>Rr1</c>
     /// (relative to the lane's first column).</summary>
@@ -76,11 +82,12 @@ internal static class IlgpuSgemmKernel
 
         int thread = Group.IdxX;
         int m = args.M, n = args.N, k = args.K;
-        int row0 = Grid.IdxY * BM, col0 = Grid.IdxX * BN;
+        int row0 = Grid.IdxY * BM, col0 = Grid.IdxX * BN, problem = Grid.IdxZ;
         TA la = default;
         TB lb = default;
         int ldA = la.AlongK ? k : m, ldB = lb.AlongK ? k : n;
-        int nextA = la.Start(thread, row0, m, ldA), nextB = lb.Start(thread, col0, n, ldB);
+        int baseA = problem * args.StrideA, baseB = problem * args.StrideB;
+        int nextA = baseA + la.Start(thread, row0, m, ldA), nextB = baseB + lb.Start(thread, col0, n, ldB);
         int stepA = BK * la.KStride(ldA), stepB = BK * lb.KStride(ldB);
 
         int warp = thread >> 5, lane = thread & 31;
@@ -125,22 +132,22 @@ internal static class IlgpuSgemmKernel
         }
 
         int rest = k - slices * BK;
-        if (rest > 0) acc = Tail(a, b, la, lb, ldA, ldB, row0, col0, m, n, k, slices * BK, rest, tileA, tileB, sharedA, sharedB, (slices & 1) * TileFloats, aRead, bRead, acc);
+        if (rest > 0) acc = Tail(a, b, la, lb, ldA, ldB, baseA, baseB, row0, col0, m, n, k, slices * BK, rest, tileA, tileB, sharedA, sharedB, (slices & 1) * TileFloats, aRead, bRead, acc);
 
-        Epilogue<TAct>(c, bias, args, row0 + aRead, col0 + bRead, acc);
+        Epilogue<TAct>(c, bias, args, problem, row0 + aRead, col0 + bRead, acc);
     }
 
     /// <summary>The last k mod 8 steps: guarded scalar loads (zero past k) into the free buffer, then that many steps.</summary>
     private static Block Tail<TA, TB>(ArrayView1D<float, Stride1D.Dense> a, ArrayView1D<float, Stride1D.Dense> b, TA la, TB lb,
-        int ldA, int ldB, int row0, int col0, int m, int n, int k, int k0, int rest, ArrayView<float> tileA, ArrayView<float> tileB,
+        int ldA, int ldB, int baseA, int baseB, int row0, int col0, int m, int n, int k, int k0, int rest, ArrayView<float> tileA, ArrayView<float> tileB,
         ArrayView<Vec4> sharedA, ArrayView<Vec4> sharedB, int buffer, int aRead, int bRead, Block acc)
         where TA : struct, ISgemmLayout where TB : struct, ISgemmLayout
     {
         int thread = Group.IdxX;
         la.Store(tileA.SubView(buffer, TileFloats), sharedA.SubView(buffer / 4, TileFloats / 4), thread,
-            TailLoad(a, la, la.Start(thread, row0, m, ldA), k0, ldA, k, thread));
+            TailLoad(a, la, baseA + la.Start(thread, row0, m, ldA), k0, ldA, k, thread));
         lb.Store(tileB.SubView(buffer, TileFloats), sharedB.SubView(buffer / 4, TileFloats / 4), thread,
-            TailLoad(b, lb, lb.Start(thread, col0, n, ldB), k0, ldB, k, thread));
+            TailLoad(b, lb, baseB + lb.Start(thread, col0, n, ldB), k0, ldB, k, thread));
         Group.Barrier();
         for (int kk = 0; kk < rest; kk++)
         {
@@ -160,35 +167,37 @@ internal static class IlgpuSgemmKernel
         return kFirst < k ? new Vec4(x[at], x[at + 1], x[at + 2], x[at + 3]) : default;
     }
 
-    /// <summary>C = act(alpha·acc + beta·C + bias) for the lane's 8×8 block, one 128-bit load/store per 4 columns;
-    /// rows and column groups past the edge are skipped (n is a multiple of 4, so a group is all in or all out).
-    /// C is not read when beta = 0 (it may hold garbage).</summary>
+    /// <summary>C = act(alpha·acc + beta·C + bias) for the lane's 8×8 block of problem <paramref name="problem"/>, one
+    /// 128-bit load/store per 4 columns; rows and column groups past the edge are skipped (n is a multiple of 4, so a
+    /// group is all in or all out). C is not read when beta = 0 (it may hold garbage).</summary>
     private static void Epilogue<TAct>(ArrayView1D<float, Stride1D.Dense> c, ArrayView1D<float, Stride1D.Dense> bias,
-        Arguments args, int row, int col, Block acc) where TAct : struct, ISgemmActivation
+        Arguments args, int problem, int row, int col, Block acc) where TAct : struct, ISgemmActivation
     {
+        // The problem's C and bias start at float4 boundaries (the strides are multiples of 4).
         var c4 = c.AsAligned16().Cast<float, Vec4>();
         var bias4 = bias.AsAligned16().Cast<float, Vec4>();
+        int c0 = (problem * args.StrideC) >> 2, bias0 = (problem * args.StrideBias) >> 2;
         Vec4 b0 = default, b1 = default;
         if (args.HasBias != 0)
         {
-            if (col < args.N) b0 = bias4[col >> 2];
-            if (col + 16 < args.N) b1 = bias4[(col + 16) >> 2];
+            if (col < args.N) b0 = bias4[bias0 + (col >> 2)];
+            if (col + 16 < args.N) b1 = bias4[bias0 + ((col + 16) >> 2)];
         }
-        StoreRow<TAct>(c4, args, row, col, b0, b1, acc.R00, acc.R01);
-        StoreRow<TAct>(c4, args, row + 1, col, b0, b1, acc.R10, acc.R11);
-        StoreRow<TAct>(c4, args, row + 2, col, b0, b1, acc.R20, acc.R21);
-        StoreRow<TAct>(c4, args, row + 3, col, b0, b1, acc.R30, acc.R31);
-        StoreRow<TAct>(c4, args, row + 32, col, b0, b1, acc.R40, acc.R41);
-        StoreRow<TAct>(c4, args, row + 33, col, b0, b1, acc.R50, acc.R51);
-        StoreRow<TAct>(c4, args, row + 34, col, b0, b1, acc.R60, acc.R61);
-        StoreRow<TAct>(c4, args, row + 35, col, b0, b1, acc.R70, acc.R71);
+        StoreRow<TAct>(c4, args, c0, row, col, b0, b1, acc.R00, acc.R01);
+        StoreRow<TAct>(c4, args, c0, row + 1, col, b0, b1, acc.R10, acc.R11);
+        StoreRow<TAct>(c4, args, c0, row + 2, col, b0, b1, acc.R20, acc.R21);
+        StoreRow<TAct>(c4, args, c0, row + 3, col, b0, b1, acc.R30, acc.R31);
+        StoreRow<TAct>(c4, args, c0, row + 32, col, b0, b1, acc.R40, acc.R41);
+        StoreRow<TAct>(c4, args, c0, row + 33, col, b0, b1, acc.R50, acc.R51);
+        StoreRow<TAct>(c4, args, c0, row + 34, col, b0, b1, acc.R60, acc.R61);
+        StoreRow<TAct>(c4, args, c0, row + 35, col, b0, b1, acc.R70, acc.R71);
     }
 
-    private static void StoreRow<TAct>(ArrayView1D<Vec4, Stride1D.Dense> c4, Arguments args, int row, int col, Vec4 bias0, Vec4 bias1, Vec4 v0, Vec4 v1)
+    private static void StoreRow<TAct>(ArrayView1D<Vec4, Stride1D.Dense> c4, Arguments args, int c0, int row, int col, Vec4 bias0, Vec4 bias1, Vec4 v0, Vec4 v1)
         where TAct : struct, ISgemmActivation
     {
         if (row >= args.M) return;
-        int at = (row * args.N + col) >> 2;
+        int at = c0 + ((row * args.N + col) >> 2);
         if (col < args.N) c4[at] = Finish<TAct>(args, v0, bias0, c4, at);
         if (col + 16 < args.N) c4[at + 4] = Finish<TAct>(args, v1, bias1, c4, at + 4);
     }

@@ -136,7 +136,8 @@ public static class IlgpuSass
     }
 
     /// <summary>The hot loop: among backward branches (a loop's closing jump), the body with the most FFMA, ties to the
-    /// innermost (shortest); without FFMA anywhere, the longest body. The whole kernel when there is no loop.</summary>
+    /// innermost (shortest); without FFMA anywhere, the body that moves the most global-memory bits (LDG + STG widths),
+    /// ties to the longest. The whole kernel when there is no loop.</summary>
     public static (SassMix Mix, bool WholeKernel) HotLoop(string sass)
     {
         var code = Instructions(sass);
@@ -158,7 +159,12 @@ public static class IlgpuSass
             int target = t.Groups[1].Success ? Convert.ToInt32(t.Groups[1].Value, 16)
                 : labels.TryGetValue(t.Groups[2].Value, out int l) ? l : int.MaxValue;
             if (target >= address) continue; // forward branch, or the BRA-to-itself after EXIT: not a loop
-            var mix = Mix(code.Where(i => i.Address >= target && i.Address <= address).Select(i => i.Text));
+            var body = code.Where(i => i.Address >= target && i.Address <= address).Select(i => i.Text).ToList();
+            // A jump back over an unconditional EXIT is not a loop either: it is the fallback ptxas puts after the end of a
+            // kernel for warp shuffles reached by a divergent warp (BRA.DIV jumps there, the shuffles run one by one, and
+            // it branches back to the code after them).
+            if (body.Any(text => text == "EXIT")) continue;
+            var mix = Mix(body);
             if (bestMix is null || Better(mix, address - target, bestMix, best!.Value.End - best.Value.Start))
             {
                 best = (target, address);
@@ -171,7 +177,11 @@ public static class IlgpuSass
     private static bool Better(SassMix candidate, int length, SassMix current, int currentLength) =>
         candidate.Ffma != current.Ffma ? candidate.Ffma > current.Ffma
         : current.Ffma > 0 ? length < currentLength
+        : GlobalBits(candidate) != GlobalBits(current) ? GlobalBits(candidate) > GlobalBits(current)
         : length > currentLength;
+
+    private static int GlobalBits(SassMix mix) =>
+        mix.GlobalLoads.Sum(p => p.Key * p.Value) + mix.GlobalStores.Sum(p => p.Key * p.Value);
 
     /// <summary>Counts the instruction classes the report shows.</summary>
     public static SassMix Mix(IEnumerable<string> instructions)

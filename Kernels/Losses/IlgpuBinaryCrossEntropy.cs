@@ -39,7 +39,7 @@ public sealed partial class IlgpuBackend
             int y = labels[i];
             if (y >= 0 && (logits[i] > 0 ? 1 : 0) == y) correct += 1;
         }
-        correct = GroupSum(correct);
+        correct = GroupSumToFirst(correct);
         if (Group.IsFirstThread) partials[Grid.IdxX] = correct;
     }
 
@@ -84,8 +84,8 @@ public sealed partial class IlgpuBackend
                 labelled += 1;
             }
         }
-        sum = GroupSum(sum);
-        labelled = GroupSum(labelled);
+        sum = GroupSumToFirst(sum);
+        labelled = GroupSumToFirst(labelled);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = labelled; }
     }
 

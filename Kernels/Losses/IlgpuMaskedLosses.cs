@@ -120,8 +120,8 @@ public sealed partial class IlgpuBackend
             float t = target[i];
             if (!XMath.IsNaN(t)) { float d = prediction[i] - t; sum += d * d; present += 1; }
         }
-        sum = GroupSum(sum);
-        present = GroupSum(present);
+        sum = GroupSumToFirst(sum);
+        present = GroupSumToFirst(present);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = present; }
     }
 
@@ -135,9 +135,9 @@ public sealed partial class IlgpuBackend
             float t = target[i];
             if (!XMath.IsNaN(t)) { float s = rowWeights[i / columns], d = prediction[i] - t; sum += s != 0 ? s * (d * d) : 0; present += 1; denominator += s; }
         }
-        sum = GroupSum(sum);
-        present = GroupSum(present);
-        denominator = GroupSum(denominator);
+        sum = GroupSumToFirst(sum);
+        present = GroupSumToFirst(present);
+        denominator = GroupSumToFirst(denominator);
         if (Group.IsFirstThread)
         {
             partials[Grid.IdxX] = sum;
@@ -181,8 +181,8 @@ public sealed partial class IlgpuBackend
                 labelled += 1;
             }
         }
-        sum = GroupSum(sum);
-        labelled = GroupSum(labelled);
+        sum = GroupSumToFirst(sum);
+        labelled = GroupSumToFirst(labelled);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = labelled; }
     }
 
@@ -190,8 +190,8 @@ public sealed partial class IlgpuBackend
     {
         float sum = 0, n = 0;
         for (int i = Group.IdxX; i < groups; i += Group.DimX) { sum += partials[i]; n += partials[MaxReductionGroups + i]; }
-        sum = GroupSum(sum);
-        n = GroupSum(n);
+        sum = GroupSumToFirst(sum);
+        n = GroupSumToFirst(n);
         if (Group.IsFirstThread)
         {
             count[0] = n;

@@ -69,9 +69,9 @@ public sealed partial class IlgpuBackend
             float t = y == 1 ? 1 - smoothing / 2 : smoothing / 2;   // y(1 − ε) + ε/2
             total += s * (positiveWeights[i % columns] * t * (XMath.Max(-z, 0) + log1p) + (1 - t) * (XMath.Max(z, 0) + log1p));
         }
-        total = GroupSum(total);
-        labelled = GroupSum(labelled);
-        denominator = GroupSum(denominator);
+        total = GroupSumToFirst(total);
+        labelled = GroupSumToFirst(labelled);
+        denominator = GroupSumToFirst(denominator);
         if (Group.IsFirstThread)
         {
             partials[Grid.IdxX] = total;

@@ -79,8 +79,8 @@ public sealed partial class IlgpuBackend
             sum += y <= 1 ? term : float.NaN;
             labelled += 1;
         }
-        sum = GroupSum(sum);
-        labelled = GroupSum(labelled);
+        sum = GroupSumToFirst(sum);
+        labelled = GroupSumToFirst(labelled);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = labelled; }
     }
 
@@ -102,9 +102,9 @@ public sealed partial class IlgpuBackend
             labelled += 1;
             denominator += s;
         }
-        sum = GroupSum(sum);
-        labelled = GroupSum(labelled);
-        denominator = GroupSum(denominator);
+        sum = GroupSumToFirst(sum);
+        labelled = GroupSumToFirst(labelled);
+        denominator = GroupSumToFirst(denominator);
         if (Group.IsFirstThread)
         {
             partials[Grid.IdxX] = sum;

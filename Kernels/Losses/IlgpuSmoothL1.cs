@@ -74,8 +74,8 @@ public sealed partial class IlgpuBackend
             sum += scale * (a < beta ? a * a / (2 * beta) : a - 0.5f * beta);
             present += 1;
         }
-        sum = GroupSum(sum);
-        present = GroupSum(present);
+        sum = GroupSumToFirst(sum);
+        present = GroupSumToFirst(present);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = sum; partials[MaxReductionGroups + Grid.IdxX] = present; }
     }
 
@@ -93,9 +93,9 @@ public sealed partial class IlgpuBackend
             present += 1;
             denominator += s;
         }
-        sum = GroupSum(sum);
-        present = GroupSum(present);
-        denominator = GroupSum(denominator);
+        sum = GroupSumToFirst(sum);
+        present = GroupSumToFirst(present);
+        denominator = GroupSumToFirst(denominator);
         if (Group.IsFirstThread)
         {
             partials[Grid.IdxX] = sum;

@@ -77,7 +77,7 @@ public sealed partial class IlgpuBackend
             for (int j = 0; j < classes; j++) probabilities[row + j] /= s;
             sum += valid ? XMath.Log(s) - (labelLogit - m) : float.NaN;
         }
-        sum = GroupSum(sum);
+        sum = GroupSumToFirst(sum);
         if (Group.IsFirstThread) partials[Grid.IdxX] = sum;
     }
 
@@ -106,7 +106,7 @@ public sealed partial class IlgpuBackend
             }
             if (best == labels[i]) correct += 1;
         }
-        correct = GroupSum(correct);
+        correct = GroupSumToFirst(correct);
         if (Group.IsFirstThread) partials[Grid.IdxX] = correct;
     }
 }

@@ -122,9 +122,9 @@ public sealed partial class IlgpuBackend
             if (o.Smoothing != 0) rowLoss += o.Smoothing / classes * (w * logSum - shifted);
             total += rw * rowLoss;
         }
-        total = GroupSum(total);
-        labelled = GroupSum(labelled);
-        denominator = GroupSum(denominator);
+        total = GroupSumToFirst(total);
+        labelled = GroupSumToFirst(labelled);
+        denominator = GroupSumToFirst(denominator);
         if (Group.IsFirstThread)
         {
             partials[Grid.IdxX] = total;
@@ -143,9 +143,9 @@ public sealed partial class IlgpuBackend
             n += partials[MaxReductionGroups + i];
             d += partials[2 * MaxReductionGroups + i];
         }
-        total = GroupSum(total);
-        n = GroupSum(n);
-        d = GroupSum(d);
+        total = GroupSumToFirst(total);
+        n = GroupSumToFirst(n);
+        d = GroupSumToFirst(d);
         if (Group.IsFirstThread)
         {
             count[0] = n;

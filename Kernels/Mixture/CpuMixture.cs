@@ -16,8 +16,9 @@ public sealed partial class CpuBackend<T>
         View<T> b, int strideB, T beta, View<T> c, int strideC, int count, View<T> bias, int strideBias, Activation activation)
     {
         MixtureChecks.BatchedGemm(this, m, n, k, a, strideA, b, strideB, c, strideC, count, bias, strideBias, activation);
+        // k = 0: no operand is read (A and B may be empty views, which cannot be sliced).
         for (int e = 0; e < count; e++)
-            Gemm(transA, transB, m, n, k, alpha, a.Slice(e * strideA, m * k), b.Slice(e * strideB, k * n), beta,
+            Gemm(transA, transB, m, n, k, alpha, k == 0 ? default : a.Slice(e * strideA, m * k), k == 0 ? default : b.Slice(e * strideB, k * n), beta,
                 c.Slice(e * strideC, m * n), bias.IsEmpty ? default : bias.Slice(e * strideBias, n), activation);
     }
 

@@ -6,41 +6,13 @@ using Dense = ILGPU.Runtime.ArrayView1D<float, ILGPU.Stride1D.Dense>;
 namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
-/// The mixture-of-experts kernels on ILGPU, implicitly grouped, one thread per output element (per row for the
-/// softmax over a handful of experts). The batched GEMM is one launch over a 3-D grid (column, row, expert) with
-/// the epilogue of the dense GEMM (<see cref="Activate"/>, the project's activations). It is the straightforward
-/// kernel — no shared-memory tiles or register blocking (those are in <c>Kernels/Gemm/IlgpuGemmKernel.cs</c>, for
-/// one matrix): correct on every accelerator, and the place to start for a tiled batched variant.
+/// The mixture-of-experts kernels on ILGPU. The batched GEMM over the experts is the dense GEMM's own kernels with a
+/// third grid dimension, one z per expert (<c>Kernels/Gemm/</c>: the warp-tiled SGEMM where the strides keep the
+/// 16-byte alignment); the softmax over a handful of experts and the gated mixture are implicitly grouped, one thread
+/// per output element (per row for the softmax).
 /// </summary>
 public sealed partial class IlgpuBackend
 {
-    /// <summary>The batched GEMM's shape, strides and epilogue (one uniform argument).</summary>
-    public readonly struct BatchedGemmArguments(int m, int n, int k, bool transA, bool transB, float alpha, float beta,
-        int strideA, int strideB, int strideC, int strideBias, bool hasBias, Activation activation)
-    {
-        /// <summary>Rows of C.</summary>
-        public readonly int M = m;
-        /// <summary>Columns of C.</summary>
-        public readonly int N = n;
-        /// <summary>Inner dimension.</summary>
-        public readonly int K = k;
-        /// <summary>1 when A is stored k×m.</summary>
-        public readonly int TransA = transA ? 1 : 0;
-        /// <summary>1 when B is stored n×k.</summary>
-        public readonly int TransB = transB ? 1 : 0;
-        /// <summary>α.</summary>
-        public readonly float Alpha = alpha;
-        /// <summary>β (0: C not read).</summary>
-        public readonly float Beta = beta;
-        /// <summary>Element strides between consecutive problems.</summary>
-        public readonly int StrideA = strideA, StrideB = strideB, StrideC = strideC, StrideBias = strideBias;
-        /// <summary>1 when a bias is added.</summary>
-        public readonly int HasBias = hasBias ? 1 : 0;
-        /// <summary>The activation's integer value.</summary>
-        public readonly int Activation = (int)activation;
-    }
-
-    private Action<AcceleratorStream, Index3D, Dense, Dense, Dense, Dense, BatchedGemmArguments>? _batchedGemm;
     private Action<AcceleratorStream, Index1D, Dense, Dense, int>? _softmaxRows;
     private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, int, int>? _softmaxRowsBackward;
     private Action<AcceleratorStream, Index2D, Dense, Dense, Dense, int, int, int>? _mixture;
@@ -48,17 +20,15 @@ public sealed partial class IlgpuBackend
     private Action<AcceleratorStream, Index1D, Dense, Dense, Dense, int, int, int, int>? _mixtureGates;
 
     /// <inheritdoc/>
+    /// <remarks>One launch of the dense GEMM's kernels with grid z = problem (<see cref="LaunchGemm"/>): the warp-tiled
+    /// <see cref="IlgpuSgemmKernel"/> when the shape, the offsets and the strides keep every problem 16-byte aligned
+    /// (multiples of 4 floats), else the general <see cref="IlgpuGemmKernel"/>.</remarks>
     public override void BatchedGemm(bool transA, bool transB, int m, int n, int k, float alpha, View<float> a, int strideA,
         View<float> b, int strideB, float beta, View<float> c, int strideC, int count, View<float> bias, int strideBias, Activation activation)
     {
         MixtureChecks.BatchedGemm(this, m, n, k, a, strideA, b, strideB, c, strideC, count, bias, strideBias, activation);
         if (m == 0 || n == 0) return;
-        _batchedGemm ??= Accelerator.LoadAutoGroupedKernel<Index3D, Dense, Dense, Dense, Dense, BatchedGemmArguments>(BatchedGemmKernel);
-        var args = new BatchedGemmArguments(m, n, k, transA, transB, alpha, beta, strideA, strideB, strideC, strideBias, !bias.IsEmpty, activation);
-        // Empty operands (k = 0, no bias) are never read: pass C as a harmless stand-in.
-        var aView = k == 0 ? c : a;
-        var bView = k == 0 ? c : b;
-        _batchedGemm(Launched(), new Index3D(n, m, count), aView.Ilgpu(), bView.Ilgpu(), c.Ilgpu(), (bias.IsEmpty ? c : bias).Ilgpu(), args);
+        LaunchGemm(transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC, count, bias, strideBias, activation);
     }
 
     /// <inheritdoc/>
@@ -100,25 +70,6 @@ public sealed partial class IlgpuBackend
         if (KernelChecks.PartlyOverlap(dg, x) || dg == x) throw new ArgumentException("dg must not overlap x.", nameof(dg));
         _mixtureGates ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, Dense, Dense, int, int, int, int>(MixtureGatesKernel);
         _mixtureGates(Launched(), dg.Length, x.Ilgpu(), dy.Ilgpu(), dg.Ilgpu(), experts, batch, width, accumulate ? 1 : 0);
-    }
-
-    /// <summary>C[e][i, j] = act(α·Σₚ op(A)[e][i, p]·op(B)[e][p, j] + β·C[e][i, j] + bias[e][j]); thread (j, i, e).</summary>
-    internal static void BatchedGemmKernel(Index3D index, Dense a, Dense b, Dense c, Dense bias, BatchedGemmArguments args)
-    {
-        int j = index.X, i = index.Y, e = index.Z;
-        int offA = e * args.StrideA, offB = e * args.StrideB;
-        float sum = 0;
-        for (int p = 0; p < args.K; p++)
-        {
-            float av = args.TransA != 0 ? a[offA + p * args.M + i] : a[offA + i * args.K + p];
-            float bv = args.TransB != 0 ? b[offB + j * args.K + p] : b[offB + p * args.N + j];
-            sum += av * bv;
-        }
-        int at = e * args.StrideC + i * args.N + j;
-        float v = args.Alpha * sum;
-        if (args.Beta != 0) v += args.Beta * c[at];
-        if (args.HasBias != 0) v += bias[e * args.StrideBias + j];
-        c[at] = Activate(args.Activation, v);
     }
 
     /// <summary>Row r: y = exp(x − max)/Σ exp(x − max).</summary>

@@ -38,7 +38,15 @@ internal static class LayerNormChecks
         if (output.IsEmpty) return;
         Check.Length(output, outputLength, outputName);
         Check.Owned(backend, output, outputName);
-        foreach (var (view, name) in new[] { (x, nameof(x)), (dy, nameof(dy)), (scratch, nameof(scratch)) })
-            if (KernelChecks.PartlyOverlap(output, view) || output == view) throw new ArgumentException($"LayerNorm: {outputName} must not overlap {name}.", outputName);
+        // Three calls, not a loop over a new array: the array would be allocated on every call wherever the JIT does not
+        // remove it (tier-0 code, before the method is recompiled — a warm step that allocates on a busy machine).
+        NoOverlap(output, outputName, x, nameof(x));
+        NoOverlap(output, outputName, dy, nameof(dy));
+        NoOverlap(output, outputName, scratch, nameof(scratch));
+    }
+
+    private static void NoOverlap<T>(View<T> output, string outputName, View<T> view, string name) where T : unmanaged
+    {
+        if (KernelChecks.PartlyOverlap(output, view) || output == view) throw new ArgumentException($"LayerNorm: {outputName} must not overlap {name}.", outputName);
     }
 }

@@ -6,8 +6,8 @@ namespace Engine.Kernels.Ilgpu;
 /// <summary>
 /// The two-pass reduction scheme every ILGPU scalar reduction uses (Sum, Dot, MSE, cross-entropy,
 /// CountCorrect). Pass 1 is an explicitly grouped kernel: each thread accumulates its share of the
-/// terms (grid-stride loop), the group adds its threads' values with a shared-memory tree
-/// (<see cref="GroupSum"/>), and thread 0 writes the group's partial sum to a scratch buffer.
+/// terms (grid-stride loop), the group adds its threads' values with warp shuffles and one shared slot per warp
+/// (<see cref="GroupSumToFirst"/>), and thread 0 writes the group's partial sum to a scratch buffer.
 /// Pass 2 (<see cref="FinalSumKernel"/>) is one group that adds the partial sums and writes
 /// <c>result[0] = scale·Σ</c>. No atomics: the summation order is fixed, so results are
 /// deterministic run to run; the scalar never leaves the device.
@@ -65,7 +65,7 @@ public sealed partial class IlgpuBackend
     {
         float sum = 0;
         for (int i = Group.IdxX; i < count; i += Group.DimX) sum += partials[i];
-        sum = GroupSum(sum);
+        sum = GroupSumToFirst(sum);
         if (Group.IsFirstThread) result[0] = scale * sum;
     }
 
@@ -73,18 +73,21 @@ public sealed partial class IlgpuBackend
     /// Sum of <paramref name="value"/> over the threads of the group, valid in the group's first thread (the others get
     /// partial sums): shuffles add the 32 lanes of each warp (<see cref="WarpSumToFirst"/>), each warp's first lane puts its
     /// sum in one shared slot, and the first warp adds the slots with shuffles again — one barrier before that and one
-    /// after (the slots are reused by the next call). Every thread of the group must call it.
+    /// after (the slots are reused by the next call). Every thread of the group must call it; the group is 1-D.
     /// </summary>
     internal static float GroupSumToFirst(float value)
     {
         var slots = SharedMemory.Allocate<float>(MaxGroupSize);
         value = WarpSumToFirst(value);
-        if (Warp.IsFirstLane) slots[Warp.WarpIdx] = value;
+        // The warp of a thread of a 1-D group (every caller's): Group.IdxX / 32 as a shift where warps are 32 wide
+        // (Warp.WarpIdx divides the 3-D linear index by the warp size at run time: ~20 integer instructions).
+        int warp = Warp.WarpSize == 32 ? Group.IdxX >> 5 : Warp.WarpIdx;
+        if (Warp.IsFirstLane) slots[warp] = value;
         Group.Barrier();
         float total = 0f;
-        if (Warp.WarpIdx == 0)
+        if (warp == 0)
         {
-            int warps = (Group.DimX + Warp.WarpSize - 1) / Warp.WarpSize;
+            int warps = Warp.WarpSize == 32 ? (Group.DimX + 31) >> 5 : (Group.DimX + Warp.WarpSize - 1) / Warp.WarpSize;
             for (int w = Warp.LaneIdx; w < warps; w += Warp.WarpSize) total += slots[w];
             total = WarpSumToFirst(total);
         }
@@ -106,26 +109,5 @@ public sealed partial class IlgpuBackend
         }
         for (int delta = Warp.WarpSize / 2; delta > 0; delta >>= 1) value += Warp.ShuffleDown(value, delta);
         return value;
-    }
-
-    /// <summary>
-    /// Sum of <paramref name="value"/> over the threads of the group, returned to every thread.
-    /// Shared-memory tree: at each step the lower half adds the upper half (group size is a power of
-    /// two), with a barrier between steps. Every thread of the group must call it.
-    /// </summary>
-    internal static float GroupSum(float value)
-    {
-        var shared = SharedMemory.Allocate<float>(MaxGroupSize);
-        int t = Group.IdxX;
-        shared[t] = value;
-        Group.Barrier();
-        for (int stride = Group.DimX / 2; stride > 0; stride >>= 1)
-        {
-            if (t < stride) shared[t] += shared[t + stride];
-            Group.Barrier();
-        }
-        float total = shared[0];
-        Group.Barrier(); // nobody may overwrite shared[0] (a later call) before everyone has read it
-        return total;
     }
 }

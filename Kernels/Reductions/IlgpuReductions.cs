@@ -6,7 +6,7 @@ namespace Engine.Kernels.Ilgpu;
 
 /// <summary>
 /// Column sums, Sum and Dot as explicitly grouped ILGPU kernels. Sum and Dot use the two-pass
-/// scheme of IlgpuGroupReduce.cs (a partial sum per group, then one group adds the partials).
+/// scheme of IlgpuGroupReduce.cs (a partial sum per group, then one group adds the partials), reading float4.
 /// ColumnSums gives each group a tile of adjacent columns: its threads form
 /// <c>lanes × tileCols</c>, lane r adds rows r, r + lanes, …, of its column (adjacent threads read
 /// adjacent addresses), and the lanes are added by a shared-memory tree.
@@ -16,7 +16,7 @@ public sealed partial class IlgpuBackend
     /// <summary>What pass 1 of a scalar reduction adds up.</summary>
     internal enum Terms { Values, Products, SquaredDifferences }
 
-    private Action<AcceleratorStream, KernelConfig, Dense, Dense, int, int, Dense>? _partialSums;
+    private Action<AcceleratorStream, KernelConfig, Dense, Dense, StreamLayout, Dense>? _sumValues, _sumProducts, _sumSquaredDifferences;
     private Action<AcceleratorStream, KernelConfig, Dense, int, int, int, int, Dense>? _columnSums;
 
     /// <inheritdoc/>
@@ -53,22 +53,68 @@ public sealed partial class IlgpuBackend
     internal void ReduceTerms(Terms terms, View<float> a, View<float> b, float scale, View<float> result)
     {
         int groups = ReductionGroups(a.Length);
-        _partialSums ??= Accelerator.LoadKernel<Dense, Dense, int, int, Dense>(PartialSumsKernel);
-        _partialSums(Launched(), new KernelConfig(groups, GroupSize), a.Ilgpu(), b.Ilgpu(), a.Length, (int)terms, Partials);
+        var layout = StreamLayout.Of(a.Length, a.Offset, b.Offset);
+        var config = new KernelConfig(groups, GroupSize);
+        switch (terms)
+        {
+            case Terms.Values:
+                (_sumValues ??= Accelerator.LoadKernel<Dense, Dense, StreamLayout, Dense>(PartialSumsKernel<Values>))(Launched(), config, a.Ilgpu(), b.Ilgpu(), layout, Partials);
+                break;
+            case Terms.Products:
+                (_sumProducts ??= Accelerator.LoadKernel<Dense, Dense, StreamLayout, Dense>(PartialSumsKernel<Products>))(Launched(), config, a.Ilgpu(), b.Ilgpu(), layout, Partials);
+                break;
+            default:
+                (_sumSquaredDifferences ??= Accelerator.LoadKernel<Dense, Dense, StreamLayout, Dense>(PartialSumsKernel<SquaredDifferences>))(Launched(), config, a.Ilgpu(), b.Ilgpu(), layout, Partials);
+                break;
+        }
         FinishReduction(groups, scale, result);
     }
 
-    internal static void PartialSumsKernel(Dense a, Dense b, int n, int terms, Dense partials)
+    /// <summary>What pass 1 adds up, as a compile-time policy (one kernel each, no branch in the loop).</summary>
+    internal interface ITerm
     {
+        float Of(float a, float b);
+        float Of(Vec4 a, Vec4 b);
+    }
+
+    /// <summary>aᵢ.</summary>
+    internal readonly struct Values : ITerm
+    {
+        public float Of(float a, float b) => a;
+        public float Of(Vec4 a, Vec4 b) => (a.X + a.Y) + (a.Z + a.W);
+    }
+
+    /// <summary>aᵢ·bᵢ.</summary>
+    internal readonly struct Products : ITerm
+    {
+        public float Of(float a, float b) => a * b;
+        public float Of(Vec4 a, Vec4 b) => a.X * b.X + a.Y * b.Y + a.Z * b.Z + a.W * b.W;
+    }
+
+    /// <summary>(aᵢ − bᵢ)².</summary>
+    internal readonly struct SquaredDifferences : ITerm
+    {
+        public float Of(float a, float b) => (a - b) * (a - b);
+        public float Of(Vec4 a, Vec4 b) => Of(a.X, b.X) + Of(a.Y, b.Y) + Of(a.Z, b.Z) + Of(a.W, b.W);
+    }
+
+    /// <summary>Pass 1: each thread adds its grid-strided float4 of a (and b) — one 128-bit load per view per iteration —
+    /// and its share of the scalar head and tail (<see cref="StreamLayout"/>), the group adds its threads' values with
+    /// warp shuffles (<see cref="GroupSumToFirst"/>), and the first thread writes the group's partial sum.</summary>
+    internal static void PartialSumsKernel<TTerm>(Dense a, Dense b, StreamLayout layout, Dense partials) where TTerm : struct, ITerm
+    {
+        TTerm term = default;
+        var a4 = Vectors(a, layout);
+        var b4 = Vectors(b, layout);
         float sum = 0;
-        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+        for (int v = GlobalThread; v < layout.Vectors; v += GridThreads) sum += term.Of(a4[v], b4[v]);
+        int scalars = ScalarCount(layout);
+        for (int s = GlobalThread; s < scalars; s += GridThreads)
         {
-            float v = a[i];
-            if (terms == (int)Terms.Products) v *= b[i];
-            else if (terms == (int)Terms.SquaredDifferences) { v -= b[i]; v *= v; }
-            sum += v;
+            int i = ScalarIndex(layout, s);
+            sum += term.Of(a[i], b[i]);
         }
-        sum = GroupSum(sum);
+        sum = GroupSumToFirst(sum);
         if (Group.IsFirstThread) partials[Grid.IdxX] = sum;
     }
 

@@ -80,6 +80,76 @@ public class MixtureKernelTests
             r.ToArray(rc.View), 1e-12, 1e-14, "float64");
     }
 
+    public static TheoryData<string, bool, bool> TiledCases()
+    {
+        var data = new TheoryData<string, bool, bool>();
+        foreach (var device in TestDevices.Float32)
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(device, ta, tb);
+        return data;
+    }
+
+    /// <summary>
+    /// The batched GEMM on the warp-tiled SGEMM (<c>IlgpuSgemmKernel</c>, grid z = problem): shapes and strides in
+    /// multiples of 4 floats, so every problem is 16-byte aligned and <see cref="Engine.Kernels.Ilgpu.IlgpuBackend.CanUseSgemm"/>
+    /// holds. 132×136 crosses a 128-tile edge in m and n (clamped edge loads, skipped edge stores) and k = 20 leaves a
+    /// tail of 4 after two BK = 8 slices; A is shared by all problems (stride 0, as the experts' common input) or not; the
+    /// gaps between problems' outputs must stay untouched; β = 0 must not read C (NaN there). Same tolerance as above.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TiledCases))]
+    public void Batched_gemm_on_the_tiled_kernel_matches_float64_across_tile_edges_k_tails_and_strides(string device, bool transA, bool transB)
+    {
+        var backend = TestDevices.Get(device);
+        bool small = TestDevices.IsEmulated(device);
+        int count = 3, m = small ? 12 : 132, n = small ? 8 : 136, k = small ? 12 : 20;
+        foreach (bool sharedA in new[] { true, false })
+        {
+            int sa = sharedA ? 0 : m * k + 4, sb = k * n + 8, sc = m * n + 4, sbias = n + 4;
+            using (var probe = backend.Allocate<float>(1))
+                Assert.True(Engine.Kernels.Ilgpu.IlgpuBackend.CanUseSgemm(transA, transB, m, n, k, probe.View.Slice(0, 0), default, probe.View.Slice(0, 0), default)
+                    && (sa | sb | sc | sbias) % 4 == 0, "the case must take the tiled kernel");
+            var a = Tolerance.Random(sharedA ? m * k : (count - 1) * sa + m * k, 21);
+            var b = Tolerance.Random((count - 1) * sb + k * n, 22);
+            var c = Tolerance.Random((count - 1) * sc + m * n, 23);
+            var bias = Tolerance.Random((count - 1) * sbias + n, 24);
+            foreach (var (act, beta, withBias) in new[] { (Activation.Relu, 0.0, true), (Activation.Identity, 0.5, false), (Activation.Sigmoid, 1.0, true) })
+            {
+                var expected = BatchedGemmReference(transA, transB, m, n, k, 0.75, a, sa, b, sb, beta, c, sc, count, withBias ? bias : null, sbias, act);
+                var cInput = Tolerance.ToFloat(c);
+                if (beta == 0)
+                    for (int e = 0; e < count; e++) cInput.AsSpan(e * sc, m * n).Fill(float.NaN); // β = 0: C is not read
+                using var da = backend.Allocate<float>(Tolerance.ToFloat(a));
+                using var db = backend.Allocate<float>(Tolerance.ToFloat(b));
+                using var dc = backend.Allocate<float>(cInput);
+                using var dbias = backend.Allocate<float>(Tolerance.ToFloat(bias));
+                backend.BatchedGemm(transA, transB, m, n, k, 0.75f, da.View, sa, db.View, sb, (float)beta, dc.View, sc, count,
+                    withBias ? dbias.View : default, sbias, act);
+                Tolerance.AllClose(expected, backend.ToArray(dc.View), 1e-4, 1e-5 * Math.Sqrt(k + 1), $"{device} shared A {sharedA} {act} β={beta}");
+            }
+        }
+    }
+
+    /// <summary>k = 0: every output is act(β·C + bias) (an empty sum), on both paths, with or without operands.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void Batched_gemm_with_k_zero_is_the_epilogue_alone(string device)
+    {
+        var backend = TestDevices.Get(device);
+        foreach (int n in new[] { 8, 5 }) // 8: the tiled kernel; 5: the general one
+        {
+            int count = 2, m = 4, sc = m * n + 4, sbias = n + 4;
+            var c = Tolerance.Random((count - 1) * sc + m * n, 31);
+            var bias = Tolerance.Random((count - 1) * sbias + n, 32);
+            var expected = BatchedGemmReference(false, true, m, n, 0, 2.0, [], 0, [], 0, 0.5, c, sc, count, bias, sbias, Activation.Tanh);
+            using var dc = backend.Allocate<float>(Tolerance.ToFloat(c));
+            using var dbias = backend.Allocate<float>(Tolerance.ToFloat(bias));
+            backend.BatchedGemm(false, true, m, n, 0, 2f, default, 0, default, 0, 0.5f, dc.View, sc, count, dbias.View, sbias, Activation.Tanh);
+            Tolerance.AllClose(expected, backend.ToArray(dc.View), 1e-6, 1e-6, $"{device} n={n} k=0");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void Softmax_rows_and_backward_match_float64_and_survive_large_logits(string device)

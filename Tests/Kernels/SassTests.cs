@@ -99,7 +99,42 @@ public class SassTests
             Assert.Equal([128], loop.GlobalLoads.Keys);
             Assert.Equal(0, r.SpillBytes);
             Assert.True(r.GroupsPerSm >= 2, what);
+            // The batched expert GEMM is this kernel with grid z = problem: it reads its problem index.
+            Assert.Contains("SR_CTAID.Z", r.Sass, StringComparison.Ordinal);
         }
+        var general = s_sass.Value.Single(r => r.Kernel.Name == "IlgpuGemmKernel.Run");
+        Assert.Contains("SR_CTAID.Z", general.Sass, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sum and Dot (and MSE, through SquaredDifferences) read float4 in their grid-stride loop — one 128-bit load
+    /// per operand — and every group reduction of a scalar (the reductions' passes, the losses' partial sums, the counts)
+    /// goes through warp shuffles (<c>GroupSumToFirst</c>: 5 SHFL.DOWN per warp pass, two passes) instead of a
+    /// shared-memory tree (8 barriers for 256 threads).</summary>
+    [Theory]
+    [InlineData("IlgpuBackend.PartialSumsKernel<Values>", 1)]
+    [InlineData("IlgpuBackend.PartialSumsKernel<Products>", 2)]
+    [InlineData("IlgpuBackend.PartialSumsKernel<SquaredDifferences>", 2)]
+    [InlineData("IlgpuBackend.FinalSumKernel", 0)]
+    [InlineData("IlgpuBackend.CrossEntropyForwardKernel", 0)]
+    [InlineData("IlgpuBackend.CountCorrectKernel", 0)]
+    [InlineData("IlgpuBackend.MaskedMsePartialsKernel", 0)]
+    [InlineData("IlgpuBackend.WeightedCrossEntropyPartialsKernel", 0)]
+    public void Reductions_read_float4_and_reduce_groups_by_warp_shuffles(string kernel, int vectorLoads)
+    {
+        RequirePtxas();
+        var r = s_sass.Value.Single(k => k.Kernel.Name == kernel);
+        var code = IlgpuSass.Instructions(r.Sass);
+        int shuffles = code.Count(i => IlgpuSass.Mnemonic(i.Text).StartsWith("SHFL.DOWN", StringComparison.Ordinal));
+        int barriers = code.Count(i => IlgpuSass.Mnemonic(i.Text).StartsWith("BAR.SYNC", StringComparison.Ordinal));
+        // Each group sum: 2 barriers and at least 10 shuffles (more where ptxas adds its divergent-warp fallback).
+        Assert.True(shuffles >= 10, $"{kernel}: {shuffles} SHFL.DOWN");
+        Assert.True(5 * barriers <= shuffles, $"{kernel}: {barriers} BAR.SYNC beside {shuffles} SHFL.DOWN (a shared-memory tree has 8 barriers and no shuffle)");
+        if (vectorLoads > 0)
+        {
+            Assert.False(r.LoopIsWholeKernel);
+            Assert.Equal(vectorLoads, r.Loop.GlobalLoads.GetValueOrDefault(128));
+        }
+        Assert.Equal(0, r.SpillBytes + r.StackBytes);
     }
 
     /// <summary>The bandwidth-bound streaming kernels (Kernels/Ilgpu/IlgpuStreaming.cs): their hot loop is the float4
@@ -231,6 +266,30 @@ public class SassTests
         Assert.Equal(1, all.FloatOther);
         Assert.Equal("LDG.E", IlgpuSass.Mnemonic("@!P0 LDG.E R3, desc[UR4][R2.64]"));
         Assert.Equal(8, IlgpuSass.Width("LDG.E.U8.CONSTANT"));
+        // ptxas's fallback for shuffles in a divergent warp sits after the final EXIT and jumps back over it: not a loop.
+        // Without FFMA the hot loop is the one moving the most global bits (the float4 loop, not the longer scalar one).
+        const string fallback = """
+                /*0000*/                   LDG.E.128 R4, desc[UR4][R2.64] ;
+                /*0010*/                   FADD R10, R4, R10 ;
+                /*0020*/              @!P0 BRA 0x0 ;
+                /*0030*/                   LDG.E R5, desc[UR4][R2.64] ;
+                /*0040*/                   IADD3 R3, R3, 0x1, RZ ;
+                /*0050*/                   IADD3 R6, R6, 0x1, RZ ;
+                /*0060*/                   FADD R10, R5, R10 ;
+                /*0070*/              @!P1 BRA 0x30 ;
+                /*0080*/                   BRA.DIV UR4, 0xd0 ;
+                /*0090*/                   SHFL.DOWN PT, R0, R10, 0x10, 0x1f ;
+                /*00a0*/                   STG.E desc[UR4][R2.64], R0 ;
+                /*00b0*/                   EXIT ;
+                /*00c0*/                   BRA 0xc0 ;
+                /*00d0*/                   WARPSYNC.COLLECTIVE R4, 0xe0 ;
+                /*00e0*/                   SHFL.DOWN P0, R4, R3, R6, R9 ;
+                /*00f0*/                   BRA 0xa0 ;
+        """;
+        var (hot, none) = IlgpuSass.HotLoop(fallback);
+        Assert.False(none);
+        Assert.Equal(3, hot.Instructions);
+        Assert.Equal(new Dictionary<int, int> { [128] = 1 }, hot.GlobalLoads);
         // A kernel without a loop: the whole kernel (the BRA-to-itself after EXIT is not a loop).
         var (_, noLoop) = IlgpuSass.HotLoop("/*0000*/ LDG.E R3, desc[UR4][R2.64] ;\n/*0010*/ EXIT ;\n/*0020*/ BRA 0x20 ;\n");
         Assert.True(noLoop);
