@@ -5,7 +5,8 @@ Timer (timed_blocks, as Bench/Gpu/BlockTimer.cs): two calls, warm-up for --warmu
 back-to-back calls with one torch.cuda.synchronize() at the end of each block, each block lasting about --block-ms;
 per-call time = block time / calls; the median block is reported (and the fastest).
 
-  gemm:  torch.mm at --size^3 NN and on the large workload's layer shapes (each dimension // --scale), TF32 off.
+  gemm:  torch.mm at --size^3 NN and on the large workload's layer shapes (each dimension // --scale), TF32 off; then
+         the experts of an MMoE layer, torch.baddbmm + relu_ over 8 experts (GpuGemm.BatchedShape).
   adam:  torch.optim.Adam(fused=True) over N parameters in 8 tensors, clip_grad_norm_(1.0) + that step,
          and a copy of 3.5*N floats (the 28*N bytes Adam moves). fused=True needs CUDA (and torch >= 1.13): on the
          CPU (a dry run) the plain Adam runs and the meta line says so.
@@ -77,6 +78,19 @@ def gemm(args, dev):
         out = torch.empty(m, n, device=dev)
         ms, min_ms = timed_blocks(lambda: torch.mm(a, b, out=out), dev, args)
         emit(kind="gemm", name=name, ms=ms, min_ms=min_ms, gflops=2 * m * n * k / ms / 1e6)
+    # The experts of an MMoE layer (GpuGemm.BatchedShape): Y_e = relu(X W_e^T + b_e), X shared by the 8 experts.
+    experts, m = 8, args.size
+    n = k = max(4, args.size // 8 // 4 * 4)
+    x = torch.randn(m, k, device=dev)
+    w = torch.randn(experts, n, k, device=dev)
+    bias = torch.randn(experts, 1, n, device=dev)
+    out = torch.empty(experts, m, n, device=dev)
+
+    def experts_layer():
+        torch.baddbmm(bias, x.expand(experts, m, k), w.transpose(1, 2), out=out)
+        out.relu_()
+    ms, min_ms = timed_blocks(experts_layer, dev, args)
+    emit(kind="bgemm", name=f"moe {experts}x{m}x{n}x{k}", ms=ms, min_ms=min_ms, gflops=2 * experts * m * n * k / ms / 1e6)
 
 
 def adam(args, dev, fused):
