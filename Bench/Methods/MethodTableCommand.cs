@@ -17,7 +17,9 @@ namespace Engine.Bench.Methods;
 /// default settings of <c>mtl train</c> for that dataset and only <c>--method</c> changed. Each row reports, over the
 /// seeds, the mean ± sample standard deviation of every task's primary test metric (original units) and of Δm against
 /// the single-task models of the same seed (trained once per seed, with the same settings). Each run's training seconds
-/// go to the progress lines on stderr only: wall time on a shared machine is not a step cost (MethodStepBenchmarks is).
+/// and epochs give the table's time per epoch (training wall time ÷ epochs trained, mean ± sd over the seeds, in ms); the
+/// header states the machine's load average when the table started and ended, because on a shared machine wall time
+/// follows the load (a method's cost per step, measured apart from the load, is MethodStepBenchmarks').
 /// A run that fails (diverged, or the method refuses the data) is reported with its reason, not dropped.
 /// <para><c>--archs</c> adds the architecture axis (issue 12): every method is trained with each named shared part of
 /// <see cref="Sized"/> (sizes chosen so that every architecture has about the parameters of the default 64-64 shared
@@ -34,7 +36,11 @@ namespace Engine.Bench.Methods;
 /// </summary>
 public static class MethodTableCommand
 {
-    private sealed record MethodRun(string Arch, string Method, ulong Seed, int Parameters, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, string? Failure);
+    private sealed record MethodRun(string Arch, string Method, ulong Seed, int Parameters, IReadOnlyList<TaskScore>? Test, double DeltaM, double Seconds, int Epochs, string? Failure)
+    {
+        /// <summary>Training wall time per epoch trained, in milliseconds (early stopping ends some runs sooner).</summary>
+        public double MsPerEpoch => Epochs == 0 ? double.NaN : 1000 * Seconds / Epochs;
+    }
 
     /// <summary>The architectures of <c>--archs</c> in the table's order, each sized to about the parameters of the
     /// default shared bottom (a 64-64 trunk: 4,866 parameters on energy, 5,123 on wine, with the output layers) so that
@@ -71,7 +77,7 @@ public static class MethodTableCommand
         if (methods.Length == 0) { Console.Error.WriteLine($"--methods: none of '{only}' is registered (mtl methods lists them)."); return 2; }
 
         var text = new StringBuilder();
-        text.AppendLine($"Seeds {string.Join(", ", seeds)}; {threads} CPU threads; {Environment.ProcessorCount} logical CPUs; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}.");
+        text.AppendLine($"Seeds {string.Join(", ", seeds)}; {threads} CPU threads; {Environment.ProcessorCount} logical CPUs; .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd}; load average at the start {LoadAverage()}.");
         using var backend = new CpuBackend<float>(threads);
         foreach (var name in datasets)
         {
@@ -92,6 +98,7 @@ public static class MethodTableCommand
                     }
             text.AppendLine().Append(Table(title, settings, baselines, runs, archOption.Length > 0));
         }
+        text.AppendLine().AppendLine($"Load average at the end {LoadAverage()}.");
         Console.Write(text);
         if (output.Length > 0) File.WriteAllText(output, text.ToString());
         return 0;
@@ -120,11 +127,12 @@ public static class MethodTableCommand
         {
             using var outcome = Experiment.Run(settings, data, backend);
             var test = outcome.Report.Metrics.Test;
-            return new MethodRun(arch, method, seed, outcome.Model.Parameters.Count, test, MultiTaskGain.Compute(test, singleTask).DeltaM, outcome.Report.Seconds, null);
+            return new MethodRun(arch, method, seed, outcome.Model.Parameters.Count, test, MultiTaskGain.Compute(test, singleTask).DeltaM,
+                outcome.Report.Seconds, outcome.Report.Epochs, null);
         }
         catch (Exception e) when (e is TrainingDivergedException or ArgumentException or ExperimentSetupException or NotSupportedException)
         {
-            return new MethodRun(arch, method, seed, 0, null, double.NaN, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            return new MethodRun(arch, method, seed, 0, null, double.NaN, 0, 0, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
     }
 
@@ -135,12 +143,12 @@ public static class MethodTableCommand
         s.AppendLine($"### {dataset} ({(settings.Patience is { } patience ? $"at most {settings.Epochs} epochs, patience {patience}" : $"{settings.Epochs} epochs")}, batch {settings.BatchSize}, test split)").AppendLine();
         s.Append(archColumns ? "| architecture | parameters | method | kind |" : "| method | kind |");
         foreach (var t in tasks) s.Append($" {t.Task} {t.PrimaryName} |");
-        s.AppendLine(" Δm % | failed runs |");
-        s.Append(archColumns ? "|---|---|---|---|" : "|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|");
+        s.AppendLine(" Δm % | ms / epoch | failed runs |");
+        s.Append(archColumns ? "|---|---|---|---|" : "|---|---|").Append(string.Concat(Enumerable.Repeat("---|", tasks.Count))).AppendLine("---|---|---|");
         string singleTask = settings.Architecture is null ? $"{string.Join('-', settings.Hidden)} trunk" : "the dataset's MMoE";
         s.Append(archColumns ? $"| single-task (each task alone, {singleTask}) | — | — | — |" : "| single-task (each task alone) | — |");
         foreach (var t in tasks) s.Append($" {MeanSd(baselines.Values.Select(b => b.First(x => x.Task == t.Task).Primary))} |");
-        s.AppendLine(" 0 | |");
+        s.AppendLine(" 0 | — | |");
         foreach (var group in runs.GroupBy(r => (r.Arch, r.Method)))
         {
             var kind = MethodRegistry.Get(group.Key.Method).Kind switch { MethodKind.LossWeighting => "weighting", MethodKind.Gradient => "gradient", _ => "preset" };
@@ -148,11 +156,19 @@ public static class MethodTableCommand
             if (archColumns) s.Append($"| {group.Key.Arch} | {(ok.Length == 0 ? "" : ok[0].Parameters.ToString("N0", CultureInfo.InvariantCulture))} ");
             s.Append($"| {group.Key.Method} | {kind} |");
             foreach (var t in tasks) s.Append($" {MeanSd(ok.Select(r => r.Test!.First(x => x.Task == t.Task).Primary))} |");
-            s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "0.00", signed: true)} |");
+            s.Append($" {MeanSd(ok.Select(r => r.DeltaM), "0.00", signed: true)} | {MeanSd(ok.Select(r => r.MsPerEpoch), "0.0")} |");
             var failed = group.Where(r => r.Failure is not null).ToArray();
             s.AppendLine(failed.Length == 0 ? " |" : $" {failed.Length} of {group.Count()}: {failed[0].Failure!.Replace("|", "/")} |");
         }
         return s.ToString();
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages (Linux /proc/loadavg), or "unknown".</summary>
+    internal static string LoadAverage()
+    {
+        try { return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
     }
 
     /// <summary>"mean ± sd" (sample standard deviation, n − 1; just the value for one run, empty for none).</summary>

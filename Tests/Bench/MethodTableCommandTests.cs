@@ -19,7 +19,7 @@ public sealed class MethodTableCommandTests
                 "--threads", "1", "--archs", string.Join(',', s_architectures), "--out", output]);
             Assert.Equal(0, code);
             var rows = File.ReadAllLines(output).Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Select(Cells).ToArray();
-            Assert.Equal(["architecture", "parameters", "method", "kind", "heating_load rmse", "cooling_load rmse", "Δm %", "failed runs"], rows[0]);
+            Assert.Equal(["architecture", "parameters", "method", "kind", "heating_load rmse", "cooling_load rmse", "Δm %", "ms / epoch", "failed runs"], rows[0]);
             Assert.StartsWith("single-task", rows[1][0], StringComparison.Ordinal);
             var body = rows[2..];
             Assert.Equal(s_architectures, body.Select(r => r[0]));
@@ -28,8 +28,8 @@ public sealed class MethodTableCommandTests
             foreach (var row in body)
             {
                 Assert.Equal(["sum", "gradient"], row[2..4]);
-                Assert.Equal("", row[7]);                                            // no failed run
-                foreach (var cell in row[4..7])
+                Assert.Equal("", row[8]);                                            // no failed run
+                foreach (var cell in row[4..8])
                     Assert.True(double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x),
                         $"{row[0]}: '{cell}' is not a finite number");
                 // The documented sizes (MethodTableCommand.Sized): within 10 % of the shared bottom's parameters.
@@ -55,14 +55,17 @@ public sealed class MethodTableCommandTests
             var lines = File.ReadAllLines(output);
             Assert.Contains(lines, l => l.StartsWith("### mmoe-synthetic, p = 0.5, MMoE 8 × 16, towers 8 (at most 2 epochs, patience 10, batch 32", StringComparison.Ordinal));
             var rows = lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Select(Cells).ToArray();
-            Assert.Equal(["method", "kind", "y1 rmse", "y2 rmse", "Δm %", "failed runs"], rows[0]);
+            Assert.Equal(["method", "kind", "y1 rmse", "y2 rmse", "Δm %", "ms / epoch", "failed runs"], rows[0]);
             Assert.StartsWith("single-task", rows[1][0], StringComparison.Ordinal);
             Assert.Equal(["uncertainty", "sum"], rows[2..].Select(r => r[0]));
             foreach (var row in rows[1..])
                 foreach (var cell in row[2..5])
                     Assert.True(double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x),
                         $"{row[0]}: '{cell}' is not a finite number");
-            Assert.All(rows[2..], r => Assert.Equal("", r[5]));                  // no failed run
+            Assert.Equal("—", rows[1][5]);                                      // the single-task row has no time of its own
+            Assert.All(rows[2..], r => Assert.True(double.TryParse(r[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double ms) && ms > 0,
+                $"{r[0]}: time per epoch '{r[5]}'"));                             // one seed: a single positive number
+            Assert.All(rows[2..], r => Assert.Equal("", r[6]));                  // no failed run
         }
         finally
         {
