@@ -175,8 +175,8 @@ public class SampleWeightTrainingTests
         Assert.All(cpu.ToArray(step.TaskLosses), l => Assert.True(l > 0 && float.IsFinite(l)));
     }
 
-    /// <summary>Validation metrics of weighted rows (loss, RMSE, MAE, accuracy, binary AUC, marked weighted) equal those of
-    /// the rows duplicated (rtol 1e-5: float32 sums on the device); P/R/F1 and R² are not weighted.</summary>
+    /// <summary>Validation metrics of weighted rows (loss, RMSE, MAE, accuracy, precision, recall, F1, R², binary AUC, marked
+    /// weighted) equal those of the rows duplicated (rtol 1e-5: float32 sums on the device).</summary>
     [Fact]
     public void Evaluation_metrics_of_weighted_rows_equal_those_of_the_duplicated_rows()
     {
@@ -201,6 +201,10 @@ public class SampleWeightTrainingTests
             Same(w.Rmse, u.Rmse, "rmse");
             Same(w.Mae, u.Mae, "mae");
             Same(w.Accuracy, u.Accuracy, "accuracy");
+            Same(w.Precision, u.Precision, "precision");
+            Same(w.Recall, u.Recall, "recall");
+            Same(w.F1, u.F1, "f1");
+            Same(w.RSquared, u.RSquared, "r2");
             if (w.Kind == TaskKind.Binary) Same(w.Auc, u.Auc, "auc");
         }
         Assert.Null(weighted[3].Auc);   // a multi-label task's weighted AUC is not built: not reported
