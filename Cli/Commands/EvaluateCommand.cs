@@ -24,7 +24,7 @@ internal static class EvaluateCommand
         var delimiter = SharedFlags.Delimiter();
         var encoding = SharedFlags.Encoding();
         var device = SharedFlags.Device();
-        var weightColumn = new Option<string?>("--weight-column") { Description = "Weigh the scores by this column's per-row sample weights (finite, ≥ 0): loss, RMSE, MAE, accuracy, log-loss and binary AUC (default: unweighted).", HelpName = "COL" };
+        var weightColumn = new Option<string?>("--weight-column") { Description = "Weigh the scores by this column's per-row sample weights (finite, ≥ 0): loss, RMSE, MAE, R², accuracy, log-loss, precision, recall, F1 and binary AUC (default: unweighted).", HelpName = "COL" };
         var report = new Option<string?>("--report") { Description = "Also write the per-task metrics as JSON (- : to stdout, instead of the table).", HelpName = "FILE.json" };
         var command = new Command("evaluate", "Score a saved model on a CSV file with targets (per task, original units).") { model, data, delimiter, encoding, device, weightColumn, report };
         command.SetAction(p => Run(context, p.GetValue(model)!, p.GetValue(data)!, SharedFlags.ParseDelimiter(p.GetValue(delimiter)),

@@ -35,7 +35,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> TaskInput = List("--task-input", "A task whose tower also reads other tasks' predictions, as TASK=SRC[,SRC…] (ordered tasks: its first layer reads [h | a₁ | …], aₛ a binary or multi-label source's probability, a product's p, a regression's value; gradients flow into the sources unless --detach-task-inputs). Repeat per task.", "TASK=SRC[,SRC…]");
     public readonly Option<bool> DetachTaskInputs = new("--detach-task-inputs") { Description = "Towers read their --task-input predictions detached: the reading task's loss does not train the source tasks (default: end to end, as ESMM and AITM)." };
     public readonly Option<string[]> Loss = List("--loss", "A regression task's loss, as TASK:mse, TASK:l1, TASK:huber or TASK:huber:DELTA (δ in standardized units, default 1; repeat per task; default mse).", "TASK:LOSS");
-    public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K) and binary tasks (Keras' BinaryCrossentropy(label_smoothing=ε): target y(1 − ε) + ε/2), as EPS for every --classification task or TASK:EPS for a --classification or --binary task (repeat per task; a TASK:EPS overrides EPS). Not for --multilabel or --task-product tasks.", "[TASK:]EPS");
+    public readonly Option<string[]> LabelSmoothing = List("--label-smoothing", "Label smoothing ε ∈ [0, 1] of classification tasks (PyTorch's CrossEntropyLoss(label_smoothing=ε): target (1 − ε)·onehot + ε/K) and binary tasks (Keras' BinaryCrossentropy(label_smoothing=ε): target y(1 − ε) + ε/2), as EPS for every --classification task or TASK:EPS for a --classification, --binary or --multilabel task (a multi-label task's every label smoothed alike; repeat per task; a TASK:EPS overrides EPS). Not for --task-product tasks.", "[TASK:]EPS");
     public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
     public readonly Option<string[]> PosWeight = List("--pos-weight", "A binary or multi-label task's positive-class weight, as TASK:P (every label) or TASK:P0,P1,… (one per label column, in --multilabel order); finite, ≥ 0 (PyTorch's BCEWithLogitsLoss(pos_weight=p): the positive term times p, the mean still over the labelled entries; repeat per task).", "TASK:P[,P…]");
     public readonly Option<string[]> RemoveLabels = List("--remove-labels", "Remove labels at random, for a partly-labelled experiment: TASK=FRACTION, FRACTION in [0, 1), removes the label of TASK from round(FRACTION·rows) rows of the file, drawn before the split (so from every split; the metrics count the labelled rows left). Seeded by --remove-labels-seed (default --seed), each task its own draw. Repeat or comma-separate per task.", "TASK=FRACTION[,TASK=FRACTION…]");
@@ -543,7 +543,7 @@ internal sealed class TrainFlags
     }
 
     /// <summary>With the tasks known from the flags: --class-weights must name --classification tasks and --label-smoothing
-    /// --classification or --binary ones (multi-label and product tasks are refused, saying why); EPS for every task needs a
+    /// --classification, --binary or --multilabel ones (product tasks are refused, saying why); EPS for every task needs a
     /// --classification task.</summary>
     private static void CheckClassificationFlags(ExperimentSettings s)
     {
@@ -552,19 +552,22 @@ internal sealed class TrainFlags
         foreach (var task in s.LabelSmoothing.Keys.Where(s.Binary.Contains))
             if (s.Graph?.Products.ContainsKey(task) == true)
                 throw new UsageException($"--label-smoothing: '{task}' is a --task-product task (the cross-entropy of a product of probabilities), which has no label smoothing; smooth its factors instead.");
-        foreach (var (flag, task) in s.LabelSmoothing.Keys.Where(t => !s.Binary.Contains(t)).Select(t => ("--label-smoothing", t)).Concat(s.ClassWeights.Keys.Select(t => ("--class-weights", t))))
+        foreach (var task in s.LabelSmoothing.Keys)
+            if (!s.Classification.Contains(task) && !s.Binary.Contains(task) && !s.MultiLabel.Any(m => m.Name == task))
+                throw new UsageException($"--label-smoothing: '{task}' is not a --classification, --binary or --multilabel task; classification tasks: {known}; binary and multi-label tasks: {(s.Binary.Count + s.MultiLabel.Count > 0 ? string.Join(", ", [.. s.Binary, .. s.MultiLabel.Select(m => m.Name)]) : "none")}.");
+        foreach (var task in s.ClassWeights.Keys)
         {
             if (s.Classification.Contains(task)) continue;
             string why = s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task)
-                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, {(flag == "--class-weights" ? $"whose weighting is --pos-weight {task}:P" : "and multi-label tasks have no label smoothing here")})"
+                ? $" ('{task}' is a binary or multi-label task: one logit per label with binary cross-entropy, whose weighting is --pos-weight {task}:P)"
                 : "";
-            throw new UsageException($"{flag}: '{task}' is not a --classification{(flag == "--label-smoothing" ? " or --binary" : "")} task{why}; classification tasks: {known}{(flag == "--label-smoothing" ? $"; binary tasks: {(s.Binary.Count > 0 ? string.Join(", ", s.Binary) : "none")}" : "")}.");
+            throw new UsageException($"--class-weights: '{task}' is not a --classification task{why}; classification tasks: {known}.");
         }
         foreach (var task in s.PositiveWeights.Keys)
             if (!s.Binary.Contains(task) && !s.MultiLabel.Any(m => m.Name == task))
                 throw new UsageException($"--pos-weight: '{task}' is not a --binary or --multilabel task{(s.Classification.Contains(task) ? $" (a --classification task takes --class-weights {task}:W0,W1,…)" : "")}; binary and multi-label tasks: {(s.Binary.Count + s.MultiLabel.Count > 0 ? string.Join(", ", [.. s.Binary, .. s.MultiLabel.Select(m => m.Name)]) : "none")}.");
         if (s.DefaultLabelSmoothing is not null && s.Classification.Count == 0)
-            throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (EPS alone applies to the --classification tasks; a --binary task takes TASK:EPS, e.g. --label-smoothing {(s.Binary.Count > 0 ? s.Binary[0] : "label")}:{s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}; multi-label tasks have no label smoothing).");
+            throw new UsageException($"--label-smoothing {s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}: there is no --classification task to smooth (EPS alone applies to the --classification tasks; a --binary or --multilabel task takes TASK:EPS, e.g. --label-smoothing {(s.Binary.Count > 0 ? s.Binary[0] : s.MultiLabel.Count > 0 ? s.MultiLabel[0].Name : "label")}:{s.DefaultLabelSmoothing.Value.ToString(CultureInfo.InvariantCulture)}).");
     }
 
     /// <summary>--remove-labels TASK=FRACTION values (repeated or comma-separated) → a dictionary; FRACTION in [0, 1) (1 would

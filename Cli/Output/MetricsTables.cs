@@ -22,7 +22,7 @@ internal static class MetricsTables
             .SelectMany(s => s.Scores.Select(score => (s.Split, score)))
             .GroupBy(x => x.score.Task);
         if (rows.Any(task => task.Any(x => x.score.Weighted)))   // --weight-column (maths §19.11)
-            table.Caption = new TableTitle("weighted by the sample weights: loss, RMSE, MAE, accuracy, AUC (binary); rows, F1 and R² are not weighted");
+            table.Caption = new TableTitle("weighted by the sample weights: loss, RMSE, MAE, accuracy, AUC (binary), F1, R²; rows are not weighted");
         foreach (var task in rows)
             foreach (var (split, s) in task)
                 table.AddRow(Markup.Escape(s.Task), split, s.Rows.ToString(CultureInfo.InvariantCulture), Number(s.Loss),

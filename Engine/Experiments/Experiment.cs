@@ -179,7 +179,7 @@ public static class Experiment
                 settings.HeadWeightDecays.TryGetValue(name, out var decay) ? decay : null)
             {
                 Loss = settings.Losses.TryGetValue(name, out var loss) ? loss : null,
-                LabelSmoothing = targets.Kind is not (TaskKind.Classification or TaskKind.Binary) ? null
+                LabelSmoothing = targets.Kind is not (TaskKind.Classification or TaskKind.Binary or TaskKind.MultiLabel) ? null
                     : settings.LabelSmoothing.TryGetValue(name, out var eps) ? eps
                     : targets.Kind == TaskKind.Classification ? settings.DefaultLabelSmoothing : null,   // EPS alone: the classification tasks
                 ClassWeights = settings.ClassWeights.TryGetValue(name, out var classWeights) ? ClassWeightsOf(name, classWeights, targets) : null,
@@ -343,10 +343,10 @@ public static class Experiment
         if (settings.Graph is { } graph) CheckProductLabels(graph, data);
         var regression = data.Tasks.OfType<RegressionTargets>().Select(t => t.Name).ToArray();
         var classification = data.Tasks.Where(t => t.Kind == TaskKind.Classification).Select(t => t.Name).ToArray();
-        var binary = data.Tasks.Where(t => t.Kind == TaskKind.Binary).Select(t => t.Name).ToArray();
+        var smoothable = data.Tasks.Where(t => t.Kind is TaskKind.Classification or TaskKind.Binary or TaskKind.MultiLabel).Select(t => t.Name).ToArray();
         foreach (var task in settings.LabelSmoothing.Keys)
-            if (!classification.Contains(task) && !binary.Contains(task))
-                throw new ExperimentSetupException($"--label-smoothing names '{task}', but the classification and binary tasks are: {(classification.Length + binary.Length > 0 ? string.Join(", ", [.. classification, .. binary]) : "none")}.");
+            if (!smoothable.Contains(task))
+                throw new ExperimentSetupException($"--label-smoothing names '{task}', but the classification, binary and multi-label tasks are: {(smoothable.Length > 0 ? string.Join(", ", smoothable) : "none")}.");
         foreach (var task in settings.ClassWeights.Keys)
             if (!classification.Contains(task))
                 throw new ExperimentSetupException($"--class-weights names '{task}', but the classification tasks are: {(classification.Length > 0 ? string.Join(", ", classification) : "none")}.");

@@ -65,7 +65,7 @@ public sealed record ExperimentSettings
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public TaskGraph? Graph { get; init; }
 
-    /// <summary>Label smoothing ε of classification (maths §19.9) and binary (§19.13) tasks, by task name; overrides <see cref="DefaultLabelSmoothing"/>.</summary>
+    /// <summary>Label smoothing ε of classification (maths §19.9), binary and multi-label (§19.13) tasks, by task name; overrides <see cref="DefaultLabelSmoothing"/>.</summary>
     public IReadOnlyDictionary<string, double> LabelSmoothing { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Label smoothing ε of every classification task not in <see cref="LabelSmoothing"/>; null = none.</summary>

@@ -41,8 +41,9 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
 
     /// <summary>True when the rows were scored with sample weights sᵣ (maths §19.11): <see cref="Loss"/>, <see cref="LogLoss"/>,
     /// <see cref="Rmse"/>, <see cref="Mae"/>, <see cref="Accuracy"/> and a binary task's <see cref="Auc"/> are then the weighted
-    /// means Σ sᵣmᵢ·xᵢ / Σ sᵣmᵢ (a weight of 2 counts the row twice); <see cref="Rows"/>, <see cref="Precision"/>,
-    /// <see cref="Recall"/>, <see cref="F1"/>, <see cref="RSquared"/> and a multi-label task's AUC are not weighted.</summary>
+    /// means Σ sᵣmᵢ·xᵢ / Σ sᵣmᵢ (a weight of 2 counts the row twice), <see cref="Precision"/>, <see cref="Recall"/> and
+    /// <see cref="F1"/> come from weighted confusion counts and <see cref="RSquared"/> is 1 − Σ sᵣmᵢ(ŷ − y)² / Σ sᵣmᵢ(y − ȳ_w)²
+    /// (<see cref="Metrics.WeightedMetrics"/>); <see cref="Rows"/> is not weighted and a multi-label task's AUC is not reported.</summary>
     public bool Weighted { get; init; }
 
     /// <summary>The metric Δm compares for this task: RMSE for a regression (the square root of the trained
@@ -59,8 +60,8 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// Scores regression predictions. <paramref name="predicted"/> and <paramref name="targets"/>.Values are
     /// [rows × k] in original units; <paramref name="scale"/> is the task's target standardizer (σ turns
     /// the errors back into the standardized units of the loss); <paramref name="loss"/> is the task's training loss
-    /// (null: MSE), which <see cref="Loss"/> reports. With <paramref name="weights"/> (one sᵣ per row) the loss, RMSE and
-    /// MAE are weighted (<see cref="Weighted"/>).
+    /// (null: MSE), which <see cref="Loss"/> reports. With <paramref name="weights"/> (one sᵣ per row) the loss, RMSE,
+    /// MAE and R² are weighted (<see cref="Weighted"/>).
     /// </summary>
     public static TaskScore Regression(RegressionTargets targets, ReadOnlySpan<float> predicted, Standardizer scale, RegressionLoss? loss = null,
         float[]? weights = null)
@@ -90,13 +91,16 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         double n = weights is null ? Math.Max(1, present) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         return new TaskScore(targets.Name, TaskKind.Regression, rows,
             standardizedLoss / n, Math.Sqrt(squares / n), absolute / n, null)
-        { RSquared = Metrics.ClassificationMetrics.RSquared(predicted, y, k), Weighted = weights is not null };
+        {
+            RSquared = weights is null ? Metrics.ClassificationMetrics.RSquared(predicted, y, k) : Metrics.WeightedMetrics.RSquared(predicted, y, k, weights),
+            Weighted = weights is not null,
+        };
     }
 
     private const double SmallestNormalFloat = 1.17549435e-38;
 
     /// <summary>Scores class probabilities [rows × classes] against the labels; with <paramref name="weights"/> (one sᵣ per
-    /// row) the loss and accuracy are weighted.</summary>
+    /// row) the loss, accuracy and P/R/F1 are weighted.</summary>
     public static TaskScore Classification(ClassTargets targets, ReadOnlySpan<float> probabilities, float[]? weights = null)
     {
         int c = targets.ClassCount, rows = targets.RowCount;
@@ -122,7 +126,8 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             mass += w;
         }
         double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
-        var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predictedClasses, targets.Classes, c);
+        var (precision, recall, f1) = weights is null ? Metrics.ClassificationMetrics.FromClasses(predictedClasses, targets.Classes, c)
+            : Metrics.WeightedMetrics.PrecisionRecallF1(predictedClasses, targets.Classes, c, 1, weights);
         double loss = crossEntropy / n;
         return new TaskScore(targets.Name, TaskKind.Classification, labelled, loss, null, null, correct / n)
         { LogLoss = loss, Precision = precision, Recall = recall, F1 = f1, Weighted = weights is not null };
@@ -132,7 +137,7 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// labelled (row, label) pairs (what it is trained on), accuracy the fraction of those pairs predicted right ([z &gt; 0]),
     /// P/R/F1 micro-averaged over them, AUC the mean of the labels' AUCs (<see cref="Metrics.ClassificationMetrics.MultiLabel"/>);
     /// <see cref="Rows"/> counts the rows with at least one label.</summary>
-    /// <remarks>With <paramref name="weights"/> (one sᵣ per row, shared by the row's labels) the loss and accuracy are
+    /// <remarks>With <paramref name="weights"/> (one sᵣ per row, shared by the row's labels) the loss, accuracy and P/R/F1 are
     /// weighted and the AUC is not reported (a weighted mean AUC over the labels is not built).</remarks>
     public static TaskScore MultiLabel(MultiLabelTargets targets, ReadOnlySpan<float> logits, float[]? weights = null)
     {
@@ -160,6 +165,8 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
         }
         double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
         var (precision, recall, f1, auc) = Metrics.ClassificationMetrics.MultiLabel(logits, targets.Labels, k);
+        if (weights is not null)   // micro-averaged over the (row, label) pairs, each counted with its row's weight
+            (precision, recall, f1) = Metrics.WeightedMetrics.PrecisionRecallF1(Array.ConvertAll(logits.ToArray(), z => z > 0 ? 1 : 0), targets.Labels, 2, k, weights);
         double mean = loss / n;
         return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, mean, null, null, correct / n)
         { LogLoss = mean, Precision = precision, Recall = recall, F1 = f1, Auc = weights is null ? auc : null, Weighted = weights is not null };
@@ -168,7 +175,7 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z
     /// (stable form, maths §19.3, so no probability rounds to 0 or 1), accuracy and P/R/F1 of the prediction [z &gt; 0],
     /// AUC of z (the same ranking as σ(z)).</summary>
-    /// <remarks>With <paramref name="weights"/> (one sᵣ per row) the loss, accuracy and AUC are weighted.</remarks>
+    /// <remarks>With <paramref name="weights"/> (one sᵣ per row) the loss, accuracy, P/R/F1 and AUC are weighted.</remarks>
     public static TaskScore Binary(ClassTargets targets, ReadOnlySpan<float> logits, float[]? weights = null) => Binary(targets, logits, probabilities: false, weights);
 
     /// <summary>Scores a binary task from its probabilities [rows × 2], (1 − p, p), as a product task (ESMM's pCTCVR, maths
@@ -207,7 +214,8 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             mass += w;
         }
         double n = weights is null ? Math.Max(1, labelled) : mass > 0 ? mass : 1;   // no weight mass: 0, as without labels
-        var (precision, recall, f1) = Metrics.ClassificationMetrics.FromClasses(predicted, targets.Classes, 2);
+        var (precision, recall, f1) = weights is null ? Metrics.ClassificationMetrics.FromClasses(predicted, targets.Classes, 2)
+            : Metrics.WeightedMetrics.PrecisionRecallF1(predicted, targets.Classes, 2, 1, weights);
         double mean = loss / n;
         return new TaskScore(targets.Name, TaskKind.Binary, labelled, mean, null, null, correct / n)
         {

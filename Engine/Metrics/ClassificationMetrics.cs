@@ -78,12 +78,12 @@ public static class ClassificationMetrics
         return area / (positives * negativesBelow);
     }
 
-    /// <summary>Precision TP/(TP + FP), recall TP/(TP + FN) and F1 = 2PR/(P + R) of one positive class from its counts;
-    /// a ratio with a zero denominator is 0 (scikit-learn's <c>zero_division=0</c>).</summary>
-    public static (double Precision, double Recall, double F1) PrecisionRecallF1(long truePositives, long falsePositives, long falseNegatives)
+    /// <summary>Precision TP/(TP + FP), recall TP/(TP + FN) and F1 = 2PR/(P + R) of one positive class from its counts
+    /// (or its weighted counts, maths §19.11); a ratio with a zero denominator is 0 (scikit-learn's <c>zero_division=0</c>).</summary>
+    public static (double Precision, double Recall, double F1) PrecisionRecallF1(double truePositives, double falsePositives, double falseNegatives)
     {
-        double p = truePositives + falsePositives == 0 ? 0 : (double)truePositives / (truePositives + falsePositives);
-        double r = truePositives + falseNegatives == 0 ? 0 : (double)truePositives / (truePositives + falseNegatives);
+        double p = truePositives + falsePositives == 0 ? 0 : truePositives / (truePositives + falsePositives);
+        double r = truePositives + falseNegatives == 0 ? 0 : truePositives / (truePositives + falseNegatives);
         return (p, r, p + r == 0 ? 0 : 2 * p * r / (p + r));
     }
 
@@ -96,12 +96,24 @@ public static class ClassificationMetrics
     {
         if (predicted.Length != labels.Length) throw new ArgumentException($"{predicted.Length} predictions for {labels.Length} labels.", nameof(labels));
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "At least two classes.");
-        var confusion = new long[classes, classes]; // [true, predicted]
+        var confusion = new double[classes, classes]; // [true, predicted]
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] >= 0) confusion[labels[i], predicted[i]]++;
+        return FromConfusion(confusion);
+    }
+
+    /// <summary>
+    /// Precision, recall and F1 from a C × C confusion matrix [true, predicted] of counts or weight sums (maths §19.11):
+    /// of class 1 when C = 2, else the macro average over the classes (as <see cref="FromClasses"/>).
+    /// </summary>
+    public static (double Precision, double Recall, double F1) FromConfusion(double[,] confusion)
+    {
+        int classes = confusion.GetLength(0);
+        if (classes < 2 || confusion.GetLength(1) != classes)
+            throw new ArgumentException($"A confusion matrix of {classes} × {confusion.GetLength(1)} is not square over at least two classes.", nameof(confusion));
         (double P, double R, double F) OfClass(int c)
         {
-            long tp = confusion[c, c], fp = 0, fn = 0;
+            double tp = confusion[c, c], fp = 0, fn = 0;
             for (int j = 0; j < classes; j++)
                 if (j != c) { fp += confusion[j, c]; fn += confusion[c, j]; }
             return PrecisionRecallF1(tp, fp, fn);

@@ -143,7 +143,7 @@ internal sealed class Evaluator : IDisposable
     private TaskMetrics[] WithScores(DeviceDataset data, TaskMetrics[] metrics)
     {
         var heads = _model.Spec.Heads;
-        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy and AUC (maths §19.11); P/R/F1 and R² stay unweighted
+        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy, P/R/F1, R² and binary AUC (maths §19.11)
         for (int t = 0; t < heads.Count; t++)
         {
             var outputs = _model.Backend.ToArray(_all[t]!.View);
@@ -162,7 +162,10 @@ internal sealed class Evaluator : IDisposable
                 if (weights is not null)
                 {
                     var (rmse, mae) = WeightedMetrics.Regression(outputs, task.Values!, heads[t].Outputs, weights, task.Scale);
-                    metrics[t] = metrics[t] with { Rmse = rmse, Mae = mae, Weighted = true };
+                    metrics[t] = metrics[t] with
+                    {
+                        Rmse = rmse, Mae = mae, RSquared = WeightedMetrics.RSquared(p, targets, heads[t].Outputs, weights), Weighted = true,
+                    };
                 }
                 continue;
             }
@@ -173,8 +176,15 @@ internal sealed class Evaluator : IDisposable
                 var (microP, microR, microF1, meanAuc) = ClassificationMetrics.MultiLabel(outputs, labels, c);
                 metrics[t] = metrics[t] with { Precision = microP, Recall = microR, F1 = microF1, Auc = meanAuc };
                 if (weights is not null)
-                    metrics[t] = metrics[t] with { Accuracy = WeightedMetrics.Accuracy(Array.ConvertAll(outputs, z => z > 0 ? 1 : 0), labels, c, weights),
-                        Auc = null, Weighted = true };   // a weighted mean AUC over the labels is not built
+                {
+                    var decisions = Array.ConvertAll(outputs, z => z > 0 ? 1 : 0);
+                    var (weightedP, weightedR, weightedF1) = WeightedMetrics.PrecisionRecallF1(decisions, labels, 2, c, weights);   // micro
+                    metrics[t] = metrics[t] with
+                    {
+                        Accuracy = WeightedMetrics.Accuracy(decisions, labels, c, weights), Precision = weightedP, Recall = weightedR, F1 = weightedF1,
+                        Auc = null, Weighted = true,   // a weighted mean AUC over the labels is not built
+                    };
+                }
                 continue;
             }
             var predicted = new int[data.Rows];
@@ -185,7 +195,9 @@ internal sealed class Evaluator : IDisposable
                 for (int j = 1; j < c; j++) if (outputs[r * c + j] > outputs[r * c + best]) best = j;
                 predicted[r] = best;
             }
-            var (precision, recall, f1) = ClassificationMetrics.FromClasses(predicted, labels, heads[t].Kind == TaskKind.Binary ? 2 : c);
+            int classes = heads[t].Kind == TaskKind.Binary ? 2 : c;
+            var (precision, recall, f1) = weights is null ? ClassificationMetrics.FromClasses(predicted, labels, classes)
+                : WeightedMetrics.PrecisionRecallF1(predicted, labels, classes, 1, weights);
             metrics[t] = metrics[t] with
             {
                 Precision = precision, Recall = recall, F1 = f1,

@@ -43,7 +43,8 @@ public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double
     public double? RSquared { get; init; }
 
     /// <summary>True when the data had sample weights (maths §19.11): <see cref="Loss"/>, <see cref="Rmse"/>, <see cref="Mae"/>,
-    /// <see cref="Accuracy"/> and a binary task's <see cref="Auc"/> are then weighted by row (a multi-label task's AUC is not
-    /// reported); <see cref="Precision"/>, <see cref="Recall"/>, <see cref="F1"/> and <see cref="RSquared"/> are not weighted.</summary>
+    /// <see cref="Accuracy"/>, <see cref="Precision"/>, <see cref="Recall"/>, <see cref="F1"/> (weighted confusion counts),
+    /// <see cref="RSquared"/> (weighted sums of squares about the weighted mean) and a binary task's <see cref="Auc"/> are then
+    /// weighted by row (<see cref="WeightedMetrics"/>; a multi-label task's AUC is not reported).</summary>
     public bool Weighted { get; init; }
 }

@@ -43,6 +43,58 @@ public static class WeightedMetrics
         return mass > 0 ? correct / mass : null;
     }
 
+    /// <summary>
+    /// Weighted precision, recall and F1 of a [rows × k] label matrix (k = 1: one of <paramref name="classes"/> classes per
+    /// row; k &gt; 1: a multi-label task's (row, label) pairs, <paramref name="classes"/> = 2, row r = i / k): the confusion
+    /// counts are weight sums, cell (y, ŷ) = Σ sᵣ over the labelled entries (label ≥ 0) with that label and prediction, so
+    /// P = TP_w/(TP_w + FP_w), R = TP_w/(TP_w + FN_w), F1 = 2PR/(P + R), of class 1 for two classes, else the macro average
+    /// over the classes (<see cref="ClassificationMetrics.FromConfusion"/>); k &gt; 1 pools the labels' counts (micro average).
+    /// A ratio with a zero denominator is 0, as unweighted.
+    /// </summary>
+    public static (double Precision, double Recall, double F1) PrecisionRecallF1(ReadOnlySpan<int> predicted, ReadOnlySpan<int> labels,
+        int classes, int k, ReadOnlySpan<float> weights)
+    {
+        Check(predicted.Length, labels.Length, k, weights.Length);
+        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "At least two classes.");
+        var confusion = new double[classes, classes];   // [true, predicted]
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] >= 0) confusion[labels[i], predicted[i]] += weights[i / k];
+        return ClassificationMetrics.FromConfusion(confusion);
+    }
+
+    /// <summary>
+    /// Weighted R² = 1 − Σ sᵣmᵢ(ŷᵢ − yᵢ)² / Σ sᵣmᵢ(yᵢ − ȳⱼ)² of a [rows × k] regression, ȳⱼ = Σ sᵣmᵢyᵢ / Σ sᵣmᵢ the weighted
+    /// mean of column j (mᵢ = 1 where yᵢ is not NaN), both sums pooled over the columns as the unweighted
+    /// <see cref="ClassificationMetrics.RSquared"/>; null when the denominator is 0 (no weight mass, or a constant target).
+    /// </summary>
+    public static double? RSquared(ReadOnlySpan<float> predicted, ReadOnlySpan<float> targets, int k, ReadOnlySpan<float> weights)
+    {
+        Check(predicted.Length, targets.Length, k, weights.Length);
+        double residual = 0, total = 0;
+        for (int j = 0; j < k; j++)
+        {
+            double sum = 0, mass = 0;
+            for (int i = j; i < targets.Length; i += k)
+            {
+                double s = weights[i / k];
+                if (float.IsNaN(targets[i]) || s == 0) continue;
+                sum += s * targets[i];
+                mass += s;
+            }
+            if (mass == 0) continue;
+            double mean = sum / mass;
+            for (int i = j; i < targets.Length; i += k)
+            {
+                double s = weights[i / k];
+                if (float.IsNaN(targets[i]) || s == 0) continue;   // a weight-0 row adds nothing, even a non-finite prediction
+                double e = (double)predicted[i] - targets[i], d = targets[i] - mean;
+                residual += s * e * e;
+                total += s * d * d;
+            }
+        }
+        return total == 0 ? null : 1 - residual / total;
+    }
+
     /// <summary>Weighted mean Σ sᵣ·ℓᵢ / Σ sᵣ of per-entry losses over the entries <paramref name="labelled"/> marks, row r = i / k
     /// (the weighted log-loss, from the per-entry cross-entropies); 0 without weight mass, as the weighted losses are.</summary>
     public static double Mean(ReadOnlySpan<double> losses, ReadOnlySpan<bool> labelled, int k, ReadOnlySpan<float> weights)

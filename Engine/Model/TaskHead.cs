@@ -27,8 +27,8 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     public RegressionLoss? Loss { get; init; }
 
     /// <summary>A classification task's label smoothing ε ∈ [0, 1] (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>: the
-    /// target is (1 − ε)·onehot + ε/K; maths §19.9), or a binary task's (Keras' <c>BinaryCrossentropy(label_smoothing=ε)</c>: the
-    /// target is y(1 − ε) + ε/2; maths §19.13). Null (the default) is 0; written to the checkpoint only when set.</summary>
+    /// target is (1 − ε)·onehot + ε/K; maths §19.9), or a binary or multi-label task's (Keras' <c>BinaryCrossentropy(label_smoothing=ε)</c>:
+    /// each label's target is y(1 − ε) + ε/2; maths §19.13). Null (the default) is 0; written to the checkpoint only when set.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? LabelSmoothing { get; init; }
 
@@ -47,8 +47,8 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
     /// <summary>True when the task trains with the weighted/smoothed cross-entropy of §19.9 rather than the masked one of §19.1.</summary>
     internal bool UsesWeightedCrossEntropy => LabelSmoothing is > 0 || ClassWeights is not null;
 
-    /// <summary>True when a binary or multi-label task trains with §19.10's kernels (positive weights, or a binary task's label
-    /// smoothing, §19.13) rather than §19.3's masked BCE.</summary>
+    /// <summary>True when a binary or multi-label task trains with §19.10's kernels (positive weights, or label smoothing,
+    /// §19.13) rather than §19.3's masked BCE.</summary>
     internal bool UsesWeightedBinaryCrossEntropy => PositiveWeights is not null || LabelSmoothing is > 0;
 
     /// <summary>The loss the task is trained with (MSE unless <see cref="Loss"/> says otherwise).</summary>
@@ -88,8 +88,8 @@ public sealed record TaskHead(string Name, TaskKind Kind, int Outputs, double Lo
         Loss?.Validate($"{where} ('{Name}')");
         if (LabelSmoothing is { } eps)
         {
-            if (Kind is not (TaskKind.Classification or TaskKind.Binary))
-                throw new ArgumentException($"{where} ('{Name}'): label smoothing applies to classification (softmax) and binary tasks, not to a {Kind} task.", nameof(LabelSmoothing));
+            if (Kind is not (TaskKind.Classification or TaskKind.Binary or TaskKind.MultiLabel))
+                throw new ArgumentException($"{where} ('{Name}'): label smoothing applies to classification (softmax), binary and multi-label tasks, not to a {Kind} task.", nameof(LabelSmoothing));
             if (!(eps >= 0 && eps <= 1))
                 throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), eps, $"{where} ('{Name}'): the label smoothing ε must lie in [0, 1].");
         }

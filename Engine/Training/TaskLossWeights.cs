@@ -7,8 +7,8 @@ namespace Engine.Training;
 /// <summary>
 /// What a training step needs for the tasks that train with a weighted loss: a classification task's label smoothing and
 /// class weights (maths §19.9, <see cref="TaskHead.LabelSmoothing"/>, <see cref="TaskHead.ClassWeights"/>), a binary or
-/// multi-label task's positive weights (§19.10, <see cref="TaskHead.PositiveWeights"/>) or a binary task's label smoothing
-/// (§19.13, through §19.10's kernels with p ≡ 1 when it has no positive weights), and the rows' sample weights sᵣ
+/// multi-label task's positive weights (§19.10, <see cref="TaskHead.PositiveWeights"/>) or label smoothing (§19.13, each
+/// label's target y(1 − ε) + ε/2, through §19.10's kernels with p ≡ 1 when it has no positive weights), and the rows' sample weights sᵣ
 /// (§19.11, <see cref="TrainingData.SampleWeights"/>, a view of the batch passed per call): those weights on the device
 /// (uploaded once, here) and a device scalar per task for the batch's denominator D. Tasks without any keep the masked
 /// losses of §19.1 and §19.3, bit for bit as before.

@@ -557,17 +557,19 @@ public sealed class TrainingStep : IDisposable
         }
     }
 
-    /// <summary>Error sums and correct counts of this batch into <paramref name="metrics"/>.</summary>
+    /// <summary>Error sums and correct counts of this batch into <paramref name="metrics"/>, weighted by the rows' sample
+    /// weights when the data has them (maths §19.11: the epoch's RMSE, MAE and accuracy are then the weighted ones).</summary>
     private void AddMetrics(MetricAccumulator metrics, DeviceDataset data, int firstRow, int rows)
     {
         var heads = _model.Spec.Heads;
+        var weights = data.SampleWeights(firstRow, rows);   // empty when unweighted
         for (int t = 0; t < heads.Count; t++)
             if (heads[t].Kind == TaskKind.Regression)
-                metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length));
+                metrics.AddRegression(t, _outputs[t].Data, data.Targets(t, firstRow, rows), rows, _tape.Arena.Take(3 * _outputs[t].Length), weights);
             else if (heads[t].Kind is TaskKind.Binary or TaskKind.MultiLabel)
-                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows), _isProduct[t] ? _tape.Arena.Take(_outputs[t].Length) : default);
+                metrics.AddBinary(t, _outputs[t].Data, data.Labels(t, firstRow, rows), _isProduct[t] ? _tape.Arena.Take(_outputs[t].Length) : default, weights);
             else
-                metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows);
+                metrics.AddClassification(t, _outputs[t].Data, data.Labels(t, firstRow, rows), rows, weights);
     }
 
     /// <summary>THE all-reduce of a data-parallel step, then the global losses, counts and error sums into the epoch's sums.
@@ -585,7 +587,7 @@ public sealed class TrainingStep : IDisposable
         _exchange!.Run(rows, globalRows);
         if (sampleWeighted) _metrics.AddWeightedLosses(_taskLosses.View, _masses!.View, _taskLabelled.View, globalRows);
         else _metrics.AddLosses(_taskLosses.View, _taskLabelled.View, globalRows);
-        if (_stepMetrics is not null) _metrics.AddErrorSums(_stepMetrics.ErrorSums);
+        if (_stepMetrics is not null) _metrics.AddErrorSums(_stepMetrics.ErrorSums, weighted: sampleWeighted);
     }
 
     /// <summary>True when the data-parallel exchange weights each task's means by its weight mass D (labels may be missing,

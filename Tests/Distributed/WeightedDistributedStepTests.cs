@@ -37,11 +37,13 @@ public sealed class WeightedDistributedStepTests
         // The reference: one process, every row.
         using var reference = MultiTaskModel.Create(Spec(classWeights), backend);
         float[] expectedLosses;
+        IReadOnlyList<Engine.Metrics.TaskMetrics> expectedMetrics;
         using (var all = DeviceDataset.Upload(reference, data))
         using (var step = new TrainingStep(reference, options, Rows))
         {
             step.Run(all, 0, Rows);
             expectedLosses = backend.ToArray(step.TaskLosses);
+            expectedMetrics = step.ReadStatistics().Tasks;
         }
         var expected = backend.ToArray(reference.Parameters.Gradients);
         var expectedValues = backend.ToArray(reference.Parameters.Values);
@@ -66,6 +68,18 @@ public sealed class WeightedDistributedStepTests
         AssertClose(expectedValues, backend.ToArray(model0.Parameters.Values), "weight after the step");
         AssertClose(expectedLosses, backend.ToArray(step0.TaskLosses), "task loss");
         Assert.Equal([data.Tasks[0].LabelledCount, data.Tasks[1].LabelledCount], backend.ToArray(step0.TaskLabelled).Select(c => (int)c).ToArray());
+        // The step's running RMSE, MAE and accuracy (weighted with sample weights) travel in the exchange: the global ones.
+        var metrics = step0.ReadStatistics().Tasks;
+        for (int t = 0; t < 2; t++)
+        {
+            Assert.Equal(sampleWeights, metrics[t].Weighted);
+            foreach (var (e, a, what) in new[] { (expectedMetrics[t].Rmse, metrics[t].Rmse, "rmse"), (expectedMetrics[t].Mae, metrics[t].Mae, "mae"),
+                (expectedMetrics[t].Accuracy, metrics[t].Accuracy, "accuracy") })
+            {
+                Assert.Equal(e.HasValue, a.HasValue);
+                if (e is { } x) Assert.True(Math.Abs(a!.Value - x) <= 1e-5 * Math.Abs(x) + 1e-7, $"task {t} {what}: two ranks {a}, one process {x}");
+            }
+        }
     }
 
     [Fact]

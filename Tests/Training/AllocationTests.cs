@@ -1,3 +1,4 @@
+using Engine.Data;
 using Engine.Kernels;
 using Engine.Kernels.Cpu;
 using Engine.Tests.Infrastructure;
@@ -206,6 +207,20 @@ public class AllocationTests
     [InlineData(CombinationMethod.PcGrad)]
     public void A_warm_step_with_sample_weights_allocates_nothing(CombinationMethod combination) =>
         AssertWarmStepAllocatesNothing(Problems.Spec(), combination, Weighted(Problems.Data(64, seed: 1)));
+
+    /// <summary>Sample weights on a binary and a multi-label task (with smoothing): the row-weighted BCE and the weighted
+    /// running accuracy sums (<c>WeightedCountCorrectBinary</c>) beside the regression's and classification's.</summary>
+    [Fact]
+    public void A_warm_step_with_sample_weights_on_binary_and_multi_label_tasks_allocates_nothing()
+    {
+        var plain = Problems.Data(64, seed: 1);
+        var labels = Enumerable.Range(0, 64).Select(r => r % 5 == 2 ? MissingLabel.Class : plain.Inputs[r * plain.InputWidth] > 0 ? 1 : 0).ToArray();
+        var tags = Enumerable.Range(0, 128).Select(i => i % 7 == 3 ? MissingLabel.Class : plain.Inputs[i / 2 * plain.InputWidth + i % 2 + 1] > 0 ? 1 : 0).ToArray();
+        var data = Weighted(new TrainingData(plain.Inputs, plain.InputWidth, [.. plain.Tasks, TaskData.Binary("b", labels), TaskData.MultiLabel("m", tags, 2)]));
+        var spec = Problems.Spec();
+        spec = spec with { Heads = [.. spec.Heads, TaskHead.Binary("b"), TaskHead.MultiLabel("m", 2) with { LabelSmoothing = 0.1 }] };
+        AssertWarmStepAllocatesNothing(spec, CombinationMethod.Sum, data);
+    }
 
     private static TrainingData Weighted(TrainingData data) =>
         new(data.Inputs, data.InputWidth, data.Tasks, [.. Enumerable.Range(0, data.Rows).Select(r => (float)(r % 3))]);

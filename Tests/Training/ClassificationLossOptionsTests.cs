@@ -112,7 +112,7 @@ public class ClassificationLossOptionsTests
         Refused(Spec(null, [1, 2, 3]), "3 class weights for 4 classes");
         Refused(Spec(null, [1, -1, 1, 1]), "finite, ≥ 0 and not all 0");
         Refused(Spec(null, [0, 0, 0, 0]), "finite, ≥ 0 and not all 0");
-        Refused(new ModelSpec(4, [8], [TaskHead.MultiLabel("m", 3) with { LabelSmoothing = 0.1 }]), "label smoothing applies to classification (softmax) and binary tasks");
+        Refused(new ModelSpec(4, [8], [TaskHead.Regression("r") with { LabelSmoothing = 0.1 }]), "label smoothing applies to classification (softmax), binary and multi-label tasks");
         Refused(new ModelSpec(4, [8], [TaskHead.MultiLabel("m", 3) with { ClassWeights = [1, 1, 1] }]), "class weights apply to classification (softmax) tasks");
     }
 
@@ -163,13 +163,13 @@ public class ClassificationLossOptionsTests
         var usage = Engine.Cli.ExitCodes.Usage;
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--label-smoothing", "1.5"]), usage, "--label-smoothing 1.5", "must lie in [0, 1]");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--label-smoothing", "label:x"]), usage, "--label-smoothing label:x", "EPS or TASK:EPS");
-        Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--label-smoothing", "y:0.1"]), usage, "--label-smoothing", "'y' is not a --classification or --binary task");
+        Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--label-smoothing", "y:0.1"]), usage, "--label-smoothing", "'y' is not a --classification, --binary or --multilabel task");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--label-smoothing", "label:0.1", "--label-smoothing", "label:0.2"]), usage, "'label' is given twice");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--class-weights", "label:1,-2"]), usage, "--class-weights label:1,-2", "weight 1 ('-2')");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--class-weights", "label:0,0"]), usage, "--class-weights label:0,0", "must not all be 0");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--class-weights", "label"]), usage, "--class-weights", "is not TASK:W0,W1");
         Mtl.AssertFails(Mtl.Run("train", "--data", csv, "--regression", "y", "--binary", "label", "--epochs", "1", "--label-smoothing", "0.1"), usage,
-            "--label-smoothing 0.1", "no --classification task", "a --binary task takes TASK:EPS, e.g. --label-smoothing label:0.1");
+            "--label-smoothing 0.1", "no --classification task", "a --binary or --multilabel task takes TASK:EPS, e.g. --label-smoothing label:0.1");
         Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--class-weights", "label:1,2,3"]), Engine.Cli.ExitCodes.BadInput, // the count needs the data
             "--class-weights label", "3 weights for 2 classes", "in the order neg, pos");
     }

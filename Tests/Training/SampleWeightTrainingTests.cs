@@ -90,6 +90,52 @@ public class SampleWeightTrainingTests
         Assert.True(MaxDifference(weighted, duplicated) <= 2e-6, $"max |Δθ| = {MaxDifference(weighted, duplicated):G3}");
         for (int t = 0; t < 4; t++)   // the epoch's training loss: the weighted mean, the duplicated rows' mean
             Assert.Equal(duplicatedRun.History[^1].Train[t].Loss, weightedRun.History[^1].Train[t].Loss, 2e-6);
+        for (int t = 0; t < 4; t++)   // the first epoch's running RMSE, MAE and accuracy (one step, the same θ): weighted alike
+        {
+            var (w, u) = (weightedRun.History[0].Train[t], duplicatedRun.History[0].Train[t]);
+            Assert.True(w.Weighted, w.Task);
+            Assert.Equal(u.Rmse ?? -1, w.Rmse ?? -1, 1e-5);
+            Assert.Equal(u.Mae ?? -1, w.Mae ?? -1, 1e-5);
+            Assert.Equal(u.Accuracy ?? -1, w.Accuracy ?? -1, 1e-6);
+        }
+    }
+
+    /// <summary>The per-epoch training RMSE, MAE and accuracy (the step's device running sums, read once per epoch) are
+    /// weighted by the rows' sample weights (some 0) on cpu and ilgpu-cpu: one full-batch epoch is one step, whose sums are
+    /// those of the outputs before its update, so they equal the float64 weighted metrics of the model's predictions before
+    /// the fit (<see cref="Engine.Metrics.WeightedMetrics"/>; rtol 1e-5: float32 sums on the device) and differ from the
+    /// unweighted ones.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void The_epoch_training_metrics_are_weighted_by_row(string device)
+    {
+        const int rows = 50;
+        var d = Columns(rows, 11);
+        var weights = Enumerable.Range(0, rows).Select(i => i % 7 == 0 ? 0f : 0.25f + i * 37 % 11 / 4f).ToArray();
+        var data = Data(d, weights);
+        var backend = TestDevices.Get(device);
+        using var model = MultiTaskModel.Create(Spec(), backend);
+        var before = model.Predict(data.Inputs, data.Rows);
+        var train = new Trainer(new TrainerOptions { Epochs = 1, BatchSize = 0, Step = Sgd }).Fit(model, data, cancellationToken: Ct).History[0].Train;
+        var ones = Enumerable.Repeat(1f, rows).ToArray();
+
+        var (rmse, mae) = Engine.Metrics.WeightedMetrics.Regression(before["r"].Values, d.R, 1, weights);
+        Assert.True(train[0].Weighted);
+        Assert.Equal(rmse!.Value, train[0].Rmse!.Value, 1e-5 * rmse.Value);
+        Assert.Equal(mae!.Value, train[0].Mae!.Value, 1e-5 * mae.Value);
+        var (plainRmse, _) = Engine.Metrics.WeightedMetrics.Regression(before["r"].Values, d.R, 1, ones);
+        Assert.True(Math.Abs(plainRmse!.Value - rmse.Value) > 1e-3, "the weights must change the RMSE");
+
+        var logits = before["c"].Values;
+        var classes = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, 3).Aggregate((a, b) => logits[r * 3 + b] > logits[r * 3 + a] ? b : a)).ToArray();
+        int[] Decisions(string task) => Array.ConvertAll(before[task].Values, z => z > 0 ? 1 : 0);
+        foreach (var (t, predicted, labels, k) in new[] { (1, classes, d.C, 1), (2, Decisions("b"), d.B, 1), (3, Decisions("m"), d.M, 2) })
+        {
+            double expected = Engine.Metrics.WeightedMetrics.Accuracy(predicted, labels, k, weights)!.Value;
+            Assert.True(train[t].Weighted, train[t].Task);
+            Assert.Equal(expected, train[t].Accuracy!.Value, 1e-6);
+            Assert.True(Math.Abs(expected - Engine.Metrics.WeightedMetrics.Accuracy(predicted, labels, k, ones)!.Value) > 1e-4, $"{train[t].Task}: the weights must change the accuracy");
+        }
     }
 
     /// <summary>ESMM (§17.6): the product task ctcvr = ctr·cvr trains with the weighted BCE of probabilities (§19.7), cvr has
@@ -175,8 +221,8 @@ public class SampleWeightTrainingTests
         Assert.All(cpu.ToArray(step.TaskLosses), l => Assert.True(l > 0 && float.IsFinite(l)));
     }
 
-    /// <summary>Validation metrics of weighted rows (loss, RMSE, MAE, accuracy, binary AUC, marked weighted) equal those of
-    /// the rows duplicated (rtol 1e-5: float32 sums on the device); P/R/F1 and R² are not weighted.</summary>
+    /// <summary>Validation metrics of weighted rows (loss, RMSE, MAE, accuracy, precision, recall, F1, R², binary AUC, marked
+    /// weighted) equal those of the rows duplicated (rtol 1e-5: float32 sums on the device).</summary>
     [Fact]
     public void Evaluation_metrics_of_weighted_rows_equal_those_of_the_duplicated_rows()
     {
@@ -201,6 +247,10 @@ public class SampleWeightTrainingTests
             Same(w.Rmse, u.Rmse, "rmse");
             Same(w.Mae, u.Mae, "mae");
             Same(w.Accuracy, u.Accuracy, "accuracy");
+            Same(w.Precision, u.Precision, "precision");
+            Same(w.Recall, u.Recall, "recall");
+            Same(w.F1, u.F1, "f1");
+            Same(w.RSquared, u.RSquared, "r2");
             if (w.Kind == TaskKind.Binary) Same(w.Auc, u.Auc, "auc");
         }
         Assert.Null(weighted[3].Auc);   // a multi-label task's weighted AUC is not built: not reported

@@ -6,7 +6,8 @@ namespace Engine.Tests.Training;
 
 /// <summary>
 /// The sample-weighted metrics (maths §19.11) against values computed by hand in float64: <see cref="WeightedMetrics"/>
-/// (RMSE, MAE, accuracy, the weighted mean of per-entry losses) and the report's <see cref="TaskScore"/> of a regression, a
+/// (RMSE, MAE, accuracy, the weighted mean of per-entry losses, precision/recall/F1 of weighted confusion counts, R² about the
+/// weighted mean; integer weights against the rows duplicated) and the report's <see cref="TaskScore"/> of a regression, a
 /// classification, a binary and a multi-label task; weights ≡ 1 give the unweighted scores; no weight mass gives null.
 /// </summary>
 public class WeightedMetricsTests
@@ -37,6 +38,89 @@ public class WeightedMetricsTests
         Assert.Null(WeightedMetrics.Accuracy([1], [-1], 1, [1f]));
     }
 
+    [Fact]
+    public void Precision_recall_and_f1_take_weighted_confusion_counts()
+    {
+        // Binary: predicted 1 1 0 1 0 0, labels 1 0 1 1 0 −1, s = (2, 1, 3, ½, 4, 7): TP_w = 2 + ½ (rows 0, 3), FP_w = 1 (row 1),
+        // FN_w = 3 (row 2); row 5 unlabelled. P = 2.5/3.5 = 5/7, R = 2.5/5.5 = 5/11, F1 = 2TP/(2TP + FP + FN) = 5/9.
+        var (p, r, f1) = WeightedMetrics.PrecisionRecallF1([1, 1, 0, 1, 0, 0], [1, 0, 1, 1, 0, -1], 2, 1, [2f, 1f, 3f, 0.5f, 4f, 7f]);
+        Assert.Equal(5.0 / 7, p, 1e-15);
+        Assert.Equal(5.0 / 11, r, 1e-15);
+        Assert.Equal(5.0 / 9, f1, 1e-15);
+
+        // Macro over 3 classes: labels 0 0 1 1 2 2, predicted 0 1 1 1 2 0, s = (1, 2, 3, 1, 2, 4).
+        // class 0: TP 1, FP 4 (row 5), FN 2 (row 1) → P ⅕, R ⅓, F1 2/8.  class 1: TP 3 + 1, FP 2 (row 1), FN 0 → P ⅔, R 1, F1 0.8.
+        // class 2: TP 2, FP 0, FN 4 (row 5) → P 1, R ⅓, F1 ½.
+        var (mp, mr, mf) = WeightedMetrics.PrecisionRecallF1([0, 1, 1, 1, 2, 0], [0, 0, 1, 1, 2, 2], 3, 1, [1f, 2f, 3f, 1f, 2f, 4f]);
+        Assert.Equal((0.2 + 2.0 / 3 + 1) / 3, mp, 1e-15);
+        Assert.Equal((1.0 / 3 + 1 + 1.0 / 3) / 3, mr, 1e-15);
+        Assert.Equal((0.25 + 0.8 + 0.5) / 3, mf, 1e-15);
+
+        // Multi-label, k = 2, micro: row 0 (s = 2) labels (1, 1) predicted (1, 0): TP 2, FN 2; row 1 (s = 3) labels (0, ·)
+        // predicted (1, 1): FP 3. P = 2/5, R = 2/4, F1 = 4/(4 + 3 + 2).
+        var (lp, lr, lf) = WeightedMetrics.PrecisionRecallF1([1, 0, 1, 1], [1, 1, 0, -1], 2, 2, [2f, 3f]);
+        Assert.Equal((0.4, 0.5), (lp, lr));
+        Assert.Equal(4.0 / 9, lf, 1e-15);
+
+        // No weight on a predicted or true positive: every ratio's denominator is 0 → 0, as unweighted.
+        Assert.Equal((0.0, 0.0, 0.0), WeightedMetrics.PrecisionRecallF1([1, 0], [1, 0], 2, 1, [0f, 5f]));
+    }
+
+    [Fact]
+    public void R_squared_is_taken_about_the_weighted_mean()
+    {
+        // y = 1 2 3 (NaN skipped), ŷ = 1 2 4, s = (3, 1, 1, 5): ȳ_w = (3 + 2 + 3)/5 = 1.6, SS_tot = 3·0.36 + 0.16 + 1.96 = 3.2,
+        // SS_res = 1·1 → R² = 1 − 1/3.2 = 0.6875.
+        Assert.Equal(0.6875, WeightedMetrics.RSquared([1f, 2f, 4f, 9f], [1f, 2f, 3f, float.NaN], 1, [3f, 1f, 1f, 5f])!.Value, 1e-15);
+        // Two columns, s = (1, 2, 1, 0); row 3 weighs 0 (its NaN predictions add nothing). Column 0: y = 1 3 5, ȳ_w = 12/4 = 3,
+        // SS_tot 4 + 0 + 4 = 8, SS_res 1; column 1: y = 10 · 20, ȳ_w = 15, SS_tot 25 + 25 = 50, SS_res 16 → R² = 1 − 17/58.
+        float[] y = [1f, 10f, 3f, float.NaN, 5f, 20f, 100f, 100f];
+        float[] yHat = [2f, 10f, 3f, 0f, 5f, 16f, float.NaN, float.NaN];
+        Assert.Equal(41.0 / 58, WeightedMetrics.RSquared(yHat, y, 2, [1f, 2f, 1f, 0f])!.Value, 1e-15);
+        Assert.Null(WeightedMetrics.RSquared([1f, 2f], [1f, 3f], 1, [0f, 0f]));    // no weight mass
+        Assert.Null(WeightedMetrics.RSquared([1f, 2f], [1f, 3f], 1, [2f, 0f]));    // one weighted value: SS_tot = 0
+    }
+
+    /// <summary>Integer weights 0 to 3 give the unweighted P/R/F1 (binary, macro over 4 classes, micro over 3 labels) and R²
+    /// (2 columns with missing targets) of the rows written that many times (rtol 1e-12: the sums are added in another order).</summary>
+    [Fact]
+    public void Integer_weights_score_as_the_rows_duplicated()
+    {
+        var rng = new Random(14);
+        const int rows = 60;
+        var times = Enumerable.Range(0, rows).Select(_ => rng.Next(4)).ToArray();
+        var weights = Array.ConvertAll(times, t => (float)t);
+        T[] Repeat<T>(T[] values, int k) =>
+            [.. Enumerable.Range(0, rows).SelectMany(r => Enumerable.Repeat(r, times[r])).SelectMany(r => values.Skip(r * k).Take(k))];
+        int[] Classes(int n, int classes) => [.. Enumerable.Range(0, n).Select(_ => rng.Next(-1, classes))];   // −1: no label
+        static void Close((double, double, double) a, (double, double, double) b)
+        {
+            Assert.Equal(a.Item1, b.Item1, 1e-12);
+            Assert.Equal(a.Item2, b.Item2, 1e-12);
+            Assert.Equal(a.Item3, b.Item3, 1e-12);
+        }
+        foreach (int classes in new[] { 2, 4 })
+        {
+            var labels = Classes(rows, classes);
+            var predicted = Array.ConvertAll(Classes(rows, classes), c => Math.Max(c, 0));
+            Close(ClassificationMetrics.FromClasses(Repeat(predicted, 1), Repeat(labels, 1), classes),
+                WeightedMetrics.PrecisionRecallF1(predicted, labels, classes, 1, weights));
+        }
+        var tags = Classes(3 * rows, 2);
+        var decisions = Array.ConvertAll(Classes(3 * rows, 2), c => Math.Max(c, 0));
+        Close(ClassificationMetrics.FromClasses(Repeat(decisions, 3), Repeat(tags, 3), 2),
+            WeightedMetrics.PrecisionRecallF1(decisions, tags, 2, 3, weights));
+
+        var y = new float[2 * rows];
+        var yHat = new float[2 * rows];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = i % 7 == 3 ? float.NaN : (float)(3 * rng.NextDouble() + i % 2 * 10);
+            yHat[i] = y[i] + (float)(rng.NextDouble() - 0.5);
+        }
+        Assert.Equal(ClassificationMetrics.RSquared(Repeat(yHat, 2), Repeat(y, 2), 2)!.Value, WeightedMetrics.RSquared(yHat, y, 2, weights)!.Value, 1e-12);
+    }
+
     /// <summary>Weights ≡ 1: the unweighted score bit for bit (1·x = x, the same sums in the same order), the AUC to 1e-12
     /// (the weighted pair count is another computation).</summary>
     private static void Same(TaskScore plain, TaskScore ones)
@@ -49,6 +133,10 @@ public class WeightedMetricsTests
         Assert.Equal(plain.Mae, ones.Mae);
         Assert.Equal(plain.Accuracy, ones.Accuracy);
         Assert.Equal(plain.LogLoss, ones.LogLoss);
+        Assert.Equal(plain.Precision, ones.Precision);
+        Assert.Equal(plain.Recall, ones.Recall);
+        Assert.Equal(plain.F1, ones.F1);
+        Assert.Equal(plain.RSquared, ones.RSquared);
         Assert.Equal(plain.Auc.HasValue, ones.Auc.HasValue);
         if (plain.Auc is { } auc) Assert.Equal(auc, ones.Auc!.Value, 1e-12);
     }
@@ -77,6 +165,7 @@ public class WeightedMetricsTests
         var c = TaskScore.Classification(classes, p, [2f, 0f, 1f]);
         Assert.Equal((2 * Math.Log(2) + Math.Log(1.25)) / 3, c.Loss, 1e-6);
         Assert.Equal(1.0, c.Accuracy!.Value);
+        Assert.Equal((1.0, 1.0, 1.0), (c.Precision!.Value, c.Recall!.Value, c.F1!.Value));   // class 1: row 2 (s = 1) a TP, row 1 weighs 0
         Same(TaskScore.Classification(classes, p), TaskScore.Classification(classes, p, [1f, 1f, 1f]));
 
         // Regression in original units (σ = 2, μ = 0): errors (1, −3), s = (3, 1): RMSE √((3 + 9)/4), MAE (3 + 3)/4, loss of z = e/σ: (3·¼ + 9/4)/4.
@@ -86,6 +175,8 @@ public class WeightedMetricsTests
         Assert.Equal(Math.Sqrt(3.0), r.Rmse!.Value, 1e-12);
         Assert.Equal(1.5, r.Mae!.Value, 1e-12);
         Assert.Equal((3 * 0.25 + 2.25) / 4, r.Loss, 1e-12);
+        // ȳ_w = (3·1 + 2)/4 = 1.25: SS_tot = 3·0.0625 + 0.5625 = 0.75, SS_res = 3·1 + 9 = 12 → R² = 1 − 16.
+        Assert.Equal(-15.0, r.RSquared!.Value, 1e-12);
         Same(TaskScore.Regression(regression, [2f, -1f], scale), TaskScore.Regression(regression, [2f, -1f], scale, weights: [1f, 1f]));
 
         // Multi-label, k = 2: the AUC is not weighted, so not reported with weights.
@@ -93,5 +184,12 @@ public class WeightedMetricsTests
         var m = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f], [1f, 3f]);
         Assert.Equal((2 * 1 + 3 * 1) / 8.0, m.Accuracy!.Value, 1e-15);   // row 0 (s = 1): both right; row 1 (s = 3): one of two
         Assert.Null(m.Auc);
+        // Micro P/R/F1, predictions (1, 0 | 1, 1): row 0 (s = 1) a TP and a TN, row 1 (s = 3) an FP and a TP → TP 4, FP 3, FN 0.
+        Assert.Equal(4.0 / 7, m.Precision!.Value, 1e-15);
+        Assert.Equal(1.0, m.Recall!.Value);
+        Assert.Equal(8.0 / 11, m.F1!.Value, 1e-15);
+        var ones = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f], [1f, 1f]);
+        var plain = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f]);
+        Assert.Equal((plain.Precision, plain.Recall, plain.F1), (ones.Precision, ones.Recall, ones.F1));
     }
 }
