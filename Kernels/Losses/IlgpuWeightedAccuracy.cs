@@ -70,8 +70,8 @@ public sealed partial class IlgpuBackend
             mass += s;
             if (best == label) correct += s;
         }
-        correct = GroupSum(correct);
-        mass = GroupSum(mass);
+        correct = GroupSumToFirst(correct);
+        mass = GroupSumToFirst(mass);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = correct; partials[MaxReductionGroups + Grid.IdxX] = mass; }
     }
 
@@ -88,8 +88,8 @@ public sealed partial class IlgpuBackend
             mass += s;
             if ((logits[i] > 0 ? 1 : 0) == y) correct += s;
         }
-        correct = GroupSum(correct);
-        mass = GroupSum(mass);
+        correct = GroupSumToFirst(correct);
+        mass = GroupSumToFirst(mass);
         if (Group.IsFirstThread) { partials[Grid.IdxX] = correct; partials[MaxReductionGroups + Grid.IdxX] = mass; }
     }
 
@@ -97,8 +97,8 @@ public sealed partial class IlgpuBackend
     {
         float first = 0, second = 0;
         for (int i = Group.IdxX; i < groups; i += Group.DimX) { first += partials[i]; second += partials[MaxReductionGroups + i]; }
-        first = GroupSum(first);
-        second = GroupSum(second);
+        first = GroupSumToFirst(first);
+        second = GroupSumToFirst(second);
         if (Group.IsFirstThread) { sums[0] = first; sums[1] = second; }
     }
 }
