@@ -80,6 +80,9 @@ public static class App
         FileNotFoundException f => (ExitCodes.BadInput, f.FileName is { } name && !f.Message.Contains(name) ? $"{name}: no such file." : f.Message),
         DirectoryNotFoundException or UnauthorizedAccessException or IOException => (ExitCodes.BadInput, e.Message),
         AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
+        // The library refuses a combination it has not built (a method on ordered tasks, a feature on a data-parallel run):
+        // the options asked for it, so it is a usage error, not a bug. A platform it cannot run on is not the user's doing.
+        NotSupportedException and not PlatformNotSupportedException => (ExitCodes.Usage, $"not supported: {e.Message}"),
         _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message} (set MTL_DEBUG=1 for the stack trace)"),
     };
 

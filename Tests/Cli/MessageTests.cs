@@ -76,6 +76,18 @@ public class MessageTests : IDisposable
     }
 
     [Fact]
+    public void A_combination_the_library_does_not_support_is_a_usage_error_naming_it()
+    {
+        // What Trainer throws for sample-weighted validation on a data-parallel run, if a flag check ever let it through.
+        var (code, message) = App.Classify(new NotSupportedException("Sample-weighted validation data in a data-parallel run is not supported yet."));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("not supported: Sample-weighted validation data in a data-parallel run is not supported yet.", message);
+        Assert.Equal(ExitCodes.Usage, App.Classify(new AggregateException(new NotSupportedException("x"))).Code);
+        // A platform the program cannot run on (safetensors on a big-endian host) stays an internal error.
+        Assert.Equal(ExitCodes.InternalError, App.Classify(new PlatformNotSupportedException("big-endian")).Code);
+    }
+
+    [Fact]
     public void A_choice_flag_without_its_value_is_a_usage_error_not_an_internal_one()
     {
         // Found by ArgumentPropertyTests: the parser took "--weighting --optimizer" without error and binding crashed (exit 70).
