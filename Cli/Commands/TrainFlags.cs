@@ -282,10 +282,7 @@ internal sealed class TrainFlags
         if (step.Optimizer != OptimizerKind.Adagrad && (step.LearningRateDecay != 0 || step.InitialAccumulatorValue != 0))
             throw new UsageException($"--lr-decay and --initial-accumulator apply to --optimizer adagrad, not {FlagName(step.Optimizer)}.");
         if (s.Graph is { } graph) CheckGraph(s, graph);
-        var bound = Architecture.Bind(p, Hidden, s);
-        if (bound.Graph is not null && bound.Architecture is not null and not SharedBottomArchitecture)
-            throw new UsageException($"--arch {p.GetValue(Architecture.Arch)}: ordered tasks (--task-product, --no-loss, --task-input) run on the shared bottom only so far (docs/maths.md §17.6).");
-        return bound;
+        return Architecture.Bind(p, Hidden, s);
     }
 
     /// <summary>The tasks the flags declare (empty when they name none: the bundled schema's, known once the file is read).</summary>

@@ -136,12 +136,7 @@ public sealed record ModelSpec(int Inputs, IReadOnlyList<int> Trunk, IReadOnlyLi
         for (int i = 0; i < TowerWidths.Count; i++)
             if (TowerWidths[i] <= 0) throw new ArgumentOutOfRangeException(nameof(Tower), TowerWidths[i], $"ModelSpec.Tower[{i}] must be positive.");
         Engine.Architecture.Of(this).Validate(this);
-        if (Graph is { } graph)
-        {
-            graph.Order(Heads); // names, kinds, cycles
-            if (Architecture is not null and not SharedBottomArchitecture)
-                throw new NotSupportedException($"ModelSpec.Graph: ordered tasks run on a shared bottom only so far (the architecture is {Architecture.GetType().Name}).");
-        }
+        Graph?.Order(Heads); // names, kinds, cycles
     }
 
     private static readonly JsonSerializerOptions s_json = new()

@@ -34,6 +34,9 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly int[]?[] _towerSources;        // task → the tasks whose predictions its tower reads (§17.7), or null
     private readonly Tensor<float>[]?[] _towerParts; // task → [h, a₁, a₂, …], filled by each Forward (no allocation)
     private readonly Tensor<float>[] _features;
+    private readonly int[] _featureTasks;           // the tasks that read the shared part (every task but a product), head order
+    private readonly Tensor<float>[] _sharedFeatures; // the shared part's outputs, one per entry of _featureTasks
+    private readonly int[] _sharedIndex;            // task → its index among _featureTasks, −1 for a product task
     private readonly Tensor<float>[] _boundary;
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
@@ -59,20 +62,25 @@ public sealed partial class MultiTaskModel : IDisposable
                 _towerSources[t] = [.. sources.Select(spec.IndexOf)];
                 _towerParts[t] = new Tensor<float>[1 + sources.Length];
             }
+        // The shared part serves the tasks with a tower or output layer: a product task (§17.6) reads nothing of it, so the
+        // part is built for the others only (an MMoE has no gate for it, cross-stitch no column), numbered in head order.
+        _featureTasks = [.. Enumerable.Range(0, tasks).Where(t => !spec.IsProduct(t))];
+        _sharedIndex = [.. Enumerable.Range(0, tasks).Select(t => Array.IndexOf(_featureTasks, t))];
+        _sharedFeatures = new Tensor<float>[_featureTasks.Length];
         try
         {
             // The embedding tables come first: shared parameters, at the head of the shared block.
             if (spec.EmbeddedColumns.Count > 0)
                 Embedding = new InputEmbedding<float>(Parameters, "embeddings", spec.PassThroughInputs, [.. spec.EmbeddedColumns.Select(e => (e.TableRows, e.Dim))]);
-            Shared = Architecture.Of(spec).Build(spec, Parameters);
+            Shared = Architecture.Of(spec).Build(SharedSpec(spec), Parameters);
             int[] tower = [.. spec.TowerWidths];
             for (int t = 0; t < tasks; t++)
             {
                 var head = spec.Heads[t];
                 int first = Parameters.Slots.Count;
                 if (spec.IsProduct(t)) { _taskRanges[t] = (first, 0); continue; } // no tower, no output layer (§17.6)
-                Shared.RegisterTask(Parameters, t, head);
-                int width = Shared.FeatureWidth(t) + (_towerSources[t] ?? []).Sum(s => spec.Heads[s].Outputs); // [h | a₁ | …] (§17.7)
+                Shared.RegisterTask(Parameters, _sharedIndex[t], head);
+                int width = Shared.FeatureWidth(_sharedIndex[t]) + (_towerSources[t] ?? []).Sum(s => spec.Heads[s].Outputs); // [h | a₁ | …] (§17.7)
                 if (tower.Length > 0)
                 {
                     _towers[t] = Sequential<float>.Mlp(Parameters, "towers." + head.Name, width, tower, spec.TrunkActivation, spec.TrunkActivation, spec.Dropout, spec.LayerNorm);
@@ -97,6 +105,16 @@ public sealed partial class MultiTaskModel : IDisposable
         _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1)];
         _inferenceOutputs = new Tensor<float>[tasks];
     }
+
+    /// <summary>The spec the shared part is built from: the tasks that read it (all but the product tasks), no graph. Without
+    /// product tasks it is the spec itself, so those models are built exactly as before.</summary>
+    internal static ModelSpec SharedSpec(ModelSpec spec) =>
+        spec.Graph is null || !spec.Heads.Where((_, t) => spec.IsProduct(t)).Any() ? spec
+        : spec with { Heads = [.. spec.Heads.Where((_, t) => !spec.IsProduct(t))], Graph = null };
+
+    /// <summary>The shared part's regularisation term for task <paramref name="task"/> (head order) from the last recorded
+    /// forward pass (<see cref="SharedPart{T}.Regularizer"/>), or null; a product task has none.</summary>
+    public Tensor<float>? Regularizer(int task) => _sharedIndex[task] < 0 ? null : Shared.Regularizer(_sharedIndex[task]);
 
     /// <summary>Builds the model described by <paramref name="spec"/> on <paramref name="backend"/> and initializes
     /// its weights (<see cref="ModelSpec.Initializer"/>, seeded by <see cref="ModelSpec.Seed"/>).</summary>
@@ -207,7 +225,8 @@ public sealed partial class MultiTaskModel : IDisposable
             inputs = Embedding.Forward(tape, inputs);
             _boundary[^1] = inputs;
         }
-        Shared.Forward(tape, inputs, _features, _boundary.AsSpan(0, Shared.BoundaryCount));
+        Shared.Forward(tape, inputs, _sharedFeatures, _boundary.AsSpan(0, Shared.BoundaryCount));
+        for (int j = 0; j < _featureTasks.Length; j++) _features[_featureTasks[j]] = _sharedFeatures[j];
         // In the graph's order (every task after the tasks it reads), or in head order without a graph.
         for (int k = 0; k < _heads.Length; k++)
         {

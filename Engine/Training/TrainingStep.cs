@@ -553,7 +553,7 @@ public sealed class TrainingStep : IDisposable
                 _ => _lossWeights.Record(_tape, t, _outputs[t], new Labels(data.Labels(t, firstRow, rows)), labelled, weights),          // §19.1 or §19.9
             };
             _backend.Copy(_losses[t].Data, lossVector.Slice(t, 1));
-            if (_model.Shared.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
+            if (_model.Regularizer(t) is { } regularizer) _losses[t] = _tape.Add(_losses[t], regularizer); // e.g. DSelect-k's entropy (§17.5)
         }
     }
 
