@@ -54,15 +54,18 @@ public sealed class EsmmCliTests : IDisposable
 
     private static string[] TrainFlags(string csv, params string[] more) =>
         ["train", "--data", csv, "--binary", "click,conversion,ctcvr", "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion",
-         "--hidden", "8", "--tower", "6", "--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "--batch-size", "16",
+         more.Contains("mmoe") ? "--expert-hidden" : "--hidden", "8", "--tower", "6", "--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "--batch-size", "16",
          "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--test", "0.25", .. more];
 
-    /// <summary>ESMM; ESMM with the conversion tower also reading pCTR (§17.7), end to end and detached.</summary>
+    /// <summary>ESMM; ESMM with the conversion tower also reading pCTR (§17.7), end to end and detached; ESMM and the tower
+    /// input on an MMoE and on cross-stitch (the shared part serves click and conversion, not the product).</summary>
     public static TheoryData<string[], bool, bool> Graphs => new()
     {
         { [], false, false },
         { ["--task-input", "conversion=click"], true, false },
         { ["--task-input", "conversion=click", "--detach-task-inputs"], true, true },
+        { ["--arch", "mmoe", "--experts", "3"], false, false },
+        { ["--arch", "cross-stitch", "--task-input", "conversion=click"], true, false },
     };
 
     [Theory]
@@ -87,9 +90,11 @@ public sealed class EsmmCliTests : IDisposable
         var split = DataSplit.Shuffled(data.RowCount, 0.75, 0, Seed);
         var scale = Standardization.Fit(data, split.Train);
         var train = TrainingData.FromDataset(scale.Apply(data.Select(split.Train)), scale);
+        int arch = Array.IndexOf(flags, "--arch");
         var spec = new ModelSpec(3, [8], [TaskHead.Binary("click"), TaskHead.Binary("conversion"), TaskHead.Binary("ctcvr")])
         {
             Tower = [6], Graph = TaskGraph.Esmm("ctcvr", "click", "conversion"), Seed = Seed,
+            Architecture = arch < 0 ? null : flags[arch + 1] == "mmoe" ? new MmoeArchitecture(Experts: 3) : new CrossStitchArchitecture(),
         };
         if (inputs) spec = spec with { Graph = spec.Graph! with { Inputs = new Dictionary<string, string[]> { ["conversion"] = ["click"] }, DetachInputs = detach } };
         Assert.Equal(inputs ? "click" : null, graph.GetProperty("inputs").TryGetProperty("conversion", out var read) ? read[0].GetString() : null);
@@ -221,7 +226,6 @@ public sealed class EsmmCliTests : IDisposable
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--diagnostics" }, "--diagnostics")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion", "--method", "dwa" }, "--no-loss conversion", "static weighting")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--baselines" }, "--baselines")]
-    [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--arch", "mmoe" }, "--arch mmoe", "shared bottom")]
     [InlineData(new[] { "--task-product", "ctcvr=click*conversion", "--task-input", "ctcvr=click" }, "--task-input", "'ctcvr' is a product")]
     [InlineData(new[] { "--task-input", "conversion=clicks" }, "--task-input", "'clicks' is not a task")]
     [InlineData(new[] { "--task-input", "conversion" }, "--task-input conversion", "TASK=SRC")]

@@ -65,13 +65,23 @@ public class AllocationTests
     /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
     /// the product's probability and a regression's value (the column concatenation), end to end and detached.</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach)
+    [InlineData(false, "shared-bottom")]
+    [InlineData(true, "shared-bottom")]
+    [InlineData(false, "mmoe")]        // the same graph on other shared parts (their features mapped back to the tasks)
+    [InlineData(false, "dselect-k")]
+    [InlineData(false, "cross-stitch")]
+    public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach, string arch)
     {
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
         {
+            Architecture = arch switch
+            {
+                "mmoe" => new MmoeArchitecture(Experts: 3),
+                "dselect-k" => new DSelectKArchitecture(Experts: 4, TopK: 2),
+                "cross-stitch" => new CrossStitchArchitecture(),
+                _ => null,
+            },
             Tower = [4],
             Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctcvr", "ctr"] }, DetachInputs = detach },
         };
