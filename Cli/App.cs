@@ -44,7 +44,7 @@ public static class App
         {
             var command = parsed.CommandResult.Command;
             var where = command == root ? "mtl" : $"mtl {command.Name}";
-            var messages = string.Join(" ", parsed.Errors.Select(e => e.Message.TrimEnd('.') + "."));
+            var messages = string.Join(" ", parsed.Errors.Select(Describe));
             return Fail(error, ExitCodes.Usage, $"{messages} (see '{where} --help')");
         }
         try
@@ -63,6 +63,20 @@ public static class App
             if (Environment.GetEnvironmentVariable("MTL_DEBUG") == "1") error.WriteLine(e);
             return Fail(error, code, message);
         }
+    }
+
+    /// <summary>A parse error as one sentence that names its flag (the parser's own messages, e.g. "Argument 'foo' not
+    /// recognized. Must be one of: …", do not).</summary>
+    private static string Describe(System.CommandLine.Parsing.ParseError e)
+    {
+        string message = e.Message.TrimEnd('.') + ".";
+        var option = e.SymbolResult switch
+        {
+            System.CommandLine.Parsing.OptionResult o => o.Option,
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option,
+            _ => null,
+        };
+        return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
 
     /// <summary>Which exit code an exception means, and the one line to print for it.</summary>

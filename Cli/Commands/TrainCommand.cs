@@ -72,8 +72,12 @@ internal static class TrainCommand
         var console = context.Console;
         context.Status(Summary(data, settings.Graph));
         if (settings.RemoveLabels.Count > 0)
+        {
+            bool train = settings.RemoveLabelsFrom == Engine.Data.LabelRemovalScope.Train;
+            int rows = train ? data.Split.Train.Length : data.All.RowCount;
             context.Status(string.Create(CultureInfo.InvariantCulture, $"Removed labels (--remove-labels, seed {settings.RemoveLabelsSeed ?? settings.Seed}): {string.Join(", ",
-                settings.RemoveLabels.Select(r => $"{r.Key} from {(int)Math.Round(r.Value * data.All.RowCount)} of {data.All.RowCount} rows ({data.All.Task(r.Key).LabelledCount} labelled left)"))}."));
+                settings.RemoveLabels.Select(r => $"{r.Key} from {(int)Math.Round(r.Value * rows)} of {rows} {(train ? "training " : "")}rows ({data.All.Task(r.Key).LabelledCount} labelled left)"))}."));
+        }
         context.Status($"Device: {backend.Info}");
         if (communicator is not null)
             context.Status($"Distributed: {communicator.Description}; each rank trains on its shard, --batch-size is the global batch.");

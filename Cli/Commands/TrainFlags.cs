@@ -39,6 +39,7 @@ internal sealed class TrainFlags
     public readonly Option<string[]> ClassWeights = List("--class-weights", "A classification task's class weights, as TASK:W0,W1,… in class order (labels sorted: numerically when all are integers, else by ordinal string order); finite, ≥ 0, not all 0 (PyTorch's CrossEntropyLoss(weight=w): the mean divides by Σ w of the rows' classes; repeat per task).", "TASK:W0,W1,…");
     public readonly Option<string[]> PosWeight = List("--pos-weight", "A binary or multi-label task's positive-class weight, as TASK:P (every label) or TASK:P0,P1,… (one per label column, in --multilabel order); finite, ≥ 0 (PyTorch's BCEWithLogitsLoss(pos_weight=p): the positive term times p, the mean still over the labelled entries; repeat per task).", "TASK:P[,P…]");
     public readonly Option<string[]> RemoveLabels = List("--remove-labels", "Remove labels at random, for a partly-labelled experiment: TASK=FRACTION, FRACTION in [0, 1), removes the label of TASK from round(FRACTION·rows) rows of the file, drawn before the split (so from every split; the metrics count the labelled rows left). Seeded by --remove-labels-seed (default --seed), each task its own draw. Repeat or comma-separate per task.", "TASK=FRACTION[,TASK=FRACTION…]");
+    public readonly Option<string> RemoveLabelsFrom = Choice("--remove-labels-from", "Which rows --remove-labels draws from: all (every row of the file, before the split: every split loses about the fraction) or train (the training split only: validation and test keep every label, so the run is scored on the same rows as one without removal).", Engine.Data.LabelRemovalScope.All);
     public readonly Option<ulong?> RemoveLabelsSeed = new("--remove-labels-seed") { HelpName = "N", Description = "Seeds the rows --remove-labels draws (default: --seed), so the same labels can be removed while --seed varies the split and the weights." };
     public readonly Option<double> Validation = new("--validation") { HelpName = "FRACTION", Description = "Fraction of rows held out for validation.", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public readonly Option<double> Test = new("--test") { HelpName = "FRACTION", Description = "Fraction of rows held out for the test metrics.", DefaultValueFactory = _ => Defaults.TestFraction };
@@ -113,7 +114,7 @@ internal sealed class TrainFlags
     {
         foreach (var option in new Option[]
         {
-            Data, Delimiter, Encoding, StrictLabels, MissingInputs, WeightColumn, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, RemoveLabels, RemoveLabelsSeed, Validation, Test, Seed,
+            Data, Delimiter, Encoding, StrictLabels, MissingInputs, WeightColumn, Inputs, Categorical, Embed, Regression, Classification, Binary, MultiLabel, TaskProduct, NoLoss, TaskInput, DetachTaskInputs, Loss, LabelSmoothing, ClassWeights, PosWeight, RemoveLabels, RemoveLabelsFrom, RemoveLabelsSeed, Validation, Test, Seed,
             Hidden, Activation, TaskWeight, HeadLr, HeadDecay, OutputActivation, Init, Dropout, LayerNorm,
             Optimizer, Lr, Beta1, Beta2, Eps, WeightDecay, Momentum, Nesterov, Dampening, AmsGrad, NoBiasCorrection, Alpha, Centered, LrDecay, InitialAccumulator,
             Schedule, StepSize, DecaySteps, Gamma, MinLr, PlateauPatience, PlateauThreshold, PlateauCooldown, Warmup, Clip, Method, MethodOption, Combine, Weighting, PcGradReduction, ProjectionReference, Diagnostics, CaGradC, DwaTemperature,
@@ -165,6 +166,7 @@ internal sealed class TrainFlags
             PositiveWeights = ClassWeightLists("--pos-weight", p.GetValue(PosWeight)),
             RemoveLabels = Removals(p.GetValue(RemoveLabels)),
             RemoveLabelsSeed = p.GetValue(RemoveLabelsSeed),
+            RemoveLabelsFrom = Enum<Engine.Data.LabelRemovalScope>(p, RemoveLabelsFrom),
             ValidationFraction = Fraction("--validation", p.GetValue(Validation)),
             TestFraction = Fraction("--test", p.GetValue(Test)),
             Seed = p.GetValue(Seed),
@@ -590,6 +592,8 @@ internal sealed class TrainFlags
     {
         if (s.RemoveLabelsSeed is not null && s.RemoveLabels.Count == 0)
             throw new UsageException("--remove-labels-seed seeds --remove-labels: name the labels to remove, e.g. --remove-labels quality=0.5.");
+        if (s.RemoveLabelsFrom != Engine.Data.LabelRemovalScope.All && s.RemoveLabels.Count == 0)
+            throw new UsageException("--remove-labels-from says where --remove-labels draws: name the labels to remove, e.g. --remove-labels quality=0.5.");
         string[] tasks = [.. s.Regression, .. s.Classification, .. s.Binary, .. s.MultiLabel.Select(m => m.Name)];
         if (tasks.Length == 0) return;
         foreach (var task in s.RemoveLabels.Keys)

@@ -28,11 +28,16 @@ public static class LabelRemoval
 
     /// <summary>A copy of <paramref name="data"/> with the labels of task <paramref name="task"/> removed from
     /// <paramref name="fraction"/> of the rows (the other tasks and the inputs unchanged).</summary>
-    public static Dataset Remove(Dataset data, string task, double fraction, int seed)
+    public static Dataset Remove(Dataset data, string task, double fraction, int seed) => Remove(data, task, fraction, seed, among: null);
+
+    /// <summary>As <see cref="Remove(Dataset, string, double, int)"/>, drawing round(fraction·n) rows among the
+    /// <paramref name="among"/> row indices (n of them; all rows when null): <see cref="ChooseRows"/> over their positions.</summary>
+    public static Dataset Remove(Dataset data, string task, double fraction, int seed, IReadOnlyList<int>? among)
     {
         ArgumentNullException.ThrowIfNull(data);
         var target = data.Task(task);
-        var rows = ChooseRows(data.RowCount, fraction, seed);
+        var rows = among is null ? ChooseRows(data.RowCount, fraction, seed)
+            : [.. ChooseRows(among.Count, fraction, seed).Select(i => among[i]).Order()];
         var tasks = data.Tasks.Select(t => t.Name != task ? t : t switch
         {
             RegressionTargets r => Without(r, rows),
@@ -49,11 +54,11 @@ public static class LabelRemoval
     /// Each task has its own seed so the tasks' row sets are drawn independently (one seed for all would make the smaller
     /// set a subset of the larger), and a task's rows depend only on the seed and its name, not on the other tasks.
     /// </summary>
-    public static Dataset Remove(Dataset data, IReadOnlyDictionary<string, double> fractions, ulong seed)
+    public static Dataset Remove(Dataset data, IReadOnlyDictionary<string, double> fractions, ulong seed, IReadOnlyList<int>? among = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(fractions);
-        foreach (var (task, fraction) in fractions) data = Remove(data, task, fraction, TaskSeed(seed, task));
+        foreach (var (task, fraction) in fractions) data = Remove(data, task, fraction, TaskSeed(seed, task), among);
         return data;
     }
 

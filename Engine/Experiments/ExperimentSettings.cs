@@ -84,6 +84,10 @@ public sealed record ExperimentSettings
     /// metrics count the remaining labelled rows only. Empty = none removed.</summary>
     public IReadOnlyDictionary<string, double> RemoveLabels { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>Which rows <see cref="RemoveLabels"/> draws from: every row before the split (the default), or the training
+    /// split only (<c>--remove-labels-from train</c>: validation and test keep their labels).</summary>
+    public Data.LabelRemovalScope RemoveLabelsFrom { get; init; }
+
     /// <summary>Seeds the rows <see cref="RemoveLabels"/> draws (per task, <see cref="Data.LabelRemoval.TaskSeed"/>); null = <see cref="Seed"/>.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public ulong? RemoveLabelsSeed { get; init; }

@@ -84,7 +84,14 @@ public sealed class PreparedData
         return From(RemoveLabels(data, settings), settings.ValidationFraction, settings.TestFraction, settings.Seed, settings.MissingInputs);
     }
 
-    /// <summary>The data with <see cref="ExperimentSettings.RemoveLabels"/> applied (before the split, so from every split); a
+    /// <summary>The training rows <see cref="From"/> will draw for these settings (the same split, computed ahead), or null
+    /// when labels are removed from every row.</summary>
+    private static int[]? RemovalRows(Dataset data, ExperimentSettings settings) =>
+        settings.RemoveLabelsFrom == LabelRemovalScope.All ? null
+        : DataSplit.Shuffled(data.RowCount, 1 - settings.ValidationFraction - settings.TestFraction, settings.ValidationFraction, settings.Seed).Train;
+
+    /// <summary>The data with <see cref="ExperimentSettings.RemoveLabels"/> applied (before the split, from every split, or from
+    /// the training split's rows only: <see cref="ExperimentSettings.RemoveLabelsFrom"/>); a
     /// task the data lacks or a fraction outside [0, 1) is a setup error naming <c>--remove-labels</c>.</summary>
     private static Dataset RemoveLabels(Dataset data, ExperimentSettings settings)
     {
@@ -95,7 +102,8 @@ public sealed class PreparedData
             if (!(fraction >= 0 && fraction < 1))
                 throw new ExperimentSetupException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--remove-labels {task}={fraction}: the fraction must lie in [0, 1)."));
         }
-        return settings.RemoveLabels.Count == 0 ? data : LabelRemoval.Remove(data, settings.RemoveLabels, settings.RemoveLabelsSeed ?? settings.Seed);
+        return settings.RemoveLabels.Count == 0 ? data
+            : LabelRemoval.Remove(data, settings.RemoveLabels, settings.RemoveLabelsSeed ?? settings.Seed, RemovalRows(data, settings));
     }
 
     private static System.Text.Encoding? Text(ExperimentSettings settings)

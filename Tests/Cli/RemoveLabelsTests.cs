@@ -85,6 +85,41 @@ public class RemoveLabelsTests
     }
 
     [Fact]
+    public void From_the_training_split_only_the_validation_and_test_rows_keep_every_label()
+    {
+        using var dir = new TempDirectory();
+        var settings = new ExperimentSettings
+        {
+            DataPath = dir.Write("d.csv", Csv(400)), Regression = ["y", "z"], Classification = ["c"], Inputs = ["x"],
+            ValidationFraction = 0.25, TestFraction = 0.25, RemoveLabels = new Dictionary<string, double> { ["y"] = 0.5, ["c"] = 0.3 }, Seed = 3,
+            RemoveLabelsFrom = LabelRemovalScope.Train,
+        };
+        var data = PreparedData.Load(settings);
+        var all = PreparedData.Load(settings with { RemoveLabels = new Dictionary<string, double>() });
+        Assert.Equal(all.Split.Train, data.Split.Train);                             // the same split as without removal
+        Assert.Equal(all.Split.Test, data.Split.Test);
+        foreach (var (task, fraction) in new[] { ("y", 0.5), ("c", 0.3) })
+        {
+            // round(f·200) of the 200 training rows, drawn by position among them with the task's seed.
+            var chosen = LabelRemoval.ChooseRows(data.Split.Train.Length, fraction, LabelRemoval.TaskSeed(3, task)).Select(i => data.Split.Train[i]).ToHashSet();
+            Assert.Equal((int)Math.Round(fraction * 200), chosen.Count);
+            Assert.Equal(200 - chosen.Count, data.RawTrain.Task(task).LabelledCount);
+            Assert.Equal(data.Split.Validation.Length, data.RawValidation.Task(task).LabelledCount);  // untouched
+            Assert.Equal(data.Split.Test.Length, data.RawTest.Task(task).LabelledCount);
+            var missing = Enumerable.Range(0, 400).Where(r => task == "y"
+                ? float.IsNaN(((RegressionTargets)data.All.Task("y")).Values[r])
+                : ((ClassTargets)data.All.Task("c")).Classes[r] == ClassTargets.Missing).ToHashSet();
+            Assert.Equal(chosen.Order(), missing.Order());
+        }
+        Assert.Equal(400, data.All.Task("z").LabelledCount);
+        using var csvDir = new TempDirectory();
+        var csv = csvDir.Write("d.csv", Mtl.SyntheticCsv());
+        Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--remove-labels-from", "train"]), Engine.Cli.ExitCodes.Usage, "--remove-labels-from", "name the labels");
+        Mtl.AssertFails(Mtl.Run([.. Mtl.SyntheticTrainFlags(csv), "--remove-labels", "y=0.5", "--remove-labels-from", "test"]), Engine.Cli.ExitCodes.Usage,
+            "--remove-labels-from: Argument 'test' not recognized", "'all' 'train'");
+    }
+
+    [Fact]
     public void Wine_trains_with_half_the_quality_and_30_percent_of_the_color_labels_removed_and_scores_only_labelled_rows()
     {
         var run = Mtl.Run("train", "--data", BundledFiles.WineQuality, "--regression", "quality", "--classification", "color",
