@@ -52,6 +52,7 @@ public sealed class TrainingStep : IDisposable
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
     private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
+    private readonly MethodStateGuard _stateGuard;           // the methods' state, restored when a step is skipped
     private readonly DeviceBuffer<float> _taskLabelled;    // [tasks]: labelled values of each task in the batch (maths §19.1)
     private readonly TaskLossWeights _lossWeights;         // class weights and label smoothing of classification tasks (§19.9)
     private readonly DeviceBuffer<float> _normSums;        // [slots + 1]: Σ over steps of ‖gₛ‖², then of ‖g‖²
@@ -193,6 +194,7 @@ public sealed class TrainingStep : IDisposable
                 if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
+            _stateGuard = Own(new MethodStateGuard(_backend, MethodStateBuffers().Select(b => b.Values)));
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
             if (communicator is not null)
@@ -447,6 +449,9 @@ public sealed class TrainingStep : IDisposable
             AddMetrics(_stepMetrics, data, firstRow, rows);
         }
 
+        // The methods' own state as it was, put back at the end if this step is skipped (a non-finite gradient).
+        if (_stateGuard.Guards) _stateGuard.Save();
+
         // 2. Task weights (device-side schemes update from this batch's losses; epoch-level ones do nothing here).
         // Data-parallel per-task path: after the exchange instead, from the global batch's losses.
         if (_exchange is null || !UsesTaskGradients) _weighting.Update(_taskLosses.View);
@@ -516,6 +521,7 @@ public sealed class TrainingStep : IDisposable
             Forward(data, firstRow, rows, randomStep, _lossesAfterStep!.View);
             _reevaluating.AfterStep(_lossesAfterStep.View);
         }
+        if (_stateGuard.Guards) _stateGuard.RestoreIfSkipped(_optimizer.Control.View);
         _steps++;
     }
 

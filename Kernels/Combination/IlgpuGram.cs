@@ -1,6 +1,5 @@
 using ILGPU;
 using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 
 namespace Engine.Kernels.Ilgpu;
@@ -31,8 +30,9 @@ public sealed partial class IlgpuBackend
     /// (i ≤ j) every thread sums vᵢ[k]·vⱼ[k] over its strided columns of the chunk — as float4 (128-bit loads, 4 FFMA
     /// each) when every row starts at the same 16-byte phase (<paramref name="layout"/>, over one row of
     /// <paramref name="length"/>), else as scalars — the group reduces the partial sums (ILGPU.Algorithms'
-    /// GroupExtensions.Reduce: warp shuffles, then shared memory across the warps) and its first thread atomically adds
-    /// the group's sum into gram[i, j] and gram[j, i]. The chunk (T × chunk floats) is reused across pairs from L1/L2, so
+    /// `GroupSumToFirst`: warp shuffles, then one shared slot per warp — not ILGPU.Algorithms' `GroupExtensions.Reduce`, whose
+    /// CPU-accelerator version spins for ever on a NaN) and its first thread atomically adds
+    /// the group's sum into gram[i, j] and gram[j, i] (a non-finite sum as +∞: <see cref="AtomicSafe"/>). The chunk (T × chunk floats) is reused across pairs from L1/L2, so
     /// global memory is read about once. Loop bounds are uniform across the group, so every thread reaches every reduction.
     /// </summary>
     private static void GramKernel(FloatView vectors, int count, int length, int chunk, FloatView gram, StreamLayout layout)
@@ -63,7 +63,7 @@ public sealed partial class IlgpuBackend
                         int k = ScalarIndex(layout, t);
                         partial += vectors[i * length + k] * vectors[j * length + k];
                     }
-                float sum = GroupExtensions.Reduce<float, AddFloat>(partial);
+                float sum = AtomicSafe(GroupSumToFirst(partial)); // valid in the first thread; a non-finite pair sum as +∞
                 if (Group.IsFirstThread)
                 {
                     Atomic.Add(ref gram[i * count + j], sum);

@@ -10,4 +10,12 @@ public abstract partial class Backend<T>
     /// A single-thread kernel; nothing is read on the host.
     /// </summary>
     public abstract void GateStepControl(View<T> control, View<T> labelled, View<T> gated);
+
+    /// <summary>
+    /// Undoes a skipped step's writes to a buffer: <c>destination = source</c> when <c>control[Skip] ≠ 0</c> (the step was
+    /// skipped: a non-finite gradient norm), else nothing. <paramref name="source"/> is a copy taken before the step, so a
+    /// method's state (MoCo's tracked gradients, FAMO's logits, …) is left as it was, bit for bit. Reference:
+    /// <c>if (control[StepControl.Skip] != 0) source.CopyTo(destination);</c>. Nothing is read on the host.
+    /// </summary>
+    public abstract void CopyIfSkipped(View<T> control, View<T> source, View<T> destination);
 }

@@ -59,7 +59,7 @@ public sealed partial class IlgpuBackend
     internal static void EmbeddingScatterKernel(Index1D e, Dense x, Dense dy, Dense dTable, EmbeddingLayout l)
     {
         int r = e / l.Dim, j = e - r * l.Dim;
-        Atomic.Add(ref dTable[EmbeddingRow(x, l, r) * l.Dim + j], dy[r * l.OutputCols + l.OutputOffset + j]);
+        Atomic.Add(ref dTable[EmbeddingRow(x, l, r) * l.Dim + j], AtomicSafe(dy[r * l.OutputCols + l.OutputOffset + j])); // non-finite: +∞
     }
 
     /// <summary>Element (r, j): y[r, j] = x[r, j].</summary>

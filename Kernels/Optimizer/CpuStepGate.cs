@@ -12,4 +12,12 @@ public sealed partial class CpuBackend<T>
         c.CopyTo(g);
         if (labelled.Span()[0] == T.Zero) g[StepControl.Skip] = T.One;
     }
+
+    /// <inheritdoc/>
+    /// <remarks>The reference itself: the flag is in host memory on this path, so reading it is no round trip.</remarks>
+    public override void CopyIfSkipped(View<T> control, View<T> source, View<T> destination)
+    {
+        StepGateChecks.CopyIfSkipped(this, control, source, destination);
+        if (control.Span()[StepControl.Skip] != T.Zero) source.Span().CopyTo(destination.Span());
+    }
 }

@@ -18,6 +18,35 @@ public sealed partial class IlgpuBackend
         _gateStepControl(Launched(), 1, control.Ilgpu(), labelled.Ilgpu(), gated.Ilgpu());
     }
 
+    private Action<AcceleratorStream, KernelConfig, Dense, Dense, Dense, StreamLayout>? _copyIfSkipped;
+
+    /// <inheritdoc/>
+    public override void CopyIfSkipped(View<float> control, View<float> source, View<float> destination)
+    {
+        StepGateChecks.CopyIfSkipped(this, control, source, destination);
+        if (destination.Length == 0) return;
+        var layout = StreamLayout.Of(destination.Length, source.Offset, destination.Offset);
+        _copyIfSkipped ??= Accelerator.LoadKernel<Dense, Dense, Dense, StreamLayout>(CopyIfSkippedKernel);
+        _copyIfSkipped(Launched(), StreamConfig(layout), control.Ilgpu(), source.Ilgpu(), destination.Ilgpu(), layout);
+    }
+
+    /// <summary>Every thread reads the flag (one uniform load) and returns when the step was not skipped, so the usual case
+    /// costs a launch; a skipped step copies as the streaming kernels do (float4 grid-stride loop, scalar head and tail).</summary>
+    internal static void CopyIfSkippedKernel(Dense control, Dense source, Dense destination, StreamLayout layout)
+    {
+        if (control[StepControl.Skip] == 0) return;
+        var s4 = Vectors(source, layout);
+        var d4 = Vectors(destination, layout);
+        int stride = GridThreads;
+        for (int j = GlobalThread; j < layout.Vectors; j += stride) d4[j] = s4[j];
+        int scalars = ScalarCount(layout);
+        for (int t = GlobalThread; t < scalars; t += stride)
+        {
+            int i = ScalarIndex(layout, t);
+            destination[i] = source[i];
+        }
+    }
+
     internal static void GateStepControlKernel(Index1D index, Dense control, Dense labelled, Dense gated)
     {
         for (int i = 0; i < StepControl.Length; i++) gated[i] = control[i];

@@ -13,4 +13,17 @@ internal static class StepGateChecks
         if (ReferenceEquals(control.Buffer, gated.Buffer) && control.Offset < gated.Offset + gated.Length && gated.Offset < control.Offset + control.Length)
             throw new ArgumentException("gated must not overlap control.", nameof(gated));
     }
+
+    public static void CopyIfSkipped<T>(Backend backend, View<T> control, View<T> source, View<T> destination) where T : unmanaged
+    {
+        Kernels.Check.Owned(backend, control, nameof(control));
+        Kernels.Check.Length(control, StepControl.Length, nameof(control));
+        Kernels.Check.Owned(backend, source, nameof(source));
+        Kernels.Check.Owned(backend, destination, nameof(destination));
+        Kernels.Check.SameLength(source, nameof(source), destination, nameof(destination));
+        if (KernelChecks.PartlyOverlap(source, destination) || (source == destination && source.Length > 0))
+            throw new ArgumentException("destination must not overlap source.", nameof(destination));
+        if (KernelChecks.PartlyOverlap(control, destination) || control == destination)
+            throw new ArgumentException("destination must not overlap control.", nameof(destination));
+    }
 }

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace Engine.Kernels.Ilgpu;
@@ -94,6 +95,12 @@ public sealed partial class IlgpuBackend
         Group.Barrier();
         return total;
     }
+
+    /// <summary>What a kernel adds with a float atomic: the value when finite, else +∞. ILGPU's CPU accelerator implements
+    /// float atomics as compare-and-swap loops that compare float values, so a NaN in the target spins for ever (NaN ≠ NaN),
+    /// and +∞ and −∞ partials would add up to NaN; +∞ is absorbing and still non-finite, which is all a non-finite sum has to
+    /// say (the step is skipped). On CUDA the hardware atomics would not spin; the same rule keeps both devices alike.</summary>
+    internal static float AtomicSafe(float value) => XMath.IsNaN(value) || XMath.IsInfinity(value) ? float.PositiveInfinity : value;
 
     /// <summary>Sum over the lanes of the warp, valid in lane 0: log₂(32) = 5 shuffle-down steps written out (ptxas
     /// does not unroll the loop over Warp.WarpSize), no shared memory; other warp widths (OpenCL) take the loop.</summary>

@@ -616,6 +616,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void WeightedCountCorrect(View<T> logits, View<int> labels, View<T> rowWeights, int batch, int classes, View<T> sums) => throw new NotSupportedException();
     public override void WeightedCountCorrectBinary(View<T> logits, View<int> labels, View<T> rowWeights, View<T> sums) => throw new NotSupportedException();
     public override void GateStepControl(View<T> control, View<T> labelled, View<T> gated) => throw new NotSupportedException();
+    public override void CopyIfSkipped(View<T> control, View<T> source, View<T> destination) => throw new NotSupportedException();
     public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotSupportedException();
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotSupportedException();
     public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();
