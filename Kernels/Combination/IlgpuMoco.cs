@@ -35,7 +35,7 @@ public readonly struct IlgpuMocoLambdaMemory(FloatView gram, FloatView state, Do
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, IlgpuMocoScalesMemory, int, MocoParameters>? _mocoScalesKernel;
-    private Action<AcceleratorStream, Index1D, FloatView, FloatView, FloatView, int, int>? _mocoTrackKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, StreamLayout>? _mocoTrackKernel;
     private Action<AcceleratorStream, Index1D, IlgpuMocoLambdaMemory, int, MocoParameters>? _mocoLambdaKernel;
 
     private static void MocoScalesKernel(Index1D index, IlgpuMocoScalesMemory memory, int count, MocoParameters parameters)
@@ -43,11 +43,31 @@ public sealed partial class IlgpuBackend
         if (index == 0) MocoSolver.Scales(memory, count, parameters);
     }
 
-    /// <summary>Element k of row i = k / length: y = scales[T]·y + scales[i]·g.</summary>
-    private static void MocoTrackKernel(Index1D index, FloatView tracked, FloatView vectors, FloatView scales, int count, int length)
+    /// <summary>yᵢ ← s_T·yᵢ + sᵢ·gᵢ for every task row i, streamed as the Gram's rows are: per row, a float4 of y and of g per
+    /// iteration of the grid-stride loop (two 128-bit loads, one 128-bit store) when every row starts at the same 16-byte
+    /// phase (<see cref="RowLayout"/>), then the row's scalar head and tail.</summary>
+    private static void MocoTrackKernel(FloatView tracked, FloatView vectors, FloatView scales, int count, int length, StreamLayout layout)
     {
-        int row = index / length;
-        tracked[index] = scales[count] * tracked[index] + scales[row] * vectors[index];
+        float keep = scales[count];
+        int stride = GridThreads, scalars = ScalarCount(layout);
+        for (int i = 0; i < count; i++)
+        {
+            float s = scales[i];
+            var y = tracked.SubView((long)i * length, length);
+            var g = vectors.SubView((long)i * length, length);
+            var y4 = Vectors(y, layout);
+            var g4 = Vectors(g, layout);
+            for (int j = GlobalThread; j < layout.Vectors; j += stride)
+            {
+                Vec4 a = y4[j], b = g4[j];
+                y4[j] = new Vec4(keep * a.X + s * b.X, keep * a.Y + s * b.Y, keep * a.Z + s * b.Z, keep * a.W + s * b.W);
+            }
+            for (int q = GlobalThread; q < scalars; q += stride)
+            {
+                int k = ScalarIndex(layout, q);
+                y[k] = keep * y[k] + s * g[k];
+            }
+        }
     }
 
     private static void MocoLambdaKernel(Index1D index, IlgpuMocoLambdaMemory memory, int count, MocoParameters parameters)
@@ -71,8 +91,9 @@ public sealed partial class IlgpuBackend
     {
         CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales);
         if (length == 0) return;
-        _mocoTrackKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, FloatView, FloatView, int, int>(MocoTrackKernel);
-        _mocoTrackKernel(Launched(), checked(count * length), tracked.Ilgpu(), vectors.Ilgpu(), scales.Ilgpu(), count, length);
+        var layout = RowLayout(vectors, count, length, tracked);
+        _mocoTrackKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, StreamLayout>(MocoTrackKernel);
+        _mocoTrackKernel(Launched(), StreamConfig(layout), tracked.Ilgpu(), vectors.Ilgpu(), scales.Ilgpu(), count, length, layout);
     }
 
     /// <inheritdoc/>

@@ -171,6 +171,7 @@ public class SassTests
     [InlineData("IlgpuBackend.GramKernel")]
     [InlineData("IlgpuBackend.LinearCombinationKernel")]
     [InlineData("IlgpuBackend.DbMtlAverageKernel")]
+    [InlineData("IlgpuBackend.MocoTrackKernel")]
     public void Gram_and_linear_combination_read_rows_with_128_bit_loads(string kernel)
     {
         RequirePtxas();
