@@ -263,9 +263,11 @@ public sealed partial class MultiTaskModel : IDisposable
     }
 
     /// <summary>What another task reads of task <paramref name="t"/>'s output: a product's p as it is, a binary or multi-label
-    /// task's σ(z), a regression's value z.</summary>
+    /// task's σ(z), a multi-class task's softmax(z) (its k class probabilities), a regression's value z.</summary>
     private Tensor<float> Prediction(Tape<float> tape, int t, Span<Tensor<float>> outputs) =>
-        _heads[t] is null || Spec.Heads[t].Kind == TaskKind.Regression ? outputs[t] : tape.Sigmoid(outputs[t]);
+        _heads[t] is null || Spec.Heads[t].Kind == TaskKind.Regression ? outputs[t]
+        : Spec.Heads[t].Kind == TaskKind.Classification ? tape.Softmax(outputs[t])
+        : tape.Sigmoid(outputs[t]);
 
     /// <summary>The shared part's boundary tensors of the last <see cref="Forward"/> (what
     /// <see cref="Tape{T}.BackwardPerTaskThrough"/> takes; one tensor except for PLE).</summary>

@@ -17,8 +17,8 @@ public sealed record TaskGraph
 
     /// <summary>Task → the tasks whose predictions its tower reads besides the shared part's features (docs/maths.md §17.7):
     /// the tower's first layer (or the output layer, without a tower) reads [h | a₁ | a₂ …], aₛ the source's probability
-    /// (binary: σ(z); a product: p; multi-label: σ(z) per label) or its value (regression, in training units).
-    /// Multi-class classification tasks cannot be read.</summary>
+    /// (binary: σ(z); a product: p; multi-label: σ(z) per label; multi-class: softmax(z) over its k classes) or its value
+    /// (regression, in training units).</summary>
     public IReadOnlyDictionary<string, string[]> Inputs { get; init; } = new Dictionary<string, string[]>();
 
     /// <summary>Whether a tower reads its inputs detached (PyTorch's <c>detach()</c>: no gradient from the reading task's loss
@@ -77,9 +77,6 @@ public sealed record TaskGraph
             if (sources.Distinct(StringComparer.Ordinal).Count() != sources.Length)
                 throw new ArgumentException($"TaskGraph.Inputs: '{task}' reads a task twice.", nameof(Inputs));
             reads[Find(task, nameof(Inputs))].AddRange(sources.Select(s => Find(s, nameof(Inputs))));
-            foreach (var source in sources)
-                if (heads[index[source]].Kind == TaskKind.Classification)
-                    throw new ArgumentException($"TaskGraph.Inputs: '{task}' reads '{source}', a multi-class task; a tower reads a binary, multi-label or product task's probabilities or a regression's values.", nameof(Inputs));
         }
         foreach (var u in Unsupervised)
             if (!IsTrainedByOthers(heads[Find(u, nameof(Unsupervised))].Name))

@@ -82,6 +82,93 @@ public class GraphArchitectureTests
         Assert.Contains(Enumerable.Range(cvrOffset, cvrLength), i => after[i] != before[i]);
     }
 
+    public static TheoryData<string, string> SourceCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var device in TestDevices.Float32)
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "cross-stitch" })
+                data.Add(device, arch);
+        return data;
+    }
+
+    /// <summary>A multi-class source (§17.7): "dwell"'s tower reads [h_dwell | softmax(z_cls)] (3 class probabilities), end to
+    /// end. One SGD step against θ − η∇(L_cls + L_dwell) from a float64 reference that applies the softmax and splits the
+    /// first layer by columns itself (abs 2e-6).</summary>
+    [Theory]
+    [MemberData(nameof(SourceCases))]
+    public void A_tower_reads_a_multi_class_tasks_probabilities(string device, string arch)
+    {
+        var spec = new ModelSpec(Features, [Hidden], [TaskHead.Classification("cls", 3), TaskHead.Regression("dwell")])
+        {
+            Architecture = arch == "shared-bottom" ? null : s_architectures[arch],
+            Tower = [Tower],
+            Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["cls"] } },
+            Seed = 19,
+        };
+        int[] classes = [0, 2, 1, 1, 0, 2, 2, 1];
+        var data = new TrainingData(Tolerance.ToFloat(Inputs), Features, [TaskData.Classification("cls", classes, 3), TaskData.Regression("dwell", Tolerance.ToFloat(Dwell))]);
+        using var model = MultiTaskModel.Create(spec, TestDevices.Get(device));
+        Assert.Equal(Tower * (Hidden + 3), model.Parameters.Slots.Single(s => s.Name == "towers.dwell.0.weight").Length);
+        var before = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
+        using var uploaded = DeviceDataset.Upload(model, data);
+        const double lr = 0.1;
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = lr }, Batch);
+        step.Run(uploaded, 0, Batch);
+        var after = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
+        var losses = Tolerance.ToDouble(model.Backend.ToArray(step.TaskLosses));
+        var slots = model.Parameters.Slots.Select(s => (s.Name, s.Offset, s.Length)).ToArray();
+
+        var backend = TestDevices.Reference;
+        var sharedSpec = spec with { Graph = null };
+        using var flat = new FlatParameters<double>(backend);
+        var shared = Architecture.Of(sharedSpec).Build(sharedSpec, flat);
+        for (int j = 0; j < 2; j++) shared.RegisterTask(flat, j, sharedSpec.Heads[j]);
+        flat.Allocate();
+        foreach (var slot in flat.Slots)
+        {
+            var q = slots.Single(x => x.Name == slot.Name);
+            Init.Upload(backend, before[q.Offset..(q.Offset + q.Length)], flat.Values.Slice(slot.Offset, slot.Length));
+        }
+        backend.Fill(flat.Gradients, 0);
+        using var leaves = new Leaves<double>(backend);
+        double[] Values(string name) { var q = slots.Single(x => x.Name == name); return before[q.Offset..(q.Offset + q.Length)]; }
+        Tensor<double> P(string name, int rows, int cols) => leaves.Make(name, rows, cols, Values(name));
+        int width = shared.FeatureWidth(0), cols = shared.FeatureWidth(1) + 3;
+        var (wc, bc, hc, hcb) = (P("towers.cls.0.weight", Tower, width), P("towers.cls.0.bias", 1, Tower), P("heads.cls.weight", 3, Tower), P("heads.cls.bias", 1, 3));
+        var wd = Values("towers.dwell.0.weight");
+        var wh = leaves.Make("towers.dwell.0.weight[:, :h]", Tower, cols - 3, [.. Enumerable.Range(0, Tower * (cols - 3)).Select(i => wd[i / (cols - 3) * cols + i % (cols - 3)])]);
+        var wa = leaves.Make("towers.dwell.0.weight[:, h:]", Tower, 3, [.. Enumerable.Range(0, Tower * 3).Select(i => wd[i / 3 * cols + cols - 3 + i % 3])]);
+        var (bd, hd, hdb) = (P("towers.dwell.0.bias", 1, Tower), P("heads.dwell.weight", 1, Tower), P("heads.dwell.bias", 1, 1));
+        var x = leaves.Make("x", Batch, Features, Inputs, requiresGrad: false);
+        var y = leaves.Make("dwell", Batch, 1, Dwell, requiresGrad: false);
+        var labels = leaves.Labels(classes, 3);
+        using var tape = new Tape<double>(backend);
+        var features = new Tensor<double>[2];
+        var boundary = new Tensor<double>[shared.BoundaryCount];
+        shared.Forward(tape, x, features, boundary);
+        var zCls = tape.Linear(tape.Linear(features[0], wc, bc, Activation.Relu), hc, hcb);
+        var zDwell = tape.Linear(tape.Relu(tape.Add(tape.Linear(features[1], wh, bd), tape.Linear(tape.Softmax(zCls), wa, null))), hd, hdb);
+        var lCls = tape.SoftmaxCrossEntropy(zCls, labels);
+        var lDwell = tape.Mse(zDwell, y);
+        tape.Backward(tape.Add(lCls, lDwell));
+
+        var gradient = new double[before.Length];
+        var flatGradient = backend.ToArray(flat.Gradients);
+        foreach (var slot in flat.Slots) Array.Copy(flatGradient, slot.Offset, gradient, slots.Single(q => q.Name == slot.Name).Offset, slot.Length);
+        void Put(string name, Tensor<double> t) { var q = slots.Single(v => v.Name == name); backend.ToArray(t.Grad).CopyTo(gradient, q.Offset); }
+        Put("towers.cls.0.weight", wc); Put("towers.cls.0.bias", bc); Put("heads.cls.weight", hc); Put("heads.cls.bias", hcb);
+        Put("towers.dwell.0.bias", bd); Put("heads.dwell.weight", hd); Put("heads.dwell.bias", hdb);
+        var (gh, ga) = (backend.ToArray(wh.Grad), backend.ToArray(wa.Grad));
+        int at = slots.Single(q => q.Name == "towers.dwell.0.weight").Offset;
+        for (int r = 0; r < Tower; r++)
+        {
+            for (int j = 0; j < cols - 3; j++) gradient[at + r * cols + j] = gh[r * (cols - 3) + j];
+            for (int j = 0; j < 3; j++) gradient[at + r * cols + cols - 3 + j] = ga[r * 3 + j];
+        }
+        Tolerance.AllClose([backend.Read(lCls.Data), backend.Read(lDwell.Data)], losses, 1e-5, 1e-6, $"{arch}: task losses");
+        Tolerance.AllClose([.. before.Select((v, i) => v - lr * gradient[i])], after, 0, 2e-6, $"{arch}: θ after one SGD step");
+    }
+
     /// <summary>The float64 reference: the shared part built alone for the tasks that read it (ctr, cvr, dwell), the rest
     /// written here from leaves named as the model's slots. Returns the task losses and ∇ of their sum (regularisers
     /// included) laid out as the model's flat buffer.</summary>
