@@ -19,6 +19,12 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // A bad argument or a missing file ends the run with one line naming it and a non-zero exit code, not a stack trace.
+        return Methods.CommandArgs.Guarded(() => Dispatch(args));
+    }
+
+    private static int Dispatch(string[] args)
+    {
         // `dotnet Engine.Bench.dll -- --filter …` (the packed GPU bundle has no `dotnet run` to eat the `--`) would pass
         // the `--` on, and BenchmarkDotNet then waits for input it never gets: drop it.
         if (args.Length > 0 && args[0] == "--") args = args[1..];

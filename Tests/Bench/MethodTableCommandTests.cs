@@ -73,6 +73,23 @@ public sealed class MethodTableCommandTests
         }
     }
 
+    [Fact]
+    public void A_bad_argument_ends_the_bench_with_one_line_and_exit_2_not_a_stack_trace()
+    {
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, CommandArgs.Guarded(() => MethodTableCommand.Run(["--datasets", "nope", "--seeds", "1"])));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Equal("bench: error: --datasets: unknown dataset 'nope' (energy, wine, mmoe-synthetic).", error.ToString().Trim());
+    }
+
     private static string[] Cells(string line) => [.. line.Trim().Trim('|').Split('|').Select(c => c.Trim())];
 
     private static int Parameters(string[] row) => int.Parse(row[1], NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
