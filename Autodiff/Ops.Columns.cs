@@ -54,6 +54,30 @@ public static partial class Ops
         }
     }
 
+    /// <summary>The stacked backward (all T tasks at once, <see cref="Tape{T}.BackwardPerTaskThrough"/>): the row-independent op
+    /// on [T·rows] rows, so dxᵢ (+)= dy[:, oᵢ : oᵢ + colsᵢ] is one column-block copy over every task's rows when xᵢ's
+    /// stacked gradient is one [T × rows × colsᵢ] block (an activation), else one per task (a leaf's gradient).</summary>
+    internal static void ConcatColumnsBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = record.Output;
+        int tasks = tape.StackedTasks, at = 0;
+        foreach (var p in record.Inputs)
+        {
+            if (Tape<T>.Wants(p))
+            {
+                var dP = tape.StackedGradOf(p, out bool accumulate);
+                if (dP.IsContiguous)
+                    tape.Backend.CopyColumnBlock(y.StackedGrad.Slice(0, tasks * y.Length), dP.All(tasks),
+                        new ColumnBlock(tasks * y.Rows, y.Cols, at, p.Cols, 0, p.Cols, accumulate));
+                else
+                    for (int t = 0; t < tasks; t++)
+                        tape.Backend.CopyColumnBlock(y.StackedGrad.Slice(t * y.Length, y.Length), dP.For(t),
+                            new ColumnBlock(y.Rows, y.Cols, at, p.Cols, 0, p.Cols, accumulate));
+            }
+            at += p.Cols;
+        }
+    }
+
     /// <summary>
     /// A copy of <paramref name="x"/> that no gradient flows back through (PyTorch's <c>x.detach()</c>): the ops that read it
     /// treat it as a constant. A tower reading a detached prediction does not train the task that made it (§17.7).

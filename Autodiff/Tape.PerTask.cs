@@ -264,12 +264,13 @@ public sealed partial class Tape<T>
             case OpKind.Softmax: Ops.SoftmaxBackwardStacked(this, record); break;
             case OpKind.Mixture: Ops.MixtureBackwardStacked(this, record); break;
             case OpKind.ConcatRows: Ops.ConcatRowsBackwardStacked(this, record); break;
+            case OpKind.ConcatColumns: Ops.ConcatColumnsBackwardStacked(this, record); break;
             case OpKind.CrossStitch: Ops.CrossStitchBackwardStacked(this, record); break;
             case OpKind.Dropout: Ops.DropoutBackwardStacked(this, record); break;
             case OpKind.LayerNorm: Ops.LayerNormBackwardStacked(this, record); break;
             case OpKind.Embedding: Ops.EmbeddingBackwardStacked(this, record); break;
             default:
-                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, row concatenations, cross-stitch units, dropout, layer normalization and input embeddings can be backpropagated for all tasks at once. Use one Backward per task instead.");
+                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, row and column concatenations, cross-stitch units, dropout, layer normalization and input embeddings can be backpropagated for all tasks at once. Use one Backward per task instead.");
         }
     }
 

@@ -38,6 +38,8 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly Tensor<float>[] _sharedFeatures; // the shared part's outputs, one per entry of _featureTasks
     private readonly int[] _sharedIndex;            // task → its index among _featureTasks, −1 for a product task
     private readonly Tensor<float>[] _boundary;
+    private readonly bool[] _trainedByOthers;       // task → another task's loss reaches its block too (graph): part of SharedParameters
+    private readonly int[] _logitBoundaries;        // those tasks, whose outputs follow the shared part's boundary tensors
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
     private readonly Tensor<float>[] _inferenceOutputs;
@@ -74,7 +76,11 @@ public sealed partial class MultiTaskModel : IDisposable
                 Embedding = new InputEmbedding<float>(Parameters, "embeddings", spec.PassThroughInputs, [.. spec.EmbeddedColumns.Select(e => (e.TableRows, e.Dim))]);
             Shared = Architecture.Of(spec).Build(SharedSpec(spec), Parameters);
             int[] tower = [.. spec.TowerWidths];
-            for (int t = 0; t < tasks; t++)
+            // A task that another task's loss also trains (a product's factor, a tower source read undetached: §17.6, §17.7)
+            // has parameters more than one loss reaches: its block goes right after the shared part's, so that the two
+            // form the one contiguous shared block the gradient combiners act on (the others follow in head order).
+            _trainedByOthers = [.. Enumerable.Range(0, tasks).Select(t => !spec.IsProduct(t) && spec.Graph is { } g && g.IsTrainedByOthers(spec.Heads[t].Name))];
+            foreach (int t in Enumerable.Range(0, tasks).OrderBy(t => _trainedByOthers[t] ? 0 : 1))
             {
                 var head = spec.Heads[t];
                 int first = Parameters.Slots.Count;
@@ -90,8 +96,9 @@ public sealed partial class MultiTaskModel : IDisposable
                 _taskRanges[t] = (first, Parameters.Slots.Count - first);
             }
             Parameters.Allocate();
-            SharedParameters = Embedding is null ? Shared.SharedParameters
-                : new ParameterGroup<float>([.. Embedding.Tables, .. Shared.SharedParameters.Parameters]);
+            var trainedByOthers = Enumerable.Range(0, tasks).Where(t => _trainedByOthers[t]).SelectMany(TaskTensors).OrderBy(p => p.Slot!.Offset);
+            SharedParameters = Embedding is null && !_trainedByOthers.Any(b => b) ? Shared.SharedParameters
+                : new ParameterGroup<float>([.. Embedding?.Tables ?? [], .. Shared.SharedParameters.Parameters, .. trainedByOthers]);
         }
         catch
         {
@@ -102,7 +109,10 @@ public sealed partial class MultiTaskModel : IDisposable
         _features = new Tensor<float>[tasks];
         // With embeddings, the embedded input is one more boundary tensor: a task-owned part that reads the input (an MMoE
         // gate) reaches the shared tables through it, so the stacked per-task backward stops there too.
-        _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1)];
+        // Graphs: the output (logit) of every task another task's loss trains is one more: each task's own walk stops there,
+        // and the stacked pass goes on through that task's output layer, tower and gate with the shared part (§17.6).
+        _logitBoundaries = [.. Enumerable.Range(0, tasks).Where(t => _trainedByOthers[t])];
+        _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1) + _logitBoundaries.Length];
         _inferenceOutputs = new Tensor<float>[tasks];
     }
 
@@ -186,6 +196,15 @@ public sealed partial class MultiTaskModel : IDisposable
         return (slots[first].Offset, last.Offset + last.Length - slots[first].Offset);
     }
 
+    /// <summary>Task <paramref name="task"/>'s parameters (its part of the shared part, tower, output layer), any order.</summary>
+    private IEnumerable<Tensor<float>> TaskTensors(int task) =>
+        Shared.TaskTensors(_sharedIndex[task]).Concat(_towers[task]?.Layers.SelectMany(l => l.Parameters) ?? []).Concat(_heads[task].Parameters);
+
+    /// <summary>True when task <paramref name="task"/>'s block (<see cref="TaskRange"/>) is also trained by another task's loss
+    /// (a product's factor, or a tower source read undetached: docs/maths.md §17.6, §17.7), so it lies inside
+    /// <see cref="SharedParameters"/>, right after the shared part's parameters.</summary>
+    public bool IsTrainedByOthers(int task) => _trainedByOthers[task];
+
     /// <summary>The names of task <paramref name="task"/>'s own parameters (see <see cref="TaskRange"/>), in layout order.</summary>
     public IEnumerable<string> TaskParameterNames(int task)
     {
@@ -223,7 +242,7 @@ public sealed partial class MultiTaskModel : IDisposable
         if (Embedding is not null)
         {
             inputs = Embedding.Forward(tape, inputs);
-            _boundary[^1] = inputs;
+            _boundary[Shared.BoundaryCount] = inputs;
         }
         Shared.Forward(tape, inputs, _sharedFeatures, _boundary.AsSpan(0, Shared.BoundaryCount));
         for (int j = 0; j < _featureTasks.Length; j++) _features[_featureTasks[j]] = _sharedFeatures[j];
@@ -259,6 +278,8 @@ public sealed partial class MultiTaskModel : IDisposable
             if (_towers[i] is { } tower) h = tower.Forward(tape, h);
             outputs[i] = _heads[i].Forward(tape, h);
         }
+        int first = _boundary.Length - _logitBoundaries.Length;
+        for (int j = 0; j < _logitBoundaries.Length; j++) _boundary[first + j] = outputs[_logitBoundaries[j]];
         return _boundary[0];
     }
 
@@ -269,8 +290,9 @@ public sealed partial class MultiTaskModel : IDisposable
         : Spec.Heads[t].Kind == TaskKind.Classification ? tape.Softmax(outputs[t])
         : tape.Sigmoid(outputs[t]);
 
-    /// <summary>The shared part's boundary tensors of the last <see cref="Forward"/> (what
-    /// <see cref="Tape{T}.BackwardPerTaskThrough"/> takes; one tensor except for PLE).</summary>
+    /// <summary>The boundary tensors of the last <see cref="Forward"/> (what <see cref="Tape{T}.BackwardPerTaskThrough"/> takes):
+    /// the shared part's (one tensor except for PLE), the embedded input with embeddings, and on a graph the output of every
+    /// task that another task's loss trains (<see cref="IsTrainedByOthers"/>).</summary>
     public ReadOnlySpan<Tensor<float>> Boundary => _boundary;
 
     /// <summary>

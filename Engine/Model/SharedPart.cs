@@ -37,6 +37,10 @@ public abstract class SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Registers the parameters only task <paramref name="task"/>'s loss reaches (none by default).</summary>
     public virtual void RegisterTask(FlatParameters<T> parameters, int task, TaskHead head) { }
 
+    /// <summary>The tensors <see cref="RegisterTask"/> registered for task <paramref name="task"/> (none by default): on a task
+    /// graph, a task another task's loss trains brings them into the shared block (docs/maths.md §17.6).</summary>
+    public virtual IEnumerable<Tensor<T>> TaskTensors(int task) => [];
+
     /// <summary>Fills every parameter of the part (shared and per-task), seeded.</summary>
     public abstract void Initialize(Initializer kind, ulong seed);
 

@@ -143,9 +143,7 @@ public sealed class TrainingStep : IDisposable
             _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
-            if (UsesTaskGradients && model.Spec.Graph is not null)
-                throw new NotSupportedException("Ordered tasks (ModelSpec.Graph, --task-product): per-task gradient methods, task-gradient diagnostics and " +
-                    "data-parallel per-task steps are not built for them yet (the CTR tower would join the shared block, docs/maths.md §17.6); train with the weighted sum of losses.");
+            if (UsesTaskGradients && model.Spec.Graph is not null) CheckPerTaskGraph(model, communicator);
             UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
             if (UsesRepresentationGradients)
             {
@@ -215,6 +213,31 @@ public sealed class TrainingStep : IDisposable
         _isProduct = [.. Enumerable.Range(0, tasks).Select(model.Spec.IsProduct)];
         for (int t = 0; t < tasks; t++) _taskRanges[t] = model.TaskRange(t);
         ResetStatistics();
+    }
+
+    /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the tasks another task's loss trains are in the shared
+    /// block (<see cref="MultiTaskModel.IsTrainedByOthers"/>) and their outputs are boundary tensors, so the stacked pass runs on
+    /// through their output layers, towers and gates. What that cannot do is refused here, naming why.</summary>
+    private static void CheckPerTaskGraph(MultiTaskModel model, ICommunicator? communicator)
+    {
+        var spec = model.Spec;
+        const string Prefix = "Ordered tasks (ModelSpec.Graph) with per-task gradients (a gradient method other than sum, or task-gradient diagnostics): ";
+        if (communicator is not null)
+            throw new NotSupportedException(Prefix + "a data-parallel run would exchange the per-task rows of the factors' blocks; not built. Train with the weighted sum of losses.");
+        for (int t = 0; t < spec.Heads.Count; t++)
+        {
+            string name = spec.Heads[t].Name;
+            if (spec.IsUnsupervised(t))
+                throw new NotSupportedException(Prefix + $"'{name}' has no loss of its own (--no-loss): its row of per-task gradients would be 0 in every step, which " +
+                    "stops a min-norm method (MGDA's hull then holds 0) and gives its block no task to be owned by. Give it its labels (a loss) or train with the weighted sum of losses.");
+            if (!model.IsTrainedByOthers(t)) continue;
+            if (spec.Architecture is DSelectKArchitecture)
+                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
+                    "and the stacked pass has no DSelect-k gate (nor its entropy term). Use another architecture or the weighted sum of losses.");
+            if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
+                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
+                    "the stacked pass does not run. Train with the weighted sum of losses.");
+        }
     }
 
     /// <summary>The loss weighting and gradient method the step runs, with their options (from the registry).</summary>

@@ -111,10 +111,11 @@ public class EsmmModelTests
     }
 
     [Fact]
-    public void Per_task_gradient_methods_are_refused_for_now()
+    public void Per_task_gradient_methods_are_refused_while_a_factor_has_no_loss()
     {
         using var model = MultiTaskModel.Create(Spec(), Cpu);
         var error = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, EsmmNet.Batch));
+        Assert.Contains("'cvr' has no loss of its own", error.Message);
         Assert.Contains("weighted sum", error.Message);
     }
 }

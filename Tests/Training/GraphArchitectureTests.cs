@@ -19,12 +19,12 @@ namespace Engine.Tests.Training;
 /// </summary>
 public class GraphArchitectureTests
 {
-    private const int Batch = 8, Features = 4, Hidden = 6, Tower = 5;
+    internal const int Batch = 8, Features = 4, Hidden = 6, Tower = 5;
     private static readonly int[] Clicks = EsmmNet.ClickLabels, Conversions = EsmmNet.ConversionLabels;
     private static double[] Inputs => EsmmNet.Inputs;
-    private static double[] Dwell => Tolerance.ToDouble(Tolerance.ToFloat(Tolerance.Random(Batch, 93, -1, 1)));
+    internal static double[] Dwell => Tolerance.ToDouble(Tolerance.ToFloat(Tolerance.Random(Batch, 93, -1, 1)));
 
-    private static readonly Dictionary<string, Architecture> s_architectures = new()
+    internal static readonly Dictionary<string, Architecture> s_architectures = new()
     {
         ["mmoe"] = new MmoeArchitecture(Experts: 3),
         ["omoe"] = new OmoeArchitecture(Experts: 3),
@@ -171,8 +171,10 @@ public class GraphArchitectureTests
 
     /// <summary>The float64 reference: the shared part built alone for the tasks that read it (ctr, cvr, dwell), the rest
     /// written here from leaves named as the model's slots. Returns the task losses and ∇ of their sum (regularisers
-    /// included) laid out as the model's flat buffer.</summary>
-    private static (double[] Losses, double[] Gradient) Reference(ModelSpec spec, (string Name, int Offset, int Length)[] slots, double[] theta)
+    /// included) laid out as the model's flat buffer. With <paramref name="lambda"/> (ctr, cvr, ctcvr, dwell) the gradient is
+    /// that of Σ λₜLₜ; with <paramref name="cvrLabels"/> cvr has its own loss (BCE on its logit), else none.</summary>
+    internal static (double[] Losses, double[] Gradient) Reference(ModelSpec spec, (string Name, int Offset, int Length)[] slots, double[] theta,
+        double[]? lambda = null, int[]? cvrLabels = null)
     {
         var backend = TestDevices.Reference;
         string[] readers = ["ctr", "cvr", "dwell"];
@@ -219,7 +221,11 @@ public class GraphArchitectureTests
         var lCtr = tape.MaskedBinaryCrossEntropy(zCtr, click);
         var lCtcvr = tape.MaskedProbabilityCrossEntropy(tape.Product(tape.Sigmoid(zCtr), tape.Sigmoid(zCvr)), conversion);
         var lDwell = tape.Mse(zDwell, y);
-        var total = tape.Add(tape.Add(lCtr, lCtcvr), lDwell);
+        using var cvrLabelBuffer = backend.Allocate<int>(cvrLabels ?? Clicks);
+        var lCvr = cvrLabels is null ? null : tape.MaskedBinaryCrossEntropy(zCvr, new Labels(cvrLabelBuffer.View));
+        Tensor<double> Weighted(Tensor<double> l, int t) => lambda is null ? l : tape.Scale(l, lambda[t]);
+        var total = tape.Add(tape.Add(Weighted(lCtr, 0), Weighted(lCtcvr, 2)), Weighted(lDwell, 3));
+        if (lCvr is not null) total = tape.Add(total, Weighted(lCvr, 1));
         for (int j = 0; j < readers.Length; j++)
             if (shared.Regularizer(j) is { } r) total = tape.Add(total, r);              // DSelect-k's entropy terms (§17.5)
         tape.Backward(total);
@@ -246,6 +252,6 @@ public class GraphArchitectureTests
         string[] written = [.. tower.Keys.SelectMany(t => new[] { $"towers.{t}.0.weight", $"towers.{t}.0.bias", $"heads.{t}.weight", $"heads.{t}.bias" }),
             "towers.dwell.0.weight", "towers.dwell.0.bias", "heads.dwell.weight", "heads.dwell.bias"];
         Assert.Equal(slots.Select(s => s.Name).Order(StringComparer.Ordinal), flat.Slots.Select(s => s.Name).Concat(written).Order(StringComparer.Ordinal));
-        return ([backend.Read(lCtr.Data), 0, backend.Read(lCtcvr.Data), backend.Read(lDwell.Data)], gradient);
+        return ([backend.Read(lCtr.Data), lCvr is null ? 0 : backend.Read(lCvr.Data), backend.Read(lCtcvr.Data), backend.Read(lDwell.Data)], gradient);
     }
 }

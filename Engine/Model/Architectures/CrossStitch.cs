@@ -97,6 +97,9 @@ public sealed class CrossStitch<T> : SharedPart<T> where T : unmanaged, IFloatin
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Tensor<T>> TaskTensors(int task) => [LastRow(task)];
+
+    /// <inheritdoc/>
     public override void Initialize(Initializer kind, ulong seed)
     {
         for (int i = 0; i < _columns.Length; i++)

@@ -142,6 +142,9 @@ public sealed class DSelectK<T> : SharedPart<T> where T : unmanaged, IFloatingPo
         _gates[task] = new DSelectGate<T>(parameters, "gates." + head.Name, _inputs, _architecture);
 
     /// <inheritdoc/>
+    public override IEnumerable<Tensor<T>> TaskTensors(int task) => _gates[task]!.Parameters;
+
+    /// <inheritdoc/>
     public override void Initialize(Initializer kind, ulong seed)
     {
         ExpertLayers.Initialize(kind, seed);

@@ -78,6 +78,9 @@ public sealed class MixtureOfExperts<T> : SharedPart<T> where T : unmanaged, IFl
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Tensor<T>> TaskTensors(int task) => _taskGates[task]?.Parameters ?? [];
+
+    /// <inheritdoc/>
     public override void Initialize(Initializer kind, ulong seed)
     {
         ExpertLayers.Initialize(kind, seed);

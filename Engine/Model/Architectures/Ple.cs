@@ -145,6 +145,14 @@ public sealed class ProgressiveLayeredExtraction<T> : SharedPart<T> where T : un
     }
 
     /// <inheritdoc/>
+    public override IEnumerable<Tensor<T>> TaskTensors(int task)
+    {
+        int last = _levels - 1;
+        var gates = _levels >= 2 ? [_taskGates[last - 1, task], _taskGates[last, task]] : new[] { _taskGates[last, task] };
+        return gates.SelectMany(g => g.Parameters).Concat(_taskExperts[last, task].Layers.SelectMany(l => l.Parameters));
+    }
+
+    /// <inheritdoc/>
     public override void Initialize(Initializer kind, ulong seed)
     {
         ulong n = 0;
