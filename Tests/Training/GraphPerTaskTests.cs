@@ -151,6 +151,51 @@ public class GraphPerTaskTests
         Assert.Equal(s + length, actual.Length);
     }
 
+    public static TheoryData<string, string> ChainCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var device in TestDevices.Float32)
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "cross-stitch" })
+                data.Add(device, arch);
+        return data;
+    }
+
+    /// <summary>cvr's tower also reads σ(z_ctr): a factor of the product whose own input is a concatenation, so the stacked pass
+    /// runs [h_cvr | σ(z_ctr)]'s backward for all tasks at once (<c>Ops.ConcatColumnsBackwardStacked</c>) and then goes on into
+    /// ctr's block. Each per-task row against the plain (not stacked) backward of that task's loss alone: the Sum path of a
+    /// model built from the same seed with λ = eₜ (rtol 1e-4, atol 1e-6).</summary>
+    [Theory]
+    [MemberData(nameof(ChainCases))]
+    public void A_factor_whose_tower_reads_another_task_gets_the_rows_of_the_plain_backward(string device, string arch)
+    {
+        ModelSpec Chain(double[] lambda) => Spec(arch) with
+        {
+            Heads = [.. Spec(arch).Heads.Select((h, t) => h with { LossWeight = lambda[t] })],
+            Graph = Spec(arch).Graph! with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctr"], ["cvr"] = ["ctr"] } },
+        };
+        var backend = TestDevices.Get(device);
+        using var model = MultiTaskModel.Create(Chain(Lambda), backend);
+        using var data = DeviceDataset.Upload(model, Data());
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, TaskGradientDiagnostics = true }, Batch);
+        step.Run(data, 0, Batch);
+        int s = model.SharedParameters.Length;
+        var rows = Tolerance.ToDouble(backend.ToArray(step.TaskGradients));
+        for (int t = 0; t < 4; t++)
+        {
+            using var single = MultiTaskModel.Create(Chain([.. Enumerable.Range(0, 4).Select(k => k == t ? 1.0 : 0.0)]), backend);
+            using var singleData = DeviceDataset.Upload(single, Data());
+            using var plain = new TrainingStep(single, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1 }, Batch);
+            Assert.False(plain.UsesTaskGradients);
+            plain.Run(singleData, 0, Batch);
+            var expected = Tolerance.ToDouble(backend.ToArray(single.Parameters.Gradients))[..s];
+            Assert.Contains(expected, v => v != 0);
+            Tolerance.AllClose(expected, rows[(t * s)..((t + 1) * s)], 1e-4, 1e-6, $"{arch}: per-task row {t}");
+        }
+        // L_cvr reaches ctr's block now (through cvr's tower input).
+        var (ctrOffset, ctrLength) = model.TaskRange(0);
+        Assert.Contains(rows[(s + ctrOffset)..(s + ctrOffset + ctrLength)], v => v != 0);
+    }
+
     [Fact]
     public void What_the_stacked_pass_cannot_run_is_refused_naming_why()
     {
