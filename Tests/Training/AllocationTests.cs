@@ -98,6 +98,39 @@ public class AllocationTests
         WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
 
+    /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the factors' blocks in the shared block, their logits
+    /// boundary tensors, cvr's tower reading σ(z_ctr) (the stacked column concatenation); PCGrad and MGDA.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.PcGrad, "shared-bottom")]
+    [InlineData(CombinationMethod.Mgda, "shared-bottom")]
+    [InlineData(CombinationMethod.PcGrad, "mmoe")]
+    public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch)
+    {
+        var cpu = new CpuBackend<float>();
+        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        {
+            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : null,
+            Tower = [4],
+            Graph = new TaskGraph
+            {
+                Products = new Dictionary<string, string[]> { ["ctcvr"] = ["ctr", "cvr"] },
+                Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctcvr", "ctr"], ["cvr"] = ["ctr"] },
+            },
+        };
+        using var model = MultiTaskModel.Create(spec, cpu);
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
+        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("cvr", [.. labels.Select((l, i) => l == 1 ? i % 2 : MissingLabel.Class)]),
+            TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]), TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
+        using var device = DeviceDataset.Upload(model, data, shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0, Combination = method }, 16);
+        Assert.True(step.UsesTaskGradients);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+    }
+
     public static TheoryData<CombinationMethod, string, string> Schedules => new()
     {
         { CombinationMethod.Sum, nameof(WorkerSchedule.Normal), nameof(WorkerSchedule.Normal) },
