@@ -27,9 +27,9 @@ internal static class ExportCommand
         using var backend = Devices.Open("cpu");
         using var saved = SavedModel.Load(modelPath, backend);
         try { saved.Model.ExportOnnx(onnxPath, new OnnxExportOptions { Standardization = withStandardization ? saved.Standardization : null }); }
-        catch (NotSupportedException e) { throw new BadInputException($"{modelPath}: {e.Message}", e); } // e.g. ordered tasks (maths §17.6)
-        var outputs = saved.Model.Spec.Heads.SelectMany(h => h.Kind != Data.TaskKind.Regression
-            ? new[] { OnnxExport.OutputName(h), OnnxExport.ProbabilitiesName(h) } : [OnnxExport.OutputName(h)]);
+        catch (NotSupportedException e) { throw new BadInputException($"{modelPath}: {e.Message}", e); } // e.g. imputed inputs with the scaling
+        var spec = saved.Model.Spec;
+        var outputs = Enumerable.Range(0, spec.Heads.Count).SelectMany(t => OnnxExport.OutputNames(spec, t));
         context.Status($"Wrote {onnxPath}: input '{OnnxExport.InputName}' [batch × {saved.Model.Spec.Inputs}]" +
             $"{(withStandardization ? " in original units" : " standardized")}; outputs {string.Join(", ", outputs.Select(o => $"'{o}'"))}; opset {OnnxExport.Opset}.");
         return ExitCodes.Ok;

@@ -345,7 +345,6 @@ internal sealed class TrainFlags
                 message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion); a factor without a column must be --no-loss.";
             throw new UsageException($"{flag}: {message}");
         }
-        if (s.Baselines) throw new UsageException($"--baselines trains one model per task, but {Flags} define tasks from others: drop --baselines.");
         if (s.Distributed != "none") throw new UsageException($"--distributed {s.Distributed}: ordered tasks ({Flags}) are not built for data-parallel training yet.");
         MethodPlan plan;
         try { plan = MethodSelection.Resolve(s.Step, [.. heads.Select(h => h.Name)]); }

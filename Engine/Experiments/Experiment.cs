@@ -106,22 +106,28 @@ public static class Experiment
 
     /// <summary>
     /// One single-task model per task, with the same settings, rows, split and standardization as the multi-task model,
-    /// and Δm of the multi-task model's test metrics against theirs.
+    /// and Δm of the multi-task model's test metrics against theirs. With ordered tasks (maths §17.6) a baseline is the task
+    /// trained on its own label as a plain task of its kind, as ESMM's own baselines: the settings without the graph, so a
+    /// product task is a plain binary task with its own tower and output layer and a tower that read other tasks reads only
+    /// the shared part; a task without a loss (<c>--no-loss</c>) has no baseline, and Δm is over the tasks with a loss.
     /// </summary>
     private static BaselineReport TrainBaselines(ExperimentSettings settings, PreparedData data, SplitScores multiTask, Backend<float> backend,
         Func<string, int, IProgress<EpochReport>?>? progress, CancellationToken cancellation, Engine.Distributed.ICommunicator? communicator)
     {
+        var unsupervised = settings.Graph?.Unsupervised ?? [];
+        var plain = settings.Graph is null ? settings : settings with { Graph = null };   // without a graph: the settings as they are
         var runs = new List<BaselineRun>();
-        foreach (var task in data.All.Tasks)
+        foreach (var task in data.All.Tasks.Where(t => !unsupervised.Contains(t.Name)))
         {
             var single = data.WithOnlyTask(task.Name);
             var watch = Stopwatch.StartNew();
-            using var model = Train(settings, single, [task.Name], backend,
+            using var model = Train(plain, single, [task.Name], backend,
                 progress?.Invoke($"single-task {task.Name}", settings.Epochs), cancellation, out var result, communicator);
             double seconds = watch.Elapsed.TotalSeconds;
             runs.Add(new BaselineRun(task.Name, ScoreSplits(model, single), result.BestEpoch, seconds));
         }
-        var (gains, deltaM) = MultiTaskGain.Compute(multiTask.Test, runs.SelectMany(r => r.Metrics.Test).ToArray());
+        var withLoss = unsupervised.Count == 0 ? multiTask.Test : [.. multiTask.Test.Where(m => !unsupervised.Contains(m.Task))];
+        var (gains, deltaM) = MultiTaskGain.Compute(withLoss, runs.SelectMany(r => r.Metrics.Test).ToArray());
         return new BaselineReport(deltaM, gains, runs);
     }
 
@@ -330,8 +336,6 @@ public static class Experiment
         if (data.Tasks.Count == 0) throw new ExperimentSetupException($"{data.Source}: no task to train; name target columns (--regression, --classification).");
         if (settings.Baselines && prepared.Test.RowCount == 0)
             throw new ExperimentSetupException("Baselines compare test metrics: the test fraction must be above 0.");
-        if (settings.Graph is not null && settings.Baselines)
-            throw new ExperimentSetupException("Baselines train one model per task, but ordered tasks (--task-product, --no-loss) define tasks from others: drop --baselines.");
         var names = data.Tasks.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         IEnumerable<string> reference = settings.ProjectionReference is { } r ? [r] : [];
         foreach (var (flag, keys) in new[] { ("--task-weight", settings.TaskWeights.Keys), ("--head-lr", settings.HeadLearningRates.Keys),

@@ -28,6 +28,7 @@ public sealed record OnnxExportOptions
 /// <item>Input <see cref="InputName"/>: [batch × Spec.Inputs].</item>
 /// <item>Per regression task <c>{task}</c>: [batch × k] values.</item>
 /// <item>Per classification task <c>{task}.logits</c> and <c>{task}.probabilities</c> (softmax over the classes): [batch × C].</item>
+/// <item>Per product task (ordered tasks, <see cref="ModelSpec.Graph"/>) <c>{task}.probabilities</c>: the product of its factors' probabilities.</item>
 /// </list>
 /// The nodes: the input scaling (optional), the shared part's nodes (one exporter per architecture,
 /// <c>Engine/Export/Architectures/</c>), then per task its tower, its output layer and the output scaling (optional).
@@ -51,7 +52,17 @@ public static class OnnxExport
         return head.Kind != TaskKind.Regression ? head.Name + ".logits" : head.Name;
     }
 
-    /// <summary>The output holding a classification task's probabilities.</summary>
+    /// <summary>The graph outputs of task <paramref name="task"/> of <paramref name="spec"/>, in the file's order: a regression's
+    /// values; a classification's logits and probabilities; a product task's (§17.6) probabilities only, for it has no logit.</summary>
+    public static IEnumerable<string> OutputNames(ModelSpec spec, int task)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var head = spec.Heads[task];
+        if (spec.IsProduct(task)) return [ProbabilitiesName(head)];
+        return head.Kind != TaskKind.Regression ? [OutputName(head), ProbabilitiesName(head)] : [OutputName(head)];
+    }
+
+    /// <summary>The output holding a classification task's probabilities (a product task's p).</summary>
     public static string ProbabilitiesName(TaskHead head)
     {
         ArgumentNullException.ThrowIfNull(head);
@@ -79,8 +90,6 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
         var spec = model.Spec;
-        if (spec.Graph is not null)
-            throw new NotSupportedException("ONNX export of ordered tasks (ModelSpec.Graph: a product task has no output layer) is not built yet.");
         var scale = options.Standardization;
         if (scale?.Imputation is { } imputation)   // maths §19.12: the graph has no NaN test yet
             throw new NotSupportedException($"the model imputes missing inputs (--missing-inputs {Standardization.PolicyName(imputation.Policy)}), which the ONNX graph " +
@@ -94,28 +103,49 @@ public static class OnnxExport
         var x = scale is null ? InputName : graph.Standardize(InputName, scale.Inputs, "inputs");
 
         if (model.Embedding is { } embedding) x = EmbeddingOnnx.Export(graph, embedding, x);
-        var features = SharedPart(graph, model.Shared, x, model.TaskCount);
+        // The shared part serves the tasks with an output layer, in head order (a product task reads none of it: §17.6).
+        int[] featureTasks = [.. Enumerable.Range(0, model.TaskCount).Where(t => !spec.IsProduct(t))];
+        var shared = SharedPart(graph, model.Shared, x, featureTasks.Length);
+        var features = new string[model.TaskCount];
+        for (int j = 0; j < featureTasks.Length; j++) features[featureTasks[j]] = shared[j];
+
+        // In the task graph's order (every task after those it reads), as MultiTaskModel.Forward; outputs in head order.
+        var order = spec.Graph?.Order(spec.Heads) ?? [.. Enumerable.Range(0, model.TaskCount)];
+        var z = new string[model.TaskCount];              // values (training units) or logits; a product's p
+        var probability = new string?[model.TaskCount];   // σ(z) or softmax(z), made once when first needed
+        string Probability(int t) => probability[t] ??= spec.IsProduct(t) ? z[t]
+            : spec.Heads[t].Kind == TaskKind.Classification ? graph.Node("Softmax", [z[t]], spec.Heads[t].Name + ".softmax", OnnxGraph.Int("axis", 1))
+            : graph.Node("Sigmoid", [z[t]], spec.Heads[t].Name + ".sigmoid");   // σ(z) = P(class 1) per logit
+        // What another task reads of task t (§17.7): a regression's value in training units, else its probabilities.
+        string Prediction(int t) => spec.Heads[t].Kind == TaskKind.Regression ? z[t] : Probability(t);
+        foreach (int t in order)
+        {
+            var head = spec.Heads[t];
+            if (spec.Graph is { } products && products.Products.TryGetValue(head.Name, out var factors))
+            {
+                // p_t = Π p_f in factor order, each factor's probability (σ of its logit, or a product's p), as Predict.
+                var p = Prediction(spec.IndexOf(factors[0]));
+                for (int f = 1; f < factors.Length; f++) p = graph.Node("Mul", [p, Prediction(spec.IndexOf(factors[f]))], head.Name + ".product");
+                z[t] = p;
+                continue;
+            }
+            var h = features[t];
+            if (spec.Graph is { } inputs && inputs.Inputs.TryGetValue(head.Name, out var sources))   // [h | a₁ | a₂ …] (§17.7)
+                h = graph.Node("Concat", [h, .. sources.Select(s => Prediction(spec.IndexOf(s)))], head.Name + ".tower_input", OnnxGraph.Int("axis", 1));
+            if (model.Towers[t] is { } tower) h = graph.Mlp(tower, h);
+            z[t] = graph.Dense(model.Heads[t], h);
+        }
         for (int t = 0; t < model.TaskCount; t++)
         {
             var head = spec.Heads[t];
-            var h = features[t];
-            if (model.Towers[t] is { } tower) h = graph.Mlp(tower, h);
-            var z = graph.Dense(model.Heads[t], h);
-            if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)
+            if (spec.IsProduct(t)) graph.Output(z[t], ProbabilitiesName(head), head.Outputs);   // p only: a product has no logit
+            else if (head.Kind != TaskKind.Regression)
             {
-                graph.Output(z, OutputName(head), head.Outputs);   // σ(z) = P(class 1) per logit: ONNX Sigmoid
-                graph.Output(graph.Node("Sigmoid", [z], head.Name + ".sigmoid"), ProbabilitiesName(head), head.Outputs);
-            }
-            else if (head.Kind == TaskKind.Classification)
-            {
-                graph.Output(z, OutputName(head), head.Outputs);
-                graph.Output(graph.Node("Softmax", [z], head.Name + ".softmax", OnnxGraph.Int("axis", 1)), ProbabilitiesName(head), head.Outputs);
+                graph.Output(z[t], OutputName(head), head.Outputs);
+                graph.Output(Probability(t), ProbabilitiesName(head), head.Outputs);
             }
             else
-            {
-                if (scale is not null) z = graph.Unstandardize(z, scale.Target(head.Name), "targets." + head.Name);
-                graph.Output(z, OutputName(head), head.Outputs);
-            }
+                graph.Output(scale is null ? z[t] : graph.Unstandardize(z[t], scale.Target(head.Name), "targets." + head.Name), OutputName(head), head.Outputs);
         }
 
         var onnx = new ModelProto

@@ -122,6 +122,99 @@ public sealed class OnnxExportTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine($"{architecture}, scaling {withStandardization}: max |onnx − engine| = {worst:E2}");
     }
 
+    /// <summary>Ordered tasks (maths §17.6, §17.7) on several shared parts: ESMM's product (its output is p = σ(z_ctr)·σ(z_cvr),
+    /// no logit), a tower reading a binary task's σ(z), a multi-class task's softmax(z) and a regression's value.</summary>
+    public static TheoryData<string, bool> GraphCases() => new()
+    {
+        { "esmm-shared-bottom", false },
+        { "esmm-shared-bottom", true },
+        { "esmm-mmoe", false },
+        { "esmm-mmoe", true },
+        { "esmm-cross-stitch-tower-input", true },
+        { "esmm-ple-tower-input", false },
+        { "tower-reads-binary", true },
+        { "tower-reads-multiclass", false },
+        { "tower-reads-multiclass", true },
+        { "tower-reads-regression", true },
+        { "tower-reads-multiclass-cross-stitch", true },
+    };
+
+    private static ModelSpec GraphSpec(string name)
+    {
+        TaskHead[] esmm = [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")];
+        var graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr");
+        var readsCtr = graph with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctr"], ["cvr"] = ["ctr"] } };
+        return name switch
+        {
+            "esmm-shared-bottom" => new ModelSpec(5, [8], esmm) { Seed = 43, Tower = [6], TrunkActivation = Activation.Tanh, Graph = graph },
+            "esmm-mmoe" => new ModelSpec(5, [8, 6], esmm) { Seed = 47, Architecture = new MmoeArchitecture(3), Graph = graph },
+            "esmm-cross-stitch-tower-input" => new ModelSpec(5, [8, 6], esmm)
+                { Seed = 53, Architecture = new CrossStitchArchitecture(0.7), Tower = [5], TrunkActivation = Activation.Tanh, Graph = readsCtr },
+            "esmm-ple-tower-input" => new ModelSpec(5, [6], esmm)
+                { Seed = 59, Architecture = new PleArchitecture(Experts: 2, TaskExperts: 1, Levels: 2), Graph = readsCtr },
+            "tower-reads-binary" => new ModelSpec(5, [8], [TaskHead.Binary("flag"), TaskHead.Regression("y", outputs: 2)])
+                { Seed = 61, Tower = [4], Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["y"] = ["flag"] } } },
+            "tower-reads-multiclass" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Classification("kind", classes: 3), TaskHead.Binary("flag")])
+                { Seed = 67, Tower = [6, 4], TrunkActivation = Activation.Tanh,
+                  Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["y"] = ["kind", "flag"], ["flag"] = ["kind"] } } },
+            "tower-reads-regression" => new ModelSpec(5, [8], [TaskHead.Regression("y", outputs: 2), TaskHead.Classification("kind", classes: 3)])
+                { Seed = 71, Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["kind"] = ["y"] } } },   // no tower: the output layer reads [h | y]
+            "tower-reads-multiclass-cross-stitch" => new ModelSpec(5, [8, 6], [TaskHead.Classification("kind", classes: 3), TaskHead.Regression("y")])
+                { Seed = 73, Architecture = new CrossStitchArchitecture(), Tower = [5],
+                  Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["y"] = ["kind"] } } },
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(GraphCases))]
+    public void Onnx_runtime_matches_predict_with_ordered_tasks(string graph, bool withStandardization)
+    {
+        var spec = GraphSpec(graph);
+        using var model = MultiTaskModel.Create(spec, _backend);
+        const int rows = 41;
+        var random = new Random(5);
+        var raw = new float[rows * spec.Inputs];
+        for (int i = 0; i < raw.Length; i++) raw[i] = (float)(random.NextDouble() * 20 - 5);
+        var scale = Scale(spec, random);
+
+        var path = _dir.File_($"{graph}.onnx");
+        model.ExportOnnx(path, new OnnxExportOptions { Standardization = withStandardization ? scale : null });
+        var z = (float[])raw.Clone();
+        if (withStandardization) scale.Inputs.Transform(z);
+        var expected = model.Predict(withStandardization ? z : raw, rows);
+
+        using var session = new InferenceSession(path);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(raw, [rows, spec.Inputs]))]);
+        var outputs = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+        Assert.Equal(Enumerable.Range(0, spec.Heads.Count).SelectMany(t => OnnxExport.OutputNames(spec, t)), results.Select(r => r.Name));
+        double worst = 0;
+        for (int t = 0; t < spec.Heads.Count; t++)
+        {
+            var head = spec.Heads[t];
+            var p = expected[head.Name];
+            if (spec.IsProduct(t))
+            {
+                Assert.False(outputs.ContainsKey(OnnxExport.OutputName(head)));   // a product has no logit
+                worst = Math.Max(worst, Compare(p.Values, outputs[OnnxExport.ProbabilitiesName(head)], head.Name + " p"));
+                // and p is the product of the factors' probabilities, as the exported file reports them (rtol 1e-6)
+                var factors = spec.Graph!.Products[head.Name].Select(f => outputs[f + ".probabilities"]).ToArray();
+                for (int r = 0; r < rows; r++)
+                {
+                    double product = factors.Aggregate(1.0, (acc, f) => acc * f[r]);
+                    Assert.True(Math.Abs(product - outputs[head.Name + ".probabilities"][r]) <= 1e-6 * product, $"{head.Name}[{r}]");
+                }
+                continue;
+            }
+            var values = (float[])p.Values.Clone();
+            if (head.Kind == TaskKind.Regression && withStandardization) scale.InverseTargets(head.Name, values);
+            worst = Math.Max(worst, Compare(values, outputs[OnnxExport.OutputName(head)], head.Name));
+            if (head.Kind != TaskKind.Regression)
+                worst = Math.Max(worst, Compare(p.Probabilities!, outputs[OnnxExport.ProbabilitiesName(head)], head.Name + " probabilities"));
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"{graph}, scaling {withStandardization}: max |onnx − engine| = {worst:E2}");
+    }
+
     [Fact]
     public void The_file_declares_opset_17_and_the_documented_names()
     {
@@ -207,6 +300,41 @@ public sealed class OnnxExportCommandTests : IDisposable
         var p = expected.Single(o => o.Task == "label").Probabilities!;
         for (int i = 0; i < p.Length; i++)
             Assert.True(Math.Abs(p[i] - outputs["label.probabilities"][i]) <= 1e-5, $"P[{i}]: {p[i]} vs {outputs["label.probabilities"][i]}");
+    }
+
+    /// <summary>ESMM trained by <c>mtl train --task-product … --no-loss … --task-input …</c>: the exported file gives every task's
+    /// probability as <c>mtl predict</c> computes it (|Δ| ≤ 1e-5), the product task as <c>ctcvr.probabilities</c> alone.</summary>
+    [Fact]
+    public void Mtl_export_of_an_esmm_checkpoint_gives_what_predict_gives()
+    {
+        var csv = _dir.Write("clicks.csv", Engine.Tests.Cli.EsmmCliTests.ClickCsv());
+        var model = _dir.File_("esmm.safetensors");
+        var onnx = _dir.File_("esmm.onnx");
+        var train = Engine.Tests.Cli.Mtl.Run("train", "--data", csv, "--binary", "click,conversion,ctcvr", "--task-product", "ctcvr=click*conversion",
+            "--no-loss", "conversion", "--task-input", "conversion=click", "--hidden", "8", "--tower", "6", "--epochs", "3", "--batch-size", "16",
+            "--seed", "5", "--save", model);
+        Assert.True(train.ExitCode == 0, train.ToString());
+        var r = Engine.Tests.Cli.Mtl.Run("export", "--model", model, "--onnx", onnx, "--with-standardization");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("outputs 'click.logits', 'click.probabilities', 'conversion.logits', 'conversion.probabilities', 'ctcvr.probabilities';", r.Error);
+
+        using var backend = Device.Create("cpu");
+        using var loaded = MultiTaskModel.Load(model, backend);
+        var meta = loaded.Metadata!;
+        var raw = CsvTable.Load(csv, meta.Schema!.InputsOnly(), null, meta.Encoding);
+        var expected = Engine.Experiments.ModelEvaluation.PredictOriginalUnits(loaded, raw, meta.Standardization!, meta.Encoding!);
+        using var session = new InferenceSession(onnx);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName,
+            new DenseTensor<float>(raw.Inputs.ToArray(), [raw.RowCount, raw.InputCount]))]);
+        var outputs = results.ToDictionary(o => o.Name, o => o.AsTensor<float>().ToArray());
+        foreach (var task in new[] { "click", "conversion", "ctcvr" })
+        {
+            var p = expected.Single(o => o.Task == task).Probabilities!;   // [P(0), P(1)] per row
+            var q = outputs[task + ".probabilities"];                       // σ(z) = P(1), or the product's p
+            Assert.Equal(2 * raw.RowCount, p.Length);
+            Assert.Equal(raw.RowCount, q.Length);
+            for (int i = 0; i < q.Length; i++) Assert.True(Math.Abs(p[2 * i + 1] - q[i]) <= 1e-5, $"{task} P[{i}]: {p[2 * i + 1]} vs {q[i]}");
+        }
     }
 
     [Fact]
