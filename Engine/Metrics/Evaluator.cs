@@ -139,7 +139,7 @@ internal sealed class Evaluator : IDisposable
     private TaskMetrics[] WithScores(DeviceDataset data, TaskMetrics[] metrics)
     {
         var heads = _model.Spec.Heads;
-        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy, P/R/F1, R² and binary AUC (maths §19.11)
+        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy, P/R/F1, R², binary and multi-label AUC (maths §19.11)
         for (int t = 0; t < heads.Count; t++)
         {
             var outputs = _model.Backend.ToArray(_all[t]!.View);
@@ -178,7 +178,7 @@ internal sealed class Evaluator : IDisposable
                     metrics[t] = metrics[t] with
                     {
                         Accuracy = WeightedMetrics.Accuracy(decisions, labels, c, weights), Precision = weightedP, Recall = weightedR, F1 = weightedF1,
-                        Auc = null, Weighted = true,   // a weighted mean AUC over the labels is not built
+                        Auc = WeightedMetrics.MultiLabelAuc(outputs, labels, c, weights), Weighted = true,   // the labels' weighted AUCs, macro mean
                     };
                 }
                 continue;
