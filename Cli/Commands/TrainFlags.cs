@@ -69,7 +69,7 @@ internal sealed class TrainFlags
     public readonly Option<bool> Centered = new("--centered") { Description = "RMSprop: divide by √(v − ḡ²) (the gradient's estimated standard deviation) instead of √v." };
     public readonly Option<double> LrDecay = new("--lr-decay") { HelpName = "D", Description = "Adagrad: step t uses lr/(1 + (t − 1)·D).", DefaultValueFactory = _ => DefaultStep.LearningRateDecay };
     public readonly Option<double> InitialAccumulator = new("--initial-accumulator") { HelpName = "S0", Description = "Adagrad: starting value of the sum of squared gradients.", DefaultValueFactory = _ => DefaultStep.InitialAccumulatorValue };
-    public readonly Option<string?> WeightColumn = new("--weight-column") { HelpName = "COL", Description = "A column of per-row sample weights (finite, ≥ 0; neither an input nor a target): every task's loss is the weighted mean Σ w·ℓ / Σ w over its labelled rows of the batch (a weight of 2 counts the row twice), and the reported loss, RMSE, MAE, accuracy, log-loss and binary AUC are weighted alike. With --distributed only with --validation 0." };
+    public readonly Option<string?> WeightColumn = new("--weight-column") { HelpName = "COL", Description = "A column of per-row sample weights (finite, ≥ 0; neither an input nor a target): every task's loss is the weighted mean Σ w·ℓ / Σ w over its labelled rows of the batch (a weight of 2 counts the row twice), and the reported loss, RMSE, MAE, accuracy, log-loss, binary AUC and multi-label mean AUC are weighted alike." };
     public readonly Option<bool> StrictLabels = new("--strict-labels") { Description = "A missing target cell (empty, NA, ?) is a load error, instead of no label for that task in that row." };
     public readonly Option<string> MissingInputs = Choice("--missing-inputs", "A missing input cell (empty, NA, ?): error (a load error naming the row and column); mean (a numeric cell gets its column's mean over the training split, an embedded cell the reserved unseen row); mean-indicator (as mean, plus a 0/1 input COL_missing per numeric column with a missing training cell). The means and indicators are stored with the model and applied when predicting; a one-hot --categorical cell cannot be missing.", Defaults.MissingInputs);
     public readonly Option<bool> Nesterov = new("--nesterov") { Description = "SGD: Nesterov momentum." };
@@ -244,11 +244,6 @@ internal sealed class TrainFlags
             if (s.Regression.Count + s.Classification.Count + s.Binary.Count + s.MultiLabel.Count > 0 && !s.Regression.Contains(task))
                 throw new UsageException($"--loss {task}:{s.Losses[task]}: '{task}' is not a --regression task{(s.Classification.Contains(task) || s.Binary.Contains(task) || s.MultiLabel.Any(m => m.Name == task) ? " (classification, binary and multi-label tasks have their own loss)" : "")}; regression tasks: {(s.Regression.Count > 0 ? string.Join(", ", s.Regression) : "none")}.");
         CheckClassificationFlags(s);
-        if (s.WeightColumn is { } weights)   // what the sample-weighted losses do not cover yet (maths §19.11): exit 2
-        {
-            if (s.Distributed != "none" && s.ValidationFraction > 0)
-                throw new UsageException($"--weight-column {weights} with --distributed {s.Distributed} and --validation {s.ValidationFraction}: weighted validation on a data-parallel run is not supported yet (training is); add --validation 0.");
-        }
         CheckRemovals(s);
         if (s.Patience is not null && s.ValidationFraction == 0)
             throw new UsageException("--patience needs a validation split: add --validation, e.g. --validation 0.1.");

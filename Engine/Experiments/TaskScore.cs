@@ -40,10 +40,11 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     public double? RSquared { get; init; }
 
     /// <summary>True when the rows were scored with sample weights sᵣ (maths §19.11): <see cref="Loss"/>, <see cref="LogLoss"/>,
-    /// <see cref="Rmse"/>, <see cref="Mae"/>, <see cref="Accuracy"/> and a binary task's <see cref="Auc"/> are then the weighted
+    /// <see cref="Rmse"/>, <see cref="Mae"/> and <see cref="Accuracy"/> are then the weighted
     /// means Σ sᵣmᵢ·xᵢ / Σ sᵣmᵢ (a weight of 2 counts the row twice), <see cref="Precision"/>, <see cref="Recall"/> and
     /// <see cref="F1"/> come from weighted confusion counts and <see cref="RSquared"/> is 1 − Σ sᵣmᵢ(ŷ − y)² / Σ sᵣmᵢ(y − ȳ_w)²
-    /// (<see cref="Metrics.WeightedMetrics"/>); <see cref="Rows"/> is not weighted and a multi-label task's AUC is not reported.</summary>
+    /// (<see cref="Metrics.WeightedMetrics"/>); a binary task's <see cref="Auc"/> is the weighted pair count and a multi-label
+    /// task's the mean of its labels' weighted AUCs; <see cref="Rows"/> is not weighted.</summary>
     public bool Weighted { get; init; }
 
     /// <summary>The metric Δm compares for this task: RMSE for a regression (the square root of the trained
@@ -138,7 +139,7 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
     /// P/R/F1 micro-averaged over them, AUC the mean of the labels' AUCs (<see cref="Metrics.ClassificationMetrics.MultiLabel"/>);
     /// <see cref="Rows"/> counts the rows with at least one label.</summary>
     /// <remarks>With <paramref name="weights"/> (one sᵣ per row, shared by the row's labels) the loss, accuracy and P/R/F1 are
-    /// weighted and the AUC is not reported (a weighted mean AUC over the labels is not built).</remarks>
+    /// weighted, and the AUC is the mean over the labels of each label's weighted AUC (<see cref="Metrics.WeightedMetrics.MultiLabelAuc"/>).</remarks>
     public static TaskScore MultiLabel(MultiLabelTargets targets, ReadOnlySpan<float> logits, float[]? weights = null)
     {
         int k = targets.Width;
@@ -169,7 +170,10 @@ public sealed record TaskScore(string Task, TaskKind Kind, int Rows, double Loss
             (precision, recall, f1) = Metrics.WeightedMetrics.PrecisionRecallF1(Array.ConvertAll(logits.ToArray(), z => z > 0 ? 1 : 0), targets.Labels, 2, k, weights);
         double mean = loss / n;
         return new TaskScore(targets.Name, TaskKind.MultiLabel, rows, mean, null, null, correct / n)
-        { LogLoss = mean, Precision = precision, Recall = recall, F1 = f1, Auc = weights is null ? auc : null, Weighted = weights is not null };
+        {
+            LogLoss = mean, Precision = precision, Recall = recall, F1 = f1,
+            Auc = weights is null ? auc : Metrics.WeightedMetrics.MultiLabelAuc(logits, targets.Labels, k, weights), Weighted = weights is not null,
+        };
     }
 
     /// <summary>Scores a binary task from its logits z [rows]: the loss is the mean binary cross-entropy computed from z

@@ -42,7 +42,6 @@ internal sealed class Evaluator : IDisposable
         var backend = _model.Backend;
         var heads = _model.Spec.Heads;
         _accumulator.Reset();
-        if (data.IsWeighted) CheckWeighted(communicator);
         if (communicator is null) Prepare(data.Rows);
         for (int start = 0; start < data.Rows; start += _model.MaxPredictionBatch)
         {
@@ -86,19 +85,16 @@ internal sealed class Evaluator : IDisposable
                 for (int t = 0; t < heads.Count; t++) backend.Copy(_outputs[t].Data, _all[t]!.Slice(start * heads[t].Outputs, rows * heads[t].Outputs));
         }
         var metrics = _accumulator.Read(Scales(data), communicator: communicator);
-        return communicator is null ? WithScores(data, metrics) : metrics; // data-parallel: the rank has only its shard's outputs
-    }
-
-    /// <summary>Sample-weighted data (maths §19.11): on one process only.</summary>
-    private static void CheckWeighted(Engine.Distributed.ICommunicator? communicator)
-    {
-        if (communicator is not null)
-            throw new NotSupportedException("Evaluating sample-weighted data in a data-parallel run is not supported yet (the weight masses are not exchanged).");
+        // data-parallel: the rank has only its shard's outputs, so the metrics that need every output (AUC, P/R/F1, R²) are
+        // left out, weighted or not; the loss, RMSE, MAE and accuracy are ratios of the all-reduced sums
+        return communicator is null ? WithScores(data, metrics) : metrics;
     }
 
     /// <summary>Task t's sample-weighted loss on a batch (maths §19.11): the regression's weighted loss (MSE, L1 or Huber), BCE (p ≡ 1) or softmax cross-entropy
     /// (no class weights, no smoothing: the plain loss, as without sample weights), D into <c>_weightSums</c>[t]; then the
-    /// error sums as without weights (the weighted error metrics are computed from the outputs, <see cref="WithScores"/>).</summary>
+    /// weighted error sums Σ sᵣe², Σ sᵣ|e|, Σ sᵣmᵢ and Σ sᵣ·1[correct] with their mass. On one process <see cref="WithScores"/>
+    /// recomputes the error metrics in float64 from the outputs; on a data-parallel run (no rank holds every output) these
+    /// sums, all-reduced with the loss sums and masses, ARE the weighted RMSE, MAE and accuracy (maths §19.11, §20).</summary>
     private void WeightedLoss(int t, DeviceDataset data, int start, int rows, View<float> weights, View<float> loss, View<float> labelled)
     {
         var backend = _model.Backend;
@@ -109,7 +105,7 @@ internal sealed class Evaluator : IDisposable
         {
             var targets = data.Targets(t, start, rows);
             head.RegressionLossOrMse.Forward(backend, output, targets, loss, labelled, weights, weightSum);
-            _accumulator.AddRegression(t, output, targets, rows, _tape.Arena.Take(3 * output.Length));
+            _accumulator.AddRegression(t, output, targets, rows, _tape.Arena.Take(3 * output.Length), weights);
         }
         else if (head.Kind is TaskKind.Binary or TaskKind.MultiLabel)
         {
@@ -118,14 +114,14 @@ internal sealed class Evaluator : IDisposable
             if (product) backend.MaskedProbabilityCrossEntropyForward(output, labels, loss, labelled, weights, weightSum);   // §19.7
             else backend.PositiveWeightedBinaryCrossEntropyForward(output, labels, weights, _ones.Slice(0, head.Outputs), 0f, head.Outputs,
                 _tape.Arena.Take(output.Length), loss, labelled, weightSum);   // ε = 0: scored unsmoothed (§19.13)
-            _accumulator.AddBinary(t, output, labels, product ? _tape.Arena.Take(output.Length) : default);
+            _accumulator.AddBinary(t, output, labels, product ? _tape.Arena.Take(output.Length) : default, weights);
         }
         else
         {
             var labels = data.Labels(t, start, rows);
             backend.WeightedSoftmaxCrossEntropyForward(output, labels, weights, default, 0f, rows, head.Outputs, _tape.Arena.Take(output.Length),
                 loss, labelled, weightSum);
-            _accumulator.AddClassification(t, output, labels, rows);
+            _accumulator.AddClassification(t, output, labels, rows, weights);
         }
     }
 
@@ -143,7 +139,7 @@ internal sealed class Evaluator : IDisposable
     private TaskMetrics[] WithScores(DeviceDataset data, TaskMetrics[] metrics)
     {
         var heads = _model.Spec.Heads;
-        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy, P/R/F1, R² and binary AUC (maths §19.11)
+        var weights = data.Source.SampleWeights;   // weighted RMSE, MAE, accuracy, P/R/F1, R², binary and multi-label AUC (maths §19.11)
         for (int t = 0; t < heads.Count; t++)
         {
             var outputs = _model.Backend.ToArray(_all[t]!.View);
@@ -182,7 +178,7 @@ internal sealed class Evaluator : IDisposable
                     metrics[t] = metrics[t] with
                     {
                         Accuracy = WeightedMetrics.Accuracy(decisions, labels, c, weights), Precision = weightedP, Recall = weightedR, F1 = weightedF1,
-                        Auc = null, Weighted = true,   // a weighted mean AUC over the labels is not built
+                        Auc = WeightedMetrics.MultiLabelAuc(outputs, labels, c, weights), Weighted = true,   // the labels' weighted AUCs, macro mean
                     };
                 }
                 continue;

@@ -165,12 +165,12 @@ internal sealed class MetricAccumulator : IDisposable
 
     /// <summary>Downloads the sums and turns them into metrics (σ per regression column from <paramref name="scales"/>;
     /// <paramref name="withErrors"/> false when only losses were accumulated).</summary>
-    /// With <paramref name="communicator"/>, the sums and row counts of every rank are added first (one host all-reduce):
-    /// each rank accumulated its own rows, and every rank then reads the same global metrics.
+    /// With <paramref name="communicator"/>, the sums, weight masses and row counts of every rank are added first (one host
+    /// all-reduce): each rank accumulated its own rows, and every rank then reads the same global metrics.
     public TaskMetrics[] Read(IReadOnlyList<double[]?> scales, bool withErrors = true, Engine.Distributed.ICommunicator? communicator = null)
     {
-        var sums = ReadSums(communicator, out _);
-        var masses = _weightedLosses ? _backend.ToArray(_masses.View) : null;
+        var sums = ReadSums(communicator, out _, out var allMasses);
+        var masses = _weightedLosses ? allMasses : null;
         var result = new TaskMetrics[_heads.Length];
         int tasks = _heads.Length;
         for (int t = 0; t < tasks; t++)
@@ -207,15 +207,20 @@ internal sealed class MetricAccumulator : IDisposable
         return result;
     }
 
-    /// <summary>The device sums (as doubles) and the row count, summed over the ranks of <paramref name="communicator"/>.</summary>
-    private double[] ReadSums(Engine.Distributed.ICommunicator? communicator, out long rows)
+    /// <summary>The device sums (as doubles), the T weight masses Σ Dᵢ and the row count, summed over the ranks of
+    /// <paramref name="communicator"/> in one host all-reduce: a weighted mean Σ DᵢLᵢ / Σ Dᵢ over every rank's rows needs the
+    /// global masses as much as the global loss sums (maths §19.11, §20).</summary>
+    private double[] ReadSums(Engine.Distributed.ICommunicator? communicator, out long rows, out double[] masses)
     {
         var device = _backend.ToArray(_sums.View);
-        var sums = new double[device.Length + 1];
+        var mass = _backend.ToArray(_masses.View);
+        var sums = new double[device.Length + mass.Length + 1];
         for (int i = 0; i < device.Length; i++) sums[i] = device[i];
+        for (int t = 0; t < mass.Length; t++) sums[device.Length + t] = mass[t];
         sums[^1] = _rows;
         communicator?.AllReduceSum(sums);
         rows = (long)sums[^1];
+        masses = sums[device.Length..^1];
         return sums;
     }
 

@@ -27,7 +27,7 @@ namespace Engine.Metrics;
 /// macro otherwise) and <see cref="RSquared"/> (regression, original units) from the downloaded outputs (maths §19.4).</remarks>
 public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double? Rmse, double? Mae, double? Accuracy, long Labelled)
 {
-    /// <summary>Binary: ROC AUC of the logits, exact with ties.</summary>
+    /// <summary>Binary: ROC AUC of the logits, exact with ties; multi-label: the mean of the labels' AUCs.</summary>
     public double? Auc { get; init; }
 
     /// <summary>Classification: precision.</summary>
@@ -44,7 +44,7 @@ public sealed record TaskMetrics(string Task, TaskKind Kind, double Loss, double
 
     /// <summary>True when the data had sample weights (maths §19.11): <see cref="Loss"/>, <see cref="Rmse"/>, <see cref="Mae"/>,
     /// <see cref="Accuracy"/>, <see cref="Precision"/>, <see cref="Recall"/>, <see cref="F1"/> (weighted confusion counts),
-    /// <see cref="RSquared"/> (weighted sums of squares about the weighted mean) and a binary task's <see cref="Auc"/> are then
-    /// weighted by row (<see cref="WeightedMetrics"/>; a multi-label task's AUC is not reported).</summary>
+    /// <see cref="RSquared"/> (weighted sums of squares about the weighted mean) and <see cref="Auc"/> (binary: the weighted pair
+    /// count; multi-label: the mean of the labels' weighted AUCs) are then weighted by row (<see cref="WeightedMetrics"/>).</summary>
     public bool Weighted { get; init; }
 }

@@ -112,6 +112,32 @@ public static class WeightedMetrics
         return mass > 0 ? sum / mass : 0;
     }
 
+    /// <summary>
+    /// The weighted mean ROC AUC of a multi-label task's logits and labels [rows × k] (0, 1; negative = no label), row r's
+    /// weight sᵣ shared by its k labels: per label j the weighted Mann–Whitney AUC
+    /// <c>AUCⱼ = Σ_{r∈Pⱼ} Σ_{q∈Nⱼ} sᵣs_q(1[z_rj &gt; z_qj] + ½·1[z_rj = z_qj]) / (W₊ⱼW₋ⱼ)</c>
+    /// (<see cref="ClassificationMetrics.Auc(ReadOnlySpan{double}, ReadOnlySpan{int}, ReadOnlySpan{double})"/>), then their
+    /// unweighted mean over the labels that have weight on both classes, as the unweighted
+    /// <see cref="ClassificationMetrics.MultiLabel"/> averages over the labels whose labelled rows hold both classes (a label
+    /// whose positives or negatives all weigh 0 is left out, as it would be with those rows removed); null when no label has.
+    /// </summary>
+    public static double? MultiLabelAuc(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int k, ReadOnlySpan<float> weights)
+    {
+        Check(logits.Length, labels.Length, k, weights.Length);
+        int rows = weights.Length, counted = 0;
+        double sum = 0;
+        var scores = new double[rows];
+        var column = new int[rows];
+        var w = new double[rows];
+        for (int r = 0; r < rows; r++) w[r] = weights[r];
+        for (int j = 0; j < k; j++)
+        {
+            for (int r = 0; r < rows; r++) (scores[r], column[r]) = (logits[r * k + j], labels[r * k + j]);
+            if (ClassificationMetrics.Auc(scores, column, w) is { } auc) { sum += auc; counted++; }
+        }
+        return counted == 0 ? null : sum / counted;
+    }
+
     /// <summary>The row weights as doubles, each repeated k times (one per entry of a [rows × k] matrix): the weights the
     /// weighted AUC (<see cref="ClassificationMetrics.Auc(ReadOnlySpan{double}, ReadOnlySpan{int}, ReadOnlySpan{double})"/>) takes.</summary>
     public static double[] PerEntry(ReadOnlySpan<float> weights, int k)

@@ -61,9 +61,6 @@ public sealed class Trainer
     {
         // Data-parallel (maths §20): this rank keeps its shard of the rows; --batch is the global batch.
         var communicator = Options.Distributed?.Communicator;
-        if (communicator is not null && validation?.SampleWeights is not null)
-            throw new NotSupportedException("Sample-weighted validation data in a data-parallel run is not supported yet (the weighted metrics are " +
-                "computed from every output, which a rank does not hold; maths §19.11, §20). Weighted training data is: validate unweighted, or on one process.");
         var shards = communicator is null ? null : new RowShards(train.Rows, communicator.Size, ShardSeed(Options.Seed));
         int localBatch = 0;
         // of the GLOBAL rows: the same on every rank; sample weights: the ranks' means weighted by their weight sums (§20)

@@ -78,10 +78,10 @@ public class MessageTests : IDisposable
     [Fact]
     public void A_combination_the_library_does_not_support_is_a_usage_error_naming_it()
     {
-        // What Trainer throws for sample-weighted validation on a data-parallel run, if a flag check ever let it through.
-        var (code, message) = App.Classify(new NotSupportedException("Sample-weighted validation data in a data-parallel run is not supported yet."));
+        // What TrainingStep throws for a method a data-parallel run cannot exchange, if a flag check ever let it through.
+        var (code, message) = App.Classify(new NotSupportedException("'x' re-evaluates the batch after the step; not built."));
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Equal("not supported: Sample-weighted validation data in a data-parallel run is not supported yet.", message);
+        Assert.Equal("not supported: 'x' re-evaluates the batch after the step; not built.", message);
         Assert.Equal(ExitCodes.Usage, App.Classify(new AggregateException(new NotSupportedException("x"))).Code);
         // A platform the program cannot run on (safetensors on a big-endian host) stays an internal error.
         Assert.Equal(ExitCodes.InternalError, App.Classify(new PlatformNotSupportedException("big-endian")).Code);

@@ -31,7 +31,9 @@ public sealed class DistributedTrainingTests
     /// <summary>Sample weights and class weights (Trajectory.Weighted: the missing labels above, rank 0's rows weighing
     /// 0.25–0.75 and rank 1's 1–4, class weights 1, 3, 0.5): each task's global gradient is Σᵣ Dₜ⁽ʳ⁾gₜ⁽ʳ⁾ / Σᵣ Dₜ⁽ʳ⁾ with
     /// the weight sums D (maths §20). Same tolerances: a multiplication by Dₜ⁽ʳ⁾ (no longer an integer: one rounding) and
-    /// one division per element.</summary>
+    /// one division per element. Then weighted validation (the same rows, a block of 48 per rank; early stopping with
+    /// patience 3): the two ranks' validation losses are identical, equal the one-process ones within the same 1e-5, and
+    /// the ranks end with identical weights.</summary>
     [Fact]
     public void Two_weighted_ranks_with_unequal_weight_sums_follow_one_rank_over_the_full_batch_with_identical_weights() =>
         FollowsOneRank("weighted", LossTolerance, WeightTolerance);
@@ -60,6 +62,17 @@ public sealed class DistributedTrainingTests
         var minibatch = rank0["minibatch.distributed"];
         Assert.Equal(minibatch.Bits, rank1["minibatch.distributed"].Bits);
         Assert.True(minibatch.Losses[^1] < minibatch.Losses[0]);
+        if (scenario == "weighted")   // weighted validation watched by early stopping
+        {
+            var validated = rank0["validated.distributed"];
+            Assert.Equal(validated.Bits, rank1["validated.distributed"].Bits);   // same epochs, same best weights restored
+            Assert.Equal(validated.Losses, rank1["validated.distributed"].Losses);
+            var reference = rank0["validated.reference"].Losses;
+            Assert.Equal(reference.Length, validated.Losses.Length);
+            for (int e = 0; e < reference.Length; e++)
+                Assert.True(Math.Abs(validated.Losses[e] - reference[e]) <= lossTolerance * Math.Abs(reference[e]),
+                    $"weighted validation, epoch {e + 1}: two ranks {validated.Losses[e]:R}, one rank {reference[e]:R}");
+        }
     }
 
     private static Dictionary<string, (double[] Losses, float[] Weights, string Bits)> Parse(string path) =>
@@ -107,9 +120,11 @@ public sealed class MpiLaunchTests
     }
 
     /// <summary><c>--weight-column</c> and <c>--class-weights</c> with <c>--distributed mpi</c> (maths §20): trains on two
-    /// ranks with <c>--validation 0</c>; weighted validation on a data-parallel run is refused (exit 2, naming the flags).</summary>
+    /// ranks, with <c>--validation 0</c> and with a weighted validation split watched by early stopping (each rank evaluates
+    /// its block; the weighted sums and masses are all-reduced, so every rank stops at the same epoch: the run ends, and
+    /// the report's validation losses are finite and weighted).</summary>
     [Fact]
-    public void Mtl_train_distributed_trains_with_sample_and_class_weights_and_refuses_weighted_validation()
+    public void Mtl_train_distributed_trains_and_validates_with_sample_and_class_weights()
     {
         using var dir = new TempDirectory();
         var lines = Engine.Tests.Cli.Mtl.SyntheticCsv(rows: 120).TrimEnd('\n').Split('\n');
@@ -119,13 +134,20 @@ public sealed class MpiLaunchTests
             "--weight-column", "w", "--class-weights", "label:1,2", "--epochs", "20", "--batch-size", "16", "--test", "0.25"];
         var run = MpiRun.Run(2, MpiRun.Mtl, [.. train, "--validation", "0", "--report", report]);
         Assert.True(run.ExitCode == 0, run.ToString());
-        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
-        var history = json.RootElement.GetProperty("history");
-        Assert.Equal(20, history.GetArrayLength());
-        Assert.True(history[19].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            var history = json.RootElement.GetProperty("history");
+            Assert.Equal(20, history.GetArrayLength());
+            Assert.True(history[19].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
+        }
 
-        var refused = MpiRun.Run(2, MpiRun.Mtl, [.. train, "--validation", "0.1"]);
-        Assert.True(refused.ExitCode == 2, refused.ToString());
-        Assert.Contains("--validation 0", refused.Error);
+        string validated = dir.File_("validated.json");
+        var withValidation = MpiRun.Run(2, MpiRun.Mtl, [.. train, "--validation", "0.2", "--patience", "3", "--report", validated]);
+        Assert.True(withValidation.ExitCode == 0, withValidation.ToString());
+        using var report2 = System.Text.Json.JsonDocument.Parse(File.ReadAllText(validated));
+        var epochs = report2.RootElement.GetProperty("history");
+        Assert.True(epochs.GetArrayLength() is > 0 and <= 20);
+        foreach (var epoch in epochs.EnumerateArray())
+            Assert.True(double.IsFinite(epoch.GetProperty("validationLoss").GetDouble()), withValidation.ToString());
     }
 }

@@ -71,6 +71,11 @@ public static class Trajectory
             if (c.Rank == 0) output.Add($"{name}.reference: " + Train(backend, data, method, null, classWeights: classWeights));
         }
         output.Add("minibatch.distributed: " + Train(backend, data, CombinationMethod.PcGrad, new DistributedOptions { Communicator = c, WeightCheckSteps = 2 }, batch: 20, classWeights: classWeights));
+        // Weighted validation (§19.11, §20): the same weighted rows as the validation set, each rank evaluating its block of
+        // 48; the line carries the epochs' weighted validation losses, which early stopping (patience 3) watches on every rank.
+        output.Add("validated.distributed: " + Train(backend, data, CombinationMethod.Sum, new DistributedOptions { Communicator = c, WeightCheckSteps = 5 },
+            classWeights: classWeights, validation: data));
+        if (c.Rank == 0) output.Add("validated.reference: " + Train(backend, data, CombinationMethod.Sum, null, classWeights: classWeights, validation: data));
     }
 
     /// <summary><see cref="Problem"/> with the labels of <see cref="Missing"/> removed (for <paramref name="ranks"/> = 2).</summary>
@@ -115,9 +120,10 @@ public static class Trajectory
         public void Report(EpochReport value) => report(value);
     }
 
-    /// <summary>"loss1 loss2 … | w1 w2 …": the epochs' training losses Σλᵢ Lᵢ, then every weight's bits (hex).</summary>
+    /// <summary>"loss1 loss2 … | w1 w2 …": the epochs' training losses Σλᵢ Lᵢ (with <paramref name="validation"/>: the
+    /// validation losses, early stopping with patience 3 watching them), then every weight's bits (hex).</summary>
     private static string Train(Backend<float> backend, TrainingData data, CombinationMethod method, DistributedOptions? distributed, int batch = 0,
-        double[]? classWeights = null)
+        double[]? classWeights = null, TrainingData? validation = null)
     {
         var spec = new ModelSpec(Inputs, [12], [TaskHead.Regression("a", 1), TaskHead.Regression("b", 1), new TaskHead("c", TaskKind.Classification, 3) { ClassWeights = classWeights }])
         { Seed = 7 };
@@ -129,9 +135,10 @@ public static class Trajectory
             Seed = Seed,
             Step = new StepOptions { Combination = method, LearningRate = 0.02, CombinationSeed = 5 },
             Distributed = distributed,
+            EarlyStoppingPatience = validation is null ? null : 3,
         };
-        var result = new Trainer(options).Fit(model, data);
-        var losses = string.Join(' ', result.History.Select(e => e.TrainLoss.ToString("R", CultureInfo.InvariantCulture)));
+        var result = new Trainer(options).Fit(model, data, validation);
+        var losses = string.Join(' ', result.History.Select(e => (validation is null ? e.TrainLoss : e.ValidationLoss!.Value).ToString("R", CultureInfo.InvariantCulture)));
         var weights = string.Join(' ', backend.ToArray(model.Parameters.Values).Select(w => BitConverter.SingleToInt32Bits(w).ToString("X8", CultureInfo.InvariantCulture)));
         return losses + " | " + weights;
     }

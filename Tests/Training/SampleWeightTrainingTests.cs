@@ -16,7 +16,7 @@ namespace Engine.Tests.Training;
 /// weight 0 has no influence (its targets changed: bit-identical parameters; the row removed: ≤ 2e-6); a batch whose rows
 /// all weigh 0 gives loss 0 and an exactly zero gradient; the evaluation metrics equal those of the duplicated rows; and
 /// an ESMM product task trains with integer weights as with the rows duplicated; the training on the ILGPU kernels
-/// (ILGPU-CPU) matches the CPU path; data-parallel runs are refused.
+/// (ILGPU-CPU) matches the CPU path; a data-parallel run trains and validates weighted data.
 /// </summary>
 public class SampleWeightTrainingTests
 {
@@ -251,9 +251,9 @@ public class SampleWeightTrainingTests
             Same(w.Recall, u.Recall, "recall");
             Same(w.F1, u.F1, "f1");
             Same(w.RSquared, u.RSquared, "r2");
-            if (w.Kind == TaskKind.Binary) Same(w.Auc, u.Auc, "auc");
+            Same(w.Auc, u.Auc, "auc");   // binary: the weighted pair count; multi-label: the mean of the labels' weighted AUCs
         }
-        Assert.Null(weighted[3].Auc);   // a multi-label task's weighted AUC is not built: not reported
+        Assert.NotNull(weighted[3].Auc);
     }
 
     /// <summary>The weighted kernels on ILGPU (its CPU accelerator, or CUDA where present): three full-batch SGD steps and a
@@ -294,19 +294,31 @@ public class SampleWeightTrainingTests
         }
     }
 
-    /// <summary>A data-parallel run trains weighted data (the exchange weighs the ranks by their weight sums, maths §20;
-    /// the two-rank values: WeightedDistributedStepTests) and refuses weighted validation data (not built).</summary>
+    /// <summary>A data-parallel run trains and validates weighted data (the exchange weighs the ranks by their weight sums,
+    /// maths §20; the two-rank values: WeightedDistributedStepTests, WeightedDistributedEvaluationTests): each epoch's
+    /// validation loss, RMSE and accuracy (all-reduced device sums) equal the one-process weighted evaluation of the weights
+    /// it was taken at (rtol 1e-5: float32 device sums against float64 sums of the outputs), and early stopping watches them.</summary>
     [Fact]
-    public void A_data_parallel_run_trains_weighted_data_and_refuses_weighted_validation()
+    public void A_data_parallel_run_trains_and_validates_weighted_data()
     {
         var d = Columns(16, 7);
         var weights = Enumerable.Range(0, 16).Select(r => 1f + r % 3).ToArray();
+        var validation = Data(Columns(12, 8), [.. Enumerable.Range(0, 12).Select(r => 0.5f + r % 4)]);
         var cpu = new CpuBackend<float>();
         using var plain = MultiTaskModel.Create(Spec(), cpu);
-        var distributed = new TrainerOptions { Epochs = 1, Distributed = new DistributedOptions { Communicator = SingleProcessCommunicator.Instance } };
-        var result = new Trainer(distributed).Fit(plain, Data(d, weights), cancellationToken: Ct);
-        Assert.Single(result.History);
-        var refused = Assert.Throws<NotSupportedException>(() => new Trainer(distributed).Fit(plain, Data(d, weights), Data(d, weights), cancellationToken: Ct));
-        Assert.Contains("validation", refused.Message);
+        var distributed = new TrainerOptions { Epochs = 2, Distributed = new DistributedOptions { Communicator = SingleProcessCommunicator.Instance } };
+        var result = new Trainer(distributed).Fit(plain, Data(d, weights), validation, cancellationToken: Ct);
+        Assert.Equal(2, result.History.Count);
+        var last = result.History[^1].Validation!;
+        var expected = plain.Evaluate(validation);   // one process, float64 metrics of the outputs at the final weights
+        for (int t = 0; t < expected.Count; t++)
+        {
+            Assert.True(last[t].Weighted);
+            Assert.Equal(expected[t].Loss, last[t].Loss, 1e-5 * Math.Abs(expected[t].Loss) + 1e-6);
+            var (e, a) = (expected[t].Rmse ?? expected[t].Accuracy, last[t].Rmse ?? last[t].Accuracy);
+            Assert.Equal(e!.Value, a!.Value, 1e-5 * Math.Abs(e.Value) + 1e-6);
+        }
+        var stopping = new Trainer(distributed with { Epochs = 3, EarlyStoppingPatience = 1 }).Fit(plain, Data(d, weights), validation, cancellationToken: Ct);
+        Assert.True(stopping.BestEpoch >= 1);
     }
 }

@@ -7,7 +7,7 @@ namespace Engine.Tests.Training;
 /// <summary>
 /// The sample-weighted metrics (maths §19.11) against values computed by hand in float64: <see cref="WeightedMetrics"/>
 /// (RMSE, MAE, accuracy, the weighted mean of per-entry losses, precision/recall/F1 of weighted confusion counts, R² about the
-/// weighted mean; integer weights against the rows duplicated) and the report's <see cref="TaskScore"/> of a regression, a
+/// weighted mean, the multi-label mean AUC against a brute-force pair count; integer weights against the rows duplicated) and the report's <see cref="TaskScore"/> of a regression, a
 /// classification, a binary and a multi-label task; weights ≡ 1 give the unweighted scores; no weight mass gives null.
 /// </summary>
 public class WeightedMetricsTests
@@ -179,17 +179,113 @@ public class WeightedMetricsTests
         Assert.Equal(-15.0, r.RSquared!.Value, 1e-12);
         Same(TaskScore.Regression(regression, [2f, -1f], scale), TaskScore.Regression(regression, [2f, -1f], scale, weights: [1f, 1f]));
 
-        // Multi-label, k = 2: the AUC is not weighted, so not reported with weights.
+        // Multi-label, k = 2: label 0 has a tie, z = (1, 1) for labels (1, 0) → ½·1·3/(1·3) = ½; label 1 ranks its positive
+        // (s = 3, z = 1) above its negative (s = 1, z = −1) → 1; the mean of the two: ¾.
         var tags = new MultiLabelTargets("m", ["m0", "m1"], [1, 0, 0, 1]);
         var m = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f], [1f, 3f]);
         Assert.Equal((2 * 1 + 3 * 1) / 8.0, m.Accuracy!.Value, 1e-15);   // row 0 (s = 1): both right; row 1 (s = 3): one of two
-        Assert.Null(m.Auc);
+        Assert.Equal(0.75, m.Auc!.Value, 1e-15);
         // Micro P/R/F1, predictions (1, 0 | 1, 1): row 0 (s = 1) a TP and a TN, row 1 (s = 3) an FP and a TP → TP 4, FP 3, FN 0.
         Assert.Equal(4.0 / 7, m.Precision!.Value, 1e-15);
         Assert.Equal(1.0, m.Recall!.Value);
         Assert.Equal(8.0 / 11, m.F1!.Value, 1e-15);
         var ones = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f], [1f, 1f]);
         var plain = TaskScore.MultiLabel(tags, [1f, -1f, 1f, 1f]);
-        Assert.Equal((plain.Precision, plain.Recall, plain.F1), (ones.Precision, ones.Recall, ones.F1));
+        Assert.Equal((plain.Precision, plain.Recall, plain.F1, plain.Auc), (ones.Precision, ones.Recall, ones.F1, ones.Auc));
+    }
+
+    /// <summary>The weighted multi-label AUC by hand: 4 rows × 3 labels, s = (1, 2, 3, 1).
+    /// Label 0: positives z = 0.9 (s 1), 0.4 (s 2); negatives 0.4 (s 3), 0.1 (s 1): pairs 1·3 + 1·1 + ½·2·3 (the tie) + 2·1 = 9
+    /// over W₊W₋ = 3·4 → ¾ (unweighted: 3.5/4). Label 1: row 2 has no label; positive 0.8 (s 2), negatives 0.2 (s 1) and
+    /// 0.9 (s 1): 2·1 + 0 = 2 over 2·2 → ½. Label 2 has only positives (row 1 unlabelled): left out, as unweighted.
+    /// Mean (¾ + ½)/2 = 0.625.</summary>
+    [Fact]
+    public void The_weighted_multi_label_auc_by_hand()
+    {
+        float[] logits = [0.9f, 0.2f, 0f, 0.4f, 0.8f, 0f, 0.4f, -0.5f, 0f, 0.1f, 0.9f, 0f];
+        int[] labels = [1, 0, 1, 1, 1, -1, 0, -1, 1, 0, 0, 1];
+        Assert.Equal(0.625, WeightedMetrics.MultiLabelAuc(logits, labels, 3, [1f, 2f, 3f, 1f])!.Value, 1e-15);
+        Assert.Equal((0.875 + 0.5) / 2, WeightedMetrics.MultiLabelAuc(logits, labels, 3, [1f, 1f, 1f, 1f])!.Value, 1e-15);
+        Assert.Equal(ClassificationMetrics.MultiLabel(logits, labels, 3).MeanAuc, WeightedMetrics.MultiLabelAuc(logits, labels, 3, [1f, 1f, 1f, 1f]));
+        // s = (0, 2, 3, 0): label 1's negatives (rows 0 and 3) weigh 0, so it is left out too; label 0 keeps the positive
+        // 0.4 (s 2) and the negative 0.4 (s 3), a tie: ½·2·3/(2·3) = ½, the mean of one label.
+        Assert.Equal(0.5, WeightedMetrics.MultiLabelAuc(logits, labels, 3, [0f, 2f, 3f, 0f])!.Value, 1e-15);
+        Assert.Null(WeightedMetrics.MultiLabelAuc(logits, labels, 3, [0f, 0f, 0f, 0f]));   // no weight mass: no label counts
+        Assert.Throws<ArgumentException>(() => WeightedMetrics.MultiLabelAuc(logits, labels, 3, [1f, 1f, 1f]));
+    }
+
+    /// <summary>The weighted multi-label AUC against a float64 brute force over every weighted (positive, negative) pair of
+    /// each label, Σ sᵣs_q(1[z_r &gt; z_q] + ½·1[z_r = z_q]) / (W₊W₋), averaged over the labels with W₊W₋ &gt; 0: 200 rows × 4
+    /// labels, logits on a grid of 21 values (many ties), a fifth of the labels missing, weights in [0, 3) with a tenth 0,
+    /// and a label with positives of weight 0 only. rtol 1e-12: the same double sums in another order.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void The_weighted_multi_label_auc_equals_the_brute_force_pair_count(int seed)
+    {
+        const int rows = 200, k = 4;
+        var rng = new Random(seed);
+        var logits = new float[rows * k];
+        var labels = new int[rows * k];
+        var weights = new float[rows];
+        for (int r = 0; r < rows; r++) weights[r] = rng.NextDouble() < 0.1 ? 0f : (float)(3 * rng.NextDouble());
+        for (int i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (rng.Next(21) - 10) / 4f;
+            labels[i] = rng.NextDouble() < 0.2 ? -1 : rng.NextDouble() < 0.4 + 0.1 * (i % k) ? 1 : 0;
+            if (i % k == 3 && labels[i] == 1 && i / k % 7 != 0) labels[i] = 0;   // label 3: positives only on rows 7m …
+        }
+        for (int r = 0; r < rows; r += 7) weights[r] = 0f;                     // … which all weigh 0: label 3 is left out
+
+        double sum = 0;
+        int counted = 0;
+        for (int j = 0; j < k; j++)
+        {
+            double pairs = 0, positive = 0, negative = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                if (labels[r * k + j] == 1) positive += weights[r];
+                else if (labels[r * k + j] == 0) negative += weights[r];
+            }
+            for (int r = 0; r < rows; r++)
+                for (int q = 0; q < rows; q++)
+                {
+                    if (labels[r * k + j] != 1 || labels[q * k + j] != 0) continue;
+                    double zr = logits[r * k + j], zq = logits[q * k + j];
+                    pairs += (double)weights[r] * weights[q] * (zr > zq ? 1 : zr == zq ? 0.5 : 0);
+                }
+            if (j == 3) Assert.Equal(0.0, positive);
+            if (positive * negative == 0) continue;
+            sum += pairs / (positive * negative);
+            counted++;
+        }
+        Assert.Equal(3, counted);
+        double expected = sum / counted;
+        double actual = WeightedMetrics.MultiLabelAuc(logits, labels, k, weights)!.Value;
+        Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"{actual:R} vs brute force {expected:R}");
+    }
+
+    /// <summary>Integer weights (0 to 3) give the unweighted multi-label mean AUC of the rows written that many times (a
+    /// weight-0 row removed), ties and missing labels included; rtol 1e-12.</summary>
+    [Fact]
+    public void Integer_weights_give_the_multi_label_auc_of_the_duplicated_rows()
+    {
+        const int rows = 90, k = 3;
+        var rng = new Random(9);
+        var logits = new float[rows * k];
+        var labels = new int[rows * k];
+        for (int i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (rng.Next(11) - 5) / 2f;
+            labels[i] = rng.NextDouble() < 0.15 ? -1 : rng.Next(2);
+        }
+        var times = Enumerable.Range(0, rows).Select(_ => rng.Next(4)).ToArray();
+        var repeated = Enumerable.Range(0, rows).SelectMany(r => Enumerable.Repeat(r, times[r])).ToArray();
+        var duplicatedLogits = repeated.SelectMany(r => logits.Skip(r * k).Take(k)).ToArray();
+        var duplicatedLabels = repeated.SelectMany(r => labels.Skip(r * k).Take(k)).ToArray();
+        double expected = ClassificationMetrics.MultiLabel(duplicatedLogits, duplicatedLabels, k).MeanAuc!.Value;
+        double actual = WeightedMetrics.MultiLabelAuc(logits, labels, k, Array.ConvertAll(times, t => (float)t))!.Value;
+        Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"{actual:R} vs duplicated {expected:R}");
     }
 }
