@@ -12,4 +12,15 @@ public static class BenchDevices
         using var cuda = IlgpuBackend.TryCreateCuda();
         if (cuda is not null) yield return "cuda";
     }
+
+    /// <summary>"cpu", "ilgpu-cpu" (ILGPU's CPU accelerator: the ILGPU kernel's code path, emulated thread by thread, so its
+    /// times say what the kernel does, not what a GPU would take), then "cuda" if one opens: for kernels whose ILGPU form is
+    /// new and has no GPU timing yet.</summary>
+    public static IEnumerable<string> Float32WithEmulator()
+    {
+        yield return "cpu";
+        yield return "ilgpu-cpu";
+        using var cuda = IlgpuBackend.TryCreateCuda();
+        if (cuda is not null) yield return "cuda";
+    }
 }

@@ -11,18 +11,33 @@ public sealed class OptimizerState<T> where T : unmanaged
 {
     /// <summary>Creates a state from its entries (the arrays are not copied).</summary>
     public OptimizerState(IReadOnlyDictionary<string, T[]> tensors, IReadOnlyDictionary<string, double> scalars)
+        : this(tensors, scalars, s_noFloat64)
+    {
+    }
+
+    /// <summary>Creates a state with float64 tensors too (a method's float64 state, <see cref="Float64Tensors"/>).</summary>
+    public OptimizerState(IReadOnlyDictionary<string, T[]> tensors, IReadOnlyDictionary<string, double> scalars,
+        IReadOnlyDictionary<string, double[]> float64Tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(scalars);
+        ArgumentNullException.ThrowIfNull(float64Tensors);
         Tensors = tensors;
         Scalars = scalars;
+        Float64Tensors = float64Tensors;
     }
+
+    private static readonly IReadOnlyDictionary<string, double[]> s_noFloat64 = new Dictionary<string, double[]>();
 
     /// <summary>Per-parameter state buffers by name.</summary>
     public IReadOnlyDictionary<string, T[]> Tensors { get; }
 
     /// <summary>Scalar state by name.</summary>
     public IReadOnlyDictionary<string, double> Scalars { get; }
+
+    /// <summary>State kept in float64 by name (a method's own, <c>method.{name}</c>, e.g. <c>method.gradvac.targets</c>;
+    /// a checkpoint stores each as an F64 tensor). Empty for the optimizers.</summary>
+    public IReadOnlyDictionary<string, double[]> Float64Tensors { get; }
 
     /// <summary>Name of the applied-step counter t.</summary>
     public const string Step = "step";

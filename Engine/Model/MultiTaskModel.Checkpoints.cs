@@ -93,6 +93,11 @@ public sealed partial class MultiTaskModel
             long[] shape = slot is null ? [values.Length] : Array.ConvertAll(slot.Shape, d => (long)d);
             file.Add(CheckpointNames.Optimizer(name[..dot], parameter), SafeTensor.FromFloat32(values, shape));
         }
+        foreach (var (name, values) in state.Float64Tensors) // a method's float64 state (GradVac's targets): F64, bit for bit
+        {
+            int dot = name.IndexOf('.');
+            file.Add(CheckpointNames.Optimizer(name[..dot], name[(dot + 1)..]), SafeTensor.FromFloat64(values, [values.Length]));
+        }
         foreach (var (name, value) in state.Scalars) // counters as I64; the plateau's best loss as F64 (+∞ before the first epoch)
             file.Add(CheckpointNames.OptimizerPrefix + name,
                 name == PlateauSchedule.BestName ? SafeTensor.ScalarFloat64(value) : SafeTensor.ScalarInt64((long)value));
@@ -216,6 +221,7 @@ public sealed partial class MultiTaskModel
         if (!checkpoint.HasOptimizerState) return null;
         var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var scalars = new Dictionary<string, double>(StringComparer.Ordinal);
+        var float64 = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var name in checkpoint.Tensors.Names.Where(CheckpointNames.IsOptimizerState))
         {
             string rest = name[CheckpointNames.OptimizerPrefix.Length..];
@@ -234,10 +240,12 @@ public sealed partial class MultiTaskModel
                     throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"must be a scalar but has shape [{string.Join(", ", tensor.Shape)}].");
                 scalars[rest] = tensor.ToFloat64()[0];
             }
+            else if (tensor.DType == SafeTensorDType.F64 && rest.StartsWith(Training.TrainingStep.MethodStateBuffer + ".", StringComparison.Ordinal))
+                float64[rest] = tensor.ToFloat64();   // a method's float64 state (GradVac's targets)
             else if (tensor.DType != SafeTensorDType.F32)
                 throw new SafeTensorsFormatException(checkpoint.Tensors.Source, name, $"dtype is {tensor.DType} but optimizer state is F32 (float32).");
             else tensors[rest] = tensor.ToFloat32();
         }
-        return new OptimizerState<float>(tensors, scalars);
+        return new OptimizerState<float>(tensors, scalars, float64);
     }
 }

@@ -9,36 +9,43 @@ namespace Engine.Training;
 /// moving averages, ExcessMTL's sums of squares, GradNorm's and FAMO's weights — so one NaN batch would poison every
 /// later step. The guard copies every state buffer (<see cref="Optimizers.IMethodState{T}.StateBuffers"/>) at the start
 /// of the step and, at its end, copies it back when the step was skipped (<see cref="Backend{T}.CopyIfSkipped"/>: the
-/// flag is read on the device, no host round trip). Cost: one copy of the state per step, and a launch per buffer.
+/// flag is read on the device, no host round trip); float64 state (GradVac's targets,
+/// <see cref="Optimizers.IMethodState{T}.Float64StateBuffers"/>) the same way (<see cref="Backend{T}.CopyFloat64"/>,
+/// <see cref="Backend{T}.CopyIfSkippedFloat64"/>). Cost: one copy of the state per step, and a launch per buffer.
 /// </summary>
 internal sealed class MethodStateGuard : IDisposable
 {
     private readonly Backend<float> _backend;
     private readonly (View<float> State, DeviceBuffer<float> Saved)[] _buffers;
+    private readonly (View<double> State, DeviceBuffer<double> Saved)[] _float64;
 
-    public MethodStateGuard(Backend<float> backend, IEnumerable<View<float>> state)
+    public MethodStateGuard(Backend<float> backend, IEnumerable<View<float>> state, IEnumerable<View<double>> float64State)
     {
         _backend = backend;
         _buffers = [.. state.Where(v => v.Length > 0).Select(v => (v, backend.Allocate<float>(v.Length)))];
+        _float64 = [.. float64State.Where(v => v.Length > 0).Select(v => (v, backend.Allocate<double>(v.Length)))];
     }
 
     /// <summary>True when there is state to guard.</summary>
-    public bool Guards => _buffers.Length > 0;
+    public bool Guards => _buffers.Length > 0 || _float64.Length > 0;
 
     /// <summary>Before the step: the state as it is.</summary>
     public void Save()
     {
         foreach (var (state, saved) in _buffers) _backend.Copy(state, saved.View);
+        foreach (var (state, saved) in _float64) _backend.CopyFloat64(state, saved.View);
     }
 
     /// <summary>After the step: the saved state back, if <paramref name="control"/> says the step was skipped.</summary>
     public void RestoreIfSkipped(View<float> control)
     {
         foreach (var (state, saved) in _buffers) _backend.CopyIfSkipped(control, saved.View, state);
+        foreach (var (state, saved) in _float64) _backend.CopyIfSkippedFloat64(control, saved.View, state);
     }
 
     public void Dispose()
     {
         foreach (var (_, saved) in _buffers) saved.Dispose();
+        foreach (var (_, saved) in _float64) saved.Dispose();
     }
 }

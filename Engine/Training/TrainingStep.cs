@@ -192,7 +192,7 @@ public sealed class TrainingStep : IDisposable
                 if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
-            _stateGuard = Own(new MethodStateGuard(_backend, MethodStateBuffers().Select(b => b.Values)));
+            _stateGuard = Own(new MethodStateGuard(_backend, MethodStateBuffers().Select(b => b.Values), Float64MethodStateBuffers().Select(b => b.Values)));
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
             if (communicator is not null)
@@ -278,13 +278,14 @@ public sealed class TrainingStep : IDisposable
     /// (<c>param.{name}</c>) and their optimizer's buffers (<c>exp_avg.{name}</c>, …). Their optimizer moves in lockstep
     /// with the model's (same clip scale, same skip flag, same schedule), so the step counters are the model optimizer's.
     /// A method with state of its own (<see cref="IMethodState{T}"/>: FAMO's logits and their Adam moments) adds it as
-    /// <c>method.{name}</c>.
+    /// <c>method.{name}</c> (float64 state, as GradVac's targets, among <see cref="OptimizerState{T}.Float64Tensors"/>).
     /// </summary>
     public OptimizerState<float> SaveState()
     {
         var model = WithPlateauState(_optimizer.SaveState());
         var methodState = MethodStateBuffers();
-        if (_extra is null && methodState.Count == 0) return model;
+        var float64State = Float64MethodStateBuffers();
+        if (_extra is null && methodState.Count == 0 && float64State.Count == 0) return model;
         var tensors = new Dictionary<string, float[]>(model.Tensors, StringComparer.Ordinal);
         if (_extra is not null)
         {
@@ -292,7 +293,8 @@ public sealed class TrainingStep : IDisposable
             foreach (var slot in _extra.Slots) tensors.Add($"{LearnedValuesBuffer}.{slot.Name}", _backend.ToArray(_extra.ValuesOf(slot)));
         }
         foreach (var (name, view) in methodState) tensors.Add($"{MethodStateBuffer}.{name}", _backend.ToArray(view));
-        return new OptimizerState<float>(tensors, model.Scalars);
+        var float64 = float64State.ToDictionary(b => $"{MethodStateBuffer}.{b.Name}", b => _backend.ToArray(b.Values), StringComparer.Ordinal);
+        return new OptimizerState<float>(tensors, model.Scalars, float64);
     }
 
     /// <summary>With <see cref="Plateau"/>, the optimizer's state plus the plateau's (<see cref="PlateauSchedule.StateNames"/>: best,
@@ -342,6 +344,15 @@ public sealed class TrainingStep : IDisposable
         return all;
     }
 
+    /// <summary>The named float64 state views of the step's methods (<see cref="IMethodState{T}.Float64StateBuffers"/>).</summary>
+    private List<(string Name, View<double> Values)> Float64MethodStateBuffers()
+    {
+        var all = new List<(string, View<double>)>();
+        if (_weighting is IMethodState<float> w) all.AddRange(w.Float64StateBuffers);
+        if (_combiner is IMethodState<float> c) all.AddRange(c.Float64StateBuffers);
+        return all;
+    }
+
     /// <summary>Restores what <see cref="SaveState"/> saved. Throws <see cref="ArgumentException"/> naming the tensor when
     /// the state lacks one this step needs (e.g. a state saved by a run whose method learned nothing, resumed with
     /// <c>uncertainty</c>) or holds one it does not know.</summary>
@@ -349,6 +360,7 @@ public sealed class TrainingStep : IDisposable
     {
         ArgumentNullException.ThrowIfNull(state);
         var plateau = Plateau?.SaveState().ToArray();
+        var float64Values = TakeFloat64MethodState(state);   // before the rest: the steps below rebuild the state without them
         TakePlateauState(ref state);
         List<(View<float> View, float[] Values)> methodValues;
         try
@@ -363,6 +375,29 @@ public sealed class TrainingStep : IDisposable
             throw;
         }
         foreach (var (view, values) in methodValues) _backend.Upload<float>(values, view);
+        foreach (var (view, values) in float64Values) _backend.Upload<double>(values, view);
+    }
+
+    /// <summary>The float64 entries of <paramref name="state"/> (<see cref="OptimizerState{T}.Float64Tensors"/>): each the step's
+    /// methods keep must be there with its length and finite; any other is refused by name. Returns what to upload.</summary>
+    private List<(View<double> View, double[] Values)> TakeFloat64MethodState(OptimizerState<float> state)
+    {
+        var own = new Dictionary<string, double[]>(state.Float64Tensors, StringComparer.Ordinal);
+        var uploads = new List<(View<double>, double[])>();
+        foreach (var (name, view) in Float64MethodStateBuffers())
+        {
+            string key = $"{MethodStateBuffer}.{name}";
+            if (!own.Remove(key, out var v))
+                throw new ArgumentException($"The optimizer state has no '{key}': it was saved by a run whose method kept no '{name}', so this run cannot resume it exactly.", nameof(state));
+            if (v.Length != view.Length)
+                throw new ArgumentException($"Optimizer state tensor '{key}' has {v.Length} elements but '{name}' has {view.Length}.", nameof(state));
+            if (!v.All(double.IsFinite))
+                throw new ArgumentException($"Optimizer state tensor '{key}' holds a value that is not finite.", nameof(state));
+            uploads.Add((view, v));
+        }
+        if (own.Count > 0)
+            throw new ArgumentException($"Unknown optimizer state tensor '{own.Keys.First()}': this run's methods ({Plan}) keep no such state.", nameof(state));
+        return uploads;
     }
 
     /// <summary>Checks and removes the <c>method.*</c> entries from <paramref name="state"/>: each the step's methods keep must be

@@ -166,6 +166,11 @@ public static class CombinationSolver
     public static int SwapIndex(uint key, int task, int count, int s) =>
         (int)(Hash(key ^ Hash((uint)(task * count + s) + 0x9E3779B9u)) % (uint)(s + 1));
 
+    /// <summary>The random key of step <paramref name="step"/> for <paramref name="seed"/> (PCGrad's order,
+    /// <see cref="PcGradOrder"/>; GradVac's from a seed apart): a hash of both, the same on the host and in a kernel.</summary>
+    public static uint StepKey(int seed, long step) =>
+        Hash(unchecked((uint)seed * 0x9E3779B9u ^ Hash((uint)step) ^ (uint)(step >> 32)));
+
     /// <summary>A 32-bit integer hash (Chris Wellons' "lowbias32"): good avalanche, identical on every device.</summary>
     public static uint Hash(uint x)
     {

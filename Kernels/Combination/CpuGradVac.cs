@@ -5,11 +5,11 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
+    public override unsafe void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, int seed,
         View<double> workspace, View<T> coefficients)
     {
         CombinationChecks.CheckGradVac(this, gram, count, weights, beta, workspace, coefficients);
         GradVacSolver.Solve(new CpuCombinationMemory<T>(gram.Pointer(), weights.Pointer(), workspace.Pointer(), coefficients.Pointer()),
-            count, beta, randomKey);
+            count, beta, seed);
     }
 }

@@ -188,11 +188,11 @@ public abstract partial class Backend<T>
         View<double> workspace, View<T> coefficients);
 
     /// <summary>GradVac (Wang et al. 2021): the coefficients a (count) of Σᵢ g̃ᵢ' (each g̃ᵢ = wᵢgᵢ raised to its EMA cosine
-    /// targets against the others, in the order <paramref name="randomKey"/> shuffles) from the Gram matrix and the
-    /// weights, in float64 on the device, one thread (<see cref="GradVacSolver"/>); the targets live in
-    /// <paramref name="workspace"/> (<see cref="GradVacSolver.WorkspaceLength"/> elements, zero the targets once) and are
-    /// updated with rate <paramref name="beta"/>.</summary>
-    public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey,
+    /// targets against the others, in the order drawn from <paramref name="seed"/> and the step count) from the Gram matrix
+    /// and the weights, in float64 on the device, one thread (<see cref="GradVacSolver"/>); the targets and the step count
+    /// live in <paramref name="workspace"/> (<see cref="GradVacSolver.WorkspaceLength"/> elements, zero them once) and the
+    /// targets are updated with rate <paramref name="beta"/>.</summary>
+    public abstract void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, int seed,
         View<double> workspace, View<T> coefficients);
 
     /// <summary>ExcessMTL's O(T·P) pass (He et al. 2024; <see cref="ExcessMtlReference.Risks"/>): over the unweighted task

@@ -18,4 +18,15 @@ public abstract partial class Backend<T>
     /// <c>if (control[StepControl.Skip] != 0) source.CopyTo(destination);</c>. Nothing is read on the host.
     /// </summary>
     public abstract void CopyIfSkipped(View<T> control, View<T> source, View<T> destination);
+
+    /// <summary>
+    /// <see cref="CopyIfSkipped"/> for float64 state (GradVac's cosine targets and step count, kept in float64 by its
+    /// solver): <c>destination = source</c> when <c>control[Skip] ≠ 0</c>, else nothing; bit for bit, NaN included.
+    /// Nothing is read on the host.
+    /// </summary>
+    public abstract void CopyIfSkippedFloat64(View<T> control, View<double> source, View<double> destination);
+
+    /// <summary>Copies a float64 view (same length, not overlapping) on the device: how a method's float64 state is saved
+    /// before a step (<see cref="CopyIfSkippedFloat64"/> puts it back if the step is skipped).</summary>
+    public abstract void CopyFloat64(View<double> source, View<double> destination);
 }

@@ -20,4 +20,18 @@ public sealed partial class CpuBackend<T>
         StepGateChecks.CopyIfSkipped(this, control, source, destination);
         if (control.Span()[StepControl.Skip] != T.Zero) source.Span().CopyTo(destination.Span());
     }
+
+    /// <inheritdoc/>
+    public override void CopyIfSkippedFloat64(View<T> control, View<double> source, View<double> destination)
+    {
+        StepGateChecks.CopyIfSkipped(this, control, source, destination);
+        if (control.Span()[StepControl.Skip] != T.Zero) source.Span().CopyTo(destination.Span());
+    }
+
+    /// <inheritdoc/>
+    public override void CopyFloat64(View<double> source, View<double> destination)
+    {
+        StepGateChecks.Copy(this, source, destination);
+        source.Span().CopyTo(destination.Span());
+    }
 }

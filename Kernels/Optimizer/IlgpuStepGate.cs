@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Dense = ILGPU.Runtime.ArrayView1D<float, ILGPU.Stride1D.Dense>;
+using DenseDouble = ILGPU.Runtime.ArrayView1D<double, ILGPU.Stride1D.Dense>;
 
 namespace Engine.Kernels.Ilgpu;
 
@@ -45,6 +46,32 @@ public sealed partial class IlgpuBackend
             int i = ScalarIndex(layout, t);
             destination[i] = source[i];
         }
+    }
+
+    private Action<AcceleratorStream, Index1D, Dense, DenseDouble, DenseDouble>? _copyIfSkippedFloat64;
+
+    /// <inheritdoc/>
+    public override void CopyIfSkippedFloat64(View<float> control, View<double> source, View<double> destination)
+    {
+        StepGateChecks.CopyIfSkipped(this, control, source, destination);
+        if (destination.Length == 0) return;
+        _copyIfSkippedFloat64 ??= Accelerator.LoadAutoGroupedKernel<Index1D, Dense, DenseDouble, DenseDouble>(CopyIfSkippedFloat64Kernel);
+        _copyIfSkippedFloat64(Launched(), destination.Length, control.Ilgpu(), source.Ilgpu(), destination.Ilgpu());
+    }
+
+    /// <summary>One thread per element: float64 state is small (GradVac's T² targets), so no vector loop; every thread reads
+    /// the flag and returns when the step was not skipped.</summary>
+    internal static void CopyIfSkippedFloat64Kernel(Index1D index, Dense control, DenseDouble source, DenseDouble destination)
+    {
+        if (control[StepControl.Skip] != 0) destination[index] = source[index];
+    }
+
+    /// <inheritdoc/>
+    public override void CopyFloat64(View<double> source, View<double> destination)
+    {
+        StepGateChecks.Copy(this, source, destination);
+        if (source.Length == 0) return;
+        source.Ilgpu().CopyTo(Launched(), destination.Ilgpu());
     }
 
     internal static void GateStepControlKernel(Index1D index, Dense control, Dense labelled, Dense gated)

@@ -14,7 +14,8 @@ internal static class StepGateChecks
             throw new ArgumentException("gated must not overlap control.", nameof(gated));
     }
 
-    public static void CopyIfSkipped<T>(Backend backend, View<T> control, View<T> source, View<T> destination) where T : unmanaged
+    public static void CopyIfSkipped<TControl, T>(Backend backend, View<TControl> control, View<T> source, View<T> destination)
+        where TControl : unmanaged where T : unmanaged
     {
         Kernels.Check.Owned(backend, control, nameof(control));
         Kernels.Check.Length(control, StepControl.Length, nameof(control));
@@ -23,7 +24,17 @@ internal static class StepGateChecks
         Kernels.Check.SameLength(source, nameof(source), destination, nameof(destination));
         if (KernelChecks.PartlyOverlap(source, destination) || (source == destination && source.Length > 0))
             throw new ArgumentException("destination must not overlap source.", nameof(destination));
-        if (KernelChecks.PartlyOverlap(control, destination) || control == destination)
+        if (typeof(TControl) == typeof(T) && ReferenceEquals(control.Buffer, destination.Buffer)
+            && control.Offset < destination.Offset + destination.Length && destination.Offset < control.Offset + control.Length)
             throw new ArgumentException("destination must not overlap control.", nameof(destination));
+    }
+
+    public static void Copy<T>(Backend backend, View<T> source, View<T> destination) where T : unmanaged
+    {
+        Kernels.Check.Owned(backend, source, nameof(source));
+        Kernels.Check.Owned(backend, destination, nameof(destination));
+        Kernels.Check.SameLength(source, nameof(source), destination, nameof(destination));
+        if (KernelChecks.PartlyOverlap(source, destination) || (source == destination && source.Length > 0))
+            throw new ArgumentException("destination must not overlap source.", nameof(destination));
     }
 }

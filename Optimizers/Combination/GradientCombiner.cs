@@ -75,7 +75,9 @@ public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where 
                 nameof(taskGradients));
     }
 
-    private void EnsureScratch(int tasks)
+    /// <summary>Allocates the scratch for <paramref name="tasks"/> tasks now rather than on the first <see cref="Combine"/>
+    /// (a method whose state must exist before the first step, to be guarded and saved, calls it from its constructor).</summary>
+    protected void EnsureScratch(int tasks)
     {
         if (_tasks == tasks && _gram is not null) return;
         DisposeScratch();

@@ -26,8 +26,7 @@ public sealed class PcGradCombiner<T>(Backend<T> backend, int seed = 0, PcGradRe
     public override CombinationSettings Settings => new(CombinationMethod.PcGrad, Reduction);
 
     /// <summary>The random key of step <paramref name="step"/> for <paramref name="seed"/> (see <see cref="CombinationSolver.PcGradOrder"/>).</summary>
-    public static uint RandomKey(int seed, long step) =>
-        CombinationSolver.Hash(unchecked((uint)seed * 0x9E3779B9u ^ CombinationSolver.Hash((uint)step) ^ (uint)(step >> 32)));
+    public static uint RandomKey(int seed, long step) => CombinationSolver.StepKey(seed, step);
 
     /// <inheritdoc/>
     protected override uint NextRandomKey() => RandomKey(Seed, Step++);

@@ -204,6 +204,11 @@ public interface IMethodState<T> where T : unmanaged
     /// <summary>The state as named device views (names hold dots, e.g. <c>famo.logits</c>; the views stay valid for the
     /// method's lifetime).</summary>
     IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
+
+    /// <summary>State a method's float64 solver keeps in float64 (GradVac's cosine targets and step count), named as
+    /// <see cref="StateBuffers"/>; saved as F64 tensors (<see cref="OptimizerState{T}.Float64Tensors"/>), so bit for bit.
+    /// Empty by default.</summary>
+    IReadOnlyList<(string Name, View<double> Values)> Float64StateBuffers => [];
 }
 
 /// <summary>A weighting that learns from the batch's losses after the model step (FAMO as its authors run it): the step

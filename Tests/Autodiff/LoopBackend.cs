@@ -617,6 +617,8 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void WeightedCountCorrectBinary(View<T> logits, View<int> labels, View<T> rowWeights, View<T> sums) => throw new NotSupportedException();
     public override void GateStepControl(View<T> control, View<T> labelled, View<T> gated) => throw new NotSupportedException();
     public override void CopyIfSkipped(View<T> control, View<T> source, View<T> destination) => throw new NotSupportedException();
+    public override void CopyIfSkippedFloat64(View<T> control, View<double> source, View<double> destination) => throw new NotSupportedException();
+    public override void CopyFloat64(View<double> source, View<double> destination) => throw new NotSupportedException();
     public override void SegmentedSumOfSquares(View<T> x, View<int> segmentOffsets, View<T> result) => throw new NotSupportedException();
     public override void UpdateStepControl(View<T> sumOfSquares, T maxNorm, View<T> control) => throw new NotSupportedException();
     public override void AdamStep(View<T> parameters, View<T> gradients, View<T> m, View<T> v, View<T> vMax, AdamSettings settings, View<T> control) => throw new NotSupportedException();
@@ -710,7 +712,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LogLossWeights(View<T> losses, double epsilon, View<T> weights) => throw new NotSupportedException();
     public override void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma, View<T> average) => throw new NotSupportedException();
     public override void DbMtlCoefficients(View<T> gram, int count, View<T> steps, View<T> coefficients) => throw new NotSupportedException();
-    public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, uint randomKey, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, int seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 
     public override void EmbeddingGather(View<T> x, View<T> table, EmbeddingLayout l, View<T> y)
     {

@@ -8,7 +8,8 @@ namespace Engine.Tests.Methods;
 /// <summary>
 /// A skipped step leaves no trace in a method's own state (<see cref="MethodStateGuard"/>, <see cref="Backend{T}.CopyIfSkipped"/>).
 /// For every registered method that keeps state (<see cref="Optimizers.IMethodState{T}"/>: MoCo's tracked gradients,
-/// DB-MTL's averages, ExcessMTL's sums, GradNorm's weights, FAMO's logits, STCH's nadir), on the SIMD CPU path and ILGPU's
+/// DB-MTL's averages, ExcessMTL's sums, GradNorm's weights, FAMO's logits, STCH's nadir, GradVac's float64 cosine targets
+/// and step count), on the SIMD CPU path and ILGPU's
 /// CPU accelerator: two good steps, then a batch whose regression loss is NaN (a NaN weight in its output layer) — the step
 /// is skipped and the model and every state buffer keep their bits; the weight restored, the next step's state is finite
 /// and equals, bit for bit, that of a twin run that never saw the NaN batch (the guard makes the skipped step a no-op for
@@ -23,14 +24,24 @@ public class NonFiniteStepTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch" })
+            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch", "gradvac" })
                 data.Add(device, method);
         return data;
     }
 
-    private static Dictionary<string, int[]> State(TrainingStep step) =>
-        step.SaveState().Tensors.Where(t => t.Key.StartsWith(TrainingStep.MethodStateBuffer + ".", StringComparison.Ordinal))
-            .ToDictionary(t => t.Key, t => Array.ConvertAll(t.Value, BitConverter.SingleToInt32Bits));
+    /// <summary>The method state's bits by name: float32 tensors as one int each, float64 ones (GradVac's) as one long each
+    /// (the finite test below reads them back as such).</summary>
+    private static Dictionary<string, long[]> State(TrainingStep step)
+    {
+        var state = step.SaveState();
+        var bits = state.Tensors.Where(t => t.Key.StartsWith(TrainingStep.MethodStateBuffer + ".", StringComparison.Ordinal))
+            .ToDictionary(t => t.Key, t => Array.ConvertAll(t.Value, v => (long)BitConverter.SingleToInt32Bits(v)));
+        foreach (var (name, values) in state.Float64Tensors) bits.Add(name, Array.ConvertAll(values, BitConverter.DoubleToInt64Bits));
+        return bits;
+    }
+
+    private static bool IsFinite(bool float64, long bits) =>
+        float64 ? double.IsFinite(BitConverter.Int64BitsToDouble(bits)) : float.IsFinite(BitConverter.Int32BitsToSingle((int)bits));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -69,9 +80,10 @@ public class NonFiniteStepTests
         step.Run(device1, 0, Rows);
         twinStep.Run(device2, 0, Rows);
         var next = State(step);
+        var float64 = step.SaveState().Float64Tensors.Keys.ToHashSet();
         foreach (var (name, bits) in next)
         {
-            Assert.All(bits, b => Assert.True(float.IsFinite(BitConverter.Int32BitsToSingle(b)), $"{name} is not finite after the next step"));
+            Assert.All(bits, b => Assert.True(IsFinite(float64.Contains(name), b), $"{name} is not finite after the next step"));
             Assert.True(bits.SequenceEqual(State(twinStep)[name]), $"{method} on {device}: {name} differs from the run without the NaN batch");
         }
     }

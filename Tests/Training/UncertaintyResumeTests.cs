@@ -58,6 +58,9 @@ public class UncertaintyResumeTests
         Assert.Equal(whole.OptimizerState.Tensors[learned], rest.OptimizerState.Tensors[learned]);
         foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
         Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
+        Assert.Equal(whole.OptimizerState.Float64Tensors.Keys.Order(), rest.OptimizerState.Float64Tensors.Keys.Order());
+        foreach (var (name, values) in whole.OptimizerState.Float64Tensors)
+            Assert.Equal(Array.ConvertAll(values, BitConverter.DoubleToInt64Bits), Array.ConvertAll(rest.OptimizerState.Float64Tensors[name], BitConverter.DoubleToInt64Bits));
 
         // A state stripped of them is refused, naming the tensor (resuming would silently restart them at −0.5).
         using var forgetful = MultiTaskModel.Load(path, Cpu);
@@ -229,11 +232,40 @@ public class UncertaintyResumeTests
         });
     }
 
+    private static TrainerOptions GradVac(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "gradvac", MethodOptions = new Dictionary<string, string> { ["beta"] = "0.3" }, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>GradVac's cosine targets φ̂ (T × T) and its step count (which draws each step's order) are float64 state,
+    /// saved bit for bit as F64 tensors <c>method.gradvac.*</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted
+    /// epochs bit for bit (without them the targets would restart at 0, and the first resumed step would be PCGrad's).</summary>
+    [Fact]
+    public void GradVac_resumes_its_cosine_targets_and_step_count_exactly()
+    {
+        string prefix = TrainingStep.MethodStateBuffer + ".gradvac.";
+        AssertMethodStateResumesExactly(GradVac, prefix + "targets", (OptimizerState<float> saved) =>
+        {
+            Assert.DoesNotContain(saved.Tensors.Keys, k => k.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.Equal([3.0], saved.Float64Tensors[prefix + "steps"]);
+            var phi = saved.Float64Tensors[prefix + "targets"];
+            Assert.Equal(4, phi.Length);
+            Assert.True(phi[1] != 0 && phi[2] != 0, "the targets moved from 0: the test can tell");
+        });
+    }
+
     /// <summary>A method's own state (<c>method.{name}</c>): 3 epochs of <paramref name="options"/>, a checkpoint (after
     /// <paramref name="checkHalf"/> on the saved tensors), 3 more epochs from it equal 6 uninterrupted epochs bit for bit
     /// (the model, every optimizer tensor, the scalars). Without <paramref name="key"/> the resume is refused by name; a run
     /// of <c>static</c> refuses the state.</summary>
-    private static void AssertMethodStateResumesExactly(Func<int, TrainerOptions> options, string key, Action<IReadOnlyDictionary<string, float[]>> checkHalf)
+    private static void AssertMethodStateResumesExactly(Func<int, TrainerOptions> options, string key, Action<IReadOnlyDictionary<string, float[]>> checkHalf) =>
+        AssertMethodStateResumesExactly(options, key, (OptimizerState<float> half) => checkHalf(half.Tensors));
+
+    /// <summary>As above, <paramref name="checkHalf"/> seeing the whole saved state (float64 tensors too); a
+    /// <paramref name="key"/> among the float64 tensors (GradVac's) is stripped from those.</summary>
+    private static void AssertMethodStateResumesExactly(Func<int, TrainerOptions> options, string key, Action<OptimizerState<float>> checkHalf)
     {
         using var dir = new TempDirectory();
         string path = dir.File_("half.safetensors");
@@ -245,7 +277,7 @@ public class UncertaintyResumeTests
         using (var first = MultiTaskModel.Create(Problems.Spec(), Cpu))
         {
             var half = new Trainer(options(3)).Fit(first, data, cancellationToken: Ct);
-            checkHalf(half.OptimizerState.Tensors);
+            checkHalf(half.OptimizerState);
             first.Save(path, optimizerState: half.OptimizerState);
         }
         var checkpoint = Checkpoint.Load(path);
@@ -258,10 +290,14 @@ public class UncertaintyResumeTests
         Assert.Equal(whole.OptimizerState.Tensors.Keys.Order(), rest.OptimizerState.Tensors.Keys.Order());
         foreach (var (name, values) in whole.OptimizerState.Tensors) Assert.Equal(values, rest.OptimizerState.Tensors[name]);
         Assert.Equal(whole.OptimizerState.Scalars, rest.OptimizerState.Scalars);
+        Assert.Equal(whole.OptimizerState.Float64Tensors.Keys.Order(), rest.OptimizerState.Float64Tensors.Keys.Order());
+        foreach (var (name, values) in whole.OptimizerState.Float64Tensors)
+            Assert.Equal(Array.ConvertAll(values, BitConverter.DoubleToInt64Bits), Array.ConvertAll(rest.OptimizerState.Float64Tensors[name], BitConverter.DoubleToInt64Bits));
 
         // Without it the resume is refused by name (it would restart the state); a run whose method keeps none refuses it.
         var saved = MultiTaskModel.ReadOptimizerState(checkpoint)!;
-        var stripped = new OptimizerState<float>(saved.Tensors.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value), saved.Scalars);
+        var stripped = new OptimizerState<float>(saved.Tensors.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value), saved.Scalars,
+            saved.Float64Tensors.Where(e => e.Key != key).ToDictionary(e => e.Key, e => e.Value));
         using var forgetful = MultiTaskModel.Load(path, Cpu);
         var missing = Assert.Throws<ArgumentException>(() =>
             new Trainer(options(1) with { InitialOptimizerState = stripped }).Fit(forgetful, data, cancellationToken: Ct));
