@@ -112,8 +112,9 @@ public sealed class OnnxExportTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine($"{architecture}, scaling {withStandardization}: max |onnx − engine| = {worst:E2}");
     }
 
-    /// <summary>Ordered tasks (maths §17.6, §17.7) on several shared parts: ESMM's product (its output is p = σ(z_ctr)·σ(z_cvr),
-    /// no logit), a tower reading a binary task's σ(z), a multi-class task's softmax(z) and a regression's value.</summary>
+    /// <summary>Ordered tasks (maths §17.6, §17.7) on every shared part: ESMM's product (its output is p = σ(z_ctr)·σ(z_cvr),
+    /// no logit), a tower reading a binary task's σ(z), a multi-class task's softmax(z), a multi-label task's σ(z) per label
+    /// and a regression's value; a product of a product; a graph model whose last two inputs are embedded categories.</summary>
     public static TheoryData<string, bool> GraphCases() => new()
     {
         { "esmm-shared-bottom", false },
@@ -127,6 +128,16 @@ public sealed class OnnxExportTests : IDisposable
         { "tower-reads-multiclass", true },
         { "tower-reads-regression", true },
         { "tower-reads-multiclass-cross-stitch", true },
+        { "esmm-omoe", false },
+        { "esmm-cgc-tower-input", true },
+        { "esmm-dselect-k", false },
+        { "esmm-dselect-k", true },
+        { "tower-reads-multiclass-dselect-k", true },
+        { "tower-reads-multilabel-and-multiclass", false },
+        { "tower-reads-multilabel-and-multiclass", true },
+        { "product-of-a-product", false },
+        { "esmm-embeddings-mmoe", false },
+        { "esmm-embeddings-mmoe", true },
     };
 
     private static ModelSpec GraphSpec(string name)
@@ -152,6 +163,23 @@ public sealed class OnnxExportTests : IDisposable
             "tower-reads-multiclass-cross-stitch" => new ModelSpec(5, [8, 6], [TaskHead.Classification("kind", classes: 3), TaskHead.Regression("y")])
                 { Seed = 73, Architecture = new CrossStitchArchitecture(), Tower = [5],
                   Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["y"] = ["kind"] } } },
+            "esmm-omoe" => new ModelSpec(5, [8], esmm) { Seed = 97, Architecture = new OmoeArchitecture(3), Tower = [4], Graph = graph },
+            "esmm-cgc-tower-input" => new ModelSpec(5, [8, 6], esmm)
+                { Seed = 101, Architecture = new CgcArchitecture(Experts: 2, TaskExperts: 1), TrunkActivation = Activation.Tanh, Graph = readsCtr },
+            "esmm-dselect-k" => new ModelSpec(5, [8], esmm)
+                { Seed = 103, Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2), Tower = [5], Graph = readsCtr },
+            "tower-reads-multiclass-dselect-k" => GraphSpec("tower-reads-multiclass") with { Seed = 107, Architecture = new DSelectKArchitecture(Experts: 8, TopK: 2) },
+            "tower-reads-multilabel-and-multiclass" => new ModelSpec(5, [8],
+                    [TaskHead.MultiLabel("tags", labels: 3), TaskHead.Classification("kind", classes: 3), TaskHead.Regression("y", outputs: 2)])
+                { Seed = 109, Tower = [6], TrunkActivation = Activation.Tanh,
+                  Graph = new TaskGraph { Inputs = new Dictionary<string, string[]> { ["y"] = ["tags", "kind"], ["kind"] = ["tags"] } } },
+            // p_abc = p_ab·p_c with p_ab = p_a·p_b: a product read by a product (TaskGraph allows it).
+            "product-of-a-product" => new ModelSpec(5, [8], [TaskHead.Binary("a"), TaskHead.Binary("b"), TaskHead.Binary("c"), TaskHead.Binary("ab"), TaskHead.Binary("abc")])
+                { Seed = 113, Architecture = new MmoeArchitecture(2),
+                  Graph = new TaskGraph { Products = new Dictionary<string, string[]> { ["ab"] = ["a", "b"], ["abc"] = ["ab", "c"] } } },
+            // the last two inputs are category indices (EmbeddingOnnx's Gather), the first three numeric
+            "esmm-embeddings-mmoe" => new ModelSpec(5, [8], esmm)
+                { Seed = 127, Architecture = new MmoeArchitecture(2), Tower = [4], Graph = readsCtr, Embeddings = [new("u", 5, 3), new("v", 3, 2)] },
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
     }
@@ -167,7 +195,8 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     /// <summary>
-    /// The one setup both theories share: <paramref name="rows"/> random rows, exported with or without the scaling, run by ONNX Runtime and compared with <see cref="MultiTaskModel.Predict"/>
+    /// The one setup both theories share: <paramref name="rows"/> random rows (embedded columns: random indices, the reserved
+    /// one included), exported with or without the scaling, run by ONNX Runtime and compared with <see cref="MultiTaskModel.Predict"/>
     /// output by output, in the documented order (<see cref="OnnxExport.OutputNames"/>); a product task's p also against the
     /// product of its factors' exported probabilities (rtol 1e-6). Layer norms' γ, β get random values first (a graph that
     /// skipped them would fail), then <paramref name="prepare"/> runs. Returns the largest |onnx − engine|.
@@ -180,7 +209,9 @@ public sealed class OnnxExportTests : IDisposable
             model.WriteParameter(slot.Name, [.. Enumerable.Range(0, slot.Length).Select(_ => (float)(random.NextDouble() + (slot.Name.EndsWith(".weight") ? 0.5 : -0.5)))]);
         prepare?.Invoke(model);
         var raw = new float[rows * spec.Inputs];
-        for (int i = 0; i < raw.Length; i++) raw[i] = (float)(random.NextDouble() * 20 - 5);
+        int numeric = spec.Inputs - spec.EmbeddedColumns.Count;
+        for (int i = 0; i < raw.Length; i++)
+            raw[i] = i % spec.Inputs < numeric ? (float)(random.NextDouble() * 20 - 5) : random.Next(spec.EmbeddedColumns[i % spec.Inputs - numeric].Categories + 1);
         var scale = Scale(spec, random);
 
         var path = _dir.File_($"{file}.onnx");
@@ -315,7 +346,9 @@ public sealed class OnnxExportTests : IDisposable
             [.. Enumerable.Range(0, width).Select(_ => random.NextDouble() * 10 - 3)],
             [.. Enumerable.Range(0, width).Select(_ => 0.5 + random.NextDouble() * 4)]);
         var targets = spec.Heads.Where(h => h.Kind == TaskKind.Regression).ToDictionary(h => h.Name, h => Make(h.Outputs));
-        return new Standardization(Make(spec.Inputs), targets);
+        var inputs = Make(spec.Inputs - spec.EmbeddedColumns.Count);   // an embedded column's index is not scaled (μ 0, σ 1)
+        return new Standardization(new Standardizer([.. inputs.Mean, .. spec.EmbeddedColumns.Select(_ => 0.0)],
+            [.. inputs.Std, .. spec.EmbeddedColumns.Select(_ => 1.0)]), targets);
     }
 }
 
