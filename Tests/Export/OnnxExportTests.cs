@@ -370,21 +370,8 @@ public sealed class OnnxExportCommandTests : IDisposable
         var onnx = _dir.File_("m.onnx");
         var train = Engine.Tests.Cli.Mtl.Run([.. Engine.Tests.Cli.Mtl.SyntheticTrainFlags(csv), .. flags, "--save", model]);
         Assert.True(train.ExitCode == 0, train.ToString());
-        var r = Engine.Tests.Cli.Mtl.Run("export", "--model", model, "--onnx", onnx, "--with-standardization");
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("outputs 'y', 'label.logits', 'label.probabilities'", r.Error);
-
-        using var backend = Device.Create("cpu");
-        using var loaded = MultiTaskModel.Load(model, backend);
-        Assert.Equal(architecture, Architecture.Of(loaded.Spec).Name);   // the checkpoint is the architecture this case claims
-        var meta = loaded.Metadata!;
-        var raw = CsvTable.Load(csv, meta.Schema!.InputsOnly(), null, meta.Encoding);
-        var expected = Engine.Experiments.ModelEvaluation.PredictOriginalUnits(loaded, raw, meta.Standardization!, meta.Encoding!);
-
-        using var session = new InferenceSession(onnx);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName,
-            new DenseTensor<float>(raw.Inputs.ToArray(), [raw.RowCount, raw.InputCount]))]);
-        var outputs = results.ToDictionary(o => o.Name, o => o.AsTensor<float>().ToArray());
+        var (saved, expected, outputs, _) = ExportAndRun(csv, model, onnx, "outputs 'y', 'label.logits', 'label.probabilities'");
+        Assert.Equal(architecture, saved);   // the checkpoint is the architecture this case claims
         var y = expected.Single(o => o.Task == "y").Values!;
         for (int i = 0; i < y.Length; i++)
             Assert.True(Math.Abs(y[i] - outputs["y"][i]) <= 1e-5 * Math.Max(1, Math.Abs(y[i])), $"y[{i}]: {y[i]} vs {outputs["y"][i]}");
@@ -405,9 +392,30 @@ public sealed class OnnxExportCommandTests : IDisposable
             "--no-loss", "conversion", "--task-input", "conversion=click", "--hidden", "8", "--tower", "6", "--epochs", "3", "--batch-size", "16",
             "--seed", "5", "--save", model);
         Assert.True(train.ExitCode == 0, train.ToString());
+        var (_, expected, outputs, rows) = ExportAndRun(csv, model, onnx,
+            "outputs 'click.logits', 'click.probabilities', 'conversion.logits', 'conversion.probabilities', 'ctcvr.probabilities';");
+        foreach (var task in new[] { "click", "conversion", "ctcvr" })
+        {
+            var p = expected.Single(o => o.Task == task).Probabilities!;   // [P(0), P(1)] per row
+            var q = outputs[task + ".probabilities"];                       // σ(z) = P(1), or the product's p
+            Assert.Equal(2 * rows, p.Length);
+            Assert.Equal(rows, q.Length);
+            for (int i = 0; i < q.Length; i++) Assert.True(Math.Abs(p[2 * i + 1] - q[i]) <= 1e-5, $"{task} P[{i}]: {p[2 * i + 1]} vs {q[i]}");
+        }
+    }
+
+    /// <summary>
+    /// <c>mtl export --with-standardization</c> of the saved <paramref name="model"/> (its stderr must name
+    /// <paramref name="outputsLine"/>), then the CSV's raw rows through what <c>mtl predict</c> computes
+    /// (<c>ModelEvaluation.PredictOriginalUnits</c>) and through ONNX Runtime: the checkpoint's architecture, both answers
+    /// and the row count.
+    /// </summary>
+    private static (string Architecture, IReadOnlyList<Engine.Experiments.TaskOutput> Expected, Dictionary<string, float[]> Outputs, int Rows)
+        ExportAndRun(string csv, string model, string onnx, string outputsLine)
+    {
         var r = Engine.Tests.Cli.Mtl.Run("export", "--model", model, "--onnx", onnx, "--with-standardization");
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("outputs 'click.logits', 'click.probabilities', 'conversion.logits', 'conversion.probabilities', 'ctcvr.probabilities';", r.Error);
+        Assert.Contains(outputsLine, r.Error);
 
         using var backend = Device.Create("cpu");
         using var loaded = MultiTaskModel.Load(model, backend);
@@ -417,15 +425,7 @@ public sealed class OnnxExportCommandTests : IDisposable
         using var session = new InferenceSession(onnx);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName,
             new DenseTensor<float>(raw.Inputs.ToArray(), [raw.RowCount, raw.InputCount]))]);
-        var outputs = results.ToDictionary(o => o.Name, o => o.AsTensor<float>().ToArray());
-        foreach (var task in new[] { "click", "conversion", "ctcvr" })
-        {
-            var p = expected.Single(o => o.Task == task).Probabilities!;   // [P(0), P(1)] per row
-            var q = outputs[task + ".probabilities"];                       // σ(z) = P(1), or the product's p
-            Assert.Equal(2 * raw.RowCount, p.Length);
-            Assert.Equal(raw.RowCount, q.Length);
-            for (int i = 0; i < q.Length; i++) Assert.True(Math.Abs(p[2 * i + 1] - q[i]) <= 1e-5, $"{task} P[{i}]: {p[2 * i + 1]} vs {q[i]}");
-        }
+        return (Architecture.Of(loaded.Spec).Name, expected, results.ToDictionary(o => o.Name, o => o.AsTensor<float>().ToArray()), raw.RowCount);
     }
 
     [Fact]
