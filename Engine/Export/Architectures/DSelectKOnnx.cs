@@ -6,8 +6,8 @@ namespace Engine.Export.Architectures;
 /// <list type="number">
 /// <item>code logits <c>z = Gemm(x, Z, b_z)</c> [batch × k·m] (selector i's bit j in column i·m + j);</item>
 /// <item>the smooth-step <c>s = t·(a₃t² + a₁) + a₀</c> on <c>t = Clip(z, −γ/2, γ/2)</c>, a₃ = −2/γ³, a₁ = 3/(2γ), a₀ = ½ — the
-/// cubic inside the band, and at its edges the cubic's own values S(±γ/2) = 1, 0, so no comparison is needed (exact for
-/// γ = 1 and powers of 2; otherwise up to float32 rounding of the coefficients, ≲ 1e-7);</item>
+/// cubic inside the band, and at its edges the cubic's own values S(±γ/2) = 1, 0, so no comparison is needed (exact in
+/// float32 when γ is a power of 2; for some other γ a few 1e-8 off, e.g. −6e-8 at γ = 0.3, where the engine writes 0);</item>
 /// <item>the k single-expert selectors: every factor of r⁽ⁱ⁾ₑ is affine in one sᵢⱼ, <c>cⱼ(e) = A[j, e] + C[j, e]·sᵢⱼ</c> with
 /// A = 1 − bit, C = 2·bit − 1 (so s or 1 − s, exactly), so <c>Reshape(s, [−1, k, m, 1])·C + A</c> is [batch × k × m × E] and
 /// <c>ReduceProd</c> over the bits gives r [batch × k × E];</item>
