@@ -36,7 +36,7 @@ public sealed record OnnxExportOptions
 /// </summary>
 public static class OnnxExport
 {
-    /// <summary>The ONNX operator set the graph uses (Gemm, MatMul, Concat, Relu, Tanh, Sigmoid, Softmax, Transpose, Unsqueeze, ReduceSum, Sub, Div, Mul, Add, Identity).</summary>
+    /// <summary>The ONNX operator set the graph uses (Gemm, MatMul, Concat, Relu, Tanh, Sigmoid, Softmax, Transpose, Unsqueeze, Reshape, ReduceSum, ReduceProd, Clip, Sub, Div, Mul, Add, Identity, and the embedding's Slice, Cast, Gather, Flatten; LayerNormalization).</summary>
     public const int Opset = 17;
 
     /// <summary>The ONNX IR version written (8 goes with opset 17).</summary>
@@ -172,6 +172,7 @@ public static class OnnxExport
         MixtureOfExperts<float> mixture => MixtureOfExpertsOnnx.Export(graph, mixture, input, tasks),
         ProgressiveLayeredExtraction<float> ple => PleOnnx.Export(graph, ple, input, tasks),
         CrossStitch<float> stitch => CrossStitchOnnx.Export(graph, stitch, input, tasks),
+        DSelectK<float> dselect => DSelectKOnnx.Export(graph, dselect, input, tasks),
         _ => throw new NotSupportedException(
             $"ONNX export: no exporter for the shared part {part.GetType().Name} yet; add one to Engine/Export/Architectures/ and a case in OnnxExport.SharedPart."),
     };

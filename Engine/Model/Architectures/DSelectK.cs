@@ -67,9 +67,13 @@ public sealed class DSelectGate<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(architecture);
         _architecture = architecture;
+        Name = name;
         Codes = new Dense<T>(parameters, name + ".z", inputs, architecture.TopK * architecture.Bits);
         Weights = new Dense<T>(parameters, name + ".w", inputs, architecture.TopK);
     }
+
+    /// <summary>The gate's name, <c>gates.{task}</c> (prefix of its parameters' names).</summary>
+    public string Name { get; }
 
     /// <summary>The code logits' layer Z, b_z (k·m outputs).</summary>
     public Dense<T> Codes { get; }
@@ -127,6 +131,9 @@ public sealed class DSelectK<T> : SharedPart<T> where T : unmanaged, IFloatingPo
 
     /// <summary>Layer i of every expert, as a stack of batched layers.</summary>
     public Sequential<T> ExpertLayers { get; }
+
+    /// <summary>E, k, γ and λ of this shared part (what the ONNX exporter reads).</summary>
+    public DSelectKArchitecture Architecture => _architecture;
 
     /// <summary>Task t's gate.</summary>
     public DSelectGate<T> Gate(int task) => _gates[task]!;
