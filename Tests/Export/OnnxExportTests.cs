@@ -57,6 +57,7 @@ public sealed class OnnxExportTests : IDisposable
         { "dselect-k-2-experts-binary", false },
         { "dselect-k-saturated", false },
         { "dselect-k-saturated", true },
+        { "dselect-k-saturated-gamma-0.3", false },
         { "dselect-k-layer-norm", true },
     };
 
@@ -90,6 +91,8 @@ public sealed class OnnxExportTests : IDisposable
         "dselect-k-2-experts-binary" => new ModelSpec(5, [6], [TaskHead.Regression("y"), TaskHead.Binary("flag")])
             { Seed = 89, Architecture = new DSelectKArchitecture(Experts: 2, TopK: 1, SmoothStepGamma: 2) },
         "dselect-k-saturated" => Spec("dselect-k") with { Architecture = new DSelectKArchitecture(Experts: 8, TopK: 2, SmoothStepGamma: 0.7) },
+        // γ = 0.3: the float32 cubic is −6e-8 at −γ/2, so only the exported comparisons make these selectors exactly 0/1.
+        "dselect-k-saturated-gamma-0.3" => Spec("dselect-k") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, SmoothStepGamma: 0.3) },
         "binary" => new ModelSpec(5, [8], [TaskHead.Regression("y"), TaskHead.Binary("flag")]) { Seed = 31 }, // logit + Sigmoid
         // Layer norms (γ, β set to random values below) and dropout (the identity at inference).
         "shared-bottom-layer-norm-towers" => Spec("shared-bottom-towers") with { LayerNorm = true, Dropout = 0.3 },

@@ -5,9 +5,10 @@ namespace Engine.Export.Architectures;
 /// <see cref="DSelectGate{T}.Forward"/> computes it at inference —
 /// <list type="number">
 /// <item>code logits <c>z = Gemm(x, Z, b_z)</c> [batch × k·m] (selector i's bit j in column i·m + j);</item>
-/// <item>the smooth-step <c>s = t·(a₃t² + a₁) + a₀</c> on <c>t = Clip(z, −γ/2, γ/2)</c>, a₃ = −2/γ³, a₁ = 3/(2γ), a₀ = ½ — the
-/// cubic inside the band, and at its edges the cubic's own values S(±γ/2) = 1, 0, so no comparison is needed (exact in
-/// float32 when γ is a power of 2; for some other γ a few 1e-8 off, e.g. −6e-8 at γ = 0.3, where the engine writes 0);</item>
+/// <item>the smooth-step as the kernel writes it: <c>Where(z ≤ −γ/2, 0, Where(z ≥ γ/2, 1, t·(a₃t² + a₁) + a₀))</c> on
+/// <c>t = Clip(z, −γ/2, γ/2)</c>, a₃ = −2/γ³, a₁ = 3/(2γ), a₀ = ½: the cubic inside the band, exactly 0 and 1 outside it
+/// (the cubic's own float32 values at the edges are off by the rounding of its coefficients for some γ, e.g. −6e-8 at
+/// γ = 0.3, so a selector the engine switches off exactly would be only nearly off);</item>
 /// <item>the k single-expert selectors: every factor of r⁽ⁱ⁾ₑ is affine in one sᵢⱼ, <c>cⱼ(e) = A[j, e] + C[j, e]·sᵢⱼ</c> with
 /// A = 1 − bit, C = 2·bit − 1 (so s or 1 − s, exactly), so <c>Reshape(s, [−1, k, m, 1])·C + A</c> is [batch × k × m × E] and
 /// <c>ReduceProd</c> over the bits gives r [batch × k × E];</item>
@@ -65,13 +66,17 @@ internal static class DSelectKOnnx
         return graph.Node("ReduceSum", [weighted, graph.ConstantInt64(name + ".axis1", 1)], name + ".q", OnnxGraph.Int("keepdims", 0));
     }
 
-    /// <summary>S(z) = t·(a₃t² + a₁) + a₀ on t = Clip(z, −γ/2, γ/2), the coefficients rounded to float32 as the CPU kernel does.</summary>
+    /// <summary>S(z): 0 for z ≤ −γ/2, 1 for z ≥ γ/2, else t·(a₃t² + a₁) + a₀ — the comparisons and the coefficients (rounded to
+    /// float32) of the CPU kernel; the cubic runs on t = Clip(z, −γ/2, γ/2), which the two <c>Where</c>s then overrule.</summary>
     private static string SmoothStep(OnnxGraph graph, string z, float gamma, string name)
     {
         float half = gamma / 2, a3 = -2f / (gamma * gamma * gamma), a1 = 3f / (2f * gamma), a0 = 0.5f;
-        var t = graph.Node("Clip", [z, graph.Constant(name + ".band_low", [-half]), graph.Constant(name + ".band_high", [half])], name + ".clipped");
+        string low = graph.Constant(name + ".band_low", [-half]), high = graph.Constant(name + ".band_high", [half]);
+        var t = graph.Node("Clip", [z, low, high], name + ".clipped");
         var square = graph.Node("Mul", [graph.Node("Mul", [t, graph.Constant(name + ".a3", [a3])], name + ".a3t"), t], name + ".a3t2");
         var inner = graph.Node("Add", [square, graph.Constant(name + ".a1", [a1])], name + ".inner");
-        return graph.Node("Add", [graph.Node("Mul", [t, inner], name + ".cubic"), graph.Constant(name + ".a0", [a0])], name + ".smooth_step");
+        var cubic = graph.Node("Add", [graph.Node("Mul", [t, inner], name + ".cubic_t"), graph.Constant(name + ".a0", [a0])], name + ".cubic");
+        var upper = graph.Node("Where", [graph.Node("GreaterOrEqual", [z, high], name + ".above"), graph.Constant(name + ".one", [1f]), cubic], name + ".upper");
+        return graph.Node("Where", [graph.Node("LessOrEqual", [z, low], name + ".below"), graph.Constant(name + ".zero", [0f]), upper], name + ".smooth_step");
     }
 }
