@@ -144,12 +144,7 @@ public sealed class TrainingStep : IDisposable
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
-            {
-                bool methodNeedsRows = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics;
-                if (methodNeedsRows && communicator is not null)
-                    throw new NotSupportedException("Ordered tasks (ModelSpec.Graph) with a per-task gradient method (or task-gradient diagnostics) on a data-parallel run: not built yet. Train with the weighted sum of losses.");
-                CheckPerTaskGraph(model, methodNeedsRows);
-            }
+                CheckPerTaskGraph(model, methodNeedsRows: (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics);
             UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
             if (UsesRepresentationGradients)
             {

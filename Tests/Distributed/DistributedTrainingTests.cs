@@ -38,6 +38,15 @@ public sealed class DistributedTrainingTests
     public void Two_weighted_ranks_with_unequal_weight_sums_follow_one_rank_over_the_full_batch_with_identical_weights() =>
         FollowsOneRank("weighted", LossTolerance, WeightTolerance);
 
+    /// <summary>Ordered tasks (maths §17.6, §17.7; DistributedWorker/GraphTrajectory.cs): the tower graph (ctr, cvr labelled
+    /// on the clicked rows only — 80 % clicks on rank 0's rows, 20 % on rank 1's —, ctcvr = ctr·cvr, dwell reading σ(z_ctr))
+    /// on MMoE for sum, PCGrad and MGDA: the per-task rows of the shared block, the factors' towers included, are
+    /// all-reduced with the labelled counts before the combiner; then ESMM (cvr without a loss, a fifth of the labels
+    /// missing) on the shared bottom with validation and early stopping. Same tolerances as the plain model.</summary>
+    [Fact]
+    public void Two_ranks_training_ordered_tasks_follow_one_rank_over_the_full_batch_with_identical_weights() =>
+        FollowsOneRank("graph", LossTolerance, WeightTolerance);
+
     private static void FollowsOneRank(string scenario, double lossTolerance, double weightTolerance)
     {
         using var dir = new TempDirectory();
@@ -62,7 +71,7 @@ public sealed class DistributedTrainingTests
         var minibatch = rank0["minibatch.distributed"];
         Assert.Equal(minibatch.Bits, rank1["minibatch.distributed"].Bits);
         Assert.True(minibatch.Losses[^1] < minibatch.Losses[0]);
-        if (scenario == "weighted")   // weighted validation watched by early stopping
+        if (scenario is "weighted" or "graph")   // validation watched by early stopping
         {
             var validated = rank0["validated.distributed"];
             Assert.Equal(validated.Bits, rank1["validated.distributed"].Bits);   // same epochs, same best weights restored

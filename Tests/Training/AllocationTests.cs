@@ -113,6 +113,8 @@ public class AllocationTests
     [InlineData(CombinationMethod.Mgda, "shared-bottom", false)]
     [InlineData(CombinationMethod.PcGrad, "mmoe", false)]
     [InlineData(CombinationMethod.Sum, "shared-bottom", true)]
+    [InlineData(CombinationMethod.Mgda, "shared-bottom", true)]
+    [InlineData(CombinationMethod.PcGrad, "mmoe", true)]
     public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch, bool dataParallel)
     {
         var cpu = new CpuBackend<float>();
