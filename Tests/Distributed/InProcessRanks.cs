@@ -4,9 +4,9 @@ using Engine.Kernels;
 namespace Engine.Tests.Distributed;
 
 /// <summary>
-/// R ranks of one data-parallel job inside the test process, for tests that run many steps (a whole
-/// <see cref="Engine.Training.Trainer.Fit"/>) where the one-step two-rank capture of <see cref="WeightedDistributedStepTests"/>
-/// cannot (there rank 1 never receives the sum). Each rank runs on its own thread with its own <see cref="ICommunicator"/>,
+/// R ranks of one data-parallel job inside the test process, for tests of a step, an evaluation or a whole training run
+/// (<see cref="WeightedDistributedStepTests"/>, <see cref="WeightedDistributedEvaluationTests"/>,
+/// <see cref="DistributedGraphTests"/>). Each rank runs on its own thread with its own <see cref="ICommunicator"/>,
 /// and the ranks <b>take turns</b>: all rank code runs under one monitor, and a rank gives it up only while it waits in
 /// a collective. So exactly one rank computes at a time and the ranks may share one backend (the tests' shared
 /// <see cref="Infrastructure.TestDevices"/> ones), as the suite runs its tests one after another.
