@@ -340,7 +340,6 @@ internal sealed class TrainFlags
                 message += " A product task is a --binary column holding its own label (ESMM's CTCVR: click AND conversion); a factor without a column must be --no-loss.";
             throw new UsageException($"{flag}: {message}");
         }
-        if (s.Distributed != "none") throw new UsageException($"--distributed {s.Distributed}: ordered tasks ({Flags}) are not built for data-parallel training yet.");
         MethodPlan plan;
         try { plan = MethodSelection.Resolve(s.Step, [.. heads.Select(h => h.Name)]); }
         catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }

@@ -143,7 +143,8 @@ public sealed class TrainingStep : IDisposable
             _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
-            if (UsesTaskGradients && model.Spec.Graph is not null) CheckPerTaskGraph(model, communicator);
+            if (UsesTaskGradients && model.Spec.Graph is not null)
+                CheckPerTaskGraph(model, methodNeedsRows: (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics);
             UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
             if (UsesRepresentationGradients)
             {
@@ -217,26 +218,31 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the tasks another task's loss trains are in the shared
     /// block (<see cref="MultiTaskModel.IsTrainedByOthers"/>) and their outputs are boundary tensors, so the stacked pass runs on
-    /// through their output layers, towers and gates. What that cannot do is refused here, naming why.</summary>
-    private static void CheckPerTaskGraph(MultiTaskModel model, ICommunicator? communicator)
+    /// through their output layers, towers and gates. What that cannot do is refused here, naming why.
+    /// <paramref name="methodNeedsRows"/>: the method (or diagnostics) reads the rows; false when only a data-parallel
+    /// exchange put the weighted sum on the per-task path (labels may be missing, or λ reads the losses: maths §20), where a task without a loss
+    /// is harmless (its row is 0, and the sum of the rows is ∇Σλₜ Lₜ all the same). The rows are all-reduced like any
+    /// model's: the exchange covers the whole shared block, the factors' blocks included (§20).</summary>
+    private static void CheckPerTaskGraph(MultiTaskModel model, bool methodNeedsRows)
     {
         var spec = model.Spec;
-        const string Prefix = "Ordered tasks (ModelSpec.Graph) with per-task gradients (a gradient method other than sum, or task-gradient diagnostics): ";
-        if (communicator is not null)
-            throw new NotSupportedException(Prefix + "a data-parallel run would exchange the per-task rows of the factors' blocks; not built. Train with the weighted sum of losses.");
+        string prefix = "Ordered tasks (ModelSpec.Graph) with per-task gradients (" + (methodNeedsRows
+            ? "a gradient method other than sum, or task-gradient diagnostics): "
+            : "the weighted sum on a data-parallel run's per-task path, taken when labels may be missing or the weights read the batch losses, maths §20): ");
         for (int t = 0; t < spec.Heads.Count; t++)
         {
             string name = spec.Heads[t].Name;
-            if (spec.IsUnsupervised(t))
-                throw new NotSupportedException(Prefix + $"'{name}' has no loss of its own (--no-loss): its row of per-task gradients would be 0 in every step, which " +
+            if (methodNeedsRows && spec.IsUnsupervised(t))
+                throw new NotSupportedException(prefix + $"'{name}' has no loss of its own (--no-loss): its row of per-task gradients would be 0 in every step, which " +
                     "stops a min-norm method (MGDA's hull then holds 0) and gives its block no task to be owned by. Give it its labels (a loss) or train with the weighted sum of losses.");
             if (!model.IsTrainedByOthers(t)) continue;
             if (spec.Architecture is DSelectKArchitecture)
-                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
-                    "and the stacked pass has no DSelect-k gate (nor its entropy term). Use another architecture or the weighted sum of losses.");
+                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
+                    "and the stacked pass has no DSelect-k gate (nor its entropy term). Use another architecture" +
+                    (methodNeedsRows ? " or the weighted sum of losses." : ", or the Σλₜ Lₜ path (every row labelled, static weights)."));
             if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
-                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
-                    "the stacked pass does not run. Train with the weighted sum of losses.");
+                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
+                    "the stacked pass does not run. " + (methodNeedsRows ? "Train with the weighted sum of losses." : "Use the Σλₜ Lₜ path (every row labelled, static weights)."));
         }
     }
 
@@ -750,6 +756,7 @@ public sealed class TrainingStep : IDisposable
             long covered = _trunk.Length;
             for (int t = 0; t < tasks; t++)
             {
+                if (_model.IsTrainedByOthers(t)) continue;                                  // a factor's block: inside the shared rows (§17.6)
                 var (offset, length) = _model.TaskRange(t);
                 parts.Add(ExchangePart.TaskMean(gradients.Slice(offset, length), t));      // task t's own gradients
                 covered += length;

@@ -38,6 +38,15 @@ public sealed class DistributedTrainingTests
     public void Two_weighted_ranks_with_unequal_weight_sums_follow_one_rank_over_the_full_batch_with_identical_weights() =>
         FollowsOneRank("weighted", LossTolerance, WeightTolerance);
 
+    /// <summary>Ordered tasks (maths §17.6, §17.7; DistributedWorker/GraphTrajectory.cs): the tower graph (ctr, cvr labelled
+    /// on the clicked rows only — 80 % clicks on rank 0's rows, 20 % on rank 1's —, ctcvr = ctr·cvr, dwell reading σ(z_ctr))
+    /// on MMoE for sum, PCGrad and MGDA: the per-task rows of the shared block, the factors' towers included, are
+    /// all-reduced with the labelled counts before the combiner; then ESMM (cvr without a loss, a fifth of the labels
+    /// missing) on the shared bottom with validation and early stopping. Same tolerances as the plain model.</summary>
+    [Fact]
+    public void Two_ranks_training_ordered_tasks_follow_one_rank_over_the_full_batch_with_identical_weights() =>
+        FollowsOneRank("graph", LossTolerance, WeightTolerance);
+
     private static void FollowsOneRank(string scenario, double lossTolerance, double weightTolerance)
     {
         using var dir = new TempDirectory();
@@ -62,7 +71,7 @@ public sealed class DistributedTrainingTests
         var minibatch = rank0["minibatch.distributed"];
         Assert.Equal(minibatch.Bits, rank1["minibatch.distributed"].Bits);
         Assert.True(minibatch.Losses[^1] < minibatch.Losses[0]);
-        if (scenario == "weighted")   // weighted validation watched by early stopping
+        if (scenario is "weighted" or "graph")   // validation watched by early stopping
         {
             var validated = rank0["validated.distributed"];
             Assert.Equal(validated.Bits, rank1["validated.distributed"].Bits);   // same epochs, same best weights restored
@@ -117,6 +126,39 @@ public sealed class MpiLaunchTests
         Assert.Equal(30, history.GetArrayLength());
         Assert.True(history[29].GetProperty("trainLoss").GetDouble() < 0.5 * history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
         Assert.True(File.Exists(model));
+    }
+
+    /// <summary>Ordered tasks from the command line (<c>--task-product</c>, <c>--no-loss</c>, <c>--task-input</c>; maths §17.6,
+    /// §17.7, §20) on ESMM's click table (<see cref="Engine.Tests.Cli.EsmmCliTests.ClickCsv"/>: conversion labelled on the
+    /// clicked rows only, so the step takes the count-weighted per-task path with the --no-loss factor's row 0), the
+    /// conversion tower also reading pCTR, on MMoE: <c>mpirun -np 2 mtl train --distributed mpi</c> with the whole split
+    /// as the batch (<c>--batch-size 0</c>) and a validation split watched by early stopping equals one process's
+    /// <c>mtl train</c> of the same flags — every epoch's training and validation loss within 1e-5 relative, the same
+    /// epochs run — and the ranks agreed (the weight hash is compared after every epoch: a drift would end the run).</summary>
+    [Fact]
+    public void Mtl_train_distributed_trains_ordered_tasks_as_one_process_does()
+    {
+        using var dir = new TempDirectory();
+        var csv = dir.Write("clicks.csv", Engine.Tests.Cli.EsmmCliTests.ClickCsv(rows: 160));
+        string[] flags = ["train", "--data", csv, "--binary", "click,conversion,ctcvr", "--task-product", "ctcvr=click*conversion", "--no-loss", "conversion",
+            "--task-input", "conversion=click", "--arch", "mmoe", "--experts", "3", "--expert-hidden", "8", "--tower", "6", "--epochs", "15", "--batch-size", "0",
+            "--seed", "5", "--test", "0.2", "--validation", "0.2", "--patience", "3"];
+        string distributedReport = dir.File_("distributed.json"), report = dir.File_("one.json");
+        var run = MpiRun.Run(2, MpiRun.Mtl, [.. flags, "--distributed", "mpi", "--report", distributedReport]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var one = Engine.Tests.Cli.Mtl.Run([.. flags, "--report", report]);
+        Assert.True(one.ExitCode == 0, one.ToString());
+        using var ranks = System.Text.Json.JsonDocument.Parse(File.ReadAllText(distributedReport));
+        using var reference = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        var (history, expected) = (ranks.RootElement.GetProperty("history"), reference.RootElement.GetProperty("history"));
+        Assert.Equal(expected.GetArrayLength(), history.GetArrayLength());
+        for (int e = 0; e < expected.GetArrayLength(); e++)
+            foreach (var key in new[] { "trainLoss", "validationLoss" })
+            {
+                double x = expected[e].GetProperty(key).GetDouble(), y = history[e].GetProperty(key).GetDouble();
+                Assert.True(Math.Abs(x - y) <= 1e-5 * Math.Abs(x), $"epoch {e + 1} {key}: two ranks {y:R}, one process {x:R}");
+            }
+        Assert.True(history[history.GetArrayLength() - 1].GetProperty("trainLoss").GetDouble() < history[0].GetProperty("trainLoss").GetDouble(), run.ToString());
     }
 
     /// <summary><c>--weight-column</c> and <c>--class-weights</c> with <c>--distributed mpi</c> (maths §20): trains on two

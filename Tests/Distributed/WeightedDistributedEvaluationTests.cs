@@ -8,9 +8,8 @@ using Engine.Training;
 namespace Engine.Tests.Distributed;
 
 /// <summary>
-/// Sample-weighted evaluation on a data-parallel run (maths §19.11, §20): two "ranks" in one process, each evaluating its
-/// own block of rows with unequal weight sums, their host sums combined as the all-reduce of two ranks combines them
-/// (rank 1's double buffer added to rank 0's), give the one-process weighted evaluation over all rows: the loss
+/// Sample-weighted evaluation on a data-parallel run (maths §19.11, §20): two ranks in one process (<see cref="InProcessRanks"/>),
+/// each evaluating its own block of rows with unequal weight sums, their host sums all-reduced, give the one-process weighted evaluation over all rows: the loss
 /// Σ DᵢLᵢ / Σ Dᵢ of every task, the weighted RMSE and MAE (a two-column regression in original units, σ = 2 and 0.5) and
 /// the weighted accuracy (3-class, binary and 2-label tasks), missing labels in every task and weight-0 rows.
 /// <para>Tolerance: the one-process metrics are float64 sums of the downloaded outputs (<see cref="WeightedMetrics"/>),
@@ -36,9 +35,7 @@ public sealed class WeightedDistributedEvaluationTests
         var expected = Evaluate(model, data, communicator: null);
         var rank0Alone = Evaluate(model, ShardData.Select(data, [.. Enumerable.Range(0, Rank0Rows)]), SingleProcessCommunicator.Instance);
 
-        var capture = new Capture();
-        Evaluate(model, ShardData.Select(data, [.. Enumerable.Range(Rank0Rows, Rows - Rank0Rows)]), capture);
-        var actual = Evaluate(model, ShardData.Select(data, [.. Enumerable.Range(0, Rank0Rows)]), new AddOther(capture.Sent!));
+        var actual = EvaluateOnTwoRanks(model, data);
 
         for (int t = 0; t < expected.Length; t++)
         {
@@ -71,14 +68,22 @@ public sealed class WeightedDistributedEvaluationTests
         var data = Data(rank0Weight: _ => 0f);
         using var model = MultiTaskModel.Create(Spec(), backend);
         var expected = Evaluate(model, data, communicator: null);
-        var capture = new Capture();
-        Evaluate(model, ShardData.Select(data, [.. Enumerable.Range(Rank0Rows, Rows - Rank0Rows)]), capture);
-        var actual = Evaluate(model, ShardData.Select(data, [.. Enumerable.Range(0, Rank0Rows)]), new AddOther(capture.Sent!));
+        var actual = EvaluateOnTwoRanks(model, data);
         for (int t = 0; t < expected.Length; t++)
         {
             Close(expected[t].Loss, actual[t].Loss, $"{expected[t].Task} loss");
             Close((expected[t].Rmse ?? expected[t].Accuracy)!.Value, (actual[t].Rmse ?? actual[t].Accuracy)!.Value, $"{expected[t].Task} rmse/accuracy");
         }
+    }
+
+    /// <summary>Rank 0 over rows [0, 24), rank 1 over the rest (<see cref="InProcessRanks"/>): rank 0's metrics, which rank
+    /// 1's equal exactly (the same all-reduced sums).</summary>
+    private static TaskMetrics[] EvaluateOnTwoRanks(MultiTaskModel model, TrainingData data)
+    {
+        var ranks = InProcessRanks.Run(2, c => Evaluate(model,
+            ShardData.Select(data, c.Rank == 0 ? [.. Enumerable.Range(0, Rank0Rows)] : [.. Enumerable.Range(Rank0Rows, Rows - Rank0Rows)]), c));
+        Assert.Equal(ranks[0], ranks[1]);
+        return ranks[0];
     }
 
     private static TaskMetrics[] Evaluate(MultiTaskModel model, TrainingData data, ICommunicator? communicator)
@@ -124,40 +129,5 @@ public sealed class WeightedDistributedEvaluationTests
         [
             TaskData.Regression("r", r, 2, [2.0, 0.5]), TaskData.Classification("c", c, 3), TaskData.Binary("b", b), TaskData.MultiLabel("m", m, 2),
         ], weights);
-    }
-
-    /// <summary>Rank 1 of two: keeps a copy of the host sums it sends to the all-reduce (and receives nothing back).</summary>
-    private sealed class Capture : ICommunicator
-    {
-        public double[]? Sent;
-        public int Rank => 1;
-        public int Size => 2;
-        public string Description => "capture";
-        public void AllReduceSum(View<float> buffer) => throw new InvalidOperationException("The evaluation exchanges host sums only.");
-        public void AllReduceSum(Span<double> values) => Sent = values.ToArray();
-        public void Broadcast(View<float> buffer, int root) { }
-        public void Barrier() { }
-        public bool AllAgree(long value) => true;
-        public void Abort(int exitCode) { }
-        public void Dispose() { }
-    }
-
-    /// <summary>Rank 0 of two: its all-reduce adds rank 1's captured sums to its own, the sum over two ranks.</summary>
-    private sealed class AddOther(double[] other) : ICommunicator
-    {
-        public int Rank => 0;
-        public int Size => 2;
-        public string Description => "add-other";
-        public void AllReduceSum(View<float> buffer) => throw new InvalidOperationException("The evaluation exchanges host sums only.");
-        public void AllReduceSum(Span<double> values)
-        {
-            Assert.Equal(other.Length, values.Length);
-            for (int i = 0; i < values.Length; i++) values[i] += other[i];
-        }
-        public void Broadcast(View<float> buffer, int root) { }
-        public void Barrier() { }
-        public bool AllAgree(long value) => true;
-        public void Abort(int exitCode) { }
-        public void Dispose() { }
     }
 }

@@ -7,9 +7,9 @@ using Engine.Training;
 namespace Engine.Tests.Distributed;
 
 /// <summary>
-/// Sample weights (maths §19.11) and class weights (§19.9) in a data-parallel step (§20): two "ranks" in one process,
-/// each over its own rows with unequal weight sums, combined by the step's one exchange (rank 1's packed buffer added
-/// to rank 0's, exactly what the all-reduce of two ranks computes), give the gradients and losses of the one-process
+/// Sample weights (maths §19.11) and class weights (§19.9) in a data-parallel step (§20): two ranks in one process
+/// (<see cref="InProcessRanks"/>), each over its own rows with unequal weight sums, combined by the step's one exchange
+/// (the all-reduce adds their packed buffers), give the gradients and losses of the one-process
 /// weighted step over all rows.
 /// <para>Tolerance: a rank's task gradient is Σ w·∇ℓ / D⁽ʳ⁾ over its rows, multiplied back by D⁽ʳ⁾, summed over the
 /// ranks and divided by D = D⁽⁰⁾ + D⁽¹⁾, against Σ w·∇ℓ / D in one pass: the same float32 sums in another order plus
@@ -48,28 +48,28 @@ public sealed class WeightedDistributedStepTests
         var expected = backend.ToArray(reference.Parameters.Gradients);
         var expectedValues = backend.ToArray(reference.Parameters.Values);
 
-        // Rank 1 over rows [20, 48): its packed buffer is what it sends.
-        var capture = new Capture(backend);
-        using (var model1 = MultiTaskModel.Create(Spec(classWeights), backend))
-        using (var shard1 = DeviceDataset.Upload(model1, ShardData.Select(data, [.. Enumerable.Range(Rank0Rows, Rows - Rank0Rows)])))
-        using (var step1 = new TrainingStep(model1, options, Rows, communicator: capture))
+        // Two ranks, rank 0 over rows [0, 20) and rank 1 over [20, 48) (InProcessRanks: the step's one all-reduce sums
+        // their packed buffers); each returns what it holds after the step.
+        var ranks = InProcessRanks.Run(2, c =>
         {
-            Assert.True(step1.CountWeightedExchange);
-            step1.Run(shard1, 0, Rows - Rank0Rows, globalRows: Rows);
-        }
+            int first = c.Rank == 0 ? 0 : Rank0Rows, rows = c.Rank == 0 ? Rank0Rows : Rows - Rank0Rows;
+            using var model = MultiTaskModel.Create(Spec(classWeights), backend);
+            using var shard = DeviceDataset.Upload(model, ShardData.Select(data, [.. Enumerable.Range(first, rows)]));
+            using var step = new TrainingStep(model, options, Rows, communicator: c);
+            Assert.True(step.CountWeightedExchange);
+            step.Run(shard, 0, rows, globalRows: Rows);
+            return (Gradients: backend.ToArray(model.Parameters.Gradients), Values: backend.ToArray(model.Parameters.Values),
+                Losses: backend.ToArray(step.TaskLosses), Labelled: backend.ToArray(step.TaskLabelled), Metrics: step.ReadStatistics().Tasks);
+        });
+        var rank0 = ranks[0];
+        Assert.Equal(rank0.Values, ranks[1].Values);                     // the same update on both ranks
 
-        // Rank 0 over rows [0, 20): its buffer plus rank 1's is the all-reduce of two ranks.
-        using var model0 = MultiTaskModel.Create(Spec(classWeights), backend);
-        using var shard0 = DeviceDataset.Upload(model0, ShardData.Select(data, [.. Enumerable.Range(0, Rank0Rows)]));
-        using var step0 = new TrainingStep(model0, options, Rows, communicator: new AddOther(backend, capture.Sent!));
-        step0.Run(shard0, 0, Rank0Rows, globalRows: Rows);
-
-        AssertClose(expected, backend.ToArray(model0.Parameters.Gradients), "gradient");
-        AssertClose(expectedValues, backend.ToArray(model0.Parameters.Values), "weight after the step");
-        AssertClose(expectedLosses, backend.ToArray(step0.TaskLosses), "task loss");
-        Assert.Equal([data.Tasks[0].LabelledCount, data.Tasks[1].LabelledCount], backend.ToArray(step0.TaskLabelled).Select(c => (int)c).ToArray());
+        AssertClose(expected, rank0.Gradients, "gradient");
+        AssertClose(expectedValues, rank0.Values, "weight after the step");
+        AssertClose(expectedLosses, rank0.Losses, "task loss");
+        Assert.Equal([data.Tasks[0].LabelledCount, data.Tasks[1].LabelledCount], rank0.Labelled.Select(c => (int)c).ToArray());
         // The step's running RMSE, MAE and accuracy (weighted with sample weights) travel in the exchange: the global ones.
-        var metrics = step0.ReadStatistics().Tasks;
+        var metrics = rank0.Metrics;
         for (int t = 0; t < 2; t++)
         {
             Assert.Equal(sampleWeights, metrics[t].Weighted);
@@ -146,42 +146,5 @@ public sealed class WeightedDistributedStepTests
             ? [.. Enumerable.Range(0, Rows).Select(r => r < Rank0Rows ? 0.2f + 0.1f * (r % 10) : r == 30 ? 0f : 1f + r % 4)]
             : null;
         return new TrainingData(data.Inputs, 5, [TaskData.Regression("reg", reg, 2), TaskData.Classification("cls", cls, 3)], weights);
-    }
-
-    /// <summary>A rank that keeps a host copy of what it sends to the all-reduce (and receives nothing).</summary>
-    private sealed class Capture(Backend<float> backend) : ICommunicator
-    {
-        public float[]? Sent;
-        public int Rank => 1;
-        public int Size => 2;
-        public string Description => "capture";
-        public void AllReduceSum(View<float> buffer) => Sent = backend.ToArray(buffer);
-        public void AllReduceSum(Span<double> values) { }
-        public void Broadcast(View<float> buffer, int root) { }
-        public void Barrier() { }
-        public bool AllAgree(long value) => true;
-        public void Abort(int exitCode) { }
-        public void Dispose() { }
-    }
-
-    /// <summary>A rank whose all-reduce adds the other rank's captured buffer to its own: the sum over two ranks.</summary>
-    private sealed class AddOther(Backend<float> backend, float[] other) : ICommunicator
-    {
-        public int Rank => 0;
-        public int Size => 2;
-        public string Description => "add-other";
-        public void AllReduceSum(View<float> buffer)
-        {
-            var mine = backend.ToArray(buffer);
-            Assert.Equal(other.Length, mine.Length);
-            for (int i = 0; i < mine.Length; i++) mine[i] += other[i];
-            backend.Upload<float>(mine, buffer);
-        }
-        public void AllReduceSum(Span<double> values) { }
-        public void Broadcast(View<float> buffer, int root) { }
-        public void Barrier() { }
-        public bool AllAgree(long value) => true;
-        public void Abort(int exitCode) { }
-        public void Dispose() { }
     }
 }

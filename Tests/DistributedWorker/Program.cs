@@ -20,6 +20,7 @@ return DistributedJob.Run(communicator, Console.Error, exitCode: _ => 5, body: (
         case "trajectory": Trajectory.Run(communicator, backend, output); break;
         case "missing": Trajectory.Missing(communicator, backend, output); break;
         case "weighted": Trajectory.Weighted(communicator, backend, output); break;
+        case "graph": GraphTrajectory.Run(communicator, backend, output); break;
         case "fail": Trajectory.FailOnLastRank(communicator, backend); break;
         case "scaling": Scaling.Steps(communicator, backend, output, args[2], int.Parse(args[3], CultureInfo.InvariantCulture), plain: args.Length > 4); break;
         case "allreduce": Scaling.AllReduce(communicator, backend, output); break;

@@ -138,9 +138,15 @@ public static class Trajectory
             EarlyStoppingPatience = validation is null ? null : 3,
         };
         var result = new Trainer(options).Fit(model, data, validation);
-        var losses = string.Join(' ', result.History.Select(e => (validation is null ? e.TrainLoss : e.ValidationLoss!.Value).ToString("R", CultureInfo.InvariantCulture)));
-        var weights = string.Join(' ', backend.ToArray(model.Parameters.Values).Select(w => BitConverter.SingleToInt32Bits(w).ToString("X8", CultureInfo.InvariantCulture)));
-        return losses + " | " + weights;
+        return Line(result, validation is not null, backend.ToArray(model.Parameters.Values));
+    }
+
+    /// <summary>A scenario's line: the epochs' training losses (<paramref name="validated"/>: validation losses), then
+    /// every weight's bits (hex).</summary>
+    public static string Line(TrainingResult result, bool validated, float[] weights)
+    {
+        var losses = string.Join(' ', result.History.Select(e => (validated ? e.ValidationLoss!.Value : e.TrainLoss).ToString("R", CultureInfo.InvariantCulture)));
+        return losses + " | " + string.Join(' ', weights.Select(w => BitConverter.SingleToInt32Bits(w).ToString("X8", CultureInfo.InvariantCulture)));
     }
 
     /// <summary>Seeded rows: a = x·u + noise, b = −a + x₄ (its gradient conflicts with a's), c = the argmax of 3 linear scores.</summary>

@@ -63,14 +63,17 @@ public class AllocationTests
     }
 
     /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
-    /// the product's probability and a regression's value (the column concatenation), end to end and detached.</summary>
+    /// the product's probability and a regression's value (the column concatenation), end to end and detached; and the sum
+    /// data-parallel with the count-weighted exchange (the per-task path, cvr's row 0; maths §17.6, §20).</summary>
     [Theory]
-    [InlineData(false, "shared-bottom")]
-    [InlineData(true, "shared-bottom")]
-    [InlineData(false, "mmoe")]        // the same graph on other shared parts (their features mapped back to the tasks)
-    [InlineData(false, "dselect-k")]
-    [InlineData(false, "cross-stitch")]
-    public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach, string arch)
+    [InlineData(false, "shared-bottom", false)]
+    [InlineData(true, "shared-bottom", false)]
+    [InlineData(false, "mmoe", false)]        // the same graph on other shared parts (their features mapped back to the tasks)
+    [InlineData(false, "dselect-k", false)]
+    [InlineData(false, "cross-stitch", false)]
+    [InlineData(false, "shared-bottom", true)]
+    [InlineData(false, "mmoe", true)]
+    public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach, string arch, bool dataParallel)
     {
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
@@ -92,19 +95,27 @@ public class AllocationTests
         var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]),
             TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
         using var device = DeviceDataset.Upload(model, data, shuffleable: true);
-        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0 }, 16);
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0 }, 16,
+            communicator: dataParallel ? Engine.Distributed.SingleProcessCommunicator.Instance : null);
+        Assert.Equal(dataParallel, step.UsesTaskGradients);
+        int globalRows = dataParallel ? 32 : 0;
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
 
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows); });
     }
 
     /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the factors' blocks in the shared block, their logits
-    /// boundary tensors, cvr's tower reading σ(z_ctr) (the stacked column concatenation); PCGrad and MGDA.</summary>
+    /// boundary tensors, cvr's tower reading σ(z_ctr) (the stacked column concatenation); PCGrad and MGDA; and data-parallel
+    /// (maths §20: the exchange of the per-task rows with the factors' blocks), where the sum too takes the per-task path
+    /// (cvr is labelled on some rows only).</summary>
     [Theory]
-    [InlineData(CombinationMethod.PcGrad, "shared-bottom")]
-    [InlineData(CombinationMethod.Mgda, "shared-bottom")]
-    [InlineData(CombinationMethod.PcGrad, "mmoe")]
-    public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch)
+    [InlineData(CombinationMethod.PcGrad, "shared-bottom", false)]
+    [InlineData(CombinationMethod.Mgda, "shared-bottom", false)]
+    [InlineData(CombinationMethod.PcGrad, "mmoe", false)]
+    [InlineData(CombinationMethod.Sum, "shared-bottom", true)]
+    [InlineData(CombinationMethod.Mgda, "shared-bottom", true)]
+    [InlineData(CombinationMethod.PcGrad, "mmoe", true)]
+    public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch, bool dataParallel)
     {
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
@@ -124,11 +135,14 @@ public class AllocationTests
         var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("cvr", [.. labels.Select((l, i) => l == 1 ? i % 2 : MissingLabel.Class)]),
             TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]), TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
         using var device = DeviceDataset.Upload(model, data, shuffleable: true);
-        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0, Combination = method }, 16);
+        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0, Combination = method }, 16,
+            communicator: dataParallel ? Engine.Distributed.SingleProcessCommunicator.Instance : null);
         Assert.True(step.UsesTaskGradients);
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+        Assert.Equal(dataParallel, step.CountWeightedExchange);
+        int globalRows = dataParallel ? 32 : 0;                              // a share of ½: the weighting launches run too
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
 
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows); });
     }
 
     public static TheoryData<CombinationMethod, string, string> Schedules => new()
