@@ -48,7 +48,7 @@ public sealed class TrainingStep : IDisposable
     private readonly IGradientCombiner<float>? _combiner;
     private DeviceBuffer<float>? _upstream;
     private readonly GradientConflictMonitor<float>? _monitor;
-    private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
+    private readonly DeviceBuffer<float>? _taskGradients;  // [T′ × shared]: the tasks with a loss (_lossTasks)
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
     private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
@@ -71,6 +71,13 @@ public sealed class TrainingStep : IDisposable
     private long _randomStep;                              // steps run since construction: the dropout masks' step (never reset)
 
     private readonly bool[] _isProduct; // task t's output is a probability (a product of tasks, §17.6), not a logit
+
+    // The tasks the per-task path differentiates: those with a loss of their own (all T unless the graph has --no-loss tasks,
+    // §17.6). A loss-free task contributes no row: the combiner, the monitor and the rows see only these T′ tasks.
+    private readonly int[] _lossTasks;                     // [T′] head indices, in head order
+    private readonly Tensor<float>[] _lossRoots;           // [T′] their losses, gathered from _losses every step
+    private readonly DeviceBuffer<float>? _lossTaskWeights; // [T′] their λ, gathered on the device (only when T′ < T)
+    private readonly DeviceBuffer<float>? _lossTaskLosses;  // [T′] their Lₜ, what the combiner reads (only when T′ < T)
 
     /// <summary>
     /// Prepares a step for <paramref name="model"/> and batches of at most <paramref name="maxBatch"/> rows: builds
@@ -95,6 +102,8 @@ public sealed class TrainingStep : IDisposable
         MaxBatch = maxBatch;
         int tasks = model.TaskCount;
         Plan = MethodSelection.Resolve(options, [.. model.Spec.Heads.Select(h => h.Name)]);
+        _lossTasks = [.. Enumerable.Range(0, tasks).Where(t => !model.Spec.IsUnsupervised(t))];
+        _lossRoots = new Tensor<float>[_lossTasks.Length];
         Validate(model, options, Plan);
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
@@ -143,7 +152,7 @@ public sealed class TrainingStep : IDisposable
             _gradientWeighting = _weighting as ITaskGradientWeighting<float>;
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
-            if (UsesTaskGradients && model.Spec.Graph is not null) CheckPerTaskGraph(model, communicator);
+            if (UsesTaskGradients && model.Spec.Graph is not null) CheckPerTaskGraph(model, communicator, _gradientWeighting is not null ? Plan.Weighting.Name : null);
             UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
             if (UsesRepresentationGradients)
             {
@@ -165,11 +174,25 @@ public sealed class TrainingStep : IDisposable
             }
             if (UsesTaskGradients && !UsesRepresentationGradients)
             {
-                var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
+                // The combiner, the monitor and the rows span the T′ tasks with a loss (§17.6): a --no-loss task has no row.
+                int rows = _lossTasks.Length;
+                if (rows < tasks)
+                {
+                    _lossTaskWeights = Own(_backend.Allocate<float>(rows));
+                    _lossTaskLosses = Own(_backend.Allocate<float>(rows));
+                }
+                var context = Context(Plan.GradientArguments);
+                if (rows < tasks)
+                    context = new MethodContext
+                    {
+                        Backend = _backend, TaskNames = [.. _lossTasks.Select(t => context.TaskNames[t])], LossWeights = [.. _lossTasks.Select(t => context.LossWeights[t])],
+                        Seed = context.Seed, Arguments = context.Arguments, Losses = _lossTaskLosses!.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
+                    };
+                var combiner = Plan.Gradient.CreateGradient!(context);
                 if (combiner is IDisposable d) Own(d);
                 _combiner = combiner;
-                _monitor = Own(new GradientConflictMonitor<float>(_backend, tasks));
-                _taskGradients = Own(_backend.Allocate<float>(checked(tasks * _trunk.Length)));
+                _monitor = Own(new GradientConflictMonitor<float>(_backend, rows));
+                _taskGradients = Own(_backend.Allocate<float>(checked(rows * _trunk.Length)));
             }
             if (_extra is not null)
             {
@@ -217,19 +240,25 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the tasks another task's loss trains are in the shared
     /// block (<see cref="MultiTaskModel.IsTrainedByOthers"/>) and their outputs are boundary tensors, so the stacked pass runs on
-    /// through their output layers, towers and gates. What that cannot do is refused here, naming why.</summary>
-    private static void CheckPerTaskGraph(MultiTaskModel model, ICommunicator? communicator)
+    /// through their output layers, towers and gates. A task with no loss of its own (--no-loss) has no row: the combiner runs
+    /// over the tasks with a loss, and its block, in the shared block, is trained by the losses that reach it. What the stacked
+    /// pass cannot do is refused here, naming why. <paramref name="gradientWeighting"/>: the name of a weighting that reads the
+    /// per-task rows (GradNorm), or null.</summary>
+    private static void CheckPerTaskGraph(MultiTaskModel model, ICommunicator? communicator, string? gradientWeighting)
     {
         var spec = model.Spec;
         const string Prefix = "Ordered tasks (ModelSpec.Graph) with per-task gradients (a gradient method other than sum, or task-gradient diagnostics): ";
         if (communicator is not null)
             throw new NotSupportedException(Prefix + "a data-parallel run would exchange the per-task rows of the factors' blocks; not built. Train with the weighted sum of losses.");
+        var unsupervised = Enumerable.Range(0, spec.Heads.Count).Where(spec.IsUnsupervised).Select(t => spec.Heads[t].Name).ToArray();
+        if (unsupervised.Length == spec.Heads.Count)
+            throw new NotSupportedException(Prefix + "no task has a loss of its own, so there is no per-task gradient to combine.");
+        if (unsupervised.Length > 0 && gradientWeighting is not null)
+            throw new NotSupportedException(Prefix + $"the '{gradientWeighting}' weighting reads one per-task row for every task, but {string.Join(", ", unsupervised.Select(u => $"'{u}'"))} " +
+                "has no loss of its own (--no-loss) and so no row. Use a weighting that does not read the per-task gradients.");
         for (int t = 0; t < spec.Heads.Count; t++)
         {
             string name = spec.Heads[t].Name;
-            if (spec.IsUnsupervised(t))
-                throw new NotSupportedException(Prefix + $"'{name}' has no loss of its own (--no-loss): its row of per-task gradients would be 0 in every step, which " +
-                    "stops a min-norm method (MGDA's hull then holds 0) and gives its block no task to be owned by. Give it its labels (a loss) or train with the weighted sum of losses.");
             if (!model.IsTrainedByOthers(t)) continue;
             if (spec.Architecture is DSelectKArchitecture)
                 throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
@@ -466,7 +495,8 @@ public sealed class TrainingStep : IDisposable
     /// </summary>
     public View<float> TaskLabelled => _taskLabelled.View;
 
-    /// <summary>The last step's per-task trunk gradients [tasks × trunk parameters] (per-task path only; empty otherwise).</summary>
+    /// <summary>The last step's per-task gradients of the shared block [T′ × shared parameters], one row per task with a loss of its
+    /// own in head order (every task unless the graph has --no-loss tasks, which have no row: §17.6); per-task path only, empty otherwise.</summary>
     public View<float> TaskGradients => _taskGradients?.View ?? default;
 
     /// <summary>The last step's combiner (per-task path only).</summary>
@@ -544,8 +574,10 @@ public sealed class TrainingStep : IDisposable
         else
         {
             var perTask = _taskGradients!.View;
-            // ∇ of each UNWEIGHTED Lᵢ: through its own head, then all tasks through the trunk at once (rows overwritten).
-            _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
+            // ∇ of each UNWEIGHTED Lᵢ of the T′ tasks with a loss: through its own head, then all of them through the trunk at
+            // once (rows overwritten). A --no-loss task has no row (its block, shared, gets the rows of the losses reaching it).
+            for (int k = 0; k < _lossRoots.Length; k++) _lossRoots[k] = _losses[_lossTasks[k]];
+            _tape.BackwardPerTaskThrough(_lossRoots, _model.Boundary, _trunk, perTask);
             if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
             {
                 Exchange(rows, globalRows, data.IsWeighted);
@@ -559,7 +591,17 @@ public sealed class TrainingStep : IDisposable
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
                 _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
             }
-            _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
+            var rowWeights = weights;
+            if (_lossTaskWeights is not null)                              // the T′ tasks' λ and Lₜ beside their rows
+            {
+                for (int k = 0; k < _lossTasks.Length; k++)
+                {
+                    _backend.Copy(weights.Slice(_lossTasks[k], 1), _lossTaskWeights.Slice(k, 1));
+                    _backend.Copy(_taskLosses.Slice(_lossTasks[k], 1), _lossTaskLosses!.Slice(k, 1));
+                }
+                rowWeights = _lossTaskWeights.View;
+            }
+            _combiner!.Combine(perTask, _lossTasks.Length, rowWeights, gradients.Slice(_trunk.Offset, _trunk.Length));
             if (_combiner is GramCombiner<float> gram) _monitor!.Observe(gram.Gram);
             else _monitor!.ObserveGradients(perTask);
         }
@@ -688,14 +730,19 @@ public sealed class TrainingStep : IDisposable
         {
             var report = _monitor.Report();
             var mean = report.MeanCosinesSince(_conflictBaseline); // the epoch's mean, not its last step
-            int n = report.Tasks;
-            cosines = new double[n, n];
-            conflicts = new int[n, n];
+            int n = report.Tasks;                                  // T′: the tasks with a loss
+            // T × T in head order; a --no-loss task has no gradient of its own: NaN cosines and no conflicts in its row and column.
+            int all = _model.TaskCount;
+            cosines = new double[all, all];
+            conflicts = new int[all, all];
+            for (int i = 0; i < all; i++)
+                for (int j = 0; j < all; j++) cosines[i, j] = double.NaN;
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)
                 {
-                    cosines[i, j] = mean[i * n + j];
-                    conflicts[i, j] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
+                    var (a, b) = (_lossTasks[i], _lossTasks[j]);
+                    cosines[a, b] = mean[i * n + j];
+                    conflicts[a, b] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
                 }
         }
         var weights = Array.ConvertAll(_backend.ToArray(_weighting.Weights), w => (double)w);
@@ -719,6 +766,8 @@ public sealed class TrainingStep : IDisposable
         _lossesAfterStep?.Dispose();
         _taskLabelled.Dispose();
         _taskGradients?.Dispose();
+        _lossTaskWeights?.Dispose();
+        _lossTaskLosses?.Dispose();
         _monitor?.Dispose();
         (_combiner as IDisposable)?.Dispose();
         _upstream?.Dispose();

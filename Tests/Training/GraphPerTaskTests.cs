@@ -19,7 +19,7 @@ namespace Engine.Tests.Training;
 public class GraphPerTaskTests
 {
     private const int Batch = GraphArchitectureTests.Batch;
-    private static readonly double[] Lambda = [0.7, 1.3, 0.4, 0.9];
+    internal static readonly double[] Lambda = [0.7, 1.3, 0.4, 0.9];
     private static readonly int M = EsmmNet.Missing;
     private static readonly int[] CvrLabels = [1, M, 0, 1, M, M, 0, M]; // conversion given a click
 
@@ -32,7 +32,7 @@ public class GraphPerTaskTests
         return data;
     }
 
-    private static ModelSpec Spec(string arch) =>
+    internal static ModelSpec Spec(string arch) =>
         new(GraphArchitectureTests.Features, [GraphArchitectureTests.Hidden],
             [TaskHead.Binary("ctr") with { LossWeight = Lambda[0] }, TaskHead.Binary("cvr") with { LossWeight = Lambda[1] },
              TaskHead.Binary("ctcvr") with { LossWeight = Lambda[2] }, TaskHead.Regression("dwell") with { LossWeight = Lambda[3] }])
@@ -47,12 +47,12 @@ public class GraphPerTaskTests
             Seed = 17,
         };
 
-    private static TrainingData Data() =>
+    internal static TrainingData Data() =>
         new(Tolerance.ToFloat(EsmmNet.Inputs), GraphArchitectureTests.Features,
             [TaskData.Binary("ctr", EsmmNet.ClickLabels), TaskData.Binary("cvr", CvrLabels), TaskData.Binary("ctcvr", EsmmNet.ConversionLabels),
              TaskData.Regression("dwell", Tolerance.ToFloat(GraphArchitectureTests.Dwell))]);
 
-    private static (string, int, int)[] Slots(MultiTaskModel model) => [.. model.Parameters.Slots.Select(s => (s.Name, s.Offset, s.Length))];
+    internal static (string, int, int)[] Slots(MultiTaskModel model) => [.. model.Parameters.Slots.Select(s => (s.Name, s.Offset, s.Length))];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -202,7 +202,9 @@ public class GraphPerTaskTests
         var noLoss = Spec("shared-bottom") with { Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") };
         using (var model = MultiTaskModel.Create(noLoss, TestDevices.Get(TestDevices.Cpu)))
         {
-            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.Mgda }, Batch));
+            // A weighting that reads one per-task row per task: cvr (no loss) has none.
+            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Method = "gradnorm" }, Batch));
+            Assert.Contains("'gradnorm' weighting reads one per-task row for every task", e.Message);
             Assert.Contains("'cvr' has no loss of its own", e.Message);
         }
         using (var model = MultiTaskModel.Create(Spec("mmoe") with { Architecture = GraphArchitectureTests.s_architectures["dselect-k"] }, TestDevices.Get(TestDevices.Cpu)))
