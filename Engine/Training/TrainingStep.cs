@@ -260,9 +260,12 @@ public sealed class TrainingStep : IDisposable
         {
             string name = spec.Heads[t].Name;
             if (!model.IsTrainedByOthers(t)) continue;
-            if (spec.Architecture is DSelectKArchitecture)
-                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
-                    "and the stacked pass has no DSelect-k gate (nor its entropy term). Use another architecture or the weighted sum of losses.");
+            // Its DSelect-k gate is in the shared block: the stacked pass runs through it (smooth-step, selectors), but the entropy
+            // term on its selectors would reach that gate other than through the task's output (the boundary).
+            if (spec.Architecture is DSelectKArchitecture { EntropyReg: > 0 })
+                throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate is in the shared block, " +
+                    "and its entropy term (DSelectKArchitecture.EntropyReg > 0) reaches that gate other than through the task's output, which the stacked pass " +
+                    "does not route. Set EntropyReg = 0 or train with the weighted sum of losses.");
             if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
                 throw new NotSupportedException(Prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
                     "the stacked pass does not run. Train with the weighted sum of losses.");

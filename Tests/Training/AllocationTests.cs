@@ -104,12 +104,13 @@ public class AllocationTests
     [InlineData(CombinationMethod.PcGrad, "shared-bottom")]
     [InlineData(CombinationMethod.Mgda, "shared-bottom")]
     [InlineData(CombinationMethod.PcGrad, "mmoe")]
+    [InlineData(CombinationMethod.Mgda, "dselect-k")]   // the factors' DSelect-k gates in the stacked pass
     public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch)
     {
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
         {
-            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : null,
+            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : arch == "dselect-k" ? new DSelectKArchitecture(Experts: 4, TopK: 2) : null,
             Tower = [4],
             Graph = new TaskGraph
             {

@@ -41,7 +41,7 @@ public class NoLossPerTaskTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "cgc", "ple", "cross-stitch" })
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "cgc", "ple", "cross-stitch", "dselect-k" })
                 data.Add(device, arch);
         return data;
     }
