@@ -35,6 +35,18 @@ public static partial class Ops
         tape.Backend.SmoothStepBackward(x.Data, record.Output.Grad, record.Alpha, dX, accumulate);
     }
 
+    /// <summary><see cref="SmoothStepBackward{T}"/> for all T tasks of the stacked per-task pass (<see cref="Tape{T}.BackwardPerTask"/>):
+    /// dxₜ (+)= dyₜ·S′(x) for each task's block of the stacked [T × length] upstream; x is the same for every task (the
+    /// elementwise op is row-independent). Reached when a DSelect-k gate is in the shared block (a product's factor, §17.6).</summary>
+    internal static void SmoothStepBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = record.A!;
+        var y = record.Output;
+        var dX = tape.StackedGradOf(x, out bool accumulate);
+        for (int t = 0; t < tape.StackedTasks; t++)
+            tape.Backend.SmoothStepBackward(x.Data, y.StackedGrad.Slice(t * y.Length, y.Length), record.Alpha, dX.For(t), accumulate);
+    }
+
     /// <summary>
     /// The <paramref name="selectors"/> single-expert selectors of DSelect-k: <paramref name="s"/> is [B × k·m] (row b,
     /// selector i, code bit j at column i·m + j; smooth-step outputs in [0, 1]); the result r is selector-major
@@ -65,6 +77,18 @@ public static partial class Ops
         var s = record.A!;
         var dS = tape.GradOf(s, out bool accumulate);
         tape.Backend.SelectorsBackward(s.Data, record.Output.Grad, s.Rows, record.Groups, s.Cols / record.Groups, dS, accumulate);
+    }
+
+    /// <summary><see cref="SelectorsBackward{T}"/> for all T tasks of the stacked per-task pass: task t's block of the stacked
+    /// [T × k·B·2^m] upstream through the same s into its block of ds. Each row b of r depends on row b of s alone, so the op
+    /// is row-independent and T launches of the plain kernel are the stacked backward.</summary>
+    internal static void SelectorsBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var s = record.A!;
+        var r = record.Output;
+        var dS = tape.StackedGradOf(s, out bool accumulate);
+        for (int t = 0; t < tape.StackedTasks; t++)
+            tape.Backend.SelectorsBackward(s.Data, r.StackedGrad.Slice(t * r.Length, r.Length), s.Rows, record.Groups, s.Cols / record.Groups, dS.For(t), accumulate);
     }
 
     /// <summary>

@@ -343,10 +343,6 @@ internal sealed class TrainFlags
         MethodPlan plan;
         try { plan = MethodSelection.Resolve(s.Step, [.. heads.Select(h => h.Name)]); }
         catch (ArgumentException e) { throw new UsageException($"--method/--method-option: {e.Message}"); }
-        if (((plan.Needs & MethodNeeds.SharedGradients) != 0 || s.Step.TaskGradientDiagnostics) && graph.Unsupervised.Count > 0)
-            throw new UsageException($"--method {plan}{(s.Step.TaskGradientDiagnostics ? " with --diagnostics" : "")}: --no-loss {string.Join(",", graph.Unsupervised)} has no loss, so its row of " +
-                "per-task gradients would be 0 in every step (a min-norm method such as MGDA would then stop the shared update); per-task gradient methods and --diagnostics " +
-                "on ordered tasks need every task to have a loss (docs/maths.md §17.6): give it its labels, or train with the weighted sum of the task losses.");
         if (s.Monitor is { } monitor && graph.Unsupervised.Contains(monitor.Task))
             throw new UsageException($"--monitor {monitor.Task}:{monitor.Metric}: '{monitor.Task}' is a --no-loss task, with no validation loss or labels to watch; monitor a task with a loss.");
         if (graph.Unsupervised.Count > 0 && plan.Weighting.Name != "static")

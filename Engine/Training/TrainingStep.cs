@@ -48,7 +48,7 @@ public sealed class TrainingStep : IDisposable
     private readonly IGradientCombiner<float>? _combiner;
     private DeviceBuffer<float>? _upstream;
     private readonly GradientConflictMonitor<float>? _monitor;
-    private readonly DeviceBuffer<float>? _taskGradients;  // [tasks × shared]
+    private readonly DeviceBuffer<float>? _taskGradients;  // [T′ × shared]: the tasks with a loss (_lossTasks)
     private readonly DeviceBuffer<float> _taskLosses;      // [tasks]
     private readonly IReevaluatingWeighting<float>? _reevaluating; // learns from the batch's losses after the step (famo same-batch)
     private readonly DeviceBuffer<float>? _lossesAfterStep; // [tasks]: those losses
@@ -71,6 +71,13 @@ public sealed class TrainingStep : IDisposable
     private long _randomStep;                              // steps run since construction: the dropout masks' step (never reset)
 
     private readonly bool[] _isProduct; // task t's output is a probability (a product of tasks, §17.6), not a logit
+
+    // The tasks the per-task path differentiates: those with a loss of their own (all T unless the graph has --no-loss tasks,
+    // §17.6). A loss-free task contributes no row: the combiner, the monitor and the rows see only these T′ tasks.
+    private readonly int[] _lossTasks;                     // [T′] head indices, in head order
+    private readonly Tensor<float>[] _lossRoots;           // [T′] their losses, gathered from _losses every step
+    private readonly DeviceBuffer<float>? _lossTaskWeights; // [T′] their λ, gathered on the device (only when T′ < T)
+    private readonly DeviceBuffer<float>? _lossTaskLosses;  // [T′] their Lₜ, what the combiner reads (only when T′ < T)
 
     /// <summary>
     /// Prepares a step for <paramref name="model"/> and batches of at most <paramref name="maxBatch"/> rows: builds
@@ -95,6 +102,8 @@ public sealed class TrainingStep : IDisposable
         MaxBatch = maxBatch;
         int tasks = model.TaskCount;
         Plan = MethodSelection.Resolve(options, [.. model.Spec.Heads.Select(h => h.Name)]);
+        _lossTasks = [.. Enumerable.Range(0, tasks).Where(t => !model.Spec.IsUnsupervised(t))];
+        _lossRoots = new Tensor<float>[_lossTasks.Length];
         Validate(model, options, Plan);
         if (options.MaxGradNorm is { } c && (!(c > 0) || double.IsNaN(c)))
             throw new ArgumentOutOfRangeException(nameof(options), c, "StepOptions.MaxGradNorm must be positive (or null for no clipping).");
@@ -144,7 +153,8 @@ public sealed class TrainingStep : IDisposable
             UsesTaskGradients = (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics
                 || (communicator is not null && (WeightsFromBatchLosses(Plan) || !everyRowLabelled)); // global losses, per-task counts: maths §20
             if (UsesTaskGradients && model.Spec.Graph is not null)
-                CheckPerTaskGraph(model, methodNeedsRows: (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics);
+                CheckPerTaskGraph(model, methodNeedsRows: (Plan.Needs & MethodNeeds.SharedGradients) != 0 || options.TaskGradientDiagnostics,
+                    _gradientWeighting is not null ? Plan.Weighting.Name : null);
             UsesRepresentationGradients = (Plan.Needs & MethodNeeds.RepresentationGradients) != 0;
             if (UsesRepresentationGradients)
             {
@@ -166,11 +176,25 @@ public sealed class TrainingStep : IDisposable
             }
             if (UsesTaskGradients && !UsesRepresentationGradients)
             {
-                var combiner = Plan.Gradient.CreateGradient!(Context(Plan.GradientArguments));
+                // The combiner, the monitor and the rows span the T′ tasks with a loss (§17.6): a --no-loss task has no row.
+                int rows = _lossTasks.Length;
+                if (rows < tasks)
+                {
+                    _lossTaskWeights = Own(_backend.Allocate<float>(rows));
+                    _lossTaskLosses = Own(_backend.Allocate<float>(rows));
+                }
+                var context = Context(Plan.GradientArguments);
+                if (rows < tasks)
+                    context = new MethodContext
+                    {
+                        Backend = _backend, TaskNames = [.. _lossTasks.Select(t => context.TaskNames[t])], LossWeights = [.. _lossTasks.Select(t => context.LossWeights[t])],
+                        Seed = context.Seed, Arguments = context.Arguments, Losses = _lossTaskLosses!.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
+                    };
+                var combiner = Plan.Gradient.CreateGradient!(context);
                 if (combiner is IDisposable d) Own(d);
                 _combiner = combiner;
-                _monitor = Own(new GradientConflictMonitor<float>(_backend, tasks));
-                _taskGradients = Own(_backend.Allocate<float>(checked(tasks * _trunk.Length)));
+                _monitor = Own(new GradientConflictMonitor<float>(_backend, rows));
+                _taskGradients = Own(_backend.Allocate<float>(checked(rows * _trunk.Length)));
             }
             if (_extra is not null)
             {
@@ -218,28 +242,35 @@ public sealed class TrainingStep : IDisposable
 
     /// <summary>Per-task gradients on ordered tasks (docs/maths.md §17.6): the tasks another task's loss trains are in the shared
     /// block (<see cref="MultiTaskModel.IsTrainedByOthers"/>) and their outputs are boundary tensors, so the stacked pass runs on
-    /// through their output layers, towers and gates. What that cannot do is refused here, naming why.
+    /// through their output layers, towers and gates. A task with no loss of its own (--no-loss) has no row: the combiner runs
+    /// over the tasks with a loss, and its block, in the shared block, is trained by the losses that reach it. What the stacked
+    /// pass cannot do is refused here, naming why.
     /// <paramref name="methodNeedsRows"/>: the method (or diagnostics) reads the rows; false when only a data-parallel
-    /// exchange put the weighted sum on the per-task path (labels may be missing, or λ reads the losses: maths §20), where a task without a loss
-    /// is harmless (its row is 0, and the sum of the rows is ∇Σλₜ Lₜ all the same). The rows are all-reduced like any
-    /// model's: the exchange covers the whole shared block, the factors' blocks included (§20).</summary>
-    private static void CheckPerTaskGraph(MultiTaskModel model, bool methodNeedsRows)
+    /// exchange put the weighted sum on the per-task path (labels may be missing, or λ reads the losses: maths §20). The rows
+    /// are all-reduced like any model's: the exchange covers the whole shared block, the factors' blocks included (§20).
+    /// <paramref name="gradientWeighting"/>: the name of a weighting that reads the per-task rows (GradNorm), or null.</summary>
+    private static void CheckPerTaskGraph(MultiTaskModel model, bool methodNeedsRows, string? gradientWeighting)
     {
         var spec = model.Spec;
         string prefix = "Ordered tasks (ModelSpec.Graph) with per-task gradients (" + (methodNeedsRows
             ? "a gradient method other than sum, or task-gradient diagnostics): "
             : "the weighted sum on a data-parallel run's per-task path, taken when labels may be missing or the weights read the batch losses, maths §20): ");
+        var unsupervised = Enumerable.Range(0, spec.Heads.Count).Where(spec.IsUnsupervised).Select(t => spec.Heads[t].Name).ToArray();
+        if (unsupervised.Length == spec.Heads.Count)
+            throw new NotSupportedException(prefix + "no task has a loss of its own, so there is no per-task gradient to combine.");
+        if (unsupervised.Length > 0 && gradientWeighting is not null)
+            throw new NotSupportedException(prefix + $"the '{gradientWeighting}' weighting reads one per-task row for every task, but {string.Join(", ", unsupervised.Select(u => $"'{u}'"))} " +
+                "has no loss of its own (--no-loss) and so no row. Use a weighting that does not read the per-task gradients.");
         for (int t = 0; t < spec.Heads.Count; t++)
         {
             string name = spec.Heads[t].Name;
-            if (methodNeedsRows && spec.IsUnsupervised(t))
-                throw new NotSupportedException(prefix + $"'{name}' has no loss of its own (--no-loss): its row of per-task gradients would be 0 in every step, which " +
-                    "stops a min-norm method (MGDA's hull then holds 0) and gives its block no task to be owned by. Give it its labels (a loss) or train with the weighted sum of losses.");
             if (!model.IsTrainedByOthers(t)) continue;
-            if (spec.Architecture is DSelectKArchitecture)
-                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate would join the shared block, " +
-                    "and the stacked pass has no DSelect-k gate (nor its entropy term). Use another architecture" +
-                    (methodNeedsRows ? " or the weighted sum of losses." : ", or the Σλₜ Lₜ path (every row labelled, static weights)."));
+            // Its DSelect-k gate is in the shared block: the stacked pass runs through it (smooth-step, selectors), but the entropy
+            // term on its selectors would reach that gate other than through the task's output (the boundary).
+            if (spec.Architecture is DSelectKArchitecture { EntropyReg: > 0 })
+                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate is in the shared block, " +
+                    "and its entropy term (DSelectKArchitecture.EntropyReg > 0) reaches that gate other than through the task's output, which the stacked pass " +
+                    "does not route. Set EntropyReg = 0 or " + (methodNeedsRows ? "train with the weighted sum of losses." : "use the Σλₜ Lₜ path (every row labelled, static weights)."));
             if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
                 throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
                     "the stacked pass does not run. " + (methodNeedsRows ? "Train with the weighted sum of losses." : "Use the Σλₜ Lₜ path (every row labelled, static weights)."));
@@ -472,7 +503,8 @@ public sealed class TrainingStep : IDisposable
     /// </summary>
     public View<float> TaskLabelled => _taskLabelled.View;
 
-    /// <summary>The last step's per-task trunk gradients [tasks × trunk parameters] (per-task path only; empty otherwise).</summary>
+    /// <summary>The last step's per-task gradients of the shared block [T′ × shared parameters], one row per task with a loss of its
+    /// own in head order (every task unless the graph has --no-loss tasks, which have no row: §17.6); per-task path only, empty otherwise.</summary>
     public View<float> TaskGradients => _taskGradients?.View ?? default;
 
     /// <summary>The last step's combiner (per-task path only).</summary>
@@ -550,8 +582,10 @@ public sealed class TrainingStep : IDisposable
         else
         {
             var perTask = _taskGradients!.View;
-            // ∇ of each UNWEIGHTED Lᵢ: through its own head, then all tasks through the trunk at once (rows overwritten).
-            _tape.BackwardPerTaskThrough(_losses, _model.Boundary, _trunk, perTask);
+            // ∇ of each UNWEIGHTED Lᵢ of the T′ tasks with a loss: through its own head, then all of them through the trunk at
+            // once (rows overwritten). A --no-loss task has no row (its block, shared, gets the rows of the losses reaching it).
+            for (int k = 0; k < _lossRoots.Length; k++) _lossRoots[k] = _losses[_lossTasks[k]];
+            _tape.BackwardPerTaskThrough(_lossRoots, _model.Boundary, _trunk, perTask);
             if (_exchange is not null)                                     // data-parallel: THE all-reduce (maths §20)
             {
                 Exchange(rows, globalRows, data.IsWeighted);
@@ -565,7 +599,17 @@ public sealed class TrainingStep : IDisposable
                 var own = gradients.Slice(_taskRanges[t].Offset, _taskRanges[t].Length);
                 _backend.ScaleByScalar(own, weights.Slice(t, 1), own, accumulate: false); // task t's own parameters: λₜ∇Lₜ
             }
-            _combiner!.Combine(perTask, tasks, weights, gradients.Slice(_trunk.Offset, _trunk.Length));
+            var rowWeights = weights;
+            if (_lossTaskWeights is not null)                              // the T′ tasks' λ and Lₜ beside their rows
+            {
+                for (int k = 0; k < _lossTasks.Length; k++)
+                {
+                    _backend.Copy(weights.Slice(_lossTasks[k], 1), _lossTaskWeights.Slice(k, 1));
+                    _backend.Copy(_taskLosses.Slice(_lossTasks[k], 1), _lossTaskLosses!.Slice(k, 1));
+                }
+                rowWeights = _lossTaskWeights.View;
+            }
+            _combiner!.Combine(perTask, _lossTasks.Length, rowWeights, gradients.Slice(_trunk.Offset, _trunk.Length));
             if (_combiner is GramCombiner<float> gram) _monitor!.Observe(gram.Gram);
             else _monitor!.ObserveGradients(perTask);
         }
@@ -694,14 +738,19 @@ public sealed class TrainingStep : IDisposable
         {
             var report = _monitor.Report();
             var mean = report.MeanCosinesSince(_conflictBaseline); // the epoch's mean, not its last step
-            int n = report.Tasks;
-            cosines = new double[n, n];
-            conflicts = new int[n, n];
+            int n = report.Tasks;                                  // T′: the tasks with a loss
+            // T × T in head order; a --no-loss task has no gradient of its own: NaN cosines and no conflicts in its row and column.
+            int all = _model.TaskCount;
+            cosines = new double[all, all];
+            conflicts = new int[all, all];
+            for (int i = 0; i < all; i++)
+                for (int j = 0; j < all; j++) cosines[i, j] = double.NaN;
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)
                 {
-                    cosines[i, j] = mean[i * n + j];
-                    conflicts[i, j] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
+                    var (a, b) = (_lossTasks[i], _lossTasks[j]);
+                    cosines[a, b] = mean[i * n + j];
+                    conflicts[a, b] = report.Conflicts[i * n + j] - (_conflictBaseline?.Conflicts[i * n + j] ?? 0);
                 }
         }
         var weights = Array.ConvertAll(_backend.ToArray(_weighting.Weights), w => (double)w);
@@ -725,6 +774,8 @@ public sealed class TrainingStep : IDisposable
         _lossesAfterStep?.Dispose();
         _taskLabelled.Dispose();
         _taskGradients?.Dispose();
+        _lossTaskWeights?.Dispose();
+        _lossTaskLosses?.Dispose();
         _monitor?.Dispose();
         (_combiner as IDisposable)?.Dispose();
         _upstream?.Dispose();
@@ -743,7 +794,7 @@ public sealed class TrainingStep : IDisposable
         (plan.Weighting.Needs & MethodNeeds.Losses) != 0 && (plan.Weighting.Needs & MethodNeeds.LearnedParameters) == 0;
 
     /// <summary>The exchange's parts: what this rank's rows determine (maths §20), in buffer order:
-    /// [T × S per-task shared gradients | each task's own gradients | T losses | error sums | T labelled counts | T weight
+    /// [T′ × S per-task shared gradients (the T′ tasks with a loss) | each task's own gradients | T losses | error sums | T labelled counts | T weight
     /// masses D (count-weighted: what the task rows are weighted by)] on the per-task path, [∇Σλᵢ Lᵢ | ∂/∂sᵢ | T losses | error sums | T counts] on the Σλᵢ Lᵢ path (row-share only).</summary>
     private GradientExchange CreateExchange(ICommunicator communicator, bool countWeighted)
     {
@@ -752,7 +803,10 @@ public sealed class TrainingStep : IDisposable
         var parts = new List<ExchangePart>();
         if (UsesTaskGradients)
         {
-            parts.Add(ExchangePart.PerTask(_taskGradients!.View, tasks));                  // [T × shared]
+            if (_lossTasks.Length == tasks) parts.Add(ExchangePart.PerTask(_taskGradients!.View, tasks)); // [T × shared]
+            else                                                                            // [T′ × shared]: row k is task _lossTasks[k]'s
+                for (int k = 0; k < _lossTasks.Length; k++)
+                    parts.Add(ExchangePart.TaskMean(_taskGradients!.View.Slice(k * _trunk.Length, _trunk.Length), _lossTasks[k]));
             long covered = _trunk.Length;
             for (int t = 0; t < tasks; t++)
             {

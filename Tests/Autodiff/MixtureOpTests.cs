@@ -108,9 +108,10 @@ public class MixtureOpTests
             for (int t = 0; t < Tasks; t++) _targets[t] = _leaves.Random("y", Batch, spec.Heads[t].Outputs, seed: 22 + t, requiresGrad: false);
         }
 
-        public (Tensor<double>[] Losses, Tensor<double>[] Boundary) Forward(Tape<double> tape)
+        /// <summary>The losses and boundary tensors; <paramref name="features"/>, when given, receives each task's features.</summary>
+        public (Tensor<double>[] Losses, Tensor<double>[] Boundary) Forward(Tape<double> tape, Tensor<double>[]? features = null)
         {
-            var features = new Tensor<double>[Tasks];
+            features ??= new Tensor<double>[Tasks];
             var boundary = new Tensor<double>[Part.BoundaryCount + (Embedding is null ? 0 : 1)];
             var x = Embedding is null ? _x : boundary[^1] = Embedding.Forward(tape, _x);
             Part.Forward(tape, x, features, boundary.AsSpan(0, Part.BoundaryCount));
@@ -210,6 +211,60 @@ public class MixtureOpTests
             return tape.Add(tape.Add(losses[0], losses[1]), losses[2]);
         }, parameters);
         AssertPasses(result, net.Parameters.Count);
+    }
+
+    /// <summary>
+    /// A task's DSelect-k gate in the shared block, as a product's factor's is (docs/maths.md §17.6): the group is the experts plus
+    /// task 0's gate, task 0's features a boundary, and every task's loss also reads them (Lₜ + MSE(h₀, yₜ) for t = 1, 2), so all
+    /// three rows run through the gate's stacked smooth-step, selectors, softmax and mixture backward
+    /// (<c>Ops.SmoothStepBackwardStacked</c>, <c>Ops.SelectorsBackwardStacked</c>). The rows and the task-owned gradients equal
+    /// one routed backward per task (float64, rtol 1e-12; the plain ops' backward is checked against central differences above),
+    /// and every row reaches the gate's code and weight layers.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Float64Backends.All), MemberType = typeof(Float64Backends))]
+    public void A_dselect_gate_in_the_shared_block_runs_stacked_as_one_routed_backward_per_task(string backendName)
+    {
+        var backend = Float64Backends.Get(backendName);
+        using var net = new MoeNet(backend, new DSelectKArchitecture(4, 2, 1.0, 0));
+        var gate = net.Part.TaskTensors(0).OrderBy(p => p.Slot!.Offset).ToArray();
+        var group = new ParameterGroup<double>([.. net.Part.SharedParameters.Parameters, .. gate]);
+        int shared = group.Length, tasks = MoeNet.Tasks;
+        Assert.Equal(net.Part.SharedParameters.Length + gate.Sum(p => p.Length), shared);
+        using var leaves = new Leaves<double>(backend);
+        var targets = new[] { leaves.Random("y1", MoeNet.Batch, 3, seed: 31, requiresGrad: false), leaves.Random("y2", MoeNet.Batch, 3, seed: 32, requiresGrad: false) };
+        (Tensor<double>[] Losses, Tensor<double>[] Boundary) Forward(Tape<double> tape)
+        {
+            var features = new Tensor<double>[tasks];
+            var (losses, boundary) = net.Forward(tape, features);
+            for (int t = 1; t < tasks; t++) losses[t] = tape.Add(losses[t], tape.Mse(features[0], targets[t - 1]));
+            return (losses, [.. boundary, features[0]]);
+        }
+        using var tape = new Tape<double>(backend);
+        using var rows = backend.Allocate<double>(tasks * shared);
+        backend.Fill(net.Parameters.Gradients, 0);
+        backend.Fill(rows.View, 0);                            // the routed backward accumulates
+        var (losses, _) = Forward(tape);
+        for (int t = 0; t < tasks; t++) tape.Backward(losses[t], group, rows.View.Slice(t * shared, shared));
+        var expectedRows = backend.ToArray(rows.View);
+        var expectedFlat = backend.ToArray(net.Parameters.Gradients);
+
+        tape.Reset();
+        backend.Fill(net.Parameters.Gradients, 0);
+        backend.Fill(rows.View, double.NaN);                   // overwritten
+        var (losses2, boundary) = Forward(tape);
+        tape.BackwardPerTaskThrough(losses2, boundary, group, rows.View);
+        var actualRows = backend.ToArray(rows.View);
+        Tolerance.AllClose(expectedRows, actualRows, 1e-12, 1e-14, "DSelect-k gate in the group: per-task rows");
+        Tolerance.AllClose(expectedFlat, backend.ToArray(net.Parameters.Gradients), 1e-12, 1e-14, "task-owned gradients");
+        int gateStart = net.Part.SharedParameters.Length;
+        for (int t = 0; t < tasks; t++)
+            foreach (var p in gate)
+            {
+                int at = t * shared + p.Slot!.Offset - group.Offset;
+                Assert.Contains(actualRows[at..(at + p.Length)], v => v != 0);
+            }
+        Assert.True(gateStart < shared);
     }
 
     [Theory]

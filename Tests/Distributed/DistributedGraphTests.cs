@@ -45,6 +45,9 @@ public sealed class DistributedGraphTests
                 foreach (var graph in new[] { "esmm", "esmm-missing", "tower" })
                     if (!TestDevices.IsEmulated(device) || (arch, graph) is ("shared-bottom", "esmm-missing") or ("mmoe", "tower"))
                         data.Add(device, arch, graph);   // ILGPU's CPU accelerator is slow: two cases there, one per shared part
+            // DSelect-k factors: their gates in the shared rows (the stacked smooth-step and selectors), cpu only
+        data.Add(TestDevices.Cpu, "dselect-k", "esmm-missing");
+        data.Add(TestDevices.Cpu, "dselect-k", "tower");
         return data;
     }
 
@@ -71,6 +74,24 @@ public sealed class DistributedGraphTests
     [MemberData(nameof(PerTaskCases))]
     public void Ranks_training_a_task_graph_with_a_per_task_method_equal_one_process(string device, string arch, CombinationMethod method) =>
         RanksEqualOneProcess(device, arch, "tower", method);
+
+    public static TheoryData<string, string, CombinationMethod> BesideALossFreeTaskCases()
+    {
+        var data = new TheoryData<string, string, CombinationMethod>();
+        foreach (var device in TestDevices.Float32)
+            foreach (var (arch, method) in new[] { ("shared-bottom", CombinationMethod.PcGrad), ("mmoe", CombinationMethod.Mgda), ("dselect-k", CombinationMethod.PcGrad) })
+                if (!TestDevices.IsEmulated(device) || arch == "mmoe")
+                    data.Add(device, arch, method);
+        return data;
+    }
+
+    /// <summary>PCGrad and MGDA on esmm-missing, beside cvr which has no loss (§17.6): the T′ = 2 rows of ctr and ctcvr are
+    /// all-reduced each with its own task's counts, and the combiner reads them; cvr's block, in the shared rows, is trained
+    /// by the losses that reach it: R ranks ≡ one process.</summary>
+    [Theory]
+    [MemberData(nameof(BesideALossFreeTaskCases))]
+    public void Ranks_training_a_per_task_method_beside_a_loss_free_task_equal_one_process(string device, string arch, CombinationMethod method) =>
+        RanksEqualOneProcess(device, arch, "esmm-missing", method);
 
     private static void RanksEqualOneProcess(string device, string arch, string graph, CombinationMethod method)
     {
@@ -129,8 +150,9 @@ public sealed class DistributedGraphTests
     }
 
     /// <summary>The weighted sum with a communicator and labels that may be missing takes the per-task path: a --no-loss
-    /// factor is accepted there (its row is 0, the sum unchanged), and the refusals that stay name why — a per-task method
-    /// beside a --no-loss task, a factor on DSelect-k.</summary>
+    /// factor is accepted there, by a per-task method too (it has no row; the combiner reads the T′ rows of the tasks with a
+    /// loss), and the refusals that stay name why — a factor on DSelect-k with an entropy term, a per-task-row weighting beside
+    /// a --no-loss task.</summary>
     [Fact]
     public void What_the_forced_per_task_path_cannot_run_is_refused_naming_why()
     {
@@ -142,14 +164,21 @@ public sealed class DistributedGraphTests
                 Assert.True(step.UsesTaskGradients && step.CountWeightedExchange);
             using (var rowShare = new TrainingStep(esmm, new StepOptions(), 16, communicator: one, everyRowLabelled: true))
                 Assert.False(rowShare.UsesTaskGradients);
-            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(esmm, new StepOptions { Combination = CombinationMethod.PcGrad }, 16, communicator: one));
-            Assert.Contains("'cvr' has no loss of its own", e.Message);
+            using (var pcgrad = new TrainingStep(esmm, new StepOptions { Combination = CombinationMethod.PcGrad }, 16, communicator: one))
+            {
+                long shared = esmm.Parameters.Values.Length - Enumerable.Range(0, 3).Where(t => !esmm.IsTrainedByOthers(t)).Sum(t => (long)esmm.TaskRange(t).Length);
+                Assert.Equal(2 * shared, pcgrad.TaskGradients.Length);   // ctr's and ctcvr's rows, none for cvr
+            }
+            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(esmm, new StepOptions { Method = "gradnorm" }, 16, communicator: one));
+            Assert.Contains("'cvr'", e.Message);
+            Assert.Contains("has no loss of its own", e.Message);
         }
-        var dselect = GraphTrajectory.Spec("shared-bottom", "tower") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2) };
+        var dselect = GraphTrajectory.Spec("shared-bottom", "tower") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) };
         using var model = MultiTaskModel.Create(dselect, backend);
         var refused = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions(), 16, communicator: one));
         Assert.Contains("data-parallel run's per-task path", refused.Message);
-        Assert.Contains("DSelect-k gate", refused.Message);
+        Assert.Contains("its DSelect-k gate is in the shared block", refused.Message);
+        Assert.Contains("EntropyReg", refused.Message);
         using (var plain = new TrainingStep(model, new StepOptions(), 16, communicator: one, everyRowLabelled: true))
             Assert.False(plain.UsesTaskGradients);                                    // the Σλₜ Lₜ path runs it
     }

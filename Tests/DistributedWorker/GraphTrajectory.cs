@@ -18,7 +18,7 @@ public static class GraphTrajectory
 
     private static readonly double[] Lambda = [0.7, 1.3, 0.4, 0.9];
 
-    /// <summary>The model of <paramref name="graph"/> on <paramref name="arch"/> ("shared-bottom" or "mmoe").</summary>
+    /// <summary>The model of <paramref name="graph"/> on <paramref name="arch"/> ("shared-bottom", "mmoe" or "dselect-k").</summary>
     public static ModelSpec Spec(string arch, string graph)
     {
         bool tower = graph == "tower";
@@ -32,6 +32,7 @@ public static class GraphTrajectory
             {
                 "shared-bottom" => null,
                 "mmoe" => new MmoeArchitecture(Experts: 3),
+                "dselect-k" => new DSelectKArchitecture(Experts: 4, TopK: 2),
                 _ => throw new ArgumentException($"unknown architecture '{arch}'", nameof(arch)),
             },
             Tower = [Tower],

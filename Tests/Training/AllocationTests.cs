@@ -112,6 +112,7 @@ public class AllocationTests
     [InlineData(CombinationMethod.PcGrad, "shared-bottom", false)]
     [InlineData(CombinationMethod.Mgda, "shared-bottom", false)]
     [InlineData(CombinationMethod.PcGrad, "mmoe", false)]
+    [InlineData(CombinationMethod.Mgda, "dselect-k", false)]   // the factors' DSelect-k gates in the stacked pass
     [InlineData(CombinationMethod.Sum, "shared-bottom", true)]
     [InlineData(CombinationMethod.Mgda, "shared-bottom", true)]
     [InlineData(CombinationMethod.PcGrad, "mmoe", true)]
@@ -120,7 +121,7 @@ public class AllocationTests
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
         {
-            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : null,
+            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : arch == "dselect-k" ? new DSelectKArchitecture(Experts: 4, TopK: 2) : null,
             Tower = [4],
             Graph = new TaskGraph
             {
@@ -143,6 +144,36 @@ public class AllocationTests
         for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
 
         WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows); });
+    }
+
+    /// <summary>ESMM with a factor that has no loss (docs/maths.md §17.6) under per-task methods and diagnostics: the T′ = 3 rows of the
+    /// tasks with a loss, their λ and Lₜ gathered into buffers set up at construction, the combiner over T′.</summary>
+    [Theory]
+    [InlineData(CombinationMethod.PcGrad, "shared-bottom", false)]
+    [InlineData(CombinationMethod.Mgda, "mmoe", false)]
+    [InlineData(CombinationMethod.Sum, "shared-bottom", true)]
+    public void A_warm_per_task_step_beside_a_task_without_a_loss_allocates_nothing(CombinationMethod method, string arch, bool diagnostics)
+    {
+        var cpu = new CpuBackend<float>();
+        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        {
+            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : null,
+            Tower = [4],
+            Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctr"] } },
+        };
+        using var model = MultiTaskModel.Create(spec, cpu);
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
+        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]),
+            TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
+        using var device = DeviceDataset.Upload(model, data, shuffleable: true);
+        using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0, Combination = method, TaskGradientDiagnostics = diagnostics }, 16);
+        Assert.True(step.UsesTaskGradients);
+        Assert.Equal(3 * model.SharedParameters.Length, step.TaskGradients.Length);
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
+
+        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
     }
 
     public static TheoryData<CombinationMethod, string, string> Schedules => new()

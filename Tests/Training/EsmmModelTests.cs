@@ -14,8 +14,8 @@ namespace Engine.Tests.Training;
 /// factors' own predictions); one full-batch SGD step on every float32 device (SIMD CPU, ILGPU CPU accelerator) of <see cref="TrainingStep"/> (float32, loss L_ctr + L_ctcvr, the
 /// CVR task without labels in the data) moves every parameter as θ − η∇ of the same losses computed in float64 on the
 /// tape by <see cref="EsmmNet"/> from the same weights (abs 2e-6); the spec's JSON and a checkpoint keep the graph (the
-/// loaded model predicts the same); a cycle or an unknown task is refused naming it; per-task gradient methods are
-/// refused with a clear error.
+/// loaded model predicts the same); a cycle or an unknown task is refused naming it; a per-task gradient method runs over
+/// the two tasks with a loss.
 /// </summary>
 public class EsmmModelTests
 {
@@ -110,12 +110,21 @@ public class EsmmModelTests
         Assert.Contains("'clicks' is not a task", Assert.Throws<ArgumentException>(() => Spec(unknown).Validate()).Message);
     }
 
+    /// <summary>PCGrad beside the loss-free factor: one row per task with a loss (ctr, ctcvr), cvr's block in the shared block,
+    /// reached by ctcvr's row only (numbers against float64: <see cref="NoLossPerTaskTests"/>).</summary>
     [Fact]
-    public void Per_task_gradient_methods_are_refused_while_a_factor_has_no_loss()
+    public void Per_task_gradient_methods_run_over_the_tasks_with_a_loss()
     {
         using var model = MultiTaskModel.Create(Spec(), Cpu);
-        var error = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, EsmmNet.Batch));
-        Assert.Contains("'cvr' has no loss of its own", error.Message);
-        Assert.Contains("weighted sum", error.Message);
+        using var data = DeviceDataset.Upload(model, Data());
+        using var step = new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, EsmmNet.Batch);
+        step.Run(data, 0, EsmmNet.Batch);
+        int s = model.SharedParameters.Length;
+        var rows = Cpu.ToArray(step.TaskGradients);
+        Assert.Equal(2 * s, rows.Length);
+        var (offset, length) = model.TaskRange(1);
+        Assert.True(model.IsTrainedByOthers(1) && offset + length <= s);
+        Assert.All(rows[offset..(offset + length)], v => Assert.Equal(0, v));                 // L_ctr does not reach cvr's block
+        Assert.Contains(rows[(s + offset)..(s + offset + length)], v => v != 0);              // L_ctcvr does
     }
 }

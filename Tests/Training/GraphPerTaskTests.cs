@@ -12,14 +12,15 @@ namespace Engine.Tests.Training;
 /// ctr·cvr and dwell, whose tower reads [h_dwell | σ(z_ctr)]. The ctr and cvr blocks are reached by more than one loss
 /// (their own, ctcvr's, and for ctr dwell's), so they join the shared block; dwell keeps its own. Each is checked against
 /// <see cref="GraphArchitectureTests.Reference"/>, the float64 model written apart from the fast path: the per-task rows
-/// are each task's float64 gradient of the shared block; the Sum path through those rows with task weights λ gives
+/// are each task's float64 gradient of the shared block (on DSelect-k the stacked pass runs through the factors' DSelect gates:
+/// <c>Ops.SmoothStepBackwardStacked</c>, <c>Ops.SelectorsBackwardStacked</c>); the Sum path through those rows with task weights λ gives
 /// θ − η∇Σλₜ Lₜ; PCGrad and MGDA put the float64 combiner's output on the float64 rows on the shared block and λ·own
 /// gradient on dwell's block.
 /// </summary>
 public class GraphPerTaskTests
 {
     private const int Batch = GraphArchitectureTests.Batch;
-    private static readonly double[] Lambda = [0.7, 1.3, 0.4, 0.9];
+    internal static readonly double[] Lambda = [0.7, 1.3, 0.4, 0.9];
     private static readonly int M = EsmmNet.Missing;
     private static readonly int[] CvrLabels = [1, M, 0, 1, M, M, 0, M]; // conversion given a click
 
@@ -27,12 +28,12 @@ public class GraphPerTaskTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch" })
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch", "dselect-k" })
                 data.Add(device, arch);
         return data;
     }
 
-    private static ModelSpec Spec(string arch) =>
+    internal static ModelSpec Spec(string arch) =>
         new(GraphArchitectureTests.Features, [GraphArchitectureTests.Hidden],
             [TaskHead.Binary("ctr") with { LossWeight = Lambda[0] }, TaskHead.Binary("cvr") with { LossWeight = Lambda[1] },
              TaskHead.Binary("ctcvr") with { LossWeight = Lambda[2] }, TaskHead.Regression("dwell") with { LossWeight = Lambda[3] }])
@@ -47,12 +48,12 @@ public class GraphPerTaskTests
             Seed = 17,
         };
 
-    private static TrainingData Data() =>
+    internal static TrainingData Data() =>
         new(Tolerance.ToFloat(EsmmNet.Inputs), GraphArchitectureTests.Features,
             [TaskData.Binary("ctr", EsmmNet.ClickLabels), TaskData.Binary("cvr", CvrLabels), TaskData.Binary("ctcvr", EsmmNet.ConversionLabels),
              TaskData.Regression("dwell", Tolerance.ToFloat(GraphArchitectureTests.Dwell))]);
 
-    private static (string, int, int)[] Slots(MultiTaskModel model) => [.. model.Parameters.Slots.Select(s => (s.Name, s.Offset, s.Length))];
+    internal static (string, int, int)[] Slots(MultiTaskModel model) => [.. model.Parameters.Slots.Select(s => (s.Name, s.Offset, s.Length))];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -104,7 +105,7 @@ public class GraphPerTaskTests
     {
         var data = new TheoryData<string, string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "ple" })
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "ple", "dselect-k" })
                 foreach (var method in new[] { "pcgrad", "mgda" })
                     data.Add(device, arch, method);
         return data;
@@ -202,13 +203,17 @@ public class GraphPerTaskTests
         var noLoss = Spec("shared-bottom") with { Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") };
         using (var model = MultiTaskModel.Create(noLoss, TestDevices.Get(TestDevices.Cpu)))
         {
-            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.Mgda }, Batch));
+            // A weighting that reads one per-task row per task: cvr (no loss) has none.
+            var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Method = "gradnorm" }, Batch));
+            Assert.Contains("'gradnorm' weighting reads one per-task row for every task", e.Message);
             Assert.Contains("'cvr' has no loss of its own", e.Message);
         }
-        using (var model = MultiTaskModel.Create(Spec("mmoe") with { Architecture = GraphArchitectureTests.s_architectures["dselect-k"] }, TestDevices.Get(TestDevices.Cpu)))
+        // A factor's DSelect-k gate is in the shared block; its entropy term would reach it other than through the factor's output.
+        using (var model = MultiTaskModel.Create(Spec("mmoe") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) }, TestDevices.Get(TestDevices.Cpu)))
         {
             var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, Batch));
-            Assert.Contains("DSelect-k gate", e.Message);
+            Assert.Contains("its DSelect-k gate is in the shared block", e.Message);
+            Assert.Contains("EntropyReg", e.Message);
         }
         // The weighted sum of losses still trains both.
         using var sum = MultiTaskModel.Create(noLoss, TestDevices.Get(TestDevices.Cpu));
