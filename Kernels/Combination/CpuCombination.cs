@@ -17,11 +17,11 @@ public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
     public override unsafe void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
-        uint randomKey, View<double> workspace, View<T> coefficients)
+        int seed, View<double> workspace, View<T> coefficients)
     {
         CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         var memory = new CpuCombinationMemory<T>(gram.Pointer(), weights.Pointer(), workspace.Pointer(), coefficients.Pointer());
-        CombinationSolver.Solve(memory, count, new SolverParameters(settings, randomKey));
+        CombinationSolver.Solve(memory, count, new SolverParameters(settings, seed));
     }
 
 

@@ -31,12 +31,12 @@ public sealed partial class IlgpuBackend
 
     /// <inheritdoc/>
     public override void CombinationCoefficients(CombinationSettings settings, View<float> gram, int count, View<float> weights,
-        uint randomKey, View<double> workspace, View<float> coefficients)
+        int seed, View<double> workspace, View<float> coefficients)
     {
         CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         _coefficientsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuCombinationMemory, int, SolverParameters>(CoefficientsKernel);
         var memory = new IlgpuCombinationMemory(gram.Ilgpu(), weights.Ilgpu(), workspace.Ilgpu(), coefficients.Ilgpu());
-        _coefficientsKernel(Launched(), 1, memory, count, new SolverParameters(settings, randomKey));
+        _coefficientsKernel(Launched(), 1, memory, count, new SolverParameters(settings, seed));
     }
 
     /// <summary>Single-thread kernel: cosines and running conflict counts from the Gram matrix.</summary>

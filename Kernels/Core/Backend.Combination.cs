@@ -72,7 +72,7 @@ public abstract partial class Backend<T>
     public abstract void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate);
 
     /// <summary>Float64 elements of the workspace <see cref="CombinationCoefficients"/> needs for <paramref name="count"/> tasks.</summary>
-    public static int CombinationWorkspaceLength(int count) => 2 * count * count + 4 * count;
+    public static int CombinationWorkspaceLength(int count) => 2 * count * count + 4 * count + 1;
 
     /// <summary>
     /// The combination coefficients <c>a</c> (count) such that <c>Σₖ aₖ gₖ</c> is the combined gradient of
@@ -80,12 +80,13 @@ public abstract partial class Backend<T>
     /// <paramref name="gram"/> (count×count) and the task weights <paramref name="weights"/> (count, ≥ 0) alone.
     /// The methods act on the weighted gradients <c>wᵢgᵢ</c> (their Gram matrix is <c>wᵢwⱼGᵢⱼ</c>); projections do not depend on
     /// a positive weight's size, and a task of weight 0 drops out entirely (nothing is projected against it).
-    /// <paramref name="randomKey"/> chooses PCGrad's random order (same key, same order).
+    /// <paramref name="seed"/> and the step count s that PCGrad keeps in the workspace (<see cref="CombinationSolver.StepsOffset"/>;
+    /// zero it once, the kernel counts it) choose PCGrad's random order, <see cref="CombinationSolver.StepKey"/>(seed, s).
     /// <paramref name="workspace"/>: <see cref="CombinationWorkspaceLength"/> float64 elements (solver state, kept in
     /// float64 on every device). A single-thread kernel: T is small.
     /// </summary>
     public abstract void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
-        uint randomKey, View<double> workspace, View<T> coefficients);
+        int seed, View<double> workspace, View<T> coefficients);
 
     /// <summary>MGDA's gradient normalisation (Sener &amp; Koltun 2018): <c>normalized[i] = weights[i]/cᵢ</c> with cᵢ = 1, ‖gᵢ‖ = √Gᵢᵢ,
     /// Lᵢ or Lᵢ‖gᵢ‖ (<see cref="MgdaNormalizer"/>, float64, one thread); a cᵢ that is not positive and finite counts as 1.</summary>

@@ -35,7 +35,7 @@ public class CombinationDiagnosticsTests
     public void Monitor_can_reuse_the_combiners_gram()
     {
         var backend = TestDevices.Reference;
-        using var combiner = new PcGradCombiner<double>(backend);
+        using var combiner = new PcGradCombiner<double>(backend, tasks: 2);
         using var monitor = new GradientConflictMonitor<double>(backend, 2);
         CombinationTestSupport.Run(backend, combiner, [[1, 0], [-1, 1]], [1, 1]);
         monitor.Observe(combiner.Gram);

@@ -256,6 +256,30 @@ public class UncertaintyResumeTests
         });
     }
 
+    private static TrainerOptions PcGrad(int epochs) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 0,
+        Step = new StepOptions { Method = "pcgrad", CombinationSeed = 11, LearningRate = 0.05, MaxGradNorm = 1.0 },
+    };
+
+    /// <summary>PCGrad's step count (which draws each step's projection order) is float64 state, saved as the F64 tensor
+    /// <c>method.pcgrad.steps</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit, the count
+    /// included (6, not the 3 a restarted counter would reach); without it the resume is refused by name. (Two tasks here,
+    /// so the order itself cannot differ; <c>CombinationPcGradTests.Its_step_count_carries_the_order_so_a_copy_continues_exactly</c>
+    /// shows on T = 4 that the count decides the order.)</summary>
+    [Fact]
+    public void PcGrad_resumes_its_step_count_exactly()
+    {
+        string key = TrainingStep.MethodStateBuffer + ".pcgrad.steps";
+        AssertMethodStateResumesExactly(PcGrad, key, (OptimizerState<float> saved) =>
+        {
+            Assert.DoesNotContain(saved.Tensors.Keys, k => k.Contains(".pcgrad.", StringComparison.Ordinal));
+            Assert.Equal([key], saved.Float64Tensors.Keys);
+            Assert.Equal([3.0], saved.Float64Tensors[key]);
+        });
+    }
+
     /// <summary>A method's own state (<c>method.{name}</c>): 3 epochs of <paramref name="options"/>, a checkpoint (after
     /// <paramref name="checkHalf"/> on the saved tensors), 3 more epochs from it equal 6 uninterrupted epochs bit for bit
     /// (the model, every optimizer tensor, the scalars). Without <paramref name="key"/> the resume is refused by name; a run
