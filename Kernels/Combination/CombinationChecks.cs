@@ -165,16 +165,20 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(p), p.Update, "MoCo's lambda update must be MocoSolver.Projection or Softmax.");
     }
 
-    public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
+    public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check.Owned(backend, gram, nameof(gram));
         Check.Owned(backend, cosines, nameof(cosines));
         Check.Owned(backend, conflicts, nameof(conflicts));
+        Check.Owned(backend, present, nameof(present));
         Check.Positive(count, nameof(count));
         Check.Length(gram, (long)count * count, nameof(gram));
         Check.Length(cosines, (long)count * count, nameof(cosines));
         Check.Length(conflicts, (long)count * count, nameof(conflicts));
+        Check.Length(present, (long)count * count, nameof(present));
+        if (ReferenceEquals(conflicts.Buffer, present.Buffer) && conflicts.Offset < present.Offset + present.Length && present.Offset < conflicts.Offset + conflicts.Length)
+            throw new ArgumentException("present must not overlap conflicts.", nameof(present));
     }
 
     /// <summary>MGDA's normaliser: a count×count Gram matrix, losses, weights and the output of count entries, a known mode.</summary>

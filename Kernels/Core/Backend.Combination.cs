@@ -94,10 +94,13 @@ public abstract partial class Backend<T>
         View<T> normalized);
 
     /// <summary>
-    /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero)
-    /// and, for i ≠ j, <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps).
+    /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero),
+    /// for i ≠ j <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps), and
+    /// <c>present[i, j] += 1</c> when both norms are non-zero (the same test that gives the cosine: a running count of the
+    /// steps whose cosine is defined, over which a mean of the cosines is taken; a task with no labelled row in a batch
+    /// has a zero row and is absent).
     /// </summary>
-    public abstract void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts);
+    public abstract void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present);
 
     /// <summary>Loss-balanced task weights from the device-resident task losses:
     /// <c>wᵢ = (1/Lᵢ)/Σⱼ(1/Lⱼ)</c>, each loss clamped below at <paramref name="minLoss"/> (&gt; 0) so that a zero loss

@@ -629,7 +629,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
     public override void AdvanceStep(View<T> control) => throw new NotSupportedException();
     public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, int seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
-    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts) => throw new NotSupportedException();
+    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present) => throw new NotSupportedException();
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
