@@ -384,10 +384,13 @@ public static class CombinationChecks
         Check.Length(output, length, nameof(output));
     }
 
-    public static void CheckGradDrop<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, double leak, View<T> output)
+    public static void CheckGradDrop<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, double leak,
+        View<double> steps, View<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckLinearCombination(backend, vectors, count, length, weights, output);
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Length(steps, 2, nameof(steps));
         if (!(leak >= 0 && leak <= 1))
             throw new ArgumentOutOfRangeException(nameof(leak), leak, "GradDrop's leak must lie in [0, 1].");
     }

@@ -150,9 +150,13 @@ public abstract partial class Backend<T>
 
     /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
     /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all
-    /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and
-    /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].</summary>
-    public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output);
+    /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, s, k), and
+    /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].
+    /// The step index s is <c>steps[0]</c> (a whole float64, read on the device, so a counter kept there needs no host
+    /// read); the kernel writes <c>steps[1] = s + 1</c>, the next step's index, which the caller copies into
+    /// <c>steps[0]</c> after the launch (<see cref="CopyFloat64"/>): two slots, because every coordinate reads s while one
+    /// writes s + 1.</summary>
+    public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, View<double> steps, View<T> output);
 
     /// <summary>IMTL-G (Liu et al. 2021): the coefficients a (count) of the impartial combination Σₖ aₖgₖ from the Gram
     /// matrix and the weights (it acts on wᵢgᵢ), in float64 on the device, one thread (<see cref="ImtlSolver"/>);

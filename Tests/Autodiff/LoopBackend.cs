@@ -695,7 +695,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
                 if (!dBeta.IsEmpty) dbs[at] += dys[r * cols + j];
             }
     }
-    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output) => throw new NotSupportedException();
+    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, View<double> steps, View<T> output) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
