@@ -258,6 +258,14 @@ public static class CombinationChecks
         Check.Positive(weights.Length, nameof(weights));
     }
 
+    /// <summary>RLW's draw: the weights (≥ 1) and its one-element float64 step count, on the backend.</summary>
+    public static void CheckRandomSoftmax<T>(Backend backend, View<double> steps, View<T> weights) where T : unmanaged
+    {
+        CheckWeights(backend, weights);
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Length(steps, 1, nameof(steps));
+    }
+
     /// <summary>ExcessMTL's risk pass: gradients [T × P] and the accumulated squares of the same length, T ≥ 1 risks, all on
     /// <paramref name="backend"/>.</summary>
     public static void CheckExcessRisks<T>(Backend backend, View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks)

@@ -124,9 +124,10 @@ public abstract partial class Backend<T>
     public abstract void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights);
 
     /// <summary>RLW, random loss weighting (Lin et al. 2021): <c>w = softmax(z)</c> with zᵢ ~ N(0, 1) drawn by
-    /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, <paramref name="step"/>, i): the same numbers on
-    /// every backend and every run, a fresh draw each step, no state on the device.</summary>
-    public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
+    /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, s, i), s = <c>steps[0]</c> (a whole float64, read
+    /// on the device), then <c>steps[0] = s + 1</c> (one thread: no one else reads it): the same numbers on every backend
+    /// and every run, a fresh draw each step, the count device state that needs no host read.</summary>
+    public abstract void RandomSoftmaxWeights(ulong seed, View<double> steps, View<T> weights);
 
     /// <summary>STCH, smooth Tchebycheff scalarization (Lin et al. 2024) as LibMTL runs it, from the device-resident task
     /// losses and <paramref name="state"/> = [Σ warm-up-epoch losses (T), their count, epochs completed e] (float64

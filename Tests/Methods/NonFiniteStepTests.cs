@@ -10,7 +10,7 @@ namespace Engine.Tests.Methods;
 /// A skipped step leaves no trace in a method's own state (<see cref="MethodStateGuard"/>, <see cref="Backend{T}.CopyIfSkipped"/>).
 /// For every registered method that keeps state (<see cref="Optimizers.IMethodState{T}"/>: MoCo's tracked gradients,
 /// DB-MTL's averages, ExcessMTL's sums, GradNorm's weights, FAMO's logits, STCH's nadir, GradVac's float64 cosine targets
-/// and step count, PCGrad's and GradDrop's float64 step counts), on the SIMD CPU path and ILGPU's
+/// and step count, PCGrad's, GradDrop's and RLW's float64 step counts), on the SIMD CPU path and ILGPU's
 /// CPU accelerator: two good steps, then a batch whose regression loss is NaN (a NaN weight in its output layer) — the step
 /// is skipped and the model and every state buffer keep their bits; the weight restored, the next step's state is finite
 /// and equals, bit for bit, that of a twin run that never saw the NaN batch (the guard makes the skipped step a no-op for
@@ -25,7 +25,7 @@ public class NonFiniteStepTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch", "gradvac", "pcgrad", "graddrop" })
+            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch", "gradvac", "pcgrad", "graddrop", "rlw" })
                 data.Add(device, method);
         return data;
     }
