@@ -41,7 +41,7 @@ public class CombinationBenchmarks
         _gram = _backend.Allocate<float>(Tasks * Tasks);
         _output = _backend.Allocate<float>(Length);
         _projection = new ProjectionCombiner<float>(_backend);
-        _pcGrad = new PcGradCombiner<float>(_backend, seed: 1);
+        _pcGrad = new PcGradCombiner<float>(_backend, Tasks, seed: 1);
         _projection.Combine(_gradients.View, Tasks, _weights.View, _output.View); // compile kernels, size scratch
         _pcGrad.Combine(_gradients.View, Tasks, _weights.View, _output.View);
         _backend.Synchronize();

@@ -75,7 +75,7 @@ public sealed class DirectStep : IStepRunner
         _tape = new Tape<float>(backend);
         _adam = new Adam<float>(backend, _parameters, new AdamOptions { LearningRate = 1e-3 });
         _clipper = new GradientClipper<float>(backend, _parameters, _adam.Control);
-        _pcGrad = new PcGradCombiner<float>(backend, seed: (int)seed);
+        _pcGrad = new PcGradCombiner<float>(backend, workload.Tasks, seed: (int)seed);
     }
 
     /// <inheritdoc/>

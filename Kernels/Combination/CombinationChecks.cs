@@ -165,16 +165,20 @@ public static class CombinationChecks
             throw new ArgumentOutOfRangeException(nameof(p), p.Update, "MoCo's lambda update must be MocoSolver.Projection or Softmax.");
     }
 
-    public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts)
+    public static void CheckDiagnostics<T>(Backend backend, View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check.Owned(backend, gram, nameof(gram));
         Check.Owned(backend, cosines, nameof(cosines));
         Check.Owned(backend, conflicts, nameof(conflicts));
+        Check.Owned(backend, present, nameof(present));
         Check.Positive(count, nameof(count));
         Check.Length(gram, (long)count * count, nameof(gram));
         Check.Length(cosines, (long)count * count, nameof(cosines));
         Check.Length(conflicts, (long)count * count, nameof(conflicts));
+        Check.Length(present, (long)count * count, nameof(present));
+        if (ReferenceEquals(conflicts.Buffer, present.Buffer) && conflicts.Offset < present.Offset + present.Length && present.Offset < conflicts.Offset + conflicts.Length)
+            throw new ArgumentException("present must not overlap conflicts.", nameof(present));
     }
 
     /// <summary>MGDA's normaliser: a count×count Gram matrix, losses, weights and the output of count entries, a known mode.</summary>
@@ -252,6 +256,14 @@ public static class CombinationChecks
     {
         Check.Owned(backend, weights, nameof(weights));
         Check.Positive(weights.Length, nameof(weights));
+    }
+
+    /// <summary>RLW's draw: the weights (≥ 1) and its one-element float64 step count, on the backend.</summary>
+    public static void CheckRandomSoftmax<T>(Backend backend, View<double> steps, View<T> weights) where T : unmanaged
+    {
+        CheckWeights(backend, weights);
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Length(steps, 1, nameof(steps));
     }
 
     /// <summary>ExcessMTL's risk pass: gradients [T × P] and the accumulated squares of the same length, T ≥ 1 risks, all on
@@ -380,10 +392,13 @@ public static class CombinationChecks
         Check.Length(output, length, nameof(output));
     }
 
-    public static void CheckGradDrop<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, double leak, View<T> output)
+    public static void CheckGradDrop<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, double leak,
+        View<double> steps, View<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckLinearCombination(backend, vectors, count, length, weights, output);
+        Check.Owned(backend, steps, nameof(steps));
+        Check.Length(steps, 2, nameof(steps));
         if (!(leak >= 0 && leak <= 1))
             throw new ArgumentOutOfRangeException(nameof(leak), leak, "GradDrop's leak must lie in [0, 1].");
     }

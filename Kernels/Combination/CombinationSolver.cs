@@ -24,9 +24,9 @@ public readonly struct SolverParameters
 {
     public readonly int Method, Reduction, ReferenceTask, Rescale, MaxIterations;
     public readonly double C, Tolerance, ZeroNormSquared;
-    public readonly uint RandomKey;
+    public readonly int Seed;
 
-    public SolverParameters(CombinationSettings s, uint randomKey)
+    public SolverParameters(CombinationSettings s, int seed)
     {
         Method = (int)s.Method;
         Reduction = (int)s.Reduction;
@@ -36,7 +36,7 @@ public readonly struct SolverParameters
         C = s.C;
         Tolerance = s.Tolerance;
         ZeroNormSquared = s.ZeroNormSquared;
-        RandomKey = randomKey;
+        Seed = seed;
     }
 }
 
@@ -45,11 +45,15 @@ public readonly struct SolverParameters
 /// The methods act on the weighted gradients g̃ᵢ = wᵢgᵢ, whose Gram matrix is G̃ᵢⱼ = wᵢwⱼGᵢⱼ; each finds β with
 /// combined gradient Σₖ βₖ g̃ₖ, and the output coefficients are aₖ = wₖβₖ (so the result is Σₖ aₖ gₖ).
 /// Workspace layout (float64, T = count): [0, T²) G̃; [T², 2T²) PCGrad's coefficient matrix C;
-/// then four T-vectors: β (also Frank–Wolfe's α), h = G̃α, u (CAGrad's linear term), and PCGrad's order.
+/// then four T-vectors: β (also Frank–Wolfe's α), h = G̃α, u (CAGrad's linear term), and PCGrad's order; then PCGrad's step
+/// count s (<see cref="StepsOffset"/>, its state between steps: the caller zeroes it once; the other methods leave it alone).
 /// Plain loops and scalar locals only: this code is compiled by ILGPU as a kernel (no Span, no allocation, no exceptions).
 /// </summary>
 public static class CombinationSolver
 {
+    /// <summary>Where PCGrad's step count s (steps solved so far, a whole float64) is in the workspace: its last element.</summary>
+    public static int StepsOffset(int count) => 2 * count * count + 4 * count;
+
     /// <summary>Validates settings on the host (kernels do not throw).</summary>
     public static void Validate(CombinationSettings s, int count)
     {
@@ -113,17 +117,22 @@ public static class CombinationSolver
     /// <summary>
     /// PCGrad on coefficient vectors: row i of C holds g̃ᵢ' = Σₖ Cᵢₖ g̃ₖ, starting at eᵢ. For each other task j, in a
     /// seeded random order: d = g̃ᵢ'·g̃ⱼ = Σₖ Cᵢₖ G̃ₖⱼ; on conflict (d &lt; 0, and ‖g̃ⱼ‖² &gt; ZeroNormSquared)
-    /// Cᵢⱼ −= d/G̃ⱼⱼ. Then βₖ = scale·Σᵢ Cᵢₖ, scale 1 (sum) or 1/T (mean).
+    /// Cᵢⱼ −= d/G̃ⱼⱼ. Then βₖ = scale·Σᵢ Cᵢₖ, scale 1 (sum) or 1/T (mean). The order of step s is drawn from
+    /// <see cref="StepKey"/>(seed, s), s read from the workspace and counted here, on the device: the count is state a
+    /// skipped step can put back and a checkpoint can save, with no host read.
     /// </summary>
     private static void PcGrad<TMemory>(TMemory m, int t, SolverParameters p) where TMemory : struct, ICombinationMemory
     {
-        int c = t * t, beta = 2 * t * t, order = beta + 3 * t;
+        int c = t * t, beta = 2 * t * t, order = beta + 3 * t, steps = StepsOffset(t);
+        double step = m.Get(steps);
+        uint randomKey = StepKey(p.Seed, (long)step);
+        m.Set(steps, step + 1);
         for (int i = 0; i < t; i++)
             for (int k = 0; k < t; k++) m.Set(c + i * t + k, i == k ? 1.0 : 0.0);
 
         for (int i = 0; i < t; i++)
         {
-            int n = ShuffleOthers(m, t, i, order, p.RandomKey);
+            int n = ShuffleOthers(m, t, i, order, randomKey);
 
             for (int o = 0; o < n; o++)
             {

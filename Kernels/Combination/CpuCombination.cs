@@ -17,27 +17,28 @@ public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
     public override unsafe void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
-        uint randomKey, View<double> workspace, View<T> coefficients)
+        int seed, View<double> workspace, View<T> coefficients)
     {
         CombinationChecks.CheckCoefficients(this, settings, gram, count, weights, workspace, coefficients);
         var memory = new CpuCombinationMemory<T>(gram.Pointer(), weights.Pointer(), workspace.Pointer(), coefficients.Pointer());
-        CombinationSolver.Solve(memory, count, new SolverParameters(settings, randomKey));
+        CombinationSolver.Solve(memory, count, new SolverParameters(settings, seed));
     }
 
 
     /// <inheritdoc/>
-    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts)
+    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present)
     {
-        CombinationChecks.CheckDiagnostics(this, gram, count, cosines, conflicts);
+        CombinationChecks.CheckDiagnostics(this, gram, count, cosines, conflicts, present);
         ReadOnlySpan<T> g = gram.Span();
         Span<T> cos = cosines.Span();
-        Span<int> n = conflicts.Span();
+        Span<int> n = conflicts.Span(), both = present.Span();
         for (int i = 0; i < count; i++)
             for (int j = 0; j < count; j++)
             {
                 double gij = double.CreateTruncating(g[i * count + j]);
                 double norms = Math.Sqrt(double.CreateTruncating(g[i * count + i]) * double.CreateTruncating(g[j * count + j]));
                 cos[i * count + j] = T.CreateTruncating(norms > 0 ? gij / norms : 0.0);
+                if (norms > 0) both[i * count + j]++;   // the cosine is defined: it counts towards the mean
                 if (i != j && gij < 0) n[i * count + j]++;
             }
     }

@@ -11,9 +11,12 @@ namespace Engine.Kernels.Cpu;
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output)
+    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, View<double> steps, View<T> output)
     {
-        CombinationChecks.CheckGradDrop(this, vectors, count, length, weights, double.CreateTruncating(leak), output);
+        CombinationChecks.CheckGradDrop(this, vectors, count, length, weights, double.CreateTruncating(leak), steps, output);
+        Span<double> s = steps.Span();   // host memory on this backend: reading the count is no round trip
+        long step = (long)s[0];
+        s[1] = s[0] + 1;
         int chunks = (length + CombinationChunk - 1) / CombinationChunk;
         var job = new GradDropJob(vectors, count, length, weights, leak, seed, step, output);
         if (chunks <= 1) GradDropChunk(job, 0);

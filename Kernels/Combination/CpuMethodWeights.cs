@@ -18,9 +18,12 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights)
+    public override void RandomSoftmaxWeights(ulong seed, View<double> steps, View<T> weights)
     {
-        CombinationChecks.CheckWeights(this, weights);
+        CombinationChecks.CheckRandomSoftmax(this, steps, weights);
+        Span<double> s = steps.Span();   // host memory on this backend: reading the count is no round trip
+        long step = (long)s[0];
+        s[0] += 1;
         Span<T> w = weights.Span();
         int count = w.Length;
         double max = double.NegativeInfinity, total = 0;

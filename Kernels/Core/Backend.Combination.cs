@@ -72,7 +72,7 @@ public abstract partial class Backend<T>
     public abstract void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate);
 
     /// <summary>Float64 elements of the workspace <see cref="CombinationCoefficients"/> needs for <paramref name="count"/> tasks.</summary>
-    public static int CombinationWorkspaceLength(int count) => 2 * count * count + 4 * count;
+    public static int CombinationWorkspaceLength(int count) => 2 * count * count + 4 * count + 1;
 
     /// <summary>
     /// The combination coefficients <c>a</c> (count) such that <c>Σₖ aₖ gₖ</c> is the combined gradient of
@@ -80,12 +80,13 @@ public abstract partial class Backend<T>
     /// <paramref name="gram"/> (count×count) and the task weights <paramref name="weights"/> (count, ≥ 0) alone.
     /// The methods act on the weighted gradients <c>wᵢgᵢ</c> (their Gram matrix is <c>wᵢwⱼGᵢⱼ</c>); projections do not depend on
     /// a positive weight's size, and a task of weight 0 drops out entirely (nothing is projected against it).
-    /// <paramref name="randomKey"/> chooses PCGrad's random order (same key, same order).
+    /// <paramref name="seed"/> and the step count s that PCGrad keeps in the workspace (<see cref="CombinationSolver.StepsOffset"/>;
+    /// zero it once, the kernel counts it) choose PCGrad's random order, <see cref="CombinationSolver.StepKey"/>(seed, s).
     /// <paramref name="workspace"/>: <see cref="CombinationWorkspaceLength"/> float64 elements (solver state, kept in
     /// float64 on every device). A single-thread kernel: T is small.
     /// </summary>
     public abstract void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights,
-        uint randomKey, View<double> workspace, View<T> coefficients);
+        int seed, View<double> workspace, View<T> coefficients);
 
     /// <summary>MGDA's gradient normalisation (Sener &amp; Koltun 2018): <c>normalized[i] = weights[i]/cᵢ</c> with cᵢ = 1, ‖gᵢ‖ = √Gᵢᵢ,
     /// Lᵢ or Lᵢ‖gᵢ‖ (<see cref="MgdaNormalizer"/>, float64, one thread); a cᵢ that is not positive and finite counts as 1.</summary>
@@ -93,10 +94,13 @@ public abstract partial class Backend<T>
         View<T> normalized);
 
     /// <summary>
-    /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero)
-    /// and, for i ≠ j, <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps).
+    /// Diagnostics from a Gram matrix (count×count): <c>cosines[i, j] = Gᵢⱼ/√(GᵢᵢGⱼⱼ)</c> (0 when either norm is zero),
+    /// for i ≠ j <c>conflicts[i, j] += 1</c> when <c>Gᵢⱼ &lt; 0</c> (a running count of conflicting steps), and
+    /// <c>present[i, j] += 1</c> when both norms are non-zero (the same test that gives the cosine: a running count of the
+    /// steps whose cosine is defined, over which a mean of the cosines is taken; a task with no labelled row in a batch
+    /// has a zero row and is absent).
     /// </summary>
-    public abstract void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts);
+    public abstract void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present);
 
     /// <summary>Loss-balanced task weights from the device-resident task losses:
     /// <c>wᵢ = (1/Lᵢ)/Σⱼ(1/Lⱼ)</c>, each loss clamped below at <paramref name="minLoss"/> (&gt; 0) so that a zero loss
@@ -120,9 +124,10 @@ public abstract partial class Backend<T>
     public abstract void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights);
 
     /// <summary>RLW, random loss weighting (Lin et al. 2021): <c>w = softmax(z)</c> with zᵢ ~ N(0, 1) drawn by
-    /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, <paramref name="step"/>, i): the same numbers on
-    /// every backend and every run, a fresh draw each step, no state on the device.</summary>
-    public abstract void RandomSoftmaxWeights(ulong seed, long step, View<T> weights);
+    /// <see cref="CounterRandom.Normal"/> from (<paramref name="seed"/>, s, i), s = <c>steps[0]</c> (a whole float64, read
+    /// on the device), then <c>steps[0] = s + 1</c> (one thread: no one else reads it): the same numbers on every backend
+    /// and every run, a fresh draw each step, the count device state that needs no host read.</summary>
+    public abstract void RandomSoftmaxWeights(ulong seed, View<double> steps, View<T> weights);
 
     /// <summary>STCH, smooth Tchebycheff scalarization (Lin et al. 2024) as LibMTL runs it, from the device-resident task
     /// losses and <paramref name="state"/> = [Σ warm-up-epoch losses (T), their count, epochs completed e] (float64
@@ -146,9 +151,13 @@ public abstract partial class Backend<T>
 
     /// <summary>GradDrop (Chen et al. 2020) over the per-task gradients <paramref name="vectors"/> (count × length), weighted
     /// by <paramref name="weights"/>: per coordinate k, with hᵢ = wᵢgᵢₖ, the purity P = ½(1 + Σhᵢ/Σ|hᵢ|) (½ when all
-    /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, step, k), and
-    /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].</summary>
-    public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output);
+    /// are 0), U = <see cref="CounterRandom.UniformSingle"/>(seed, s, k), and
+    /// <c>output[k] = Σᵢ hᵢ·(leak + (1 − leak)·Mᵢ)</c>, Mᵢ = [P &gt; U ∧ hᵢ &gt; 0] + [P &lt; U ∧ hᵢ &lt; 0].
+    /// The step index s is <c>steps[0]</c> (a whole float64, read on the device, so a counter kept there needs no host
+    /// read); the kernel writes <c>steps[1] = s + 1</c>, the next step's index, which the caller copies into
+    /// <c>steps[0]</c> after the launch (<see cref="CopyFloat64"/>): two slots, because every coordinate reads s while one
+    /// writes s + 1.</summary>
+    public abstract void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, View<double> steps, View<T> output);
 
     /// <summary>IMTL-G (Liu et al. 2021): the coefficients a (count) of the impartial combination Σₖ aₖgₖ from the Gram
     /// matrix and the weights (it acts on wᵢgᵢ), in float64 on the device, one thread (<see cref="ImtlSolver"/>);

@@ -115,13 +115,14 @@ public abstract class GradientCombiner<T>(Backend<T> backend) : GramCombiner<T>(
     /// <summary>The method and hyper-parameters handed to the coefficient kernel.</summary>
     public abstract CombinationSettings Settings { get; }
 
-    /// <summary>The random key of the next step (PCGrad's order); 0 for the deterministic methods.</summary>
-    protected virtual uint NextRandomKey() => 0;
+    /// <summary>The seed of the random order (PCGrad's; the step count that goes with it is counted on the device, in the
+    /// workspace); 0 for the deterministic methods.</summary>
+    protected virtual int OrderSeed => 0;
 
     /// <inheritdoc/>
     protected override int WorkspaceLength(int tasks) => Backend<T>.CombinationWorkspaceLength(tasks);
 
     /// <inheritdoc/>
     protected override void SolveCoefficients(View<T> gram, int tasks, View<T> taskWeights, View<double> workspace, View<T> coefficients) =>
-        Backend.CombinationCoefficients(Settings, gram, tasks, taskWeights, NextRandomKey(), workspace, coefficients);
+        Backend.CombinationCoefficients(Settings, gram, tasks, taskWeights, OrderSeed, workspace, coefficients);
 }

@@ -628,11 +628,11 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void Gram(View<T> vectors, int count, int length, View<T> gram) => throw new NotSupportedException();
     public override void LinearCombination(View<T> vectors, int count, int length, View<T> coefficients, View<T> output, bool accumulate) => throw new NotSupportedException();
     public override void AdvanceStep(View<T> control) => throw new NotSupportedException();
-    public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, uint seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
-    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts) => throw new NotSupportedException();
+    public override void CombinationCoefficients(CombinationSettings settings, View<T> gram, int count, View<T> weights, int seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
+    public override void GradientDiagnostics(View<T> gram, int count, View<T> cosines, View<int> conflicts, View<int> present) => throw new NotSupportedException();
     public override void LossBalancedWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
     public override void GeometricMeanWeights(View<T> losses, T minLoss, View<T> weights) => throw new NotSupportedException();
-    public override void RandomSoftmaxWeights(ulong seed, long step, View<T> weights) => throw new NotSupportedException();
+    public override void RandomSoftmaxWeights(ulong seed, View<double> steps, View<T> weights) => throw new NotSupportedException();
     public override void StchWeights(View<T> losses, T mu, int warmupEpochs, View<T> state, View<T> weights, bool endOfEpoch) => throw new NotSupportedException();
     public override void FamoWeights(View<T> losses, FamoParameters parameters, View<T> state, View<T> weights, int phase) => throw new NotSupportedException();
     public override void Dropout(View<T> input, DropoutMask mask, View<T> output, bool accumulate)
@@ -695,7 +695,7 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
                 if (!dBeta.IsEmpty) dbs[at] += dys[r * cols + j];
             }
     }
-    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, long step, View<T> output) => throw new NotSupportedException();
+    public override void GradDrop(View<T> vectors, int count, int length, View<T> weights, T leak, ulong seed, View<double> steps, View<T> output) => throw new NotSupportedException();
     public override void UncertaintyWeights(View<T> losses, View<T> logVariances, View<T> weights, View<T> logVarianceGradients, bool accumulate, View<T> totalLoss, int sign = -1) => throw new NotSupportedException();
     public override void ImtlCoefficients(View<T> gram, int count, View<T> weights, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void AlignedMtlCoefficients(View<T> gram, int count, View<T> weights, int scale, int maxSweeps, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();

@@ -45,7 +45,9 @@ public sealed class GradDropTests
         using var vectors = backend.Allocate<T>([.. g.SelectMany(row => row.Select(T.CreateTruncating))]);
         using var weights = backend.Allocate<T>(Array.ConvertAll(w, T.CreateTruncating));
         using var output = backend.Allocate<T>(length);
-        backend.GradDrop(vectors.View, tasks, length, weights.View, T.CreateTruncating(leak), seed, step, output.View);
+        using var steps = backend.Allocate<double>([step, -7]);
+        backend.GradDrop(vectors.View, tasks, length, weights.View, T.CreateTruncating(leak), seed, steps.View, output.View);
+        Assert.Equal([step, step + 1], backend.ToArray(steps.View));   // the index read from steps[0], the next one written beside it
         return Array.ConvertAll(backend.ToArray(output.View), double.CreateTruncating);
     }
 
@@ -146,7 +148,7 @@ public sealed class GradDropTests
         var backend = TestDevices.Reference;
         double[][] g = [[1, 1, -0.2, 3], [-1, -3, 0.5, -1], [0.5, 0.5, -0.1, -1]];
         double[] w = [1, 1, 1];
-        var combiner = new GradDropCombiner<double>(backend, seed: 4);
+        using var combiner = new GradDropCombiner<double>(backend, seed: 4);
         const int steps = 20_000;
         var mean = new double[4];
         for (int s = 0; s < steps; s++)

@@ -133,7 +133,7 @@ public sealed class GradVacTests
         var g = CombinationTestSupport.RandomGradients(4, 20, seed: 21);
         double[] w = [1, 2, 0.5, 1];
         using var vac = new GradVacCombiner<double>(backend, tasks: 4, beta: 0, seed: 3);
-        using var pc = new PcGradCombiner<double>(backend, seed: 3 ^ 0x47564143);
+        using var pc = new PcGradCombiner<double>(backend, tasks: 4, seed: 3 ^ 0x47564143);
         for (int s = 0; s < 3; s++)
             Tolerance.AllClose(CombinationTestSupport.Run(backend, pc, g, w), CombinationTestSupport.Run(backend, vac, g, w), 1e-12, 1e-14, $"β = 0, step {s}");
     }

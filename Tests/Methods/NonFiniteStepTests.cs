@@ -1,4 +1,5 @@
 using Engine.Kernels;
+using Engine.Optimizers;
 using Engine.Tests.Infrastructure;
 using Engine.Tests.Training;
 using Engine.Training;
@@ -9,7 +10,7 @@ namespace Engine.Tests.Methods;
 /// A skipped step leaves no trace in a method's own state (<see cref="MethodStateGuard"/>, <see cref="Backend{T}.CopyIfSkipped"/>).
 /// For every registered method that keeps state (<see cref="Optimizers.IMethodState{T}"/>: MoCo's tracked gradients,
 /// DB-MTL's averages, ExcessMTL's sums, GradNorm's weights, FAMO's logits, STCH's nadir, GradVac's float64 cosine targets
-/// and step count), on the SIMD CPU path and ILGPU's
+/// and step count, PCGrad's, GradDrop's and RLW's float64 step counts), on the SIMD CPU path and ILGPU's
 /// CPU accelerator: two good steps, then a batch whose regression loss is NaN (a NaN weight in its output layer) — the step
 /// is skipped and the model and every state buffer keep their bits; the weight restored, the next step's state is finite
 /// and equals, bit for bit, that of a twin run that never saw the NaN batch (the guard makes the skipped step a no-op for
@@ -24,7 +25,7 @@ public class NonFiniteStepTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch", "gradvac" })
+            foreach (var method in new[] { "moco", "db-mtl-g", "excess-mtl", "gradnorm", "famo", "stch", "gradvac", "pcgrad", "graddrop", "rlw" })
                 data.Add(device, method);
         return data;
     }
@@ -85,6 +86,69 @@ public class NonFiniteStepTests
         {
             Assert.All(bits, b => Assert.True(IsFinite(float64.Contains(name), b), $"{name} is not finite after the next step"));
             Assert.True(bits.SequenceEqual(State(twinStep)[name]), $"{method} on {device}: {name} differs from the run without the NaN batch");
+        }
+    }
+
+    /// <summary>PCGrad, four tasks (two more regression heads whose targets are minus the first's and the first's turned by
+    /// 90°, so the trunk's gradients conflict and the projection order changes the update): two good steps, a skipped NaN batch, then four good steps — the model equals,
+    /// bit for bit, that of a twin run that never saw the NaN batch, so every later step drew the order it would have drawn
+    /// without it. A third run whose step count is one ahead (as a counter the skipped step advanced) differs: the test can tell.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void PCGrad_after_a_skipped_step_draws_the_orders_of_the_run_without_it(string device)
+    {
+        var backend = TestDevices.Get(device);
+        var two = Problems.Data(Rows, seed: 23);
+        var reg = two["reg"].Values!;
+        var turned = new float[reg.Length];
+        for (int r = 0; r < Rows; r++) { turned[2 * r] = -reg[2 * r + 1]; turned[2 * r + 1] = reg[2 * r]; }
+        var data = new TrainingData(two.Inputs, 5, [two["reg"], two["cls"], TaskData.Regression("neg", Array.ConvertAll(reg, v => -v), 2),
+            TaskData.Regression("turned", turned, 2)]);
+        var spec = Problems.Spec() with
+        {
+            Heads = [.. Problems.Spec().Heads, new TaskHead("neg", Engine.Data.TaskKind.Regression, 2, 1.0), new TaskHead("turned", Engine.Data.TaskKind.Regression, 2, 1.0)],
+        };
+        var options = new StepOptions { Method = "pcgrad", CombinationSeed = 4, LearningRate = 0.05, MaxGradNorm = 1.0 };
+        var models = new MultiTaskModel[3];
+        var devices = new DeviceDataset[3];
+        var steps = new TrainingStep[3];
+        try
+        {
+            for (int r = 0; r < 3; r++)
+            {
+                models[r] = MultiTaskModel.Create(spec, backend);
+                devices[r] = DeviceDataset.Upload(models[r], data);
+                steps[r] = new TrainingStep(models[r], options, Rows);
+            }
+            for (int s = 0; s < 2; s++)
+                for (int r = 0; r < 3; r++) steps[r].Run(devices[r], 0, Rows);
+            var ahead = steps[2].SaveState();
+            string key = TrainingStep.MethodStateBuffer + ".pcgrad.steps";
+            Assert.Equal([2.0], ahead.Float64Tensors[key]);
+            steps[2].LoadState(new OptimizerState<float>(ahead.Tensors, ahead.Scalars, new Dictionary<string, double[]> { [key] = [3.0] }));
+
+            var headWeight = models[0].Parameters.ValuesOf(models[0].Heads[0].WeightSlot);
+            var w = backend.ToArray(headWeight);
+            float original = w[0];
+            w[0] = float.NaN;
+            backend.Upload<float>(w, headWeight);
+            steps[0].ResetStatistics();
+            steps[0].Run(devices[0], 0, Rows);
+            Assert.Equal(1, steps[0].ReadStatistics().SkippedSteps);
+            Assert.Equal([2.0], steps[0].SaveState().Float64Tensors[key]);
+            w[0] = original;
+            backend.Upload<float>(w, headWeight);
+
+            for (int s = 0; s < 4; s++)
+                for (int r = 0; r < 3; r++) steps[r].Run(devices[r], 0, Rows);
+            int[] Bits(int r) => Array.ConvertAll(backend.ToArray(models[r].Parameters.Values), BitConverter.SingleToInt32Bits);
+            Assert.Equal(Bits(1), Bits(0));
+            Assert.Equal([6.0], steps[0].SaveState().Float64Tensors[key]);
+            Assert.NotEqual(Bits(1), Bits(2));
+        }
+        finally
+        {
+            for (int r = 0; r < 3; r++) { steps[r]?.Dispose(); devices[r]?.Dispose(); models[r]?.Dispose(); }
         }
     }
 }

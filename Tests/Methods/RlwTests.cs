@@ -69,9 +69,12 @@ public sealed class RlwTests
         foreach (int tasks in new[] { 1, 2, 5 })
         {
             using var weights = backend.Allocate<float>(tasks);
+            using var steps = backend.Allocate<double>(1);
             foreach (long step in new long[] { 0, 1, 17, 123_456_789 })
             {
-                backend.RandomSoftmaxWeights(99, step, weights.View);
+                backend.Upload<double>([step], steps.View);
+                backend.RandomSoftmaxWeights(99, steps.View, weights.View);
+                Assert.Equal([step + 1.0], backend.ToArray(steps.View));   // the kernel drew with s and advanced it
                 Tolerance.AllClose(ReferenceWeights(99, step, tasks), backend.ToArray(weights.View), 1e-6, 1e-9, $"T = {tasks}, step {step}");
             }
         }

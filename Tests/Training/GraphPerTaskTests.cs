@@ -138,7 +138,7 @@ public class GraphPerTaskTests
         using var rowsBuffer = r.Allocate<double>(rows);
         using var weights = r.Allocate<double>(Lambda);
         using var expected = r.Allocate<double>(s);
-        IGradientCombiner<double> combiner = method == "pcgrad" ? new PcGradCombiner<double>(r, 5) : new MgdaCombiner<double>(r);
+        IGradientCombiner<double> combiner = method == "pcgrad" ? new PcGradCombiner<double>(r, 4, 5) : new MgdaCombiner<double>(r);
         combiner.Combine(rowsBuffer.View, 4, weights.View, expected.View);
         (combiner as IDisposable)?.Dispose();
         var combined = r.ToArray(expected.View);

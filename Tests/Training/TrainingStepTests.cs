@@ -152,7 +152,7 @@ public class TrainingStepTests
         using var expected = r.Allocate<double>(trunk);
         IGradientCombiner<double> combiner = method switch
         {
-            CombinationMethod.PcGrad => new PcGradCombiner<double>(r, 5),
+            CombinationMethod.PcGrad => new PcGradCombiner<double>(r, 2, 5),
             CombinationMethod.Mgda => new MgdaCombiner<double>(r),
             CombinationMethod.Projection => new ProjectionCombiner<double>(r),
             _ => new CaGradCombiner<double>(r, 0.5),
