@@ -131,7 +131,7 @@ public class NoLossPerTaskTests
         using var rowsBuffer = r.Allocate<double>(rows);
         using var weights = r.Allocate<double>(lambda);
         using var expected = r.Allocate<double>(s);
-        IGradientCombiner<double> combiner = method == "pcgrad" ? new PcGradCombiner<double>(r, 5) : new MgdaCombiner<double>(r);
+        IGradientCombiner<double> combiner = method == "pcgrad" ? new PcGradCombiner<double>(r, tasks: 3, seed: 5) : new MgdaCombiner<double>(r);
         combiner.Combine(rowsBuffer.View, 3, weights.View, expected.View);
         (combiner as IDisposable)?.Dispose();
         var combined = r.ToArray(expected.View);
