@@ -1,6 +1,7 @@
 using System.Globalization;
 using Engine.Training;
 using ScottPlot;
+using SkiaSharp;
 
 namespace Engine.Plots;
 
@@ -37,21 +38,39 @@ public static class TrainingPlots
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (result.History.Count == 0) throw new ArgumentException("The training result has no epochs to plot.", nameof(result));
         Directory.CreateDirectory(directory);
-        // The charts are independent: drawn side by side (each has its own Plot and Skia surface).
-        var outcome = new (string[] Files, string? Skipped)[Charts.Count];
-        Parallel.For(0, Charts.Count, i =>
+        // The charts are independent, and so are a chart's PNG and SVG: each (chart, format) is one job, drawn on its own
+        // Plot (a Plot is not shared between threads; Draw costs at most a few ms), so the PNG and the SVG of the costliest
+        // chart (the per-layer gradient norms) run side by side instead of one after the other.
+        var files = new string?[2 * Charts.Count];
+        var skipped = new string?[Charts.Count];
+        Parallel.For(0, 2 * Charts.Count, job =>
         {
+            var (i, svg) = (job / 2, job % 2 == 1);
             var chart = Charts[i];
             using var plot = new Plot();
             var reason = Draw(chart, result.History, plot);
-            if (reason is not null) { outcome[i] = ([], $"{chart}: {reason}"); return; }
-            var png = Path.Combine(directory, $"{prefix}{chart}.png");
-            var svg = Path.Combine(directory, $"{prefix}{chart}.svg");
-            plot.SavePng(png, Width, Height);
-            plot.SaveSvg(svg, Width, Height);
-            outcome[i] = ([png, svg], null);
+            if (reason is not null) { if (!svg) skipped[i] = $"{chart}: {reason}"; return; }
+            var path = Path.Combine(directory, $"{prefix}{chart}.{(svg ? "svg" : "png")}");
+            if (svg) plot.SaveSvg(path, Width, Height);
+            else { using var png = EncodePng(plot); using var file = File.Create(path); png.SaveTo(file); }
+            files[job] = path;
         });
-        return new PlotFiles([.. outcome.SelectMany(o => o.Files)], [.. outcome.Select(o => o.Skipped).OfType<string>()]);
+        return new PlotFiles([.. files.OfType<string>()], [.. skipped.OfType<string>()]);
+    }
+
+    /// <summary>
+    /// <paramref name="plot"/> rendered at <see cref="Width"/> × <see cref="Height"/> and encoded as PNG with zlib level 1 and
+    /// the Up filter: the same pixels as ScottPlot's <c>SavePng</c>, whose encoder (Skia's default: every filter tried per row,
+    /// zlib level 6) took two thirds of a chart's PNG time for files ~10 % smaller (4 charts: 263 kB against 288 kB).
+    /// </summary>
+    internal static SKData EncodePng(Plot plot)
+    {
+        using var surface = SKSurface.Create(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul))
+            ?? throw new InvalidOperationException($"SkiaSharp could not create a {Width} × {Height} surface.");
+        plot.Render(surface.Canvas, Width, Height);        // as ScottPlot's GetImage renders
+        using var pixels = surface.PeekPixels() ?? throw new InvalidOperationException("SkiaSharp could not read the rendered pixels.");
+        return pixels.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, zLibLevel: 1))
+            ?? throw new InvalidOperationException("SkiaSharp could not encode the chart as PNG.");
     }
 
     /// <summary>
@@ -71,7 +90,7 @@ public static class TrainingPlots
                 Line(plot, x, y, "warm-up", Palette(0), dashed: false);
                 Line(plot, x, y, "warm-up (validation)", Palette(1), dashed: true);
                 Decorate(plot, "warm-up", "epoch", "loss (log scale)", logY: true);
-                plot.GetImageBytes(Width, Height, ImageFormat.Png);
+                EncodePng(plot).Dispose();
                 plot.GetSvgXml(Width, Height);
             }
             using (var plot = new Plot())
@@ -82,7 +101,7 @@ public static class TrainingPlots
                 plot.Add.Text("0.50", 0, 1).LabelAlignment = Alignment.MiddleCenter;
                 plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([new Tick(0, "a"), new Tick(1, "b")]);
                 plot.Title("warm-up cos(gᵢ, gⱼ)");
-                plot.GetImageBytes(Width, Height, ImageFormat.Png);
+                EncodePng(plot).Dispose();
                 plot.GetSvgXml(Width, Height);
             }
         }
