@@ -111,18 +111,24 @@ public class GraphPerTaskTests
         return data;
     }
 
+    /// <summary>θ before, and the gradient buffer after, one SGD step (lr 0.1, the whole batch) of PCGrad (seed 5) or MGDA.</summary>
+    internal static (double[] Before, double[] Gradients) OneCombinedStep(MultiTaskModel model, TrainingData rows, string method)
+    {
+        var before = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
+        using var data = DeviceDataset.Upload(model, rows);
+        var options = new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Combination = method == "pcgrad" ? CombinationMethod.PcGrad : CombinationMethod.Mgda, CombinationSeed = 5 };
+        using var step = new TrainingStep(model, options, Batch);
+        step.Run(data, 0, Batch);
+        return (before, Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Gradients)));
+    }
+
     [Theory]
     [MemberData(nameof(CombinerCases))]
     public void A_combiner_acts_on_the_shared_block_with_the_factors_and_the_rest_keeps_lambda_times_its_gradient(string device, string arch, string method)
     {
         var spec = Spec(arch);
         using var model = MultiTaskModel.Create(spec, TestDevices.Get(device));
-        var before = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
-        using var data = DeviceDataset.Upload(model, Data());
-        var options = new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Combination = method == "pcgrad" ? CombinationMethod.PcGrad : CombinationMethod.Mgda, CombinationSeed = 5 };
-        using var step = new TrainingStep(model, options, Batch);
-        step.Run(data, 0, Batch);
-        var actual = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Gradients));
+        var (before, actual) = GraphPerTaskTests.OneCombinedStep(model, Data(), method);
 
         int s = model.SharedParameters.Length;
         var rows = new double[4 * s];

@@ -100,28 +100,13 @@ public class NoLossPerTaskTests
                 Assert.Equal(Cos(expected[i], expected[j]), cosines[LossTasks[i], LossTasks[j]], 1e-4);
     }
 
-    public static TheoryData<string, string, string> CombinerCases()
-    {
-        var data = new TheoryData<string, string, string>();
-        foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "ple" })
-                foreach (var method in new[] { "pcgrad", "mgda" })
-                    data.Add(device, arch, method);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(CombinerCases))]
+    [MemberData(nameof(GraphPerTaskTests.CombinerCases), MemberType = typeof(GraphPerTaskTests))]
     public void A_combiner_runs_over_the_tasks_with_a_loss_and_updates_the_loss_free_tasks_block_with_the_shared_block(string device, string arch, string method)
     {
         var spec = Spec(arch);
         using var model = MultiTaskModel.Create(spec, TestDevices.Get(device));
-        var before = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Values));
-        using var data = DeviceDataset.Upload(model, Data());
-        var options = new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Combination = method == "pcgrad" ? CombinationMethod.PcGrad : CombinationMethod.Mgda, CombinationSeed = 5 };
-        using var step = new TrainingStep(model, options, Batch);
-        step.Run(data, 0, Batch);
-        var actual = Tolerance.ToDouble(model.Backend.ToArray(model.Parameters.Gradients));
+        var (before, actual) = GraphPerTaskTests.OneCombinedStep(model, Data(), method);
 
         int s = model.SharedParameters.Length;
         var own = LossTasks.Select(t => Gradient(spec, model, before, t)).ToArray();

@@ -256,71 +256,30 @@ public class UncertaintyResumeTests
         });
     }
 
-    private static TrainerOptions PcGrad(int epochs) => new()
+    private static Func<int, TrainerOptions> Seeded(string method) => epochs => new()
     {
         Epochs = epochs,
         BatchSize = 0,
-        Step = new StepOptions { Method = "pcgrad", CombinationSeed = 11, LearningRate = 0.05, MaxGradNorm = 1.0 },
+        Step = new StepOptions { Method = method, CombinationSeed = 11, LearningRate = 0.05, MaxGradNorm = 1.0 },
     };
 
-    /// <summary>PCGrad's step count (which draws each step's projection order) is float64 state, saved as the F64 tensor
-    /// <c>method.pcgrad.steps</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit, the count
-    /// included (6, not the 3 a restarted counter would reach); without it the resume is refused by name. (Two tasks here,
-    /// so the order itself cannot differ; <c>CombinationPcGradTests.Its_step_count_carries_the_order_so_a_copy_continues_exactly</c>
-    /// shows on T = 4 that the count decides the order.)</summary>
-    [Fact]
-    public void PcGrad_resumes_its_step_count_exactly()
+    /// <summary>A method's step count is float64 state, saved as the F64 tensor <c>method.{name}.steps</c> and nothing else:
+    /// 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit, the count included (6, not the 3 a
+    /// restarted counter would reach); without it the resume is refused by name. <b>pcgrad</b>: the count draws each step's
+    /// projection order (two tasks here, so the order itself cannot differ;
+    /// <c>CombinationPcGradTests.Its_step_count_carries_the_order_so_a_copy_continues_exactly</c> shows on T = 4 that the count
+    /// decides it). <b>graddrop</b>: it keys every step's uniforms, and <b>rlw</b> every step's draw of the weights — the model
+    /// included, which a count restarted at 0 would change (the resumed steps would redraw the first steps').</summary>
+    [Theory]
+    [InlineData("pcgrad")]
+    [InlineData("graddrop")]
+    [InlineData("rlw")]
+    public void A_method_resumes_its_step_count_exactly(string method)
     {
-        string key = TrainingStep.MethodStateBuffer + ".pcgrad.steps";
-        AssertMethodStateResumesExactly(PcGrad, key, (OptimizerState<float> saved) =>
+        string key = TrainingStep.MethodStateBuffer + $".{method}.steps";
+        AssertMethodStateResumesExactly(Seeded(method), key, (OptimizerState<float> saved) =>
         {
-            Assert.DoesNotContain(saved.Tensors.Keys, k => k.Contains(".pcgrad.", StringComparison.Ordinal));
-            Assert.Equal([key], saved.Float64Tensors.Keys);
-            Assert.Equal([3.0], saved.Float64Tensors[key]);
-        });
-    }
-
-    private static TrainerOptions GradDrop(int epochs) => new()
-    {
-        Epochs = epochs,
-        BatchSize = 0,
-        Step = new StepOptions { Method = "graddrop", CombinationSeed = 11, LearningRate = 0.05, MaxGradNorm = 1.0 },
-    };
-
-    /// <summary>GradDrop's step count (which keys every step's uniforms) is float64 state, saved as the F64 tensor
-    /// <c>method.graddrop.steps</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit — the model
-    /// included, which a count restarted at 0 would change (the resumed steps would redraw the first steps' uniforms) — and
-    /// without it the resume is refused by name.</summary>
-    [Fact]
-    public void GradDrop_resumes_its_step_count_exactly()
-    {
-        string key = TrainingStep.MethodStateBuffer + ".graddrop.steps";
-        AssertMethodStateResumesExactly(GradDrop, key, (OptimizerState<float> saved) =>
-        {
-            Assert.DoesNotContain(saved.Tensors.Keys, k => k.Contains(".graddrop.", StringComparison.Ordinal));
-            Assert.Equal([key], saved.Float64Tensors.Keys);
-            Assert.Equal([3.0], saved.Float64Tensors[key]);
-        });
-    }
-
-    private static TrainerOptions Rlw(int epochs) => new()
-    {
-        Epochs = epochs,
-        BatchSize = 0,
-        Step = new StepOptions { Method = "rlw", CombinationSeed = 11, LearningRate = 0.05, MaxGradNorm = 1.0 },
-    };
-
-    /// <summary>RLW's step count (which keys every step's draw of the weights) is float64 state, saved as the F64 tensor
-    /// <c>method.rlw.steps</c>: 3 epochs, a checkpoint and 3 more equal 6 uninterrupted epochs bit for bit — the model
-    /// included, which a count restarted at 0 would change (the resumed steps would redraw the first steps' weights) — and
-    /// without it the resume is refused by name.</summary>
-    [Fact]
-    public void Rlw_resumes_its_step_count_exactly()
-    {
-        string key = TrainingStep.MethodStateBuffer + ".rlw.steps";
-        AssertMethodStateResumesExactly(Rlw, key, (OptimizerState<float> saved) =>
-        {
-            Assert.DoesNotContain(saved.Tensors.Keys, k => k.Contains(".rlw.", StringComparison.Ordinal));
+            Assert.DoesNotContain(saved.Tensors.Keys, k => k.Contains($".{method}.", StringComparison.Ordinal));
             Assert.Equal([key], saved.Float64Tensors.Keys);
             Assert.Equal([3.0], saved.Float64Tensors[key]);
         });
