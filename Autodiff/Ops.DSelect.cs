@@ -114,6 +114,17 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary><see cref="SelectorEntropyBackward{T}"/> for all T tasks of the stacked per-task pass: drₜ (+)= dyₜ·scale·h′(r),
+    /// dyₜ the t-th scalar of the stacked upstream. Reached when the term is a boundary tensor (a factor's gate in the shared
+    /// block, docs/maths.md §17.6): its own task's walk left dy there, the other tasks' rows hold 0.</summary>
+    internal static void SelectorEntropyBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var dR = tape.StackedGradOf(record.A!, out bool accumulate);
+        var y = record.Output;
+        for (int t = 0; t < tape.StackedTasks; t++)
+            tape.Backend.ScaleByScalar(record.Saved, y.StackedGrad.Slice(t, 1), dR.For(t), accumulate);
+    }
+
     /// <summary>dr (+)= dy·scale·(−log(r + ε) − r/(r + ε)) (the derivative saved by the forward, scaled on the device).</summary>
     internal static void SelectorEntropyBackward<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -40,6 +40,7 @@ public sealed partial class MultiTaskModel : IDisposable
     private readonly Tensor<float>[] _boundary;
     private readonly bool[] _trainedByOthers;       // task → another task's loss reaches its block too (graph): part of SharedParameters
     private readonly int[] _logitBoundaries;        // those tasks, whose outputs follow the shared part's boundary tensors
+    private readonly int[] _regularizerBoundaries;  // those of them whose regularisation term (DSelect-k's entropy) is a boundary too
     private Tape<float>? _inference;
     private DeviceBuffer<float>? _inferenceInputs;
     private readonly Tensor<float>[] _inferenceOutputs;
@@ -111,8 +112,12 @@ public sealed partial class MultiTaskModel : IDisposable
         // gate) reaches the shared tables through it, so the stacked per-task backward stops there too.
         // Graphs: the output (logit) of every task another task's loss trains is one more: each task's own walk stops there,
         // and the stacked pass goes on through that task's output layer, tower and gate with the shared part (§17.6).
+        // Such a task's regularisation term (DSelect-k's entropy of its gate's selectors) reaches its gate, now shared, other
+        // than through its output: the term is one more boundary, so task t's walk leaves its gradient there and the stacked
+        // pass carries it (zero in the other tasks' rows) into the selectors.
         _logitBoundaries = [.. Enumerable.Range(0, tasks).Where(t => _trainedByOthers[t])];
-        _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1) + _logitBoundaries.Length];
+        _regularizerBoundaries = Shared.HasRegularizers ? [.. _logitBoundaries.Where(t => _sharedIndex[t] >= 0)] : [];
+        _boundary = new Tensor<float>[Shared.BoundaryCount + (Embedding is null ? 0 : 1) + _logitBoundaries.Length + _regularizerBoundaries.Length];
         _inferenceOutputs = new Tensor<float>[tasks];
     }
 
@@ -278,8 +283,10 @@ public sealed partial class MultiTaskModel : IDisposable
             if (_towers[i] is { } tower) h = tower.Forward(tape, h);
             outputs[i] = _heads[i].Forward(tape, h);
         }
-        int first = _boundary.Length - _logitBoundaries.Length;
+        int first = _boundary.Length - _logitBoundaries.Length - _regularizerBoundaries.Length;
         for (int j = 0; j < _logitBoundaries.Length; j++) _boundary[first + j] = outputs[_logitBoundaries[j]];
+        first += _logitBoundaries.Length;
+        for (int j = 0; j < _regularizerBoundaries.Length; j++) _boundary[first + j] = Regularizer(_regularizerBoundaries[j])!;
         return _boundary[0];
     }
 
@@ -292,7 +299,8 @@ public sealed partial class MultiTaskModel : IDisposable
 
     /// <summary>The boundary tensors of the last <see cref="Forward"/> (what <see cref="Tape{T}.BackwardPerTaskThrough"/> takes):
     /// the shared part's (one tensor except for PLE), the embedded input with embeddings, and on a graph the output of every
-    /// task that another task's loss trains (<see cref="IsTrainedByOthers"/>).</summary>
+    /// task that another task's loss trains (<see cref="IsTrainedByOthers"/>), and such a task's regularisation term
+    /// (<see cref="SharedPart{T}.HasRegularizers"/>).</summary>
     public ReadOnlySpan<Tensor<float>> Boundary => _boundary;
 
     /// <summary>

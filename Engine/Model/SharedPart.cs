@@ -56,6 +56,11 @@ public abstract class SharedPart<T> where T : unmanaged, IFloatingPointIeee754<T
     /// </summary>
     public virtual Tensor<T>? Regularizer(int task) => null;
 
+    /// <summary>True when <see cref="Regularizer"/> gives a term for every task after a recording forward (DSelect-k with
+    /// an entropy coefficient &gt; 0). On a task graph the term of a task another task's loss trains is one more boundary
+    /// tensor of the per-task backward (its gate is then in the shared block, docs/maths.md §17.6).</summary>
+    public virtual bool HasRegularizers => false;
+
     /// <summary>
     /// Records the forward pass: writes task t's features into <paramref name="features"/>[t] and the boundary tensors
     /// (see the class summary) into <paramref name="boundary"/> (<see cref="BoundaryCount"/> of them).

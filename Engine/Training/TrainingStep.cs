@@ -265,12 +265,12 @@ public sealed class TrainingStep : IDisposable
         {
             string name = spec.Heads[t].Name;
             if (!model.IsTrainedByOthers(t)) continue;
-            // Its DSelect-k gate is in the shared block: the stacked pass runs through it (smooth-step, selectors), but the entropy
-            // term on its selectors would reach that gate other than through the task's output (the boundary).
-            if (spec.Architecture is DSelectKArchitecture { EntropyReg: > 0 })
-                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss, so its DSelect-k gate is in the shared block, " +
-                    "and its entropy term (DSelectKArchitecture.EntropyReg > 0) reaches that gate other than through the task's output, which the stacked pass " +
-                    "does not route. Set EntropyReg = 0 or " + (methodNeedsRows ? "train with the weighted sum of losses." : "use the Σλₜ Lₜ path (every row labelled, static weights)."));
+            // Its DSelect-k gate is in the shared block: the stacked pass runs through it (smooth-step, selectors, and its entropy
+            // term, a boundary tensor that carries the term into its own row). A task without a loss has no row to carry it.
+            if (model.Shared.HasRegularizers && spec.IsUnsupervised(t))
+                throw new NotSupportedException(prefix + $"'{name}' has no loss of its own (--no-loss), so no row of per-task gradients, but its DSelect-k gate " +
+                    "has an entropy term (DSelectKArchitecture.EntropyReg > 0, --entropy-reg) that would need one. Set EntropyReg = 0, give the task its labels, or " +
+                    (methodNeedsRows ? "train with the weighted sum of losses." : "use the Σλₜ Lₜ path (every row labelled, static weights)."));
             if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
                 throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
                     "the stacked pass does not run. " + (methodNeedsRows ? "Train with the weighted sum of losses." : "Use the Σλₜ Lₜ path (every row labelled, static weights)."));

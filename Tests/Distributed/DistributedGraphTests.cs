@@ -151,8 +151,8 @@ public sealed class DistributedGraphTests
 
     /// <summary>The weighted sum with a communicator and labels that may be missing takes the per-task path: a --no-loss
     /// factor is accepted there, by a per-task method too (it has no row; the combiner reads the T′ rows of the tasks with a
-    /// loss), and the refusals that stay name why — a factor on DSelect-k with an entropy term, a per-task-row weighting beside
-    /// a --no-loss task.</summary>
+    /// loss), and the refusals that stay name why — a loss-free factor on DSelect-k with an entropy term, a per-task-row
+    /// weighting beside a --no-loss task.</summary>
     [Fact]
     public void What_the_forced_per_task_path_cannot_run_is_refused_naming_why()
     {
@@ -173,11 +173,11 @@ public sealed class DistributedGraphTests
             Assert.Contains("'cvr'", e.Message);
             Assert.Contains("has no loss of its own", e.Message);
         }
-        var dselect = GraphTrajectory.Spec("shared-bottom", "tower") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) };
+        var dselect = GraphTrajectory.Spec("shared-bottom", "esmm") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) };
         using var model = MultiTaskModel.Create(dselect, backend);
         var refused = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions(), 16, communicator: one));
         Assert.Contains("data-parallel run's per-task path", refused.Message);
-        Assert.Contains("its DSelect-k gate is in the shared block", refused.Message);
+        Assert.Contains("'cvr' has no loss of its own", refused.Message);
         Assert.Contains("EntropyReg", refused.Message);
         using (var plain = new TrainingStep(model, new StepOptions(), 16, communicator: one, everyRowLabelled: true))
             Assert.False(plain.UsesTaskGradients);                                    // the Σλₜ Lₜ path runs it

@@ -113,6 +113,7 @@ public class AllocationTests
     [InlineData(CombinationMethod.Mgda, "shared-bottom", false)]
     [InlineData(CombinationMethod.PcGrad, "mmoe", false)]
     [InlineData(CombinationMethod.Mgda, "dselect-k", false)]   // the factors' DSelect-k gates in the stacked pass
+    [InlineData(CombinationMethod.PcGrad, "dselect-k-entropy", false)]   // and their entropy terms, boundary tensors
     [InlineData(CombinationMethod.Sum, "shared-bottom", true)]
     [InlineData(CombinationMethod.Mgda, "shared-bottom", true)]
     [InlineData(CombinationMethod.PcGrad, "mmoe", true)]
@@ -121,7 +122,13 @@ public class AllocationTests
         var cpu = new CpuBackend<float>();
         var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
         {
-            Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : arch == "dselect-k" ? new DSelectKArchitecture(Experts: 4, TopK: 2) : null,
+            Architecture = arch switch
+            {
+                "mmoe" => new MmoeArchitecture(Experts: 3),
+                "dselect-k" => new DSelectKArchitecture(Experts: 4, TopK: 2),
+                "dselect-k-entropy" => new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.05),
+                _ => null,
+            },
             Tower = [4],
             Graph = new TaskGraph
             {

@@ -32,6 +32,7 @@ public class GraphArchitectureTests
         ["ple"] = new PleArchitecture(Experts: 2, TaskExperts: 1, Levels: 2),
         ["cross-stitch"] = new CrossStitchArchitecture(),
         ["dselect-k"] = new DSelectKArchitecture(Experts: 4, TopK: 2),
+        ["dselect-k-entropy"] = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.05),
     };
 
     public static TheoryData<string, string> Cases()
@@ -226,8 +227,9 @@ public class GraphArchitectureTests
         Tensor<double> Weighted(Tensor<double> l, int t) => lambda is null ? l : tape.Scale(l, lambda[t]);
         var total = tape.Add(tape.Add(Weighted(lCtr, 0), Weighted(lCtcvr, 2)), Weighted(lDwell, 3));
         if (lCvr is not null) total = tape.Add(total, Weighted(lCvr, 1));
+        int[] taskOf = [0, 1, 3];                                                          // readers[j] is head taskOf[j]
         for (int j = 0; j < readers.Length; j++)
-            if (shared.Regularizer(j) is { } r) total = tape.Add(total, r);              // DSelect-k's entropy terms (§17.5)
+            if (shared.Regularizer(j) is { } r) total = tape.Add(total, Weighted(r, taskOf[j])); // DSelect-k's entropy terms (§17.5), λₜ·Rₜ
         tape.Backward(total);
 
         var gradient = new double[theta.Length];

@@ -28,7 +28,7 @@ public class GraphPerTaskTests
     {
         var data = new TheoryData<string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch", "dselect-k" })
+            foreach (var arch in new[] { "shared-bottom", "mmoe", "omoe", "cgc", "ple", "cross-stitch", "dselect-k", "dselect-k-entropy" })
                 data.Add(device, arch);
         return data;
     }
@@ -101,11 +101,14 @@ public class GraphPerTaskTests
         Tolerance.AllClose([.. before.Select((v, i) => v - lr * gradient[i])], after, 0, 2e-6, $"{arch}: θ after one SGD step");
     }
 
-    public static TheoryData<string, string, string> CombinerCases()
+    public static TheoryData<string, string, string> CombinerCases() => Combiners("shared-bottom", "mmoe", "ple", "dselect-k", "dselect-k-entropy");
+
+    /// <summary>Every float32 device × <paramref name="archs"/> × PCGrad and MGDA.</summary>
+    internal static TheoryData<string, string, string> Combiners(params string[] archs)
     {
         var data = new TheoryData<string, string, string>();
         foreach (var device in TestDevices.Float32)
-            foreach (var arch in new[] { "shared-bottom", "mmoe", "ple", "dselect-k" })
+            foreach (var arch in archs)
                 foreach (var method in new[] { "pcgrad", "mgda" })
                     data.Add(device, arch, method);
         return data;
@@ -214,13 +217,17 @@ public class GraphPerTaskTests
             Assert.Contains("'gradnorm' weighting reads one per-task row for every task", e.Message);
             Assert.Contains("'cvr' has no loss of its own", e.Message);
         }
-        // A factor's DSelect-k gate is in the shared block; its entropy term would reach it other than through the factor's output.
-        using (var model = MultiTaskModel.Create(Spec("mmoe") with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) }, TestDevices.Get(TestDevices.Cpu)))
+        // A loss-free factor's DSelect-k gate with an entropy term: the term has no row to go to (with a loss it has: the cases above).
+        using (var model = MultiTaskModel.Create(noLoss with { Architecture = new DSelectKArchitecture(Experts: 4, TopK: 2, EntropyReg: 0.1) }, TestDevices.Get(TestDevices.Cpu)))
         {
             var e = Assert.Throws<NotSupportedException>(() => new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, Batch));
-            Assert.Contains("its DSelect-k gate is in the shared block", e.Message);
+            Assert.Contains("'cvr' has no loss of its own", e.Message);
+            Assert.Contains("entropy term", e.Message);
             Assert.Contains("EntropyReg", e.Message);
         }
+        using (var model = MultiTaskModel.Create(Spec("dselect-k-entropy"), TestDevices.Get(TestDevices.Cpu)))
+        using (var supervised = new TrainingStep(model, new StepOptions { Combination = CombinationMethod.PcGrad }, Batch))
+            Assert.True(supervised.UsesTaskGradients);                                    // with its own loss, the term has cvr's row
         // The weighted sum of losses still trains both.
         using var sum = MultiTaskModel.Create(noLoss, TestDevices.Get(TestDevices.Cpu));
         using var step = new TrainingStep(sum, new StepOptions(), Batch);

@@ -100,8 +100,10 @@ public class NoLossPerTaskTests
                 Assert.Equal(Cos(expected[i], expected[j]), cosines[LossTasks[i], LossTasks[j]], 1e-4);
     }
 
+    public static TheoryData<string, string, string> CombinerCases() => GraphPerTaskTests.Combiners("shared-bottom", "mmoe", "ple", "dselect-k");
+
     [Theory]
-    [MemberData(nameof(GraphPerTaskTests.CombinerCases), MemberType = typeof(GraphPerTaskTests))]
+    [MemberData(nameof(CombinerCases))]
     public void A_combiner_runs_over_the_tasks_with_a_loss_and_updates_the_loss_free_tasks_block_with_the_shared_block(string device, string arch, string method)
     {
         var spec = Spec(arch);

@@ -162,6 +162,9 @@ public sealed class DSelectK<T> : SharedPart<T> where T : unmanaged, IFloatingPo
     public override Tensor<T>? Regularizer(int task) => _regularizers[task];
 
     /// <inheritdoc/>
+    public override bool HasRegularizers => _architecture.EntropyReg > 0;
+
+    /// <inheritdoc/>
     public override void Forward(Tape<T> tape, Tensor<T> inputs, Span<Tensor<T>> features, Span<Tensor<T>> boundary)
     {
         var experts = ExpertLayers.Forward(tape, inputs);            // [E·B × H], expert-major
