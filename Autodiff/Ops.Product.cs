@@ -33,4 +33,23 @@ public static partial class Ops
         if (Tape<T>.Wants(a)) { var dA = tape.GradOf(a, out bool acc); tape.Backend.Multiply(dY, b.Data, dA, acc); }
         if (Tape<T>.Wants(b)) { var dB = tape.GradOf(b, out bool acc); tape.Backend.Multiply(dY, a.Data, dB, acc); }
     }
+
+    /// <summary><see cref="ProductBackward{T}"/> for all T tasks of the stacked per-task pass: daₜ (+)= dyₜ ⊙ b, dbₜ (+)= dyₜ ⊙ a
+    /// for each task's block of the stacked upstream (a and b are the same for every task: the product is row-independent,
+    /// so T launches of the plain kernel are its stacked backward). Reached when a product task's value feeds the tower of
+    /// a task another task's loss trains (docs/maths.md §17.6).</summary>
+    internal static void ProductBackwardStacked<T>(Tape<T> tape, OpRecord<T> record) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (a, b, y) = (record.A!, record.B!, record.Output);
+        if (Tape<T>.Wants(a))
+        {
+            var dA = tape.StackedGradOf(a, out bool acc);
+            for (int t = 0; t < tape.StackedTasks; t++) tape.Backend.Multiply(y.StackedGrad.Slice(t * y.Length, y.Length), b.Data, dA.For(t), acc);
+        }
+        if (Tape<T>.Wants(b))
+        {
+            var dB = tape.StackedGradOf(b, out bool acc);
+            for (int t = 0; t < tape.StackedTasks; t++) tape.Backend.Multiply(y.StackedGrad.Slice(t * y.Length, y.Length), a.Data, dB.For(t), acc);
+        }
+    }
 }

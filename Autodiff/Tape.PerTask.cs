@@ -46,7 +46,7 @@ public sealed partial class Tape<T>
     /// Requirements: every root is a scalar recorded after <paramref name="shared"/>; the heads reach the trunk
     /// only through <paramref name="shared"/>; the trunk (every op recorded up to and including the one that
     /// produced <paramref name="shared"/>) is made of <see cref="Ops.Linear{T}"/>, activation, <see cref="Ops.BatchedLinear{T}"/>,
-    /// <see cref="Ops.Softmax{T}"/>, <see cref="Ops.Mixture{T}"/>, <see cref="Ops.SmoothStep{T}"/>, <see cref="Ops.Selectors{T}"/>, <see cref="Ops.SelectorEntropy{T}"/> (as a boundary tensor), <see cref="Ops.Dropout{T}"/>, <see cref="Ops.LayerNorm{T}"/> and <see cref="Ops.EmbedInputs{T}"/> ops (all row-independent).
+    /// <see cref="Ops.Softmax{T}"/>, <see cref="Ops.Mixture{T}"/>, <see cref="Ops.SmoothStep{T}"/>, <see cref="Ops.Selectors{T}"/>, <see cref="Ops.SelectorEntropy{T}"/> (as a boundary tensor), <see cref="Ops.Product{T}"/>, <see cref="Ops.Dropout{T}"/>, <see cref="Ops.LayerNorm{T}"/> and <see cref="Ops.EmbedInputs{T}"/> ops (all row-independent).
     /// </para>
     /// </summary>
     /// <param name="roots">The T task losses (scalars).</param>
@@ -272,8 +272,9 @@ public sealed partial class Tape<T>
             case OpKind.SmoothStep: Ops.SmoothStepBackwardStacked(this, record); break;   // a DSelect-k gate in the shared block
             case OpKind.Selectors: Ops.SelectorsBackwardStacked(this, record); break;
             case OpKind.SelectorEntropy: Ops.SelectorEntropyBackwardStacked(this, record); break; // its term, a boundary (§17.6)
+            case OpKind.Product: Ops.ProductBackwardStacked(this, record); break;   // a product task read by a factor's tower (§17.6)
             default:
-                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, DSelect-k's smooth-step, selectors and entropy term, row and column concatenations, cross-stitch units, dropout, layer normalization and input embeddings can be backpropagated for all tasks at once. Use one Backward per task instead.");
+                throw new NotSupportedException($"BackwardPerTask: the shared part holds a {record.Kind} op ({record.Output}); only dense layers (single or batched over experts), activations, softmaxes, gated mixtures, DSelect-k's smooth-step, selectors and entropy term, element-wise products, row and column concatenations, cross-stitch units, dropout, layer normalization and input embeddings can be backpropagated for all tasks at once. Use one Backward per task instead.");
         }
     }
 

@@ -271,9 +271,6 @@ public sealed class TrainingStep : IDisposable
                 throw new NotSupportedException(prefix + $"'{name}' has no loss of its own (--no-loss), so no row of per-task gradients, but its DSelect-k gate " +
                     "has an entropy term (DSelectKArchitecture.EntropyReg > 0, --entropy-reg) that would need one. Set EntropyReg = 0, give the task its labels, or " +
                     (methodNeedsRows ? "train with the weighted sum of losses." : "use the Σλₜ Lₜ path (every row labelled, static weights)."));
-            if (spec.Graph!.Inputs.TryGetValue(name, out var sources) && sources.Any(s => spec.IsProduct(spec.IndexOf(s))))
-                throw new NotSupportedException(prefix + $"'{name}' is trained by another task's loss and its tower reads a product task, whose product op " +
-                    "the stacked pass does not run. " + (methodNeedsRows ? "Train with the weighted sum of losses." : "Use the Σλₜ Lₜ path (every row labelled, static weights)."));
         }
     }
 

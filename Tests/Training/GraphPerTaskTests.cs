@@ -206,6 +206,57 @@ public class GraphPerTaskTests
         Assert.Contains(rows[(s + ctrOffset)..(s + ctrOffset + ctrLength)], v => v != 0);
     }
 
+    /// <summary>dwell's tower reads the product ctcvr = ctr·cvr, and a fifth task, stay (regression), reads dwell's value: dwell is
+    /// then trained by another task's loss, so its block joins the shared block and the stacked pass runs the product's
+    /// backward for all tasks at once (<c>Ops.ProductBackwardStacked</c>) on its way into ctr's and cvr's blocks. Each of the
+    /// five per-task rows against the plain backward of that task's loss alone (the Sum path of a model from the same seed
+    /// with λ = eₜ; rtol 1e-4, atol 1e-6), then PCGrad's update of the shared block against the float64 combiner on those rows.</summary>
+    [Theory]
+    [MemberData(nameof(ChainCases))]
+    public void A_factor_whose_tower_reads_a_product_gets_the_rows_of_the_plain_backward(string device, string arch)
+    {
+        ModelSpec Chain(double[] lambda) => Spec(arch) with
+        {
+            Heads = [.. Spec(arch).Heads.Append(TaskHead.Regression("stay")).Select((h, t) => h with { LossWeight = lambda[t] })],
+            Graph = Spec(arch).Graph! with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctcvr"], ["stay"] = ["dwell"] } },
+        };
+        var data5 = new TrainingData(Tolerance.ToFloat(EsmmNet.Inputs), GraphArchitectureTests.Features,
+            [TaskData.Binary("ctr", EsmmNet.ClickLabels), TaskData.Binary("cvr", CvrLabels), TaskData.Binary("ctcvr", EsmmNet.ConversionLabels),
+             TaskData.Regression("dwell", Tolerance.ToFloat(GraphArchitectureTests.Dwell)),
+             TaskData.Regression("stay", [.. GraphArchitectureTests.Dwell.Select((v, i) => (float)(Math.Cos(3 * v) + 0.1 * i))])]);
+        var backend = TestDevices.Get(device);
+        double[] lambda = [.. Lambda, 0.6];
+        using var model = MultiTaskModel.Create(Chain(lambda), backend);
+        Assert.Equal([true, true, false, true, false], Enumerable.Range(0, 5).Select(model.IsTrainedByOthers));
+        using var data = DeviceDataset.Upload(model, data5);
+        using var step = new TrainingStep(model, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Combination = CombinationMethod.PcGrad, CombinationSeed = 5 }, Batch);
+        step.Run(data, 0, Batch);
+        int s = model.SharedParameters.Length;
+        var rows = Tolerance.ToDouble(backend.ToArray(step.TaskGradients));
+        Assert.Equal(5 * s, rows.Length);
+        for (int t = 0; t < 5; t++)
+        {
+            using var single = MultiTaskModel.Create(Chain([.. Enumerable.Range(0, 5).Select(k => k == t ? 1.0 : 0.0)]), backend);
+            using var singleData = DeviceDataset.Upload(single, data5);
+            using var plain = new TrainingStep(single, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1 }, Batch);
+            Assert.False(plain.UsesTaskGradients);
+            plain.Run(singleData, 0, Batch);
+            var expected = Tolerance.ToDouble(backend.ToArray(single.Parameters.Gradients))[..s];
+            Assert.Contains(expected, v => v != 0);
+            Tolerance.AllClose(expected, rows[(t * s)..((t + 1) * s)], 1e-4, 1e-6, $"{arch}: per-task row {t}");
+        }
+        // L_stay reaches cvr's block only through the product dwell reads: the stacked product backward.
+        var (cvrOffset, cvrLength) = model.TaskRange(1);
+        Assert.Contains(rows[(4 * s + cvrOffset)..(4 * s + cvrOffset + cvrLength)], v => v != 0);
+
+        var r = TestDevices.Reference;
+        using var rowsBuffer = r.Allocate<double>(rows);
+        using var weights = r.Allocate<double>(lambda);
+        using var expectedShared = r.Allocate<double>(s);
+        using (var pcgrad = new PcGradCombiner<double>(r, tasks: 5, seed: 5)) pcgrad.Combine(rowsBuffer.View, 5, weights.View, expectedShared.View);
+        Tolerance.AllClose(r.ToArray(expectedShared.View), Tolerance.ToDouble(backend.ToArray(model.Parameters.Gradients))[..s], 1e-4, 1e-6, $"{arch}: PCGrad on the shared block");
+    }
+
     [Fact]
     public void What_the_stacked_pass_cannot_run_is_refused_naming_why()
     {
