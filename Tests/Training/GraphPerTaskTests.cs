@@ -190,17 +190,7 @@ public class GraphPerTaskTests
         step.Run(data, 0, Batch);
         int s = model.SharedParameters.Length;
         var rows = Tolerance.ToDouble(backend.ToArray(step.TaskGradients));
-        for (int t = 0; t < 4; t++)
-        {
-            using var single = MultiTaskModel.Create(Chain([.. Enumerable.Range(0, 4).Select(k => k == t ? 1.0 : 0.0)]), backend);
-            using var singleData = DeviceDataset.Upload(single, Data());
-            using var plain = new TrainingStep(single, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1 }, Batch);
-            Assert.False(plain.UsesTaskGradients);
-            plain.Run(singleData, 0, Batch);
-            var expected = Tolerance.ToDouble(backend.ToArray(single.Parameters.Gradients))[..s];
-            Assert.Contains(expected, v => v != 0);
-            Tolerance.AllClose(expected, rows[(t * s)..((t + 1) * s)], 1e-4, 1e-6, $"{arch}: per-task row {t}");
-        }
+        RowsArePlainBackwards(Chain, Data(), 4, rows, s, backend, arch);
         // L_cvr reaches ctr's block now (through cvr's tower input).
         var (ctrOffset, ctrLength) = model.TaskRange(0);
         Assert.Contains(rows[(s + ctrOffset)..(s + ctrOffset + ctrLength)], v => v != 0);
@@ -234,17 +224,7 @@ public class GraphPerTaskTests
         int s = model.SharedParameters.Length;
         var rows = Tolerance.ToDouble(backend.ToArray(step.TaskGradients));
         Assert.Equal(5 * s, rows.Length);
-        for (int t = 0; t < 5; t++)
-        {
-            using var single = MultiTaskModel.Create(Chain([.. Enumerable.Range(0, 5).Select(k => k == t ? 1.0 : 0.0)]), backend);
-            using var singleData = DeviceDataset.Upload(single, data5);
-            using var plain = new TrainingStep(single, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1 }, Batch);
-            Assert.False(plain.UsesTaskGradients);
-            plain.Run(singleData, 0, Batch);
-            var expected = Tolerance.ToDouble(backend.ToArray(single.Parameters.Gradients))[..s];
-            Assert.Contains(expected, v => v != 0);
-            Tolerance.AllClose(expected, rows[(t * s)..((t + 1) * s)], 1e-4, 1e-6, $"{arch}: per-task row {t}");
-        }
+        RowsArePlainBackwards(Chain, data5, 5, rows, s, backend, arch);
         // L_stay reaches cvr's block only through the product dwell reads: the stacked product backward.
         var (cvrOffset, cvrLength) = model.TaskRange(1);
         Assert.Contains(rows[(4 * s + cvrOffset)..(4 * s + cvrOffset + cvrLength)], v => v != 0);
@@ -255,6 +235,23 @@ public class GraphPerTaskTests
         using var expectedShared = r.Allocate<double>(s);
         using (var pcgrad = new PcGradCombiner<double>(r, tasks: 5, seed: 5)) pcgrad.Combine(rowsBuffer.View, 5, weights.View, expectedShared.View);
         Tolerance.AllClose(r.ToArray(expectedShared.View), Tolerance.ToDouble(backend.ToArray(model.Parameters.Gradients))[..s], 1e-4, 1e-6, $"{arch}: PCGrad on the shared block");
+    }
+
+    /// <summary>Row t of <paramref name="rows"/> [tasks × s] against the plain (not stacked) backward of task t's loss alone: the
+    /// Sum path of <paramref name="chain"/>(λ = eₜ), a model from the same seed (rtol 1e-4, atol 1e-6).</summary>
+    private static void RowsArePlainBackwards(Func<double[], ModelSpec> chain, TrainingData rowsData, int tasks, double[] rows, int s, Backend<float> backend, string arch)
+    {
+        for (int t = 0; t < tasks; t++)
+        {
+            using var single = MultiTaskModel.Create(chain([.. Enumerable.Range(0, tasks).Select(k => k == t ? 1.0 : 0.0)]), backend);
+            using var singleData = DeviceDataset.Upload(single, rowsData);
+            using var plain = new TrainingStep(single, new StepOptions { Optimizer = OptimizerKind.Sgd, LearningRate = 0.1 }, Batch);
+            Assert.False(plain.UsesTaskGradients);
+            plain.Run(singleData, 0, Batch);
+            var expected = Tolerance.ToDouble(backend.ToArray(single.Parameters.Gradients))[..s];
+            Assert.Contains(expected, v => v != 0);
+            Tolerance.AllClose(expected, rows[(t * s)..((t + 1) * s)], 1e-4, 1e-6, $"{arch}: per-task row {t}");
+        }
     }
 
     [Fact]
