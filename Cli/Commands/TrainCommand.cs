@@ -63,8 +63,40 @@ internal static class TrainCommand
 
     private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi)
     {
-        // --plots: load and compile the drawing code on a background thread while the data loads and the model trains.
-        var plotsWarmUp = show.PlotsDirectory is not null && mpi is not { Rank: not 0 } ? Engine.Plots.TrainingPlots.WarmUp() : null;
+        // --plots: load and compile the drawing code on a background thread while the data loads and the model trains, then
+        // draw on the thread pool as soon as the model is trained, while the splits are scored and the tables printed.
+        var plots = show.PlotsDirectory is { } directory && mpi is not { Rank: not 0 } ? new BackgroundPlots(directory) : null;
+        try { return Train(context, settings, show, mpi, plots); }
+        finally { plots?.Finish(); }   // a failure after training: the drawing ends before the process does (no half-written file)
+    }
+
+    /// <summary>The charts of <c>--plots</c>: the warm-up started with training, the drawing started once it is trained.</summary>
+    private sealed class BackgroundPlots(string directory)
+    {
+        private readonly Task _warmUp = Engine.Plots.TrainingPlots.WarmUp();
+        private Task<(Engine.Plots.PlotFiles Drawn, double Seconds)>? _drawing;
+
+        public string Directory => directory;
+
+        public void Start(TrainingResult training) => _drawing = Task.Run(() =>
+        {
+            _warmUp.Wait();                                 // normally long done; drawing beside it would only compete for the cores
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var drawn = Engine.Plots.TrainingPlots.Write(training, directory);
+            return (drawn, watch.Elapsed.TotalSeconds);
+        });
+
+        /// <summary>What was drawn and how long the drawing took; rethrows what the drawing threw. Null if it never started.</summary>
+        public (Engine.Plots.PlotFiles Drawn, double Seconds)? Result() => _drawing?.GetAwaiter().GetResult();
+
+        public void Finish()
+        {
+            try { _drawing?.Wait(); } catch (AggregateException) { /* reported by Result, or the run failed first */ }
+        }
+    }
+
+    private static int Train(CliContext context, ExperimentSettings settings, OutputOptions show, ICommunicator? mpi, BackgroundPlots? plots)
+    {
         var data = Load(settings, new Output.ReadProgressLines(context.Error, context.ErrorInteractive));
         using var backend = Devices.Open(settings.Device);
         using var nccl = mpi is not null && settings.Distributed == "nccl" ? DistributedRun.OpenNccl(mpi, backend) : null;
@@ -84,7 +116,7 @@ internal static class TrainCommand
 
         using var outcome = TrainingProgress.Run(context, progress =>
         {
-            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation, communicator); }
+            try { return Experiment.Run(settings, data, backend, progress, context.Cancellation, communicator, plots is null ? null : plots.Start); }
             catch (ExperimentSetupException e) { throw new BadInputException(e.Message, e); }
         }, settings.Graph?.Unsupervised);
         if (communicator is { Rank: not 0 }) return ExitCodes.Ok;   // rank 0 alone reports and writes the files
@@ -109,13 +141,11 @@ internal static class TrainCommand
             outcome.SaveModel(save);
             context.Status($"Saved the model to {save}.");
         }
-        if (show.PlotsDirectory is { } plotsDirectory && outcome.Training is { } training)
+        if (plots?.Result() is { } result)
         {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            plotsWarmUp?.Wait(context.Cancellation);   // normally long done; drawing beside it would only compete for the cores
-            var drawn = Engine.Plots.TrainingPlots.Write(training, plotsDirectory);
+            var (drawn, seconds) = result;
             context.Status(string.Create(CultureInfo.InvariantCulture,
-                $"Drew {drawn.Files.Count / 2} charts into {plotsDirectory} (PNG and SVG) in {watch.Elapsed.TotalSeconds:F2} s."));
+                $"Drew {drawn.Files.Count / 2} charts into {plots.Directory} (PNG and SVG) in {seconds:F2} s."));
             foreach (var skipped in drawn.Skipped) context.Status($"Not drawn: {skipped}.");
         }
         if (settings.ReportPath is { } path && path != "-")

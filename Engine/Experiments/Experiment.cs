@@ -65,10 +65,12 @@ public static class Experiment
         return Run(settings, data, backend, progress, cancellation);
     }
 
-    /// <summary>Runs the experiment on data already loaded and split.</summary>
+    /// <summary>Runs the experiment on data already loaded and split. <paramref name="trained"/>, when given, is called with the
+    /// multi-task run's history as soon as it is trained, before the splits are scored (the CLI starts drawing its plots there,
+    /// so that they are drawn while the scores and tables are made).</summary>
     public static ExperimentOutcome Run(ExperimentSettings settings, PreparedData data, Backend<float> backend,
         Func<string, int, IProgress<EpochReport>?>? progress = null, CancellationToken cancellation = default,
-        Engine.Distributed.ICommunicator? communicator = null)
+        Engine.Distributed.ICommunicator? communicator = null, Action<TrainingResult>? trained = null)
     {
         CheckSettings(settings, data);
         var watch = Stopwatch.StartNew();
@@ -77,6 +79,7 @@ public static class Experiment
         try
         {
             double seconds = watch.Elapsed.TotalSeconds;
+            trained?.Invoke(result);
             var metrics = ScoreSplits(model, data);
             var baselines = settings.Baselines ? TrainBaselines(settings, data, metrics, backend, progress, cancellation, communicator) : null;
             var report = new ExperimentReport
