@@ -135,12 +135,17 @@ public sealed class TrainingStep : IDisposable
 
             // The methods, built from the registry with what they declared they need.
             if ((Plan.Needs & MethodNeeds.LearnedParameters) != 0) _extra = Own(new FlatParameters<float>(_backend));
-            MethodContext Context(MethodArguments arguments) => new()
+            // A method sees the tasks `heads` (all of them by default) and their loss vector.
+            MethodContext Context(MethodArguments arguments, int[]? heads = null, View<float> losses = default)
             {
-                Backend = _backend, TaskNames = [.. model.Spec.Heads.Select(h => h.Name)],
-                LossWeights = [.. model.Spec.Heads.Select(h => h.LossWeight)], Seed = options.CombinationSeed, Arguments = arguments,
-                Losses = _taskLosses.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
-            };
+                var seen = (heads ?? [.. Enumerable.Range(0, tasks)]).Select(t => model.Spec.Heads[t]).ToArray();
+                return new()
+                {
+                    Backend = _backend, TaskNames = [.. seen.Select(h => h.Name)], LossWeights = [.. seen.Select(h => h.LossWeight)],
+                    Seed = options.CombinationSeed, Arguments = arguments, Losses = losses.IsEmpty ? _taskLosses.View : losses,
+                    LearnedParameters = _extra, SharedLength = _trunk.Length,
+                };
+            }
             _weighting = Own(Plan.Weighting.CreateWeighting!(Context(Plan.WeightingArguments)));
             if (_weighting is IReevaluatingWeighting<float> { ReevaluatesBatch: true } reevaluating)
             {
@@ -183,14 +188,9 @@ public sealed class TrainingStep : IDisposable
                     _lossTaskWeights = Own(_backend.Allocate<float>(rows));
                     _lossTaskLosses = Own(_backend.Allocate<float>(rows));
                 }
-                var context = Context(Plan.GradientArguments);
-                if (rows < tasks)
-                    context = new MethodContext
-                    {
-                        Backend = _backend, TaskNames = [.. _lossTasks.Select(t => context.TaskNames[t])], LossWeights = [.. _lossTasks.Select(t => context.LossWeights[t])],
-                        Seed = context.Seed, Arguments = context.Arguments, Losses = _lossTaskLosses!.View, LearnedParameters = _extra, SharedLength = _trunk.Length,
-                    };
-                var combiner = Plan.Gradient.CreateGradient!(context);
+                var combiner = Plan.Gradient.CreateGradient!(rows < tasks
+                    ? Context(Plan.GradientArguments, _lossTasks, _lossTaskLosses!.View)   // their names, λ and the T′ losses gathered each step
+                    : Context(Plan.GradientArguments));
                 if (combiner is IDisposable d) Own(d);
                 _combiner = combiner;
                 _monitor = Own(new GradientConflictMonitor<float>(_backend, rows));

@@ -57,9 +57,7 @@ public class AllocationTests
             LearningRateDecay = optimizer == OptimizerKind.Adagrad ? 0.01 : 0, InitialAccumulatorValue = optimizer == OptimizerKind.Adagrad ? 0.1 : 0,
         };
         using var step = new TrainingStep(model, options, 16);
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
-
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        WarmStepsAllocateNothing(step, device);
     }
 
     /// <summary>Ordered tasks (docs/maths.md §17.6, §17.7): ESMM's product of a factor that has no labels, and a tower that reads
@@ -76,7 +74,7 @@ public class AllocationTests
     public void A_warm_step_of_a_task_graph_allocates_nothing(bool detach, string arch, bool dataParallel)
     {
         var cpu = new CpuBackend<float>();
-        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        var spec = GraphHeads with
         {
             Architecture = arch switch
             {
@@ -89,9 +87,7 @@ public class AllocationTests
             Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctcvr", "ctr"] }, DetachInputs = detach },
         };
         using var model = MultiTaskModel.Create(spec, cpu);
-        var random = new Random(3);
-        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
-        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var (x, labels) = GraphRows();
         var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]),
             TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
         using var device = DeviceDataset.Upload(model, data, shuffleable: true);
@@ -99,8 +95,24 @@ public class AllocationTests
             communicator: dataParallel ? Engine.Distributed.SingleProcessCommunicator.Instance : null);
         Assert.Equal(dataParallel, step.UsesTaskGradients);
         int globalRows = dataParallel ? 32 : 0;
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
+        WarmStepsAllocateNothing(step, device, globalRows);
+    }
 
+    /// <summary>The heads of the task-graph cases: ctr, cvr, ctcvr (binary) and dwell (regression) on 4 inputs, a trunk of 8.</summary>
+    private static readonly ModelSpec GraphHeads =
+        new(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")]);
+
+    /// <summary>64 rows of the task-graph cases: 4 uniform inputs each and a click label on every third row.</summary>
+    private static (float[] X, int[] Labels) GraphRows()
+    {
+        var random = new Random(3);
+        return ([.. Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble())], [.. Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0)]);
+    }
+
+    /// <summary>4 warm-up steps over 64 rows in batches of 16 (they size the arena and pools), then 20 more that must allocate nothing.</summary>
+    private static void WarmStepsAllocateNothing(TrainingStep step, DeviceDataset device, int globalRows = 0)
+    {
+        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
         WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows); });
     }
 
@@ -120,7 +132,7 @@ public class AllocationTests
     public void A_warm_per_task_step_of_a_task_graph_allocates_nothing(CombinationMethod method, string arch, bool dataParallel)
     {
         var cpu = new CpuBackend<float>();
-        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        var spec = GraphHeads with
         {
             Architecture = arch switch
             {
@@ -137,9 +149,7 @@ public class AllocationTests
             },
         };
         using var model = MultiTaskModel.Create(spec, cpu);
-        var random = new Random(3);
-        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
-        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var (x, labels) = GraphRows();
         var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("cvr", [.. labels.Select((l, i) => l == 1 ? i % 2 : MissingLabel.Class)]),
             TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]), TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
         using var device = DeviceDataset.Upload(model, data, shuffleable: true);
@@ -148,9 +158,7 @@ public class AllocationTests
         Assert.True(step.UsesTaskGradients);
         Assert.Equal(dataParallel, step.CountWeightedExchange);
         int globalRows = dataParallel ? 32 : 0;                              // a share of ½: the weighting launches run too
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16, globalRows);
-
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16, globalRows); });
+        WarmStepsAllocateNothing(step, device, globalRows);
     }
 
     /// <summary>ESMM with a factor that has no loss (docs/maths.md §17.6) under per-task methods and diagnostics: the T′ = 3 rows of the
@@ -162,25 +170,21 @@ public class AllocationTests
     public void A_warm_per_task_step_beside_a_task_without_a_loss_allocates_nothing(CombinationMethod method, string arch, bool diagnostics)
     {
         var cpu = new CpuBackend<float>();
-        var spec = new ModelSpec(4, [8], [TaskHead.Binary("ctr"), TaskHead.Binary("cvr"), TaskHead.Binary("ctcvr"), TaskHead.Regression("dwell")])
+        var spec = GraphHeads with
         {
             Architecture = arch == "mmoe" ? new MmoeArchitecture(Experts: 3) : null,
             Tower = [4],
             Graph = TaskGraph.Esmm("ctcvr", "ctr", "cvr") with { Inputs = new Dictionary<string, string[]> { ["dwell"] = ["ctr"] } },
         };
         using var model = MultiTaskModel.Create(spec, cpu);
-        var random = new Random(3);
-        var x = Enumerable.Range(0, 64 * 4).Select(_ => (float)random.NextDouble()).ToArray();
-        var labels = Enumerable.Range(0, 64).Select(i => i % 3 == 0 ? 1 : 0).ToArray();
+        var (x, labels) = GraphRows();
         var data = new TrainingData(x, 4, [TaskData.Binary("ctr", labels), TaskData.Binary("ctcvr", [.. labels.Select((l, i) => i % 2 == 0 ? l : 0)]),
             TaskData.Regression("dwell", [.. Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i))])]);
         using var device = DeviceDataset.Upload(model, data, shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { MaxGradNorm = 1.0, Combination = method, TaskGradientDiagnostics = diagnostics }, 16);
         Assert.True(step.UsesTaskGradients);
         Assert.Equal(3 * model.SharedParameters.Length, step.TaskGradients.Length);
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
-
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        WarmStepsAllocateNothing(step, device);
     }
 
     public static TheoryData<CombinationMethod, string, string> Schedules => new()
@@ -291,9 +295,7 @@ public class AllocationTests
         using var model = MultiTaskModel.Create(spec, cpu);
         using var device = DeviceDataset.Upload(model, data ?? Problems.Data(64, seed: 1), shuffleable: true);
         using var step = new TrainingStep(model, new StepOptions { Combination = combination, MaxGradNorm = 1.0 }, 16);
-        for (int b = 0; b < 4; b++) step.Run(device, b * 16, 16);
-
-        WarmAllocations.AssertNone(() => { for (int s = 0; s < 20; s++) step.Run(device, (s % 4) * 16, 16); });
+        WarmStepsAllocateNothing(step, device);
     }
 
     /// <summary>Sample weights (maths §19.11): the row-weighted MSE and cross-entropy, on the Σλᵢ Lᵢ and the per-task paths.</summary>
