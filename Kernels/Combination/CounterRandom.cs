@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace Engine.Kernels;
 
 /// <summary>
@@ -28,6 +31,75 @@ public static class CounterRandom
     {
         ulong key = Mix(seed ^ Mix(unchecked((ulong)step * 0x9E3779B97F4A7C15UL + 2 * (ulong)(uint)index)));
         return ((key >> 41) + 0.5f) * (1f / 8388608f);                  // (k + ½)/2²³
+    }
+
+    /// <summary>
+    /// <see cref="UniformSingle"/> for the indices <paramref name="first"/>, <paramref name="first"/> + 1, … into
+    /// <paramref name="destination"/>, bit for bit the same floats, on SIMD lanes of 64-bit keys: the two SplitMix64
+    /// finalisers per lane (Vector512 where the CPU has AVX-512 — its 64-bit multiply is one instruction —, else
+    /// <see cref="Vector{T}"/>), two key vectors narrowed to one vector of 32-bit integers (the top 23 bits fit) and
+    /// converted to float exactly; the tail one at a time. For the CPU path (ILGPU kernels call
+    /// <see cref="UniformSingle"/> per thread).
+    /// </summary>
+    public static void FillUniformSingles(ulong seed, long step, int first, Span<float> destination)
+    {
+        int k = Vector512.IsHardwareAccelerated ? FillVector512(seed, step, first, destination)
+            : Vector.IsHardwareAccelerated ? FillVector(seed, step, first, destination) : 0;
+        for (; k < destination.Length; k++) destination[k] = UniformSingle(seed, step, first + k);
+    }
+
+    /// <summary>The unmixed key of index <paramref name="first"/>: <c>step·φ + 2·first</c> (mod 2⁶⁴), as in <see cref="UniformSingle"/>.</summary>
+    private static ulong Key(long step, int first) => unchecked((ulong)step * 0x9E3779B97F4A7C15UL + 2 * (ulong)(uint)first);
+
+    /// <summary>The whole vectors of <see cref="FillUniformSingles"/> on <see cref="Vector{T}"/>; returns how many it wrote.</summary>
+    internal static int FillVector(ulong seed, long step, int first, Span<float> destination)
+    {
+        int lanes = Vector<ulong>.Count, k = 0;
+        if (Vector<uint>.Count != 2 * lanes) return 0;
+        Vector<ulong> keys = new Vector<ulong>(Key(step, first)) + Vector<ulong>.Indices * 2, seeds = new(seed), stride = new(2 * (ulong)lanes);
+        for (; k + 2 * lanes <= destination.Length; k += 2 * lanes)
+        {
+            var low = Mix(seeds ^ Mix(keys)) >>> 41;
+            keys += stride;
+            var high = Mix(seeds ^ Mix(keys)) >>> 41;
+            keys += stride;
+            var top = Vector.ConvertToSingle(Vector.AsVectorInt32(Vector.Narrow(low, high)));
+            ((top + new Vector<float>(0.5f)) * new Vector<float>(1f / 8388608f)).CopyTo(destination.Slice(k));
+        }
+        return k;
+    }
+
+    /// <summary>The whole vectors of <see cref="FillUniformSingles"/> on <see cref="Vector512{T}"/>; returns how many it wrote.</summary>
+    internal static int FillVector512(ulong seed, long step, int first, Span<float> destination)
+    {
+        int k = 0;
+        Vector512<ulong> keys = Vector512.Create(Key(step, first)) + Vector512<ulong>.Indices * 2, seeds = Vector512.Create(seed), stride = Vector512.Create(16UL);
+        for (; k + 16 <= destination.Length; k += 16)
+        {
+            var low = Mix(seeds ^ Mix(keys)) >>> 41;
+            keys += stride;
+            var high = Mix(seeds ^ Mix(keys)) >>> 41;
+            keys += stride;
+            var top = Vector512.ConvertToSingle(Vector512.Narrow(low, high).AsInt32());
+            ((top + Vector512.Create(0.5f)) * Vector512.Create(1f / 8388608f)).CopyTo(destination.Slice(k));
+        }
+        return k;
+    }
+
+    /// <summary><see cref="Mix(ulong)"/> on every lane.</summary>
+    private static Vector<ulong> Mix(Vector<ulong> z)
+    {
+        z = (z ^ (z >>> 30)) * new Vector<ulong>(0xBF58476D1CE4E5B9UL);
+        z = (z ^ (z >>> 27)) * new Vector<ulong>(0x94D049BB133111EBUL);
+        return z ^ (z >>> 31);
+    }
+
+    /// <summary><see cref="Mix(ulong)"/> on every lane.</summary>
+    private static Vector512<ulong> Mix(Vector512<ulong> z)
+    {
+        z = (z ^ (z >>> 30)) * Vector512.Create(0xBF58476D1CE4E5B9UL);
+        z = (z ^ (z >>> 27)) * Vector512.Create(0x94D049BB133111EBUL);
+        return z ^ (z >>> 31);
     }
 
     /// <summary>A standard normal number, z = √(−2 ln u₁)·cos(2π u₂) with u₁, u₂ = <see cref="Uniform"/> of lanes 0 and 1.</summary>

@@ -66,6 +66,33 @@ public sealed class GradDropTests
         Assert.InRange(u.Count(v => v < 0.25) / (double)u.Length, 0.25 - 0.004, 0.25 + 0.004);
     }
 
+    /// <summary>The CPU path draws its uniforms on SIMD lanes (<see cref="CounterRandom.FillUniformSingles"/>): each of its
+    /// paths — Vector512, <see cref="System.Numerics.Vector{T}"/>, the scalar tail — gives the reference's floats bit for
+    /// bit, for lengths that are not whole vectors, first indices near 2³¹ (the 64-bit key) and large step counts. A path
+    /// the CPU lacks writes nothing (returns 0) and is covered where it runs.</summary>
+    [Fact]
+    public void The_simd_uniforms_are_the_scalar_ones_bit_for_bit()
+    {
+        foreach (var (seed, step, first) in new (ulong, long, int)[] { (77, 0, 0), (5, 3, 17), (ulong.MaxValue, long.MaxValue / 3, int.MaxValue - 300), (12345, 1L << 40, 1 << 30) })
+            foreach (int length in new[] { 0, 1, 15, 16, 33, 255, 256, 257 })
+            {
+                var expected = Enumerable.Range(0, length).Select(k => ReferenceUniform(seed, step, first + k)).ToArray();
+                var all = new float[length];
+                CounterRandom.FillUniformSingles(seed, step, first, all);
+                Assert.Equal(expected, all.Select(v => (double)v));
+                foreach (var (path, fill) in new (string, Func<ulong, long, int, Span<float>, int>)[]
+                             { ("Vector512", CounterRandom.FillVector512), ("Vector<T>", CounterRandom.FillVector) })
+                {
+                    if (path == "Vector512" && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) continue;
+                    var some = new float[length];
+                    int written = fill(seed, step, first, some);
+                    Assert.InRange(written, Math.Max(0, length - 31), length);   // whole vectors of two key vectors each
+                    for (int k = 0; k < written; k++)
+                        Assert.True(expected[k] == some[k], $"{path}, seed {seed}, step {step}, index {first + k}: {some[k]} vs {expected[k]}");
+                }
+            }
+    }
+
     /// <summary>LibMTL's <c>GradDrop.backward</c> (rep_grad mode, a batch of 1, a positive representation so sign = 1,
     /// the uniforms U of this generator put in place of <c>torch.rand_like</c>) in PyTorch 1.13, float64
     /// (Tests/Fixtures/make_graddrop_libmtl.py prints them): T = 3, 8 columns, seed 12345, step 7.</summary>
