@@ -42,6 +42,7 @@ public static class Program
             return Gpu.GpuCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "methods")
             return Methods.MethodTableCommand.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "method-cost") return Methods.MethodCostCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "toy")
             return Methods.ToyCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == "mmoe-synthetic")
