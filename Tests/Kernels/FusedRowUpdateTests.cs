@@ -46,6 +46,38 @@ public sealed class FusedRowUpdateTests
         else ZeroLength(Float(device));
     }
 
+    /// <summary>The readable references (<see cref="MocoReference.Track"/>, <see cref="DbMtlReference.Average"/>) agree with the
+    /// float64 CPU kernels (1e-12 relative to Σ|yᵢyⱼ|), so they say what the kernels compute.</summary>
+    [Fact]
+    public void The_readable_references_match_the_float64_kernels()
+    {
+        var backend = TestDevices.Reference;
+        const int count = 3, length = 8193;
+        double[] Rows(int seed) => Tolerance.Random(count * length, seed);
+        double[][] Split(double[] flat) => [.. Enumerable.Range(0, count).Select(i => flat[(i * length)..((i + 1) * length)])];
+        double[] y0 = Rows(1), g = Rows(2), scales = [0.3, 0.7, 1.1, 0.6], w = [0.5, 1, 2];
+
+        using var tracked = backend.Allocate<double>(y0);
+        using var vectors = backend.Allocate<double>(g);
+        using var scaleBuffer = backend.Allocate<double>(scales);
+        using var gram = backend.Allocate<double>(count * count);
+        backend.MocoTrack(tracked.View, vectors.View, count, length, scaleBuffer.View, gram.View);
+        var rows = Split(y0);
+        var expected = MocoReference.Track(rows, Split(g), scales);
+        Tolerance.AllClose([.. rows.SelectMany(r => r)], backend.ToArray(tracked.View), 1e-14, 1e-15, "MoCo rows");
+        Tolerance.AllClose(expected.Cast<double>().ToArray(), backend.ToArray(gram.View), 1e-12, 1e-12 * length, "MoCo gram");
+
+        using var average = backend.Allocate<double>(y0);
+        using var weights = backend.Allocate<double>(w);
+        using var steps = backend.Allocate<double>([2.0]);
+        using var norms = backend.Allocate<double>(count);
+        backend.DbMtlAverage(vectors.View, count, length, weights.View, steps.View, 0.9, 0.5, average.View, norms.View);
+        var averages = Split(y0);
+        var squares = DbMtlReference.Average(Split(g), w, averages, 0.9 / Math.Pow(3, 0.5));
+        Tolerance.AllClose([.. averages.SelectMany(r => r)], backend.ToArray(average.View), 1e-14, 1e-15, "DB-MTL averages");
+        Tolerance.AllClose(squares, backend.ToArray(norms.View), 1e-12, 1e-12 * length, "DB-MTL squared norms");
+    }
+
     private static Backend<float> Float(string device) => TestDevices.Get(device == "cpu-float" ? TestDevices.Cpu : device);
 
     private delegate void Case<T>(Backend<T> backend, string what, int count, int length, int offset, double rowTolerance, double sumTolerance)
