@@ -6,8 +6,8 @@ namespace Engine.Bench.Optimizers;
 /// <summary>
 /// The O(T·P) passes of the stateful gradient methods and the guard that keeps a skipped step out of their state, on
 /// the SIMD CPU path, ILGPU's CPU accelerator and CUDA when present (<see cref="BenchDevices.Float32WithEmulator"/>):
-/// T = 4 task gradients of P = 65,536 shared parameters (2,048 on the emulator). MoCo's tracking (<see cref="Backend{T}.MocoTrack"/>, float4 rows
-/// on ILGPU), DB-MTL's moving average (<see cref="Backend{T}.DbMtlAverage"/>), ExcessMTL's squared sums and risks
+/// T = 4 task gradients of P = 65,536 shared parameters (2,048 on the emulator). MoCo's tracking with its Gram matrix (<see cref="Backend{T}.MocoTrack"/>, float4 rows
+/// on ILGPU), DB-MTL's moving average with its norms (<see cref="Backend{T}.DbMtlAverage"/>), ExcessMTL's squared sums and risks
 /// (<see cref="Backend{T}.ExcessRisks"/>), and <see cref="Backend{T}.CopyIfSkipped"/> over the 4 × P state (MoCo's Y)
 /// when the step ran (the flag read, nothing copied) and when it was skipped (a copy), plus its float64 form over GradVac's
 /// 4² + 1 doubles. Every benchmark ends with <see cref="Backend.Synchronize"/>, so a launch is timed to completion.
@@ -23,7 +23,7 @@ public class MethodStateBenchmarks
 
     private Backend<float> _backend = null!;
     private DeviceBuffer<float> _gradients = null!, _state = null!, _saved = null!, _scales = null!, _weights = null!, _steps = null!;
-    private DeviceBuffer<float> _squaredSums = null!, _risks = null!, _ran = null!, _skipped = null!;
+    private DeviceBuffer<float> _squaredSums = null!, _risks = null!, _gram = null!, _ran = null!, _skipped = null!;
     private DeviceBuffer<double> _state64 = null!, _saved64 = null!;
 
     /// <summary>The float32 device.</summary>
@@ -46,6 +46,7 @@ public class MethodStateBenchmarks
         _steps = _backend.Allocate<float>([3f]);
         _squaredSums = _backend.Allocate<float>(Values(Tasks * Length, 1).Select(Math.Abs).ToArray());
         _risks = _backend.Allocate<float>(Tasks);
+        _gram = _backend.Allocate<float>(Tasks * Tasks);
         var control = new float[StepControl.Length];
         _ran = _backend.Allocate<float>(control);
         control[StepControl.Skip] = 1;
@@ -58,20 +59,20 @@ public class MethodStateBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var buffer in new IDisposable[] { _gradients, _state, _saved, _scales, _weights, _steps, _squaredSums, _risks, _ran, _skipped, _state64, _saved64 })
+        foreach (var buffer in new IDisposable[] { _gradients, _state, _saved, _scales, _weights, _steps, _squaredSums, _risks, _gram, _ran, _skipped, _state64, _saved64 })
             buffer.Dispose();
         _backend.Dispose();
     }
 
-    /// <summary>MoCo's tracking pass: Y ← scales[T]·Y + scales[i]·gᵢ over the T × P rows.</summary>
+    /// <summary>MoCo's tracking pass: Y ← scales[T]·Y + scales[i]·gᵢ over the T × P rows, and the Gram matrix of the new Y.</summary>
     [Benchmark]
-    public void MocoTrack() { _backend.MocoTrack(_state.View, _gradients.View, Tasks, Length, _scales.View); _backend.Synchronize(); }
+    public void MocoTrack() { _backend.MocoTrack(_state.View, _gradients.View, Tasks, Length, _scales.View, _gram.View); _backend.Synchronize(); }
 
-    /// <summary>DB-MTL's moving average of the weighted task gradients at step 4 (β = 0.9, σ = 0.5).</summary>
+    /// <summary>DB-MTL's moving average of the weighted task gradients at step 4 (β = 0.9, σ = 0.5), and its squared norms.</summary>
     [Benchmark]
     public void DbMtlAverage()
     {
-        _backend.DbMtlAverage(_gradients.View, Tasks, Length, _weights.View, _steps.View, 0.9, 0.5, _state.View);
+        _backend.DbMtlAverage(_gradients.View, Tasks, Length, _weights.View, _steps.View, 0.9, 0.5, _state.View, _gram.View.Slice(0, Tasks));
         _backend.Synchronize();
     }
 

@@ -137,18 +137,20 @@ public static class CombinationChecks
         CheckMoco(p);
     }
 
-    /// <summary>MoCo's tracking pass: tracked and vectors count × length, scales count + 1.</summary>
-    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales)
+    /// <summary>MoCo's tracking pass: tracked and vectors count × length, scales count + 1, gram count × count.</summary>
+    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check.Owned(backend, tracked, nameof(tracked));
         Check.Owned(backend, vectors, nameof(vectors));
         Check.Owned(backend, scales, nameof(scales));
+        Check.Owned(backend, gram, nameof(gram));
         Check.Positive(count, nameof(count));
         Check.NonNegative(length, nameof(length));
         Check.Length(tracked, (long)count * length, nameof(tracked));
         Check.Length(vectors, (long)count * length, nameof(vectors));
         Check.Length(scales, count + 1, nameof(scales));
+        Check.Length(gram, (long)count * count, nameof(gram));
     }
 
     /// <summary>MoCo's settings: β in (0, 1], γ &gt; 0, σ_β, σ_γ, ρ finite and ≥ 0, a known normalisation and λ update.</summary>
@@ -350,8 +352,9 @@ public static class CombinationChecks
 
     /// <inheritdoc cref="CheckLogLoss"/>
     public static void CheckDbMtlAverage<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, View<T> steps,
-        double beta, double betaSigma, View<T> average) where T : unmanaged, IFloatingPointIeee754<T>
+        double beta, double betaSigma, View<T> average, View<T> squaredNorms) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check.Owned(backend, squaredNorms, nameof(squaredNorms));
         Check.Owned(backend, vectors, nameof(vectors));
         Check.Owned(backend, weights, nameof(weights));
         Check.Owned(backend, steps, nameof(steps));
@@ -362,19 +365,20 @@ public static class CombinationChecks
         Check.Length(weights, count, nameof(weights));
         Check.Length(steps, 1, nameof(steps));
         Check.Length(average, (long)count * length, nameof(average));
+        Check.Length(squaredNorms, count, nameof(squaredNorms));
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "DB-MTL's beta must lie in [0, 1].");
         if (!(betaSigma >= 0) || !double.IsFinite(betaSigma)) throw new ArgumentOutOfRangeException(nameof(betaSigma), betaSigma, "DB-MTL's beta-sigma must be finite and ≥ 0.");
     }
 
     /// <inheritdoc cref="CheckLogLoss"/>
-    public static void CheckDbMtlCoefficients<T>(Backend backend, View<T> gram, int count, View<T> steps, View<T> coefficients)
+    public static void CheckDbMtlCoefficients<T>(Backend backend, View<T> squaredNorms, int count, View<T> steps, View<T> coefficients)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Check.Owned(backend, gram, nameof(gram));
+        Check.Owned(backend, squaredNorms, nameof(squaredNorms));
         Check.Owned(backend, steps, nameof(steps));
         Check.Owned(backend, coefficients, nameof(coefficients));
         Check.Positive(count, nameof(count));
-        Check.Length(gram, (long)count * count, nameof(gram));
+        Check.Length(squaredNorms, count, nameof(squaredNorms));
         Check.Length(steps, 1, nameof(steps));
         Check.Length(coefficients, count, nameof(coefficients));
     }

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace Engine.Kernels.Cpu;
 
@@ -29,8 +28,9 @@ internal unsafe readonly struct CpuMocoLambdaMemory<T>(T* gram, T* state, double
 }
 
 /// <summary>MoCo on the host: the two T-sized parts are <see cref="MocoSolver"/> (float64 loops; nothing for SIMD to do),
-/// the T × P tracking pass is one TensorPrimitives multiply and fused multiply-add per row chunk, split across the
-/// workers. Gram and linear combination around them are the SIMD kernels of Kernels/Combination/CpuGram.cs.
+/// the T × P tracking pass forms the Gram matrix of the updated rows in the same SIMD pass over column chunks, split across
+/// the workers (Kernels/Combination/CpuTrackedRows.cs); the linear combination after it is CpuGram.cs's. Readable
+/// reference: <see cref="MocoReference"/>.
 /// Maths: docs/maths.md §18.17.</summary>
 public sealed partial class CpuBackend<T>
 {
@@ -44,12 +44,11 @@ public sealed partial class CpuBackend<T>
     }
 
     /// <inheritdoc/>
-    public override unsafe void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales)
+    /// <remarks>One pass: <see cref="UpdateRowsAndGram"/> with keep = scales[T] and row scales scales[i].</remarks>
+    public override void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram)
     {
-        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales);
-        if (length == 0) return;
-        RunChunks(new TrackJob { Tracked = tracked.Pointer(), Vectors = vectors.Pointer(), Scales = scales.Pointer(), Count = count, Length = length },
-            count * length);
+        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram);
+        UpdateRowsAndGram(tracked, vectors, count, length, scales.Span()[count], T.One, scales.Slice(0, count), allPairs: true, gram);
     }
 
     /// <inheritdoc/>
@@ -57,26 +56,5 @@ public sealed partial class CpuBackend<T>
     {
         CombinationChecks.CheckMocoLambda(this, gram, count, parameters, state, workspace, coefficients);
         MocoSolver.Lambda(new CpuMocoLambdaMemory<T>(gram.Pointer(), state.Pointer(), workspace.Pointer(), coefficients.Pointer()), count, parameters);
-    }
-
-    /// <summary>y = d·y + sᵢ·g over the flat elements [start, start + n), cut at the row boundaries (row i has scale sᵢ).</summary>
-    private unsafe struct TrackJob : IChunkJob
-    {
-        public T* Tracked, Vectors, Scales;
-        public int Count, Length;
-
-        public readonly double Run(int start, int count)
-        {
-            T decay = Scales[Count];
-            for (int k = start, end = start + count; k < end;)
-            {
-                int row = k / Length, stop = Math.Min(end, (row + 1) * Length);
-                var y = new Span<T>(Tracked + k, stop - k);
-                TensorPrimitives.Multiply(y, decay, y);
-                TensorPrimitives.FusedMultiplyAdd(new ReadOnlySpan<T>(Vectors + k, stop - k), Scales[row], y, y);
-                k = stop;
-            }
-            return 0;
-        }
     }
 }

@@ -10,8 +10,9 @@ namespace Engine.Kernels;
 ///   uᵢ  = ‖ĝᵢ‖,  αᵢ = maxⱼ uⱼ / (uᵢ + 1e-8)
 ///   update = Σᵢ αᵢ ĝᵢ                       (every ĝᵢ rescaled to the largest norm)
 /// </code>
-/// The kernels (<see cref="Backend{T}.DbMtlAverage"/>, <see cref="Backend{T}.Gram"/>, <see cref="Backend{T}.DbMtlCoefficients"/>,
-/// <see cref="Backend{T}.LinearCombination"/>) compute the same in four launches. Maths: docs/maths.md §18.15.
+/// The kernels (<see cref="Backend{T}.DbMtlAverage"/>, which also sums the squared norms, <see cref="Backend{T}.DbMtlCoefficients"/>,
+/// <see cref="Backend{T}.LinearCombination"/>) compute the same in three launches, two passes over the averages. Maths:
+/// docs/maths.md §18.15.
 /// </summary>
 public static class DbMtlReference
 {
@@ -24,19 +25,8 @@ public static class DbMtlReference
     public static double[] Step(double[][] gradients, double[] weights, double[][] average, long step, double beta, double betaSigma)
     {
         int tasks = gradients.Length, length = gradients[0].Length;
-        double rate = beta / Math.Pow(step, betaSigma);
-        var norms = new double[tasks];
-        for (int i = 0; i < tasks; i++)
-        {
-            double squares = 0;
-            for (int k = 0; k < length; k++)
-            {
-                double g = weights[i] * gradients[i][k];
-                average[i][k] = g + rate * (average[i][k] - g);
-                squares += average[i][k] * average[i][k];
-            }
-            norms[i] = Math.Sqrt(squares);
-        }
+        var squaredNorms = Average(gradients, weights, average, beta / Math.Pow(step, betaSigma));
+        var norms = squaredNorms.Select(Math.Sqrt).ToArray();
         double largest = norms.Max();
         var update = new double[length];
         for (int i = 0; i < tasks; i++)
@@ -45,5 +35,21 @@ public static class DbMtlReference
             for (int k = 0; k < length; k++) update[k] += alpha * average[i][k];
         }
         return update;
+    }
+
+    /// <summary>The moving average with rate <paramref name="rate"/> (bₛ), in place, and in the same loop the squared norms
+    /// ‖ĝᵢ‖² of the new averages — what <see cref="Backend{T}.DbMtlAverage"/> computes in one pass.</summary>
+    public static double[] Average(double[][] gradients, double[] weights, double[][] average, double rate)
+    {
+        int tasks = gradients.Length, length = gradients[0].Length;
+        var squares = new double[tasks];
+        for (int i = 0; i < tasks; i++)
+            for (int k = 0; k < length; k++)
+            {
+                double g = weights[i] * gradients[i][k];
+                average[i][k] = g + rate * (average[i][k] - g);
+                squares[i] += average[i][k] * average[i][k];
+            }
+        return squares;
     }
 }

@@ -7,13 +7,14 @@ namespace Engine.Kernels.Ilgpu;
 using FloatView = ArrayView1D<float, Stride1D.Dense>;
 
 /// <summary>DB-MTL's kernels: the log-loss weights and the coefficients as single-thread float64 kernels (T is small), the
-/// moving average streamed over every row (<see cref="StreamLayout"/>: float4 loads and stores in a grid-stride loop, the
-/// scalar head and tail), the rate read from the device-resident step count. Readable reference:
+/// moving average over every row in column chunks (float4 loads and stores, the scalar head and tail), summing the new
+/// rows' squared norms in the same pass (float32 per group, atomics, as the Gram), the rate read from the device-resident
+/// step count. Readable reference:
 /// <see cref="DbMtlReference"/>. Maths: docs/maths.md §18.15.</summary>
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, FloatView, double, FloatView>? _logLossKernel;
-    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, FloatView, FloatView, float, float, FloatView, StreamLayout>? _dbMtlAverageKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout>? _dbMtlAverageKernel;
     private Action<AcceleratorStream, Index1D, FloatView, int, FloatView, FloatView>? _dbMtlCoefficientsKernel;
 
     /// <summary>wᵢ = 1/(Lᵢ + ε), float64.</summary>
@@ -31,60 +32,50 @@ public sealed partial class IlgpuBackend
         _logLossKernel(Launched(), 1, losses.Ilgpu(), epsilon, weights.Ilgpu());
     }
 
-    /// <summary>ĝ ← b·ĝ + (1 − b)·wᵢ·g over each row i, b = β/(s + 1)^σ with s = steps[0] (β when σ = 0).</summary>
+    /// <summary>ĝ ← b·ĝ + (1 − b)·wᵢ·g over each row i, b = β/(s + 1)^σ with s = steps[0] (β when σ = 0), and in the same
+    /// pass squaredNorms[i] += Σₖ ĝᵢ[k]² of the new values: column chunks per group as <see cref="GramKernel"/>
+    /// (<see cref="UpdateChunk"/>), each group's float32 sum added by one atomic per row (<see cref="AddGroupSum"/>).</summary>
     private static void DbMtlAverageKernel(FloatView vectors, int count, int length, FloatView weights, FloatView steps,
-        float beta, float betaSigma, FloatView average, StreamLayout layout)
+        float beta, float betaSigma, int chunk, FloatView average, FloatView squaredNorms, StreamLayout layout)
     {
         float rate = betaSigma == 0 ? beta : beta / XMath.Pow(steps[0] + 1f, betaSigma);
-        int stride = GridThreads, scalars = ScalarCount(layout);
         for (int i = 0; i < count; i++)
         {
             float c = (1f - rate) * weights[i];
-            var g = vectors.SubView((long)i * length, length);
-            var m = average.SubView((long)i * length, length);
-            var g4 = Vectors(g, layout);
-            var m4 = Vectors(m, layout);
-            for (int j = GlobalThread; j < layout.Vectors; j += stride)
-            {
-                Vec4 a = m4[j], x = g4[j];
-                m4[j] = new Vec4(rate * a.X + c * x.X, rate * a.Y + c * x.Y, rate * a.Z + c * x.Z, rate * a.W + c * x.W);
-            }
-            for (int t = GlobalThread; t < scalars; t += stride)
-            {
-                int k = ScalarIndex(layout, t);
-                m[k] = rate * m[k] + c * g[k];
-            }
+            float squares = UpdateChunk(average.SubView((long)i * length, length), vectors.SubView((long)i * length, length), rate, c, chunk, layout);
+            AddGroupSum(squaredNorms, i, i, squares);
         }
     }
 
     /// <inheritdoc/>
     public override void DbMtlAverage(View<float> vectors, int count, int length, View<float> weights, View<float> steps, double beta,
-        double betaSigma, View<float> average)
+        double betaSigma, View<float> average, View<float> squaredNorms)
     {
-        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average);
+        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average, squaredNorms);
+        squaredNorms.Ilgpu().MemSetToZero(Launched());
         if (length == 0) return;
-        _dbMtlAverageKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, float, float, FloatView, StreamLayout>(DbMtlAverageKernel);
-        var layout = RowLayout(vectors, count, length, average);
-        _dbMtlAverageKernel(Launched(), StreamConfig(layout), vectors.Ilgpu(), count, length, weights.Ilgpu(), steps.Ilgpu(),
-            (float)beta, (float)betaSigma, average.Ilgpu(), layout);
+        _dbMtlAverageKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout>(DbMtlAverageKernel);
+        var (config, chunk) = ChunkConfig(length);
+        _dbMtlAverageKernel(Launched(), config, vectors.Ilgpu(), count, length, weights.Ilgpu(), steps.Ilgpu(),
+            (float)beta, (float)betaSigma, chunk, average.Ilgpu(), squaredNorms.Ilgpu(), RowLayout(vectors, count, length, average));
     }
 
-    /// <summary>aᵢ = maxⱼ √Gⱼⱼ/(√Gᵢᵢ + 1e-8), float64; then steps[0] += 1.</summary>
-    private static void DbMtlCoefficientsKernel(Index1D index, FloatView gram, int count, FloatView steps, FloatView coefficients)
+    /// <summary>aᵢ = maxⱼ uⱼ/(uᵢ + 1e-8), uᵢ = √squaredNormsᵢ, float64; then steps[0] += 1.</summary>
+    private static void DbMtlCoefficientsKernel(Index1D index, FloatView squaredNorms, int count, FloatView steps, FloatView coefficients)
     {
         if (index != 0) return;
         double largest = 0;
-        for (int i = 0; i < count; i++) largest = XMath.Max(largest, XMath.Sqrt(XMath.Max((double)gram[i * count + i], 0.0)));
+        for (int i = 0; i < count; i++) largest = XMath.Max(largest, XMath.Sqrt(XMath.Max((double)squaredNorms[i], 0.0)));
         for (int i = 0; i < count; i++)
-            coefficients[i] = (float)(largest / (XMath.Sqrt(XMath.Max((double)gram[i * count + i], 0.0)) + DbMtlReference.Epsilon));
+            coefficients[i] = (float)(largest / (XMath.Sqrt(XMath.Max((double)squaredNorms[i], 0.0)) + DbMtlReference.Epsilon));
         steps[0] += 1f;
     }
 
     /// <inheritdoc/>
-    public override void DbMtlCoefficients(View<float> gram, int count, View<float> steps, View<float> coefficients)
+    public override void DbMtlCoefficients(View<float> squaredNorms, int count, View<float> steps, View<float> coefficients)
     {
-        CombinationChecks.CheckDbMtlCoefficients(this, gram, count, steps, coefficients);
+        CombinationChecks.CheckDbMtlCoefficients(this, squaredNorms, count, steps, coefficients);
         _dbMtlCoefficientsKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, FloatView, int, FloatView, FloatView>(DbMtlCoefficientsKernel);
-        _dbMtlCoefficientsKernel(Launched(), 1, gram.Ilgpu(), count, steps.Ilgpu(), coefficients.Ilgpu());
+        _dbMtlCoefficientsKernel(Launched(), 1, squaredNorms.Ilgpu(), count, steps.Ilgpu(), coefficients.Ilgpu());
     }
 }

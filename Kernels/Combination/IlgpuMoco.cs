@@ -30,12 +30,14 @@ public readonly struct IlgpuMocoLambdaMemory(FloatView gram, FloatView state, Do
 }
 
 /// <summary>MoCo as ILGPU kernels: the two T-sized parts are single-thread kernels running the same <see cref="MocoSolver"/>
-/// code (float64) over device memory; the tracking pass is one thread per element of the T × P rows, its scales read on
-/// the device. No host round-trip. Readable reference: Kernels/Combination/MocoSolver.cs. Maths: docs/maths.md §18.17.</summary>
+/// code (float64) over device memory; the tracking pass streams the T × P rows in column chunks and sums the Gram matrix of
+/// the updated rows in the same pass (float32 per group, atomics, as <see cref="GramKernel"/>), its scales read on the
+/// device. No host round-trip. Readable references: <see cref="MocoSolver"/>, <see cref="MocoReference"/>. Maths:
+/// docs/maths.md §18.17.</summary>
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, IlgpuMocoScalesMemory, int, MocoParameters>? _mocoScalesKernel;
-    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, StreamLayout>? _mocoTrackKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout>? _mocoTrackKernel;
     private Action<AcceleratorStream, Index1D, IlgpuMocoLambdaMemory, int, MocoParameters>? _mocoLambdaKernel;
 
     private static void MocoScalesKernel(Index1D index, IlgpuMocoScalesMemory memory, int count, MocoParameters parameters)
@@ -43,30 +45,24 @@ public sealed partial class IlgpuBackend
         if (index == 0) MocoSolver.Scales(memory, count, parameters);
     }
 
-    /// <summary>yᵢ ← s_T·yᵢ + sᵢ·gᵢ for every task row i, streamed as the Gram's rows are: per row, a float4 of y and of g per
-    /// iteration of the grid-stride loop (two 128-bit loads, one 128-bit store) when every row starts at the same 16-byte
-    /// phase (<see cref="RowLayout"/>), then the row's scalar head and tail.</summary>
-    private static void MocoTrackKernel(FloatView tracked, FloatView vectors, FloatView scales, int count, int length, StreamLayout layout)
+    /// <summary>
+    /// yᵢ ← s_T·yᵢ + sᵢ·gᵢ for every task row i and, in the same pass, gram[i, j] += Σₖ yᵢ[k]·yⱼ[k] over the new rows:
+    /// grouped as <see cref="GramKernel"/> (group b owns the column chunk [b·chunk, (b+1)·chunk) of all T rows, float4
+    /// when the rows share a 16-byte phase, the scalar head and tail in group 0). Each thread updates its columns of row i
+    /// (<see cref="UpdateChunk"/>: one read of y and g, one write of y) and sums the new squares, then the products with
+    /// the rows j &lt; i on the same columns — values it wrote itself, now in L1/L2; per pair the group's float32 sum goes
+    /// into gram[i, j] and gram[j, i] by one atomic each (<see cref="AddGroupSum"/>, the Gram's reduction).
+    /// </summary>
+    private static void MocoTrackKernel(FloatView tracked, FloatView vectors, FloatView scales, int count, int length, int chunk,
+        FloatView gram, StreamLayout layout)
     {
         float keep = scales[count];
-        int stride = GridThreads, scalars = ScalarCount(layout);
         for (int i = 0; i < count; i++)
         {
-            float s = scales[i];
-            var y = tracked.SubView((long)i * length, length);
-            var g = vectors.SubView((long)i * length, length);
-            var y4 = Vectors(y, layout);
-            var g4 = Vectors(g, layout);
-            for (int j = GlobalThread; j < layout.Vectors; j += stride)
-            {
-                Vec4 a = y4[j], b = g4[j];
-                y4[j] = new Vec4(keep * a.X + s * b.X, keep * a.Y + s * b.Y, keep * a.Z + s * b.Z, keep * a.W + s * b.W);
-            }
-            for (int q = GlobalThread; q < scalars; q += stride)
-            {
-                int k = ScalarIndex(layout, q);
-                y[k] = keep * y[k] + s * g[k];
-            }
+            var yi = tracked.SubView((long)i * length, length);
+            float squares = UpdateChunk(yi, vectors.SubView((long)i * length, length), keep, scales[i], chunk, layout);
+            for (int j = 0; j <= i; j++) // one call site of the reduction: one shared-memory slot array
+                AddGroupSum(gram, i * count + j, j * count + i, j == i ? squares : ChunkDot(yi, tracked.SubView((long)j * length, length), chunk, layout));
         }
     }
 
@@ -87,13 +83,15 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public override void MocoTrack(View<float> tracked, View<float> vectors, int count, int length, View<float> scales)
+    public override void MocoTrack(View<float> tracked, View<float> vectors, int count, int length, View<float> scales, View<float> gram)
     {
-        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales);
+        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram);
+        gram.Ilgpu().MemSetToZero(Launched());
         if (length == 0) return;
-        var layout = RowLayout(vectors, count, length, tracked);
-        _mocoTrackKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, StreamLayout>(MocoTrackKernel);
-        _mocoTrackKernel(Launched(), StreamConfig(layout), tracked.Ilgpu(), vectors.Ilgpu(), scales.Ilgpu(), count, length, layout);
+        _mocoTrackKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout>(MocoTrackKernel);
+        var (config, chunk) = ChunkConfig(length);
+        _mocoTrackKernel(Launched(), config, tracked.Ilgpu(), vectors.Ilgpu(), scales.Ilgpu(), count, length, chunk, gram.Ilgpu(),
+            RowLayout(vectors, count, length, tracked));
     }
 
     /// <inheritdoc/>

@@ -223,8 +223,10 @@ public abstract partial class Backend<T>
     public abstract void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales);
 
     /// <summary>MoCo's tracking pass over the T × P rows: <c>tracked[i, k] = scales[T]·tracked[i, k] + scales[i]·vectors[i, k]</c>,
-    /// the scales (count + 1) read on the device.</summary>
-    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales);
+    /// the scales (count + 1) read on the device, and in the same pass the Gram matrix of the updated rows,
+    /// <c>gram[i, j] = Σₖ tracked[i, k]·tracked[j, k]</c> (count × count, symmetric; zero when length is 0), summed as
+    /// <see cref="Gram"/> sums it. One read of each row of tracked and vectors and one write of tracked.</summary>
+    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram);
 
     /// <summary>MoCo, the second T-sized part of a step (<see cref="MocoSolver.Lambda"/>, float64, one thread): from the Gram
     /// matrix of the tracked gradients, λ ← Π_Δ(λ − γ_t(G + ρI)λ) (or its softmax) in <paramref name="state"/>, and
@@ -237,14 +239,16 @@ public abstract partial class Backend<T>
     /// <summary>DB-MTL's moving average of the weighted task gradients (<see cref="DbMtlReference"/>):
     /// <c>average[i, k] = g̃ + b·(average[i, k] − g̃)</c>, g̃ = wᵢ·vectors[i, k], with the rate
     /// <c>b = β/(s + 1)^σ</c>, s = <paramref name="steps"/>[0] read on the device (this kernel does not change it;
-    /// <see cref="DbMtlCoefficients"/> counts the step). One pass over the count × length rows.</summary>
+    /// <see cref="DbMtlCoefficients"/> counts the step), and in the same pass the squared norms of the new averages,
+    /// <c>squaredNorms[i] = Σₖ average[i, k]²</c> (count; zero when length is 0), summed as <see cref="Gram"/> sums its
+    /// diagonal. One pass over the count × length rows.</summary>
     public abstract void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma,
-        View<T> average);
+        View<T> average, View<T> squaredNorms);
 
-    /// <summary>DB-MTL's gradient-magnitude balancing from the Gram matrix of the averages (count × count; only its diagonal
-    /// is read): <c>coefficients[i] = maxⱼ uⱼ/(uᵢ + 1e-8)</c>, uᵢ = √Gᵢᵢ (LibMTL's 1e-8), so every average is rescaled to the
-    /// largest norm; then <c>steps[0] += 1</c>. Float64, one thread.</summary>
-    public abstract void DbMtlCoefficients(View<T> gram, int count, View<T> steps, View<T> coefficients);
+    /// <summary>DB-MTL's gradient-magnitude balancing from the squared norms of the averages (count, from
+    /// <see cref="DbMtlAverage"/>): <c>coefficients[i] = maxⱼ uⱼ/(uᵢ + 1e-8)</c>, uᵢ = √squaredNormsᵢ (LibMTL's 1e-8), so every
+    /// average is rescaled to the largest norm; then <c>steps[0] += 1</c>. Float64, one thread.</summary>
+    public abstract void DbMtlCoefficients(View<T> squaredNorms, int count, View<T> steps, View<T> coefficients);
 
     /// <summary>GradNorm (Chen et al. 2018): one update of the learned task weights held in <paramref name="state"/>
     /// (<see cref="GradNormSolver.StateLength"/> elements; weights of the next step at [0, T)) from the squared norms

@@ -10,9 +10,10 @@ namespace Engine.Optimizers;
 /// <c>DB_beta</c>, <c>DB_beta_sigma</c>; ĝ starts at 0 as LibMTL's buffer, so the first step's ĝᵢ is (1 − β)g̃ᵢ), each
 /// rescaled to the largest norm: update = Σᵢ αᵢĝᵢ, αᵢ = maxⱼ‖ĝⱼ‖/(‖ĝᵢ‖ + 1e-8). With <c>db-mtl-l</c>
 /// (<see cref="DbMtlLossWeighting{T}"/>, wᵢ = 1/(Lᵢ + 1e-8)) the g̃ᵢ are the gradients of log(Lᵢ + 1e-8): that pair is
-/// DB-MTL, the preset <c>db-mtl</c>. A step is four launches — the moving average (<see cref="Backend{T}.DbMtlAverage"/>,
-/// one pass), the Gram matrix of the averages, the coefficients (<see cref="Backend{T}.DbMtlCoefficients"/>, float64, one
-/// thread, which also counts the step) and the linear combination — with no host read; the reference is
+/// DB-MTL, the preset <c>db-mtl</c>. A step is three launches (four on ILGPU, which zeroes the norms' atomic sums first) —
+/// the moving average (<see cref="Backend{T}.DbMtlAverage"/>, one pass over the T × P averages that also sums their
+/// squared norms), the coefficients (<see cref="Backend{T}.DbMtlCoefficients"/>, float64, one thread, which also counts the
+/// step) and the linear combination — with no host read; the reference is
 /// <see cref="DbMtlReference"/>. The averages (T × P) and the step count live on the device, allocated at construction,
 /// and are saved with the step's state (<see cref="IMethodState{T}"/>, <c>method.db-mtl.average</c>, <c>.steps</c>) and
 /// resumed. <b>Deviations:</b> none in the arithmetic; the step count is a float32 on the device (exact to 2²⁴ steps) and
@@ -22,7 +23,7 @@ namespace Engine.Optimizers;
 /// </summary>
 public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly DeviceBuffer<T> _average, _steps, _gram, _coefficients;
+    private readonly DeviceBuffer<T> _average, _steps, _norms, _coefficients;
     private readonly (string Name, View<T> Values)[] _named;
 
     /// <summary>DB-MTL's gradient half for <paramref name="tasks"/> tasks of <paramref name="length"/> shared parameters.</summary>
@@ -44,7 +45,7 @@ public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, ID
         Length = length;
         _average = backend.Allocate<T>(checked(tasks * length));
         _steps = backend.Allocate<T>(1);
-        _gram = backend.Allocate<T>(tasks * tasks);
+        _norms = backend.Allocate<T>(tasks);
         _coefficients = backend.Allocate<T>(tasks);
         backend.Fill(_average.View, T.Zero);
         backend.Fill(_steps.View, T.Zero);
@@ -83,9 +84,8 @@ public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, ID
     {
         if (tasks != Tasks || output.Length != Length)
             throw new ArgumentException($"This DB-MTL combiner holds averages for {Tasks} tasks × {Length} parameters, not {tasks} × {output.Length}.", nameof(output));
-        Backend.DbMtlAverage(taskGradients, tasks, Length, taskWeights, _steps.View, Beta, BetaSigma, _average.View);
-        Backend.Gram(_average.View, tasks, Length, _gram.View);
-        Backend.DbMtlCoefficients(_gram.View, tasks, _steps.View, _coefficients.View);
+        Backend.DbMtlAverage(taskGradients, tasks, Length, taskWeights, _steps.View, Beta, BetaSigma, _average.View, _norms.View);
+        Backend.DbMtlCoefficients(_norms.View, tasks, _steps.View, _coefficients.View);
         Backend.LinearCombination(_average.View, tasks, Length, _coefficients.View, output, accumulate: false);
     }
 
@@ -94,7 +94,7 @@ public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, ID
     {
         _average.Dispose();
         _steps.Dispose();
-        _gram.Dispose();
+        _norms.Dispose();
         _coefficients.Dispose();
     }
 

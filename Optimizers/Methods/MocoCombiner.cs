@@ -14,9 +14,10 @@ namespace Engine.Optimizers;
 /// λ ← Π_Δ(λ − γ_t(YYᵀ + ρI)λ)         (Π_Δ: Euclidean projection onto the simplex; softmax with lambda-update=softmax, LibMTL's)
 /// update = Σᵢ λᵢyᵢ
 /// </code>
-/// y starts at 0, λ at 1/T. A step is six launches, none reading back: the squared norms (normalization=loss), the
-/// scales (<see cref="Backend{T}.MocoScales"/>, one thread), the T × P tracking pass (<see cref="Backend{T}.MocoTrack"/>),
-/// the Gram matrix of Y, the λ step (<see cref="Backend{T}.MocoLambda"/>, one thread, float64), the linear combination.
+/// y starts at 0, λ at 1/T. A step is five launches (six on ILGPU, which zeroes the Gram's atomic sums first), none
+/// reading back: the squared norms (normalization=loss), the scales (<see cref="Backend{T}.MocoScales"/>, one thread),
+/// the T × P tracking pass (<see cref="Backend{T}.MocoTrack"/>, which forms the Gram matrix of the updated Y in the same
+/// pass), the λ step (<see cref="Backend{T}.MocoLambda"/>, one thread, float64), the linear combination: two passes over Y.
 /// y (T × P), λ and t are its state (<see cref="IMethodState{T}"/>: saved with <c>--save</c> as <c>method.moco.*</c>
 /// and resumed).
 /// <b>Deviations:</b> (1) the defaults are the paper's λ projection with LibMTL's normalisation (the two are options);
@@ -91,8 +92,7 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
         if (normalize) Backend.SegmentedSumOfSquares(taskGradients, _offsets.View, _norms.View);
         var squared = _norms.View.Slice(0, Tasks);
         Backend.MocoScales(squared, normalize ? _losses : squared, taskWeights, Parameters, _state.View, _scales.View);
-        Backend.MocoTrack(_tracked.View, taskGradients, Tasks, Length, _scales.View);
-        Backend.Gram(_tracked.View, Tasks, Length, _gram.View);
+        Backend.MocoTrack(_tracked.View, taskGradients, Tasks, Length, _scales.View, _gram.View);
         Backend.MocoLambda(_gram.View, Tasks, Parameters, _state.View, _workspace.View, _coefficients.View);
         Backend.LinearCombination(_tracked.View, Tasks, Length, _coefficients.View, output, accumulate: false);
     }
