@@ -217,7 +217,8 @@ public sealed class TrainingStep : IDisposable
                 if (length == 0 || model.Spec.Graph is { } graph && graph.IsTrainedByOthers(model.Spec.Heads[t].Name)) continue;
                 _optimizer.GateRange(offset, length, _taskLabelled.Slice(t, 1));
             }
-            _stateGuard = Own(new MethodStateGuard(_backend, MethodStateBuffers().Select(b => b.Values), Float64MethodStateBuffers().Select(b => b.Values)));
+            _stateGuard = Own(new MethodStateGuard(_backend, MethodStateBuffers().Select(b => b.Values), Float64MethodStateBuffers().Select(b => b.Values),
+                new object?[] { _weighting, _combiner }.OfType<IStateSavedByItsPass<float>>()));
             _normSums = Own(_backend.Allocate<float>(model.Parameters.Slots.Count + 1));
             _metrics = Own(new MetricAccumulator(_backend, model.Spec.Heads));
             if (communicator is not null)
@@ -607,7 +608,7 @@ public sealed class TrainingStep : IDisposable
                 rowWeights = _lossTaskWeights.View;
             }
             _combiner!.Combine(perTask, _lossTasks.Length, rowWeights, gradients.Slice(_trunk.Offset, _trunk.Length));
-            if (_combiner is GramCombiner<float> gram) _monitor!.Observe(gram.Gram);
+            if (_combiner is ITaskGramCombiner<float> gram) _monitor!.Observe(gram.Gram);   // the raw rows' Gram, formed by the method
             else _monitor!.ObserveGradients(perTask);
         }
 

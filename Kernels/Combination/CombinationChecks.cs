@@ -99,7 +99,7 @@ public static class CombinationChecks
     }
 
     /// <summary>MoCo's scales: count = weights.Length tasks, the state and scales of their lengths, the settings in range.</summary>
-    public static void CheckMocoScales<T>(Backend backend, View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters p,
+    public static void CheckMocoScales<T>(Backend backend, View<T> gram, View<T> losses, View<T> weights, MocoParameters p,
         View<T> state, View<T> scales)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -112,9 +112,9 @@ public static class CombinationChecks
         Check.Length(scales, count + 1, nameof(scales));
         if (p.Normalization == MocoSolver.NormalizeByLoss)
         {
-            Check.Owned(backend, squaredNorms, nameof(squaredNorms));
+            Check.Owned(backend, gram, nameof(gram));
             Check.Owned(backend, losses, nameof(losses));
-            Check.Length(squaredNorms, count, nameof(squaredNorms));
+            Check.Length(gram, (long)count * count, nameof(gram));
             Check.Length(losses, count, nameof(losses));
         }
         CheckMoco(p);
@@ -138,7 +138,8 @@ public static class CombinationChecks
     }
 
     /// <summary>MoCo's tracking pass: tracked and vectors count × length, scales count + 1, gram count × count.</summary>
-    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram)
+    public static void CheckMocoTrack<T>(Backend backend, View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram,
+        View<T> saved)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check.Owned(backend, tracked, nameof(tracked));
@@ -151,6 +152,19 @@ public static class CombinationChecks
         Check.Length(vectors, (long)count * length, nameof(vectors));
         Check.Length(scales, count + 1, nameof(scales));
         Check.Length(gram, (long)count * count, nameof(gram));
+        CheckSaved(backend, saved, tracked, nameof(tracked));
+    }
+
+    /// <summary>The <c>saved</c> argument of a state-updating pass (<see cref="Backend{T}.MocoTrack"/>): empty, or a view
+    /// of this backend as long as the state and apart from it (the pass reads each old value before it writes it).</summary>
+    public static void CheckSaved<T>(Backend backend, View<T> saved, View<T> state, string stateName) where T : unmanaged
+    {
+        if (saved.IsEmpty) return;
+        Check.Owned(backend, saved, nameof(saved));
+        if (saved.Length != state.Length)
+            throw new ArgumentException($"saved has {saved.Length} elements but {stateName} has {state.Length}: it receives {stateName} as it was.", nameof(saved));
+        if (ReferenceEquals(saved.Buffer, state.Buffer) && saved.Offset < state.Offset + state.Length && state.Offset < saved.Offset + saved.Length)
+            throw new ArgumentException($"saved overlaps {stateName}: the old values must go elsewhere.", nameof(saved));
     }
 
     /// <summary>MoCo's settings: β in (0, 1], γ &gt; 0, σ_β, σ_γ, ρ finite and ≥ 0, a known normalisation and λ update.</summary>
@@ -270,9 +284,10 @@ public static class CombinationChecks
 
     /// <summary>ExcessMTL's risk pass: gradients [T × P] and the accumulated squares of the same length, T ≥ 1 risks, all on
     /// <paramref name="backend"/>.</summary>
-    public static void CheckExcessRisks<T>(Backend backend, View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks)
+    public static void CheckExcessRisks<T>(Backend backend, View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks, View<T> saved)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckSaved(backend, saved, squaredSums, nameof(squaredSums));
         Check.Owned(backend, taskGradients, nameof(taskGradients));
         Check.Owned(backend, squaredSums, nameof(squaredSums));
         Check.Owned(backend, risks, nameof(risks));
@@ -352,8 +367,9 @@ public static class CombinationChecks
 
     /// <inheritdoc cref="CheckLogLoss"/>
     public static void CheckDbMtlAverage<T>(Backend backend, View<T> vectors, int count, int length, View<T> weights, View<T> steps,
-        double beta, double betaSigma, View<T> average, View<T> squaredNorms) where T : unmanaged, IFloatingPointIeee754<T>
+        double beta, double betaSigma, View<T> average, View<T> squaredNorms, View<T> saved) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckSaved(backend, saved, average, nameof(average));
         Check.Owned(backend, squaredNorms, nameof(squaredNorms));
         Check.Owned(backend, vectors, nameof(vectors));
         Check.Owned(backend, weights, nameof(weights));

@@ -21,11 +21,11 @@ public sealed partial class CpuBackend<T>
     /// <inheritdoc/>
     /// <remarks>One pass: <see cref="UpdateRowsAndGram"/> with keep = b and row scales (1 − b)·wᵢ, squared norms only.</remarks>
     public override void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma,
-        View<T> average, View<T> squaredNorms)
+        View<T> average, View<T> squaredNorms, View<T> saved = default)
     {
-        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average, squaredNorms);
+        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average, squaredNorms, saved);
         T rate = T.CreateTruncating(DbMtlRate(steps.Span()[0], beta, betaSigma));
-        UpdateRowsAndGram(average, vectors, count, length, rate, T.One - rate, weights, allPairs: false, squaredNorms);
+        UpdateRowsAndGram(average, vectors, count, length, rate, T.One - rate, weights, allPairs: false, squaredNorms, saved);
     }
 
     /// <inheritdoc/>

@@ -20,9 +20,9 @@ internal unsafe readonly struct CpuExcessMtlMemory<T>(T* risks, T* state, T* wei
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks)
+    public override unsafe void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks, View<T> saved = default)
     {
-        CombinationChecks.CheckExcessRisks(this, taskGradients, tasks, squaredSums, risks);
+        CombinationChecks.CheckExcessRisks(this, taskGradients, tasks, squaredSums, risks, saved);
         int length = (int)(taskGradients.Length / tasks);
         var r = risks.Span();
         for (int i = 0; i < tasks; i++)
@@ -30,6 +30,7 @@ public sealed partial class CpuBackend<T>
             var job = new ExcessRiskJob
             {
                 G = taskGradients.Pointer() + (long)i * length, S = squaredSums.Pointer() + (long)i * length,
+                Saved = saved.IsEmpty ? null : saved.Pointer() + (long)i * length,
                 Epsilon = T.CreateTruncating(ExcessMtlSolver.Epsilon),
             };
             r[i] = T.CreateTruncating(length == 0 ? 0 : RunChunks(job, length));
@@ -43,10 +44,11 @@ public sealed partial class CpuBackend<T>
         ExcessMtlSolver.Step(new CpuExcessMtlMemory<T>(risks.Pointer(), state.Pointer(), weights.Pointer()), (int)risks.Length, stepSize);
     }
 
-    /// <summary>Per element of one task row: s ← S + g², S ← s where s is finite; returns Σ g²/√(s + ε).</summary>
+    /// <summary>Per element of one task row: s ← S + g², S ← s where s is finite; returns Σ g²/√(s + ε). With
+    /// <see cref="Saved"/> (not null) the old S goes there.</summary>
     private unsafe struct ExcessRiskJob : IChunkJob
     {
-        public T* G, S;
+        public T* G, S, Saved;
         public T Epsilon;
 
         public readonly double Run(int start, int count)
@@ -66,6 +68,7 @@ public sealed partial class CpuBackend<T>
                         var g = Vector256.Load(G + i);
                         var g2 = g * g;
                         var old = Vector256.Load(S + i);
+                        if (Saved != null) old.Store(Saved + i);
                         var s = old + g2;
                         Vector256.ConditionalSelect(Vector256.LessThan(s, infinity), s, old).Store(S + i);   // NaN and +∞ keep the old sum
                         acc += g2 / Vector256.Sqrt(s + eps);
@@ -74,6 +77,7 @@ public sealed partial class CpuBackend<T>
                 }
                 for (; i < stop; i++)
                 {
+                    if (Saved != null) Saved[i] = S[i];
                     T g2 = G[i] * G[i], s = S[i] + g2;
                     if (s < T.PositiveInfinity) S[i] = s;
                     sum += g2 / T.Sqrt(s + Epsilon);

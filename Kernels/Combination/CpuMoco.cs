@@ -3,11 +3,12 @@ using System.Numerics;
 namespace Engine.Kernels.Cpu;
 
 /// <summary><see cref="IMocoScalesMemory"/> over host pointers (state in the backend's precision T, arithmetic in float64).
-/// <paramref name="squaredNorms"/> and <paramref name="losses"/> may be null when the gradients are not normalised.</summary>
-internal unsafe readonly struct CpuMocoScalesMemory<T>(T* squaredNorms, T* losses, T* weights, T* state, T* scales) : IMocoScalesMemory
+/// ‖gᵢ‖² is read from the Gram matrix's diagonal (<paramref name="diagonalStride"/> = T + 1); <paramref name="gram"/> and
+/// <paramref name="losses"/> may be null when the gradients are not normalised.</summary>
+internal unsafe readonly struct CpuMocoScalesMemory<T>(T* gram, int diagonalStride, T* losses, T* weights, T* state, T* scales) : IMocoScalesMemory
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public double SquaredNorm(int task) => double.CreateTruncating(squaredNorms[task]);
+    public double SquaredNorm(int task) => double.CreateTruncating(gram[(long)task * diagonalStride]);
     public double Loss(int task) => double.CreateTruncating(losses[task]);
     public double Weight(int task) => double.CreateTruncating(weights[task]);
     public double Get(int index) => double.CreateTruncating(state[index]);
@@ -35,20 +36,21 @@ internal unsafe readonly struct CpuMocoLambdaMemory<T>(T* gram, T* state, double
 public sealed partial class CpuBackend<T>
 {
     /// <inheritdoc/>
-    public override unsafe void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales)
+    public override unsafe void MocoScales(View<T> gram, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales)
     {
-        CombinationChecks.CheckMocoScales(this, squaredNorms, losses, weights, parameters, state, scales);
+        CombinationChecks.CheckMocoScales(this, gram, losses, weights, parameters, state, scales);
         bool normalize = parameters.Normalization == MocoSolver.NormalizeByLoss;
-        MocoSolver.Scales(new CpuMocoScalesMemory<T>(normalize ? squaredNorms.Pointer() : null, normalize ? losses.Pointer() : null,
-            weights.Pointer(), state.Pointer(), scales.Pointer()), (int)weights.Length, parameters);
+        int count = (int)weights.Length;
+        MocoSolver.Scales(new CpuMocoScalesMemory<T>(normalize ? gram.Pointer() : null, count + 1, normalize ? losses.Pointer() : null,
+            weights.Pointer(), state.Pointer(), scales.Pointer()), count, parameters);
     }
 
     /// <inheritdoc/>
     /// <remarks>One pass: <see cref="UpdateRowsAndGram"/> with keep = scales[T] and row scales scales[i].</remarks>
-    public override void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram)
+    public override void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram, View<T> saved = default)
     {
-        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram);
-        UpdateRowsAndGram(tracked, vectors, count, length, scales.Span()[count], T.One, scales.Slice(0, count), allPairs: true, gram);
+        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram, saved);
+        UpdateRowsAndGram(tracked, vectors, count, length, scales.Span()[count], T.One, scales.Slice(0, count), allPairs: true, gram, saved);
     }
 
     /// <inheritdoc/>

@@ -14,7 +14,7 @@ using FloatView = ArrayView1D<float, Stride1D.Dense>;
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, FloatView, double, FloatView>? _logLossKernel;
-    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout>? _dbMtlAverageKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout, FloatView, int>? _dbMtlAverageKernel;
     private Action<AcceleratorStream, Index1D, FloatView, int, FloatView, FloatView>? _dbMtlCoefficientsKernel;
 
     /// <summary>wᵢ = 1/(Lᵢ + ε), float64.</summary>
@@ -36,28 +36,30 @@ public sealed partial class IlgpuBackend
     /// pass squaredNorms[i] += Σₖ ĝᵢ[k]² of the new values: column chunks per group as <see cref="GramKernel"/>
     /// (<see cref="UpdateChunk"/>), each group's float32 sum added by one atomic per row (<see cref="AddGroupSum"/>).</summary>
     private static void DbMtlAverageKernel(FloatView vectors, int count, int length, FloatView weights, FloatView steps,
-        float beta, float betaSigma, int chunk, FloatView average, FloatView squaredNorms, StreamLayout layout)
+        float beta, float betaSigma, int chunk, FloatView average, FloatView squaredNorms, StreamLayout layout, FloatView saved, int save)
     {
         float rate = betaSigma == 0 ? beta : beta / XMath.Pow(steps[0] + 1f, betaSigma);
         for (int i = 0; i < count; i++)
         {
             float c = (1f - rate) * weights[i];
-            float squares = UpdateChunk(average.SubView((long)i * length, length), vectors.SubView((long)i * length, length), rate, c, chunk, layout);
+            float squares = UpdateChunk(average.SubView((long)i * length, length), vectors.SubView((long)i * length, length), rate, c, chunk, layout,
+                saved.SubView((long)i * length, length), save);
             AddGroupSum(squaredNorms, i, i, squares);
         }
     }
 
     /// <inheritdoc/>
     public override void DbMtlAverage(View<float> vectors, int count, int length, View<float> weights, View<float> steps, double beta,
-        double betaSigma, View<float> average, View<float> squaredNorms)
+        double betaSigma, View<float> average, View<float> squaredNorms, View<float> saved = default)
     {
-        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average, squaredNorms);
+        CombinationChecks.CheckDbMtlAverage(this, vectors, count, length, weights, steps, beta, betaSigma, average, squaredNorms, saved);
         squaredNorms.Ilgpu().MemSetToZero(Launched());
         if (length == 0) return;
-        _dbMtlAverageKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout>(DbMtlAverageKernel);
+        _dbMtlAverageKernel ??= Accelerator.LoadKernel<FloatView, int, int, FloatView, FloatView, float, float, int, FloatView, FloatView, StreamLayout, FloatView, int>(DbMtlAverageKernel);
         var (config, chunk) = ChunkConfig(length);
+        var (layout, savedView, save) = UpdateArguments(vectors, count, length, average, saved);
         _dbMtlAverageKernel(Launched(), config, vectors.Ilgpu(), count, length, weights.Ilgpu(), steps.Ilgpu(),
-            (float)beta, (float)betaSigma, chunk, average.Ilgpu(), squaredNorms.Ilgpu(), RowLayout(vectors, count, length, average));
+            (float)beta, (float)betaSigma, chunk, average.Ilgpu(), squaredNorms.Ilgpu(), layout, savedView, save);
     }
 
     /// <summary>aᵢ = maxⱼ uⱼ/(uᵢ + 1e-8), uᵢ = √squaredNormsᵢ, float64; then steps[0] += 1.</summary>

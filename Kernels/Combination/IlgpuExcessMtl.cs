@@ -24,21 +24,21 @@ public sealed partial class IlgpuBackend
     /// <summary>Elements each thread handles per tile (tile = group size × this).</summary>
     private const int ExcessRiskElementsPerThread = 16;
 
-    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, int, float>? _excessRiskKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, int, float, FloatView, int>? _excessRiskKernel;
     private Action<AcceleratorStream, Index1D, IlgpuExcessMtlMemory, int, double>? _excessMtlKernel;
 
     /// <inheritdoc/>
-    public override void ExcessRisks(View<float> taskGradients, int tasks, View<float> squaredSums, View<float> risks)
+    public override void ExcessRisks(View<float> taskGradients, int tasks, View<float> squaredSums, View<float> risks, View<float> saved = default)
     {
-        CombinationChecks.CheckExcessRisks(this, taskGradients, tasks, squaredSums, risks);
+        CombinationChecks.CheckExcessRisks(this, taskGradients, tasks, squaredSums, risks, saved);
         risks.Ilgpu().MemSetToZero(Launched());
         int length = (int)(taskGradients.Length / tasks);
         if (length == 0) return;
-        _excessRiskKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, float>(ExcessRiskKernel);
+        _excessRiskKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, float, FloatView, int>(ExcessRiskKernel);
         int groupSize = SumOfSquaresGroupSize, tile = groupSize * ExcessRiskElementsPerThread;
         int tilesPerRow = (length + tile - 1) / tile;
         _excessRiskKernel(Launched(), new KernelConfig(checked(tasks * tilesPerRow), groupSize), taskGradients.Ilgpu(), squaredSums.Ilgpu(),
-            risks.Ilgpu(), length, tilesPerRow, tile, (float)ExcessMtlSolver.Epsilon);
+            risks.Ilgpu(), length, tilesPerRow, tile, (float)ExcessMtlSolver.Epsilon, saved.IsEmpty ? squaredSums.Ilgpu() : saved.Ilgpu(), saved.IsEmpty ? 0 : 1);
     }
 
     /// <inheritdoc/>
@@ -49,8 +49,11 @@ public sealed partial class IlgpuBackend
         _excessMtlKernel(Launched(), 1, new IlgpuExcessMtlMemory(risks.Ilgpu(), state.Ilgpu(), weights.Ilgpu()), (int)risks.Length, stepSize);
     }
 
-    /// <summary>One group: tile <c>Grid.IdxX mod tilesPerRow</c> of task row <c>Grid.IdxX / tilesPerRow</c>.</summary>
-    private static void ExcessRiskKernel(FloatView gradients, FloatView squaredSums, FloatView risks, int length, int tilesPerRow, int tile, float epsilon)
+    /// <summary>One group: tile <c>Grid.IdxX mod tilesPerRow</c> of task row <c>Grid.IdxX / tilesPerRow</c>; with
+    /// <paramref name="save"/> ≠ 0 the old S also goes to <paramref name="saved"/> (the launch passes S itself, never
+    /// written, when nothing is saved).</summary>
+    private static void ExcessRiskKernel(FloatView gradients, FloatView squaredSums, FloatView risks, int length, int tilesPerRow, int tile, float epsilon,
+        FloatView saved, int save)
     {
         int row = Grid.IdxX / tilesPerRow;
         int start = (Grid.IdxX - row * tilesPerRow) * tile, end = XMath.Min(start + tile, length);
@@ -58,7 +61,9 @@ public sealed partial class IlgpuBackend
         float sum = 0f;
         for (int k = start + Group.IdxX; k < end; k += Group.DimX)
         {
-            float g = gradients[offset + k], g2 = g * g, s = squaredSums[offset + k] + g2;
+            float old = squaredSums[offset + k];
+            if (save != 0) saved[offset + k] = old;
+            float g = gradients[offset + k], g2 = g * g, s = old + g2;
             if (s < float.PositiveInfinity) squaredSums[offset + k] = s;   // NaN and +∞ keep the old sum
             sum += g2 / XMath.Sqrt(s + epsilon);
         }

@@ -6,11 +6,12 @@ namespace Engine.Kernels.Ilgpu;
 using FloatView = ArrayView1D<float, Stride1D.Dense>;
 using DoubleView = ArrayView1D<double, Stride1D.Dense>;
 
-/// <summary><see cref="IMocoScalesMemory"/> over device views (float32 state, float64 arithmetic).</summary>
-public readonly struct IlgpuMocoScalesMemory(FloatView squaredNorms, FloatView losses, FloatView weights, FloatView state, FloatView scales)
+/// <summary><see cref="IMocoScalesMemory"/> over device views (float32 state, float64 arithmetic); ‖gᵢ‖² from the Gram
+/// matrix's diagonal (stride T + 1).</summary>
+public readonly struct IlgpuMocoScalesMemory(FloatView gram, int diagonalStride, FloatView losses, FloatView weights, FloatView state, FloatView scales)
     : IMocoScalesMemory
 {
-    public double SquaredNorm(int task) => squaredNorms[task];
+    public double SquaredNorm(int task) => gram[(long)task * diagonalStride];
     public double Loss(int task) => losses[task];
     public double Weight(int task) => weights[task];
     public double Get(int index) => state[index];
@@ -37,7 +38,7 @@ public readonly struct IlgpuMocoLambdaMemory(FloatView gram, FloatView state, Do
 public sealed partial class IlgpuBackend
 {
     private Action<AcceleratorStream, Index1D, IlgpuMocoScalesMemory, int, MocoParameters>? _mocoScalesKernel;
-    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout>? _mocoTrackKernel;
+    private Action<AcceleratorStream, KernelConfig, FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout, FloatView, int>? _mocoTrackKernel;
     private Action<AcceleratorStream, Index1D, IlgpuMocoLambdaMemory, int, MocoParameters>? _mocoLambdaKernel;
 
     private static void MocoScalesKernel(Index1D index, IlgpuMocoScalesMemory memory, int count, MocoParameters parameters)
@@ -51,16 +52,18 @@ public sealed partial class IlgpuBackend
     /// when the rows share a 16-byte phase, the scalar head and tail in group 0). Each thread updates its columns of row i
     /// (<see cref="UpdateChunk"/>: one read of y and g, one write of y) and sums the new squares, then the products with
     /// the rows j &lt; i on the same columns — values it wrote itself, now in L1/L2; per pair the group's float32 sum goes
-    /// into gram[i, j] and gram[j, i] by one atomic each (<see cref="AddGroupSum"/>, the Gram's reduction).
+    /// into gram[i, j] and gram[j, i] by one atomic each (<see cref="AddGroupSum"/>, the Gram's reduction). With
+    /// <paramref name="save"/> ≠ 0 the old rows also go to <paramref name="saved"/>.
     /// </summary>
     private static void MocoTrackKernel(FloatView tracked, FloatView vectors, FloatView scales, int count, int length, int chunk,
-        FloatView gram, StreamLayout layout)
+        FloatView gram, StreamLayout layout, FloatView saved, int save)
     {
         float keep = scales[count];
         for (int i = 0; i < count; i++)
         {
             var yi = tracked.SubView((long)i * length, length);
-            float squares = UpdateChunk(yi, vectors.SubView((long)i * length, length), keep, scales[i], chunk, layout);
+            float squares = UpdateChunk(yi, vectors.SubView((long)i * length, length), keep, scales[i], chunk, layout,
+                saved.SubView((long)i * length, length), save);
             for (int j = 0; j <= i; j++) // one call site of the reduction: one shared-memory slot array
                 AddGroupSum(gram, i * count + j, j * count + i, j == i ? squares : ChunkDot(yi, tracked.SubView((long)j * length, length), chunk, layout));
         }
@@ -72,26 +75,28 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public override void MocoScales(View<float> squaredNorms, View<float> losses, View<float> weights, MocoParameters parameters, View<float> state, View<float> scales)
+    public override void MocoScales(View<float> gram, View<float> losses, View<float> weights, MocoParameters parameters, View<float> state, View<float> scales)
     {
-        CombinationChecks.CheckMocoScales(this, squaredNorms, losses, weights, parameters, state, scales);
+        CombinationChecks.CheckMocoScales(this, gram, losses, weights, parameters, state, scales);
         bool normalize = parameters.Normalization == MocoSolver.NormalizeByLoss;
         var w = weights.Ilgpu();
         _mocoScalesKernel ??= Accelerator.LoadAutoGroupedKernel<Index1D, IlgpuMocoScalesMemory, int, MocoParameters>(MocoScalesKernel);
-        _mocoScalesKernel(Launched(), 1, new IlgpuMocoScalesMemory(normalize ? squaredNorms.Ilgpu() : w, normalize ? losses.Ilgpu() : w, w,
+        _mocoScalesKernel(Launched(), 1, new IlgpuMocoScalesMemory(normalize ? gram.Ilgpu() : w, normalize ? (int)weights.Length + 1 : 0, normalize ? losses.Ilgpu() : w, w,
             state.Ilgpu(), scales.Ilgpu()), (int)weights.Length, parameters);
     }
 
     /// <inheritdoc/>
-    public override void MocoTrack(View<float> tracked, View<float> vectors, int count, int length, View<float> scales, View<float> gram)
+    public override void MocoTrack(View<float> tracked, View<float> vectors, int count, int length, View<float> scales, View<float> gram,
+        View<float> saved = default)
     {
-        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram);
+        CombinationChecks.CheckMocoTrack(this, tracked, vectors, count, length, scales, gram, saved);
         gram.Ilgpu().MemSetToZero(Launched());
         if (length == 0) return;
-        _mocoTrackKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout>(MocoTrackKernel);
+        _mocoTrackKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, FloatView, StreamLayout, FloatView, int>(MocoTrackKernel);
         var (config, chunk) = ChunkConfig(length);
+        var (layout, savedView, save) = UpdateArguments(vectors, count, length, tracked, saved);
         _mocoTrackKernel(Launched(), config, tracked.Ilgpu(), vectors.Ilgpu(), scales.Ilgpu(), count, length, chunk, gram.Ilgpu(),
-            RowLayout(vectors, count, length, tracked));
+            layout, savedView, save);
     }
 
     /// <inheritdoc/>

@@ -21,20 +21,31 @@ public sealed partial class IlgpuBackend
         return (new KernelConfig((length + chunk - 1) / chunk, groupSize), chunk);
     }
 
+    /// <summary>The layout of a row update of <paramref name="state"/> from <paramref name="vectors"/>
+    /// (<see cref="RowLayout"/>'s), as scalars when <paramref name="saved"/> starts at another 16-byte phase; and the view
+    /// and flag the kernel takes for <paramref name="saved"/> (the state itself and 0 when nothing is saved).</summary>
+    private static (StreamLayout Layout, FloatView Saved, int Save) UpdateArguments(View<float> vectors, int count, int length,
+        View<float> state, View<float> saved) =>
+        saved.IsEmpty ? (RowLayout(vectors, count, length, state), state.Ilgpu(), 0)
+        : ((saved.Offset & 3) == (vectors.Offset & 3) ? RowLayout(vectors, count, length, state) : new StreamLayout(0, 0, length), saved.Ilgpu(), 1);
+
     /// <summary>y ← keep·y + s·g on this thread's columns of the group's chunk (the float4 of the chunk when the rows share a
     /// 16-byte phase, the row's scalar head and tail in group 0; else the chunk as scalars); returns this thread's Σ y² of
-    /// the new values (float32).</summary>
-    private static float UpdateChunk(FloatView y, FloatView g, float keep, float s, int chunk, StreamLayout layout)
+    /// the new values (float32). With <paramref name="save"/> ≠ 0 the old y also goes to <paramref name="saved"/> (same
+    /// indices and phase; the launch passes y itself, never written, when nothing is saved).</summary>
+    private static float UpdateChunk(FloatView y, FloatView g, float keep, float s, int chunk, StreamLayout layout, FloatView saved, int save)
     {
         int start = Grid.IdxX * chunk;
         int end = start + chunk < layout.Length ? start + chunk : layout.Length;
         int vEnd = XMath.Min(end >> 2, layout.Vectors);
         var y4 = Vectors(y, layout);
         var g4 = Vectors(g, layout);
+        var saved4 = Vectors(saved, layout);
         float squares = 0;
         for (int k = (start >> 2) + Group.IdxX; k < vEnd; k += Group.DimX)
         {
             Vec4 a = y4[k], b = g4[k];
+            if (save != 0) saved4[k] = a;
             var n = new Vec4(keep * a.X + s * b.X, keep * a.Y + s * b.Y, keep * a.Z + s * b.Z, keep * a.W + s * b.W);
             y4[k] = n;
             squares += n.X * n.X + n.Y * n.Y + n.Z * n.Z + n.W * n.W;
@@ -42,6 +53,7 @@ public sealed partial class IlgpuBackend
         if (layout.Vectors == 0) // rows at different phases: the chunk as scalars
             for (int k = start + Group.IdxX; k < end; k += Group.DimX)
             {
+                if (save != 0) saved[k] = y[k];
                 float n = keep * y[k] + s * g[k];
                 y[k] = n;
                 squares += n * n;
@@ -50,6 +62,7 @@ public sealed partial class IlgpuBackend
             for (int t = Group.IdxX; t < ScalarCount(layout); t += Group.DimX)
             {
                 int k = ScalarIndex(layout, t);
+                if (save != 0) saved[k] = y[k];
                 float n = keep * y[k] + s * g[k];
                 y[k] = n;
                 squares += n * n;

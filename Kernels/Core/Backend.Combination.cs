@@ -208,8 +208,9 @@ public abstract partial class Backend<T>
     /// gradients [<paramref name="tasks"/> × P] of the shared parameters, the accumulated squares S ← S + g² in place (an
     /// element whose new sum is not finite keeps its old one) and <c>risks[i] = Σₚ gᵢₚ²/√(Sᵢₚ + ε)</c>, ε =
     /// <see cref="ExcessMtlSolver.Epsilon"/>, summed in float64 on the CPU path, float32 per group and atomics on ILGPU
-    /// (a NaN term shows as +∞).</summary>
-    public abstract void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks);
+    /// (a NaN term shows as +∞). With a non-empty <paramref name="saved"/> (as long as S) the pass also writes S as it was
+    /// before this call there — the skipped-step guard's copy (as <see cref="MocoTrack"/>'s), without a pass of its own.</summary>
+    public abstract void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks, View<T> saved = default);
 
     /// <summary>ExcessMTL's weight update (<see cref="ExcessMtlSolver"/>, float64, one thread): at the first update the
     /// risks are kept as the tasks' scales r⁰, afterwards wᵢ ← wᵢ·exp(η·rᵢ/r⁰ᵢ), Σw = T; the weights are written to
@@ -218,15 +219,19 @@ public abstract partial class Backend<T>
     /// <summary>MoCo (Fernando et al. 2023), the first T-sized part of a step (<see cref="MocoSolver.Scales"/>, float64, one
     /// thread): the step count in <paramref name="state"/> (<see cref="MocoSolver.StateLength"/> elements: λ, then t) goes up by
     /// one and <paramref name="scales"/> (count + 1) gets β_t·sᵢ and 1 − β_t for <see cref="MocoTrack"/>, with sᵢ = wᵢ, or
-    /// wᵢLᵢ/‖gᵢ‖ from <paramref name="squaredNorms"/> and <paramref name="losses"/> under
-    /// <see cref="MocoSolver.NormalizeByLoss"/> (then <paramref name="squaredNorms"/> holds ‖gᵢ‖², count of them).</summary>
-    public abstract void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales);
+    /// wᵢLᵢ/‖gᵢ‖ from <paramref name="gram"/> and <paramref name="losses"/> under <see cref="MocoSolver.NormalizeByLoss"/>
+    /// (then <paramref name="gram"/> is the count × count Gram matrix of the task gradients, read on its diagonal:
+    /// ‖gᵢ‖² = gram[i, i] — the matrix the step's conflict diagnostics read too).</summary>
+    public abstract void MocoScales(View<T> gram, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales);
 
     /// <summary>MoCo's tracking pass over the T × P rows: <c>tracked[i, k] = scales[T]·tracked[i, k] + scales[i]·vectors[i, k]</c>,
     /// the scales (count + 1) read on the device, and in the same pass the Gram matrix of the updated rows,
     /// <c>gram[i, j] = Σₖ tracked[i, k]·tracked[j, k]</c> (count × count, symmetric; zero when length is 0), summed as
-    /// <see cref="Gram"/> sums it. One read of each row of tracked and vectors and one write of tracked.</summary>
-    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram);
+    /// <see cref="Gram"/> sums it. One read of each row of tracked and vectors and one write of tracked; with a non-empty
+    /// <paramref name="saved"/> (count × length) also one write of tracked as it was, bit for bit: the copy a skipped step
+    /// puts back (<see cref="CopyIfSkipped"/>; Engine's MethodStateGuard), made by the pass that reads the old value anyway —
+    /// one more write stream instead of a read and a write before the step.</summary>
+    public abstract void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram, View<T> saved = default);
 
     /// <summary>MoCo, the second T-sized part of a step (<see cref="MocoSolver.Lambda"/>, float64, one thread): from the Gram
     /// matrix of the tracked gradients, λ ← Π_Δ(λ − γ_t(G + ρI)λ) (or its softmax) in <paramref name="state"/>, and
@@ -241,9 +246,11 @@ public abstract partial class Backend<T>
     /// <c>b = β/(s + 1)^σ</c>, s = <paramref name="steps"/>[0] read on the device (this kernel does not change it;
     /// <see cref="DbMtlCoefficients"/> counts the step), and in the same pass the squared norms of the new averages,
     /// <c>squaredNorms[i] = Σₖ average[i, k]²</c> (count; zero when length is 0), summed as <see cref="Gram"/> sums its
-    /// diagonal. One pass over the count × length rows.</summary>
+    /// diagonal. One pass over the count × length rows; with a non-empty <paramref name="saved"/> (count × length) it also
+    /// writes the averages as they were there (as <see cref="MocoTrack"/>'s).</summary>
     public abstract void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma,
-        View<T> average, View<T> squaredNorms);
+        View<T> average, View<T> squaredNorms, View<T> saved = default);
+
 
     /// <summary>DB-MTL's gradient-magnitude balancing from the squared norms of the averages (count, from
     /// <see cref="DbMtlAverage"/>): <c>coefficients[i] = maxⱼ uⱼ/(uᵢ + 1e-8)</c>, uᵢ = √squaredNormsᵢ (LibMTL's 1e-8), so every

@@ -10,7 +10,7 @@ namespace Engine.Optimizers;
 /// <see cref="Backend{T}.LinearCombination"/> (one more pass). Scratch (Gram, coefficients, float64 workspace) is
 /// allocated on the first call for a task count and reused. Subclasses say which solve and how much workspace.
 /// </summary>
-public abstract class GramCombiner<T> : IGradientCombiner<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class GramCombiner<T> : ITaskGramCombiner<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private DeviceBuffer<T>? _gram, _coefficients;
     private DeviceBuffer<double>? _workspace;

@@ -18,3 +18,13 @@ public interface IGradientCombiner<T> where T : unmanaged, IFloatingPointIeee754
     /// </summary>
     void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output);
 }
+
+/// <summary>A combiner whose <see cref="IGradientCombiner{T}.Combine"/> forms the Gram matrix of the task gradients it is
+/// given (Gᵢⱼ = gᵢ·gⱼ of the unweighted rows, before anything changes them): the step's conflict diagnostics
+/// (<see cref="GradientConflictMonitor{T}.Observe"/>) read it instead of a Gram pass of their own. The Gram-based
+/// combiners (<see cref="GramCombiner{T}"/>) and MoCo, which needs ‖gᵢ‖² (the diagonal), are such combiners.</summary>
+public interface ITaskGramCombiner<T> : IGradientCombiner<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The Gram matrix of the last <see cref="IGradientCombiner{T}.Combine"/> (tasks × tasks, on the device).</summary>
+    View<T> Gram { get; }
+}

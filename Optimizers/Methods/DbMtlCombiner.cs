@@ -12,7 +12,8 @@ namespace Engine.Optimizers;
 /// (<see cref="DbMtlLossWeighting{T}"/>, wᵢ = 1/(Lᵢ + 1e-8)) the g̃ᵢ are the gradients of log(Lᵢ + 1e-8): that pair is
 /// DB-MTL, the preset <c>db-mtl</c>. A step is three launches (four on ILGPU, which zeroes the norms' atomic sums first) —
 /// the moving average (<see cref="Backend{T}.DbMtlAverage"/>, one pass over the T × P averages that also sums their
-/// squared norms), the coefficients (<see cref="Backend{T}.DbMtlCoefficients"/>, float64, one thread, which also counts the
+/// squared norms and, in a training step, writes the old averages where the skipped-step guard keeps them:
+/// <see cref="IStateSavedByItsPass{T}"/>), the coefficients (<see cref="Backend{T}.DbMtlCoefficients"/>, float64, one thread, which also counts the
 /// step) and the linear combination — with no host read; the reference is
 /// <see cref="DbMtlReference"/>. The averages (T × P) and the step count live on the device, allocated at construction,
 /// and are saved with the step's state (<see cref="IMethodState{T}"/>, <c>method.db-mtl.average</c>, <c>.steps</c>) and
@@ -21,10 +22,11 @@ namespace Engine.Optimizers;
 /// The step's conflict diagnostics read the raw per-task gradients (one more Gram pass; this is not a
 /// <see cref="GramCombiner{T}"/>). Maths: docs/maths.md §18.15.
 /// </summary>
-public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IStateSavedByItsPass<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly DeviceBuffer<T> _average, _steps, _norms, _coefficients;
     private readonly (string Name, View<T> Values)[] _named;
+    private View<T> _saved;   // where DbMtlAverage writes the averages as they were (the skipped-step guard's copy), when asked
 
     /// <summary>DB-MTL's gradient half for <paramref name="tasks"/> tasks of <paramref name="length"/> shared parameters.</summary>
     /// <param name="backend">The device.</param>
@@ -80,11 +82,22 @@ public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, ID
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers => _named;
 
     /// <inheritdoc/>
+    public IReadOnlyList<View<T>> SavedByItsPass => [_average.View];
+
+    /// <inheritdoc/>
+    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        if (saved.Count != 1) throw new ArgumentException($"DB-MTL saves one view (the averages), not {saved.Count}.", nameof(saved));
+        _saved = saved[0];
+    }
+
+    /// <inheritdoc/>
     public void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output)
     {
         if (tasks != Tasks || output.Length != Length)
             throw new ArgumentException($"This DB-MTL combiner holds averages for {Tasks} tasks × {Length} parameters, not {tasks} × {output.Length}.", nameof(output));
-        Backend.DbMtlAverage(taskGradients, tasks, Length, taskWeights, _steps.View, Beta, BetaSigma, _average.View, _norms.View);
+        Backend.DbMtlAverage(taskGradients, tasks, Length, taskWeights, _steps.View, Beta, BetaSigma, _average.View, _norms.View, _saved);
         Backend.DbMtlCoefficients(_norms.View, tasks, _steps.View, _coefficients.View);
         Backend.LinearCombination(_average.View, tasks, Length, _coefficients.View, output, accumulate: false);
     }

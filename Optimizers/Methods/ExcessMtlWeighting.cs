@@ -13,7 +13,8 @@ namespace Engine.Optimizers;
 /// (<see cref="MethodNeeds.SharedGradients"/>; LibMTL's default, not its <c>rep_grad</c> variant). At the first step the
 /// rᵢ are kept as the scales r⁰ᵢ and the weights stay 1; at every later step wᵢ ← wᵢ·exp(η·rᵢ/r⁰ᵢ), then Σw = T, and the
 /// step trains on Σ wᵢLᵢ with the weights just updated from its own gradients (LibMTL's order).
-/// <para>Kernels: one fused pass over [T × P] (<see cref="Backend{T}.ExcessRisks"/>: S ← S + g², rᵢ), one float64
+/// <para>Kernels: one fused pass over [T × P] (<see cref="Backend{T}.ExcessRisks"/>: S ← S + g², rᵢ; in a training step
+/// it also writes the old S where the skipped-step guard keeps it, <see cref="IStateSavedByItsPass{T}"/>), one float64
 /// single-thread update (<see cref="Backend{T}.ExcessMtlStep"/>, <see cref="ExcessMtlSolver"/>) that writes this step's
 /// <see cref="ITaskWeighting{T}.Weights"/>; no host read, nothing allocated per step.</para>
 /// <para><b>Deviations.</b> The paper normalises to the simplex (Σw = 1) and (its Appendix C.1) takes r⁰ as the mean over
@@ -24,12 +25,13 @@ namespace Engine.Optimizers;
 /// saved and restored with the step's state (<see cref="IMethodState{T}"/>, <c>method.excess-mtl.*</c>).
 /// Maths: docs/maths.md §18.18.</para>
 /// </summary>
-public sealed class ExcessMtlWeighting<T> : TaskWeighting<T>, ITaskGradientWeighting<T>, IMethodState<T>
+public sealed class ExcessMtlWeighting<T> : TaskWeighting<T>, ITaskGradientWeighting<T>, IMethodState<T>, IStateSavedByItsPass<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly DeviceBuffer<T> _state;
     private readonly DeviceBuffer<T> _squaredSums;
     private readonly DeviceBuffer<T> _risks;
+    private View<T> _saved;   // where ExcessRisks writes S as it was (the skipped-step guard's copy), when asked
 
     /// <summary>ExcessMTL for <paramref name="tasks"/> tasks over <paramref name="sharedLength"/> shared parameters.</summary>
     /// <param name="backend">The device.</param>
@@ -68,6 +70,17 @@ public sealed class ExcessMtlWeighting<T> : TaskWeighting<T>, ITaskGradientWeigh
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
 
+    /// <inheritdoc/>
+    public IReadOnlyList<View<T>> SavedByItsPass => [_squaredSums.View];
+
+    /// <inheritdoc/>
+    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        if (saved.Count != 1) throw new ArgumentException($"ExcessMTL saves one view (S), not {saved.Count}.", nameof(saved));
+        _saved = saved[0];
+    }
+
     /// <summary>Back to the initial state: w = 1, no scales, S = 0.</summary>
     public void Reset()
     {
@@ -87,7 +100,7 @@ public sealed class ExcessMtlWeighting<T> : TaskWeighting<T>, ITaskGradientWeigh
         if (length != SharedLength)
             throw new ArgumentException($"ExcessMTL was built for {SharedLength} shared parameters but is given rows of {length}.", nameof(length));
         Check.Length(taskGradients, (long)Tasks * length, nameof(taskGradients));
-        Backend.ExcessRisks(taskGradients, Tasks, _squaredSums.View, _risks.View);
+        Backend.ExcessRisks(taskGradients, Tasks, _squaredSums.View, _risks.View, _saved);
         Backend.ExcessMtlStep(_risks.View, _state.View, StepSize, Weights);
     }
 

@@ -211,6 +211,22 @@ public interface IMethodState<T> where T : unmanaged
     IReadOnlyList<(string Name, View<double> Values)> Float64StateBuffers => [];
 }
 
+/// <summary>A method whose step rewrites part of its state in one pass that reads each old value anyway (MoCo's tracked
+/// gradients, DB-MTL's moving averages, ExcessMTL's sums of squares: T × P each). That pass can also write the old values
+/// to where the skipped-step guard keeps them (the <c>saved</c> argument of <see cref="Backend{T}.MocoTrack"/>,
+/// <see cref="Backend{T}.DbMtlAverage"/>, <see cref="Backend{T}.ExcessRisks"/>), so that the guard copies nothing before
+/// the step — one more write stream in the pass instead of a read and a write of the whole state. The method promises
+/// that each step runs that pass exactly once, before anything can skip the step.</summary>
+public interface IStateSavedByItsPass<T> where T : unmanaged
+{
+    /// <summary>The views of <see cref="IMethodState{T}.StateBuffers"/> the pass rewrites.</summary>
+    IReadOnlyList<View<T>> SavedByItsPass { get; }
+
+    /// <summary>From now on each step's pass writes the views of <see cref="SavedByItsPass"/>, as they were before it, to
+    /// <paramref name="saved"/> (the same order and lengths; the caller owns them).</summary>
+    void SaveBeforeItsPass(IReadOnlyList<View<T>> saved);
+}
+
 /// <summary>A weighting that learns from the batch's losses after the model step (FAMO as its authors run it): the step
 /// then runs the forward pass over the same batch a second time (same dropout masks, no backward) and hands it those
 /// losses.</summary>

@@ -14,10 +14,13 @@ namespace Engine.Optimizers;
 /// λ ← Π_Δ(λ − γ_t(YYᵀ + ρI)λ)         (Π_Δ: Euclidean projection onto the simplex; softmax with lambda-update=softmax, LibMTL's)
 /// update = Σᵢ λᵢyᵢ
 /// </code>
-/// y starts at 0, λ at 1/T. A step is five launches (six on ILGPU, which zeroes the Gram's atomic sums first), none
-/// reading back: the squared norms (normalization=loss), the scales (<see cref="Backend{T}.MocoScales"/>, one thread),
-/// the T × P tracking pass (<see cref="Backend{T}.MocoTrack"/>, which forms the Gram matrix of the updated Y in the same
-/// pass), the λ step (<see cref="Backend{T}.MocoLambda"/>, one thread, float64), the linear combination: two passes over Y.
+/// y starts at 0, λ at 1/T. A step is five launches (seven on ILGPU, which zeroes the two Gram matrices' atomic sums
+/// first), none reading back: the Gram matrix of the gᵢ (<see cref="Backend{T}.Gram"/>: ‖gᵢ‖² on its diagonal for
+/// normalization=loss; the step's conflict diagnostics read the same matrix, <see cref="ITaskGramCombiner{T}"/>, so it is
+/// no pass of MoCo's own), the scales (<see cref="Backend{T}.MocoScales"/>, one thread), the T × P tracking pass
+/// (<see cref="Backend{T}.MocoTrack"/>, which forms the Gram matrix of the updated Y in the same pass and, in a training
+/// step, writes the old Y where the skipped-step guard keeps it, <see cref="IStateSavedByItsPass{T}"/>), the λ step
+/// (<see cref="Backend{T}.MocoLambda"/>, one thread, float64), the linear combination: two passes over Y.
 /// y (T × P), λ and t are its state (<see cref="IMethodState{T}"/>: saved with <c>--save</c> as <c>method.moco.*</c>
 /// and resumed).
 /// <b>Deviations:</b> (1) the defaults are the paper's λ projection with LibMTL's normalisation (the two are options);
@@ -26,11 +29,11 @@ namespace Engine.Optimizers;
 /// the heads keep their own (LibMTL's <c>_reset_grad</c> does the same); (4) λ is kept between steps in the backend's
 /// precision (float32), each step's arithmetic in float64. Maths: docs/maths.md §18.17.
 /// </summary>
-public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class MocoCombiner<T> : ITaskGramCombiner<T>, IMethodState<T>, IStateSavedByItsPass<T>, IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly DeviceBuffer<T> _tracked, _state, _norms, _scales, _gram, _coefficients;
-    private readonly DeviceBuffer<int> _offsets;
+    private readonly DeviceBuffer<T> _tracked, _state, _taskGram, _scales, _gram, _coefficients;
     private readonly DeviceBuffer<double> _workspace;
+    private View<T> _saved;   // where MocoTrack writes Y as it was (the skipped-step guard's copy), when asked
     private readonly View<T> _losses;
     private readonly (string, View<T>)[] _named;
 
@@ -53,8 +56,7 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
         _state = backend.Allocate<T>(state);
         _tracked = backend.Allocate<T>(checked(tasks * length));
         backend.Fill(_tracked.View, T.Zero);
-        _offsets = backend.Allocate<int>([.. Enumerable.Range(0, tasks + 1).Select(i => checked(i * length))]);
-        _norms = backend.Allocate<T>(tasks + 1);
+        _taskGram = backend.Allocate<T>(tasks * tasks);
         _scales = backend.Allocate<T>(tasks + 1);
         _gram = backend.Allocate<T>(tasks * tasks);
         _coefficients = backend.Allocate<T>(tasks);
@@ -80,8 +82,23 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
     /// <summary>The weights λ (T, on the device) of the last update.</summary>
     public View<T> Lambda => _state.View.Slice(0, Tasks);
 
+    /// <summary>The Gram matrix of the last step's task gradients gᵢ (T × T, on the device): ‖gᵢ‖² on its diagonal for the
+    /// normalisation, the whole of it for the step's conflict diagnostics.</summary>
+    public View<T> Gram => _taskGram.View;
+
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers => _named;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<View<T>> SavedByItsPass => [_tracked.View];
+
+    /// <inheritdoc/>
+    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        if (saved.Count != 1) throw new ArgumentException($"MoCo saves one view (y), not {saved.Count}.", nameof(saved));
+        _saved = saved[0];
+    }
 
     /// <inheritdoc/>
     public void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output)
@@ -89,10 +106,9 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
         if (tasks != Tasks) throw new ArgumentException($"MoCo was built for {Tasks} tasks, not {tasks}.", nameof(tasks));
         Check.Length(output, Length, nameof(output));
         bool normalize = Parameters.Normalization == MocoSolver.NormalizeByLoss;
-        if (normalize) Backend.SegmentedSumOfSquares(taskGradients, _offsets.View, _norms.View);
-        var squared = _norms.View.Slice(0, Tasks);
-        Backend.MocoScales(squared, normalize ? _losses : squared, taskWeights, Parameters, _state.View, _scales.View);
-        Backend.MocoTrack(_tracked.View, taskGradients, Tasks, Length, _scales.View, _gram.View);
+        Backend.Gram(taskGradients, Tasks, Length, _taskGram.View);
+        Backend.MocoScales(_taskGram.View, normalize ? _losses : _taskGram.View, taskWeights, Parameters, _state.View, _scales.View);
+        Backend.MocoTrack(_tracked.View, taskGradients, Tasks, Length, _scales.View, _gram.View, _saved);
         Backend.MocoLambda(_gram.View, Tasks, Parameters, _state.View, _workspace.View, _coefficients.View);
         Backend.LinearCombination(_tracked.View, Tasks, Length, _coefficients.View, output, accumulate: false);
     }
@@ -102,11 +118,10 @@ public sealed class MocoCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IDi
     {
         _tracked.Dispose();
         _state.Dispose();
-        _norms.Dispose();
+        _taskGram.Dispose();
         _scales.Dispose();
         _gram.Dispose();
         _coefficients.Dispose();
-        _offsets.Dispose();
         _workspace.Dispose();
     }
 

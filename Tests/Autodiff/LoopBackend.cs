@@ -703,14 +703,14 @@ public sealed class LoopBackend<T> : Backend<T> where T : unmanaged, IFloatingPo
     public override void NashMtlCoefficients(View<T> gram, int count, View<T> weights, int maxIterations, double maxNorm, bool update, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void UpgradCoefficients(View<T> gram, int count, View<T> weights, double regularization, int maxIterations, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void MgdaNormalizedWeights(View<T> gram, int count, View<T> losses, View<T> weights, MgdaNormalization normalization, View<T> normalized) => throw new NotSupportedException();
-    public override void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks) => throw new NotSupportedException();
+    public override void ExcessRisks(View<T> taskGradients, int tasks, View<T> squaredSums, View<T> risks, View<T> saved = default) => throw new NotSupportedException();
     public override void ExcessMtlStep(View<T> risks, View<T> state, double stepSize, View<T> weights) => throw new NotSupportedException();
     public override void GradNormStep(View<T> squaredNorms, View<T> losses, View<T> state, GradNormSettings settings) => throw new NotSupportedException();
-    public override void MocoScales(View<T> squaredNorms, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales) => throw new NotSupportedException();
-    public override void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram) => throw new NotSupportedException();
+    public override void MocoScales(View<T> gram, View<T> losses, View<T> weights, MocoParameters parameters, View<T> state, View<T> scales) => throw new NotSupportedException();
+    public override void MocoTrack(View<T> tracked, View<T> vectors, int count, int length, View<T> scales, View<T> gram, View<T> saved = default) => throw new NotSupportedException();
     public override void MocoLambda(View<T> gram, int count, MocoParameters parameters, View<T> state, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
     public override void LogLossWeights(View<T> losses, double epsilon, View<T> weights) => throw new NotSupportedException();
-    public override void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma, View<T> average, View<T> squaredNorms) => throw new NotSupportedException();
+    public override void DbMtlAverage(View<T> vectors, int count, int length, View<T> weights, View<T> steps, double beta, double betaSigma, View<T> average, View<T> squaredNorms, View<T> saved = default) => throw new NotSupportedException();
     public override void DbMtlCoefficients(View<T> squaredNorms, int count, View<T> steps, View<T> coefficients) => throw new NotSupportedException();
     public override void GradVacCoefficients(View<T> gram, int count, View<T> weights, double beta, int seed, View<double> workspace, View<T> coefficients) => throw new NotSupportedException();
 

@@ -1,6 +1,8 @@
 using Engine.Kernels;
 using Engine.Optimizers;
 using Engine.Tests.Infrastructure;
+using Engine.Tests.Training;
+using Engine.Training;
 
 namespace Engine.Tests.Optimizers;
 
@@ -50,6 +52,36 @@ public class CombinationDiagnosticsTests
     /// own steps only, where an all-steps mean would give 3/6 and 5/6), the off-diagonals equal a float64 reference — the
     /// mean over the steps where both rows are non-zero, from the float32 vectors — to 1e-6, and the counts are those of
     /// the hand-built pattern; over a range (a baseline after step 2) the same holds for the last four steps.</summary>
+    /// <summary>MoCo forms the Gram matrix of the raw task gradients for its ‖gᵢ‖² and the step's diagnostics read it
+    /// (<see cref="ITaskGramCombiner{T}"/>) instead of their own Gram pass: after one step from the same initial model
+    /// the reported cosines are those of a method whose diagnostics form their own (<c>per-task sum</c> via the monitor's
+    /// pass: GradDrop, not a Gram combiner) and of a Gram combiner (PCGrad), the same Gram kernel over the same
+    /// gradients, so bit for bit; they are not trivial (off-diagonal strictly inside (−1, 1)).</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
+    public void Moco_reports_the_cosines_of_the_raw_task_gradients(string device)
+    {
+        var backend = TestDevices.Get(device);
+        const int rows = 16;
+        var data = Problems.Data(rows, seed: 5);
+        double[,] Cosines(string method)
+        {
+            using var model = MultiTaskModel.Create(Problems.Spec(), backend);
+            using var upload = DeviceDataset.Upload(model, data);
+            using var step = new TrainingStep(model, new StepOptions { Method = method, LearningRate = 0.01 }, rows);
+            step.Run(upload, 0, rows);
+            return step.ReadStatistics().TaskGradientCosines ?? throw new InvalidOperationException($"{method}: no cosines");
+        }
+        var moco = Cosines("moco");
+        foreach (var other in new[] { "graddrop", "pcgrad" })
+            Assert.Equal(Cosines(other), moco);
+        int tasks = moco.GetLength(0);
+        Assert.True(tasks >= 2);
+        for (int i = 0; i < tasks; i++)
+            for (int j = 0; j < tasks; j++)
+                if (i != j) Assert.InRange(Math.Abs(moco[i, j]), 1e-6, 1 - 1e-6);
+    }
+
     [Theory]
     [MemberData(nameof(TestDevices.Float32), MemberType = typeof(TestDevices))]
     public void The_mean_cosine_counts_only_the_steps_where_both_tasks_have_a_gradient(string device)
