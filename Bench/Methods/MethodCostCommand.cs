@@ -83,8 +83,8 @@ public static class MethodCostCommand
                     continue;
                 }
                 var ratios = times[m].Zip(times[baseline], (a, b) => a / b - 1).ToArray();
-                Console.WriteLine($"{m,-16} {baseline,-16} {median,16:F3} {Median(ratios),13:+0.0%;-0.0%} " +
-                                  $"{$"[{ratios.Min():+0.0%;-0.0%}, {ratios.Max():+0.0%;-0.0%}]",22}");
+                Console.WriteLine($"{m,-16} {baseline,-16} {median,16:F3} {Percent(Median(ratios)),13} " +
+                                  $"{$"[{Percent(ratios.Min())}, {Percent(ratios.Max())}]",22}");
             }
             foreach (var line in refused) Console.WriteLine($"refused  {line}");
             return 0;
@@ -93,6 +93,13 @@ public static class MethodCostCommand
         {
             foreach (var s in steps.Values) s.Dispose();
         }
+    }
+
+    /// <summary>A ratio − 1 as a signed percentage with one decimal ("+2.5%", "-0.4%"; a value that rounds to zero as "+0.0%").</summary>
+    private static string Percent(double value)
+    {
+        double rounded = Math.Round(value * 1000) / 1000;
+        return (rounded == 0 ? 0 : rounded).ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture);
     }
 
     private static double Median(double[] values)
