@@ -49,6 +49,31 @@ public class LaunchCountTests(ITestOutputHelper output)
         Assert.Equal(counted.Launches, histogram.Values.Sum());
     }
 
+    /// <summary>Every registered method but <c>accuracy</c> (it needs every task to be a classification; an epoch-level
+    /// weighting, it does nothing inside a step).</summary>
+    public static TheoryData<string> Methods() => [.. Engine.Optimizers.MethodRegistry.All.Select(m => m.Name).Where(n => n != "accuracy")];
+
+    /// <summary>Issue 13's "no host sync inside a step": a warm step of every registered method, on the ILGPU path, makes
+    /// no host synchronisation and no upload (<see cref="IlgpuBackend.Counters"/>) — whatever its solver (QPs, Nash's
+    /// convex steps, eigen-decompositions, the MoCo and FAMO updates) does, it does on the device.</summary>
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void A_warm_step_of_every_method_never_syncs_or_uploads(string method)
+    {
+        var ilgpu = (IlgpuBackend)TestDevices.Get(TestDevices.IlgpuCpu);
+        using var model = MultiTaskModel.Create(Problems.Spec(), ilgpu);
+        using var data = DeviceDataset.Upload(model, Problems.Data(8, seed: 3));
+        using var step = new TrainingStep(model, new StepOptions { Method = method, MaxGradNorm = 1.0, TrackMetrics = false }, 8);
+        step.Run(data, 0, 8);   // warm: kernel compilation, arena growth
+        ilgpu.Synchronize();
+        var before = ilgpu.Counters;
+        step.Run(data, 0, 8);
+        var counted = ilgpu.Counters - before;
+        Assert.True(counted.Launches > 0, $"{method}: the step launched nothing (the counters do not see it)");
+        Assert.Equal(0, counted.HostSyncs);
+        Assert.Equal(0, counted.Uploads);
+    }
+
     private readonly record struct Launches(long Gemm, long ColumnSums, long ActivationBackward, long Rest)
     {
         public long Total => Gemm + ColumnSums + ActivationBackward + Rest;
