@@ -8,7 +8,8 @@ namespace Engine.Bench.Optimizers;
 /// the SIMD CPU path, ILGPU's CPU accelerator and CUDA when present (<see cref="BenchDevices.Float32WithEmulator"/>):
 /// T = 4 task gradients of P = 65,536 shared parameters (2,048 on the emulator). MoCo's tracking with its Gram matrix (<see cref="Backend{T}.MocoTrack"/>, float4 rows
 /// on ILGPU), DB-MTL's moving average with its norms (<see cref="Backend{T}.DbMtlAverage"/>), ExcessMTL's squared sums and risks
-/// (<see cref="Backend{T}.ExcessRisks"/>), and <see cref="Backend{T}.CopyIfSkipped"/> over the 4 × P state (MoCo's Y)
+/// (<see cref="Backend{T}.ExcessRisks"/>), each also with its <c>saved</c> argument (the skipped-step guard's copy written by
+/// the pass) beside the plain copy it replaces, and <see cref="Backend{T}.CopyIfSkipped"/> over the 4 × P state (MoCo's Y)
 /// when the step ran (the flag read, nothing copied) and when it was skipped (a copy), plus its float64 form over GradVac's
 /// 4² + 1 doubles. Every benchmark ends with <see cref="Backend.Synchronize"/>, so a launch is timed to completion.
 /// <code>dotnet run -c Release --project Bench -- --filter '*MethodStateBenchmarks*' --job short --buildTimeout 1200</code>
@@ -79,6 +80,28 @@ public class MethodStateBenchmarks
     /// <summary>ExcessMTL's pass: S ← S + g² in place and rᵢ = Σₚ gᵢₚ²/√(Sᵢₚ + ε).</summary>
     [Benchmark]
     public void ExcessRisks() { _backend.ExcessRisks(_gradients.View, Tasks, _squaredSums.View, _risks.View); _backend.Synchronize(); }
+
+    /// <summary><see cref="MocoTrack"/> writing the old Y to the guard's buffer as it reads it (a training step's call:
+    /// <c>IStateSavedByItsPass</c>) — one more write stream instead of the guard's copy before the step.</summary>
+    [Benchmark]
+    public void MocoTrack_saving() { _backend.MocoTrack(_state.View, _gradients.View, Tasks, Length, _scales.View, _gram.View, _saved.View); _backend.Synchronize(); }
+
+    /// <summary><see cref="DbMtlAverage"/> writing the old averages to the guard's buffer.</summary>
+    [Benchmark]
+    public void DbMtlAverage_saving()
+    {
+        _backend.DbMtlAverage(_gradients.View, Tasks, Length, _weights.View, _steps.View, 0.9, 0.5, _state.View, _gram.View.Slice(0, Tasks), _saved.View);
+        _backend.Synchronize();
+    }
+
+    /// <summary><see cref="ExcessRisks"/> writing the old S to the guard's buffer.</summary>
+    [Benchmark]
+    public void ExcessRisks_saving() { _backend.ExcessRisks(_gradients.View, Tasks, _squaredSums.View, _risks.View, _saved.View); _backend.Synchronize(); }
+
+    /// <summary>What the guard did before the passes saved the state themselves, and still does for the other methods'
+    /// state: the copy of the 4 × P state before the step.</summary>
+    [Benchmark]
+    public void Copy_before_the_step() { _backend.Copy(_state.View, _saved.View); _backend.Synchronize(); }
 
     /// <summary>The guard after a step that ran (the usual case): the flag is read, nothing is copied.</summary>
     [Benchmark]
