@@ -33,11 +33,11 @@ internal sealed class MethodStateGuard : IDisposable
         var byPass = new List<(View<float>, DeviceBuffer<float>)>();
         foreach (var saver in savers)
         {
-            var views = saver.SavedByItsPass;
-            if (views.Any(v => v.Length == 0)) continue;   // nothing to save (no shared parameter): copied as the rest, i.e. not at all
-            var buffers = views.Select(v => backend.Allocate<float>(v.Length)).ToArray();
-            saver.SaveBeforeItsPass([.. buffers.Select(b => b.View)]);
-            byPass.AddRange(views.Zip(buffers));
+            var view = saver.SavedByItsPass;
+            if (view.Length == 0) continue;   // nothing to save (no shared parameter)
+            var buffer = backend.Allocate<float>(view.Length);
+            saver.SaveBeforeItsPass(buffer.View);
+            byPass.Add((view, buffer));
         }
         _savedByPass = [.. byPass];
         _copied = [.. state.Where(v => v.Length > 0 && !byPass.Any(p => p.Item1 == v)).Select(v => (v, backend.Allocate<float>(v.Length)))];

@@ -140,7 +140,7 @@ public sealed partial class CpuBackend<T>
     /// <summary>One vector of uniforms in T: the floats themselves when T is float, converted lane by lane otherwise.</summary>
     private static Vector<T> Uniforms(ReadOnlySpan<float> u, Span<T> lanes)
     {
-        if (typeof(T) == typeof(float)) return new Vector<T>(System.Runtime.InteropServices.MemoryMarshal.Cast<float, T>(u));
+        if (typeof(T) == typeof(float)) return new Vector<T>(MemoryMarshal.Cast<float, T>(u));
         for (int l = 0; l < lanes.Length; l++) lanes[l] = T.CreateTruncating(u[l]);
         return new Vector<T>(lanes);
     }

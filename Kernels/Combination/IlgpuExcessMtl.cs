@@ -37,8 +37,9 @@ public sealed partial class IlgpuBackend
         _excessRiskKernel ??= Accelerator.LoadKernel<FloatView, FloatView, FloatView, int, int, int, float, FloatView, int>(ExcessRiskKernel);
         int groupSize = SumOfSquaresGroupSize, tile = groupSize * ExcessRiskElementsPerThread;
         int tilesPerRow = (length + tile - 1) / tile;
+        var (savedView, save) = SavedArguments(squaredSums, saved);
         _excessRiskKernel(Launched(), new KernelConfig(checked(tasks * tilesPerRow), groupSize), taskGradients.Ilgpu(), squaredSums.Ilgpu(),
-            risks.Ilgpu(), length, tilesPerRow, tile, (float)ExcessMtlSolver.Epsilon, saved.IsEmpty ? squaredSums.Ilgpu() : saved.Ilgpu(), saved.IsEmpty ? 0 : 1);
+            risks.Ilgpu(), length, tilesPerRow, tile, (float)ExcessMtlSolver.Epsilon, savedView, save);
     }
 
     /// <inheritdoc/>

@@ -22,12 +22,20 @@ public sealed partial class IlgpuBackend
     }
 
     /// <summary>The layout of a row update of <paramref name="state"/> from <paramref name="vectors"/>
-    /// (<see cref="RowLayout"/>'s), as scalars when <paramref name="saved"/> starts at another 16-byte phase; and the view
-    /// and flag the kernel takes for <paramref name="saved"/> (the state itself and 0 when nothing is saved).</summary>
+    /// (<see cref="RowLayout"/>'s), as scalars when <paramref name="saved"/> starts at another 16-byte phase; and
+    /// <see cref="SavedArguments"/>.</summary>
     private static (StreamLayout Layout, FloatView Saved, int Save) UpdateArguments(View<float> vectors, int count, int length,
-        View<float> state, View<float> saved) =>
-        saved.IsEmpty ? (RowLayout(vectors, count, length, state), state.Ilgpu(), 0)
-        : ((saved.Offset & 3) == (vectors.Offset & 3) ? RowLayout(vectors, count, length, state) : new StreamLayout(0, 0, length), saved.Ilgpu(), 1);
+        View<float> state, View<float> saved)
+    {
+        var layout = saved.IsEmpty || (saved.Offset & 3) == (vectors.Offset & 3) ? RowLayout(vectors, count, length, state) : new StreamLayout(0, 0, length);
+        var (view, save) = SavedArguments(state, saved);
+        return (layout, view, save);
+    }
+
+    /// <summary>The view and flag a state-updating kernel takes for its optional <c>saved</c> argument: saved and 1, or, when
+    /// nothing is saved, the state itself (never written through it) and 0 — a kernel parameter cannot be an empty view.</summary>
+    private static (FloatView Saved, int Save) SavedArguments(View<float> state, View<float> saved) =>
+        saved.IsEmpty ? (state.Ilgpu(), 0) : (saved.Ilgpu(), 1);
 
     /// <summary>y ← keep·y + s·g on this thread's columns of the group's chunk (the float4 of the chunk when the rows share a
     /// 16-byte phase, the row's scalar head and tail in group 0; else the chunk as scalars); returns this thread's Σ y² of

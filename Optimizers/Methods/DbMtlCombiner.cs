@@ -82,15 +82,10 @@ public sealed class DbMtlCombiner<T> : IGradientCombiner<T>, IMethodState<T>, IS
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers => _named;
 
     /// <inheritdoc/>
-    public IReadOnlyList<View<T>> SavedByItsPass => [_average.View];
+    public View<T> SavedByItsPass => _average.View;
 
     /// <inheritdoc/>
-    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
-    {
-        ArgumentNullException.ThrowIfNull(saved);
-        if (saved.Count != 1) throw new ArgumentException($"DB-MTL saves one view (the averages), not {saved.Count}.", nameof(saved));
-        _saved = saved[0];
-    }
+    public void SaveBeforeItsPass(View<T> saved) => _saved = saved;
 
     /// <inheritdoc/>
     public void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output)

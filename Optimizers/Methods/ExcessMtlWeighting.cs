@@ -71,15 +71,10 @@ public sealed class ExcessMtlWeighting<T> : TaskWeighting<T>, ITaskGradientWeigh
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers { get; }
 
     /// <inheritdoc/>
-    public IReadOnlyList<View<T>> SavedByItsPass => [_squaredSums.View];
+    public View<T> SavedByItsPass => _squaredSums.View;
 
     /// <inheritdoc/>
-    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
-    {
-        ArgumentNullException.ThrowIfNull(saved);
-        if (saved.Count != 1) throw new ArgumentException($"ExcessMTL saves one view (S), not {saved.Count}.", nameof(saved));
-        _saved = saved[0];
-    }
+    public void SaveBeforeItsPass(View<T> saved) => _saved = saved;
 
     /// <summary>Back to the initial state: w = 1, no scales, S = 0.</summary>
     public void Reset()

@@ -219,12 +219,12 @@ public interface IMethodState<T> where T : unmanaged
 /// that each step runs that pass exactly once, before anything can skip the step.</summary>
 public interface IStateSavedByItsPass<T> where T : unmanaged
 {
-    /// <summary>The views of <see cref="IMethodState{T}.StateBuffers"/> the pass rewrites.</summary>
-    IReadOnlyList<View<T>> SavedByItsPass { get; }
+    /// <summary>The view of <see cref="IMethodState{T}.StateBuffers"/> the pass rewrites.</summary>
+    View<T> SavedByItsPass { get; }
 
-    /// <summary>From now on each step's pass writes the views of <see cref="SavedByItsPass"/>, as they were before it, to
-    /// <paramref name="saved"/> (the same order and lengths; the caller owns them).</summary>
-    void SaveBeforeItsPass(IReadOnlyList<View<T>> saved);
+    /// <summary>From now on each step's pass writes <see cref="SavedByItsPass"/>, as it was before the pass, to
+    /// <paramref name="saved"/> (as long; the caller owns it; the pass's kernel checks both).</summary>
+    void SaveBeforeItsPass(View<T> saved);
 }
 
 /// <summary>A weighting that learns from the batch's losses after the model step (FAMO as its authors run it): the step

@@ -90,15 +90,10 @@ public sealed class MocoCombiner<T> : ITaskGramCombiner<T>, IMethodState<T>, ISt
     public IReadOnlyList<(string Name, View<T> Values)> StateBuffers => _named;
 
     /// <inheritdoc/>
-    public IReadOnlyList<View<T>> SavedByItsPass => [_tracked.View];
+    public View<T> SavedByItsPass => _tracked.View;
 
     /// <inheritdoc/>
-    public void SaveBeforeItsPass(IReadOnlyList<View<T>> saved)
-    {
-        ArgumentNullException.ThrowIfNull(saved);
-        if (saved.Count != 1) throw new ArgumentException($"MoCo saves one view (y), not {saved.Count}.", nameof(saved));
-        _saved = saved[0];
-    }
+    public void SaveBeforeItsPass(View<T> saved) => _saved = saved;
 
     /// <inheritdoc/>
     public void Combine(View<T> taskGradients, int tasks, View<T> taskWeights, View<T> output)
